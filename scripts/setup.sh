@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by `npm start` and `npm test`: npm packages, the Prisma client and the
+# Temporal CLI. Each step prints what it does and is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '[setup] %s\n' "$*"; }
+
+node_major=$(node -p 'process.versions.node.split(".").map(Number).slice(0,2).join(".")')
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || { echo "[setup] Node >= 20.19 is required (found $node_major)" >&2; exit 1; }
+
+mkdir -p .mms
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.mms-lock-hash ] || [ "$(cat node_modules/.mms-lock-hash)" != "$lock_hash" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.mms-lock-hash
+else
+  say "npm packages: up to date"
+fi
+
+schema_hash=$(cat prisma/schema.prisma package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -f node_modules/.mms-prisma-hash ] || [ "$(cat node_modules/.mms-prisma-hash)" != "$schema_hash" ]; then
+  say "generating the Prisma client"
+  bash scripts/with-database-url.sh generate >/dev/null
+  echo "$schema_hash" > node_modules/.mms-prisma-hash
+else
+  say "Prisma client: up to date"
+fi
+
+if [ -n "${TEMPORAL_ADDRESS:-}" ]; then
+  say "Temporal: using TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
+elif command -v temporal >/dev/null 2>&1; then
+  say "Temporal CLI: $(command -v temporal)"
+elif [ -x .tools/bin/temporal ]; then
+  say "Temporal CLI: .tools/bin/temporal"
+elif command -v go >/dev/null 2>&1; then
+  say "building the Temporal CLI v1.5.1 with go install (a few minutes, once; cached in .tools/bin)"
+  GOBIN="$PWD/.tools/bin" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+else
+  echo "[setup] no Temporal: install Go and rerun, put the Temporal CLI v1.5.1 on PATH, or set TEMPORAL_ADDRESS" >&2
+  exit 1
+fi

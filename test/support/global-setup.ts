@@ -1,0 +1,23 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+/** Starts scripts/test-stack.ts and hands what it started to every test file through the environment. */
+export default async function globalSetup(): Promise<void> {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(process.execPath, [path.join(root, 'bin/run-ts.js'), path.join(root, 'scripts/test-stack.ts')], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  (globalThis as { __mmsTestStack?: typeof child }).__mmsTestStack = child;
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`test stack exited with code ${code} before it was ready`)));
+  });
+  const info = JSON.parse(line) as { databaseServerUrl: string; templateDatabase: string; temporalAddress: string; workflowBundle: string };
+  process.env.MMS_TEST_DATABASE_SERVER_URL = info.databaseServerUrl;
+  process.env.MMS_TEST_TEMPLATE_DATABASE = info.templateDatabase;
+  process.env.MMS_TEST_TEMPORAL_ADDRESS = info.temporalAddress;
+  process.env.MMS_TEST_WORKFLOW_BUNDLE = info.workflowBundle;
+}

@@ -1,0 +1,102 @@
+import crypto from 'node:crypto';
+import { Client as PgClient } from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import type { PrismaClient } from '@prisma/client';
+import { createPrisma } from '../../src/db/prisma';
+import { createControlWorker, type ControlWorkerDeps } from '../../workers/control';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (test/support/global-setup.ts)`);
+  return value;
+}
+
+export const databaseServerUrl = () => required('MMS_TEST_DATABASE_SERVER_URL');
+export const temporalAddress = () => required('MMS_TEST_TEMPORAL_ADDRESS');
+export const workflowBundlePath = () => required('MMS_TEST_WORKFLOW_BUNDLE');
+
+export function databaseUrl(name: string): string {
+  const u = new URL(databaseServerUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  prisma: PrismaClient;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with every migration applied, cloned from the template the test stack made. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `mms_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new PgClient({ connectionString: databaseServerUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} template ${required('MMS_TEST_TEMPLATE_DATABASE')}`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrl(name);
+  const prisma = createPrisma(url);
+  return {
+    name,
+    url,
+    prisma,
+    drop: async () => {
+      await prisma.$disconnect();
+      const c = new PgClient({ connectionString: databaseServerUrl() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
+      await c.end();
+    },
+  };
+}
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed by another helper in this process
+  }
+}
+
+export async function temporalClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export async function workerConnection(): Promise<NativeConnection> {
+  quietRuntime();
+  return NativeConnection.connect({ address: temporalAddress() });
+}
+
+export const uniqueTaskQueue = (prefix: string) => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+
+/** A control worker over the shared workflow bundle, in this process. */
+export async function startControlWorker(
+  deps: Omit<ControlWorkerDeps, 'connection' | 'namespace' | 'workflowBundle'> & { connection?: NativeConnection },
+): Promise<{ worker: Worker; running: Promise<void>; stop(): Promise<void> }> {
+  const connection = deps.connection ?? (await workerConnection());
+  const worker = await createControlWorker({
+    maxCachedWorkflows: process.env.MMS_TEST_MAX_CACHED_WORKFLOWS ? Number(process.env.MMS_TEST_MAX_CACHED_WORKFLOWS) : undefined,
+    ...deps,
+    connection,
+    namespace: 'default',
+    workflowBundle: { codePath: workflowBundlePath() },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    running,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

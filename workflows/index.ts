@@ -1,0 +1,3 @@
+// Every workflow the workers register. Deterministic code only: see eslint.config.mjs.
+export { rollbackWorkflow } from './rollback';
+export { snapshotWorkflow } from './snapshot';
