@@ -30,8 +30,14 @@ async function main() {
     (async () => {
       let serverUrl = process.env.DATABASE_URL;
       if (!serverUrl) {
-        const pg = await startEmbeddedPostgres({ dataDir: path.join(testDir, 'postgres'), database: 'postgres', onProgress: progress });
-        if (pg.owned) stops.push(pg.stop);
+        // One data directory per run, so concurrent jest runs never share (or stop) a server.
+        const dataDir = path.join(testDir, `postgres-${process.pid}`);
+        const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', onProgress: progress });
+        stops.push(async () => {
+          await pg.stop();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+          fs.rmSync(`${dataDir}.json`, { force: true });
+        });
         serverUrl = pg.url;
       } else progress('database: DATABASE_URL');
       const template = `mms_template_${process.pid}`;

@@ -227,7 +227,7 @@ test('a worker killed in the middle of a rollback is replaced and the rollback e
   expect(await db.prisma.modelDeployment.count({ where: { deploymentType: 'rollback' } })).toBe(1);
   expect(await db.prisma.trafficAllocation.count({ where: { useCaseId: USE_CASE } })).toBe(3);
   const history = await handle.fetchHistory();
-  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2); // the restore really was retried after the kill
 });
 

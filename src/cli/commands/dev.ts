@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { resolveDatabase } from '../../db/database';
+import { applyMigrations } from '../../db/migrations';
+import { createPrisma } from '../../db/prisma';
+import { syncUseCases } from '../../registry/use-cases';
+import { registerSearchAttributes } from '../../temporal/admin';
+import { connectWorkerConnection, temporalAddress, temporalNamespace } from '../../temporal/connection';
+import { resolveTemporal, startDevServer, waitForTemporal } from '../../temporal/server';
+import { stateDir } from '../../paths';
+import { createControlWorker } from '../../../workers/control';
+import type { CliContext } from '../context';
+import { startOptionalServices } from '../services';
+
+async function temporalAlreadyServing(address: string): Promise<boolean> {
+  try {
+    await waitForTemporal(address, 1000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `mms dev`: the whole system on one machine — Temporal dev server (Web UI :8233, SQLite under .mms/
+ * so workflows survive a restart), the database (embedded unless DATABASE_URL), migrations, use-case
+ * sync, the control worker and the gateway. Ctrl-C stops everything it started, in reverse order.
+ */
+export function registerDevCommand(program: Command, ctx: () => CliContext) {
+  program
+    .command('dev')
+    .option('--temporal-port <port>', 'gRPC port of the dev server', '7233')
+    .option('--ui-port <port>', 'Web UI port of the dev server', '8233')
+    .option('--no-gateway', 'do not start the gateway and REST API')
+    .description('run MMS locally: Temporal, database, migrations, workers and gateway')
+    .action(async (opts: { temporalPort: string; uiPort: string; gateway: boolean }) => {
+      const c = ctx();
+      const say = (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
+      const config = c.config(); // a bad file exits with status 2 before anything starts
+      const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+      let stopping = false;
+      const stopAll = async (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        say('stopping…');
+        for (const { name, stop } of stops.reverse()) {
+          await stop().catch((err) => say(`stopping ${name} failed: ${(err as Error).message}`));
+        }
+        say('stopped');
+        process.exit(code);
+      };
+      process.on('SIGINT', () => void stopAll(0));
+      process.on('SIGTERM', () => void stopAll(0));
+
+      try {
+        fs.mkdirSync(stateDir, { recursive: true });
+        Runtime.install({ logger: new DefaultLogger('WARN') });
+        // Temporal
+        let address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
+        let uiUrl = config.temporal.uiUrl;
+        if (address) {
+          say(`temporal: using ${address}`);
+          await waitForTemporal(address, 10_000);
+        } else {
+          address = `127.0.0.1:${Number(opts.temporalPort)}`;
+          if (await temporalAlreadyServing(address)) {
+            say(`temporal: a server already answers on ${address}; using it`);
+          } else {
+            const target = resolveTemporal({ onProgress: say });
+            if (target.kind === 'address') throw new Error('unreachable');
+            say(`temporal: starting the dev server (${target.source}) on ${address}, Web UI on :${opts.uiPort}`);
+            const server = await startDevServer({
+              binary: target.path,
+              port: Number(opts.temporalPort),
+              uiPort: Number(opts.uiPort),
+              dbFile: path.join(stateDir, 'temporal.db'),
+              logFile: path.join(stateDir, 'temporal.log'),
+            });
+            stops.push({ name: 'temporal', stop: server.stop });
+            uiUrl = server.uiUrl ?? uiUrl;
+          }
+          process.env.TEMPORAL_ADDRESS = address;
+        }
+        const admin = await Connection.connect({ address });
+        const added = await registerSearchAttributes(admin, temporalNamespace(config));
+        if (added.length) say(`temporal: registered search attributes ${added.join(', ')}`);
+        await admin.close();
+
+        // Database
+        const db = await resolveDatabase({ onProgress: (l) => say(l) });
+        stops.push({ name: 'database', stop: db.stop });
+        say('database: applying migrations');
+        await applyMigrations(db.url);
+        const prisma = createPrisma(db.url);
+        stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
+        const synced = await syncUseCases(prisma, config);
+        say(`registry: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
+
+        // Workers
+        say('worker: bundling workflows and starting the control worker');
+        const connection = await connectWorkerConnection(config);
+        const worker = await createControlWorker({
+          connection,
+          namespace: temporalNamespace(config),
+          taskQueue: config.temporal.controlTaskQueue,
+          prisma,
+          gatewayReplicaUrls: config.gateway.replicaUrls,
+        });
+        const running = worker.run();
+        stops.push({
+          name: 'control worker',
+          stop: async () => {
+            if (worker.getState() === 'RUNNING') worker.shutdown();
+            await running;
+            await connection.close();
+          },
+        });
+        running.catch((err) => {
+          say(`control worker stopped: ${(err as Error).message}`);
+          void stopAll(1);
+        });
+        say(`worker: polling ${config.temporal.controlTaskQueue}`);
+
+        if (opts.gateway) {
+          for (const service of await startOptionalServices({ config, prisma, databaseUrl: db.url, say })) stops.push(service);
+        }
+
+        say(`ready — Temporal Web UI: ${uiUrl}  (gRPC ${temporalAddress(config)})`);
+        say('check it with `npx mms doctor` in another terminal; Ctrl-C stops everything');
+      } catch (err) {
+        say(`failed: ${(err as Error).message}`);
+        await stopAll(1);
+      }
+      await new Promise(() => undefined); // run until a signal
+    });
+}

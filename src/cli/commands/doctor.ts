@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { Connection } from '@temporalio/client';
+import { ConfigError } from '../../config/load';
+import type { MmsConfig } from '../../config/schema';
+import { findDatabase } from '../../db/database';
+import { canConnect } from '../../db/embedded-postgres';
+import { migrationStatus } from '../../db/migrations';
+import { createPrisma } from '../../db/prisma';
+import { missingSearchAttributes, registerSearchAttributes } from '../../temporal/admin';
+import { temporalAddress, temporalNamespace } from '../../temporal/connection';
+import { CliError, type CliContext } from '../context';
+
+export type CheckState = 'ok' | 'warn' | 'fail';
+export interface Check {
+  name: string;
+  state: CheckState;
+  detail: string;
+  fix?: string;
+}
+
+/** Each dependency MMS needs, checked in order; a check that cannot run says what it waits for. */
+export async function runChecks(ctx: CliContext, options: { fix?: boolean } = {}): Promise<Check[]> {
+  const checks: Check[] = [];
+  let config: MmsConfig | undefined;
+  try {
+    config = ctx.config();
+    checks.push({ name: 'config', state: 'ok', detail: `${ctx.configPath}: ${config.useCases.length} use cases, ${Object.keys(config.providers).length} providers` });
+  } catch (err) {
+    const detail = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message;
+    checks.push({ name: 'config', state: 'fail', detail, fix: `edit ${ctx.configPath} (the commented example is in the repository)` });
+  }
+
+  const address = temporalAddress(config);
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 3000 });
+    try {
+      const info = await connection.workflowService.getSystemInfo({});
+      checks.push({ name: 'temporal', state: 'ok', detail: `${address} (server ${info.serverVersion})` });
+      const namespace = temporalNamespace(config);
+      let missing = await missingSearchAttributes(connection, namespace);
+      if (missing.length > 0 && options.fix) {
+        await registerSearchAttributes(connection, namespace);
+        missing = await missingSearchAttributes(connection, namespace);
+      }
+      checks.push(
+        missing.length === 0
+          ? { name: 'search attributes', state: 'ok', detail: `registered in namespace ${namespace}` }
+          : { name: 'search attributes', state: 'fail', detail: `missing ${missing.join(', ')}`, fix: '`mms doctor --fix` registers them' },
+      );
+      if (config) {
+        const queue = config.temporal.controlTaskQueue;
+        const described = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: 1 });
+        const pollers = described.pollers?.length ?? 0;
+        checks.push(
+          pollers > 0
+            ? { name: 'control worker', state: 'ok', detail: `${pollers} poller(s) on ${queue}` }
+            : { name: 'control worker', state: 'fail', detail: `nothing polls task queue ${queue}`, fix: 'start `mms dev`, or run workers/control-main.ts' },
+        );
+      }
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    checks.push({ name: 'temporal', state: 'fail', detail: `${address} unreachable: ${(err as Error).message.split('\n')[0]}`, fix: 'start `mms dev` (or `npm start`), or set TEMPORAL_ADDRESS to a running cluster' });
+  }
+
+  const url = await findDatabase();
+  if (!url) {
+    checks.push({ name: 'database', state: 'fail', detail: 'DATABASE_URL is unset and no embedded PostgreSQL is running', fix: 'start `mms dev`, or set DATABASE_URL' });
+  } else if (!(await canConnect(url))) {
+    checks.push({ name: 'database', state: 'fail', detail: `cannot connect (${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'})`, fix: 'check that PostgreSQL runs and DATABASE_URL is right' });
+  } else {
+    checks.push({ name: 'database', state: 'ok', detail: process.env.DATABASE_URL ? 'DATABASE_URL reachable' : 'embedded PostgreSQL reachable' });
+    const status = await migrationStatus(url);
+    checks.push(status.upToDate ? { name: 'migrations', state: 'ok', detail: 'all committed migrations applied' } : { name: 'migrations', state: 'fail', detail: status.detail, fix: '`npm run db:migrate`' });
+    if (config && status.upToDate) {
+      const prisma = createPrisma(url, { max: 2 });
+      try {
+        const known = new Set((await prisma.useCase.findMany({ select: { id: true } })).map((u) => u.id));
+        const missing = config.useCases.map((u) => u.id).filter((id) => !known.has(id));
+        checks.push(missing.length === 0 ? { name: 'use cases', state: 'ok', detail: `${known.size} in the registry` } : { name: 'use cases', state: 'fail', detail: `not synced: ${missing.join(', ')}`, fix: '`mms dev` syncs mms.config.yaml into the registry' });
+      } finally {
+        await prisma.$disconnect();
+      }
+    }
+  }
+
+  if (config) {
+    const used = new Map<string, string[]>();
+    for (const u of config.useCases) for (const ref of [u.initialModel, u.fallbackModel]) if (ref) used.set(ref.provider, [...(used.get(ref.provider) ?? []), u.id]);
+    for (const [id, provider] of Object.entries(config.providers)) {
+      if (!provider.apiKeyEnv) {
+        checks.push({ name: `provider ${id}`, state: 'ok', detail: `${provider.kind} at ${provider.baseUrl}, no key needed` });
+        continue;
+      }
+      const present = Boolean(process.env[provider.apiKeyEnv]);
+      const users = used.get(id) ?? [];
+      checks.push(
+        present
+          ? { name: `provider ${id}`, state: 'ok', detail: `${provider.apiKeyEnv} is set` }
+          : {
+              name: `provider ${id}`,
+              state: 'warn',
+              detail: `${provider.apiKeyEnv} is not set${users.length ? `: ${users.join(', ')} cannot call ${id} until it is` : ' (no use case serves from it yet)'}`,
+              fix: `export ${provider.apiKeyEnv}=… before starting MMS`,
+            },
+      );
+    }
+  }
+  return checks;
+}
+
+const mark: Record<CheckState, string> = { ok: '✔', warn: '!', fail: '✘' };
+
+export function renderChecks(checks: Check[]): string {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  const lines = checks.map((c) => `${mark[c.state]} ${c.name.padEnd(width)}  ${c.detail}${c.fix && c.state !== 'ok' ? `\n  ${' '.repeat(width)}  → ${c.fix}` : ''}`);
+  const failed = checks.filter((c) => c.state === 'fail').length;
+  const warned = checks.filter((c) => c.state === 'warn').length;
+  lines.push(failed ? `${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}` : `all checks passed${warned ? ` (${warned} warning(s))` : ''}`);
+  return lines.join('\n');
+}
+
+export function registerDoctorCommand(program: Command, ctx: () => CliContext) {
+  program
+    .command('doctor')
+    .option('--fix', 'register missing Temporal search attributes')
+    .description('check Temporal, the database, migrations, workers and provider keys; say how to fix each')
+    .action(async (opts: { fix?: boolean }) => {
+      const c = ctx();
+      const checks = await runChecks(c, { fix: opts.fix });
+      c.print({ ok: !checks.some((x) => x.state === 'fail'), checks }, () => renderChecks(checks));
+      if (checks.some((x) => x.state === 'fail')) throw new CliError('doctor found problems', 1);
+    });
+}

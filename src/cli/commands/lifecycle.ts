@@ -1,0 +1,95 @@
+import crypto from 'node:crypto';
+import type { Command } from 'commander';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { rollbackWorkflow, snapshotWorkflow } from '../../../workflows';
+import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type RollbackStatus } from '../../../workflows/rollback-messages';
+import { snapshotWorkflowId } from '../../../workflows/snapshot-messages';
+import { webUiLink } from '../../temporal/connection';
+import { CliError, type CliContext } from '../context';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const failureReason = (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message);
+const requestedBy = () => `cli:${process.env.USER ?? 'unknown'}`;
+
+async function ensureUseCase(ctx: CliContext, useCase: string) {
+  const prisma = await ctx.prisma();
+  if (!(await prisma.useCase.findUnique({ where: { id: useCase } }))) throw new CliError(`use case "${useCase}" is not in the registry`);
+}
+
+/** Snapshot and rollback: lifecycles run as Temporal workflows, watched in the Web UI. */
+export function registerLifecycleCommands(program: Command, ctx: () => CliContext) {
+  const snapshot = program.command('snapshot').description('snapshots of a use case for rollback');
+  snapshot
+    .command('create <useCase>')
+    .option('--name <name>', 'a label for the snapshot')
+    .option('--reason <text>', 'why it was taken', 'manual snapshot')
+    .description('capture config, allocation, metrics and artefact reference')
+    .action(async (useCase: string, opts: { name?: string; reason: string }) => {
+      const c = ctx();
+      await ensureUseCase(c, useCase);
+      const client = await c.temporal();
+      const workflowId = snapshotWorkflowId(useCase, crypto.randomUUID());
+      try {
+        const result = await client.workflow.execute(snapshotWorkflow, {
+          taskQueue: c.config().temporal.controlTaskQueue,
+          workflowId,
+          args: [{ useCaseId: useCase, name: opts.name, reason: opts.reason }],
+          workflowExecutionTimeout: '5 minutes',
+        });
+        c.print({ ...result, workflowId }, () => `snapshot ${result.snapshotId} of ${useCase} (allocation v${result.allocationVersion}, ${result.isStable ? 'stable' : 'in-flight'})`);
+      } catch (err) {
+        throw new CliError(`snapshot failed: ${failureReason(err)}`);
+      }
+    });
+
+  program
+    .command('rollback <useCase>')
+    .option('--snapshot <id>', 'restore this snapshot')
+    .option('--to-model <id>', 'restore the latest snapshot of this model')
+    .option('--reason <text>', 'recorded on the deployment row', 'manual rollback')
+    .option('--no-wait', 'print the workflow id and return at once')
+    .description('restore a snapshot (default: the most recent stable one) and verify the data plane serves it')
+    .action(async (useCase: string, opts: { snapshot?: string; toModel?: string; reason: string; wait: boolean }) => {
+      const c = ctx();
+      if (opts.snapshot && opts.toModel) throw new CliError('--snapshot and --to-model exclude each other', 2);
+      if (opts.snapshot && !uuid.test(opts.snapshot)) throw new CliError(`--snapshot "${opts.snapshot}" is not a snapshot id (UUID)`, 2);
+      if (opts.toModel && !uuid.test(opts.toModel)) throw new CliError(`--to-model "${opts.toModel}" is not a model id (UUID)`, 2);
+      await ensureUseCase(c, useCase);
+      const target: RollbackInput['target'] = opts.snapshot ? { snapshotId: opts.snapshot } : opts.toModel ? { modelId: opts.toModel } : { latestStable: true };
+      const client = await c.temporal();
+      const workflowId = rollbackWorkflowId(useCase);
+      let handle;
+      try {
+        handle = await client.workflow.start(rollbackWorkflow, {
+          taskQueue: c.config().temporal.controlTaskQueue,
+          workflowId,
+          args: [{ useCaseId: useCase, target, reason: opts.reason, requestedBy: requestedBy() }],
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new CliError(`a rollback of "${useCase}" is already running (workflow ${workflowId}); watch it at ${webUiLink(c.config(), workflowId)}`);
+        }
+        throw err;
+      }
+      const link = webUiLink(c.config(), workflowId, handle.firstExecutionRunId);
+      if (!opts.wait) {
+        c.print({ workflowId, runId: handle.firstExecutionRunId, webUi: link }, () => `rollback started: ${workflowId}\n${link}`);
+        return;
+      }
+      c.progress(`rollback started: ${workflowId}\n${link}`);
+      let last = '';
+      const poll = setInterval(async () => {
+        const status: RollbackStatus | undefined = await handle.query(rollbackStatusQuery).catch(() => undefined);
+        const line = status ? `  ${status.phase}${status.snapshotId ? ` snapshot=${status.snapshotId}` : ''}${status.allocationVersion ? ` allocation=v${status.allocationVersion}` : ''}` : '';
+        if (line && line !== last) c.progress((last = line));
+      }, 300);
+      try {
+        const result = await handle.result();
+        c.print({ ...result, workflowId, webUi: link }, () => `rolled back ${useCase} to snapshot ${result.snapshotId}: allocation v${result.allocationVersion}, verified by ${result.verifiedBy.join(', ')}`);
+      } catch (err) {
+        throw new CliError(`rollback of "${useCase}" failed: ${failureReason(err)}`);
+      } finally {
+        clearInterval(poll);
+      }
+    });
+}
