@@ -35,11 +35,22 @@ function describeType(input: unknown): string {
   return typeof input === 'object' ? 'a mapping' : `${typeof input} ${JSON.stringify(input)}`;
 }
 
+const expectedNames: Record<string, string> = {
+  object: 'a mapping',
+  record: 'a mapping',
+  map: 'a mapping',
+  array: 'a list',
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+};
+
 /** One readable message per zod issue, in the words an operator editing YAML expects. */
 function messageFor(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${describeType(issue.input)}`;
+      return issue.input === undefined ? 'is required' : `must be ${expectedNames[issue.expected] ?? `a ${issue.expected}`}, got ${describeType(issue.input)}`;
     case 'too_big': {
       const op = issue.inclusive === false ? '<' : '<=';
       return issue.origin === 'array' ? `must have at most ${issue.maximum} items` : issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be ${op} ${issue.maximum}`;

