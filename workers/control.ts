@@ -1,6 +1,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { PrismaClient } from '@prisma/client';
 import { createRegistryActivities } from '../activities/registry';
+import { createRolloutActivities } from '../activities/rollout';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -25,6 +26,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
       ...createRegistryActivities({ prisma: deps.prisma, servingProbes }),
+      ...createRolloutActivities({ prisma: deps.prisma, gatewayBaseUrl: deps.gatewayReplicaUrls?.[0] }),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

@@ -1,3 +1,4 @@
 // Every workflow the workers register. Deterministic code only: see eslint.config.mjs.
 export { rollbackWorkflow } from './rollback';
+export { rolloutWorkflow } from './rollout';
 export { snapshotWorkflow } from './snapshot';

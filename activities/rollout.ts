@@ -1,0 +1,209 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
+import { judgeCanaryWindow, judgeShadowWindow, type WindowAnalysis } from '../src/analysis/canary';
+import { loadGroupSample } from '../src/analysis/samples';
+import type { RolloutPolicy } from '../src/config/schema';
+import { NotFoundError } from '../src/registry/allocations';
+import {
+  RolloutRefusedError,
+  applyTraffic,
+  finalizePromotion,
+  finishDeployment,
+  prepareRollout,
+  startDeployment,
+  type ApplyTrafficInput,
+  type StartDeploymentInput,
+} from '../src/registry/rollouts';
+import { safeErrorMessage } from '../src/logging/redact';
+import { driveEvaluationTraffic, type EvaluationTrafficInput } from '../src/rollout/evaluation-traffic';
+
+/** The HTTP client the activities use (global fetch by default; tests may inject another). */
+export type HttpFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+
+export interface RolloutActivityDeps {
+  prisma: PrismaClient;
+  /** Wall clock of analysis windows and deployment rows. */
+  clock?: () => Date;
+  http?: HttpFetch;
+  /** Gateway that evaluation traffic goes through, unless the policy names one. */
+  gatewayBaseUrl?: string;
+  /** Where `apiKeyEnv` names are looked up (process.env by default). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Registry faults no retry can mend fail fast with their message; anything else is retried. */
+async function classify<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof NotFoundError) throw ApplicationFailure.nonRetryable(err.message, 'NotFound');
+    if (err instanceof RolloutRefusedError) throw ApplicationFailure.nonRetryable(err.message, 'RolloutRefused');
+    if (err instanceof ApplicationFailure) throw err;
+    throw ApplicationFailure.retryable(safeErrorMessage(err), err instanceof Error ? err.name : 'Error');
+  }
+}
+
+export interface AnalyseWindowInput {
+  useCaseId: string;
+  candidateModelId: string;
+  stableModelId: string;
+  mode: 'canary' | 'shadow';
+  /** Start of the stage (when its traffic change was applied): extensions keep accumulating from here. */
+  since: string;
+  /** Start of stable's fallback baseline when stable served too little in the window (at 100%). */
+  baselineSince: string;
+  policy: Pick<RolloutPolicy, 'analysis' | 'shadowSuccessRate'>;
+  workflowId: string;
+  deploymentId: string;
+  stageLabel: string;
+  /** Idempotency: a retried analysis returns the verdict recorded first. */
+  requestKey: string;
+}
+
+export interface WindowVerdict extends WindowAnalysis {
+  since: string;
+  until: string;
+  baselineSource: 'same_window' | 'before_stage';
+}
+
+export function createRolloutActivities(deps: RolloutActivityDeps) {
+  const { prisma } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const http: HttpFetch = deps.http ?? ((url, init) => fetch(url, init));
+  const env = deps.env ?? process.env;
+
+  return {
+    async prepareRollout(input: { useCaseId: string; candidate: string; expectedStableModelId?: string }) {
+      return classify(() => prepareRollout(prisma, input));
+    },
+
+    async startDeployment(input: StartDeploymentInput) {
+      return classify(() => startDeployment(prisma, input));
+    },
+
+    async applyTraffic(input: ApplyTrafficInput) {
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 1000);
+      try {
+        return await classify(() => applyTraffic(prisma, input));
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async finalizePromotion(input: { useCaseId: string; rolloutKey: string; candidateModelId: string; stableModelId: string; deploymentId: string; reason: string; createdBy: string }) {
+      return classify(() => finalizePromotion(prisma, input));
+    },
+
+    async finishDeployment(input: { deploymentId: string; status: 'rolled_back' | 'failed'; reason: string; details: Record<string, unknown> }) {
+      return classify(() => finishDeployment(prisma, input));
+    },
+
+    /**
+     * Analyses the stage so far, candidate against stable, from the historical logs, and records the
+     * verdict with its numbers as an evaluation row (kind rollout_window / shadow).
+     */
+    async analyseWindow(input: AnalyseWindowInput): Promise<WindowVerdict> {
+      return classify(async () => {
+        const recorded = await prisma.evaluation.findUnique({ where: { requestKey: input.requestKey } });
+        if (recorded) return recorded.results as unknown as WindowVerdict;
+        const until = clock();
+        const since = new Date(input.since);
+        const base = { useCaseId: input.useCaseId, since, until };
+        const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
+        let baseline = await loadGroupSample(prisma, { ...base, modelId: input.stableModelId, roles: ['stable'] });
+        let baselineSource: WindowVerdict['baselineSource'] = 'same_window';
+        if (baseline.requests < input.policy.analysis.minSamples) {
+          // At 100% (blue-green, the last canary step) stable serves no one: judge against its own
+          // traffic from before this stage instead of calling the window inconclusive forever.
+          const earlier = await loadGroupSample(prisma, { ...base, since: new Date(input.baselineSince), until: since, modelId: input.stableModelId, roles: ['stable'] });
+          if (earlier.requests > baseline.requests) {
+            baseline = earlier;
+            baselineSource = 'before_stage';
+          }
+        }
+        const analysis =
+          input.mode === 'shadow'
+            ? judgeShadowWindow(candidate, baseline, input.policy.analysis, input.policy.shadowSuccessRate)
+            : judgeCanaryWindow(candidate, baseline, input.policy.analysis);
+        const verdict: WindowVerdict = { ...analysis, since: since.toISOString(), until: until.toISOString(), baselineSource };
+        await prisma.evaluation
+          .create({
+            data: {
+              useCaseId: input.useCaseId,
+              candidateModelId: input.candidateModelId,
+              currentModelId: input.stableModelId,
+              kind: input.mode === 'shadow' ? 'shadow' : 'rollout_window',
+              status: verdict.verdict === 'pass' ? 'passed' : verdict.verdict === 'fail' ? 'failed' : 'inconclusive',
+              meetsThreshold: verdict.verdict === 'pass',
+              results: { ...verdict, stage: input.stageLabel, deploymentId: input.deploymentId } as unknown as PrismaTypes.InputJsonValue,
+              workflowId: input.workflowId,
+              requestKey: input.requestKey,
+              completedAt: until,
+            },
+          })
+          .catch(async (err: { code?: string }) => {
+            if (err.code !== 'P2002') throw err; // a concurrent attempt recorded it first: keep that one
+          });
+        const stored = await prisma.evaluation.findUniqueOrThrow({ where: { requestKey: input.requestKey } });
+        const results = stored.results as unknown as WindowVerdict & { stage?: string; deploymentId?: string };
+        const { stage: _stage, deploymentId: _deploymentId, ...rest } = results;
+        return rest;
+      });
+    },
+
+    /**
+     * Posts one rollout event to the configured webhook. The event id travels as `x-mms-event-id` so a
+     * receiver can drop the duplicate a retry may cause. 4xx (except 408/429) is not retried.
+     */
+    async postWebhook(input: { url: string; event: RolloutEvent }): Promise<{ status: number }> {
+      let res;
+      try {
+        res = await http(input.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'mms-rollout/1', 'x-mms-event-id': input.event.id, 'x-mms-event': input.event.type },
+          body: JSON.stringify(input.event),
+          signal: AbortSignal.timeout(5000),
+        });
+      } catch (err) {
+        throw ApplicationFailure.retryable(`webhook ${input.event.type} to ${new URL(input.url).host} failed: ${safeErrorMessage(err)}`, 'WebhookUnreachable');
+      }
+      await res.text().catch(() => '');
+      if (res.status >= 200 && res.status < 300) return { status: res.status };
+      const message = `webhook ${input.event.type} to ${new URL(input.url).host} answered ${res.status}`;
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw ApplicationFailure.nonRetryable(message, 'WebhookRejected');
+      throw ApplicationFailure.retryable(message, 'WebhookFailed');
+    },
+
+    /** Sends evaluation prompts to the candidate through the gateway for one window (idle canaries). */
+    async driveEvaluationTraffic(input: Omit<EvaluationTrafficInput, 'gatewayUrl' | 'apiKey'> & { gatewayUrl?: string; apiKeyEnv?: string }) {
+      const gatewayUrl = input.gatewayUrl ?? deps.gatewayBaseUrl;
+      if (!gatewayUrl) throw ApplicationFailure.nonRetryable('evaluation traffic is enabled but no gateway URL is known: set policies.rollout.evaluationTraffic.gatewayUrl', 'NoGateway');
+      const apiKey = input.apiKeyEnv ? env[input.apiKeyEnv] : undefined;
+      if (input.apiKeyEnv && !apiKey) throw ApplicationFailure.nonRetryable(`evaluation traffic: environment variable ${input.apiKeyEnv} is not set`, 'NoApiKey');
+      const context = Context.current();
+      return driveEvaluationTraffic(prisma, { ...input, gatewayUrl, apiKey }, { http, heartbeat: (d) => context.heartbeat(d), cancelled: context.cancellationSignal });
+    },
+  };
+}
+
+export type RolloutEventType = 'started' | 'step' | 'paused' | 'resumed' | 'rolled_back' | 'completed';
+
+export interface RolloutEvent {
+  /** Stable across retries: `<workflowId>/<runId>/event/<n>`. */
+  id: string;
+  type: RolloutEventType;
+  at: string;
+  workflowId: string;
+  useCaseId: string;
+  strategy: string;
+  candidateModelId?: string;
+  stableModelId?: string;
+  deploymentId?: string;
+  stage?: string;
+  weightPercent: number;
+  reason?: string;
+  verdict?: { verdict: string; reason: string };
+}
+
+export type RolloutActivities = ReturnType<typeof createRolloutActivities>;

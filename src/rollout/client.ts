@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { MmsConfig } from '../config/schema';
+import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../temporal/search-attributes';
+import { rolloutWorkflow } from '../../workflows/rollout';
+import {
+  criticalViolationSignal,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+  strategyProblem,
+  type CriticalViolation,
+  type RolloutInput,
+  type RolloutStatus,
+} from '../../workflows/rollout-messages';
+
+/**
+ * Starting and addressing rollouts from outside the workflow (CLI, REST API, gateway): one place that
+ * turns Temporal's errors into sentences an operator can act on.
+ */
+
+export class RolloutAlreadyRunningError extends Error {
+  override name = 'RolloutAlreadyRunningError';
+}
+export class RolloutRequestError extends Error {
+  override name = 'RolloutRequestError';
+}
+export class NoRolloutError extends Error {
+  override name = 'NoRolloutError';
+}
+
+/** `stage 2/5 at 25%`, `shadow stage 1/3`, … for one-line messages. */
+export function describeStage(status: Pick<RolloutStatus, 'stages' | 'stageIndex' | 'phase'>): string {
+  const stage = status.stages[status.stageIndex];
+  if (!stage) return status.phase;
+  return `stage ${status.stageIndex + 1}/${status.stages.length} ${stage.kind === 'shadow' ? `shadowing ${stage.percent}%` : `at ${stage.percent}%`}`;
+}
+
+export interface StartedRollout {
+  workflowId: string;
+  runId: string;
+  deploymentId: string;
+  handle: WorkflowHandle<typeof rolloutWorkflow>;
+}
+
+/** Starts `rollout:<useCase>`; refuses, with the running rollout's state, when one is already running. */
+export async function startRollout(
+  client: Client,
+  config: { temporal: Pick<MmsConfig['temporal'], 'controlTaskQueue'> },
+  request: Omit<RolloutInput, 'deploymentId'>,
+): Promise<StartedRollout> {
+  const problem = strategyProblem(request.strategy, request.force);
+  if (problem) throw new RolloutRequestError(problem);
+  const workflowId = rolloutWorkflowId(request.useCaseId);
+  const deploymentId = crypto.randomUUID();
+  try {
+    const handle = await client.workflow.start(rolloutWorkflow, {
+      taskQueue: config.temporal.controlTaskQueue,
+      workflowId,
+      args: [{ ...request, deploymentId }],
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: MmsUseCase, value: request.useCaseId },
+        { key: MmsCandidateModel, value: request.candidate },
+        { key: MmsStep, value: 0 },
+        { key: MmsStatus, value: 'preparing' },
+      ]),
+      memo: { summary: `${request.strategy} rollout of ${request.candidate} on ${request.useCaseId}: starting (requested by ${request.requestedBy})` },
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, deploymentId, handle };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const running = await client.workflow
+      .getHandle(workflowId)
+      .query(rolloutStatusQuery)
+      .catch(() => undefined);
+    const detail = running ? `, candidate ${running.candidateModelId ?? '?'}, ${describeStage(running)}` : '';
+    throw new RolloutAlreadyRunningError(
+      `a rollout of "${request.useCaseId}" is already running (workflow ${workflowId}${detail}); abort it with \`mms rollout abort ${request.useCaseId} --reason …\` or wait for it to finish`,
+    );
+  }
+}
+
+/** The handle of the running (or last) rollout of a use case, or a clear error when there is none. */
+export async function rolloutHandle(client: Client, useCaseId: string): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
+  const handle = client.workflow.getHandle<typeof rolloutWorkflow>(rolloutWorkflowId(useCaseId));
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new NoRolloutError(`no rollout of "${useCaseId}" has run (workflow ${rolloutWorkflowId(useCaseId)} not found)`);
+    throw err;
+  }
+  return handle;
+}
+
+/**
+ * For the gateway's and the guardrails monitor's `onCriticalViolation`: signals the use case's running
+ * rollout, which aborts at once. No rollout running is not an error (the violation is still recorded).
+ */
+export function criticalViolationNotifier(client: Client) {
+  return async (event: { useCaseId: string; modelId: string; requestId?: string; violation: { type: string; details?: Record<string, unknown> } }): Promise<boolean> => {
+    const violation: CriticalViolation = { modelId: event.modelId, category: event.violation.type, logId: event.requestId };
+    try {
+      await client.workflow.getHandle(rolloutWorkflowId(event.useCaseId)).signal(criticalViolationSignal, violation);
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,131 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { PrismaClient } from '@prisma/client';
+import { buildBucketTable, stickyBucket } from '../../gateway/routing';
+import { allocationEntriesSchema } from '../registry/allocations';
+import { safeErrorMessage } from '../logging/redact';
+
+/**
+ * Evaluation traffic for idle canaries: replays recent prompts of the use case (the historical-log
+ * prompt pool) through the gateway during a monitoring window, so the window reaches its minimum
+ * sample size without waiting for players. Calls go through the real gateway, so they are routed,
+ * guarded and logged exactly like player calls. Sticky keys are chosen so that calls alternate
+ * between the candidate and stable (the same prompts on both sides of the comparison); in a shadow
+ * stage every call goes to stable and the gateway mirrors its share to the shadow.
+ */
+
+export interface EvaluationTrafficInput {
+  useCaseId: string;
+  candidateModelId: string;
+  stableModelId: string;
+  gatewayUrl: string;
+  apiKey?: string;
+  requestsPerSecond: number;
+  durationMs: number;
+  promptPoolSize: number;
+}
+
+export interface EvaluationTrafficDeps {
+  http: (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+  heartbeat: (details?: unknown) => void;
+  cancelled: AbortSignal;
+}
+
+export interface EvaluationTrafficReport {
+  sent: number;
+  ok: number;
+  failed: number;
+  toCandidate: number;
+  toStable: number;
+  promptPool: number;
+  lastError?: string;
+}
+
+/** Prompts players sent recently that stable answered: the pool evaluation calls replay. */
+export async function promptPool(prisma: PrismaClient, useCaseId: string, size: number): Promise<string[]> {
+  const rows = await prisma.$queryRaw<Array<{ prompt: string }>>`
+    select prompt from (
+      select prompt, max(timestamp) as last
+        from model_historical_logs
+       where use_case = ${useCaseId} and status = 'ok' and coalesce(role, 'stable') = 'stable' and length(prompt) > 0
+       group by prompt
+       order by last desc
+       limit ${size}) recent
+    order by last desc`;
+  return rows.map((r) => r.prompt);
+}
+
+/** Sticky keys that the gateway routes to `modelId` under this allocation. */
+export function stickyKeysFor(useCaseId: string, entries: Parameters<typeof buildBucketTable>[0], modelId: string, count: number): string[] {
+  const { served, table } = buildBucketTable(entries);
+  const target = served.findIndex((e) => e.modelId === modelId);
+  if (target < 0) return [];
+  const keys: string[] = [];
+  for (let n = 0; keys.length < count && n < 1_000_000; n++) {
+    const key = `mms-eval-${n}`;
+    if (table[stickyBucket(useCaseId, key)] === target) keys.push(key);
+  }
+  return keys;
+}
+
+export async function driveEvaluationTraffic(prisma: PrismaClient, input: EvaluationTrafficInput, deps: EvaluationTrafficDeps): Promise<EvaluationTrafficReport> {
+  const report: EvaluationTrafficReport = { sent: 0, ok: 0, failed: 0, toCandidate: 0, toStable: 0, promptPool: 0 };
+  const prompts = await promptPool(prisma, input.useCaseId, input.promptPoolSize);
+  report.promptPool = prompts.length;
+  if (prompts.length === 0) {
+    report.lastError = `no prompts of "${input.useCaseId}" in the historical logs to replay`;
+    return report;
+  }
+  const allocation = await prisma.trafficAllocation.findFirst({ where: { useCaseId: input.useCaseId }, orderBy: { version: 'desc' } });
+  if (!allocation) throw new Error(`use case "${input.useCaseId}" has no traffic allocation`);
+  const entries = allocationEntriesSchema.parse(allocation.entries);
+  const candidateKeys = stickyKeysFor(input.useCaseId, entries, input.candidateModelId, 32);
+  const stableKeys = stickyKeysFor(input.useCaseId, entries, input.stableModelId, 32);
+  const targets = [candidateKeys, stableKeys].filter((k) => k.length > 0);
+  if (targets.length === 0) throw new Error(`allocation v${allocation.version} of "${input.useCaseId}" serves neither the candidate nor stable`);
+
+  const url = new URL('/v1/chat/completions', input.gatewayUrl).toString();
+  const intervalMs = 1000 / input.requestsPerSecond;
+  const started = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  const maxInFlight = Math.max(1, Math.min(32, Math.ceil(input.requestsPerSecond)));
+  for (let i = 0; Date.now() - started < input.durationMs && !deps.cancelled.aborted; i++) {
+    const keys = targets[i % targets.length]!;
+    const toCandidate = keys === candidateKeys;
+    const call = (async () => {
+      try {
+        const res = await deps.http(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-mms-sticky-key': keys[Math.floor(i / targets.length) % keys.length]!,
+            ...(input.apiKey ? { authorization: `Bearer ${input.apiKey}` } : {}),
+          },
+          body: JSON.stringify({ model: input.useCaseId, messages: [{ role: 'user', content: prompts[i % prompts.length]! }] }),
+          signal: AbortSignal.any([deps.cancelled, AbortSignal.timeout(30_000)]),
+        });
+        await res.text().catch(() => '');
+        if (res.status >= 200 && res.status < 300) report.ok++;
+        else {
+          report.failed++;
+          report.lastError = `gateway answered ${res.status}`;
+        }
+      } catch (err) {
+        if (deps.cancelled.aborted) return;
+        report.failed++;
+        report.lastError = safeErrorMessage(err);
+      }
+    })();
+    report.sent++;
+    if (toCandidate) report.toCandidate++;
+    else report.toStable++;
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call));
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    deps.heartbeat({ sent: report.sent });
+    const next = started + (i + 1) * intervalMs;
+    const wait = next - Date.now();
+    if (wait > 0) await delay(wait, undefined, { signal: deps.cancelled }).catch(() => undefined);
+  }
+  await Promise.allSettled([...inFlight]);
+  return report;
+}
