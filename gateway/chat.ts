@@ -1,0 +1,519 @@
+import { randomUUID } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../src/config/schema';
+import { safeErrorMessage } from '../src/logging/redact';
+import { ProviderError } from '../src/providers/errors';
+import { RetryBudget, withRetries, type RetryPolicy } from '../src/providers/retry';
+import type { ChatParams, ChatResult, FinishReason, StreamEvent, Usage } from '../src/providers/types';
+import { applyPolicy, parseChatRequest, RequestError, type AppliedPolicy, type ChatRequest } from './chat-request';
+import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardrail, type GuardrailContext, type GuardrailVerdict, type OnCriticalViolation, type VerdictLabel } from './guardrails';
+import type { LogRow, LogWriter } from './log-writer';
+import type { GatewayMetrics } from './metrics';
+import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
+import { randomBucket, stickyBucket } from './routing';
+import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
+
+/**
+ * POST /v1/chat/completions: route by the sticky bucket, apply the use case's policy, call the
+ * provider within one retry budget (falling back to the use case's fallback model when the budget is
+ * spent on an outage), mirror to shadows without waiting for them, judge the answer with the
+ * guardrail, answer in the OpenAI wire format (JSON or SSE) and queue exactly one log row.
+ */
+export interface ChatDeps {
+  cache: RegistryCache;
+  logWriter: LogWriter;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  config: GatewayConfig;
+  guardrail?: Guardrail;
+  onCriticalViolation?: OnCriticalViolation;
+}
+
+type Role = 'stable' | 'canary' | 'shadow';
+
+const STICKY_HEADER = 'x-mms-sticky-key';
+
+/** Headers that other gateways honour to reroute a call or attach a credential; refused here. */
+const upstreamOverrideHeader =
+  /^(?:x-(?:portkey|litellm)-.*|(?:x-)?(?:api-base|base-url|upstream(?:-url|-host|-base)?|custom-host|target-url|forward-to|provider(?:-url|-key|-api-key|-base-url)?|openai-(?:base-url|api-base|api-key|organization)|anthropic-(?:api-key|base-url)|goog-api-key|gemini-api-key|api-version))$/i;
+
+export function rejectUpstreamOverrideHeaders(headers: Record<string, unknown>): void {
+  for (const name in headers) {
+    if (upstreamOverrideHeader.test(name)) {
+      throw new RequestError(400, `header ${name}: cannot be set by a caller: the upstream URL and its credentials come only from the gateway's configuration`, name, 'upstream_override_forbidden');
+    }
+  }
+}
+
+export function errorBody(message: string, type: string, param: string | null = null, code: string | null = null) {
+  return { error: { message, type, param, code } };
+}
+
+/** A provider failure as the caller sees it (status, OpenAI error type), never with a credential in it. */
+export function providerFailureResponse(err: ProviderError): { status: number; body: ReturnType<typeof errorBody>; retryAfterSeconds?: number } {
+  const retryAfterSeconds = err.retryAfterMs !== undefined ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : undefined;
+  switch (err.errorClass) {
+    case 'rate_limited':
+      return { status: 429, body: errorBody(err.message, 'rate_limit_error', null, 'upstream_rate_limited'), retryAfterSeconds };
+    case 'overloaded':
+      return { status: 503, body: errorBody(err.message, 'upstream_error', null, 'upstream_overloaded'), retryAfterSeconds };
+    case 'timeout':
+      return { status: 504, body: errorBody(err.message, 'upstream_error', null, 'upstream_timeout') };
+    case 'bad_request':
+      return { status: 400, body: errorBody(err.message, 'invalid_request_error', null, 'upstream_bad_request') };
+    case 'upstream_auth':
+      return { status: 502, body: errorBody(err.message, 'upstream_error', null, 'upstream_auth') };
+    case 'upstream_not_found':
+      return { status: 502, body: errorBody(err.message, 'upstream_error', null, 'upstream_model_not_found') };
+    default:
+      return { status: 502, body: errorBody(err.message, 'upstream_error', null, err.errorClass) };
+  }
+}
+
+function costOf(model: ResolvedModel, usage: Usage | undefined): number | null {
+  if (!usage || model.inputPerMTok === undefined || model.outputPerMTok === undefined) return null;
+  return (usage.inputTokens * model.inputPerMTok + usage.outputTokens * model.outputPerMTok) / 1_000_000;
+}
+
+function lastUserIndex(messages: ChatRequest['messages']): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return i;
+  return -1;
+}
+
+interface CallContext {
+  requestId: string;
+  route: UseCaseRoute;
+  request: ChatRequest;
+  applied: AppliedPolicy;
+  model: ResolvedModel;
+  role: Role;
+  stickyKey: string | null;
+  started: number;
+  startedAt: Date;
+  fallbackFrom?: ResolvedModel;
+  fallbackError?: string;
+}
+
+export class ChatHandler {
+  private readonly retryPolicy: RetryPolicy;
+  private shadowInFlight = 0;
+  readonly shadowCalls = new Set<Promise<void>>();
+
+  constructor(private readonly deps: ChatDeps) {
+    const r = deps.config.retry;
+    this.retryPolicy = { maxAttempts: r.maxAttempts, budgetMs: r.budgetSeconds * 1000, baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs };
+  }
+
+  async handle(req: FastifyRequest, reply: FastifyReply, key: ApiKeyRecord | undefined): Promise<unknown> {
+    const started = performance.now();
+    const startedAt = new Date();
+    rejectUpstreamOverrideHeaders(req.headers);
+    const request = parseChatRequest(req.body);
+    const route = this.deps.cache.route(request.useCaseId);
+    if (!route) {
+      this.deps.metrics.rejected.inc({ reason: 'unknown_use_case' });
+      throw new RequestError(404, `model: "${request.useCaseId.slice(0, 100)}" is not a use case served by this gateway`, 'model', 'model_not_found');
+    }
+    if (key && !keyAllowsUseCase(key, route.useCaseId)) {
+      this.deps.metrics.rejected.inc({ reason: 'use_case_not_allowed' });
+      throw new RequestError(403, `this API key may not use use case "${route.useCaseId}"`, 'model', 'use_case_not_allowed');
+    }
+    const header = req.headers[STICKY_HEADER];
+    const stickyKey = typeof header === 'string' && header.length > 0 ? header : request.user ?? null;
+    if (stickyKey !== null && stickyKey.length > 512) throw new RequestError(400, `${STICKY_HEADER}: at most 512 characters`, STICKY_HEADER);
+    const bucket = stickyKey !== null ? stickyBucket(route.useCaseId, stickyKey) : randomBucket();
+    const target = route.served[route.table[bucket]!]!;
+    const applied = applyPolicy(route.policy, request);
+    const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt };
+
+    if (route.shadows.length > 0) this.mirror(ctx);
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+
+    reply.header('x-request-id', ctx.requestId);
+    reply.header('x-mms-allocation-version', String(route.version));
+    if (applied.pinned.length > 0) reply.header('x-mms-pinned-params', applied.pinned.join(','));
+
+    if (request.stream) return this.stream(ctx, reply, abort.signal);
+    return this.complete(ctx, reply, abort.signal);
+  }
+
+  // ---- calling the provider within one budget, with the fallback model
+  private paramsFor(ctx: CallContext, model: ResolvedModel): ChatParams {
+    return { ...ctx.applied.params, model: model.upstreamModel };
+  }
+
+  private async callWithBudget<T>(ctx: CallContext, signal: AbortSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {
+    const budget = new RetryBudget(this.retryPolicy);
+    const attempt = (model: ResolvedModel, b: RetryBudget) =>
+      withRetries(
+        b,
+        (timeoutMs) => {
+          if (!model.provider) {
+            throw new ProviderError('provider_error', `model "${model.name}" has no configured provider ("${model.providerId ?? 'none'}" is not in mms.config.yaml)`);
+          }
+          return call(model, timeoutMs);
+        },
+        { signal, onRetry: (err) => this.deps.metrics.retries.inc({ provider: model.providerId ?? 'none', error_class: err.errorClass }) },
+      );
+    try {
+      return await attempt(ctx.model, budget);
+    } catch (err) {
+      const fallback = ctx.route.fallback;
+      const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      if (!fallback || fallback.id === ctx.model.id || signal.aborted || !(pe.retryable || pe.errorClass === 'provider_error') || budget.remainingMs() <= 0) throw pe;
+      // The fallback gets one attempt inside what is left of the same budget.
+      ctx.fallbackFrom = ctx.model;
+      ctx.fallbackError = pe.errorClass;
+      ctx.model = fallback;
+      this.deps.metrics.fallbacks.inc({ use_case: ctx.route.useCaseId });
+      return attempt(fallback, new RetryBudget({ ...this.retryPolicy, maxAttempts: 1, budgetMs: budget.remainingMs() }));
+    }
+  }
+
+  // ---- guardrail
+  private guardrailContext(ctx: CallContext, model: ResolvedModel, role: Role, requestId: string): GuardrailContext {
+    return { requestId, useCaseId: ctx.route.useCaseId, modelId: model.id, modelName: model.name, role, allocationVersion: ctx.route.version, messages: ctx.applied.params.messages };
+  }
+
+  private async judge(gctx: GuardrailContext, output: string, logId: string): Promise<{ verdict: GuardrailVerdict; label: VerdictLabel }> {
+    const guardrail = this.deps.guardrail;
+    if (!guardrail) return { verdict: PASS, label: 'pass' };
+    let verdict: GuardrailVerdict;
+    let label: VerdictLabel;
+    try {
+      verdict = checkVerdict(await guardrail.checkOutput(gctx, output), guardrail.name);
+      label = verdictLabel(verdict);
+    } catch (err) {
+      this.deps.logger.error({ err: safeErrorMessage(err), guardrail: guardrail.name }, 'guardrail failed: the answer is blocked');
+      verdict = GUARDRAIL_ERROR_VERDICT;
+      label = 'error';
+    }
+    this.recordViolations(gctx, verdict, output, logId);
+    return { verdict, label };
+  }
+
+  private recordViolations(gctx: GuardrailContext, verdict: GuardrailVerdict, output: string, logId: string) {
+    if (verdict.violations.length === 0) return;
+    const intervention = gctx.role === 'shadow' ? 'recorded (shadow answer, not returned)' : verdict.action === 'block' ? 'blocked' : verdict.action === 'redact' ? 'redacted' : 'recorded';
+    const at = new Date();
+    for (const violation of verdict.violations) {
+      this.deps.metrics.violation(gctx.useCaseId, gctx.modelName, gctx.role, violation.severity);
+      this.deps.logWriter.enqueueViolation({
+        id: randomUUID(),
+        logId,
+        modelId: gctx.modelId,
+        useCaseId: gctx.useCaseId,
+        violationType: violation.type.slice(0, 50),
+        severity: violation.severity,
+        violationDetails: { ...(violation.details ?? {}), score: violation.score, requestId: gctx.requestId, role: gctx.role, allocationVersion: gctx.allocationVersion },
+        outputSample: output.slice(0, 2000),
+        interventionTaken: intervention,
+        timestamp: at,
+      });
+      if (violation.severity === 'critical' && this.deps.onCriticalViolation) {
+        const event = { requestId: gctx.requestId, useCaseId: gctx.useCaseId, modelId: gctx.modelId, modelName: gctx.modelName, role: gctx.role, allocationVersion: gctx.allocationVersion, violation, intervention, at };
+        Promise.resolve()
+          .then(() => this.deps.onCriticalViolation!(event))
+          .catch((err) => this.deps.logger.error({ err: safeErrorMessage(err) }, 'onCriticalViolation failed'));
+      }
+    }
+  }
+
+  // ---- log rows
+  private logRow(
+    ctx: CallContext,
+    fields: { id: string; requestId: string; model: ResolvedModel; role: Role; status: LogRow['status']; errorClass: string | null; output: string; ttftMs: number | null; usage: Usage | undefined; verdict: string | null; extra?: Record<string, unknown> },
+  ): LogRow {
+    const { request, applied } = ctx;
+    const last = lastUserIndex(request.messages);
+    const latencyMs = performance.now() - ctx.started;
+    const usage = fields.usage;
+    const cost = costOf(fields.model, usage);
+    const metrics = this.deps.metrics.forCall(ctx.route.useCaseId, fields.model.name, fields.role);
+    if (fields.status === 'ok' || fields.status === 'blocked') metrics.ok(latencyMs / 1000);
+    else metrics.failed(fields.errorClass ?? fields.status, latencyMs / 1000);
+    if (fields.ttftMs !== null) metrics.ttft(fields.ttftMs / 1000);
+    if (usage) metrics.tokens(usage.inputTokens, usage.outputTokens);
+    if (cost !== null) metrics.cost(cost);
+    const { messages: _messages, ...sampling } = applied.params;
+    const context: Record<string, unknown> = {
+      system: applied.systemPrompt,
+      history: last > 0 ? request.messages.slice(0, last) : last === -1 ? request.messages : [],
+      params: sampling,
+      stream: request.stream,
+    };
+    if (request.metadata) context.metadata = request.metadata;
+    if (applied.pinned.length > 0) context.pinned = applied.pinned;
+    if (fields.extra) Object.assign(context, fields.extra);
+    return {
+      id: fields.id,
+      requestId: fields.requestId,
+      modelId: fields.model.id,
+      useCase: ctx.route.useCaseId,
+      role: fields.role,
+      allocationVersion: ctx.route.version,
+      status: fields.status,
+      errorClass: fields.errorClass,
+      prompt: last >= 0 ? request.messages[last]!.content : '',
+      context,
+      generatedOutput: fields.output,
+      latencyMs,
+      ttftMs: fields.ttftMs,
+      tokensIn: usage?.inputTokens ?? null,
+      tokensOut: usage?.outputTokens ?? null,
+      costUsd: cost,
+      guardrailVerdict: fields.verdict,
+      stickyKey: ctx.stickyKey,
+      performanceMetrics: { upstreamModel: fields.model.upstreamModel, provider: fields.model.providerId },
+      timestamp: ctx.startedAt,
+    };
+  }
+
+  private fallbackExtra(ctx: CallContext) {
+    return ctx.fallbackFrom ? { fallbackFrom: { modelId: ctx.fallbackFrom.id, model: ctx.fallbackFrom.name, errorClass: ctx.fallbackError } } : undefined;
+  }
+
+  private failed(ctx: CallContext, reply: FastifyReply, err: unknown, signal: AbortSignal) {
+    const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+    const clientGone = signal.aborted;
+    const errorClass = clientGone ? 'client_disconnected' : pe.errorClass;
+    this.deps.logWriter.enqueueLog(
+      this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: clientGone ? 'incomplete' : 'error', errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: this.fallbackExtra(ctx) }),
+    );
+    if (clientGone) return reply;
+    const response = providerFailureResponse(pe);
+    if (response.retryAfterSeconds !== undefined) reply.header('retry-after', String(response.retryAfterSeconds));
+    return reply.code(response.status).send(response.body);
+  }
+
+  private modelHeaders(ctx: CallContext, reply: FastifyReply) {
+    reply.header('x-mms-model', ctx.model.name);
+    reply.header('x-mms-role', ctx.role);
+  }
+
+  // ---- non-streaming
+  private async complete(ctx: CallContext, reply: FastifyReply, signal: AbortSignal) {
+    let result: ChatResult;
+    try {
+      result = await this.callWithBudget(ctx, signal, (model, timeoutMs) => model.provider!.chat(this.paramsFor(ctx, model), { signal, timeoutMs }));
+    } catch (err) {
+      return this.failed(ctx, reply, err, signal);
+    }
+    const { verdict, label } = await this.judge(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId);
+    let content = result.content;
+    let finishReason: FinishReason = result.finishReason;
+    if (verdict.action === 'block') {
+      content = verdict.replacement ?? '';
+      finishReason = 'content_filter';
+    } else if (verdict.action === 'redact') content = verdict.redactedText!;
+    this.deps.logWriter.enqueueLog(
+      this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: verdict.action === 'block' ? 'blocked' : 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: this.fallbackExtra(ctx) }),
+    );
+    this.modelHeaders(ctx, reply);
+    if (signal.aborted) return reply;
+    let body: Record<string, unknown>;
+    if (result.raw) {
+      body = result.raw;
+      body.id = ctx.requestId;
+      if (verdict.action !== 'pass') {
+        const choice = (body.choices as Array<Record<string, unknown>>)[0]!;
+        choice.message = { ...(choice.message as Record<string, unknown>), content };
+        choice.finish_reason = finishReason;
+      }
+    } else {
+      body = {
+        id: ctx.requestId,
+        object: 'chat.completion',
+        created: Math.floor(ctx.startedAt.getTime() / 1000),
+        model: result.model ?? ctx.model.upstreamModel,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+        usage: result.usage ? { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens } : undefined,
+      };
+    }
+    return reply.code(200).send(body);
+  }
+
+  // ---- streaming
+  private async stream(ctx: CallContext, reply: FastifyReply, signal: AbortSignal) {
+    let events: AsyncIterable<StreamEvent>;
+    try {
+      events = await this.callWithBudget(ctx, signal, (model, timeoutMs) => model.provider!.openStream(this.paramsFor(ctx, model), { signal, timeoutMs }));
+    } catch (err) {
+      return this.failed(ctx, reply, err, signal);
+    }
+    this.modelHeaders(ctx, reply);
+    reply.hijack();
+    const res = reply.raw;
+    const headers = reply.getHeaders();
+    res.writeHead(200, { ...(headers as OutgoingHttpHeaders), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    const created = Math.floor(ctx.startedAt.getTime() / 1000);
+    const upstreamModel = ctx.model.upstreamModel;
+    const chunk = (delta: Record<string, unknown>, finishReason: FinishReason | null) => ({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] });
+    const write = async (data: unknown) => {
+      if (res.destroyed) return;
+      if (!res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+    };
+
+    const gctx = this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId);
+    const guardrail = this.deps.guardrail;
+    let output = '';
+    let usage: Usage | undefined;
+    let finishReason: FinishReason | undefined;
+    let done = false;
+    let ttftMs: number | null = null;
+    let errorClass: string | null = null;
+    let errorMessage = '';
+    let sentRole = false;
+    let blockedBy: GuardrailVerdict | undefined;
+    let label: VerdictLabel = 'pass';
+    try {
+      for await (const event of events) {
+        if (event.type === 'delta') {
+          if (event.text) {
+            if (ttftMs === null) ttftMs = performance.now() - ctx.started;
+            output += event.text;
+            if (guardrail?.checkPartial) {
+              let partial: GuardrailVerdict | undefined;
+              try {
+                const v = await guardrail.checkPartial(gctx, output);
+                partial = v === undefined ? undefined : checkVerdict(v, guardrail.name);
+              } catch (err) {
+                this.deps.logger.error({ err: safeErrorMessage(err), guardrail: guardrail.name }, 'guardrail failed mid-stream: the answer is blocked');
+                partial = GUARDRAIL_ERROR_VERDICT;
+                label = 'error';
+              }
+              if (partial && partial.action !== 'pass') {
+                // A stream cannot be redacted after the fact: anything but pass stops it.
+                blockedBy = partial;
+                if (label !== 'error') label = 'blocked';
+                break;
+              }
+            }
+          }
+          if (event.raw) {
+            event.raw.id = ctx.requestId;
+            await write(event.raw);
+            sentRole = true;
+          } else {
+            if (!sentRole) {
+              await write(chunk({ role: 'assistant', content: '' }, null));
+              sentRole = true;
+            }
+            if (event.text) await write(chunk({ content: event.text }, null));
+          }
+        } else if (event.type === 'finish') {
+          finishReason = event.finishReason;
+          if (event.raw) {
+            event.raw.id = ctx.requestId;
+            await write(event.raw);
+          } else if (!event.carried) await write(chunk({}, event.finishReason));
+        } else if (event.type === 'usage') usage = event.usage;
+        else if (event.type === 'done') done = true;
+      }
+    } catch (err) {
+      const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      errorClass = signal.aborted ? 'client_disconnected' : pe.errorClass === 'connection' || pe.errorClass === 'timeout' ? 'stream_incomplete' : pe.errorClass;
+      errorMessage = pe.message;
+    }
+    if (!done && !errorClass && !blockedBy) {
+      errorClass = signal.aborted ? 'client_disconnected' : 'stream_incomplete';
+      errorMessage = `the upstream stream of model "${ctx.model.name}" ended before it was complete`;
+    }
+
+    let status: LogRow['status'] = 'ok';
+    if (blockedBy) {
+      this.recordViolations(gctx, blockedBy, output, ctx.requestId);
+      status = 'blocked';
+      if (blockedBy.replacement) await write(chunk({ content: blockedBy.replacement }, null));
+      await write(chunk({}, 'content_filter'));
+      await write('[DONE]');
+    } else if (done) {
+      const judged = await this.judge(gctx, output, ctx.requestId);
+      label = judged.label;
+      if (judged.verdict.action !== 'pass') {
+        status = 'blocked';
+        await write(chunk({}, 'content_filter'));
+      }
+      if (ctx.request.includeUsage) {
+        const u = usage ?? { inputTokens: 0, outputTokens: 0 };
+        await write({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
+      }
+      await write('[DONE]');
+    } else {
+      status = 'incomplete';
+      // An explicit error event: the OpenAI SDKs raise it, so a cut stream is never mistaken for a short answer.
+      if (errorClass !== 'client_disconnected') await write(errorBody(errorMessage, 'upstream_error', null, errorClass));
+    }
+    if (!res.destroyed) res.end();
+    this.deps.logWriter.enqueueLog(
+      this.logRow(ctx, {
+        id: ctx.requestId,
+        requestId: ctx.requestId,
+        model: ctx.model,
+        role: ctx.role,
+        status,
+        errorClass: label === 'error' ? 'guardrail_error' : errorClass,
+        output,
+        ttftMs,
+        usage,
+        verdict: status === 'incomplete' ? null : label,
+        extra: { ...this.fallbackExtra(ctx), ...(finishReason ? { finishReason } : {}) },
+      }),
+    );
+    return reply;
+  }
+
+  // ---- shadows
+  private mirror(ctx: CallContext) {
+    for (let i = 0; i < ctx.route.shadows.length; i++) {
+      const shadow = ctx.route.shadows[i]!;
+      if (Math.random() * 10_000 >= shadow.weight) continue;
+      if (this.shadowInFlight >= this.deps.config.maxShadowInFlight) {
+        this.deps.metrics.shadowSkipped.inc({ use_case: ctx.route.useCaseId });
+        continue;
+      }
+      this.shadowInFlight++;
+      const call = this.shadowCall(ctx, shadow.model, i).finally(() => {
+        this.shadowInFlight--;
+        this.shadowCalls.delete(call);
+      });
+      this.shadowCalls.add(call);
+    }
+  }
+
+  /** A mirrored copy: one attempt, no fallback, never returned; its row has role "shadow". */
+  private async shadowCall(primary: CallContext, model: ResolvedModel, index: number): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // after the primary call is on its way
+    const ctx: CallContext = { ...primary, model, role: 'shadow', started: performance.now(), startedAt: new Date() };
+    const requestId = `${primary.requestId}:shadow:${index}`;
+    const id = randomUUID();
+    try {
+      if (!model.provider) throw new ProviderError('provider_error', `model "${model.name}" has no configured provider`);
+      const timeoutMs = Math.min(this.retryPolicy.budgetMs, 600_000);
+      const result = await model.provider.chat(this.paramsFor(ctx, model), { timeoutMs });
+      const { label } = await this.judge(this.guardrailContext(ctx, model, 'shadow', requestId), result.content, id);
+      this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: { shadowOf: primary.requestId } }));
+    } catch (err) {
+      const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'error', errorClass: pe.errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: { shadowOf: primary.requestId } }));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** Per (use case, model, role) children, resolved once so the hot path does no label hashing. */
+export interface CallMetrics {
+  ok(latencySeconds: number): void;
+  failed(errorClass: string, latencySeconds: number): void;
+  ttft(seconds: number): void;
+  tokens(input: number, output: number): void;
+  cost(usd: number): void;
+}
+
+/** Prometheus metrics of one gateway (own registry, so several gateways can live in one process). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({ name: 'mms_gateway_requests_total', help: 'Calls by use case, model, role and status', labelNames: ['use_case', 'model', 'role', 'status'], registers: [this.registry] });
+  private readonly errors = new Counter({ name: 'mms_gateway_errors_total', help: 'Failed calls by error class', labelNames: ['use_case', 'model', 'role', 'error_class'], registers: [this.registry] });
+  private readonly latency = new Histogram({ name: 'mms_gateway_request_duration_seconds', help: 'Total call latency', labelNames: ['use_case', 'model', 'role'], buckets: latencyBuckets, registers: [this.registry] });
+  private readonly ttftHistogram = new Histogram({ name: 'mms_gateway_time_to_first_token_seconds', help: 'Time to the first streamed token', labelNames: ['use_case', 'model', 'role'], buckets: latencyBuckets, registers: [this.registry] });
+  private readonly tokenCounter = new Counter({ name: 'mms_gateway_tokens_total', help: 'Tokens by direction (input | output)', labelNames: ['use_case', 'model', 'role', 'direction'], registers: [this.registry] });
+  private readonly costCounter = new Counter({ name: 'mms_gateway_cost_usd_total', help: 'Cost in USD from the price table', labelNames: ['use_case', 'model', 'role'], registers: [this.registry] });
+  readonly rejected = new Counter({ name: 'mms_gateway_rejected_requests_total', help: 'Requests refused before any provider call', labelNames: ['reason'], registers: [this.registry] });
+  readonly retries = new Counter({ name: 'mms_gateway_upstream_retries_total', help: 'Upstream attempts retried within the budget', labelNames: ['provider', 'error_class'], registers: [this.registry] });
+  readonly fallbacks = new Counter({ name: 'mms_gateway_fallbacks_total', help: 'Calls answered by the use case fallback model', labelNames: ['use_case'], registers: [this.registry] });
+  readonly shadowSkipped = new Counter({ name: 'mms_gateway_shadow_skipped_total', help: 'Mirrored calls skipped because maxShadowInFlight was reached', labelNames: ['use_case'], registers: [this.registry] });
+  readonly allocationVersion = new Gauge({ name: 'mms_gateway_allocation_version', help: 'Allocation version this replica serves', labelNames: ['use_case'], registers: [this.registry] });
+  readonly registryLoads = new Counter({ name: 'mms_gateway_registry_reloads_total', help: 'Reloads of allocations, use cases and keys', labelNames: ['result'], registers: [this.registry] });
+  readonly logRowsWritten = new Counter({ name: 'mms_gateway_log_rows_written_total', help: 'Historical-log rows inserted (including replayed spill)', registers: [this.registry] });
+  readonly logRowsSpilled = new Counter({ name: 'mms_gateway_log_rows_spilled_total', help: 'Rows written to the spill file while the database was unavailable', registers: [this.registry] });
+  readonly logRowsDropped = new Counter({ name: 'mms_gateway_log_rows_dropped_total', help: 'Rows lost because the spill file reached spillMaxBytes', registers: [this.registry] });
+  readonly logBuffered = new Gauge({ name: 'mms_gateway_log_buffered_rows', help: 'Rows waiting to be written', registers: [this.registry] });
+  readonly spillBytes = new Gauge({ name: 'mms_gateway_log_spill_bytes', help: 'Bytes in this replica’s spill files', registers: [this.registry] });
+  readonly databaseUp = new Gauge({ name: 'mms_gateway_database_up', help: '1 when the last registry poll or log write reached the database', registers: [this.registry] });
+  readonly guardrailViolations = new Counter({ name: 'mms_gateway_guardrail_violations_total', help: 'Guardrail violations', labelNames: ['use_case', 'model', 'role', 'severity'], registers: [this.registry] });
+
+  private readonly children = new Map<string, CallMetrics>();
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mms_gateway_process_' });
+  }
+
+  forCall(useCase: string, model: string, role: string): CallMetrics {
+    const key = `${useCase}\u0000${model}\u0000${role}`;
+    let child = this.children.get(key);
+    if (child) return child;
+    const labels = { use_case: useCase, model, role };
+    const okCounter = this.requests.labels({ ...labels, status: 'ok' });
+    const latency = this.latency.labels(labels);
+    const ttft = this.ttftHistogram.labels(labels);
+    const tokensIn = this.tokenCounter.labels({ ...labels, direction: 'input' });
+    const tokensOut = this.tokenCounter.labels({ ...labels, direction: 'output' });
+    const cost = this.costCounter.labels(labels);
+    child = {
+      ok: (s) => {
+        okCounter.inc();
+        latency.observe(s);
+      },
+      failed: (errorClass, s) => {
+        this.requests.inc({ ...labels, status: errorClass === 'stream_incomplete' || errorClass === 'client_disconnected' ? 'incomplete' : 'error' });
+        this.errors.inc({ ...labels, error_class: errorClass });
+        latency.observe(s);
+      },
+      ttft: (s) => ttft.observe(s),
+      tokens: (i, o) => {
+        if (i > 0) tokensIn.inc(i);
+        if (o > 0) tokensOut.inc(o);
+      },
+      cost: (usd) => {
+        if (usd > 0) cost.inc(usd);
+      },
+    };
+    this.children.set(key, child);
+    return child;
+  }
+
+  violation(useCase: string, model: string, role: string, severity: string) {
+    this.guardrailViolations.inc({ use_case: useCase, model, role, severity });
+  }
+}

@@ -1,0 +1,256 @@
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Prisma, PrismaClient } from '@prisma/client';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { MmsConfig } from '../src/config/schema';
+import { formatIssues } from '../src/config/load';
+import { createLogger } from '../src/logging/logger';
+import { safeErrorMessage } from '../src/logging/redact';
+import { stateDir as defaultStateDir } from '../src/paths';
+import { createProviders } from '../src/providers';
+import type { ChatProvider } from '../src/providers/types';
+import { ApiKeyError, authorize, keyAllowsUseCase, presentedKey, type ApiKeyRecord, type ApiKeyScope } from '../src/auth/api-keys';
+import { ChatHandler, errorBody } from './chat';
+import { RequestError } from './chat-request';
+import type { Guardrail, OnCriticalViolation } from './guardrails';
+import { LogWriter } from './log-writer';
+import { GatewayMetrics } from './metrics';
+import { RegistryCache } from './registry-cache';
+
+export interface GatewayDeps {
+  prisma: PrismaClient;
+  config: MmsConfig;
+  logger?: Logger;
+  guardrail?: Guardrail;
+  onCriticalViolation?: OnCriticalViolation;
+  /** Mounted on the same server (the management REST API); each registers its own routes and auth. */
+  plugins?: FastifyPluginAsync[];
+  /** Overrides of config.gateway.host / port (port 0 = any free port). */
+  host?: string;
+  port?: number;
+  /** Where provider keys are read from (apiKeyEnv names); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Base of relative spill directories; the project's .mms/ by default. */
+  stateDir?: string;
+  /** Node process metrics (event loop lag, heap, GC) on /metrics too. */
+  processMetrics?: boolean;
+  /** Provider clients by provider id; built from config.providers when omitted. */
+  providers?: Map<string, ChatProvider>;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly metrics: GatewayMetrics;
+  readonly cache: RegistryCache;
+  readonly logWriter: LogWriter;
+  /** Base URL once listening (http://host:port). */
+  readonly address: string | undefined;
+  /** Loads the registry, then listens; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting calls, lets calls in flight and mirrored shadow calls finish, flushes the log buffer. */
+  close(): Promise<void>;
+}
+
+const feedbackSchema = z
+  .strictObject({
+    request_id: z.string().min(1).max(64),
+    /** 0 (bad) … 1 (good). */
+    score: z.number().min(0).max(1).optional(),
+    feedback: z.union([z.string().max(10_000), z.record(z.string(), z.unknown())]).optional(),
+    corrected_output: z.string().max(200_000).optional(),
+  })
+  .refine((b) => b.score !== undefined || b.feedback !== undefined || b.corrected_output !== undefined, { message: 'at least one of score, feedback, corrected_output is required' });
+
+const ANONYMOUS: ApiKeyRecord = { id: 'anonymous', name: 'anonymous', keyPrefix: 'none', scopes: ['gateway'], useCases: ['*'] };
+
+export function createGatewayServer(deps: GatewayDeps): Gateway {
+  const { prisma, config } = deps;
+  const gatewayConfig = config.gateway;
+  const logger = deps.logger ?? createLogger('gateway');
+  const metrics = new GatewayMetrics({ defaultMetrics: deps.processMetrics });
+  const providers = deps.providers ?? createProviders(config, { env: deps.env, connections: gatewayConfig.upstreamConnections });
+  const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs });
+  const spillDir = path.resolve(deps.stateDir ?? defaultStateDir, gatewayConfig.log.spillDir);
+  const logWriter = new LogWriter({ prisma, config: gatewayConfig.log, spillDir, logger, metrics });
+  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail: deps.guardrail, onCriticalViolation: deps.onCriticalViolation });
+  let closing = false;
+  let address: string | undefined;
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: gatewayConfig.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+    // Request ids are ours (x-request-id on the response), never taken from the caller.
+    genReqId: () => '',
+  });
+
+  // ---- errors in the OpenAI shape, never with a secret or a stack trace in them
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (err instanceof RequestError) {
+      metrics.rejected.inc({ reason: err.code ?? `http_${err.status}` });
+      return reply.code(err.status).send(errorBody(err.message, err.type, err.param, err.code));
+    }
+    if (err instanceof ApiKeyError) {
+      metrics.rejected.inc({ reason: `auth_${err.status}` });
+      return reply.code(err.status).send(errorBody(err.message, err.status === 401 ? 'authentication_error' : 'permission_error', null, err.status === 401 ? 'invalid_api_key' : 'insufficient_scope'));
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const code = (err as { code?: string }).code;
+      const message = code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err as Error).name === 'SyntaxError'
+        ? 'the request body is not valid JSON'
+        : code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is larger than ${gatewayConfig.bodyLimitBytes} bytes`
+          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'content-type must be application/json'
+            : safeErrorMessage(err);
+      metrics.rejected.inc({ reason: `http_${status}` });
+      return reply.code(status).send(errorBody(message, 'invalid_request_error', null, code ?? null));
+    }
+    logger.error({ err: safeErrorMessage(err) }, 'unexpected gateway error');
+    return reply.code(500).send(errorBody('internal gateway error', 'server_error'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', null, 'unknown_url')));
+
+  /** Auth of the route actually dispatched (a route-level hook, not a URL-prefix check). */
+  async function authenticate(req: FastifyRequest, scope: ApiKeyScope): Promise<ApiKeyRecord> {
+    const key = presentedKey(req.headers);
+    if (!gatewayConfig.requireApiKey) {
+      if (!key) return ANONYMOUS;
+    }
+    if (!key) throw new ApiKeyError(401, 'missing API key: send "Authorization: Bearer mms_…"');
+    const record = cache.keyFor(key) ?? (await cache.lookupMissingKey(key));
+    if (!record) throw new ApiKeyError(401, 'invalid API key');
+    return authorize(record, scope);
+  }
+  const keyOf = (req: FastifyRequest) => (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey;
+  const requireScope = (scope: ApiKeyScope) => async (req: FastifyRequest) => {
+    (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = await authenticate(req, scope);
+  };
+
+  app.post('/v1/chat/completions', { preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
+
+  app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
+    const key = keyOf(req)!;
+    return {
+      object: 'list',
+      data: cache
+        .useCaseIds()
+        .filter((id) => keyAllowsUseCase(key, id))
+        .map((id) => ({ id, object: 'model', created: 0, owned_by: 'mms' })),
+    };
+  });
+
+  // Which allocation this replica serves: read by rollback verification (src/registry/serving-probes.ts).
+  // Model ids and weights only, no secrets; open like /readyz so every replica can be probed.
+  app.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
+    const route = cache.route(req.params.useCase);
+    if (!route) return reply.code(404).send(errorBody(`use case "${req.params.useCase.slice(0, 100)}" is not served by this gateway`, 'not_found_error', 'useCase', 'use_case_not_found'));
+    return { useCase: route.useCaseId, version: route.version, entries: route.entries };
+  });
+
+  app.post('/v1/feedback', { preHandler: requireScope('gateway') }, async (req, reply) => {
+    const parsed = feedbackSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const first = formatIssues(parsed.error)[0] ?? 'invalid body';
+      const param = first.split(':')[0] ?? null;
+      throw new RequestError(400, first.startsWith('(root)') ? first.replace('(root): ', '') : first, param === '(root)' ? null : param);
+    }
+    const body = parsed.data;
+    const key = keyOf(req)!;
+    const patch = {
+      userFeedback: { score: body.score, feedback: body.feedback, by: key.keyPrefix, at: new Date().toISOString() },
+      feedbackScore: body.score,
+      correctedOutput: body.corrected_output,
+      feedbackAt: new Date(),
+    };
+    // Logged calls are unique by request_id; the lookup is a parameterised query on it.
+    const findRow = () => prisma.modelHistoricalLog.findUnique({ where: { requestId: body.request_id }, select: { useCase: true } });
+    let row: { useCase: string | null } | null;
+    try {
+      row = await findRow();
+      if (!row && logWriter.isQueued(body.request_id)) {
+        await logWriter.flush();
+        row = await findRow();
+      }
+    } catch (err) {
+      logger.warn({ err: safeErrorMessage(err) }, 'feedback: database unavailable');
+      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+    }
+    if (!row || (row.useCase && !keyAllowsUseCase(key, row.useCase))) {
+      // A call of a use case the key may not see is reported as missing, so keys cannot probe ids.
+      throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
+    }
+    try {
+      await prisma.modelHistoricalLog.update({
+        where: { requestId: body.request_id },
+        data: {
+          userFeedback: patch.userFeedback as Prisma.InputJsonValue,
+          ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
+          ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
+          feedbackAt: patch.feedbackAt,
+        },
+      });
+    } catch (err) {
+      logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
+      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+    }
+    return { request_id: body.request_id, status: 'recorded' };
+  });
+
+  // ---- operations
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = cache.loaded && !closing;
+    const body = {
+      status: ready ? 'ready' : closing ? 'closing' : 'loading',
+      allocationsLoaded: cache.loaded,
+      registryReachable: cache.databaseReachable,
+      logDatabaseAvailable: logWriter.databaseAvailable,
+      bufferedLogRows: logWriter.buffered,
+    };
+    return reply.code(ready ? 200 : 503).send(body);
+  });
+  app.get('/metrics', async (_req, reply: FastifyReply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  for (const plugin of deps.plugins ?? []) void app.register(plugin);
+
+  return {
+    app,
+    metrics,
+    cache,
+    logWriter,
+    get address() {
+      return address;
+    },
+    async listen() {
+      await cache.start();
+      const host = deps.host ?? gatewayConfig.host;
+      const port = deps.port ?? gatewayConfig.port;
+      await app.listen({ host, port });
+      const a = app.server.address();
+      address = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
+      logger.info({ address, useCases: cache.useCaseIds() }, 'gateway listening');
+      return address;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      await app.close();
+      // Mirrored calls started before the close still log their rows (bounded wait).
+      if (chat.shadowCalls.size > 0) {
+        await Promise.race([Promise.allSettled([...chat.shadowCalls]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      }
+      cache.stop();
+      await logWriter.close();
+      if (!deps.providers) await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
+      logger.info({ written: logWriter.stats.written, spilled: logWriter.stats.spilled }, 'gateway stopped');
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { ProviderConfig } from '../config/schema';
+import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
+import { parseSse } from './sse';
+import type { CallOptions, ChatParams, ChatProvider, ChatResult, FinishReason, StreamEvent, Usage } from './types';
+import { fetchModelList } from './model-lists';
+
+/**
+ * The OpenAI chat-completions wire format, shared by OpenAI, OpenRouter and every OpenAI-compatible
+ * server (vLLM, llama.cpp, Ollama's /v1). This file builds request bodies, reads answers and stream
+ * chunks, and holds the lean provider used for self-hosted servers: a keep-alive undici pool and no
+ * SDK layers on the hot path.
+ */
+export function openAIRequestBody(params: ChatParams, options: { stream: boolean; dialect: 'openai' | 'compatible' }): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: params.model, messages: params.messages };
+  if (params.temperature !== undefined) body.temperature = params.temperature;
+  // OpenAI's own API deprecated max_tokens (reasoning models refuse it); servers that copy the API
+  // often only know max_tokens.
+  if (params.maxTokens !== undefined) body[options.dialect === 'openai' ? 'max_completion_tokens' : 'max_tokens'] = params.maxTokens;
+  if (params.topP !== undefined) body.top_p = params.topP;
+  if (params.topK !== undefined && options.dialect === 'compatible') body.top_k = params.topK;
+  if (params.stop !== undefined && params.stop.length > 0) body.stop = params.stop;
+  if (params.seed !== undefined) body.seed = params.seed;
+  if (params.frequencyPenalty !== undefined) body.frequency_penalty = params.frequencyPenalty;
+  if (params.presencePenalty !== undefined) body.presence_penalty = params.presencePenalty;
+  if (params.responseFormat !== undefined) body.response_format = params.responseFormat;
+  if (options.stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+const finishReasons = new Set<FinishReason>(['stop', 'length', 'content_filter', 'tool_calls']);
+export function openAIFinishReason(value: unknown): FinishReason {
+  if (value === 'function_call') return 'tool_calls';
+  return typeof value === 'string' && finishReasons.has(value as FinishReason) ? (value as FinishReason) : 'stop';
+}
+
+function usageOf(u: unknown): Usage | undefined {
+  if (!u || typeof u !== 'object') return undefined;
+  const { prompt_tokens: input, completion_tokens: output } = u as { prompt_tokens?: unknown; completion_tokens?: unknown };
+  if (typeof input !== 'number' && typeof output !== 'number') return undefined;
+  return { inputTokens: typeof input === 'number' ? input : 0, outputTokens: typeof output === 'number' ? output : 0 };
+}
+
+function contentText(content: unknown): string | undefined {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content)) {
+    return content.map((part) => (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join('');
+  }
+  return undefined;
+}
+
+/** A chat.completion body → ChatResult; a body of another shape is an invalid_response naming what is missing. */
+export function parseOpenAIChatCompletion(providerId: string, body: unknown): ChatResult {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProviderError('invalid_response', `provider "${providerId}" answered with a body that is not a JSON object`);
+  const b = body as Record<string, unknown>;
+  const choices = b.choices;
+  if (!Array.isArray(choices) || choices.length === 0) throw new ProviderError('invalid_response', `provider "${providerId}" answered without choices[0]`);
+  const choice = choices[0] as Record<string, unknown> | undefined;
+  const message = choice?.message as Record<string, unknown> | undefined;
+  if (!message || typeof message !== 'object') throw new ProviderError('invalid_response', `provider "${providerId}" answered without choices[0].message`);
+  const content = contentText(message.content);
+  if (content === undefined) throw new ProviderError('invalid_response', `provider "${providerId}" answered with choices[0].message.content that is not text`);
+  return { content, finishReason: openAIFinishReason(choice?.finish_reason), usage: usageOf(b.usage), model: typeof b.model === 'string' ? b.model : undefined, raw: b };
+}
+
+/** One chat.completion.chunk → events (a chunk may carry text, a finish reason and usage at once). */
+export function openAIChunkEvents(providerId: string, chunk: unknown, out: StreamEvent[]): void {
+  if (!chunk || typeof chunk !== 'object') throw new ProviderError('invalid_response', `provider "${providerId}" streamed a chunk that is not a JSON object`);
+  const c = chunk as Record<string, unknown>;
+  if (c.error) {
+    const e = c.error as { message?: unknown; code?: unknown };
+    throw new ProviderError('provider_error', `provider "${providerId}" reported an error mid-stream: ${typeof e.message === 'string' ? e.message : JSON.stringify(c.error)}`);
+  }
+  const choice = Array.isArray(c.choices) ? (c.choices[0] as Record<string, unknown> | undefined) : undefined;
+  if (choice) {
+    const delta = choice.delta as Record<string, unknown> | undefined;
+    const text = delta ? contentText(delta.content) : undefined;
+    if (text) out.push({ type: 'delta', text, raw: c });
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) out.push(text ? { type: 'finish', finishReason: openAIFinishReason(choice.finish_reason), carried: true } : { type: 'finish', finishReason: openAIFinishReason(choice.finish_reason), raw: c });
+    else if (!text) out.push({ type: 'delta', text: '', raw: c }); // role-only or empty chunk: forwarded as is
+  }
+  const usage = usageOf(c.usage);
+  if (usage) out.push({ type: 'usage', usage });
+}
+
+export function splitBaseUrl(baseUrl: string): { origin: string; basePath: string } {
+  const u = new URL(baseUrl);
+  return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') };
+}
+
+async function readBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+  const text = await body.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * OpenAI-compatible servers (vLLM, llama.cpp, Ollama /v1, LM Studio…) and, by choice, OpenAI-wire
+ * SaaS: a raw keep-alive pool. Only config decides the origin, path and key.
+ */
+export class OpenAICompatibleProvider implements ChatProvider {
+  readonly kind: ProviderConfig['kind'];
+  private readonly pool: Pool;
+  private readonly chatPath: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly dialect: 'openai' | 'compatible';
+
+  constructor(
+    readonly id: string,
+    private readonly config: ProviderConfig,
+    options: { apiKey?: string; connections?: number; dialect?: 'openai' | 'compatible' } = {},
+  ) {
+    this.kind = config.kind;
+    const { origin, basePath } = splitBaseUrl(config.baseUrl);
+    // Ollama's base URL is the server root; its OpenAI-compatible API lives under /v1.
+    const apiBase = config.kind === 'ollama' && !/\/v1$/.test(basePath) ? `${basePath}/v1` : basePath;
+    this.chatPath = `${apiBase}/chat/completions`;
+    this.pool = new Pool(origin, { connections: options.connections ?? 256, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    this.headers = { 'content-type': 'application/json', accept: 'application/json' };
+    if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
+    this.timeoutMs = config.timeoutSeconds * 1000;
+    this.dialect = options.dialect ?? 'compatible';
+  }
+
+  private async post(params: ChatParams, stream: boolean, options: CallOptions) {
+    const timeout = Math.min(this.timeoutMs, options.timeoutMs ?? this.timeoutMs);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        path: this.chatPath,
+        method: 'POST',
+        headers: stream ? { ...this.headers, accept: 'text/event-stream' } : this.headers,
+        body: JSON.stringify(openAIRequestBody(params, { stream, dialect: this.dialect })),
+        signal: options.signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (err) {
+      throw networkError(this.id, err, options.signal);
+    }
+    if (res.statusCode !== 200) {
+      const retryAfterMs = parseRetryAfter((name) => {
+        const v = res.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      });
+      const body = await readBody(res.body).catch(() => undefined);
+      throw httpError(this.id, res.statusCode, body, retryAfterMs);
+    }
+    return res;
+  }
+
+  async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+    const res = await this.post(params, false, options);
+    let body: unknown;
+    try {
+      body = await res.body.json();
+    } catch (err) {
+      if (options.signal?.aborted || (err as { code?: string }).code?.startsWith('UND_ERR')) throw networkError(this.id, err, options.signal);
+      throw new ProviderError('invalid_response', `provider "${this.id}" answered with a body that is not JSON`);
+    }
+    return parseOpenAIChatCompletion(this.id, body);
+  }
+
+  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
+    const res = await this.post(params, true, options);
+    const id = this.id;
+    const signal = options.signal;
+    return (async function* events(): AsyncGenerator<StreamEvent> {
+      const batch: StreamEvent[] = [];
+      try {
+        for await (const message of parseSse(res.body)) {
+          if (message.data === '[DONE]') {
+            yield { type: 'done' };
+            return;
+          }
+          let chunk: unknown;
+          try {
+            chunk = JSON.parse(message.data);
+          } catch {
+            throw new ProviderError('invalid_response', `provider "${id}" streamed an event that is not JSON`);
+          }
+          openAIChunkEvents(id, chunk, batch);
+          for (const e of batch) yield e;
+          batch.length = 0;
+        }
+      } catch (err) {
+        throw err instanceof ProviderError ? err : networkError(id, err, signal);
+      } finally {
+        if (!res.body.readableEnded) res.body.destroy();
+      }
+    })();
+  }
+
+  listModels(options: CallOptions = {}) {
+    return fetchModelList(this.id, this.config, this.headers.authorization ? { authorization: this.headers.authorization } : {}, options);
+  }
+
+  async close() {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { StringDecoder } from 'node:string_decoder';
+
+export interface SseMessage {
+  event?: string;
+  data: string;
+}
+
+/**
+ * Server-sent events from a byte stream, per the WHATWG rules the providers follow: events end at a
+ * blank line, `data:` lines join with "\n", comments (`:`) are skipped, CR, LF and CRLF all end lines.
+ */
+export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+  const decoder = new StringDecoder('utf8');
+  let buffer = '';
+  let event: string | undefined;
+  let data: string[] = [];
+  const flushEvent = (): SseMessage | undefined => {
+    if (data.length === 0) {
+      event = undefined;
+      return undefined;
+    }
+    const message = { event, data: data.join('\n') };
+    event = undefined;
+    data = [];
+    return message;
+  };
+  const handleLine = (line: string): SseMessage | undefined => {
+    if (line === '') return flushEvent();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') data.push(value);
+    else if (field === 'event') event = value;
+    return undefined;
+  };
+  for await (const chunk of body) {
+    buffer += typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    let start = 0;
+    for (let i = 0; i < buffer.length; i++) {
+      const c = buffer.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      // A CR at the very end may be the first half of CRLF: wait for the next chunk.
+      if (c === 13 && i === buffer.length - 1) break;
+      const line = buffer.slice(start, i);
+      if (c === 13 && buffer.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+      const message = handleLine(line);
+      if (message) yield message;
+    }
+    buffer = buffer.slice(start);
+  }
+  // Per the spec, an event not terminated by a blank line when the stream ends is discarded: a cut
+  // stream never delivers half an event.
+}

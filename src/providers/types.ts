@@ -1,0 +1,89 @@
+import type { ProviderConfig } from '../config/schema';
+
+/**
+ * One interface over every provider the gateway and the evaluation activities call. Requests and
+ * answers are in a provider-neutral shape; the OpenAI wire format is the lingua franca of the API.
+ */
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface ChatParams {
+  /** The model id the provider knows (e.g. "gpt-4o-mini", "claude-3-5-haiku-latest"). */
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  topK?: number;
+  stop?: string[];
+  seed?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** OpenAI `response_format`, passed to OpenAI-wire providers only. */
+  responseFormat?: unknown;
+}
+
+/** OpenAI's finish reasons; every provider's stop reason maps onto one of these. */
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface ChatResult {
+  content: string;
+  finishReason: FinishReason;
+  usage?: Usage;
+  /** The upstream model id the provider reports (may differ from the requested one, e.g. an alias). */
+  model?: string;
+  /** For OpenAI-wire providers: the upstream body as received, so unknown fields reach the caller. */
+  raw?: Record<string, unknown>;
+}
+
+export type StreamEvent =
+  | { type: 'delta'; text: string; raw?: Record<string, unknown> }
+  /** `carried`: the finish reason arrived in the same raw chunk as the last delta (already forwarded with it). */
+  | { type: 'finish'; finishReason: FinishReason; raw?: Record<string, unknown>; carried?: boolean }
+  | { type: 'usage'; usage: Usage }
+  /** The provider said the stream is complete ([DONE], message_stop, last Gemini chunk). */
+  | { type: 'done' };
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Time allowed for this attempt (ms); the provider's timeoutSeconds caps it. */
+  timeoutMs?: number;
+}
+
+/** A model as a provider's model-list endpoint describes it, normalised. */
+export interface ProviderModelInfo {
+  id: string;
+  displayName?: string;
+  description?: string;
+  createdAt?: Date;
+  ownedBy?: string;
+  contextLength?: number;
+  maxOutputTokens?: number;
+  /** USD per million tokens, when the provider publishes a price in its list. */
+  inputPerMTok?: number;
+  outputPerMTok?: number;
+  /** Free-form facts a ranking may use (parameter size, quantisation, supported methods…). */
+  details?: Record<string, unknown>;
+}
+
+export interface ChatProvider {
+  readonly id: string;
+  readonly kind: ProviderConfig['kind'];
+  chat(params: ChatParams, options: CallOptions): Promise<ChatResult>;
+  /**
+   * Opens a stream: resolves once the provider accepted the call (so a retry budget can still retry
+   * a refused one), then yields events. An iterator that ends without a `done` event was cut.
+   */
+  openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>>;
+  listModels(options?: CallOptions): Promise<ProviderModelInfo[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,315 @@
+import fs from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+/**
+ * Fake provider servers on 127.0.0.1 that speak the real wire formats, so the gateway's provider code
+ * runs unchanged against them:
+ *   OpenAI / OpenAI-compatible (vLLM, llama.cpp, Ollama /v1):  POST /v1/chat/completions, GET /v1/models
+ *   OpenRouter:  POST /api/v1/chat/completions, GET /api/v1/models
+ *   Ollama:      GET /api/tags
+ *   Anthropic:   POST /v1/messages (SSE with event: lines), GET /v1/models
+ *   Google:      POST /v1beta/models/{m}:generateContent, :streamGenerateContent?alt=sse, GET /v1beta/models
+ * Model lists are the real responses in test/fixtures/real-api/. Behaviour is scriptable: latency,
+ * error rate, a queue of next answers (429 with retry-after, 5xx, 529), streams cut mid-way, hangs.
+ * The answer is deterministic: `reply from <model>: <last user message>`.
+ */
+export interface Behaviour {
+  /** Answer with this status and an error body of the wire's shape. */
+  status?: number;
+  retryAfter?: string;
+  /** Delay before the answer (ms). */
+  latencyMs?: number;
+  /** Streams: delay between chunks (ms). */
+  chunkDelayMs?: number;
+  /** Streams: destroy the connection after this many content chunks. */
+  cutAfterChunks?: number;
+  /** Never answer (until the client goes away). */
+  hang?: boolean;
+  /** Override the answer text. */
+  content?: string;
+  /** Error message (for status answers); `{auth}` is replaced by the credential received. */
+  message?: string;
+}
+
+export interface RecordedRequest {
+  wire: 'openai' | 'anthropic' | 'google';
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+  at: number;
+}
+
+export interface FakeProviderOptions {
+  /** Keep every request (tests); off in the bench. */
+  record?: boolean;
+  latencyMs?: number;
+  chunkDelayMs?: number;
+  /** Probability (0..1) of a 500 answer. */
+  errorRate?: number;
+  /** Credentials the fake accepts (per wire); unset = any. */
+  keys?: { openai?: string; anthropic?: string; google?: string };
+  /** Directory of the real model-list responses. */
+  fixturesDir?: string;
+}
+
+const fixturesDefault = path.resolve(__dirname, '../fixtures/real-api');
+
+export interface FakeProvider {
+  url: string;
+  port: number;
+  /** Base URLs per provider kind, as mms.config.yaml would name them. */
+  baseUrls: { openai: string; openai_compatible: string; openrouter: string; ollama: string; anthropic: string; google: string };
+  requests: RecordedRequest[];
+  counts: { chat: number; aborted: number; byModel: Map<string, number> };
+  options: FakeProviderOptions;
+  /** The next chat requests (of any wire) get these behaviours, in order. */
+  enqueue(...behaviours: Behaviour[]): void;
+  /** Every request for this model gets the behaviour (until cleared with undefined). */
+  forModel(model: string, behaviour: Behaviour | undefined): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function answerFor(model: string, body: Record<string, unknown>, wire: RecordedRequest['wire']): string {
+  let last = '';
+  if (wire === 'google') {
+    const contents = (body.contents as Array<{ role?: string; parts?: Array<{ text?: string }> }>) ?? [];
+    const user = [...contents].reverse().find((c) => c.role === 'user');
+    last = user?.parts?.map((p) => p.text ?? '').join('') ?? '';
+  } else {
+    const messages = (body.messages as Array<{ role: string; content: unknown }>) ?? [];
+    const user = [...messages].reverse().find((m) => m.role === 'user');
+    last = typeof user?.content === 'string' ? user.content : Array.isArray(user?.content) ? (user!.content as Array<{ text?: string }>).map((p) => p.text ?? '').join('') : '';
+  }
+  return `reply from ${model}: ${last}`;
+}
+
+const words = (text: string) => (text.trim() ? text.trim().split(/\s+/).length : 0);
+
+function promptTokens(body: Record<string, unknown>): number {
+  return words(JSON.stringify(body.messages ?? body.contents ?? '').replace(/[{}[\]":,]/g, ' '));
+}
+
+/** Content split in pieces that keep their spaces, so the pieces join back to the text. */
+const pieces = (text: string) => text.match(/\S+\s*/g) ?? [text];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function errorPayload(wire: RecordedRequest['wire'], status: number, message: string) {
+  if (wire === 'anthropic') {
+    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 401 ? 'authentication_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    return { type: 'error', error: { type, message } };
+  }
+  if (wire === 'google') {
+    const s = status === 429 ? 'RESOURCE_EXHAUSTED' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'PERMISSION_DENIED' : status === 404 ? 'NOT_FOUND' : status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT';
+    return { error: { code: status, message, status: s } };
+  }
+  const type = status === 429 ? 'rate_limit_exceeded' : status === 401 ? 'invalid_api_key' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { error: { message, type, param: null, code: type } };
+}
+
+export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
+  const fixturesDir = options.fixturesDir ?? fixturesDefault;
+  const fixture = (name: string) => fs.readFileSync(path.join(fixturesDir, name));
+  const queue: Behaviour[] = [];
+  const perModel = new Map<string, Behaviour>();
+  const requests: RecordedRequest[] = [];
+  const counts = { chat: 0, aborted: 0, byModel: new Map<string, number>() };
+  let seq = 0;
+
+  function credentialOf(req: IncomingMessage, wire: RecordedRequest['wire']): string | undefined {
+    if (wire === 'anthropic') return req.headers['x-api-key'] as string | undefined;
+    if (wire === 'google') return (req.headers['x-goog-api-key'] as string | undefined) ?? new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined;
+    const auth = req.headers.authorization;
+    return auth?.replace(/^Bearer\s+/i, '');
+  }
+
+  async function chat(req: IncomingMessage, res: ServerResponse, wire: RecordedRequest['wire'], modelFromPath?: string, streamFromPath?: boolean) {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(errorPayload(wire, 400, 'body is not JSON')));
+      return;
+    }
+    const model = modelFromPath ?? String(body.model);
+    const stream = streamFromPath ?? body.stream === true;
+    counts.chat++;
+    counts.byModel.set(model, (counts.byModel.get(model) ?? 0) + 1);
+    if (options.record !== false) requests.push({ wire, path: req.url ?? '', headers: req.headers, body, model, stream, at: Date.now() });
+    let finished = false;
+    res.on('close', () => {
+      if (!finished && !res.writableEnded) counts.aborted++;
+    });
+    const behaviour: Behaviour = { ...(perModel.get(model) ?? {}), ...(queue.shift() ?? {}) };
+    const expected = options.keys?.[wire];
+    const credential = credentialOf(req, wire);
+    if (expected !== undefined && credential !== expected) {
+      behaviour.status = 401;
+      behaviour.message ??= `Incorrect API key provided: {auth}`;
+    }
+    if (behaviour.status === undefined && options.errorRate && Math.random() < options.errorRate) behaviour.status = 500;
+    const latency = behaviour.latencyMs ?? options.latencyMs ?? 0;
+    if (behaviour.hang) return; // the client must give up (and its abort is counted)
+    if (latency > 0) await sleep(latency);
+    if (res.destroyed) return;
+    if (behaviour.status !== undefined && behaviour.status !== 200) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (behaviour.retryAfter !== undefined) headers['retry-after'] = behaviour.retryAfter;
+      const message = (behaviour.message ?? `fake ${behaviour.status}`).replace('{auth}', credential ?? '');
+      finished = true;
+      res.writeHead(behaviour.status, headers).end(JSON.stringify(errorPayload(wire, behaviour.status, message)));
+      return;
+    }
+    const content = behaviour.content ?? answerFor(model, body, wire);
+    const inTokens = promptTokens(body);
+    const outTokens = words(content);
+    const id = `fake-${++seq}`;
+    const created = Math.floor(Date.now() / 1000);
+    const chunkDelay = behaviour.chunkDelayMs ?? options.chunkDelayMs ?? 0;
+
+    if (!stream) {
+      let payload: unknown;
+      if (wire === 'openai') {
+        payload = { id: `chatcmpl-${id}`, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } };
+      } else if (wire === 'anthropic') {
+        payload = { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: outTokens } };
+      } else {
+        payload = { candidates: [{ content: { parts: [{ text: content }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens }, modelVersion: model, responseId: id };
+      }
+      const text = JSON.stringify(payload);
+      finished = true;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+      return;
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const parts = pieces(content);
+    const send = async (data: string, event?: string) => {
+      if (res.destroyed) return;
+      res.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+      if (chunkDelay > 0) await sleep(chunkDelay);
+    };
+    const cut = () => {
+      // A cut mid-body: the connection dies without the end of the chunked body.
+      res.socket?.destroy();
+    };
+    if (wire === 'openai') {
+      const base = { id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake' };
+      await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
+      for (let i = 0; i < parts.length; i++) {
+        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
+        await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, logprobs: null, finish_reason: null }] }));
+      }
+      await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }));
+      const so = body.stream_options as { include_usage?: boolean } | undefined;
+      if (so?.include_usage) await send(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } }));
+      await send('[DONE]');
+    } else if (wire === 'anthropic') {
+      await send(JSON.stringify({ type: 'message_start', message: { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: 1 } } }), 'message_start');
+      await send(JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), 'content_block_start');
+      await send(JSON.stringify({ type: 'ping' }), 'ping');
+      for (let i = 0; i < parts.length; i++) {
+        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
+        await send(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: parts[i] } }), 'content_block_delta');
+      }
+      await send(JSON.stringify({ type: 'content_block_stop', index: 0 }), 'content_block_stop');
+      await send(JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outTokens } }), 'message_delta');
+      await send(JSON.stringify({ type: 'message_stop' }), 'message_stop');
+    } else {
+      for (let i = 0; i < parts.length; i++) {
+        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
+        const last = i === parts.length - 1;
+        const chunk: Record<string, unknown> = { candidates: [{ content: { parts: [{ text: parts[i] }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }], modelVersion: model, responseId: id };
+        if (last) chunk.usageMetadata = { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens };
+        if (!res.destroyed) res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
+        if (chunkDelay > 0) await sleep(chunkDelay);
+      }
+    }
+    finished = true;
+    if (!res.destroyed) res.end();
+  }
+
+  function list(res: ServerResponse, file: string) {
+    const data = fixture(file);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': data.length }).end(data);
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const p = url.pathname;
+    const handle = async () => {
+      if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/api/v1/chat/completions' || p === '/chat/completions')) return chat(req, res, 'openai');
+      if (req.method === 'POST' && p === '/v1/messages') return chat(req, res, 'anthropic');
+      const g = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(p);
+      if (req.method === 'POST' && g) return chat(req, res, 'google', decodeURIComponent(g[1]!), g[2] === 'streamGenerateContent');
+      if (req.method === 'GET' && p === '/v1/models') return req.headers['anthropic-version'] ? list(res, 'anthropic-models.json') : list(res, 'openai-models.json');
+      if (req.method === 'GET' && p === '/api/v1/models') return list(res, 'openrouter-models.json');
+      if (req.method === 'GET' && p === '/v1beta/models') return list(res, 'gemini-models.json');
+      if (req.method === 'GET' && p === '/api/tags') return list(res, 'ollama-tags.json');
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake: no route ${req.method} ${p}` } }));
+    };
+    handle().catch((err) => {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    baseUrls: { openai: `${url}/v1`, openai_compatible: `${url}/v1`, openrouter: `${url}/api/v1`, ollama: url, anthropic: url, google: url },
+    requests,
+    counts,
+    options,
+    enqueue: (...b) => queue.push(...b),
+    forModel: (model, b) => (b ? perModel.set(model, b) : perModel.delete(model)),
+    reset() {
+      queue.length = 0;
+      perModel.clear();
+      requests.length = 0;
+      counts.chat = 0;
+      counts.aborted = 0;
+      counts.byModel.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A listener that must never be reached: SSRF tests assert it saw no connection. */
+export async function startTrap(): Promise<{ url: string; host: string; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const server = http.createServer((_req, res) => res.end('trap'));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
