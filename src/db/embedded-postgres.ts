@@ -85,6 +85,12 @@ export async function startEmbeddedPostgres(options: {
   }
 
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  if (process.getuid?.() === 0) {
+    // As root the server runs as a dedicated user, which must be able to traverse into our state
+    // directory (mkdtemp and umask 077 make it 0700): grant traverse, not read.
+    const parent = path.dirname(dataDir);
+    fs.chmodSync(parent, fs.statSync(parent).mode | 0o011);
+  }
   const previous = readInfo(dataDir);
   const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   const password = initialised && previous ? previous.password : crypto.randomBytes(18).toString('base64url');
