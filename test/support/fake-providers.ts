@@ -131,7 +131,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   let seq = 0;
 
   function credentialOf(req: IncomingMessage, wire: RecordedRequest['wire']): string | undefined {
-    if (wire === 'anthropic') return req.headers['x-api-key'] as string | undefined;
+    // API version 2026-10-21 (SDK 1.x) sends Authorization: Bearer; older clients send x-api-key.
+    if (wire === 'anthropic') return (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer\s+/i, '');
     if (wire === 'google') return (req.headers['x-goog-api-key'] as string | undefined) ?? new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined;
     const auth = req.headers.authorization;
     return auth?.replace(/^Bearer\s+/i, '');
