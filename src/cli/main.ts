@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load';
 import { redactSecrets } from '../logging/redact';
 import { createContext, CliError, type CliContext } from './context';
 import { registerDbCommands } from './commands/db';
+import { registerGatewayCommands } from './commands/gateway';
 import { registerDevCommand } from './commands/dev';
 import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
@@ -23,6 +24,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerLifecycleCommands(program, context);
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
+  registerGatewayCommands(program, context);
   // Every subcommand inherits --json and exits through the handler below.
   program.commands.forEach(function inherit(cmd: Command) {
     cmd.exitOverride();

@@ -15,12 +15,14 @@ const mms = path.join(root, 'bin/mms.js');
 let stateDir: string;
 let configFile: string;
 let temporalPort: number;
+let gatewayPort: number;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-cli-'));
   configFile = path.join(stateDir, 'mms.config.yaml');
   temporalPort = await freePort();
+  gatewayPort = await freePort();
   const uiPort = await freePort();
   fs.writeFileSync(
     configFile,
@@ -35,13 +37,13 @@ beforeAll(async () => {
     ].join('\n'),
   );
   const { DATABASE_URL: _db, TEMPORAL_ADDRESS: _t, ...rest } = process.env;
-  env = { ...rest, MMS_STATE_DIR: stateDir, MMS_CONFIG: configFile };
+  env = { ...rest, MMS_STATE_DIR: stateDir, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: String(gatewayPort) };
   (globalThis as { uiPort?: number }).uiPort = uiPort;
 });
 
 function startDev(): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   const uiPort = (globalThis as { uiPort?: number }).uiPort!;
-  const child = spawn(process.execPath, [mms, 'dev', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--no-gateway'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [mms, 'dev', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--gateway-port', String(gatewayPort)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const ready = new Promise<void>((resolve, reject) => {
@@ -77,8 +79,17 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     const checks = doctor.json().checks as Array<{ name: string; state: string; detail: string }>;
     expect(checks.filter((c) => c.state === 'fail')).toEqual([]);
     expect(checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['config', 'temporal', 'search attributes', 'control worker', 'database', 'migrations', 'use cases', 'provider local', 'provider paid']),
+      expect.arrayContaining(['config', 'temporal', 'search attributes', 'control worker', 'database', 'migrations', 'use cases', 'gateway', 'provider local', 'provider paid']),
     );
+
+    // The game's side: a gateway key, and the use cases it may call.
+    const key = cli('apikey', 'create', 'game-server', '--scope', 'gateway', '--use-case', 'npc_dialogue', '--json');
+    expect(key.status).toBe(0);
+    const models = await fetch(`http://127.0.0.1:${gatewayPort}/v1/models`, { headers: { authorization: `Bearer ${key.json().key}` } });
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['npc_dialogue']);
+    expect((await fetch(`http://127.0.0.1:${gatewayPort}/v1/models`)).status).toBe(401);
+    expect(JSON.stringify(cli('apikey', 'list', '--json').json())).not.toContain(key.json().key);
     expect(checks.find((c) => c.name === 'provider paid')).toMatchObject({ state: 'warn', detail: 'MMS_TEST_UNSET_KEY is not set: story_generation cannot call paid until it is' });
 
     const list = cli('usecase', 'list', '--json');

@@ -31,7 +31,7 @@ test('every mms command the stack runs is a real command of the CLI', () => {
     return true;
   };
   const mmsServices = Object.entries(compose.services).filter(([, s]) => s.build);
-  expect(mmsServices.map(([name]) => name)).toEqual(expect.arrayContaining(['mms-migrate', 'mms-temporal-setup', 'mms-control-worker']));
+  expect(mmsServices.map(([name]) => name)).toEqual(expect.arrayContaining(['mms-migrate', 'mms-temporal-setup', 'mms-control-worker', 'mms-gateway']));
   for (const [name, service] of mmsServices) {
     if (service.entrypoint) {
       for (const arg of service.entrypoint.filter((a) => /\.(ts|js)$/.test(a))) expect(`${name}: ${fs.existsSync(path.join(root, arg))}`).toBe(`${name}: true`);

@@ -34,9 +34,10 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
     .command('dev')
     .option('--temporal-port <port>', 'gRPC port of the dev server', '7233')
     .option('--ui-port <port>', 'Web UI port of the dev server', '8233')
+    .option('--gateway-port <port>', 'gateway port (default: gateway.port of the config)')
     .option('--no-gateway', 'do not start the gateway and REST API')
     .description('run MMS locally: Temporal, database, migrations, workers and gateway')
-    .action(async (opts: { temporalPort: string; uiPort: string; gateway: boolean }) => {
+    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean }) => {
       const c = ctx();
       const say = (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
       const config = c.config(); // a bad file exits with status 2 before anything starts
@@ -132,7 +133,9 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         say(`worker: polling ${config.temporal.controlTaskQueue}`);
 
         if (opts.gateway) {
-          for (const service of await startOptionalServices({ config, prisma, databaseUrl: db.url, say })) stops.push(service);
+          const gatewayPort = opts.gatewayPort === undefined ? undefined : Number(opts.gatewayPort);
+          for (const service of await startOptionalServices({ config, prisma, say, gatewayPort })) stops.push(service);
+          if (config.gateway.requireApiKey) say('gateway: callers need a key — create one with `npx mms apikey create <name> --scope gateway`');
         }
 
         say(`ready — Temporal Web UI: ${uiUrl}  (gRPC ${temporalAddress(config)})`);

@@ -86,6 +86,19 @@ export async function runChecks(ctx: CliContext, options: { fix?: boolean } = {}
   }
 
   if (config) {
+    const base = `http://${config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host}:${process.env.MMS_GATEWAY_PORT ?? config.gateway.port}`;
+    const ready = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status,
+      () => undefined,
+    );
+    checks.push(
+      ready === 200
+        ? { name: 'gateway', state: 'ok', detail: `${base} ready` }
+        : { name: 'gateway', state: 'fail', detail: ready ? `${base}/readyz answered ${ready}` : `${base} unreachable`, fix: 'start `mms dev` or `mms gateway`' },
+    );
+  }
+
+  if (config) {
     const used = new Map<string, string[]>();
     for (const u of config.useCases) for (const ref of [u.initialModel, u.fallbackModel]) if (ref) used.set(ref.provider, [...(used.get(ref.provider) ?? []), u.id]);
     for (const [id, provider] of Object.entries(config.providers)) {
