@@ -285,6 +285,7 @@ export class ChatHandler {
     const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
     const clientGone = signal.aborted;
     const errorClass = clientGone ? 'client_disconnected' : pe.errorClass;
+    this.deps.logger.debug({ requestId: ctx.requestId, useCase: ctx.route.useCaseId, model: ctx.model.name, errorClass, status: pe.status, err: pe.message }, 'provider call failed');
     this.deps.logWriter.enqueueLog(
       this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: clientGone ? 'incomplete' : 'error', errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: this.fallbackExtra(ctx) }),
     );
