@@ -5,8 +5,10 @@ import { loadGroupSample } from '../src/analysis/samples';
 import type { RolloutPolicy } from '../src/config/schema';
 import { NotFoundError } from '../src/registry/allocations';
 import {
+  AllocationConflictError,
   RolloutRefusedError,
   applyTraffic,
+  assertOwnsAllocation,
   finalizePromotion,
   finishDeployment,
   prepareRollout,
@@ -37,6 +39,7 @@ async function classify<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof NotFoundError) throw ApplicationFailure.nonRetryable(err.message, 'NotFound');
+    if (err instanceof AllocationConflictError) throw ApplicationFailure.nonRetryable(err.message, 'AllocationConflict');
     if (err instanceof RolloutRefusedError) throw ApplicationFailure.nonRetryable(err.message, 'RolloutRefused');
     if (err instanceof ApplicationFailure) throw err;
     throw ApplicationFailure.retryable(safeErrorMessage(err), err instanceof Error ? err.name : 'Error');
@@ -48,6 +51,8 @@ export interface AnalyseWindowInput {
   candidateModelId: string;
   stableModelId: string;
   mode: 'canary' | 'shadow';
+  /** `<workflowId>/<runId>`: the analysis refuses to judge an allocation this rollout no longer owns. */
+  rolloutKey: string;
   /** Start of the stage (when its traffic change was applied): extensions keep accumulating from here. */
   since: string;
   /** Start of stable's fallback baseline when stable served too little in the window (at 100%). */
@@ -64,6 +69,12 @@ export interface WindowVerdict extends WindowAnalysis {
   since: string;
   until: string;
   baselineSource: 'same_window' | 'before_stage';
+}
+
+/** The verdict as recorded on the evaluation row, without the row's own bookkeeping fields. */
+function storedVerdict(results: unknown): WindowVerdict {
+  const { stage: _stage, deploymentId: _deploymentId, ...verdict } = results as WindowVerdict & { stage?: string; deploymentId?: string };
+  return verdict;
 }
 
 export function createRolloutActivities(deps: RolloutActivityDeps) {
@@ -106,7 +117,8 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
     async analyseWindow(input: AnalyseWindowInput): Promise<WindowVerdict> {
       return classify(async () => {
         const recorded = await prisma.evaluation.findUnique({ where: { requestKey: input.requestKey } });
-        if (recorded) return recorded.results as unknown as WindowVerdict;
+        if (recorded) return storedVerdict(recorded.results);
+        await assertOwnsAllocation(prisma, input.useCaseId, input.rolloutKey);
         const until = clock();
         const since = new Date(input.since);
         const base = { useCaseId: input.useCaseId, since, until };
@@ -146,9 +158,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
             if (err.code !== 'P2002') throw err; // a concurrent attempt recorded it first: keep that one
           });
         const stored = await prisma.evaluation.findUniqueOrThrow({ where: { requestKey: input.requestKey } });
-        const results = stored.results as unknown as WindowVerdict & { stage?: string; deploymentId?: string };
-        const { stage: _stage, deploymentId: _deploymentId, ...rest } = results;
-        return rest;
+        return storedVerdict(stored.results);
       });
     },
 

@@ -301,6 +301,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
         workflowId,
         deploymentId: deploymentId!,
         stageLabel: stage.label,
+        rolloutKey,
         requestKey: `${rolloutKey}/analysis/${stage.index}/${windowNo}`,
       });
       status.verdicts.push({
@@ -439,6 +440,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       }
       status.stageIndex = stage.index;
       status.phase = stage.kind === 'shadow' ? 'shadow' : 'canary';
+      status.window = undefined;
       const applied = stage.index === 0 && stage.kind === 'shadow' ? deployed : await setTraffic(stage);
       publish();
       notify('step');
@@ -470,28 +472,33 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     return result('promoted', promoted, final.allocationVersion);
   } catch (err) {
     const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    if (snapshotId && status.phase !== 'rolled_back' && status.phase !== 'completed') {
-      const reason = isCancellation(err) ? 'rollout cancelled' : `rollout failed: ${message}`;
-      try {
-        if (rollbackStarted) throw err; // the rollback itself failed: do not loop
-        await rollBack(reason);
-      } catch (rollbackErr) {
-        status.phase = 'failed';
-        status.outcome = 'failed';
-        status.reason = rollbackStarted && rollbackErr === err ? `the rollback failed: ${message}` : `${reason}; the rollback failed too: ${String(rollbackErr)}`;
-        publish();
-        if (deploymentId) {
-          await CancellationScope.nonCancellable(() => registry.finishDeployment({ deploymentId: deploymentId!, status: 'failed', reason: status.reason!, details: { outcome: 'failed' } })).catch(() => undefined);
-        }
-      }
-    } else if (status.phase !== 'rolled_back' && status.phase !== 'completed') {
+    const conflict = err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'AllocationConflict';
+    const fail = async (reason: string) => {
       status.phase = 'failed';
       status.outcome = 'failed';
-      status.reason = message;
+      status.reason = reason;
       publish();
+      if (deploymentId) {
+        await CancellationScope.nonCancellable(() => registry.finishDeployment({ deploymentId: deploymentId!, status: 'failed', reason, details: { outcome: 'failed' } })).catch(() => undefined);
+      }
+    };
+    if (status.phase === 'rolled_back' || status.phase === 'completed') {
+      // the rollout already ended; only the bookkeeping after it failed
+    } else if (!snapshotId || conflict) {
+      // nothing changed yet, or someone else owns the allocation now: stop without touching it
+      await fail(message);
+    } else if (rollbackStarted) {
+      await fail(`the rollback failed: ${message}`);
+    } else {
+      const reason = isCancellation(err) ? 'rollout cancelled' : `rollout failed: ${message}`;
+      try {
+        await rollBack(reason);
+      } catch (rollbackErr) {
+        await fail(`${reason}; the rollback failed too: ${String(rollbackErr)}`);
+      }
     }
     if (isCancellation(err)) throw err;
-    throw err instanceof ApplicationFailure ? err : ApplicationFailure.nonRetryable(status.reason ?? message, 'RolloutFailed');
+    throw err instanceof ApplicationFailure ? err : ApplicationFailure.nonRetryable(status.reason ?? message, conflict ? 'AllocationConflict' : 'RolloutFailed');
   } finally {
     await CancellationScope.nonCancellable(async () => {
       await Promise.all(notifications);

@@ -21,6 +21,21 @@ export class RolloutRefusedError extends Error {
   override name = 'RolloutRefusedError';
 }
 
+/** Someone else (a manual rollback, another tool) changed the allocation during the rollout. */
+export class AllocationConflictError extends RolloutRefusedError {
+  override name = 'AllocationConflictError';
+}
+
+/** Throws AllocationConflictError unless the serving allocation was written by this rollout. */
+export async function assertOwnsAllocation(db: PrismaClient | PrismaTypes.TransactionClient, useCaseId: string, rolloutKey: string): Promise<void> {
+  const current = await db.trafficAllocation.findFirst({ where: { useCaseId }, orderBy: { version: 'desc' } });
+  if (!current?.requestKey?.startsWith(`${rolloutKey}/`)) {
+    throw new AllocationConflictError(
+      `the allocation of "${useCaseId}" was changed outside this rollout (v${current?.version ?? '-'}: ${current?.reason ?? 'none'}); the rollout stops rather than overwrite it`,
+    );
+  }
+}
+
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PreparedRollout {
@@ -170,7 +185,7 @@ export async function applyTraffic(prisma: PrismaClient, input: ApplyTrafficInpu
       const ownedByThisRollout = current.requestKey?.startsWith(`${input.rolloutKey}/`) ?? false;
       const atRestOnStable = currentEntries.length === 1 && currentEntries[0]!.modelId === input.stableModelId;
       if (!(ownedByThisRollout || (latestSeq === -1 && atRestOnStable))) {
-        throw new RolloutRefusedError(
+        throw new AllocationConflictError(
           `the allocation of "${input.useCaseId}" was changed outside this rollout (v${current.version}: ${current.reason}); the rollout stops rather than overwrite it`,
         );
       }
@@ -213,12 +228,7 @@ export async function finalizePromotion(
       const requestKey = `${input.rolloutKey}/promote`;
       const done = await tx.trafficAllocation.findUnique({ where: { requestKey } });
       if (done) return { allocationVersion: done.version, entries: allocationEntriesSchema.parse(done.entries), appliedAt: done.createdAt.toISOString() };
-      const current = await tx.trafficAllocation.findFirst({ where: { useCaseId: input.useCaseId }, orderBy: { version: 'desc' } });
-      if (!current?.requestKey?.startsWith(`${input.rolloutKey}/`)) {
-        throw new RolloutRefusedError(
-          `the allocation of "${input.useCaseId}" was changed outside this rollout (v${current?.version}: ${current?.reason}); refusing to promote over it`,
-        );
-      }
+      await assertOwnsAllocation(tx, input.useCaseId, input.rolloutKey);
       const allocation = await writeAllocation(tx, {
         useCaseId: input.useCaseId,
         entries: [{ modelId: input.candidateModelId, weight: TOTAL_BUCKETS, role: 'stable' }],
@@ -256,7 +266,8 @@ export async function finishDeployment(
   await prisma.modelDeployment.update({
     where: { id: input.deploymentId },
     data: {
-      status: input.status,
+      // a rollback run by someone else may already have closed the row: keep what it recorded
+      status: row.status === 'in_progress' || row.status === input.status ? input.status : row.status,
       rollbackReason: input.reason,
       completionTime: row.completionTime ?? new Date(),
       details: { ...((row.details as object | null) ?? {}), ...input.details } as PrismaTypes.InputJsonValue,
