@@ -56,7 +56,7 @@ function openLoop(url: string, key: string, rate: number, durationMs: number, ta
             if (res.statusCode === 200) load.okIds.add(JSON.parse(text).id);
             else count(`http ${res.statusCode}`);
           })
-          .catch((err: { code?: string }) => count(err.code ?? 'error')),
+          .catch((err: { code?: string }) => void count(err.code ?? 'error')),
       );
     }
     await Promise.all(inflight);

@@ -188,7 +188,7 @@ test('a client that disconnects aborts the upstream call (non-streaming)', async
     await gw.gateway.logWriter.flush();
     return db.prisma.modelHistoricalLog.findFirst({ where: { useCase: 'uc_compatible', errorClass: 'client_disconnected' } });
   });
-  expect(row.status).toBe('incomplete');
+  expect(row!.status).toBe('incomplete');
 });
 
 test('when the primary is down, the use case fallback model answers within the same budget and the row says so', async () => {
