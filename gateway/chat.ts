@@ -10,7 +10,7 @@ import { RetryBudget, withRetries, type RetryPolicy } from '../src/providers/ret
 import type { ChatParams, ChatResult, FinishReason, StreamEvent, Usage } from '../src/providers/types';
 import { applyPolicy, parseChatRequest, RequestError, type AppliedPolicy, type ChatRequest } from './chat-request';
 import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardrail, type GuardrailContext, type GuardrailVerdict, type OnCriticalViolation, type VerdictLabel } from './guardrails';
-import type { LogRow, LogWriter } from './log-writer';
+import type { LogRow, LogSink } from './log-writer';
 import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
 import { randomBucket, stickyBucket } from './routing';
@@ -24,7 +24,7 @@ import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
  */
 export interface ChatDeps {
   cache: RegistryCache;
-  logWriter: LogWriter;
+  logWriter: LogSink;
   metrics: GatewayMetrics;
   logger: Logger;
   config: GatewayConfig;

@@ -52,6 +52,7 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
     host: options.host,
     port: options.port,
     processMetrics: true,
+    databaseUrl,
     ...options.deps,
   });
   let stopping: Promise<void> | undefined;

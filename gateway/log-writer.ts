@@ -1,12 +1,12 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Prisma, PrismaClient } from '@prisma/client';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../src/config/schema';
 import { safeErrorMessage } from '../src/logging/redact';
-import type { GatewayMetrics } from './metrics';
+import { toLogRecord, toViolationRecord, type LogRecord, type LogRow, type LogStore, type ViolationRecord, type ViolationRow } from './log-store';
+
+export type { LogRow, ViolationRow } from './log-store';
 
 /**
  * The historical log, written off the hot path. A call appends its row to an in-memory queue (O(1));
@@ -15,91 +15,34 @@ import type { GatewayMetrics } from './metrics';
  * a bounded spill file under .mms/ instead, the gateway keeps serving, and once a probe reaches the
  * database again the spill is replayed and deleted. close() (SIGTERM) flushes everything that is queued.
  */
-export interface LogRow {
-  id: string;
-  requestId: string;
-  modelId: string | null;
-  useCase: string;
-  role: string;
-  allocationVersion: number | null;
-  status: 'ok' | 'error' | 'incomplete' | 'blocked';
-  errorClass: string | null;
-  prompt: string;
-  context: Record<string, unknown>;
-  generatedOutput: string;
-  latencyMs: number;
-  ttftMs: number | null;
-  tokensIn: number | null;
-  tokensOut: number | null;
-  costUsd: number | null;
-  guardrailVerdict: string | null;
-  /** The raw sticky key: hashed (sha256) when the row is written, never stored as is. */
-  stickyKey: string | null;
-  performanceMetrics: Record<string, unknown> | null;
-  timestamp: Date;
-  userFeedback?: Record<string, unknown>;
-  feedbackScore?: number;
-  correctedOutput?: string;
-  feedbackAt?: Date;
+export type Entry = { kind: 'log'; row: LogRow } | { kind: 'violation'; row: ViolationRow };
+
+/** What the writer reports as it goes (to /metrics, or from the log thread to the main thread). */
+export interface LogObserver {
+  written(rows: number): void;
+  spilled(rows: number): void;
+  dropped(rows: number): void;
+  buffered(rows: number): void;
+  spillBytes(bytes: number): void;
+  databaseUp(up: boolean): void;
 }
 
-export interface ViolationRow {
-  id: string;
-  logId: string;
-  modelId: string | null;
-  useCaseId: string;
-  violationType: string;
-  severity: string;
-  violationDetails: Record<string, unknown>;
-  outputSample: string;
-  interventionTaken: string;
-  timestamp: Date;
-}
+const noObserver: LogObserver = { written() {}, spilled() {}, dropped() {}, buffered() {}, spillBytes() {}, databaseUp() {} };
 
-type Entry = { kind: 'log'; row: LogRow } | { kind: 'violation'; row: ViolationRow };
-
-const hashKey = (key: string) => crypto.createHash('sha256').update(key).digest('hex');
-
-function toLogData(row: LogRow): Prisma.ModelHistoricalLogCreateManyInput {
-  return {
-    id: row.id,
-    requestId: row.requestId,
-    modelId: row.modelId,
-    useCase: row.useCase,
-    role: row.role,
-    allocationVersion: row.allocationVersion,
-    status: row.status,
-    errorClass: row.errorClass,
-    prompt: row.prompt,
-    context: row.context as Prisma.InputJsonValue,
-    generatedOutput: row.generatedOutput,
-    latencyMs: row.latencyMs,
-    ttftMs: row.ttftMs,
-    tokensIn: row.tokensIn,
-    tokensOut: row.tokensOut,
-    costUsd: row.costUsd === null ? null : row.costUsd.toFixed(10),
-    guardrailVerdict: row.guardrailVerdict,
-    stickyKeyHash: row.stickyKey === null ? null : hashKey(row.stickyKey),
-    performanceMetrics: (row.performanceMetrics ?? undefined) as Prisma.InputJsonValue | undefined,
-    timestamp: row.timestamp,
-    userFeedback: row.userFeedback as Prisma.InputJsonValue | undefined,
-    feedbackScore: row.feedbackScore,
-    correctedOutput: row.correctedOutput,
-    feedbackAt: row.feedbackAt,
-  };
-}
-
-function toViolationData(row: ViolationRow): Prisma.GuardrailsViolationCreateManyInput {
-  return { ...row, violationDetails: row.violationDetails as Prisma.InputJsonValue };
+/** What the gateway needs of a log writer, in-process or on the log thread. */
+export interface LogSink {
+  enqueueLog(row: LogRow): void;
+  enqueueViolation(row: ViolationRow): void;
+  /** Resolves once everything queued before the call is in the database (or spilled). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly databaseAvailable: boolean;
+  readonly buffered: number;
+  readonly stats: { written: number; spilled: number; dropped: number; replayed: number };
 }
 
 /** A spilled entry, as one JSON line: sticky keys are hashed before they touch the disk. */
-type SpilledLine = { t: 'log'; r: Prisma.ModelHistoricalLogCreateManyInput } | { t: 'violation'; r: Prisma.GuardrailsViolationCreateManyInput };
-
-function reviveDates<T extends Record<string, unknown>>(r: T, keys: string[]): T {
-  for (const k of keys) if (typeof r[k] === 'string') (r as Record<string, unknown>)[k] = new Date(r[k] as string);
-  return r;
-}
+type SpilledLine = { t: 'log'; r: LogRecord } | { t: 'violation'; r: ViolationRecord };
 
 class TimeoutError extends Error {}
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -124,21 +67,20 @@ function processAlive(pid: number): boolean {
 }
 
 export interface LogWriterOptions {
-  prisma: PrismaClient;
+  store: LogStore;
   config: GatewayConfig['log'];
   /** Absolute directory of spill files. */
   spillDir: string;
   logger: Logger;
-  metrics: GatewayMetrics;
+  observer?: LogObserver;
   /** How long one insert may take before the database counts as unavailable (ms). */
   insertTimeoutMs?: number;
   /** How often the database is probed while it is unavailable (ms). */
   probeIntervalMs?: number;
 }
 
-export class LogWriter {
+export class LogWriter implements LogSink {
   private queue: Entry[] = [];
-  private readonly pending = new Map<string, LogRow>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -153,6 +95,7 @@ export class LogWriter {
   private spillBytes = 0;
   private lastDropLog = 0;
   private readonly insertTimeoutMs: number;
+  private readonly observer: LogObserver;
   private readonly probeIntervalMs: number;
   /** Totals, for tests, the bench and /metrics. */
   readonly stats = { written: 0, spilled: 0, dropped: 0, replayed: 0 };
@@ -160,10 +103,11 @@ export class LogWriter {
   constructor(private readonly options: LogWriterOptions) {
     this.insertTimeoutMs = options.insertTimeoutMs ?? 10_000;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
+    this.observer = options.observer ?? noObserver;
     fs.mkdirSync(options.spillDir, { recursive: true, mode: 0o700 });
     this.spillBytes = this.existingSpillBytes();
-    options.metrics.spillBytes.set(this.spillBytes);
-    options.metrics.databaseUp.set(1);
+    this.observer.spillBytes(this.spillBytes);
+    this.observer.databaseUp(true);
     this.schedule();
   }
 
@@ -177,7 +121,6 @@ export class LogWriter {
 
   enqueueLog(row: LogRow): void {
     this.queue.push({ kind: 'log', row });
-    this.pending.set(row.requestId, row);
     if (this.queue.length >= this.options.config.batchSize) this.kick();
   }
 
@@ -185,8 +128,10 @@ export class LogWriter {
     this.queue.push({ kind: 'violation', row });
   }
 
-  isQueued(requestId: string) {
-    return this.pending.has(requestId);
+  /** A batch handed over by the main thread. */
+  enqueueMany(entries: Entry[]): void {
+    for (const e of entries) this.queue.push(e);
+    if (this.queue.length >= this.options.config.batchSize) this.kick();
   }
 
   private schedule() {
@@ -227,7 +172,7 @@ export class LogWriter {
   private async probe(): Promise<boolean> {
     this.lastProbe = Date.now();
     try {
-      await withTimeout(this.options.prisma.$queryRaw`select 1`, 2000, 'database probe');
+      await withTimeout(this.options.store.probe(), 2000, 'database probe');
       return true;
     } catch {
       return false;
@@ -238,7 +183,7 @@ export class LogWriter {
     if (this.dbDown) {
       if (Date.now() - this.lastProbe >= this.probeIntervalMs && (await this.probe())) {
         this.dbDown = false;
-        this.options.metrics.databaseUp.set(1);
+        this.observer.databaseUp(true);
         this.options.logger.info('database reachable again: replaying spilled log rows');
       } else {
         await this.spill(this.takeAll());
@@ -263,14 +208,12 @@ export class LogWriter {
         this.markDown(err);
         await this.spill([...batch, ...this.takeAll()]);
         return;
-      } finally {
-        this.release(batch);
       }
-      this.options.metrics.logBuffered.set(this.queue.length);
+      this.observer.buffered(this.queue.length);
       // Under load, leave room for requests between batches.
       if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     }
-    this.options.metrics.logBuffered.set(0);
+    this.observer.buffered(0);
   }
 
   private markDown(err: unknown) {
@@ -278,40 +221,56 @@ export class LogWriter {
     this.dbDown = true;
     this.needsReplay = true;
     this.lastProbe = Date.now();
-    this.options.metrics.databaseUp.set(0);
+    this.observer.databaseUp(false);
   }
 
   private takeAll(): Entry[] {
     const all = this.queue;
     this.queue = [];
-    this.options.metrics.logBuffered.set(0);
+    this.observer.buffered(0);
     return all;
   }
 
-  private release(entries: Entry[]) {
-    for (const e of entries) if (e.kind === 'log') this.pending.delete(e.row.requestId);
-  }
 
   private async insert(entries: Entry[]): Promise<void> {
-    const logs: Prisma.ModelHistoricalLogCreateManyInput[] = [];
-    const violations: Prisma.GuardrailsViolationCreateManyInput[] = [];
+    const logs: LogRecord[] = [];
+    const violations: ViolationRecord[] = [];
     for (const e of entries) {
-      if (e.kind === 'log') logs.push(toLogData(e.row));
-      else violations.push(toViolationData(e.row));
+      if (e.kind === 'log') logs.push(toLogRecord(e.row));
+      else violations.push(toViolationRecord(e.row));
     }
-    await this.insertData(logs, violations);
+    await this.insertRecords(logs, violations);
   }
 
-  private async insertData(logs: Prisma.ModelHistoricalLogCreateManyInput[], violations: Prisma.GuardrailsViolationCreateManyInput[]) {
-    const { prisma } = this.options;
+  /**
+   * Inserts a batch. When it fails but the database answers, the batch holds a row the database
+   * refuses: rows are then written one by one and only the refused ones are dropped (and logged), so
+   * one bad row can neither block the queue nor send good rows to the spill forever.
+   */
+  private async insertRecords(logs: LogRecord[], violations: ViolationRecord[]) {
+    try {
+      await this.insertRecordsOnce(logs, violations);
+    } catch (err) {
+      if (!(await this.probe())) throw err;
+      for (const r of logs) await this.insertRecordsOnce([r], []).catch((e) => this.refused('log', r.requestId, e));
+      for (const r of violations) await this.insertRecordsOnce([], [r]).catch((e) => this.refused('violation', r.id, e));
+    }
+  }
+
+  private async insertRecordsOnce(logs: LogRecord[], violations: ViolationRecord[]) {
+    const { store } = this.options;
     if (logs.length > 0) {
-      await withTimeout(prisma.modelHistoricalLog.createMany({ data: logs, skipDuplicates: true }), this.insertTimeoutMs, 'log insert');
+      await withTimeout(store.insertLogs(logs), this.insertTimeoutMs, 'log insert');
       this.stats.written += logs.length;
-      this.options.metrics.logRowsWritten.inc(logs.length);
+      this.observer.written(logs.length);
     }
-    if (violations.length > 0) {
-      await withTimeout(prisma.guardrailsViolation.createMany({ data: violations, skipDuplicates: true }), this.insertTimeoutMs, 'violation insert');
-    }
+    if (violations.length > 0) await withTimeout(store.insertViolations(violations), this.insertTimeoutMs, 'violation insert');
+  }
+
+  private refused(kind: string, id: string, err: unknown) {
+    this.stats.dropped++;
+    this.observer.dropped(1);
+    this.options.logger.error({ kind, id, err: safeErrorMessage(err) }, 'the database refused a historical-log row: dropped');
   }
 
   // ---- spill file
@@ -334,7 +293,6 @@ export class LogWriter {
 
   private async spill(entries: Entry[]): Promise<void> {
     if (entries.length === 0) return;
-    this.release(entries);
     if (!this.spillStream) {
       this.spillFile = this.spillPath(this.spillSeq++);
       this.spillStream = fs.createWriteStream(this.spillFile, { flags: 'a', mode: 0o600 });
@@ -344,7 +302,7 @@ export class LogWriter {
     let kept = 0;
     let dropped = 0;
     for (const e of entries) {
-      const line: SpilledLine = e.kind === 'log' ? { t: 'log', r: toLogData(e.row) } : { t: 'violation', r: toViolationData(e.row) };
+      const line: SpilledLine = e.kind === 'log' ? { t: 'log', r: toLogRecord(e.row) } : { t: 'violation', r: toViolationRecord(e.row) };
       const text = `${JSON.stringify(line)}\n`;
       const bytes = Buffer.byteLength(text);
       if (this.spillBytes + bytes > this.options.config.spillMaxBytes) {
@@ -363,11 +321,11 @@ export class LogWriter {
       });
     }
     this.stats.spilled += kept;
-    this.options.metrics.logRowsSpilled.inc(kept);
-    this.options.metrics.spillBytes.set(this.spillBytes);
+    this.observer.spilled(kept);
+    this.observer.spillBytes(this.spillBytes);
     if (dropped > 0) {
       this.stats.dropped += dropped;
-      this.options.metrics.logRowsDropped.inc(dropped);
+      this.observer.dropped(dropped);
       if (Date.now() - this.lastDropLog > 10_000) {
         this.lastDropLog = Date.now();
         this.options.logger.error({ dropped, spillMaxBytes: this.options.config.spillMaxBytes }, 'spill file is full: historical log rows are being dropped');
@@ -413,11 +371,11 @@ export class LogWriter {
       const file = path.join(this.options.spillDir, name);
       const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
       const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
-      let logs: Prisma.ModelHistoricalLogCreateManyInput[] = [];
-      let violations: Prisma.GuardrailsViolationCreateManyInput[] = [];
+      let logs: LogRecord[] = [];
+      let violations: ViolationRecord[] = [];
       let count = 0;
       const flushBatch = async () => {
-        await this.insertData(logs, violations);
+        await this.insertRecords(logs, violations);
         count += logs.length;
         logs = [];
         violations = [];
@@ -431,8 +389,8 @@ export class LogWriter {
           } catch {
             continue; // a line cut by a crash mid-write
           }
-          if (line.t === 'log') logs.push(reviveDates(line.r, ['timestamp', 'feedbackAt']));
-          else violations.push(reviveDates(line.r, ['timestamp']));
+          if (line.t === 'log') logs.push(line.r);
+          else violations.push(line.r);
           if (logs.length + violations.length >= this.options.config.batchSize) await flushBatch();
         }
         await flushBatch();
@@ -441,7 +399,7 @@ export class LogWriter {
       }
       fs.rmSync(file, { force: true });
       this.spillBytes = Math.max(0, this.spillBytes - size);
-      this.options.metrics.spillBytes.set(this.spillBytes);
+      this.observer.spillBytes(this.spillBytes);
       this.stats.replayed += count;
       this.options.logger.info({ file: name, rows: count }, 'replayed spilled log rows');
     }

@@ -90,15 +90,17 @@ export function policyOf(row: { temperature: number; maxTokens: number; systemPr
   };
 }
 
-/** One cheap statement (static SQL, no request data) that changes whenever anything the gateway serves changes. */
-async function readFingerprint(prisma: PrismaClient): Promise<string> {
-  const rows = await prisma.$queryRaw<Array<Record<string, string>>>`
+/** One cheap statement (static SQL, no parameters) that changes whenever anything the gateway serves changes. */
+export const FINGERPRINT_SQL = `
 select
   (select coalesce(string_agg(use_case_id || ':' || v, ',' order by use_case_id), '')
      from (select use_case_id, max(version) as v from traffic_allocations group by use_case_id) a) as allocations,
   (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from use_cases) as use_cases,
   (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from models) as models,
   (select count(*)::text || '/' || count(revoked_at)::text || '/' || coalesce(max(created_at)::text, '') || '/' || coalesce(max(revoked_at)::text, '') from api_keys) as keys`;
+
+async function readFingerprint(prisma: PrismaClient): Promise<string> {
+  const rows = await prisma.$queryRawUnsafe<Array<Record<string, string>>>(FINGERPRINT_SQL);
   return JSON.stringify(rows[0] ?? {});
 }
 
@@ -111,6 +113,11 @@ export interface RegistryCacheOptions {
   pollMs: number;
   /** A full reload at least this often, even if the fingerprint did not move (ms). */
   fullReloadMs?: number;
+  /**
+   * Fingerprints come from elsewhere (the log thread polls them off the request thread) through
+   * onFingerprint / onPollError; this cache then only runs the periodic full reload itself.
+   */
+  externalFingerprints?: boolean;
 }
 
 export class RegistryCache {
@@ -121,6 +128,7 @@ export class RegistryCache {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private loading: Promise<void> | undefined;
+  private reloadAgain: { fingerprint?: string } | undefined;
   private readonly misses = new Map<string, number>();
   loaded = false;
   databaseReachable = false;
@@ -178,10 +186,35 @@ export class RegistryCache {
 
   private schedule() {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.poll().finally(() => this.schedule());
-    }, this.options.pollMs);
+    const external = this.options.externalFingerprints;
+    this.timer = setTimeout(
+      () => {
+        const next = () => this.schedule();
+        if (external) this.reload().catch((err) => this.pollFailed(err)).finally(next);
+        else this.poll().finally(next);
+      },
+      external ? (this.options.fullReloadMs ?? 30_000) : this.options.pollMs,
+    );
     this.timer.unref();
+  }
+
+  /** A fingerprint read elsewhere: reload if it moved. */
+  onFingerprint(fingerprint: string): void {
+    this.databaseReachable = true;
+    this.lastError = undefined;
+    if (fingerprint !== this.fingerprint && !this.stopped) this.reload(fingerprint).catch((err) => this.pollFailed(err));
+  }
+
+  onPollError(message: string): void {
+    this.pollFailed(new Error(message));
+  }
+
+  private pollFailed(err: unknown) {
+    this.databaseReachable = false;
+    const message = safeErrorMessage(err);
+    if (message !== this.lastError) this.options.logger.warn({ err: message }, 'registry poll failed: serving the last loaded allocations');
+    this.lastError = message;
+    this.options.metrics.registryLoads.inc({ result: 'error' });
   }
 
   /** Reloads now if the registry changed (tests and the feedback path use it to skip a poll). */
@@ -191,19 +224,26 @@ export class RegistryCache {
       this.databaseReachable = true;
       if (fp !== this.fingerprint || Date.now() - this.lastFullLoad > (this.options.fullReloadMs ?? 30_000)) await this.reload(fp);
     } catch (err) {
-      this.databaseReachable = false;
-      const message = safeErrorMessage(err);
-      if (message !== this.lastError) this.options.logger.warn({ err: message }, 'registry poll failed: serving the last loaded allocations');
-      this.lastError = message;
-      this.options.metrics.registryLoads.inc({ result: 'error' });
+      this.pollFailed(err);
     }
   }
 
   async reload(fingerprint?: string): Promise<void> {
-    if (this.loading) return this.loading;
-    this.loading = this.load(fingerprint).finally(() => {
-      this.loading = undefined;
-    });
+    if (this.loading) {
+      // A change seen while loading: load once more after this load, so it is never lost.
+      this.reloadAgain = { fingerprint };
+      return this.loading;
+    }
+    this.loading = (async () => {
+      try {
+        await this.load(fingerprint);
+      } finally {
+        this.loading = undefined;
+      }
+      const again = this.reloadAgain;
+      this.reloadAgain = undefined;
+      if (again) await this.reload(again.fingerprint);
+    })();
     return this.loading;
   }
 

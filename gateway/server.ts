@@ -14,7 +14,9 @@ import { ApiKeyError, authorize, keyAllowsUseCase, presentedKey, type ApiKeyReco
 import { ChatHandler, errorBody } from './chat';
 import { RequestError } from './chat-request';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
-import { LogWriter } from './log-writer';
+import { LogWriter, type LogSink } from './log-writer';
+import { PrismaLogStore } from './log-store';
+import { ThreadedLogWriter, metricsObserver } from './log-thread';
 import { GatewayMetrics } from './metrics';
 import { RegistryCache } from './registry-cache';
 
@@ -37,13 +39,18 @@ export interface GatewayDeps {
   processMetrics?: boolean;
   /** Provider clients by provider id; built from config.providers when omitted. */
   providers?: Map<string, ChatProvider>;
+  /**
+   * The database URL: with it, historical logs are written (and the registry fingerprint polled) on a
+   * log thread with its own connections, off the request thread. Without it, in-process via `prisma`.
+   */
+  databaseUrl?: string;
 }
 
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly metrics: GatewayMetrics;
   readonly cache: RegistryCache;
-  readonly logWriter: LogWriter;
+  readonly logWriter: LogSink;
   /** Base URL once listening (http://host:port). */
   readonly address: string | undefined;
   /** Loads the registry, then listens; resolves to the base URL. */
@@ -70,9 +77,22 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   const logger = deps.logger ?? createLogger('gateway');
   const metrics = new GatewayMetrics({ defaultMetrics: deps.processMetrics });
   const providers = deps.providers ?? createProviders(config, { env: deps.env, connections: gatewayConfig.upstreamConnections });
-  const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs });
+  const threaded = Boolean(deps.databaseUrl);
+  const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs, externalFingerprints: threaded });
   const spillDir = path.resolve(deps.stateDir ?? defaultStateDir, gatewayConfig.log.spillDir);
-  const logWriter = new LogWriter({ prisma, config: gatewayConfig.log, spillDir, logger, metrics });
+  const logWriter: LogSink = deps.databaseUrl
+    ? new ThreadedLogWriter({
+        databaseUrl: deps.databaseUrl,
+        log: gatewayConfig.log,
+        spillDir,
+        pollMs: gatewayConfig.allocationPollMs,
+        logger,
+        metrics,
+        prisma,
+        onFingerprint: (fp) => cache.onFingerprint(fp),
+        onPollError: (message) => cache.onPollError(message),
+      })
+    : new LogWriter({ store: new PrismaLogStore(prisma), config: gatewayConfig.log, spillDir, logger, observer: metricsObserver(metrics) });
   const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail: deps.guardrail, onCriticalViolation: deps.onCriticalViolation });
   let closing = false;
   let address: string | undefined;
@@ -172,7 +192,8 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     let row: { useCase: string | null } | null;
     try {
       row = await findRow();
-      if (!row && logWriter.isQueued(body.request_id)) {
+      if (!row) {
+        // The call may still be in the log buffer: write it out, then look again.
         await logWriter.flush();
         row = await findRow();
       }

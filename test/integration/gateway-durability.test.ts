@@ -155,7 +155,8 @@ test('the database down for 10 s: the gateway keeps serving, rows spill to disk 
   await syncUseCases(prisma, config);
   const { key } = await createApiKey(prisma, { name: 'dbdown', scopes: ['gateway'] });
   const { logger } = memoryLogger();
-  const gateway = createGatewayServer({ prisma, config, logger });
+  // With databaseUrl the logs go through the log thread, as in a gateway process.
+  const gateway = createGatewayServer({ prisma, config, logger, databaseUrl: pg.url });
   const url = await gateway.listen();
   try {
     const load = openLoop(url, key, 100, 25_000, 'dbdown');

@@ -81,6 +81,16 @@ test('a non-streaming call is routed, answered in the OpenAI format with the use
   expect(row.context).toMatchObject({ system: 'You are Bob, a character in the game.', params: { temperature: 0.7, maxTokens: 256, topP: 0.9 }, pinned: ['temperature'], metadata: { npc_name: 'Bob' } });
 });
 
+test('characters PostgreSQL refuses (NUL) are stripped from the log, not a reason to lose the row', async () => {
+  const nul = String.fromCharCode(0);
+  const res = await gw.call(chatBody(`bad${nul}byte and a literal \\u0000`, { metadata: { npc_name: `B${nul}ob` } }));
+  expect(res.status).toBe(200);
+  await gw.gateway.logWriter.flush();
+  const row = (await rowsFor(res.body.id))[0]!;
+  expect(row.prompt).toBe('badbyte and a literal \\u0000');
+  expect((row.context as { metadata: { npc_name: string } }).metadata.npc_name).toBe('Bob');
+});
+
 test('keys: missing, unknown, wrong scope and wrong use case are refused before any provider call; /v1/models lists the allowed use cases', async () => {
   expect((await gw.call(chatBody(), { key: null })).status).toBe(401);
   const unknown = await gw.call(chatBody(), { key: `mms_${'x'.repeat(43)}` });

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createPrisma } from '../../src/db/prisma';
-import { LogWriter, type LogRow } from '../../gateway/log-writer';
+import { LogWriter } from '../../gateway/log-writer';
+import { PrismaLogStore, type LogRow } from '../../gateway/log-store';
+import { metricsObserver } from '../../gateway/log-thread';
 import { GatewayMetrics } from '../../gateway/metrics';
 
 /** With no database reachable (a closed port), rows go to a spill file that never outgrows its bound. */
@@ -34,7 +36,7 @@ test('the spill file is bounded: rows beyond spillMaxBytes are dropped and count
   const spillDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-spill-unit-'));
   const prisma = createPrisma('postgresql://nobody:nothing@127.0.0.1:1/none');
   const metrics = new GatewayMetrics();
-  const writer = new LogWriter({ prisma, config: { batchSize: 50, flushIntervalMs: 10, maxBufferedRows: 1000, spillDir, spillMaxBytes: 20_000 }, spillDir, logger: pino({ level: 'silent' }), metrics });
+  const writer = new LogWriter({ store: new PrismaLogStore(prisma), observer: metricsObserver(metrics), config: { batchSize: 50, flushIntervalMs: 10, maxBufferedRows: 1000, spillDir, spillMaxBytes: 20_000 }, spillDir, logger: pino({ level: 'silent' }) });
   for (let i = 0; i < 200; i++) writer.enqueueLog(row(i));
   await writer.flush();
   await writer.close();
