@@ -255,7 +255,7 @@ async function main() {
     await syncUseCases(prisma, config);
     const { key } = await createApiKey(prisma, { name: 'bench', scopes: ['gateway'], useCases: ['npc_dialogue'] });
 
-    const gateway = await spawnJsonLine('gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []);
+    const gateway = await spawnJsonLine(process.env.MMS_BENCH_GATEWAY_ENTRY ?? 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []);
     children.push(gateway.child);
     const gatewayUrl = gateway.info.address as string;
     const gatewayPid = gateway.child.pid!;

@@ -7,7 +7,7 @@ import type { GatewayConfig } from '../src/config/schema';
 import { safeErrorMessage } from '../src/logging/redact';
 import { ProviderError } from '../src/providers/errors';
 import { RetryBudget, withRetries, type RetryPolicy } from '../src/providers/retry';
-import type { ChatParams, ChatResult, FinishReason, StreamEvent, Usage } from '../src/providers/types';
+import { Cancellation, type CancelSignal, type ChatParams, type ChatResult, type FinishReason, type StreamEvent, type Usage } from '../src/providers/types';
 import { applyPolicy, parseChatRequest, RequestError, type AppliedPolicy, type ChatRequest } from './chat-request';
 import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardrail, type GuardrailContext, type GuardrailVerdict, type OnCriticalViolation, type VerdictLabel } from './guardrails';
 import type { LogRow, LogSink } from './log-writer';
@@ -35,6 +35,9 @@ export interface ChatDeps {
 type Role = 'stable' | 'canary' | 'shadow';
 
 const STICKY_HEADER = 'x-mms-sticky-key';
+
+/** No guardrail configured: every answer passes (and is recorded as such). */
+const NO_GUARDRAIL = { verdict: PASS, label: 'pass' as VerdictLabel };
 
 /** Headers that other gateways honour to reroute a call or attach a credential; refused here. */
 const upstreamOverrideHeader =
@@ -131,18 +134,17 @@ export class ChatHandler {
 
     if (route.shadows.length > 0) this.mirror(ctx);
 
-    const abort = new AbortController();
-    const onClose = () => {
+    const abort = new Cancellation();
+    reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
-    };
-    reply.raw.once('close', onClose);
+    });
 
     reply.header('x-request-id', ctx.requestId);
     reply.header('x-mms-allocation-version', String(route.version));
     if (applied.pinned.length > 0) reply.header('x-mms-pinned-params', applied.pinned.join(','));
 
-    if (request.stream) return this.stream(ctx, reply, abort.signal);
-    return this.complete(ctx, reply, abort.signal);
+    if (request.stream) return this.stream(ctx, reply, abort);
+    return this.complete(ctx, reply, abort);
   }
 
   // ---- calling the provider within one budget, with the fallback model
@@ -150,7 +152,7 @@ export class ChatHandler {
     return { ...ctx.applied.params, model: model.upstreamModel };
   }
 
-  private async callWithBudget<T>(ctx: CallContext, signal: AbortSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {
+  private async callWithBudget<T>(ctx: CallContext, signal: CancelSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {
     const budget = new RetryBudget(this.retryPolicy);
     const attempt = (model: ResolvedModel, b: RetryBudget) =>
       withRetries(
@@ -281,7 +283,7 @@ export class ChatHandler {
     return ctx.fallbackFrom ? { fallbackFrom: { modelId: ctx.fallbackFrom.id, model: ctx.fallbackFrom.name, errorClass: ctx.fallbackError } } : undefined;
   }
 
-  private failed(ctx: CallContext, reply: FastifyReply, err: unknown, signal: AbortSignal) {
+  private failed(ctx: CallContext, reply: FastifyReply, err: unknown, signal: CancelSignal) {
     const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
     const clientGone = signal.aborted;
     const errorClass = clientGone ? 'client_disconnected' : pe.errorClass;
@@ -301,49 +303,52 @@ export class ChatHandler {
   }
 
   // ---- non-streaming
-  private async complete(ctx: CallContext, reply: FastifyReply, signal: AbortSignal) {
+  private async complete(ctx: CallContext, reply: FastifyReply, signal: CancelSignal) {
     let result: ChatResult;
     try {
       result = await this.callWithBudget(ctx, signal, (model, timeoutMs) => model.provider!.chat(this.paramsFor(ctx, model), { signal, timeoutMs }));
     } catch (err) {
       return this.failed(ctx, reply, err, signal);
     }
-    const { verdict, label } = await this.judge(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId);
+    const { verdict, label } = this.deps.guardrail ? await this.judge(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId) : NO_GUARDRAIL;
     let content = result.content;
     let finishReason: FinishReason = result.finishReason;
     if (verdict.action === 'block') {
       content = verdict.replacement ?? '';
       finishReason = 'content_filter';
     } else if (verdict.action === 'redact') content = verdict.redactedText!;
+    this.modelHeaders(ctx, reply);
+    if (!signal.aborted) {
+      let body: Record<string, unknown>;
+      if (result.raw) {
+        body = result.raw;
+        body.id = ctx.requestId;
+        if (verdict.action !== 'pass') {
+          const choice = (body.choices as Array<Record<string, unknown>>)[0]!;
+          choice.message = { ...(choice.message as Record<string, unknown>), content };
+          choice.finish_reason = finishReason;
+        }
+      } else {
+        body = {
+          id: ctx.requestId,
+          object: 'chat.completion',
+          created: Math.floor(ctx.startedAt.getTime() / 1000),
+          model: result.model ?? ctx.model.upstreamModel,
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+          usage: result.usage ? { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens } : undefined,
+        };
+      }
+      // The answer goes out first (send writes it synchronously); the log row and metrics after.
+      reply.code(200).send(body);
+    }
     this.deps.logWriter.enqueueLog(
       this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: verdict.action === 'block' ? 'blocked' : 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: this.fallbackExtra(ctx) }),
     );
-    this.modelHeaders(ctx, reply);
-    if (signal.aborted) return reply;
-    let body: Record<string, unknown>;
-    if (result.raw) {
-      body = result.raw;
-      body.id = ctx.requestId;
-      if (verdict.action !== 'pass') {
-        const choice = (body.choices as Array<Record<string, unknown>>)[0]!;
-        choice.message = { ...(choice.message as Record<string, unknown>), content };
-        choice.finish_reason = finishReason;
-      }
-    } else {
-      body = {
-        id: ctx.requestId,
-        object: 'chat.completion',
-        created: Math.floor(ctx.startedAt.getTime() / 1000),
-        model: result.model ?? ctx.model.upstreamModel,
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
-        usage: result.usage ? { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens } : undefined,
-      };
-    }
-    return reply.code(200).send(body);
+    return reply;
   }
 
   // ---- streaming
-  private async stream(ctx: CallContext, reply: FastifyReply, signal: AbortSignal) {
+  private async stream(ctx: CallContext, reply: FastifyReply, signal: CancelSignal) {
     let events: AsyncIterable<StreamEvent>;
     try {
       events = await this.callWithBudget(ctx, signal, (model, timeoutMs) => model.provider!.openStream(this.paramsFor(ctx, model), { signal, timeoutMs }));

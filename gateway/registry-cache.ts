@@ -130,6 +130,7 @@ export class RegistryCache {
   private loading: Promise<void> | undefined;
   private reloadAgain: { fingerprint?: string } | undefined;
   private readonly misses = new Map<string, number>();
+  private verified = new Map<string, ApiKeyRecord>();
   loaded = false;
   databaseReachable = false;
   lastError: string | undefined;
@@ -146,7 +147,15 @@ export class RegistryCache {
 
   /** The key record for a presented key, from memory; undefined if unknown or revoked. */
   keyFor(presented: string): ApiKeyRecord | undefined {
-    return this.keys.get(hashApiKey(presented));
+    // Keys already verified skip the hash; the memo is dropped with every reload (revocations).
+    const known = this.verified.get(presented);
+    if (known) return known;
+    const record = this.keys.get(hashApiKey(presented));
+    if (record) {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(presented, record);
+    }
+    return record;
   }
 
   /**
@@ -321,6 +330,7 @@ export class RegistryCache {
     const changed = [...routes.values()].filter((r) => this.routes.get(r.useCaseId)?.version !== r.version);
     this.routes = routes;
     this.keys = keys;
+    this.verified = new Map();
     this.fingerprint = fp;
     this.lastFullLoad = Date.now();
     this.databaseReachable = true;

@@ -2,7 +2,7 @@ import Anthropic, { APIError, APIConnectionError, APIConnectionTimeoutError, API
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { fetchModelList } from './model-lists';
-import type { CallOptions, ChatParams, ChatProvider, ChatResult, FinishReason, StreamEvent } from './types';
+import { asAbortSignal, type CallOptions, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent } from './types';
 
 /** Anthropic's stop reasons in OpenAI's words. */
 export function anthropicFinishReason(reason: string | null | undefined): FinishReason {
@@ -19,7 +19,7 @@ export function anthropicFinishReason(reason: string | null | undefined): Finish
   }
 }
 
-export function fromAnthropicError(providerId: string, err: unknown, signal?: AbortSignal): ProviderError {
+export function fromAnthropicError(providerId: string, err: unknown, signal?: { readonly aborted: boolean }): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIUserAbortError) return new ProviderError('aborted', `call to provider "${providerId}" was aborted`, { providerId });
   if (err instanceof APIConnectionTimeoutError) return new ProviderError('timeout', `provider "${providerId}" did not answer in time`, { providerId });
@@ -82,7 +82,7 @@ export class AnthropicProvider implements ChatProvider {
     let message: Anthropic.Message;
     try {
       message = await this.client.messages.create(anthropicRequest(params, 1024), {
-        signal: options.signal,
+        signal: asAbortSignal(options.signal),
         timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity),
       });
     } catch (err) {
@@ -104,7 +104,7 @@ export class AnthropicProvider implements ChatProvider {
     try {
       stream = await this.client.messages.create(
         { ...anthropicRequest(params, 1024), stream: true },
-        { signal: options.signal, timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity) },
+        { signal: asAbortSignal(options.signal), timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity) },
       );
     } catch (err) {
       throw fromAnthropicError(this.id, err, options.signal);

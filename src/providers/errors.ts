@@ -89,7 +89,7 @@ const connectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /** Network-level failures (no HTTP status) of undici, fetch and the SDKs, classified. */
-export function networkError(providerId: string, err: unknown, signal?: AbortSignal): ProviderError {
+export function networkError(providerId: string, err: unknown, signal?: { readonly aborted: boolean }): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) return new ProviderError('aborted', `call to provider "${providerId}" was aborted`, { providerId });
   let e: unknown = err;

@@ -3,7 +3,7 @@ import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContent
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { fetchModelList } from './model-lists';
-import type { CallOptions, ChatParams, ChatProvider, ChatResult, FinishReason, StreamEvent, Usage } from './types';
+import { asAbortSignal, type CallOptions, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 
 /** Gemini's finish reasons in OpenAI's words. */
 export function geminiFinishReason(reason: string | null | undefined): FinishReason {
@@ -94,7 +94,7 @@ export class GoogleProvider implements ChatProvider {
     if (!this.apiKey) throw new ProviderError('upstream_auth', `provider "${this.id}" has no API key: set ${this.config.apiKeyEnv ?? 'apiKeyEnv in its config'}`, { providerId: this.id });
   }
 
-  private toError(err: unknown, state: { retryAfterMs?: number }, signal?: AbortSignal): ProviderError {
+  private toError(err: unknown, state: { retryAfterMs?: number }, signal?: { readonly aborted: boolean }): ProviderError {
     if (err instanceof ProviderError) return err;
     if (err instanceof ApiError) {
       let body: unknown = err.message;
@@ -111,7 +111,7 @@ export class GoogleProvider implements ChatProvider {
   async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
     this.requireKey();
     const state: { retryAfterMs?: number } = {};
-    const request = geminiRequest(params, options.signal);
+    const request = geminiRequest(params, asAbortSignal(options.signal));
     if (options.timeoutMs) request.config.httpOptions = { timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs) };
     let response: GenerateContentResponse;
     try {
@@ -132,7 +132,7 @@ export class GoogleProvider implements ChatProvider {
   async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
     this.requireKey();
     const state: { retryAfterMs?: number } = {};
-    const request = geminiRequest(params, options.signal);
+    const request = geminiRequest(params, asAbortSignal(options.signal));
     if (options.timeoutMs) request.config.httpOptions = { timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs) };
     let stream: AsyncGenerator<GenerateContentResponse>;
     try {

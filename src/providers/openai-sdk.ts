@@ -4,10 +4,10 @@ import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion } from './openai-wire';
 import { fetchModelList } from './model-lists';
-import type { CallOptions, ChatParams, ChatProvider, ChatResult, StreamEvent } from './types';
+import { asAbortSignal, type CallOptions, type ChatParams, type ChatProvider, type ChatResult, type StreamEvent } from './types';
 
 /** Maps what the openai SDK throws onto ProviderError (status, retry-after, class). */
-export function fromOpenAISdkError(providerId: string, err: unknown, signal?: AbortSignal): ProviderError {
+export function fromOpenAISdkError(providerId: string, err: unknown, signal?: { readonly aborted: boolean }): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIUserAbortError) return new ProviderError('aborted', `call to provider "${providerId}" was aborted`, { providerId });
   if (err instanceof APIConnectionTimeoutError) return new ProviderError('timeout', `provider "${providerId}" did not answer in time`, { providerId });
@@ -64,7 +64,7 @@ export class OpenAISdkProvider implements ChatProvider {
     try {
       const body = openAIRequestBody(params, { stream: false, dialect: this.dialect() });
       const completion = await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
-        signal: options.signal,
+        signal: asAbortSignal(options.signal),
         timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity),
       });
       return parseOpenAIChatCompletion(this.id, completion);
@@ -79,7 +79,7 @@ export class OpenAISdkProvider implements ChatProvider {
     try {
       const body = openAIRequestBody(params, { stream: true, dialect: this.dialect() });
       stream = await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
-        signal: options.signal,
+        signal: asAbortSignal(options.signal),
         timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity),
       });
     } catch (err) {

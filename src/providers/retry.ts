@@ -1,4 +1,5 @@
 import { ProviderError } from './errors';
+import { onCancel, type CancelSignal } from './types';
 
 /**
  * One retry budget per call: a number of attempts and a deadline, shared by the primary model and
@@ -32,18 +33,19 @@ export class RetryBudget {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+const sleep = (ms: number, signal?: CancelSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new ProviderError('aborted', 'the call was aborted while waiting to retry'));
+    const stop = signal
+      ? onCancel(signal, () => {
+          clearTimeout(timer);
+          reject(new ProviderError('aborted', 'the call was aborted while waiting to retry'));
+        })
+      : undefined;
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stop?.();
       resolve();
     }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ProviderError('aborted', 'the call was aborted while waiting to retry'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export function backoffDelay(policy: RetryPolicy, retryNumber: number, random = Math.random): number {
@@ -58,7 +60,7 @@ export function backoffDelay(policy: RetryPolicy, retryNumber: number, random = 
 export async function withRetries<T>(
   budget: RetryBudget,
   attempt: (timeoutMs: number) => Promise<T>,
-  options: { signal?: AbortSignal; onRetry?: (err: ProviderError, delayMs: number) => void } = {},
+  options: { signal?: CancelSignal; onRetry?: (err: ProviderError, delayMs: number) => void } = {},
 ): Promise<T> {
   for (;;) {
     budget.attempts++;

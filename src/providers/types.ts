@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ProviderConfig } from '../config/schema';
 
 /**
@@ -53,8 +54,46 @@ export type StreamEvent =
   /** The provider said the stream is complete ([DONE], message_stop, last Gemini chunk). */
   | { type: 'done' };
 
+/**
+ * Cancellation without AbortController's cost on the hot path (creating one and listening to it takes
+ * microseconds per call in Node 20): an EventEmitter with `aborted` that emits 'abort' — undici takes
+ * it as a signal as is; the SDK-based providers get a real AbortSignal made on demand (asAbortSignal).
+ */
+export class Cancellation extends EventEmitter {
+  aborted = false;
+  private controller: AbortController | undefined;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort();
+    this.emit('abort');
+  }
+  /** An AbortSignal that aborts with this cancellation (made once, on first use). */
+  get abortSignal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+}
+
+export type CancelSignal = AbortSignal | Cancellation;
+
+export const asAbortSignal = (signal: CancelSignal | undefined): AbortSignal | undefined => (signal instanceof Cancellation ? signal.abortSignal : signal);
+
+/** Calls `fn` once when the signal aborts; returns a function that stops listening. */
+export function onCancel(signal: CancelSignal, fn: () => void): () => void {
+  if (signal instanceof Cancellation) {
+    signal.once('abort', fn);
+    return () => signal.off('abort', fn);
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
 export interface CallOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Time allowed for this attempt (ms); the provider's timeoutSeconds caps it. */
   timeoutMs?: number;
 }
