@@ -9,6 +9,10 @@
  * minus direct, each percentile's median over the pairs), errors, requests sent and rows logged,
  * the gateway's CPU and peak RSS, and at the end the highest rate whose added p90 stayed under 5 ms
  * with no errors. With --json the last line is one JSON object.
+ *
+ * --baseline-proxy runs the same ladder against bench/bare-proxy.ts instead of the gateway: the floor
+ * an extra Node hop costs on this machine. --profile writes a CPU profile of the gateway process to
+ * .mms/bench/profiles/; --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,10 +41,11 @@ interface Options {
   stopAfterFailure: boolean;
   profile: boolean;
   gatewayOverrides: Record<string, unknown>;
+  baselineProxy: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, rates: [500, 1000, 2000, 3000, 4000, 5000, 6000], durationS: 10, longRate: 3000, longDurationS: 30, pairs: 3, upstreamLatencyMs: 0, stopAfterFailure: true, profile: false, gatewayOverrides: {} };
+  const o: Options = { json: false, rates: [500, 1000, 2000, 3000, 4000, 5000, 6000], durationS: 10, longRate: 3000, longDurationS: 30, pairs: 3, upstreamLatencyMs: 0, stopAfterFailure: true, profile: false, gatewayOverrides: {}, baselineProxy: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -62,6 +67,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--upstream-latency-ms') o.upstreamLatencyMs = Number(value());
     else if (a === '--all-rates') o.stopAfterFailure = false;
     else if (a === '--profile') o.profile = true;
+    else if (a === '--baseline-proxy') o.baselineProxy = true;
     else if (a === '--gateway-config') {
       const v = value();
       try {
@@ -70,7 +76,7 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`--gateway-config: must be a JSON object of gateway settings, got ${v}`);
       }
     }
-    else throw new Error(`unknown option ${a} (known: --json --quick --rates --duration --long-duration --pairs --upstream-latency-ms --all-rates --profile --gateway-config <json>)`);
+    else throw new Error(`unknown option ${a} (known: --json --quick --rates --duration --long-duration --pairs --upstream-latency-ms --all-rates --profile --gateway-config <json> --baseline-proxy)`);
   }
   return o;
 }
@@ -255,7 +261,7 @@ async function main() {
     await syncUseCases(prisma, config);
     const { key } = await createApiKey(prisma, { name: 'bench', scopes: ['gateway'], useCases: ['npc_dialogue'] });
 
-    const gateway = await spawnJsonLine(process.env.MMS_BENCH_GATEWAY_ENTRY ?? 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []);
+    const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []);
     children.push(gateway.child);
     const gatewayUrl = gateway.info.address as string;
     const gatewayPid = gateway.child.pid!;
@@ -290,7 +296,7 @@ async function main() {
       const r = target === 'gateway'
         ? await openLoop(gatewayPool, '/v1/chat/completions', gatewayHeaders, gatewayBodies, rate, durationS, gatewayPid)
         : await openLoop(directPool, '/v1/chat/completions', directHeaders, directBodies, rate, durationS, upstreamPid);
-      const rowsLogged = target === 'gateway' ? (await waitForRows(before + r.requests)) - before : 0;
+      const rowsLogged = target === 'gateway' && !options.baselineProxy ? (await waitForRows(before + r.requests)) - before : 0;
       await sleep(500); // let the log writer and GC settle before the next run
       return { target, rate, rowsLogged, ...r };
     };

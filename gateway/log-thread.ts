@@ -39,6 +39,8 @@ export interface ThreadedLogWriterOptions extends WorkerInput {
   prisma: PrismaClient;
   onFingerprint(fingerprint: string): void;
   onPollError(message: string): void;
+  /** The log thread died: whoever relied on its fingerprint poll must poll again. */
+  onThreadLost(): void;
 }
 
 export class ThreadedLogWriter implements LogSink {
@@ -151,6 +153,11 @@ export class ThreadedLogWriter implements LogSink {
     }
   }
 
+  /** For drills and tests: stops the log thread the way a crash would. */
+  async killThreadForDrill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   /** The log thread died (a bug, not the database): keep logging, in-process. */
   private failOver(err: unknown) {
     if (this.fallback) return;
@@ -167,6 +174,7 @@ export class ThreadedLogWriter implements LogSink {
     this.pending = [];
     for (const resolve of this.waiting.values()) resolve();
     this.waiting.clear();
+    this.options.onThreadLost();
   }
 }
 

@@ -207,6 +207,14 @@ export class RegistryCache {
     this.timer.unref();
   }
 
+  /** The external fingerprint source is gone (the log thread died): poll the registry from here again. */
+  pollYourself(): void {
+    if (!this.options.externalFingerprints) return;
+    this.options.externalFingerprints = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule();
+  }
+
   /** A fingerprint read elsewhere: reload if it moved. */
   onFingerprint(fingerprint: string): void {
     this.databaseReachable = true;

@@ -91,6 +91,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
         prisma,
         onFingerprint: (fp) => cache.onFingerprint(fp),
         onPollError: (message) => cache.onPollError(message),
+        onThreadLost: () => cache.pollYourself(),
       })
     : new LogWriter({ store: new PrismaLogStore(prisma), config: gatewayConfig.log, spillDir, logger, observer: metricsObserver(metrics) });
   const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail: deps.guardrail, onCriticalViolation: deps.onCriticalViolation });

@@ -18,7 +18,8 @@ beforeAll(async () => {
   const config = gatewayTestConfig(fake);
   await syncUseCases(db.prisma, config);
   stableId = (await getServingAllocation(db.prisma, USE_CASE))!.entries[0]!.modelId;
-  gw = await startTestGateway(db.prisma, config);
+  // As a gateway process runs: logs and the registry poll on the log thread.
+  gw = await startTestGateway(db.prisma, config, { databaseUrl: db.url });
 });
 afterAll(async () => {
   await gw.close();
@@ -239,3 +240,19 @@ test('the weighted split is within ±1.5 points over 10,000 requests, 100% stick
   const rows = await db.prisma.modelHistoricalLog.count({ where: { prompt: { in: ['hi', 'again'] } } });
   expect(rows).toBe(N + again.length);
 }, 180_000);
+
+test('if the log thread dies, calls are still logged (in-process) and allocation changes still arrive', async () => {
+  const { ThreadedLogWriter } = await import('../../gateway/log-thread');
+  const writer = gw.gateway.logWriter;
+  expect(writer).toBeInstanceOf(ThreadedLogWriter);
+  await (writer as InstanceType<typeof ThreadedLogWriter>).killThreadForDrill();
+  const res = await gw.call(chatBody('after the crash'));
+  expect(res.status).toBe(200);
+  await gw.gateway.logWriter.flush();
+  expect(await rowsFor(res.body.id)).toHaveLength(1);
+  const current = (await getServingAllocation(db.prisma, USE_CASE))!;
+  const next = await setAllocation(db.prisma, current.entries);
+  const t0 = Date.now();
+  await waitFor('the allocation after the crash', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}` })).body.version === next.version, 3000, 10);
+  expect(Date.now() - t0).toBeLessThan(1000);
+});

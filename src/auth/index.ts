@@ -1,0 +1,18 @@
+export {
+  API_KEY_PREFIX,
+  ALL_USE_CASES,
+  ApiKeyError,
+  apiKeyScopes,
+  authorize,
+  createApiKey,
+  generateApiKey,
+  hashApiKey,
+  keyAllowsUseCase,
+  listApiKeys,
+  presentedKey,
+  revokeApiKey,
+  verifyApiKey,
+  type ApiKeyRecord,
+  type ApiKeyScope,
+  type CreatedApiKey,
+} from './api-keys';
