@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,9 +15,11 @@ import { databaseProbe } from '../../src/registry/serving-probes';
 import { getServingAllocation, lockUseCase, writeAllocation, type AllocationEntry } from '../../src/registry/allocations';
 import { captureSnapshot } from '../../src/registry/snapshots';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases } from '../support/fixtures';
+import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 
-const USE_CASE = 'npc_dialogue';
+// Test files share one Temporal server and workflow ids come from the use case: a use case of its own
+// keeps this file's rollbacks from colliding with other files'.
+const USE_CASE = `npc_dialogue_${crypto.randomBytes(3).toString('hex')}`;
 let db: TestDatabase;
 let client: Client;
 let taskQueue: string;
@@ -31,7 +34,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   db = await createTestDatabase();
-  await seedUseCases(db.prisma);
+  await seedUseCases(db.prisma, testConfig({ useCaseIds: [USE_CASE] }));
   taskQueue = uniqueTaskQueue('rollback');
   worker = await startControlWorker({ prisma: db.prisma, taskQueue });
 });
@@ -141,7 +144,7 @@ test('a rollback to a snapshot that does not exist fails fast with a clear reaso
   const missing = '00000000-0000-4000-8000-000000000000';
   const err = await rollback({ snapshotId: missing }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect(String((err as WorkflowFailedError).cause?.message)).toContain(`no snapshot ${missing} for use case "npc_dialogue"`);
+  expect(String((err as WorkflowFailedError).cause?.message)).toContain(`no snapshot ${missing} for use case "${USE_CASE}"`);
   await recordHistory('rollback-snapshot-not-found', rollbackWorkflowId(USE_CASE));
   expect(await db.prisma.modelDeployment.count()).toBe(0);
 });
@@ -253,7 +256,7 @@ test('running the restore activity twice leaves the same state as running it onc
     { modelId: candidate, weight: 1000, role: 'canary' },
   ]);
   const activities = createRegistryActivities({ prisma: db.prisma, servingProbes: [databaseProbe(db.prisma)] });
-  const input = { useCaseId: USE_CASE, snapshotId: snap.snapshotId, reason: 'idempotency', requestKey: 'rollback:npc_dialogue/run-1/restore', requestedBy: 'jest', workflowId: 'rollback:npc_dialogue' };
+  const input = { useCaseId: USE_CASE, snapshotId: snap.snapshotId, reason: 'idempotency', requestKey: `${rollbackWorkflowId(USE_CASE)}/run-1/restore`, requestedBy: 'jest', workflowId: rollbackWorkflowId(USE_CASE) };
   const env = new MockActivityEnvironment();
   const once = await env.run(activities.restoreSnapshot, input);
   const dump = async () => ({
