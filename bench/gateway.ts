@@ -301,9 +301,10 @@ async function main() {
       return { target, rate, rowsLogged, ...r };
     };
 
+    // Warm-up (JIT, connection pools), both targets alike; not measured.
     log('bench: warm-up');
-    await run('direct', 500, 2);
-    await run('gateway', 500, 2);
+    await run('direct', 1000, 3);
+    await run('gateway', 1000, 3);
 
     const perRate: Record<string, unknown> = {};
     let maxRate = 0;

@@ -1,8 +1,9 @@
 import { Pool, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { parseSse } from './sse';
-import type { CallOptions, ChatParams, ChatProvider, ChatResult, FinishReason, StreamEvent, Usage } from './types';
+import { onCancel, type CallOptions, type CancelSignal, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 import { fetchModelList } from './model-lists';
 
 /**
@@ -92,6 +93,46 @@ export function splitBaseUrl(baseUrl: string): { origin: string; basePath: strin
   return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') };
 }
 
+/** An aborted call, as undici reports one (so networkError classifies it as aborted). */
+class CallAborted extends Error {
+  override name = 'AbortError';
+}
+
+/**
+ * A whole (small) response through undici's dispatch API: no Readable stream, no AbortSignal, just the
+ * bytes — the non-streaming hot path. Cancellation comes from a Cancellation or an AbortSignal.
+ */
+function dispatchWhole(pool: Pool, options: Dispatcher.DispatchOptions, signal: CancelSignal | undefined): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
+    let stop: (() => void) | undefined;
+    pool.dispatch(options, {
+      onRequestStart(controller) {
+        if (!signal) return;
+        if (signal.aborted) return controller.abort(new CallAborted('aborted'));
+        stop = onCancel(signal, () => controller.abort(new CallAborted('aborted')));
+      },
+      onResponseStart(_controller, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        stop?.();
+        resolve({ status, headers, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+      },
+      onResponseError(_controller, error) {
+        stop?.();
+        reject(error);
+      },
+    });
+  });
+}
+
 async function readBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
   const text = await body.text();
   try {
@@ -158,13 +199,30 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 
   async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
-    const res = await this.post(params, false, options);
+    const timeout = Math.min(this.timeoutMs, options.timeoutMs ?? this.timeoutMs);
+    let res: { status: number; headers: IncomingHttpHeaders; body: string };
+    try {
+      res = await dispatchWhole(
+        this.pool,
+        { path: this.chatPath, method: 'POST', headers: this.headers, body: JSON.stringify(openAIRequestBody(params, { stream: false, dialect: this.dialect })), headersTimeout: timeout, bodyTimeout: timeout },
+        options.signal,
+      );
+    } catch (err) {
+      throw networkError(this.id, err, options.signal);
+    }
     let body: unknown;
     try {
-      body = await res.body.json();
-    } catch (err) {
-      if (options.signal?.aborted || (err as { code?: string }).code?.startsWith('UND_ERR')) throw networkError(this.id, err, options.signal);
-      throw new ProviderError('invalid_response', `provider "${this.id}" answered with a body that is not JSON`);
+      body = JSON.parse(res.body);
+    } catch {
+      body = res.body;
+      if (res.status === 200) throw new ProviderError('invalid_response', `provider "${this.id}" answered with a body that is not JSON`);
+    }
+    if (res.status !== 200) {
+      const retryAfterMs = parseRetryAfter((name) => {
+        const v = res.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      });
+      throw httpError(this.id, res.status, body, retryAfterMs);
     }
     return parseOpenAIChatCompletion(this.id, body);
   }
