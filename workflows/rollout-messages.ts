@@ -89,6 +89,8 @@ export interface RolloutStatus {
   paused: boolean;
   pauseReason?: string;
   verdicts: VerdictRecord[];
+  /** What the last window's evaluation traffic did (policy evaluationTraffic.enabled). */
+  evaluationTraffic?: { sent: number; ok: number; failed: number; toCandidate: number; toStable: number; promptPool: number; lastError?: string };
   outcome?: 'promoted' | 'rolled_back' | 'failed';
   reason?: string;
   startedAt: string;

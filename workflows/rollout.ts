@@ -272,12 +272,22 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
           promptPoolSize: policy.evaluationTraffic.promptPoolSize,
         }),
       );
+      let drivingDone = false;
+      void driving?.finally(() => (drivingDone = true)).catch(() => undefined);
       const woken = await condition(() => status.paused || interrupted(), remainingMs);
       if (load && driving) {
-        load.cancel();
-        await driving.catch((err) => {
-          if (!isCancellation(err)) log.warn('evaluation traffic failed', { error: String(err) });
-        });
+        // a window that ran its course lets the traffic finish its last calls (bounded); otherwise stop it now
+        if (!woken && !drivingDone) await condition(() => drivingDone || interrupted(), '5 seconds');
+        if (!drivingDone) load.cancel();
+        await driving.then(
+          (report) => {
+            status.evaluationTraffic = report;
+            if (report.ok === 0 && report.sent > 0) log.warn('evaluation traffic: no call succeeded', { lastError: report.lastError });
+          },
+          (err) => {
+            if (!isCancellation(err)) log.warn('evaluation traffic failed', { error: String(err) });
+          },
+        );
       }
       remainingMs = woken ? Math.max(0, endsAtMs - Date.now()) : 0;
     }

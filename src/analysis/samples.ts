@@ -8,7 +8,7 @@ import { emptySample, type GroupSample } from './canary';
  * busy production window cheap to analyse.
  */
 
-/** Guardrail verdicts that count as a violation (the gateway also records `pass`). */
+/** Guardrail verdicts that count as a violation (the gateway also records `pass`, and `error` when the guardrail itself failed). */
 export const VIOLATION_VERDICTS = ['blocked', 'violation', 'redacted', 'flagged'] as const;
 
 export interface SampleQuery {
@@ -23,17 +23,25 @@ export interface SampleQuery {
 export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise<GroupSample> {
   const roles = Prisma.join(q.roles);
   const verdicts = Prisma.join([...VIOLATION_VERDICTS]);
-  const window = Prisma.sql`use_case = ${q.useCaseId} and model_id = ${q.modelId}::uuid
+  // A call the model failed and the use case's fallback model answered is logged under the fallback's
+  // id with context.fallbackFrom naming the model that failed: it counts as this model's error.
+  const fellBack = Prisma.sql`coalesce((context -> 'fallbackFrom' ->> 'modelId') = ${q.modelId}, false)`;
+  const window = Prisma.sql`use_case = ${q.useCaseId}
+       and (model_id = ${q.modelId}::uuid or ${fellBack})
        and timestamp >= ${q.since} and timestamp < ${q.until}
        and coalesce(role, 'stable') in (${roles})`;
+  // Calls with a violation the guardrail only recorded (verdict pass) count as violations too.
+  const flagged = Prisma.sql`log_id in (select log_id from guardrails_violations
+       where model_id = ${q.modelId}::uuid and log_id is not null
+         and timestamp >= ${new Date(q.since.getTime() - 60_000)} and timestamp < ${new Date(q.until.getTime() + 60_000)})`;
   const [counts] = await db.$queryRaw<Array<{ requests: bigint; errors: bigint; violations: bigint }>>`
     select count(*) as requests,
-           count(*) filter (where status in ('error', 'incomplete')) as errors,
-           count(*) filter (where status = 'blocked' or guardrail_verdict in (${verdicts})) as violations
+           count(*) filter (where ${fellBack} or status = 'error' or (status = 'incomplete' and error_class is distinct from 'client_disconnected')) as errors,
+           count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})) as violations
       from model_historical_logs
      where ${window}`;
-  const rows = await db.$queryRaw<Array<{ status: string | null; latency_ms: number | null; cost: number | null; feedback_score: number | null }>>`
-    select status, latency_ms, cost_usd::float8 as cost, feedback_score
+  const rows = await db.$queryRaw<Array<{ status: string | null; latency_ms: number | null; cost: number | null; feedback_score: number | null; fell_back: boolean }>>`
+    select status, latency_ms, cost_usd::float8 as cost, feedback_score, ${fellBack} as fell_back
       from model_historical_logs
      where ${window}
      order by log_id
@@ -49,6 +57,7 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
   sample.violations = Number(counts?.violations ?? 0);
   sample.criticalViolations = Number(critical?.n ?? 0);
   for (const r of rows) {
+    if (r.fell_back) continue; // the fallback's latency, cost and feedback are not this model's
     if ((r.status === 'ok' || r.status === null) && r.latency_ms !== null) sample.latenciesMs.push(r.latency_ms);
     if (r.cost !== null) sample.costsUsd.push(r.cost);
     if (r.feedback_score !== null) sample.feedbackScores.push(r.feedback_score);

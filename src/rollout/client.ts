@@ -92,6 +92,40 @@ export async function rolloutHandle(client: Client, useCaseId: string): Promise<
   return handle;
 }
 
+export interface RolloutReading {
+  /** The live status (the status query), when a worker answered it. */
+  status?: RolloutStatus;
+  workflowId: string;
+  runId: string;
+  /** Temporal's view: RUNNING, COMPLETED, FAILED, TERMINATED, … */
+  execution: string;
+  /** MmsStatus search attribute (preparing, canary, paused, promoted, rolled_back, …). */
+  state?: string;
+  summary?: string;
+}
+
+/**
+ * Reads a rollout: the status query when a worker answers within `timeoutMs`, else what Temporal itself
+ * recorded (execution status, search attributes, memo) — enough to say how a finished rollout ended
+ * even when no worker of its task queue is running.
+ */
+export async function readRollout(client: Client, handle: WorkflowHandle, timeoutMs = 5000): Promise<RolloutReading> {
+  const description = await handle.describe();
+  const base: RolloutReading = {
+    workflowId: description.workflowId,
+    runId: description.runId,
+    execution: description.status.name,
+    state: description.typedSearchAttributes.get(MmsStatus),
+    summary: (await description.memo)?.summary as string | undefined,
+  };
+  try {
+    const status = await client.withDeadline(Date.now() + timeoutMs, () => handle.query(rolloutStatusQuery));
+    return { ...base, status };
+  } catch {
+    return base;
+  }
+}
+
 /**
  * For the gateway's and the guardrails monitor's `onCriticalViolation`: signals the use case's running
  * rollout, which aborts at once. No rollout running is not an error (the violation is still recorded).

@@ -40,18 +40,35 @@ export interface EvaluationTrafficReport {
   lastError?: string;
 }
 
-/** Prompts players sent recently that stable answered: the pool evaluation calls replay. */
-export async function promptPool(prisma: PrismaClient, useCaseId: string, size: number): Promise<string[]> {
-  const rows = await prisma.$queryRaw<Array<{ prompt: string }>>`
-    select prompt from (
-      select prompt, max(timestamp) as last
+export interface PooledPrompt {
+  prompt: string;
+  /** The conversation before the prompt and the caller's metadata (template variables), as logged. */
+  history: Array<{ role: string; content: string }>;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Prompts players sent in the last 7 days that stable answered, newest first, each with the context it
+ * was sent in (earlier turns, template metadata): the pool evaluation calls replay.
+ */
+export async function promptPool(prisma: PrismaClient, useCaseId: string, size: number): Promise<PooledPrompt[]> {
+  const rows = await prisma.$queryRaw<Array<{ prompt: string; context: unknown }>>`
+    select prompt, context from (
+      select distinct on (prompt) prompt, context, timestamp
         from model_historical_logs
-       where use_case = ${useCaseId} and status = 'ok' and coalesce(role, 'stable') = 'stable' and length(prompt) > 0
-       group by prompt
-       order by last desc
-       limit ${size}) recent
-    order by last desc`;
-  return rows.map((r) => r.prompt);
+       where use_case = ${useCaseId} and status = 'ok' and coalesce(role, 'stable') = 'stable'
+         and length(prompt) > 0 and timestamp > now() - interval '7 days'
+       order by prompt, timestamp desc) latest
+    order by timestamp desc
+    limit ${size}`;
+  return rows.map((r) => {
+    const context = (r.context ?? {}) as { history?: unknown; metadata?: unknown };
+    const history = Array.isArray(context.history)
+      ? (context.history as Array<{ role?: unknown; content?: unknown }>).filter((m) => typeof m.role === 'string' && typeof m.content === 'string').map((m) => ({ role: m.role as string, content: m.content as string }))
+      : [];
+    const metadata = context.metadata && typeof context.metadata === 'object' ? (context.metadata as Record<string, unknown>) : undefined;
+    return { prompt: r.prompt, history, ...(metadata ? { metadata } : {}) };
+  });
 }
 
 /** Sticky keys that the gateway routes to `modelId` under this allocation. */
@@ -91,6 +108,7 @@ export async function driveEvaluationTraffic(prisma: PrismaClient, input: Evalua
   for (let i = 0; Date.now() - started < input.durationMs && !deps.cancelled.aborted; i++) {
     const keys = targets[i % targets.length]!;
     const toCandidate = keys === candidateKeys;
+    const pooled = prompts[i % prompts.length]!;
     const call = (async () => {
       try {
         const res = await deps.http(url, {
@@ -100,14 +118,18 @@ export async function driveEvaluationTraffic(prisma: PrismaClient, input: Evalua
             'x-mms-sticky-key': keys[Math.floor(i / targets.length) % keys.length]!,
             ...(input.apiKey ? { authorization: `Bearer ${input.apiKey}` } : {}),
           },
-          body: JSON.stringify({ model: input.useCaseId, messages: [{ role: 'user', content: prompts[i % prompts.length]! }] }),
+          body: JSON.stringify({
+            model: input.useCaseId,
+            messages: [...pooled.history, { role: 'user', content: pooled.prompt }],
+            ...(pooled.metadata ? { metadata: pooled.metadata } : {}),
+          }),
           signal: AbortSignal.any([deps.cancelled, AbortSignal.timeout(30_000)]),
         });
-        await res.text().catch(() => '');
+        const text = await res.text().catch(() => '');
         if (res.status >= 200 && res.status < 300) report.ok++;
         else {
           report.failed++;
-          report.lastError = `gateway answered ${res.status}`;
+          report.lastError = `gateway answered ${res.status}: ${text.slice(0, 300)}`;
         }
       } catch (err) {
         if (deps.cancelled.aborted) return;

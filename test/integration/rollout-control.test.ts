@@ -13,10 +13,10 @@ import {
   windowSecondsLeft,
 } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases } from '../support/fixtures';
+import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, startRolloutWorkflow, startWebhookReceiver, testPolicy, waitFor } from '../support/rollout';
 
-const USE_CASE = 'npc_dialogue';
+const USE_CASE = 'rollout_control';
 let db: TestDatabase;
 let client: Client;
 let taskQueue: string;
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   db = await createTestDatabase();
-  await seedUseCases(db.prisma);
+  await seedUseCases(db.prisma, testConfig({ useCaseIds: [USE_CASE] }));
   stableId = (await getServingAllocation(db.prisma, USE_CASE))!.entries[0]!.modelId;
   candidateId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-npc-dialogue');
   taskQueue = uniqueTaskQueue('rollout-control');
@@ -60,7 +60,7 @@ const inWindowOfStage = (handle: Awaited<ReturnType<typeof startRolloutWorkflow>
 test('pause holds the stage with its clock stopped; resume carries on to promotion', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
   const hooks = await startWebhookReceiver();
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 2, webhookUrl: hooks.url }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 2, webhookUrl: hooks.url }) });
   await inWindowOfStage(handle, 0);
 
   const paused = await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'checking dashboards', by: 'jest' }] });
@@ -75,7 +75,7 @@ test('pause holds the stage with its clock stopped; resume carries on to promoti
   const left = windowSecondsLeft(held, Date.now())!;
   expect(left).toBeGreaterThan(0);
   expect(left).toBeLessThanOrEqual(2);
-  expect(candidateWeights(await allocationHistory(db.prisma), candidateId).pop()).toBe(2000);
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).pop()).toBe(2000);
   expect((await handle.describe()).typedSearchAttributes.get(MmsStatus)).toBe('paused');
 
   const resumed = await handle.executeUpdate(resumeUpdate, { args: [{ by: 'jest' }] });
@@ -93,7 +93,7 @@ test('pause holds the stage with its clock stopped; resume carries on to promoti
 
 test('abort rolls back to the starting snapshot and answers once stable serves 100%', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 100, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 60 }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 60 }) });
   await inWindowOfStage(handle, 0);
   const noReason = await handle.executeUpdate(abortUpdate, { args: [{ reason: ' ' }] }).catch((e: unknown) => e);
   expect((noReason as WorkflowUpdateFailedError).cause?.message).toBe('abort needs a reason');
@@ -110,7 +110,7 @@ test('abort rolls back to the starting snapshot and answers once stable serves 1
 
 test('promote --full skips the remaining steps; promote of one stage ends only the current window', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 100, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 60 }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 60 }) });
   await inWindowOfStage(handle, 0);
 
   const next = await handle.executeUpdate(promoteUpdate, { args: [{ full: false, by: 'jest' }] });
@@ -123,7 +123,7 @@ test('promote --full skips the remaining steps; promote of one stage ends only t
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(done).toMatchObject({ phase: 'completed', outcome: 'promoted', reason: 'promoted by an operator', weightPercent: 100 });
   expect(await servesOnlyStable()).toEqual([{ modelId: candidateId, weight: 10000, role: 'stable' }]);
-  expect(candidateWeights(await allocationHistory(db.prisma), candidateId).slice(1)).toEqual([0, 2000, 5000, 10000]);
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).slice(1)).toEqual([0, 2000, 5000, 10000]);
   const result = await handle.result();
   expect(result).toMatchObject({ outcome: 'promoted', verdicts: 0 });
   expect((await db.prisma.model.findUniqueOrThrow({ where: { id: candidateId } })).status).toBe('current');
@@ -132,7 +132,7 @@ test('promote --full skips the remaining steps; promote of one stage ends only t
 
 test('a critical guardrail violation by the candidate aborts within 2 s, without waiting for the window', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 100, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 120 }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 120 }) });
   await inWindowOfStage(handle, 0);
 
   // a violation by the stable model is not this rollout's to abort
@@ -148,7 +148,7 @@ test('a critical guardrail violation by the candidate aborts within 2 s, without
   expect(result.outcome).toBe('rolled_back');
   expect(result.reason).toBe('critical guardrail violation (self_harm) by the candidate in call req-1');
   expect(elapsed).toBeLessThanOrEqual(2000);
-  const restoredAt = (await allocationHistory(db.prisma)).pop()!.createdAt.getTime();
+  const restoredAt = (await allocationHistory(db.prisma, USE_CASE)).pop()!.createdAt.getTime();
   expect(restoredAt - signalledAt).toBeLessThanOrEqual(2000);
   expect(await servesOnlyStable()).toEqual([{ modelId: stableId, weight: 10000, role: 'stable' }]);
   // no rollout running: the notifier says so instead of failing
@@ -158,6 +158,7 @@ test('a critical guardrail violation by the candidate aborts within 2 s, without
 test('an inconclusive window is extended, then the rollout pauses for a person; resume with traffic promotes', async () => {
   const hooks = await startWebhookReceiver({ failFirst: 1 }); // the first delivery fails and is retried
   const handle = await startRolloutWorkflow(client, taskQueue, {
+    useCaseId: USE_CASE,
     candidate: candidateId,
     policy: testPolicy({ windowSeconds: 1, analysis: { maxInconclusiveExtensions: 1 }, webhookUrl: hooks.url }),
   });

@@ -12,10 +12,10 @@ import { captureSnapshot } from '../../src/registry/snapshots';
 import type { ApplyTrafficInput } from '../../src/registry/rollouts';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases } from '../support/fixtures';
+import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, startRolloutWorkflow, testPolicy, waitFor } from '../support/rollout';
 
-const USE_CASE = 'npc_dialogue';
+const USE_CASE = 'rollout_recovery';
 let db: TestDatabase;
 let client: Client;
 let taskQueue: string;
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   db = await createTestDatabase();
-  await seedUseCases(db.prisma);
+  await seedUseCases(db.prisma, testConfig({ useCaseIds: [USE_CASE] }));
   stableId = (await getServingAllocation(db.prisma, USE_CASE))!.entries[0]!.modelId;
   candidateId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-npc-dialogue');
   taskQueue = uniqueTaskQueue('rollout-recovery');
@@ -94,14 +94,14 @@ async function expectPromotedEndState(deploymentId: string) {
   expect((await db.prisma.model.findUniqueOrThrow({ where: { id: stableId } })).status).toBe('deprecated');
   expect(await db.prisma.modelDeployment.findMany({ select: { id: true, status: true, trafficPercentage: true } })).toEqual([{ id: deploymentId, status: 'completed', trafficPercentage: 100 }]);
   // each step applied exactly once, never out of order
-  expect(candidateWeights(await allocationHistory(db.prisma), candidateId).slice(1)).toEqual([0, 2000, 5000, 10000, 10000]);
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).slice(1)).toEqual([0, 2000, 5000, 10000, 10000]);
 }
 
 test('a worker killed during a traffic change is replaced and the rollout ends in the same state', async () => {
   const config = configFile();
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
   const first = spawnWorker(config);
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 2 }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 2 }) });
   await waitFor('stage 1', async () => (await handle.query(rolloutStatusQuery)).window?.stage === 0, 60_000);
   const release = await holdUseCaseLock(); // the change to 50% will block inside its transaction
   await waitFor(
@@ -127,7 +127,7 @@ test('a worker killed during a window timer is replaced and the rollout ends in 
   const config = configFile();
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
   const first = spawnWorker(config);
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 3 }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 3 }) });
   await waitFor('the first window', async () => (await handle.query(rolloutStatusQuery)).window?.stage === 0, 60_000);
   await kill(first);
   const killedAt = Date.now();
@@ -146,7 +146,7 @@ test('a change of the allocation from outside stops the rollout without overwrit
   const worker = await startControlWorker({ prisma: db.prisma, taskQueue });
   try {
     traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 100, behaviour: () => healthy });
-    const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ windowSeconds: 2 }) });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 2 }) });
     await waitFor('stage 1', async () => (await handle.query(rolloutStatusQuery)).window?.stage === 0);
     const other = await addModel(db.prisma, USE_CASE, 'someone-elses-model');
     await db.prisma.$transaction(async (tx) => {
@@ -154,7 +154,7 @@ test('a change of the allocation from outside stops the rollout without overwrit
       await writeAllocation(tx, { useCaseId: USE_CASE, entries: [{ modelId: other, weight: 10000, role: 'stable' }], reason: 'manual change', createdBy: 'someone' });
     });
     const err = (await handle.result().catch((e: unknown) => e)) as Error & { cause?: Error };
-    expect(err.cause?.message).toMatch(/^the allocation of "npc_dialogue" was changed outside this rollout \(v\d+: manual change\); the rollout stops rather than overwrite it$/);
+    expect(err.cause?.message).toMatch(/^the allocation of "rollout_recovery" was changed outside this rollout \(v\d+: manual change\); the rollout stops rather than overwrite it$/);
     const status = await handle.query(rolloutStatusQuery);
     expect(status.phase).toBe('failed');
     expect((await getServingAllocation(db.prisma, USE_CASE))!.entries).toEqual([{ modelId: other, weight: 10000, role: 'stable' }]);

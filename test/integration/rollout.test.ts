@@ -4,10 +4,10 @@ import { startRollout, RolloutAlreadyRunningError } from '../../src/rollout/clie
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { MmsStatus, MmsUseCase } from '../../src/temporal/search-attributes';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases } from '../support/fixtures';
+import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, startRolloutWorkflow, startWebhookReceiver, testPolicy, waitFor } from '../support/rollout';
 
-const USE_CASE = 'npc_dialogue';
+const USE_CASE = 'rollout_core';
 let db: TestDatabase;
 let client: Client;
 let taskQueue: string;
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   db = await createTestDatabase();
-  await seedUseCases(db.prisma);
+  await seedUseCases(db.prisma, testConfig({ useCaseIds: [USE_CASE] }));
   stableId = (await getServingAllocation(db.prisma, USE_CASE))!.entries[0]!.modelId;
   candidateId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-npc-dialogue');
   taskQueue = uniqueTaskQueue('rollout');
@@ -55,7 +55,7 @@ async function endState() {
 test('a healthy candidate is promoted through every step, each window analysed and recorded', async () => {
   const hooks = await startWebhookReceiver();
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy: testPolicy({ steps: [10, 25, 50, 100], webhookUrl: hooks.url }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ steps: [10, 25, 50, 100], webhookUrl: hooks.url }) });
   const result = await handle.result();
   await traffic.stop();
 
@@ -73,7 +73,7 @@ test('a healthy candidate is promoted through every step, each window analysed a
   expect(passes[3]!.baselineSource).toBe('before_stage'); // at 100% stable serves no one
 
   // weights only ever went up, through each step, and the candidate is now the stable model at 100%
-  const history = await allocationHistory(db.prisma);
+  const history = await allocationHistory(db.prisma, USE_CASE);
   const weights = candidateWeights(history, candidateId).slice(1);
   expect(weights).toEqual([0, 1000, 2500, 5000, 10000, 10000]);
   expect(await endState()).toEqual({ entries: [{ modelId: candidateId, weight: 10000, role: 'stable' }], stable: 'deprecated', candidate: 'current' });
@@ -100,7 +100,7 @@ test('a canary with a higher error rate is rolled back at the first window with 
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: (id) => (id === candidateId ? { ...healthy, errorRate: 0.4 } : healthy) });
   const policy = testPolicy({ steps: [25, 50, 100], windowSeconds: 3 });
   const before = await getServingAllocation(db.prisma, USE_CASE);
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, policy });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy });
   const result = await handle.result();
   await traffic.stop();
 
@@ -119,7 +119,7 @@ test('a canary with a higher error rate is rolled back at the first window with 
   expect(deployment.rollbackReason).toContain('error rate');
 
   // fault to rollback: from the canary getting traffic to stable serving everything again
-  const history = await allocationHistory(db.prisma);
+  const history = await allocationHistory(db.prisma, USE_CASE);
   const canaryOn = history.find((h) => h.entries.some((e) => e.modelId === candidateId && e.weight > 0))!;
   const restored = history[history.length - 1]!;
   const seconds = (restored.createdAt.getTime() - canaryOn.createdAt.getTime()) / 1000;
@@ -138,32 +138,32 @@ test('a second rollout of the same use case is refused with a clear message', as
     `a rollout of "${USE_CASE}" is already running (workflow rollout:${USE_CASE}, candidate ${candidateId}, stage 1/3 at 20%); abort it with \`mms rollout abort ${USE_CASE} --reason …\` or wait for it to finish`,
   );
   // the raw Temporal guarantee underneath: one workflow id per use case
-  await expect(startRolloutWorkflow(client, taskQueue, { candidate: other, policy })).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+  await expect(startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: other, policy })).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
   // the first rollout is untouched
-  expect(candidateWeights(await allocationHistory(db.prisma), other).every((w) => w === 0)).toBe(true);
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), other).every((w) => w === 0)).toBe(true);
 });
 
 test('an unknown strategy and an unforced all_at_once are clear errors that change nothing', async () => {
-  const before = await allocationHistory(db.prisma);
+  const before = await allocationHistory(db.prisma, USE_CASE);
   for (const [strategy, message] of [
     ['yolo', 'unknown rollout strategy "yolo": use one of canary, blue_green, shadow_then_canary (or all_at_once with force)'],
     ['all_at_once', 'strategy all_at_once switches every player to the candidate at once, without a canary step; it needs the force flag'],
   ]) {
-    const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, strategy });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toBe(message);
   }
-  expect(await allocationHistory(db.prisma)).toEqual(before);
+  expect(await allocationHistory(db.prisma, USE_CASE)).toEqual(before);
   expect(await db.prisma.modelDeployment.count()).toBe(0);
 });
 
 test('a candidate of another use case or the stable model itself is refused before any change', async () => {
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: stableId });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: stableId });
   const err = await handle.result().catch((e: unknown) => e);
-  expect((err as WorkflowFailedError).cause?.message).toContain('is already the stable model of "npc_dialogue"');
-  const missing = await startRolloutWorkflow(client, taskQueue, { candidate: 'no-such-model' });
-  expect(((await missing.result().catch((e: unknown) => e)) as WorkflowFailedError).cause?.message).toBe('candidate model "no-such-model" is not in the registry for use case "npc_dialogue"');
+  expect((err as WorkflowFailedError).cause?.message).toContain(`is already the stable model of "${USE_CASE}"`);
+  const missing = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: 'no-such-model' });
+  expect(((await missing.result().catch((e: unknown) => e)) as WorkflowFailedError).cause?.message).toBe(`candidate model "no-such-model" is not in the registry for use case "${USE_CASE}"`);
   expect(await db.prisma.modelDeployment.count()).toBe(0);
   expect(await db.prisma.modelSnapshot.count()).toBe(0);
 });
@@ -171,10 +171,10 @@ test('a candidate of another use case or the stable model itself is refused befo
 test('all_at_once with force switches at once and still watches one window', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: () => healthy });
   await new Promise((r) => setTimeout(r, 1600)); // stable history for the post-switch baseline
-  const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, strategy: 'all_at_once', force: true });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'all_at_once', force: true });
   const result = await handle.result();
   expect(result.outcome).toBe('promoted');
-  expect(candidateWeights(await allocationHistory(db.prisma), candidateId).slice(1)).toEqual([0, 10000, 10000]);
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).slice(1)).toEqual([0, 10000, 10000]);
   const status = await handle.query(rolloutStatusQuery);
   expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.label)).toEqual(['100%']);
   expect((await db.prisma.modelDeployment.findUniqueOrThrow({ where: { id: result.deploymentId } })).details).toMatchObject({ force: true });
@@ -183,14 +183,14 @@ test('all_at_once with force switches at once and still watches one window', asy
 describe('strategies with a shadow stage', () => {
   test('shadow_then_canary mirrors traffic first, then walks the steps', async () => {
     traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: () => healthy });
-    const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, strategy: 'shadow_then_canary', policy: testPolicy({ shadowMirrorPercent: 50 }) });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'shadow_then_canary', policy: testPolicy({ shadowMirrorPercent: 50 }) });
     const result = await handle.result();
     expect(result.outcome).toBe('promoted');
     const status = await handle.query(rolloutStatusQuery);
     expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.label)).toEqual(['shadow 50%', '20%', '50%', '100%']);
     const shadowVerdict = status.verdicts.find((v) => v.label === 'shadow 50%' && v.verdict === 'pass')!;
     expect(shadowVerdict.checks[0]).toMatchObject({ metric: 'shadow_success_rate', verdict: 'pass', limit: 0.95 });
-    const history = await allocationHistory(db.prisma);
+    const history = await allocationHistory(db.prisma, USE_CASE);
     expect(history[1]!.entries).toEqual([
       { modelId: stableId, weight: 10000, role: 'stable' },
       { modelId: candidateId, weight: 5000, role: 'shadow' },
@@ -200,20 +200,20 @@ describe('strategies with a shadow stage', () => {
 
   test('a shadow that fails more than 5% of calls stops the rollout before any player sees it', async () => {
     traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: (id) => (id === candidateId ? { ...healthy, errorRate: 0.15 } : healthy) });
-    const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, strategy: 'shadow_then_canary' });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'shadow_then_canary' });
     const result = await handle.result();
     expect(result.outcome).toBe('rolled_back');
     expect(result.reason).toContain('shadow success rate');
-    expect(candidateWeights(await allocationHistory(db.prisma), candidateId).every((w) => w === 0)).toBe(true);
+    expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).every((w) => w === 0)).toBe(true);
     expect((await getServingAllocation(db.prisma, USE_CASE))!.entries).toEqual([{ modelId: stableId, weight: 10000, role: 'stable' }]);
   });
 
   test('blue_green previews green as a shadow, switches all traffic at once, keeps blue until the post-switch window passes', async () => {
     traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: () => healthy });
-    const handle = await startRolloutWorkflow(client, taskQueue, { candidate: candidateId, strategy: 'blue_green' });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'blue_green' });
     const result = await handle.result();
     expect(result.outcome).toBe('promoted');
-    const history = await allocationHistory(db.prisma);
+    const history = await allocationHistory(db.prisma, USE_CASE);
     expect(history.slice(1).map((h) => h.entries)).toEqual([
       [
         { modelId: stableId, weight: 10000, role: 'stable' },

@@ -106,13 +106,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export function startRolloutWorkflow(client: Client, taskQueue: string, input: Partial<RolloutInput> & Pick<RolloutInput, 'candidate'>) {
-  const full: RolloutInput = { useCaseId: 'npc_dialogue', strategy: 'canary', policy: testPolicy(), requestedBy: 'jest', ...input };
+/** Starts `rollout:<useCase>`; each test file uses its own use case, so files running in parallel never share a workflow id. */
+export function startRolloutWorkflow(client: Client, taskQueue: string, input: Partial<RolloutInput> & Pick<RolloutInput, 'candidate' | 'useCaseId'>) {
+  const full: RolloutInput = { strategy: 'canary', policy: testPolicy(), requestedBy: 'jest', ...input };
   return client.workflow.start(rolloutWorkflow, { taskQueue, workflowId: rolloutWorkflowId(full.useCaseId), args: [full] });
 }
 
 /** The allocation history of a use case: version, entries, who wrote it. */
-export async function allocationHistory(prisma: PrismaClient, useCaseId = 'npc_dialogue') {
+export async function allocationHistory(prisma: PrismaClient, useCaseId: string) {
   const rows = await prisma.trafficAllocation.findMany({ where: { useCaseId }, orderBy: { version: 'asc' } });
   return rows.map((r) => ({ version: r.version, entries: r.entries as Array<{ modelId: string; weight: number; role: string }>, createdAt: r.createdAt, requestKey: r.requestKey }));
 }

@@ -1,0 +1,287 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { PrismaClient } from '@prisma/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { MmsConfig, RolloutPolicy } from '../config/schema';
+import { rolloutPolicySchema } from '../config/schema';
+import { formatIssues } from '../config/load';
+import { verifyApiKey } from '../auth/api-keys';
+import { safeErrorMessage } from '../logging/redact';
+import { servingStableModel } from '../registry/rollouts';
+import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../rollout/client';
+import { rollbackWorkflow } from '../../workflows/rollback';
+import { rollbackWorkflowId } from '../../workflows/rollback-messages';
+import {
+  abortUpdate,
+  pauseUpdate,
+  promoteUpdate,
+  resumeUpdate,
+  rolloutStrategies,
+  windowSecondsLeft,
+  type RolloutStatus,
+} from '../../workflows/rollout-messages';
+
+/**
+ * The management REST API of seed section 8 for rollouts and rollbacks, as a fastify plugin mounted on
+ * the gateway's server (or any other). Every route needs an API key (Authorization: Bearer) that the
+ * injected verifier accepts — the admin scope. Bodies are validated with zod; a bad field is named in
+ * the error and nothing changes.
+ *
+ *   POST /api/v1/model-management/deploy     {new_model_id, current_model_id, strategy, force?, steps?, window_seconds?}
+ *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?}
+ *   GET  /api/v1/model-management/rollouts/:use_case
+ *   POST /api/v1/model-management/rollouts/:use_case/pause|resume|abort|promote
+ */
+
+/** Resolves a presented key to its holder, or throws an error with `status` 401 or 403. */
+export type ApiKeyVerifier = (presented: string | undefined) => Promise<{ keyPrefix: string; name: string }>;
+
+export interface ModelManagementDeps {
+  prisma: PrismaClient;
+  temporal: Client | (() => Promise<Client>);
+  config: MmsConfig;
+  verifyApiKey: ApiKeyVerifier;
+}
+
+const PREFIX = '/api/v1/model-management';
+
+const uuid = (what: string) => z.uuid({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what} (a UUID)`) });
+const strategyField = z.enum(rolloutStrategies, { error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${rolloutStrategies.join(', ')}`) });
+
+const deployBody = z.strictObject({
+  new_model_id: uuid('a model id'),
+  current_model_id: uuid('a model id'),
+  strategy: strategyField,
+  /** Required for all_at_once. */
+  force: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Overrides of the configured policy for this rollout. */
+  steps: z.array(z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(100, { error: 'must be <= 100' })).min(1, { error: 'must have at least one step' }).optional(),
+  window_seconds: z.number({ error: 'must be a number of seconds' }).positive({ error: 'must be > 0' }).optional(),
+});
+
+const rollbackBody = z.strictObject({
+  model_id: uuid('a model id'),
+  snapshot_id: uuid('a snapshot id').optional(),
+  reason: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional(),
+});
+
+const useCaseParam = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
+const pauseBody = z.strictObject({ reason: z.string({ error: 'must be text' }).max(1000).optional() });
+const abortBody = z.strictObject({ reason: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be text') }).trim().min(1, { error: 'must not be empty' }).max(1000) });
+const promoteBody = z.strictObject({ full: z.boolean({ error: 'must be true or false' }).default(true) });
+
+/** An API error: status, one sentence, the field it is about. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const first = formatIssues(result.error)[0] ?? 'invalid request body';
+  const colon = first.indexOf(': ');
+  const field = colon > 0 ? first.slice(0, colon) : undefined;
+  throw new ApiError(400, first, field === '(root)' ? undefined : field, 'invalid_request');
+}
+
+/** The policy of one rollout: the configured one with the request's overrides, validated as the config is. */
+function policyFor(config: MmsConfig, overrides: { steps?: number[]; window_seconds?: number }): RolloutPolicy {
+  const merged = { ...config.policies.rollout, ...(overrides.steps ? { steps: overrides.steps } : {}), ...(overrides.window_seconds ? { windowSeconds: overrides.window_seconds } : {}) };
+  const result = rolloutPolicySchema.safeParse(merged);
+  if (!result.success) {
+    const first = formatIssues(result.error)[0] ?? 'invalid policy';
+    throw new ApiError(400, first.replace(/^steps/, 'steps').replace(/^windowSeconds/, 'window_seconds'), first.startsWith('steps') ? 'steps' : 'window_seconds', 'invalid_request');
+  }
+  return result.data;
+}
+
+const statusBody = (status: RolloutStatus) => ({ ...status, windowSecondsLeft: windowSecondsLeft(status, Date.now()) ?? null });
+
+export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsync {
+  const temporal = async () => (typeof deps.temporal === 'function' ? deps.temporal() : deps.temporal);
+
+  return async (app) => {
+    app.setErrorHandler((err: unknown, _req, reply) => {
+      if (err instanceof ApiError) return reply.code(err.status).send({ error: { message: err.message, field: err.field ?? null, code: err.code ?? null } });
+      const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+      if (status === 401 || status === 403) return reply.code(status).send({ error: { message: (err as Error).message, field: null, code: status === 401 ? 'unauthorized' : 'forbidden' } });
+      if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: { message: safeErrorMessage(err), field: null, code: 'invalid_request' } });
+      return reply.code(500).send({ error: { message: 'internal error of the management API', field: null, code: 'internal' } });
+    });
+
+    // Auth on every route of this plugin, checked for the route actually dispatched.
+    const callers = new WeakMap<FastifyRequest, string>();
+    const authenticated = {
+      preHandler: async (req: FastifyRequest) => {
+        const auth = req.headers.authorization;
+        const match = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+        const who = await deps.verifyApiKey(match?.[1]);
+        callers.set(req, `api:${who.name} (${who.keyPrefix}…)`);
+      },
+    };
+    const by = async (req: FastifyRequest) => callers.get(req) ?? 'api:unknown';
+
+    app.post(`${PREFIX}/deploy`, authenticated, async (req, reply: FastifyReply) => {
+      const body = parse(deployBody, req.body);
+      const [candidate, current] = await Promise.all([
+        deps.prisma.model.findUnique({ where: { id: body.new_model_id } }),
+        deps.prisma.model.findUnique({ where: { id: body.current_model_id } }),
+      ]);
+      if (!candidate) throw new ApiError(404, `new_model_id: model ${body.new_model_id} is not in the registry`, 'new_model_id', 'not_found');
+      if (!current) throw new ApiError(404, `current_model_id: model ${body.current_model_id} is not in the registry`, 'current_model_id', 'not_found');
+      if (candidate.useCase !== current.useCase) {
+        throw new ApiError(409, `new_model_id: model ${candidate.id} serves use case "${candidate.useCase}", current_model_id serves "${current.useCase}"`, 'new_model_id', 'use_case_mismatch');
+      }
+      const stable = await servingStableModel(deps.prisma, current.useCase);
+      if (stable !== current.id) {
+        throw new ApiError(409, `current_model_id: model ${current.id} is not the stable model of "${current.useCase}" (it serves ${stable ?? 'nothing'})`, 'current_model_id', 'not_current');
+      }
+      const policy = policyFor(deps.config, body);
+      try {
+        const started = await startRollout(await temporal(), deps.config, {
+          useCaseId: current.useCase,
+          candidate: candidate.id,
+          strategy: body.strategy,
+          force: body.force,
+          policy,
+          requestedBy: await by(req),
+          expectedStableModelId: current.id,
+        });
+        return reply.code(202).send({
+          deployment_id: started.deploymentId,
+          status: 'in_progress',
+          use_case: current.useCase,
+          strategy: body.strategy,
+          workflow_id: started.workflowId,
+          run_id: started.runId,
+          ...(body.strategy === 'all_at_once' ? { warning: 'all_at_once moves every player to the candidate in one step' } : {}),
+        });
+      } catch (err) {
+        if (err instanceof RolloutAlreadyRunningError) throw new ApiError(409, err.message, undefined, 'rollout_running');
+        if (err instanceof RolloutRequestError) throw new ApiError(400, `strategy: ${err.message}`, body.strategy === 'all_at_once' ? 'force' : 'strategy', 'invalid_request');
+        throw err;
+      }
+    });
+
+    app.post(`${PREFIX}/rollback`, authenticated, async (req) => {
+      const body = parse(rollbackBody, req.body);
+      const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
+      if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
+      if (body.snapshot_id) {
+        const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
+        if (!snapshot || snapshot.useCaseId !== model.useCase) {
+          throw new ApiError(404, `snapshot_id: no snapshot ${body.snapshot_id} of use case "${model.useCase}"`, 'snapshot_id', 'not_found');
+        }
+      }
+      const client = await temporal();
+      const running = await client.workflow
+        .getHandle(`rollout:${model.useCase}`)
+        .describe()
+        .catch(() => undefined);
+      if (running?.status.name === 'RUNNING') {
+        throw new ApiError(
+          409,
+          `a rollout of "${model.useCase}" is running; abort it (POST ${PREFIX}/rollouts/${model.useCase}/abort), which restores the state it started from`,
+          undefined,
+          'rollout_running',
+        );
+      }
+      try {
+        const result = await client.workflow.execute(rollbackWorkflow, {
+          taskQueue: deps.config.temporal.controlTaskQueue,
+          workflowId: rollbackWorkflowId(model.useCase),
+          args: [
+            {
+              useCaseId: model.useCase,
+              target: body.snapshot_id ? { snapshotId: body.snapshot_id } : { modelId: model.id },
+              reason: body.reason ?? 'rollback requested through the management API',
+              requestedBy: await by(req),
+            },
+          ],
+          workflowExecutionTimeout: '5 minutes',
+        });
+        return {
+          status: 'rolled_back',
+          use_case: model.useCase,
+          deployment_id: result.deploymentId,
+          snapshot_id: result.snapshotId,
+          model_id: result.restoredModelId,
+          allocation_version: result.allocationVersion,
+          verified_by: result.verifiedBy,
+        };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a rollback of "${model.useCase}" is already running`, undefined, 'rollback_running');
+        if (err instanceof WorkflowFailedError) throw new ApiError(422, `rollback failed: ${err.cause?.message ?? err.message}`, undefined, 'rollback_failed');
+        throw err;
+      }
+    });
+
+    const handleFor = async (useCase: string) => {
+      try {
+        return await rolloutHandle(await temporal(), useCase);
+      } catch (err) {
+        if (err instanceof NoRolloutError) throw new ApiError(404, err.message, 'use_case', 'not_found');
+        throw err;
+      }
+    };
+    const control = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, err.cause?.message ?? err.message, undefined, 'rejected');
+        if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'the rollout has finished', undefined, 'finished');
+        throw err;
+      }
+    };
+
+    app.get<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      const handle = await handleFor(useCase);
+      const reading = await readRollout(await temporal(), handle);
+      if (reading.status) return statusBody(reading.status);
+      // no worker answered (e.g. a finished rollout whose worker is gone): what Temporal recorded
+      return { workflowId: reading.workflowId, runId: reading.runId, live: false, execution: reading.execution, phase: reading.state ?? null, summary: reading.summary ?? null };
+    });
+    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/pause`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      const body = parse(pauseBody, req.body);
+      const handle = await handleFor(useCase);
+      const who = await by(req);
+      return statusBody(await control(() => handle.executeUpdate(pauseUpdate, { args: [{ reason: body.reason ?? `paused by ${who}`, by: who }] })));
+    });
+    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/resume`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      parse(z.strictObject({}), req.body);
+      const handle = await handleFor(useCase);
+      const who = await by(req);
+      return statusBody(await control(() => handle.executeUpdate(resumeUpdate, { args: [{ by: who }] })));
+    });
+    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/abort`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      const body = parse(abortBody, req.body);
+      const handle = await handleFor(useCase);
+      const who = await by(req);
+      return statusBody(await control(() => handle.executeUpdate(abortUpdate, { args: [{ reason: body.reason, by: who }] })));
+    });
+    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/promote`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      const body = parse(promoteBody, req.body);
+      const handle = await handleFor(useCase);
+      const who = await by(req);
+      return statusBody(await control(() => handle.executeUpdate(promoteUpdate, { args: [{ full: body.full, by: who }] })));
+    });
+  };
+}
+
+/** The verifier over src/auth: a stored, unrevoked key with the `admin` scope (401/403 otherwise). */
+export const adminKeyVerifier =
+  (prisma: PrismaClient): ApiKeyVerifier =>
+  (presented) =>
+    verifyApiKey(prisma, presented, { scope: 'admin' });
