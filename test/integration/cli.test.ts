@@ -98,7 +98,7 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     expect(snap.status).toBe(0);
     const rolled = cli('rollback', 'npc_dialogue', '--snapshot', snap.json().snapshotId, '--reason', 'cli rollback', '--json');
     expect(rolled.status).toBe(0);
-    expect(rolled.json()).toMatchObject({ useCaseId: 'npc_dialogue', snapshotId: snap.json().snapshotId, allocationVersion: 2, verifiedBy: ['registry'], workflowId: 'rollback:npc_dialogue' });
+    expect(rolled.json()).toMatchObject({ useCaseId: 'npc_dialogue', snapshotId: snap.json().snapshotId, allocationVersion: 2, verifiedBy: ['registry', `gateway http://127.0.0.1:${gatewayPort}`], workflowId: 'rollback:npc_dialogue' });
     expect(rolled.json().webUi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/rollback%3Anpc_dialogue\/.+\/history$/);
     rollbackRunId = rolled.json().webUi.split('/').slice(-2)[0];
     const history = cli('history', 'npc_dialogue', '--json').json() as Array<{ kind: string }>;

@@ -107,7 +107,10 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         const synced = await syncUseCases(prisma, config);
         say(`registry: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
 
-        // Workers
+        // Workers. Rollbacks verify every serving place, so the gateway started below is one of them.
+        const gatewayPort = opts.gatewayPort === undefined ? config.gateway.port : Number(opts.gatewayPort);
+        const gatewayHost = config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host;
+        const localGateway = opts.gateway ? [`http://${gatewayHost}:${gatewayPort}`] : [];
         say('worker: bundling workflows and starting the control worker');
         const connection = await connectWorkerConnection(config);
         const worker = await createControlWorker({
@@ -115,7 +118,7 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
           namespace: temporalNamespace(config),
           taskQueue: config.temporal.controlTaskQueue,
           prisma,
-          gatewayReplicaUrls: config.gateway.replicaUrls,
+          gatewayReplicaUrls: [...new Set([...config.gateway.replicaUrls, ...localGateway])],
         });
         const running = worker.run();
         stops.push({
@@ -133,7 +136,6 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         say(`worker: polling ${config.temporal.controlTaskQueue}`);
 
         if (opts.gateway) {
-          const gatewayPort = opts.gatewayPort === undefined ? undefined : Number(opts.gatewayPort);
           for (const service of await startOptionalServices({ config, prisma, say, gatewayPort })) stops.push(service);
           if (config.gateway.requireApiKey) say('gateway: callers need a key — create one with `npx mms apikey create <name> --scope gateway`');
         }
