@@ -1,13 +1,21 @@
 import type { PrismaClient } from '@prisma/client';
+import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../config/schema';
-import { runGateway } from '../../gateway';
+import { connectClient } from '../temporal/connection';
+import { adminKeyVerifier, modelManagementApi } from '../api/model-management';
+import { criticalViolationNotifier } from '../rollout/client';
+import { runGateway, type OnCriticalViolation } from '../../gateway';
 
 export interface StartedService {
   name: string;
   stop: () => Promise<void>;
 }
 
-/** The gateway (data plane) and, mounted on the same server, the management REST API. */
+/**
+ * The gateway (data plane) with the management REST API mounted on the same server, and critical
+ * guardrail violations signalled to the use case's running rollout. Temporal is connected on first
+ * use, so the data plane serves even while Temporal is down.
+ */
 export async function startGatewayService(deps: {
   config: MmsConfig;
   prisma: PrismaClient;
@@ -16,15 +24,34 @@ export async function startGatewayService(deps: {
   port?: number;
   handleSignals?: boolean;
 }): Promise<StartedService> {
+  let client: Promise<Client> | undefined;
+  const temporal = () => {
+    client ??= connectClient(deps.config).catch((err) => {
+      client = undefined; // try again on the next call
+      throw err;
+    });
+    return client;
+  };
+  const notify: OnCriticalViolation = async (event) => {
+    await criticalViolationNotifier(await temporal())(event);
+  };
   const gateway = await runGateway({
     config: deps.config,
     host: deps.host,
     port: deps.port,
     handleSignals: deps.handleSignals ?? false,
+    plugins: [modelManagementApi({ prisma: deps.prisma, temporal, config: deps.config, verifyApiKey: adminKeyVerifier(deps.prisma) })],
+    onCriticalViolation: notify,
     deps: { prisma: deps.prisma },
   });
-  deps.say(`gateway: OpenAI-compatible API on ${gateway.address}/v1/chat/completions, metrics on ${gateway.address}/metrics`);
-  return { name: 'gateway', stop: gateway.stop };
+  deps.say(`gateway: OpenAI-compatible API on ${gateway.address}/v1/chat/completions, management API on ${gateway.address}/api/v1/model-management, metrics on ${gateway.address}/metrics`);
+  return {
+    name: 'gateway',
+    stop: async () => {
+      await gateway.stop();
+      if (client) await (await client.catch(() => undefined))?.connection.close();
+    },
+  };
 }
 
 /** Services `mms dev` starts besides Temporal, the database and the control worker. */

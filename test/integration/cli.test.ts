@@ -90,6 +90,15 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     expect(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['npc_dialogue']);
     expect((await fetch(`http://127.0.0.1:${gatewayPort}/v1/models`)).status).toBe(401);
     expect(JSON.stringify(cli('apikey', 'list', '--json').json())).not.toContain(key.json().key);
+
+    // The management REST API is mounted on the same server, behind admin keys.
+    const admin = cli('apikey', 'create', 'operator', '--scope', 'admin', '--json').json().key as string;
+    const api = (route: string, body: unknown, bearer = admin) =>
+      fetch(`http://127.0.0.1:${gatewayPort}/api/v1/model-management${route}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await api('/rollback', { model_id: 'x' }, key.json().key)).status).toBe(403);
+    const badBody = await api('/rollback', { model_id: 'not-a-uuid' });
+    expect(badBody.status).toBe(400);
+    expect(JSON.stringify(await badBody.json())).toContain('model_id');
     expect(checks.find((c) => c.name === 'provider paid')).toMatchObject({ state: 'warn', detail: 'MMS_TEST_UNSET_KEY is not set: story_generation cannot call paid until it is' });
 
     const list = cli('usecase', 'list', '--json');
