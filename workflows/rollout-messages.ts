@@ -72,6 +72,8 @@ export interface RolloutStatus {
   workflowId: string;
   useCaseId: string;
   strategy: string;
+  /** The candidate as requested (id or name); candidateModelId once resolved. */
+  candidate: string;
   candidateModelId?: string;
   stableModelId?: string;
   deploymentId?: string;

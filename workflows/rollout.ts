@@ -101,6 +101,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     workflowId,
     useCaseId: input.useCaseId,
     strategy,
+    candidate: input.candidate,
     phase: 'preparing',
     stages,
     stageIndex: -1,

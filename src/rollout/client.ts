@@ -73,7 +73,7 @@ export async function startRollout(
       .getHandle(workflowId)
       .query(rolloutStatusQuery)
       .catch(() => undefined);
-    const detail = running ? `, candidate ${running.candidateModelId ?? '?'}, ${describeStage(running)}` : '';
+    const detail = running ? `, candidate ${running.candidateModelId ?? running.candidate}, ${describeStage(running)}` : '';
     throw new RolloutAlreadyRunningError(
       `a rollout of "${request.useCaseId}" is already running (workflow ${workflowId}${detail}); abort it with \`mms rollout abort ${request.useCaseId} --reason …\` or wait for it to finish`,
     );

@@ -1,0 +1,263 @@
+import type { Command } from 'commander';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { formatIssues } from '../../config/load';
+import { rolloutPolicySchema, type RolloutPolicy } from '../../config/schema';
+import { webUiLink } from '../../temporal/connection';
+import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, describeStage, readRollout, rolloutHandle, startRollout, type RolloutReading } from '../../rollout/client';
+import {
+  ALL_AT_ONCE_WARNING,
+  abortUpdate,
+  pauseUpdate,
+  promoteUpdate,
+  resumeUpdate,
+  rolloutStrategies,
+  terminalPhases,
+  windowSecondsLeft,
+  type RolloutStatus,
+} from '../../../workflows/rollout-messages';
+import { CliError, table, type CliContext } from '../context';
+
+/**
+ * `mms rollout start|status|watch|pause|resume|abort|promote`: progressive delivery of a candidate
+ * model from the terminal. Reads take --json; every failure is one line and a non-zero exit.
+ */
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${Math.round(x)}ms`);
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The human view of a rollout: one header, the stages with the weight path, every verdict with its numbers. */
+export function renderRolloutStatus(status: RolloutStatus, now: number): string {
+  const left = windowSecondsLeft(status, now);
+  const lines = [
+    `${status.workflowId}  ${status.strategy}  candidate ${status.candidateModelId ?? '?'}  stable ${status.stableModelId ?? '?'}`,
+    `phase ${status.paused ? `paused (${status.pauseReason})` : status.phase} · ${describeStage(status)} · candidate serves ${status.weightPercent}%` +
+      (status.shadowPercent ? ` · shadow mirrors ${status.shadowPercent}%` : '') +
+      (left !== undefined ? ` · window ${formatDuration(left)} left of ${formatDuration(status.window!.seconds)}${status.window!.extension ? ` (extension ${status.window!.extension})` : ''}` : ''),
+    `stages ${status.stages.map((s, i) => (i === status.stageIndex && !terminalPhases.includes(status.phase) ? `[${s.label}]` : s.label)).join(' → ')}`,
+  ];
+  if (status.deploymentId) lines.push(`deployment ${status.deploymentId} · snapshot ${status.snapshotId ?? '-'}`);
+  if (status.outcome) lines.push(`outcome ${status.outcome}: ${status.reason ?? ''}`);
+  if (status.evaluationTraffic) {
+    const e = status.evaluationTraffic;
+    lines.push(`evaluation traffic: ${e.sent} sent (${e.toCandidate} candidate, ${e.toStable} stable), ${e.failed} failed${e.lastError ? ` — ${e.lastError}` : ''}`);
+  }
+  if (status.verdicts.length) {
+    lines.push(
+      table([
+        ['STAGE', 'WIN', 'VERDICT', 'CANARY n/err/p95', 'STABLE n/err/p95', 'REASON'],
+        ...status.verdicts.map((v) => [
+          v.label,
+          v.window,
+          v.verdict,
+          `${v.canary.requests}/${pct(v.canary.errorRate)}/${ms(v.canary.latencyP95Ms)}`,
+          `${v.baseline.requests}/${pct(v.baseline.errorRate)}/${ms(v.baseline.latencyP95Ms)}${v.baselineSource === 'before_stage' ? '*' : ''}`,
+          v.reason,
+        ]),
+      ]),
+    );
+    if (status.verdicts.some((v) => v.baselineSource === 'before_stage')) lines.push('* stable served no one in that window: its traffic before the stage is the baseline');
+  } else lines.push('no window analysed yet');
+  return lines.join('\n');
+}
+
+function renderReading(reading: RolloutReading, now: number): string {
+  if (reading.status) return renderRolloutStatus(reading.status, now);
+  return `${reading.workflowId}  ${reading.execution.toLowerCase()}${reading.state ? ` (${reading.state})` : ''}\n${reading.summary ?? ''}\n(no worker answered the status query: start one with \`mms dev\`)`;
+}
+
+function parseNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a positive number of seconds, got "${value}"`, 2);
+  return n;
+}
+
+/** The configured policy with the command's overrides, validated like the config file. */
+export function policyWithOverrides(base: RolloutPolicy, opts: { steps?: string; window?: string; shadowWindow?: string }): RolloutPolicy {
+  const overrides: Record<string, unknown> = {};
+  if (opts.steps !== undefined) {
+    const steps = opts.steps.split(',').map((s) => s.trim());
+    if (steps.some((s) => !/^\d+$/.test(s))) throw new CliError(`--steps must be comma-separated whole percentages like 10,25,50,100, got "${opts.steps}"`, 2);
+    overrides.steps = steps.map(Number);
+  }
+  const window = parseNumber('--window', opts.window);
+  if (window !== undefined) overrides.windowSeconds = window;
+  const shadowWindow = parseNumber('--shadow-window', opts.shadowWindow);
+  if (shadowWindow !== undefined) overrides.shadowWindowSeconds = shadowWindow;
+  const result = rolloutPolicySchema.safeParse({ ...base, ...overrides });
+  if (!result.success) {
+    const first = formatIssues(result.error)[0] ?? 'invalid policy';
+    throw new CliError(`--${first.replace(/^steps/, 'steps').replace(/^windowSeconds/, 'window').replace(/^shadowWindowSeconds/, 'shadow-window')}`, 2);
+  }
+  return result.data;
+}
+
+const failureReason = (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message);
+const requestedBy = () => `cli:${process.env.USER ?? 'unknown'}`;
+
+async function handleOf(c: CliContext, useCase: string): Promise<WorkflowHandle> {
+  try {
+    return await rolloutHandle(await c.temporal(), useCase);
+  } catch (err) {
+    if (err instanceof NoRolloutError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+async function control<T>(useCase: string, verb: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new CliError(`cannot ${verb} the rollout of "${useCase}": ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`cannot ${verb} the rollout of "${useCase}": it has finished`);
+    throw err;
+  }
+}
+
+/** Follows a rollout until it ends, redrawing on a terminal or printing each change otherwise. */
+async function follow(c: CliContext, useCase: string, handle: WorkflowHandle, intervalMs: number): Promise<RolloutStatus | undefined> {
+  const client = await c.temporal();
+  const tty = Boolean(process.stdout.isTTY) && !c.json;
+  let last = '';
+  for (;;) {
+    const reading = await readRollout(client, handle, 3000).catch(() => undefined);
+    if (reading) {
+      const key = JSON.stringify(reading.status ? { ...reading.status, updatedAt: undefined } : reading);
+      const changed = key !== last;
+      last = key;
+      if (c.json) {
+        if (changed) process.stdout.write(`${JSON.stringify(reading.status ?? reading)}\n`);
+      } else if (tty) {
+        process.stdout.write(`\x1b[2J\x1b[H${renderReading(reading, Date.now())}\n\n(watching ${handle.workflowId}; Ctrl-C stops watching, not the rollout)\n`);
+      } else if (changed) {
+        process.stdout.write(`${renderReading(reading, Date.now())}\n\n`);
+      }
+      const ended = reading.status ? terminalPhases.includes(reading.status.phase) : reading.execution !== 'RUNNING';
+      if (ended) return reading.status;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function endOf(useCase: string, status: RolloutStatus | undefined) {
+  if (status?.outcome === 'rolled_back') throw new CliError(`rollout of "${useCase}" rolled back: ${status.reason}`);
+  if (status?.outcome === 'failed') throw new CliError(`rollout of "${useCase}" failed: ${status.reason}`);
+}
+
+export function registerRolloutCommands(program: Command, ctx: () => CliContext) {
+  const rollout = program.command('rollout').description('progressive delivery of a candidate model: canary, blue-green or shadow, watched and rolled back automatically');
+
+  rollout
+    .command('start <useCase> <candidate>')
+    .description('start rollout:<useCase> of a candidate (model id or registry name)')
+    .option('--strategy <strategy>', `${rolloutStrategies.join(' | ')} (default: policies.rollout.strategy)`)
+    .option('--force', 'allow all_at_once (every player switched in one step)')
+    .option('--steps <list>', 'traffic steps in percent, e.g. 10,25,50,100 (default: policies.rollout.steps)')
+    .option('--window <seconds>', 'monitoring window of each step (default: policies.rollout.windowSeconds)')
+    .option('--shadow-window <seconds>', 'shadow window (default: policies.rollout.shadowWindowSeconds)')
+    .option('--current <modelId>', 'refuse unless this model is the stable one')
+    .option('--wait', 'follow the rollout until it ends; exit 1 if it is rolled back')
+    .action(async (useCase: string, candidate: string, opts: { strategy?: string; force?: boolean; steps?: string; window?: string; shadowWindow?: string; current?: string; wait?: boolean }) => {
+      const c = ctx();
+      const config = c.config();
+      const policy = policyWithOverrides(config.policies.rollout, opts);
+      const strategy = opts.strategy ?? policy.strategy;
+      if (strategy === 'all_at_once' && opts.force) process.stderr.write(`${ALL_AT_ONCE_WARNING}\n`);
+      const client = await c.temporal();
+      let started;
+      try {
+        started = await startRollout(client, config, { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy(), expectedStableModelId: opts.current });
+      } catch (err) {
+        if (err instanceof RolloutRequestError) throw new CliError(`--strategy: ${err.message}`, 2);
+        if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);
+        throw err;
+      }
+      const link = webUiLink(config, started.workflowId, started.runId);
+      if (!opts.wait) {
+        c.print({ workflowId: started.workflowId, runId: started.runId, deploymentId: started.deploymentId, webUi: link }, () => `rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
+        return;
+      }
+      c.progress(`rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
+      const status = await follow(c, useCase, started.handle, 500);
+      if (!status) {
+        const failure = await started.handle.result().then(
+          () => undefined,
+          (err: unknown) => failureReason(err),
+        );
+        if (failure) throw new CliError(`rollout of "${useCase}" failed: ${failure}`);
+      }
+      endOf(useCase, status);
+    });
+
+  rollout
+    .command('status <useCase>')
+    .description('stage, weight, time left in the window and every verdict with its numbers')
+    .action(async (useCase: string) => {
+      const c = ctx();
+      const handle = await handleOf(c, useCase);
+      const reading = await readRollout(await c.temporal(), handle);
+      c.print(reading.status ? { ...reading.status, windowSecondsLeft: windowSecondsLeft(reading.status, Date.now()) ?? null } : reading, () => renderReading(reading, Date.now()));
+    });
+
+  rollout
+    .command('watch <useCase>')
+    .description('live view of the rollout until it ends (exit 1 if it is rolled back); --json prints one line per change')
+    .option('--interval <ms>', 'refresh interval', '500')
+    .action(async (useCase: string, opts: { interval: string }) => {
+      const c = ctx();
+      const interval = Number(opts.interval);
+      if (!Number.isInteger(interval) || interval < 50) throw new CliError('--interval must be a whole number of milliseconds ≥ 50', 2);
+      const handle = await handleOf(c, useCase);
+      endOf(useCase, await follow(c, useCase, handle, interval));
+    });
+
+  rollout
+    .command('pause <useCase>')
+    .description('hold the rollout at its stage (weights unchanged, window clock stopped)')
+    .option('--reason <text>', 'shown in status and sent to the webhook')
+    .action(async (useCase: string, opts: { reason?: string }) => {
+      const c = ctx();
+      const handle = await handleOf(c, useCase);
+      const status = await control(useCase, 'pause', () => handle.executeUpdate(pauseUpdate, { args: [{ reason: opts.reason, by: requestedBy() }] }));
+      c.print(status, () => `paused ${status.workflowId} at ${describeStage(status)}`);
+    });
+
+  rollout
+    .command('resume <useCase>')
+    .description('carry on from where the rollout was paused')
+    .action(async (useCase: string) => {
+      const c = ctx();
+      const handle = await handleOf(c, useCase);
+      const status = await control(useCase, 'resume', () => handle.executeUpdate(resumeUpdate, { args: [{ by: requestedBy() }] }));
+      c.print(status, () => `resumed ${status.workflowId} at ${describeStage(status)}`);
+    });
+
+  rollout
+    .command('abort <useCase>')
+    .description('roll back to the snapshot the rollout started from; returns once stable serves 100%')
+    .requiredOption('--reason <text>', 'recorded on the deployment row')
+    .action(async (useCase: string, opts: { reason: string }) => {
+      const c = ctx();
+      const handle = await handleOf(c, useCase);
+      const status = await control(useCase, 'abort', () => handle.executeUpdate(abortUpdate, { args: [{ reason: opts.reason, by: requestedBy() }] }));
+      c.print(status, () => `aborted ${status.workflowId}: ${status.phase} (${status.reason})`);
+    });
+
+  rollout
+    .command('promote <useCase>')
+    .description('skip every remaining stage and make the candidate stable (like argo rollouts promote --full)')
+    .option('--step', 'only end the current stage’s window and move to the next stage')
+    .action(async (useCase: string, opts: { step?: boolean }) => {
+      const c = ctx();
+      const handle = await handleOf(c, useCase);
+      const status = await control(useCase, 'promote', () => handle.executeUpdate(promoteUpdate, { args: [{ full: !opts.step, by: requestedBy() }] }));
+      c.print(status, () => (opts.step ? `moved ${status.workflowId} on: ${describeStage(status)}` : `promoted ${status.workflowId}: ${status.phase}`));
+    });
+}
