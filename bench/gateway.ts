@@ -12,7 +12,8 @@
  *
  * --baseline-proxy runs the same ladder against bench/bare-proxy.ts instead of the gateway: the floor
  * an extra Node hop costs on this machine. --profile writes a CPU profile of the gateway process to
- * .mms/bench/profiles/; --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings.
+ * .mms/bench/profiles/; --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings;
+ * MMS_BENCH_GATEWAY_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to the gateway process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -261,7 +262,10 @@ async function main() {
     await syncUseCases(prisma, config);
     const { key } = await createApiKey(prisma, { name: 'bench', scopes: ['gateway'], useCases: ['npc_dialogue'] });
 
-    const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []);
+    const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, [
+      ...(process.env.MMS_BENCH_GATEWAY_NODE_FLAGS ? process.env.MMS_BENCH_GATEWAY_NODE_FLAGS.split(' ') : []),
+      ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []),
+    ]);
     children.push(gateway.child);
     const gatewayUrl = gateway.info.address as string;
     const gatewayPid = gateway.child.pid!;

@@ -255,7 +255,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       await cache.start();
       const host = deps.host ?? gatewayConfig.host;
       const port = deps.port ?? gatewayConfig.port;
-      await app.listen({ host, port });
+      await app.listen({ host, port, backlog: gatewayConfig.listenBacklog });
       const a = app.server.address();
       address = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
       logger.info({ address, useCases: cache.useCaseIds() }, 'gateway listening');

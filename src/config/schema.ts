@@ -148,6 +148,12 @@ export const configSchema = z
         requireApiKey: z.boolean().default(true),
         /** How often each replica checks the registry for a new allocation, use-case config or key (ms). */
         allocationPollMs: z.number().int().min(20).max(1000).default(250),
+        /**
+         * Pending-connection queue of the listening socket (the kernel caps it at net.core.somaxconn).
+         * Node's default of 511 overflows when many clients connect at once, and a dropped SYN costs the
+         * client a 1-3 s retransmit.
+         */
+        listenBacklog: z.number().int().min(1).max(65535).default(4096),
         /** Largest request body accepted (bytes). */
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
         /** Upstream connections kept per provider base URL (keep-alive pool). */
