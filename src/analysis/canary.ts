@@ -93,7 +93,7 @@ const fmtP = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
 
 type PendingCheck = Omit<MetricCheck, 'verdict' | 'detail'> & { judge(alpha: number): { fail: boolean; detail: string } };
 
-function buildChecks(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: { feedback: boolean }): { judged: PendingCheck[]; skipped: MetricCheck[] } {
+function buildChecks(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: { feedback: boolean; sameWindow: boolean }): { judged: PendingCheck[]; skipped: MetricCheck[] } {
   const c = summarise(canary);
   const b = summarise(baseline);
   const judged: PendingCheck[] = [];
@@ -116,8 +116,20 @@ function buildChecks(canary: GroupSample, baseline: GroupSample, policy: Analysi
     });
   }
 
-  // Latency: the p95 grew by more than allowed AND Mann–Whitney says the canary is slower.
-  if (canary.latenciesMs.length >= MIN_LATENCY_SAMPLES && baseline.latenciesMs.length >= MIN_LATENCY_SAMPLES) {
+  // Latency: the p95 grew by more than allowed AND Mann–Whitney says the canary is slower. Only against
+  // a baseline of the same window: latency drifts with load and time of day, so a comparison across
+  // time would blame the candidate for the clock (the rollout bench measured exactly that).
+  if (!options.sameWindow) {
+    skipped.push({
+      metric: 'latency',
+      verdict: 'skipped',
+      canary: c.latencyP95Ms,
+      baseline: b.latencyP95Ms,
+      limit: null,
+      pValue: null,
+      detail: `latency p95 ${fmt(c.latencyP95Ms)} ms vs stable ${fmt(b.latencyP95Ms)} ms earlier: not judged, stable served no one in this window (the stage before compared them side by side)`,
+    });
+  } else if (canary.latenciesMs.length >= MIN_LATENCY_SAMPLES && baseline.latenciesMs.length >= MIN_LATENCY_SAMPLES) {
     const test = mannWhitneyU(canary.latenciesMs, baseline.latenciesMs);
     const limit = b.latencyP95Ms! * (1 + policy.maxLatencyP95IncreasePercent / 100);
     judged.push({
@@ -210,7 +222,7 @@ function conclude(
   canary: GroupSample,
   baseline: GroupSample,
   policy: AnalysisPolicy,
-  options: { feedback: boolean; label: string; extra?: (alpha: number) => MetricCheck | undefined },
+  options: { feedback: boolean; sameWindow: boolean; label: string; extra?: (alpha: number) => MetricCheck | undefined },
 ): WindowAnalysis {
   const c = summarise(canary);
   const b = summarise(baseline);
@@ -262,9 +274,13 @@ function conclude(
   };
 }
 
-/** A canary (or blue-green) window: the candidate serving players against stable. */
-export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy): WindowAnalysis {
-  return conclude(canary, baseline, policy, { feedback: true, label: 'canary' });
+/**
+ * A canary (or blue-green) window: the candidate serving players against stable. `sameWindow: false`
+ * when stable served no one in the window (at 100%) and its traffic before the stage is the baseline:
+ * then the metrics that drift with load and time (latency) are reported but not judged.
+ */
+export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: { sameWindow?: boolean } = {}): WindowAnalysis {
+  return conclude(canary, baseline, policy, { feedback: true, sameWindow: options.sameWindow ?? true, label: 'canary' });
 }
 
 /**
@@ -274,6 +290,7 @@ export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, po
 export function judgeShadowWindow(shadow: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, successRate: number): WindowAnalysis {
   return conclude(shadow, baseline, policy, {
     feedback: false,
+    sameWindow: true,
     label: 'shadow',
     extra: () => {
       const rate = shadow.requests ? (shadow.requests - shadow.errors - shadow.violations) / shadow.requests : 0;

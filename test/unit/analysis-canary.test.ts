@@ -105,6 +105,19 @@ describe('verdict rules', () => {
     expect(r.verdict).toBe('pass');
   });
 
+  test('against a baseline from before the stage (stable at 0%), latency is reported but not judged; errors still are', () => {
+    const random = rng(10);
+    const slower = simulate(random, 400, { ...stableBehaviour, latencyMedianMs: 800 });
+    const earlier = simulate(random, 400, stableBehaviour);
+    const r = judgeCanaryWindow(slower, earlier, policy, { sameWindow: false });
+    expect(r.verdict).toBe('pass');
+    expect(r.checks.find((c) => c.metric === 'latency')).toMatchObject({ verdict: 'skipped', canary: expect.any(Number), baseline: expect.any(Number) });
+    expect(r.alphaPerMetric).toBeCloseTo(0.05 / 4, 10);
+    const failing = judgeCanaryWindow(simulate(random, 400, { ...stableBehaviour, errorRate: 0.2 }), earlier, policy, { sameWindow: false });
+    expect(failing.verdict).toBe('fail');
+    expect(judgeCanaryWindow(slower, earlier, policy).verdict).toBe('fail'); // side by side, the same slowdown fails
+  });
+
   test('feedback is skipped, not failed, while too few scores have arrived', () => {
     const random = rng(7);
     const r = judgeCanaryWindow(simulate(random, 60, { ...stableBehaviour, feedbackShare: 0.1 }), simulate(random, 60, stableBehaviour), policy);
