@@ -113,7 +113,7 @@ export const rolloutPolicySchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       requestsPerSecond: z.number().positive().max(1000).default(2),
-      /** Gateway to send it through; default: the first of gateway.replicaUrls, else gateway.host:port. */
+      /** Gateway to send it through; default: the first gateway replica the control worker verifies (gateway.replicaUrls). */
       gatewayUrl: httpUrl.optional(),
       /** Environment variable holding a gateway API key for these calls. */
       apiKeyEnv: envVarName.optional(),
