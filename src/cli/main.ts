@@ -4,6 +4,7 @@ import { redactSecrets } from '../logging/redact';
 import { createContext, CliError, type CliContext } from './context';
 import { registerDbCommands } from './commands/db';
 import { registerGatewayCommands } from './commands/gateway';
+import { registerRolloutCommands } from './commands/rollout';
 import { registerDevCommand } from './commands/dev';
 import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
@@ -22,6 +23,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerDoctorCommand(program, context);
   registerRegistryCommands(program, context);
   registerLifecycleCommands(program, context);
+  registerRolloutCommands(program, context);
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);

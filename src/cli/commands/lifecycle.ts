@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import { rollbackWorkflow, snapshotWorkflow } from '../../../workflows';
 import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type RollbackStatus } from '../../../workflows/rollback-messages';
 import { snapshotWorkflowId } from '../../../workflows/snapshot-messages';
+import { rolloutWorkflowId } from '../../../workflows/rollout-messages';
 import { webUiLink } from '../../temporal/connection';
 import { CliError, type CliContext } from '../context';
 
@@ -57,6 +58,14 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
       await ensureUseCase(c, useCase);
       const target: RollbackInput['target'] = opts.snapshot ? { snapshotId: opts.snapshot } : opts.toModel ? { modelId: opts.toModel } : { latestStable: true };
       const client = await c.temporal();
+      // A rollout would keep shifting weights over a restored allocation: its abort is the way back.
+      const rollout = await client.workflow
+        .getHandle(rolloutWorkflowId(useCase))
+        .describe()
+        .catch(() => undefined);
+      if (rollout?.status.name === 'RUNNING') {
+        throw new CliError(`a rollout of "${useCase}" is running: \`mms rollout abort ${useCase} --reason …\` restores the state it started from`);
+      }
       const workflowId = rollbackWorkflowId(useCase);
       let handle;
       try {
