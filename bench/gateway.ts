@@ -278,7 +278,10 @@ async function main() {
     const directBodies = [JSON.stringify({ model: 'llama-3.1-8b-instruct', messages: [{ role: 'system', content: 'You are Mara, a character in the game. Stay in character.' }, { role: 'user', content: 'Good evening! Have you seen the blacksmith today?' }], temperature: 0.8, max_tokens: 256, top_p: 0.9 })];
     const gatewayHeaders = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
     const directHeaders = { 'content-type': 'application/json' };
-    const poolOptions = { connections: 1024, pipelining: 1, keepAliveTimeout: 60_000 };
+    // A fixed pool, as wrk2-style open-loop generators use: latency is timed from the scheduled send, so a
+    // request waiting for a free connection still counts; an unbounded pool would open a connection storm
+    // at every latency blip and measure connection setup instead of the gateway.
+    const poolOptions = { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 };
     const gatewayPool = new Pool(gatewayUrl, poolOptions);
     const directPool = new Pool(upstreamUrl, poolOptions);
     stops.push(() => gatewayPool.close());
