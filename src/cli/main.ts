@@ -53,7 +53,3 @@ export async function main(argv: string[]): Promise<number> {
     await context().close().catch(() => undefined);
   }
 }
-
-if (require.main === module || process.argv[1]?.endsWith('mms.js')) {
-  void main(process.argv).then((code) => process.exit(code));
-}

@@ -11,8 +11,9 @@ import { freePort } from '../../src/db/embedded-postgres';
  * knows the rollback workflow (Temporal's SQLite file survives).
  */
 const root = path.resolve(__dirname, '../..');
-const mms = path.join(root, 'bin/mms.js');
 let stateDir: string;
+/** `mms` as npm installs it: a symlink in a node_modules/.bin directory (what npx and `npm link` run). */
+let mms: string;
 let configFile: string;
 let temporalPort: number;
 let gatewayPort: number;
@@ -21,6 +22,9 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-cli-'));
   configFile = path.join(stateDir, 'mms.config.yaml');
+  fs.mkdirSync(path.join(stateDir, 'node_modules/.bin'), { recursive: true });
+  mms = path.join(stateDir, 'node_modules/.bin/mms');
+  fs.symlinkSync(path.join(root, 'bin/mms.js'), mms);
   temporalPort = await freePort();
   gatewayPort = await freePort();
   const uiPort = await freePort();
@@ -43,7 +47,7 @@ beforeAll(async () => {
 
 function startDev(): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   const uiPort = (globalThis as { uiPort?: number }).uiPort!;
-  const child = spawn(process.execPath, [mms, 'dev', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--gateway-port', String(gatewayPort)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(mms, ['dev', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--gateway-port', String(gatewayPort)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const ready = new Promise<void>((resolve, reject) => {
@@ -57,7 +61,7 @@ function startDev(): { child: ChildProcess; output: () => string; ready: Promise
 }
 
 const cli = (...args: string[]) => {
-  const run = spawnSync(process.execPath, [mms, ...args], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` }, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(mms, args, { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` }, encoding: 'utf8', timeout: 120_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, json: () => JSON.parse(run.stdout) };
 };
 
@@ -74,6 +78,11 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
   let rollbackRunId: string;
   try {
     await first.ready;
+    // Exactly as the README says: `npx mms …` from the project directory.
+    const npx = spawnSync('npx', ['mms', 'usecase', 'list'], { cwd: root, env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` }, encoding: 'utf8', timeout: 120_000 });
+    expect({ status: npx.status, stderr: npx.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(npx.stdout).toMatch(/^USE CASE\s+KIND/);
+    expect(npx.stdout).toContain('npc_dialogue');
     const doctor = cli('doctor', '--json');
     expect(doctor.status).toBe(0);
     const checks = doctor.json().checks as Array<{ name: string; state: string; detail: string }>;
