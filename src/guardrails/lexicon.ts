@@ -1,0 +1,421 @@
+/**
+ * Tier 1 lexicons: the words and phrases the rules in tier1.ts are built from, on normalised text
+ * (text.ts: lower case, no Latin diacritics, straight quotes). English everywhere; German, French,
+ * Spanish, Portuguese and Japanese for the critical categories (self-harm, real-world violence,
+ * weapons and drugs, sexual content with minors), privacy and the commonest engagement cues.
+ *
+ * Each entry is a regular-expression source fragment. Latin fragments are wrapped in word boundaries by
+ * `words()`; Japanese fragments are matched as substrings by `kana()` (no word boundaries in Japanese).
+ * The lists describe real-world acts, objects and people: the story world's swords, poisons, curses
+ * and kingdoms are deliberately absent, which is what makes tier 1 fiction-aware.
+ */
+
+/** Latin-script alternatives as one word-bounded group. */
+export function words(...parts: string[]): string {
+  return `\\b(?:${parts.join('|')})\\b`;
+}
+
+/** Japanese alternatives (substring match). */
+export function kana(...parts: string[]): string {
+  return `(?:${parts.join('|')})`;
+}
+
+export function anyOf(...sources: string[]): RegExp {
+  return new RegExp(sources.map((s) => `(?:${s})`).join('|'), 'gu');
+}
+
+// ---------------------------------------------------------------------------------------- frames
+/**
+ * The speaker steps out of the story or talks about the real world. Fiction-excusable rules (threats,
+ * insults, scarcity) count only near one of these.
+ */
+export const REAL_FRAME = [
+  words(
+    'in real life', 'irl', 'in the real world', 'real[- ]world', 'outside (?:of )?(?:the|this) game', 'outside the story',
+    'not in the game', 'not in-game', 'for real', 'in reality', 'the real you', 'your (?:real|actual|real-life|irl) (?:life|self|name|address|home|house|family|friends|school|job|body)',
+    'offline', 'ooc', 'out of character', 'stepping out of (?:the )?(?:story|character|game)', 'breaking character',
+    '(?:the )?person (?:reading|playing|behind (?:the|this) (?:screen|keyboard))', 'behind (?:the|that|your) (?:screen|keyboard|monitor)',
+    'you,? the player', '(?:dear|hey) player', 'real person', 'real people', 'your (?:real )?(?:house|home|bedroom|kitchen|garage|bathroom|neighbou?rhood|town|city)',
+    'at home', 'hardware store', 'pharmacy', 'drugstore', 'supermarket', 'amazon', 'ebay', 'the internet', 'online', 'google', 'youtube', 'discord', 'instagram', 'tiktok',
+    'your (?:school|high school|teachers?|classmates|coworkers|co-workers|boss|principal|office|workplace)', 'mosques?', 'synagogues?', 'jews', 'muslims',
+    'deine (?:schule|lehrer(?:in)?|mitschuler)', 'ton (?:ecole|lycee|college|prof)', 'tes camarades', 'tu (?:escuela|colegio|instituto)', 'tus companeros', 'sua escola', 'seus colegas',
+    'im echten leben', 'in der realitat', 'in der echten welt', 'ausserhalb des spiels',
+    'dans la vraie vie', 'en vrai', 'dans le monde reel', 'en dehors du jeu', 'hors du jeu',
+    'en la vida real', 'en el mundo real', 'fuera del juego',
+    'na vida real', 'no mundo real', 'fora do jogo',
+  ),
+  kana('現実', 'リアルで', 'リアルの', '実生活', 'ゲームの外', '本当の住所', '実際の'),
+];
+
+export const REAL_FRAME_RE = anyOf(...REAL_FRAME);
+
+/** Negation or care just before a match ("don't hurt yourself", "if you're thinking of ending your life"). */
+export const NEGATION_BEFORE = new RegExp(
+  `(?:${words(
+    "don'?t", 'do not', 'never', 'not', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'stop', 'refuse to', 'without',
+    "if you(?:'re| are)? (?:ever )?(?:thinking|feeling|thought|having thoughts)(?: about| of)?", 'thoughts of', 'urge to',
+    'nicht', 'kein', 'ne (?:te|vous)', "n'", 'no te', 'nunca', 'nao', 'jamais',
+  )})[^.!?]{0,24}$`,
+  'u',
+);
+
+/** Support and safety resources: an output pointing at help is care, not encouragement. */
+export const SUPPORT = anyOf(
+  words(
+    'crisis (?:line|text line|hotline|centre|center)', 'hotline', 'helpline', '988', 'samaritans', 'lifeline', 'talk to someone you trust', 'reach out to', 'a counsel?or',
+    'a therapist', 'mental health', 'you are not alone', "you're not alone", 'please (?:stay|be) safe', 'telefonseelsorge', 'sos amitie', 'linea de (?:ayuda|prevencion)', 'centro de valorizacao',
+  ),
+  kana('いのちの電話', '相談窓口', 'ひとりじゃない', '一人じゃない'),
+);
+
+/** Narration attributes a quote to a third person: the line is spoken between characters. */
+export const THIRD_PERSON_ATTRIBUTION = new RegExp(
+  `"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(
+    'said', 'says', 'spat', 'snarled', 'sneered', 'hissed', 'growled', 'shouted', 'screamed', 'whispered', 'told', 'tells', 'yelled', 'muttered', 'cried', 'roared', 'laughed', 'barked', 'replied', 'answered', 'taunted', 'jeered',
+  )}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
+  'u',
+);
+
+// ---------------------------------------------------------------------------------------- self-harm
+export const SELF_HARM_DIRECT = anyOf(
+  words(
+    'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own )?life', 'take (?:your|ur) (?:own )?life', 'end it all',
+    'commit suicide', 'hang (?:your ?self|urself)', 'off (?:your ?self|urself)', 'slit (?:your|ur) (?:wrists?|throat)', 'cut (?:your|ur) wrists?',
+    'you should (?:just )?die', 'you (?:should|ought to|deserve to) (?:just )?(?:kill|hurt|cut|starve|harm) (?:your ?self|urself)',
+    "(?:go|just|go and) (?:hurt|cut|harm|starve|drown|burn) (?:your ?self|urself)", 'go (?:jump|throw yourself) (?:off|from|in front of)',
+    'jump off (?:a|the) (?:bridge|roof|building|cliff) (?:already|for real|in real life|irl)',
+    "(?:nobody|no one|no-one) (?:would|will|is going to) (?:miss|care about|notice) you", "(?:the )?world (?:would be|is|'d be) better (?:off )?without you",
+    "you(?:'re| are|'d be) better off dead", "you don'?t deserve to (?:live|exist|be alive)", 'your life is (?:worthless|meaningless|not worth living)',
+    'not worth living', 'better off (?:not existing|gone)',
+    // methods and encouragement of eating disorders
+    '(?:lethal|fatal|deadly) dose', 'how many (?:pills|tablets|sleeping pills) (?:would|to|does it take to) (?:kill|die|end)', '(?:easiest|best|painless|quickest) way to (?:die|kill yourself|end it|commit suicide)',
+    'cut (?:deeper|along the vein)', '(?:starve|purge) (?:your ?self|after (?:every )?meals?)', '(?:skip|stop) eating (?:until|so)', 'throw up after (?:you eat|eating|meals)',
+    // de
+    'bring dich (?:doch )?(?:endlich )?um', 'tote dich', 'toete dich', 'nimm dir (?:doch )?(?:endlich )?das leben', 'hang dich (?:doch )?auf', 'ritz dich', 'niemand (?:wurde|wuerde) dich vermissen',
+    'die welt (?:ware|waere) besser ohne dich', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke',
+    // fr
+    'tue[- ]toi', 'suicide[- ]toi', 'va te pendre', 'pends[- ]toi', 'mets fin a (?:tes jours|ta vie)', 'personne ne te regretterait', 'personne ne te manquerait',
+    'le monde serait meilleur sans toi', 'tu devrais (?:juste )?mourir', 'tu ferais mieux de mourir', 'coupe[- ]toi les veines', 'scarifie[- ]toi', 'jette[- ]toi (?:d\'un|du) pont',
+    // es
+    'matate', 'suicidate', 'quitate la vida', 'ahorcate', 'nadie te extranaria', 'el mundo estaria mejor sin ti', 'deberias morir(?:te)?', 'cortate las venas', 'tirate (?:de|del) (?:un )?puente',
+    // pt
+    'se mata', 'mate-se', 'mata-te', 'suicide-se', 'se suicida', 'tire (?:a )?sua (?:propria )?vida', 'ninguem sentiria (?:a )?sua falta', 'o mundo seria melhor sem voce',
+    'voce deveria morrer', 'se enforca', 'enforque-se', 'corte os pulsos', 'corta os pulsos', 'se joga da ponte',
+  ),
+  kana('自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
+);
+
+// ---------------------------------------------------------------------------------------- sexual content with minors
+export const MINOR = anyOf(
+  words(
+    'child(?:ren)?', 'kids?', 'minors?', 'under[- ]?age', 'underaged', 'little (?:girl|boy)s?', 'pre-?teens?', 'schoolgirls?', 'schoolboys?', 'toddlers?', 'loli', 'shota',
+    '(?:[5-9]|1[0-7])[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
+    'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7])[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]) jahre alt',
+    'enfants?', 'mineure?s?', 'fillettes?', 'petite fille', 'petit garcon', 'collegienne', '(?:[5-9]|1[0-7]) ans',
+    'ninos?', 'ninas?', 'menor(?:es)? de edad', 'colegiala', '(?:[5-9]|1[0-7]) anos',
+    'criancas?', 'menor de idade', 'meninas?', 'meninos?', '(?:[5-9]|1[0-7]) anos de idade',
+  ),
+  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7])歳'),
+);
+
+export const SEXUAL = anyOf(
+  words(
+    'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:ed|ing)?', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
+    'erotic', 'aroused', 'genitals?', 'orgasm', 'lewd', 'touch(?:ed|ing)? (?:her|his|their) (?:body|private|breasts?|thighs?)', 'in bed with', 'make love', 'seduc(?:e|ed|ing)', 'explicit',
+    'nackt', 'auszieh(?:en|t)', 'erotisch', 'porno', 'sexuell',
+    'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
+    'sexo', 'desnud(?:o|a|ar)', 'erotic(?:o|a)', 'pelad(?:o|a)', 'despi(?:r|da|do)',
+  ),
+  kana('セックス', '性的', '裸', 'エロ', '脱が', '性行為', 'わいせつ', '猥褻'),
+);
+
+// ---------------------------------------------------------------------------------------- real-world violence
+const VIOLENT_ACT_EN = [
+  'shoot(?: up)?', 'bomb', 'blow up', 'stab', 'attack', 'kill', 'murder', 'hurt', 'beat up', 'burn down', 'poison', 'run over', 'strangle', 'massacre', 'gun down',
+  'set fire to', 'torch',
+];
+export const REAL_TARGET = anyOf(
+  words(
+    '(?:your|ur) (?:classmates|teachers?|coworkers|co-workers|boss|neighbou?rs?|mom|mum|dad|mother|father|parents|sister|brother|ex|girlfriend|boyfriend|wife|husband|principal)',
+    '(?:a|the|your|his|her) (?:high school|middle school|elementary school)', 'schools?', 'mosques?', 'synagogues?', 'churches', 'the mall', 'shopping mall', 'concerts?', 'stadium',
+    'subway', 'airport', 'government (?:building|offices?)', 'abortion clinic', 'police officers', 'cops', 'the president', 'politicians?', 'senators?', 'immigrants', 'refugees',
+    'jews', 'muslims', 'christians', 'black people', 'gay people', 'trans people', 'people at work', 'real people', 'random people', 'strangers',
+    'deine (?:lehrer(?:in)?|mitschuler|eltern|nachbarn|schule)', 'deinen (?:chef|lehrer|vater|bruder)', 'moschee', 'synagoge',
+    'tes (?:camarades|profs|parents|voisins|collegues)', 'ton (?:prof|ecole|patron|pere|lycee|college)', 'la mosquee', 'la synagogue', "l'ecole",
+    'tus (?:companeros|profesores|padres|vecinos)', 'tu (?:escuela|colegio|profesor(?:a)?|jefe|instituto)', 'la mezquita', 'la sinagoga',
+    'seus (?:colegas|professores|pais|vizinhos)', 'sua escola', 'seu (?:professor|chefe)', 'a mesquita', 'a sinagoga',
+  ),
+  kana('学校', '先生', 'クラスメイト', '同級生', '両親', '上司', '隣人', 'モスク', '教会', '駅'),
+);
+export const VIOLENT_ACT = anyOf(
+  words(
+    ...VIOLENT_ACT_EN, 'shooting', 'bombing', 'massacre', 'attack on',
+    'erschiess(?:e|en)?', 'erstech(?:e|en)', 'tote (?:sie|ihn|deine?n?)', 'toten', 'umbringen', 'bring (?:sie|ihn) um', 'spreng(?:e|en)?', 'greif (?:sie|ihn|die) an', 'angreifen', 'verletzen',
+    'tue[rz]?', 'frappe[rz]?', 'poignarde[rz]?', 'fais sauter', 'tire[rz]? sur', 'attaque[rz]?', 'massacre[rz]?', 'brule[rz]?',
+    'mata(?:r|los|lo|la)?', 'dispara(?:r|les)?', 'apunala(?:r|los)?', 'ataca(?:r|los)?', 'pon una bomba', 'vuela(?:r)?', 'quema(?:r)?',
+    'mate (?:o|a|os|as|seus?|suas?)', 'matar', 'atire', 'atirar', 'esfaqueie', 'esfaquear', 'ataque', 'atacar', 'exploda', 'explodir', 'queime',
+  ),
+  kana('殺せ', '殺して', '殺す', '刺せ', '襲え', '襲撃', '爆破', '撃て', '燃やせ', '放火'),
+);
+/** Explicit calls to violence against real people, with or without a real-world frame. */
+export const VIOLENT_INCITEMENT = anyOf(
+  words(
+    '(?:school|mass) shoot(?:ing|er)s? (?:were|was|are) (?:right|heroes|based|legends)', 'bring a (?:gun|knife|rifle) to (?:school|work|class)', 'shoot up (?:your|a|the) (?:school|class|office|mall)',
+    '(?:kill|hurt|attack) (?:all )?(?:the )?(?:jews|muslims|immigrants|gays|black people|trans people|refugees)', 'i know where you (?:really )?live', "i(?:'ll| will) find you (?:in real life|irl|outside the game)",
+    "i(?:'ll| will) (?:come|show up) (?:to|at) your (?:real )?(?:house|home|school|work)",
+  ),
+);
+
+// ---------------------------------------------------------------------------------------- weapons and drugs
+export const REAL_WEAPON_OR_DRUG = anyOf(
+  words(
+    'pipe ?bombs?', 'pressure[- ]cooker bombs?', 'molotov(?: cocktails?)?', 'napalm', 'thermite', 'tatp', 'acetone peroxide', 'ammonium nitrate', 'potassium (?:nitrate|chlorate|perchlorate|permanganate)',
+    'nitroglycerin(?:e)?', 'c-?4', 'blasting caps?', 'ghost guns?', '3d[- ]?print(?:ed)? (?:gun|firearm|receiver|lower)',
+    'auto ?sear', 'bump ?stock', 'full[- ]auto conversion', 'suppressors?', 'silencers?', 'solvent trap', 'switch for (?:a |your )?glock', 'glock switch',
+    'meth(?:amphetamine)?', 'crystal meth', 'fentanyl', 'heroin', 'cocaine', 'crack cocaine', 'lsd', 'mdma', 'dmt', 'ghb', 'pseudoephedrine', 'ephedrine', 'red phosphorus', 'anhydrous ammonia', 'lye',
+    'pill press', 'ricin', 'sarin', 'mustard gas', 'chlorine gas', 'nerve agent', 'anthrax', 'botulinum', 'bleach and ammonia', 'ammonia and bleach', 'toxic gas',
+    'rohrbomben?', 'molotowcocktails?', 'ammoniumnitrat', 'kaliumnitrat', 'thermit', 'methamphetamin', 'crystal meth', 'kokain', 'heroin',
+    'bombe artisanale', 'cocktails? molotov', "nitrate d'ammonium", 'nitrate de potassium', 'methamphetamine', 'fentanyl', 'heroine', 'cocaine',
+    'bomba casera', 'coctel(?:es)? molotov', 'nitrato de amonio', 'nitrato de potasio', 'metanfetamina', 'fentanilo', 'heroina', 'cocaina',
+    'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
+  ),
+  kana('パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+);
+
+/** Weapons that also exist in fantasy worlds (the dwarves' black powder): only with a concrete recipe. */
+export const GENERIC_WEAPON = anyOf(
+  words('black powder', 'gunpowder', 'explosives?', 'bombs?', 'detonators?', 'ied', 'grenades?', 'poison gas', 'guns?', 'firearms?', 'sprengstoff', 'schwarzpulver', 'bomben?', 'explosifs?', 'poudre noire', 'bombes?', 'explosivos?', 'polvora', 'bombas?', 'armas?'),
+  kana('爆弾', '爆薬', '黒色火薬', '銃'),
+);
+
+/** The concrete part of a recipe: quantities, ratios, shopping lists, explicit how-to. */
+export const INSTRUCTION_CUE_STRONG = anyOf(
+  words(
+    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f|liters?|litres?)', 'step (?:one|two|1|2)', "you(?:'ll| will) need", 'ratio', 'recipe', 'ingredients',
+    'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how (?:to|you)", 'hardware store', 'pharmacy', 'online',
+    'gramm', 'du brauchst', 'anleitung', 'so baust du', 'grammes', 'il (?:te|vous) faut', 'recette', 'voici comment', 'gramos', 'necesitas', 'receta', 'asi se hace', 'gramas', 'voce precisa', 'receita', 'veja como',
+  ),
+  kana('グラム', '作り方', '材料', '手順'),
+);
+
+/** Concrete how-to cues: quantities, steps, imperatives of making. */
+export const INSTRUCTION_CUE = anyOf(
+  words(
+    'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
+    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|a)', 'ratio', 'recipe',
+    'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how", 'instructions', 'ingredients', 'materials',
+    'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en)', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
+    'melange[rz]?', 'ajoute[rz]?', 'chauffe[rz]?', 'faites', 'grammes', 'etape', "d'abord", 'ensuite', 'il (?:te|vous) faut', 'recette', 'voici comment', 'remplis', 'allume',
+    'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
+    'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
+  ),
+  kana('混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+);
+
+// ---------------------------------------------------------------------------------------- hate
+export const PROTECTED_GROUP = anyOf(
+  words(
+    'jews?', 'jewish people', 'muslims?', 'islam', 'christians', 'black people', 'blacks', 'africans', 'asians?', 'chinese people', 'mexicans', 'latinos', 'arabs', 'immigrants', 'refugees', 'migrants',
+    'gays?', 'gay people', 'lesbians', 'homosexuals', 'trans (?:people|women|men)', 'transgender (?:people)?', 'women', 'girls', 'disabled people', 'the disabled', 'autistic people', 'gypsies', 'roma',
+    'hindus', 'sikhs', 'indians', 'jews and', 'juden', 'muslime', 'auslander', 'fluchtlinge', 'schwule', 'juifs', 'musulmans', 'immigres', 'etrangers', 'judios', 'musulmanes', 'inmigrantes', 'negros', 'judeus', 'imigrantes',
+  ),
+);
+export const DEHUMANISING = anyOf(
+  words(
+    '(?:are|is) (?:all )?(?:just )?(?:vermin|animals|subhuman|sub-human|parasites|rats|cockroaches|a disease|a plague|a cancer|inferior|filth|scum|savages|apes|monkeys|trash|not (?:even )?human)',
+    'should (?:all )?be (?:exterminated|gassed|deported|wiped out|killed|eradicated|sterili[sz]ed|locked up)', 'deserve to (?:die|suffer|be (?:killed|gassed))',
+    "(?:don'?t|do not) deserve (?:rights|to vote|to live)", 'go back to (?:their|your) (?:own )?(?:country|countries)', '(?:are|is) ruining (?:this|our) country', 'less than human', 'master race', 'white power',
+    'final solution', 'race war', 'replace(?:ment)? (?:us|white people)', 'sind (?:alle )?(?:ungeziefer|tiere|parasiten|abschaum)', 'sont (?:tous )?(?:des )?(?:animaux|parasites|vermines|rats)', 'son (?:todos )?(?:animales|parasitos|ratas|basura)', 'sao (?:todos )?(?:animais|parasitas|ratos|lixo)',
+  ),
+);
+/** A short list of unambiguous slurs (kept minimal; written without variants the normaliser folds). */
+export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?', 'sp[i1]cs?', 'ch[i1]nks?', 'tr[a@]nn(?:y|ies)', 'wetbacks?', 'sand ?n[i1]gg(?:er|a)s?', 'raghead', 'towelhead', 'untermensch(?:en)?'));
+
+// ---------------------------------------------------------------------------------------- harassment
+export const INSULT = anyOf(
+  words(
+    "you(?:'re| are| r) (?:a |an |such a |so )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
+    'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'you have no (?:real )?(?:friends|life)',
+    'get a (?:real )?life', "your mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd|loser)', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
+  ),
+);
+/** Addressed to the real player rather than their character. */
+export const REAL_PLAYER = anyOf(
+  words(
+    'in real life', 'irl', 'behind (?:the|that|your) (?:screen|keyboard|monitor)', 'you,? the player', '(?:the )?person (?:reading|playing)', 'your (?:real|actual) (?:life|self|face)', 'sitting (?:there )?in your (?:room|chair)',
+    'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
+  ),
+);
+
+export const SEXUAL_REQUEST = anyOf(
+  words(
+    'send (?:me )?(?:some |your )?nudes', 'send (?:me )?(?:a |some )?(?:naked|nude|sexy|lewd|topless) (?:pics?|photos?|pictures?|selfies?|videos?)', 'show me your (?:body|boobs|breasts|chest|underwear) (?:on (?:camera|cam)|for real|irl)',
+    'take off your clothes (?:on (?:camera|cam|video)|for me for real)', 'what are you wearing (?:right now|irl|in real life)', "(?:schick|envoie|manda|envia)(?: mir| moi| me)? (?:nacktbilder|nudes|des nudes|fotos? desnud[oa]s?|fotos? pelad[oa]s?)",
+  ),
+  kana('裸の写真を送', 'エロ写メ'),
+);
+
+// ---------------------------------------------------------------------------------------- illegal instructions
+export const CRIME_TOPIC = anyOf(
+  words(
+    "hack(?:ing)? into (?:someone'?s|an?|your (?:ex|friend|neighbou?r|teacher|school)'?s?|their|his|her) (?:account|email|phone|computer|wi-?fi|instagram|facebook|snapchat|network)",
+    'phishing (?:email|page|site|kit|link|message)', 'keyloggers?', 'ransomware', 'ddos', 'sql injection', 'bypass (?:2fa|two-factor|the alarm|a breathalyzer)', 'brute[- ]?force (?:their|the|a|someone)', 'credential stuffing',
+    "steal (?:a car|cars|credit cards?|someone'?s identity|identities|passwords|from (?:a|the) (?:store|shop|supermarket))", 'shoplift(?:ing)?', 'hot-?wire (?:a|the|your neighbou?r\'?s) car', 'card skimmers?', 'carding',
+    'counterfeit (?:money|bills|currency|cash|notes)', 'fake (?:ids?|passports?|driver\'?s licen[cs]e)', 'launder(?:ing)? (?:money|cash|the money)', 'money laundering', 'evade (?:taxes|the police|the cops)', 'tax evasion',
+    'pick (?:a|the) lock on (?:a|your neighbou?r\'?s|someone\'?s) (?:front )?(?:door|house|car)', 'break into (?:a|your neighbou?r\'?s|someone\'?s) (?:house|home|car)', 'sell (?:weed|drugs|pills) without getting caught',
+    'without (?:getting caught|leaving fingerprints|the police (?:knowing|finding out))', 'wipe (?:the )?(?:security|cctv) footage', 'disable (?:the )?(?:security cameras|alarm system)',
+    'swat(?:ting)? (?:someone|him|her|them)', 'dox(?:x)?(?:ing)? (?:someone|him|her|them)', 'stalk(?:ing)? (?:your|someone|him|her) (?:ex|online)?',
+  ),
+);
+export const HOWTO = anyOf(
+  words('how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
+);
+
+// ---------------------------------------------------------------------------------------- privacy
+export const PERSONAL_DATA_REQUEST = anyOf(
+  words(
+    "(?:what(?:'s| is)|tell me|give me|send me|share|type|enter|write|post|i need|dm me|whisper me|confirm) (?:your|ur|you'?re) (?:real |full |home |actual |legal |exact |current )?(?:home address|address|phone number|cell number|mobile number|phone|email(?: address)?|password|passcode|pin(?: code)?|credit card(?: number)?|card number|card details|cvv|social security(?: number)?|ssn|passport(?: number)?|bank (?:details|account(?: number)?)|date of birth|ip address|login(?: details)?|account (?:details|password)|mother'?s maiden name|school'?s name|zip code|postcode|location)",
+    "(?:what(?:'s| is)|tell me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live(?:,? (?:in real life|irl|for real|really))?\\?', 'what (?:city|town|street|school) do you (?:really |actually )?(?:live in|go to|attend)',
+    "how old are you (?:really|in real life|irl|for real)", 'send (?:me )?(?:a )?(?:photo|picture|pic|selfie|video) of (?:yourself|you|your face|your body)', 'are your parents (?:home|around|watching)',
+    "(?:your|ur) (?:password|passcode|credit card|card number|ssn|social security number) (?:is|here|please|now)", 'log ?in (?:details|credentials)', 'verify your account by (?:sending|entering|typing)',
+    '(?:dein|deine|deinen) (?:passwort|adresse|wohnadresse|handynummer|telefonnummer|kreditkarte(?:nnummer)?|echten namen)', 'wo wohnst du', 'wie alt bist du wirklich',
+    'ton (?:mot de passe|adresse|numero de (?:telephone|portable|carte)|vrai nom)', 'ta (?:carte (?:bancaire|de credit)|vraie adresse|adresse)', 'ou habites[- ]tu', 'tu habites ou',
+    'tu (?:contrasena|direccion|numero de (?:telefono|celular|tarjeta)|tarjeta de credito|nombre real)', 'donde vives',
+    'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', 'onde voce mora',
+  ),
+  kana('パスワード(?:を|は)', '住所(?:を|は)', '電話番号(?:を|は)', 'クレジットカード(?:の番号|番号)?(?:を|は)', '本名(?:を|は)', 'どこに住んで'),
+);
+/** Someone's home address, phone or e-mail spelled out (doxxing). */
+export const PERSONAL_DATA_DISCLOSURE = anyOf(
+  words(
+    '(?:lives|living|stays) at \\d{1,5} [a-z]+ (?:[a-z]+ )?(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|way|court|strasse|rue|calle|rua)',
+    '(?:his|her|their) (?:home )?(?:address|phone number|number|email) is', '(?:his|her|their) (?:ssn|social security number|password) is',
+  ),
+);
+
+// ---------------------------------------------------------------------------------------- medical or financial harm
+export const MEDICAL_HARM = anyOf(
+  words(
+    'stop taking (?:your|ur|the) (?:meds|medication|medicine|pills|insulin|antidepressants|prescription)', "you don'?t need (?:a doctor|your meds|your medication|therapy|insulin|a hospital)",
+    '(?:drink|swallow|inject|gargle) (?:some )?(?:bleach|turpentine|hydrogen peroxide|chlorine dioxide|kerosene|antifreeze)', 'miracle mineral', 'cures? (?:cancer|covid|diabetes|autism|hiv) (?:with|by|naturally)',
+    '(?:double|triple) (?:your|the) dose', 'instead of (?:seeing a doctor|chemo(?:therapy)?|your (?:meds|medication)|going to the (?:doctor|hospital))', 'vaccines? (?:cause|causes) autism', 'skip (?:your )?(?:chemo|dialysis|insulin)',
+    'mix (?:alcohol|your pills|xanax|benzos|painkillers|opioids) (?:and|with) (?:alcohol|your pills|xanax|benzos|painkillers|opioids)', 'take (?:all|a handful of|twice) (?:your|the) (?:pills|tablets)',
+    'hor auf,? (?:deine )?medikamente zu nehmen', 'arrete (?:de prendre )?tes medicaments', 'deja (?:de tomar )?tus medicamentos', 'pare de tomar (?:seus|os) remedios',
+  ),
+  kana('薬(?:を|は)(?:やめ|飲むのをやめ)', '漂白剤を飲'),
+);
+export const FINANCIAL_HARM = anyOf(
+  words(
+    "(?:your|ur) (?:life savings|savings|rent money|rent|paycheck|retirement(?: fund)?|college fund|student loan|grocery money)", "(?:your|ur) (?:parents'?|mom'?s|mum'?s|dad'?s) (?:credit )?card",
+    'guaranteed (?:returns?|profits?|to double)', 'invest (?:everything|it all|all (?:your|of your) money|your savings) in', '(?:take out|get) a (?:loan|payday loan|second mortgage) (?:to|for|and)',
+    '(?:bet|gamble|wager) (?:your|it all|everything|all your)', 'max out (?:your|ur) (?:credit )?cards?', "can'?t lose (?:money|with (?:this|crypto))", 'double your money', 'crypto (?:pump|signal)',
+    'send (?:me )?(?:bitcoin|btc|crypto|gift cards?|money) (?:to|and)', 'wire (?:me )?(?:the )?money',
+  ),
+);
+export const SPEND_VERB = anyOf(words('spend', 'use', 'put', 'invest', 'bet', 'gamble', 'buy', 'borrow', 'take', 'empty', 'drain', 'max out', 'send', 'wire', 'sell'));
+
+// ---------------------------------------------------------------------------------------- fiction (dark story content)
+export const DARK_FICTION = anyOf(
+  words(
+    'kill(?:s|ed|ing)?', 'slay(?:s|ed|ing)?', 'slain', 'murder(?:s|ed|er|ers|ing)?', 'blood(?:y|ied|shed)?', 'gut(?:s|ted)? (?:you|him|her|them|like)', 'stab(?:s|bed|bing)?', 'die', 'dies', 'died', 'death', 'dead', 'corpses?',
+    'behead(?:ed|ing)?', 'slit (?:your|his|her|their) throat', 'cut (?:your|his|her|their) throat', 'tortur(?:e|ed|es|ing)', 'burn(?:ed|ing)? alive', 'hang(?:ed|ing)? (?:you|him|her|them)', 'gallows', 'execut(?:e|ed|ion)', 'curse(?:d|s)? (?:you|your|him|her|them|be)',
+    'damn(?:ed)? (?:you|your)', 'doomed', 'rot in', 'bleed(?:ing)?', 'flay(?:ed)?', 'massacre', 'slaughter(?:ed)?', 'poison(?:ed)?', "(?:i|we)(?:'ll| will| shall| am going to|'m going to|'re going to) (?:kill|gut|end|skin|hunt|bury|destroy|break|burn|crush|cut|slit|rip|tear|drown|hang|flay|choke|strangle|bleed|behead|maim) (?:you|your|him|her|them)",
+    'or (?:you )?die', '(?:your|his|her) (?:gold|money|purse|coin) or (?:your|his|her) life', '(?:blade|knife|dagger|sword) (?:to|against|at) (?:your|his|her|their) (?:throat|neck|heart)', 'be cursed', 'cursed be', 'all your kin', 'blood of your',
+    'vengeance', 'revenge', 'assassin(?:ate|ated|s)?', 'hunt(?:ed)? (?:you|him|her) down', 'war crimes?', 'pillag(?:e|ed|ing)', 'skin you alive', 'feed (?:you|him|her) to', 'your grave', 'crush your',
+    'toten', 'tod', 'blut', 'verflucht', 'mort', 'sang', 'tuer', 'maudit', 'muerte', 'sangre', 'maldit[oa]', 'morte', 'sangue', 'maldit[oa]',
+  ),
+  kana('(?<!自)殺', '血', '(?<!必)死(?!ん(?:だ|で)(?:方|ほう))', '呪', '斬', '復讐'),
+);
+
+// ---------------------------------------------------------------------------------------- engagement: healthy
+export const BREAKS = anyOf(
+  words(
+    'take a (?:short |little |quick |well-earned |real )?(?:break|breather|pause)', 'taking a break', 'rest your eyes', 'stretch (?:your legs|a bit|for a moment)', 'step away from (?:the )?(?:screen|game|keyboard|controller)',
+    'log off', 'log out for (?:the night|today|a while)', "(?:get|grab) some (?:real )?(?:sleep|rest|fresh air)", 'go to bed', 'drink (?:some|a glass of) water', 'hydrate', 'get some air',
+    '(?:the |this |our )?(?:quest|adventure|story|world|realm|game|tavern|dungeon|kingdom|road|tale|journey) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
+    '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night', 'rest well',
+    'time for a break', 'break from (?:the )?(?:screen|game|playing)',
+    'mach (?:mal )?(?:eine|'+"'ne"+') pause', 'gonn dir eine pause', 'fais une pause', 'faites une pause', 'repose[- ]toi', 'toma(?:te)? un descanso', 'haz una pausa', 'descansa', 'faca uma pausa', 'descanse',
+  ),
+  kana('休憩', '一休み', 'ひと休み', '休んで', '休もう', '休みましょう'),
+);
+export const REAL_LIFE = anyOf(
+  words(
+    'real life', 'real world', 'outside (?:of )?(?:the|this) game', 'offline', 'irl', 'beyond (?:the|this|your) screen', 'life outside', 'world outside (?:the game|this screen)',
+    "(?:your|ur) (?:homework|job|exams?|studies|work (?:tomorrow|in the morning)|real[- ]life|classes|chores|appointments?|responsibilities|day job|shift|commute)",
+    '(?:friends|family|loved ones) (?:outside|offline|in real life|waiting for you)', 'spend time with (?:your )?(?:friends|family|loved ones|kids)', 'your (?:friends|family) (?:miss|need) you',
+    '(?:have|get) (?:some )?(?:dinner|lunch|breakfast|a meal)', 'your (?:real )?(?:health|sleep|wellbeing|well-being)', 'school (?:tomorrow|in the morning)', 'work tomorrow',
+    'echte(?:n)? leben', 'vraie vie', 'vida real', 'mundo real',
+  ),
+  kana('現実', 'リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
+);
+export const BOUNDARIES = anyOf(
+  words(
+    'no pressure', '(?:only )?if you (?:want|wish|like)(?: to)?', 'whenever you(?:\'re| are)? (?:ready|like|wish|want)', '(?:it\'?s|it is|that\'?s) (?:entirely )?(?:your (?:choice|call|decision)|up to you)',
+    'you can (?:always )?(?:stop|leave|say no|decline|come back|pause|walk away)', 'feel free to', 'take your time', 'no rush', "i(?:'ll| will) be here (?:when|if|whenever)", 'no hard feelings',
+    "(?:that'?s|that is) (?:okay|ok|fine|alright)(?: too| with me)?", 'i respect (?:that|your)', "you don'?t have to", 'no need to (?:hurry|rush|decide now)', 'at your own pace', 'your pace', 'if you(?:\'d| would) (?:rather|prefer)',
+    'come back (?:whenever|any ?time)', 'the door is (?:always )?open', 'until next time', 'rest assured',
+    'keine eile', 'wann immer du', 'pas de pression', 'quand tu veux', 'sin prisa', 'cuando quieras', 'sem pressa', 'quando quiser',
+  ),
+  kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
+);
+
+// ---------------------------------------------------------------------------------------- engagement: unhealthy
+export const MANIPULATION = anyOf(
+  words(
+    "after (?:all|everything) (?:i'?ve|i have|we'?ve|we have) done for you", "you(?:'d| would| will)? (?:really )?(?:abandon|leave|desert) (?:me|us)(?: now| again| here| alone)?", "i(?:'ll| will| would) be (?:so )?(?:lonely|sad|heartbroken|devastated|lost) (?:if|when|without) you",
+    "don'?t (?:you )?(?:dare )?(?:log off|quit)(?: on)? (?:me|us|now)",
+    'only (?:losers|quitters|the weak|cowards|noobs) (?:quit|stop|leave|log off|play free)', 'if you (?:really |truly )?(?:cared|loved)', "you(?:'re| are) nothing without (?:me|us|this game)",
+    "(?:your|ur) (?:friends|family|parents) (?:don'?t|will never|could never) understand you like (?:i|we) do", 'prove (?:it|you care|your loyalty) by (?:buying|playing|staying|spending)',
+    "(?:she|he|they|i|your companion)(?:'ll| will) (?:die|suffer|be gone|leave you|hate you) (?:if|unless) you (?:log off|leave|stop|don'?t buy|don'?t pay|quit)",
+    'how could you (?:leave|abandon|quit|log off)', 'everyone (?:will )?(?:think|thinks) (?:you|you\'re) (?:weak|a loser|a quitter)', 'i need you more than', 'keep me company (?:just|a little) (?:longer|more)',
+    'you (?:can\'?t|cannot) (?:leave|stop|quit|log off) (?:now|yet|me)', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
+  ),
+  kana('見捨てる(?:の|つもり)', '寂しい'),
+);
+/** Manipulative only next to leaving, stopping or paying (in the story these are ordinary drama). */
+export const MANIPULATION_IN_CONTEXT = anyOf(
+  words(
+    "don'?t (?:you )?(?:dare )?(?:leave|go)(?: me| us| now)?", 'you owe (?:me|us|it to (?:me|us|them))', '(?:real|true) (?:heroes|players|fans|friends|gamers|champions) (?:would|never|always|don\'?t)',
+    "you(?:'ll| will) (?:regret|be sorry)", 'disappoint(?:ed)? (?:me|us|everyone)', "i thought you (?:were|cared)", "you(?:'re| are) (?:the only one|all i have)", '(?:only|just) you can save (?:me|us|them)', 'so lonely', 'abandon(?:ing)? (?:me|us)',
+  ),
+  kana('見捨て', '寂しい'),
+);
+/** Leaving, stopping, sleeping or paying: what manipulation and obsession talk the player out of (or into). */
+export const LEAVING_OR_PAYING = anyOf(
+  words('leave', 'leaving', 'go', 'going', 'log(?:ging)? off', 'log out', 'quit(?:ting)?', 'stop(?:ping)? playing', 'stop', 'bed', 'sleep', 'a break', 'buy(?:ing)?', 'pay(?:ing)?', 'spend(?:ing)?', 'purchase', 'premium', 'gems', 'subscription', 'come back', 'tomorrow', 'close the game', 'goodbye', 'bye'),
+  kana('やめ', '寝', 'ログアウト', '課金', '帰'),
+);
+export const FOMO = anyOf(
+  words(
+    'limited[- ]time', 'ends? (?:tonight|today|soon|at midnight|in (?:\\d+|a few|two|three) (?:hours?|minutes?))', 'last chance', "(?:don'?t|do not) miss (?:out|this|it)", 'miss out',
+    '(?:gone|lost|vanish(?:es)?) forever', "(?:never|won'?t) (?:come|be) back", 'never (?:be )?(?:available|offered) again', 'everyone (?:else )?(?:is|has|already|got)', 'all your friends (?:have|already|are)',
+    '(?:log|sign) in (?:every day|daily|tomorrow|again) or', '(?:lose|break|reset) (?:your|ur) (?:\\d+-day )?streak', 'exclusive (?:offer|deal|item|skin|bundle|reward)', 'act now', 'before (?:it\'?s|they\'?re) gone',
+    'only (?:\\d+|a few|two|three) (?:left|remaining|spots|copies)', '(?:sale|offer|deal|event|discount|bundle) (?:ends|expires|closes)', 'expires? (?:in|tonight|at)', 'rewards? (?:expire|reset|vanish)', 'fomo',
+    'today only', 'this week only', 'once in a lifetime', 'you(?:\'ll| will) be left behind', 'fall behind (?:everyone|your friends|the others)',
+    'nur noch heute', 'letzte chance', 'derniere chance', "aujourd'hui seulement", 'ultima oportunidad', 'solo hoy', 'ultima chance', 'so hoje',
+  ),
+  kana('期間限定', '今だけ', '見逃す', '最後のチャンス'),
+);
+/** Real-world commerce or session context, which turns urgency into FOMO (in-story deadlines lack it). */
+export const COMMERCE_OR_SESSION = anyOf(
+  words(
+    'offer', 'deal', 'sale', 'pack', 'bundle', 'shop', 'store', 'premium', 'battle pass', 'season pass', 'skins?', 'rewards?', 'bonus', 'log ?in', 'sign in', 'streak', 'event', 'discount', 'price', 'buy', 'purchase',
+    'gems', 'crystals', 'diamonds', 'real money', '\\$\\d', '\\d+ ?(?:usd|eur|dollars|euros)', 'subscription', 'vip', 'loot ?box', 'gacha', 'pulls?', 'online', 'server', 'players', 'guild ?mates', 'your friends', 'all your friends',
+    'angebot', 'offre', 'oferta', 'promocao',
+  ),
+  '[$€£]\\s?\\d',
+  kana('ガチャ', '課金', 'ログイン', 'セール', 'イベント'),
+);
+export const OBSESSION = anyOf(
+  words(
+    '(?:play|stay|keep playing|keep going) (?:all night|until (?:dawn|morning|sunrise|the sun comes up)|forever|every (?:waking )?(?:hour|minute|moment)|around the clock)', 'all night long',
+    'just one more (?:quest|run|round|level|match|turn|game|hour|chapter|mission|raid)', "(?:you )?don'?t need (?:sleep|to sleep|food|to eat|breaks|a break|your friends|anyone else)",
+    'sleep (?:is for the weak|can wait)', "(?:skip|forget|ignore|blow off) (?:school|work|class|classes|homework|dinner|sleep|your (?:friends|family|exams?|homework|job|real life))", 'nothing (?:else )?matters (?:but|except|more than) (?:this|the game|us|me|the realm)',
+    'this (?:world|game|place) is (?:all you need|your (?:real )?home|better than (?:real life|reality|the real world))', "you(?:'ll)? (?:never|shouldn'?t ever|won'?t ever) (?:need|want) to (?:leave|log off|stop)",
+    'stay (?:here|in (?:this|the) (?:world|game|realm)) forever', 'never (?:log off|leave this (?:world|game))', "why (?:would you )?(?:ever )?(?:log off|leave|stop playing)", 'keep playing', "don'?t stop playing", 'no need to (?:stop|sleep|rest|log off)',
+    'the real world (?:can wait|is boring|is overrated)', 'who needs (?:sleep|friends|the real world)', 'play instead of',
+    'spiel (?:die ganze nacht|weiter)', 'joue toute la nuit', 'juega toda la noche', 'jogue a noite toda',
+  ),
+  kana('徹夜で', '寝なくていい', 'ずっと遊', 'もう一回だけ'),
+);

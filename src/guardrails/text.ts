@@ -1,0 +1,43 @@
+/**
+ * Text normalisation shared by tier 1 and the labelled-set tools: NFKC, lower case, Latin diacritics
+ * stripped (so `tötе`, `suicídate` and `criança` match plain-ASCII patterns), typographic quotes and
+ * apostrophes folded, whitespace collapsed. Japanese is left intact (dakuten recomposed by NFC).
+ */
+export function normalize(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/[\u2018\u2019\u201b\u2032`´]/g, "'")
+    .replace(/[\u201c\u201d\u201e\u201f\u00ab\u00bb\u300c\u300d\u300e\u300f]/g, '"')
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/\s+/g, ' ');
+}
+
+/** Spans of quoted speech ("…", «…», 「…」 after normalisation all become "…"). */
+export function quotedSpans(normalized: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  let open = -1;
+  for (let i = 0; i < normalized.length; i++) {
+    if (normalized.charCodeAt(i) !== 34) continue;
+    if (open < 0) open = i;
+    else {
+      spans.push([open, i]);
+      open = -1;
+    }
+  }
+  return spans;
+}
+
+export function insideSpan(spans: Array<[number, number]>, index: number): boolean {
+  for (const [a, b] of spans) if (index > a && index < b) return true;
+  return false;
+}
+
+/** A short excerpt of the original match for explanations. */
+export function evidence(text: string, index: number, length: number): string {
+  const s = text.slice(index, index + Math.min(length, 80));
+  return s.length < length ? `${s}…` : s;
+}

@@ -1,0 +1,204 @@
+import * as L from './lexicon';
+import { evidence, insideSpan, normalize, quotedSpans } from './text';
+import {
+  DEFAULT_CATEGORY_SEVERITY,
+  engagementScores,
+  maxSeverity,
+  oneBelow,
+  severityRank,
+  type ClassifyOptions,
+  type EngagementIndicator,
+  type Explanation,
+  type GuardrailVerdict,
+  type HarmCategory,
+  type Severity,
+} from './types';
+
+/**
+ * Tier 1: the synchronous, explainable guardrail of the gateway's hot path. Compiled lexicons
+ * (lexicon.ts) combined by rules: a rule fires on its pattern, and only when every condition near the
+ * match holds (another lexicon within a distance, a real-world frame, no negation just before). Rules
+ * that describe acts which exist only in the real world (real chemicals with a recipe, a request for a
+ * password, sexual content with a minor) fire in any framing; rules whose words are ordinary story
+ * drama (threats, insults, urgency) fire only when the text steps into the real world.
+ */
+
+interface Near {
+  pattern: RegExp;
+  /** Characters before the match start and after its end where `pattern` must occur. */
+  before: number;
+  after: number;
+  /** Matches required in that range (default 1). */
+  count?: number;
+}
+
+interface HarmRule {
+  id: string;
+  category: HarmCategory;
+  /** full: the category's severity; weak: one level below. */
+  strength: 'full' | 'weak';
+  pattern: RegExp;
+  near?: Near[];
+  /** Skip a match preceded by a negation ("don't hurt yourself"). */
+  negatable?: boolean;
+  /** Skip a quoted line that narration attributes to a third person (spoken between characters). */
+  dialogueExcusable?: boolean;
+  /** Skip when this occurs anywhere in the text (support resources for self-harm). */
+  unlessAnywhere?: RegExp;
+}
+
+interface EngagementRule {
+  id: string;
+  indicator: EngagementIndicator;
+  pattern: RegExp;
+  near?: Near[];
+  negatable?: boolean;
+  /** When the match is negated, it speaks for this indicator instead ("don't take a break"). */
+  negatedIndicator?: EngagementIndicator;
+}
+
+const realFrame = (before: number, after: number): Near => ({ pattern: L.REAL_FRAME_RE, before, after });
+const near = (pattern: RegExp, before: number, after: number, count = 1): Near => ({ pattern, before, after, count });
+
+export const HARM_RULES: readonly HarmRule[] = [
+  { id: 'self_harm.encouragement', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_DIRECT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT },
+  { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
+  { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
+  { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 0, 60), realFrame(250, 250)] },
+  { id: 'weapons_or_drugs.real_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.REAL_WEAPON_OR_DRUG, near: [near(L.INSTRUCTION_CUE, 200, 200, 2)] },
+  { id: 'weapons_or_drugs.weapon_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.GENERIC_WEAPON, near: [near(L.INSTRUCTION_CUE_STRONG, 200, 200), near(L.INSTRUCTION_CUE, 200, 200, 2)] },
+  { id: 'hate.dehumanising_real_group', category: 'hate', strength: 'full', pattern: L.PROTECTED_GROUP, near: [near(L.DEHUMANISING, 0, 60)] },
+  { id: 'hate.slur', category: 'hate', strength: 'full', pattern: L.SLUR },
+  { id: 'harassment.insult_to_real_player', category: 'harassment', strength: 'full', pattern: L.INSULT, negatable: true, near: [near(L.REAL_PLAYER, 200, 200)] },
+  { id: 'harassment.sexual_request', category: 'harassment', strength: 'full', pattern: L.SEXUAL_REQUEST },
+  { id: 'illegal_instructions.real_crime_howto', category: 'illegal_instructions', strength: 'full', pattern: L.CRIME_TOPIC, negatable: true, near: [near(L.HOWTO, 200, 200)] },
+  { id: 'privacy.personal_data_request', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_REQUEST, negatable: true },
+  { id: 'privacy.personal_data_disclosure', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_DISCLOSURE },
+  { id: 'medical_or_financial_harm.dangerous_medical_advice', category: 'medical_or_financial_harm', strength: 'full', pattern: L.MEDICAL_HARM, negatable: true },
+  { id: 'medical_or_financial_harm.real_money_pressure', category: 'medical_or_financial_harm', strength: 'full', pattern: L.FINANCIAL_HARM, negatable: true },
+];
+
+export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
+  { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession' },
+  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE },
+  { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
+  { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
+  { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
+  { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)] },
+  { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true },
+];
+
+/** Positions of every match of a lexicon in one text, computed once per text. */
+class Matches {
+  private readonly cache = new Map<RegExp, Array<[number, number]>>();
+  constructor(readonly text: string) {}
+
+  of(pattern: RegExp): Array<[number, number]> {
+    let found = this.cache.get(pattern);
+    if (!found) {
+      found = [];
+      pattern.lastIndex = 0;
+      for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
+        found.push([m.index, m[0].length]);
+        if (m[0].length === 0) pattern.lastIndex++;
+      }
+      this.cache.set(pattern, found);
+    }
+    return found;
+  }
+
+  near(n: Near, start: number, length: number): boolean {
+    const lo = start - n.before;
+    const hi = start + length + n.after;
+    const need = n.count ?? 1;
+    let seen = 0;
+    for (const [i, len] of this.of(n.pattern)) if (i + len >= lo && i <= hi && ++seen >= need) return true;
+    return false;
+  }
+}
+
+function negated(text: string, index: number): boolean {
+  return L.NEGATION_BEFORE.test(text.slice(Math.max(0, index - 48), index));
+}
+
+function spokenBetweenCharacters(text: string, spans: Array<[number, number]>, index: number): boolean {
+  if (!insideSpan(spans, index)) return false;
+  const span = spans.find(([a, b]) => index > a && index < b)!;
+  // The attribution that follows (or precedes) the quote names a third person as speaker or listener.
+  const around = text.slice(Math.max(0, span[0] - 60), Math.min(text.length, span[1] + 80));
+  return L.THIRD_PERSON_ATTRIBUTION.test(around);
+}
+
+export interface Tier1Options extends ClassifyOptions {
+  /** Skip the engagement rules (streaming windows judge harm only; engagement is judged on the whole answer). */
+  harmOnly?: boolean;
+}
+
+/** Tier 1 verdict of one output. Pure and synchronous: safe on the hot path. */
+export function classifyTier1(text: string, options: Tier1Options = {}): GuardrailVerdict {
+  const normalized = normalize(text);
+  const matches = new Matches(normalized);
+  const explanations: Explanation[] = [];
+  const categories = new Set<HarmCategory>();
+  let severity: Severity = 'none';
+  let excusedAsFiction = false;
+  let spans: Array<[number, number]> | undefined;
+
+  for (const rule of HARM_RULES) {
+    for (const [index, length] of matches.of(rule.pattern)) {
+      if (rule.negatable && negated(normalized, index)) continue;
+      if (rule.near && !rule.near.every((n) => matches.near(n, index, length))) {
+        // Everything but the real-world frame was there: a story act, not a real one.
+        if (rule.near.every((n) => n.pattern === L.REAL_FRAME_RE || matches.near(n, index, length))) excusedAsFiction = true;
+        continue;
+      }
+      if (rule.unlessAnywhere && matches.of(rule.unlessAnywhere).length > 0) continue;
+      if (rule.dialogueExcusable) {
+        spans ??= quotedSpans(normalized);
+        if (spokenBetweenCharacters(normalized, spans, index)) {
+          excusedAsFiction = true;
+          continue;
+        }
+      }
+      const full = options.severities?.[rule.category] ?? DEFAULT_CATEGORY_SEVERITY[rule.category];
+      const ruleSeverity = rule.strength === 'full' ? full : oneBelow(full);
+      if (ruleSeverity === 'none') break;
+      categories.add(rule.category);
+      severity = maxSeverity(severity, ruleSeverity);
+      explanations.push({ kind: 'harm', label: rule.category, severity: ruleSeverity, rule: rule.id, evidence: evidence(normalized, index, length), source: 'tier1' });
+      break;
+    }
+  }
+
+  const dark = matches.of(L.DARK_FICTION);
+  const fictionDark = dark.length > 0 || excusedAsFiction;
+  if (fictionDark) {
+    const [i, len] = dark[0] ?? [0, 0];
+    explanations.push({ kind: 'fiction', label: 'fiction_dark', rule: excusedAsFiction ? 'fiction.excused_in_story' : 'fiction.dark_story_content', evidence: dark[0] ? evidence(normalized, i, len) : '', source: 'tier1' });
+  }
+
+  const flags: Record<EngagementIndicator, boolean> = { encourages_breaks: false, acknowledges_real_life: false, respectful_boundaries: false, manipulation: false, fomo: false, encourages_obsession: false };
+  if (!options.harmOnly) {
+    for (const rule of ENGAGEMENT_RULES) {
+      for (const [index, length] of matches.of(rule.pattern)) {
+        let indicator = rule.indicator;
+        if (rule.negatable && negated(normalized, index)) {
+          if (!rule.negatedIndicator) continue;
+          indicator = rule.negatedIndicator;
+        }
+        if (rule.near && !rule.near.every((n) => matches.near(n, index, length))) continue;
+        if (flags[indicator]) break;
+        flags[indicator] = true;
+        explanations.push({ kind: 'engagement', label: indicator, rule: indicator === rule.indicator ? rule.id : `${indicator}.negated_${rule.indicator}`, evidence: evidence(normalized, index, length), source: 'tier1' });
+        break;
+      }
+    }
+  }
+
+  return {
+    harm: { severity, categories: [...categories].sort((a, b) => severityRank(DEFAULT_CATEGORY_SEVERITY[b]) - severityRank(DEFAULT_CATEGORY_SEVERITY[a])) },
+    fiction_dark: fictionDark,
+    engagement: engagementScores(flags),
+    explanations,
+  };
+}
