@@ -17,7 +17,7 @@ import {
   type StartDeploymentInput,
 } from '../src/registry/rollouts';
 import { safeErrorMessage } from '../src/logging/redact';
-import { driveEvaluationTraffic, type EvaluationTrafficInput } from '../src/rollout/evaluation-traffic';
+import { driveEvaluationTraffic, type EvaluationTrafficInput } from './evaluation-traffic';
 
 /** The HTTP client the activities use (global fetch by default; tests may inject another). */
 export type HttpFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;

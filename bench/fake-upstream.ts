@@ -3,7 +3,7 @@
  * recording) in a process of its own. Prints {"url"} once listening; exits when stdin closes.
  * Usage: node bin/run-ts.js bench/fake-upstream.ts [latencyMs]
  */
-import { startFakeProvider } from '../test/support/fake-providers';
+import { startFakeProvider } from '../testkit/fake-providers';
 
 async function main() {
   const latencyMs = Number(process.argv[2] ?? 0);

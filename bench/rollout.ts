@@ -35,9 +35,9 @@ import { syncUseCases } from '../src/registry/use-cases';
 import { createApiKey } from '../src/auth/api-keys';
 import { createGatewayServer } from '../gateway';
 import { createControlWorker } from '../workers/control';
-import { startRollout } from '../src/rollout/client';
+import { startRollout } from '../clients/rollout';
 import { abortUpdate, rolloutStatusQuery, type RolloutStatus } from '../workflows/rollout-messages';
-import { startFakeProvider } from '../test/support/fake-providers';
+import { startFakeProvider } from '../testkit/fake-providers';
 
 interface Options {
   json: boolean;

@@ -3,7 +3,7 @@
 // `.bin` directory, so "am I the main module?" checks on the path are unreliable: call main() here.
 'use strict';
 require('tsx/cjs/api').register();
-const { main } = require('../src/cli/main.ts');
+const { main } = require('../cli/main.ts');
 main(process.argv).then(
   (code) => process.exit(code),
   (err) => {

@@ -13,7 +13,7 @@ import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardra
 import type { LogRow, LogSink } from './log-writer';
 import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
-import { randomBucket, stickyBucket } from './routing';
+import { randomBucket, stickyBucket } from '../src/routing/buckets';
 import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
 
 /**

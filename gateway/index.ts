@@ -11,7 +11,7 @@ import type { Guardrail, OnCriticalViolation } from './guardrails';
 
 export { createGatewayServer, type Gateway, type GatewayDeps } from './server';
 export type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation, CriticalViolationEvent, OnCriticalViolation } from './guardrails';
-export { stickyBucket, buildBucketTable } from './routing';
+export { stickyBucket, buildBucketTable } from '../src/routing/buckets';
 
 export interface RunGatewayOptions {
   /** Validated config; loaded from configPath (or MMS_CONFIG / ./mms.config.yaml) when omitted. */

@@ -5,7 +5,7 @@ import { allocationEntriesSchema, type AllocationEntry } from '../src/registry/a
 import { hashApiKey, isWellFormedApiKey, type ApiKeyRecord } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
 import type { ChatProvider } from '../src/providers/types';
-import { buildBucketTable } from './routing';
+import { buildBucketTable } from '../src/routing/buckets';
 import type { GatewayMetrics } from './metrics';
 
 /**

@@ -10,7 +10,7 @@ import { freePort } from '../../src/db/embedded-postgres';
 import { applyMigrations } from '../../src/db/migrations';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { createTestDatabase } from '../support/stack';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { USE_CASE, chatBody, gatewayTestConfig, memoryLogger, waitFor } from '../fixtures/gateway-harness';
 import { createGatewayServer } from '../../gateway';
 

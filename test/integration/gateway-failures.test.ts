@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { parseConfig } from '../../src/config/load';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { agent, sseData, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
 
 /**

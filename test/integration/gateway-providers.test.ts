@@ -1,7 +1,7 @@
 import { parseConfig } from '../../src/config/load';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { sseData, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import os from 'node:os';
 import fs from 'node:fs';

@@ -9,7 +9,7 @@ import { createApiKey, hashApiKey } from '../../src/auth/api-keys';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { parseConfig } from '../../src/config/load';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
-import { startFakeProvider, startTrap, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, startTrap, type FakeProvider } from '../../testkit/fake-providers';
 import { chatBody, gatewayTestConfig, memoryLogger, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 
 /**

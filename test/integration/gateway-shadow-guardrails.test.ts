@@ -2,7 +2,7 @@ import { getServingAllocation } from '../../src/registry/allocations';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { addModel } from '../support/fixtures';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { USE_CASE, chatBody, gatewayTestConfig, setAllocation, sseData, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
 import type { CriticalViolationEvent, Guardrail } from '../../gateway';
 

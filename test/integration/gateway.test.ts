@@ -4,7 +4,7 @@ import { gatewayReplicaProbe } from '../../src/registry/serving-probes';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { addModel } from '../support/fixtures';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { USE_CASE, chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
 
 let db: TestDatabase;

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { Client } from '@temporalio/client';
-import { CliError, createContext, type CliContext } from '../../src/cli/context';
-import { registerRolloutCommands, renderRolloutStatus } from '../../src/cli/commands/rollout';
+import { CliError, createContext, type CliContext } from '../../cli/context';
+import { registerRolloutCommands, renderRolloutStatus } from '../../cli/commands/rollout';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { rolloutWorkflowId, type RolloutStatus } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
@@ -12,7 +12,7 @@ import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { healthy, startLogTraffic } from '../support/rollout';
 
 /**
- * `mms rollout …` in-process, exactly as src/cli/main.ts runs a command (one-line errors, exit codes),
+ * `mms rollout …` in-process, exactly as cli/main.ts runs a command (one-line errors, exit codes),
  * against a real Temporal server, PostgreSQL and control worker.
  */
 const USE_CASE = 'rollout_cli';
@@ -62,7 +62,7 @@ afterEach(async () => {
   delete process.env.TEMPORAL_ADDRESS;
 });
 
-/** Runs `mms -c <config> <args>` the way src/cli/main.ts does, capturing output and the exit code. */
+/** Runs `mms -c <config> <args>` the way cli/main.ts does, capturing output and the exit code. */
 async function mms(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: () => any }> {
   const program = new Command('mms').option('-c, --config <file>').option('--json').exitOverride();
   let ctx: CliContext | undefined;

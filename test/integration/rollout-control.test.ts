@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { getServingAllocation } from '../../src/registry/allocations';
-import { criticalViolationNotifier } from '../../src/rollout/client';
+import { criticalViolationNotifier } from '../../clients/rollout';
 import { MmsStatus } from '../../src/temporal/search-attributes';
 import {
   abortUpdate,

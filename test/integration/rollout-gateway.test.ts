@@ -2,14 +2,14 @@ import { request } from 'undici';
 import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../../src/config/schema';
 import { createApiKey } from '../../src/auth/api-keys';
-import { adminKeyVerifier, modelManagementApi } from '../../src/api/model-management';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { syncUseCases } from '../../src/registry/use-cases';
-import { criticalViolationNotifier } from '../../src/rollout/client';
+import { criticalViolationNotifier } from '../../clients/rollout';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
 import type { Guardrail } from '../../gateway';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { agent, chatBody, gatewayTestConfig, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import { allocationHistory, candidateWeights, testPolicy, waitFor } from '../support/rollout';
 

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { getServingAllocation } from '../../src/registry/allocations';
-import { startRollout, RolloutAlreadyRunningError } from '../../src/rollout/client';
+import { startRollout, RolloutAlreadyRunningError } from '../../clients/rollout';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { MmsStatus, MmsUseCase } from '../../src/temporal/search-attributes';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';

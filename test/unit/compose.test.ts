@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { buildProgram } from '../../src/cli/main';
+import { buildProgram } from '../../cli/main';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is checked for what can be checked: it parses,

@@ -1,5 +1,5 @@
 import { TOTAL_BUCKETS } from '../../src/registry/allocations';
-import { buildBucketTable, hash32, stickyBucket } from '../../gateway/routing';
+import { buildBucketTable, hash32, stickyBucket } from '../../src/routing/buckets';
 import { applyPolicy, parseChatRequest, RequestError } from '../../gateway/chat-request';
 import { compileTemplate, policyOf } from '../../gateway/registry-cache';
 import { rejectUpstreamOverrideHeaders } from '../../gateway/chat';

@@ -2,15 +2,15 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { MmsConfig, RolloutPolicy } from '../config/schema';
-import { rolloutPolicySchema } from '../config/schema';
-import { formatIssues } from '../config/load';
-import { verifyApiKey } from '../auth/api-keys';
-import { safeErrorMessage } from '../logging/redact';
-import { servingStableModel } from '../registry/rollouts';
-import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../rollout/client';
-import { rollbackWorkflow } from '../../workflows/rollback';
-import { rollbackWorkflowId } from '../../workflows/rollback-messages';
+import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
+import { rolloutPolicySchema } from '../src/config/schema';
+import { formatIssues } from '../src/config/load';
+import { verifyApiKey } from '../src/auth/api-keys';
+import { safeErrorMessage } from '../src/logging/redact';
+import { servingStableModel } from '../src/registry/rollouts';
+import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
+import { rollbackWorkflow } from '../workflows/rollback';
+import { rollbackWorkflowId } from '../workflows/rollback-messages';
 import {
   abortUpdate,
   pauseUpdate,
@@ -19,7 +19,7 @@ import {
   rolloutStrategies,
   windowSecondsLeft,
   type RolloutStatus,
-} from '../../workflows/rollout-messages';
+} from '../workflows/rollout-messages';
 
 /**
  * The management REST API of seed section 8 for rollouts and rollbacks, as a fastify plugin mounted on

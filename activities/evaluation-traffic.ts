@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PrismaClient } from '@prisma/client';
-import { buildBucketTable, stickyBucket } from '../../gateway/routing';
-import { allocationEntriesSchema } from '../registry/allocations';
-import { safeErrorMessage } from '../logging/redact';
+import { buildBucketTable, stickyBucket } from '../src/routing/buckets';
+import { allocationEntriesSchema } from '../src/registry/allocations';
+import { safeErrorMessage } from '../src/logging/redact';
 
 /**
  * Evaluation traffic for idle canaries: replays recent prompts of the use case (the historical-log

@@ -56,7 +56,7 @@ export interface FakeProviderOptions {
   fixturesDir?: string;
 }
 
-const fixturesDefault = path.resolve(__dirname, '../fixtures/real-api');
+const fixturesDefault = path.resolve(__dirname, '../test/fixtures/real-api');
 
 export interface FakeProvider {
   url: string;

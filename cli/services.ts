@@ -1,10 +1,10 @@
 import type { PrismaClient } from '@prisma/client';
 import type { Client } from '@temporalio/client';
-import type { MmsConfig } from '../config/schema';
-import { connectClient } from '../temporal/connection';
+import type { MmsConfig } from '../src/config/schema';
+import { connectClient } from '../src/temporal/connection';
 import { adminKeyVerifier, modelManagementApi } from '../api/model-management';
-import { criticalViolationNotifier } from '../rollout/client';
-import { runGateway, type OnCriticalViolation } from '../../gateway';
+import { criticalViolationNotifier } from '../clients/rollout';
+import { runGateway, type OnCriticalViolation } from '../gateway';
 
 export interface StartedService {
   name: string;

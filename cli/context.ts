@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '@prisma/client';
-import { loadConfig, defaultConfigPath } from '../config/load';
-import type { MmsConfig } from '../config/schema';
-import { findDatabase } from '../db/database';
-import { createPrisma } from '../db/prisma';
-import { connectClient } from '../temporal/connection';
+import { loadConfig, defaultConfigPath } from '../src/config/load';
+import type { MmsConfig } from '../src/config/schema';
+import { findDatabase } from '../src/db/database';
+import { createPrisma } from '../src/db/prisma';
+import { connectClient } from '../src/temporal/connection';
 
 /** What every command gets: lazily loaded config, database and Temporal client, and output helpers. */
 export interface CliContext {

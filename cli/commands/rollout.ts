@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { formatIssues } from '../../config/load';
-import { rolloutPolicySchema, type RolloutPolicy } from '../../config/schema';
-import { webUiLink } from '../../temporal/connection';
-import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, describeStage, readRollout, rolloutHandle, startRollout, type RolloutReading } from '../../rollout/client';
+import { formatIssues } from '../../src/config/load';
+import { rolloutPolicySchema, type RolloutPolicy } from '../../src/config/schema';
+import { webUiLink } from '../../src/temporal/connection';
+import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, describeStage, readRollout, rolloutHandle, startRollout, type RolloutReading } from '../../clients/rollout';
 import {
   ALL_AT_ONCE_WARNING,
   abortUpdate,
@@ -14,7 +14,7 @@ import {
   terminalPhases,
   windowSecondsLeft,
   type RolloutStatus,
-} from '../../../workflows/rollout-messages';
+} from '../../workflows/rollout-messages';
 import { CliError, table, type CliContext } from '../context';
 
 /**

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, table, type CliContext } from '../context';
-import { getServingAllocation, type AllocationEntry } from '../../registry/allocations';
-import { listHistory } from '../../registry/history';
+import { getServingAllocation, type AllocationEntry } from '../../src/registry/allocations';
+import { listHistory } from '../../src/registry/history';
 
 /** Read commands over the registry: use cases, models, history. */
 export function registerRegistryCommands(program: Command, ctx: () => CliContext) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { resolveDatabase } from '../../db/database';
-import { applyMigrations, migrationStatus, writeNextMigration } from '../../db/migrations';
+import { resolveDatabase } from '../../src/db/database';
+import { applyMigrations, migrationStatus, writeNextMigration } from '../../src/db/migrations';
 import { CliError, type CliContext } from '../context';
 
 /** Migrations are Prisma's (`migrate deploy`, `migrate diff`); these commands only find the database. */

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { rollbackWorkflow, snapshotWorkflow } from '../../../workflows';
-import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type RollbackStatus } from '../../../workflows/rollback-messages';
-import { snapshotWorkflowId } from '../../../workflows/snapshot-messages';
-import { rolloutWorkflowId } from '../../../workflows/rollout-messages';
-import { webUiLink } from '../../temporal/connection';
+import { rollbackWorkflow, snapshotWorkflow } from '../../workflows';
+import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type RollbackStatus } from '../../workflows/rollback-messages';
+import { snapshotWorkflowId } from '../../workflows/snapshot-messages';
+import { rolloutWorkflowId } from '../../workflows/rollout-messages';
+import { webUiLink } from '../../src/temporal/connection';
 import { CliError, type CliContext } from '../context';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { MmsConfig } from '../config/schema';
-import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../temporal/search-attributes';
-import { rolloutWorkflow } from '../../workflows/rollout';
+import type { MmsConfig } from '../src/config/schema';
+import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../src/temporal/search-attributes';
+import { rolloutWorkflow } from '../workflows/rollout';
 import {
   criticalViolationSignal,
   rolloutStatusQuery,
@@ -12,7 +12,7 @@ import {
   type CriticalViolation,
   type RolloutInput,
   type RolloutStatus,
-} from '../../workflows/rollout-messages';
+} from '../workflows/rollout-messages';
 
 /**
  * Starting and addressing rollouts from outside the workflow (CLI, REST API, gateway): one place that

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys';
+import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey } from '../../src/auth/api-keys';
 import { CliError, table, type CliContext } from '../context';
 import { startGatewayService } from '../services';
 

@@ -1,4 +1,4 @@
-import { TOTAL_BUCKETS, type AllocationEntry } from '../src/registry/allocations';
+import { TOTAL_BUCKETS, type AllocationEntry } from '../registry/allocations';
 
 /**
  * Sticky routing. A sticky key (player or session id) hashes to one of 10,000 buckets; each allocation

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load';
-import { redactSecrets } from '../logging/redact';
+import { ConfigError } from '../src/config/load';
+import { redactSecrets } from '../src/logging/redact';
 import { createContext, CliError, type CliContext } from './context';
 import { registerDbCommands } from './commands/db';
 import { registerGatewayCommands } from './commands/gateway';

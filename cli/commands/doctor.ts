@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { Connection } from '@temporalio/client';
-import { ConfigError } from '../../config/load';
-import type { MmsConfig } from '../../config/schema';
-import { findDatabase } from '../../db/database';
-import { canConnect } from '../../db/embedded-postgres';
-import { migrationStatus } from '../../db/migrations';
-import { createPrisma } from '../../db/prisma';
-import { missingSearchAttributes, registerSearchAttributes } from '../../temporal/admin';
-import { temporalAddress, temporalNamespace } from '../../temporal/connection';
+import { ConfigError } from '../../src/config/load';
+import type { MmsConfig } from '../../src/config/schema';
+import { findDatabase } from '../../src/db/database';
+import { canConnect } from '../../src/db/embedded-postgres';
+import { migrationStatus } from '../../src/db/migrations';
+import { createPrisma } from '../../src/db/prisma';
+import { missingSearchAttributes, registerSearchAttributes } from '../../src/temporal/admin';
+import { temporalAddress, temporalNamespace } from '../../src/temporal/connection';
 import { CliError, type CliContext } from '../context';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
