@@ -8,5 +8,7 @@ echo "[test] typecheck"
 npx tsc --noEmit -p tsconfig.json
 echo "[test] lint"
 npx eslint . --max-warnings=0
+echo "[test] layers (dependency-cruiser: .dependency-cruiser.cjs, .dependency-cruiser-workflows.cjs)"
+npm run -s layers
 echo "[test] jest $*"
 exec npx jest "$@"
