@@ -188,9 +188,17 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       correctedOutput: body.corrected_output,
       feedbackAt: new Date(),
     };
-    // Logged calls are unique by request_id; the lookup is a parameterised query on it.
-    const findRow = () => prisma.modelHistoricalLog.findUnique({ where: { requestId: body.request_id }, select: { useCase: true } });
-    let row: { useCase: string | null } | null;
+    // Logged calls are unique by (request_id, timestamp), the partition key: the lookup probes each
+    // day partition's index on request_id, then the long-term table (rows kept past their partition).
+    const findRow = async () => {
+      const where = { requestId: body.request_id };
+      const select = { useCase: true, timestamp: true };
+      const recent = await prisma.modelHistoricalLog.findFirst({ where, select });
+      if (recent) return { ...recent, longTerm: false };
+      const kept = await prisma.modelHistoricalLogLongTerm.findFirst({ where, select });
+      return kept && { ...kept, longTerm: true };
+    };
+    let row: { useCase: string | null; timestamp: Date; longTerm: boolean } | null;
     try {
       row = await findRow();
       if (!row) {
@@ -207,15 +215,15 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
     }
     try {
-      await prisma.modelHistoricalLog.update({
-        where: { requestId: body.request_id },
-        data: {
-          userFeedback: patch.userFeedback as Prisma.InputJsonValue,
-          ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
-          ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
-          feedbackAt: patch.feedbackAt,
-        },
-      });
+      const data = {
+        userFeedback: patch.userFeedback as Prisma.InputJsonValue,
+        ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
+        ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
+        feedbackAt: patch.feedbackAt,
+      };
+      const where = { requestId: body.request_id, timestamp: row.timestamp };
+      if (row.longTerm) await prisma.modelHistoricalLogLongTerm.updateMany({ where, data });
+      else await prisma.modelHistoricalLog.updateMany({ where, data });
     } catch (err) {
       logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
       return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));

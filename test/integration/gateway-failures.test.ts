@@ -64,7 +64,7 @@ const body = (useCase: string, extra: Record<string, unknown> = {}) => ({ model:
 
 async function rowOf(requestId: string) {
   await gw.gateway.logWriter.flush();
-  return db.prisma.modelHistoricalLog.findUniqueOrThrow({ where: { requestId } });
+  return db.prisma.modelHistoricalLog.findFirstOrThrow({ where: { requestId } });
 }
 
 describe.each(wires)('$kind', (w) => {
@@ -153,7 +153,7 @@ describe.each(wires)('$kind', (w) => {
     await waitFor('the upstream stream to be aborted', () => fake.counts.aborted === 1, 3000);
     const row = await waitFor('the row', async () => {
       await gw.gateway.logWriter.flush();
-      return db.prisma.modelHistoricalLog.findUnique({ where: { requestId } });
+      return db.prisma.modelHistoricalLog.findFirst({ where: { requestId } });
     });
     expect(row).toMatchObject({ status: 'incomplete', errorClass: 'client_disconnected' });
   });

@@ -89,7 +89,7 @@ describe.each(kinds)('$provider ($wire wire)', (k) => {
     }
 
     await gw.gateway.logWriter.flush();
-    const row = await db.prisma.modelHistoricalLog.findUniqueOrThrow({ where: { requestId: res.body.id } });
+    const row = await db.prisma.modelHistoricalLog.findFirstOrThrow({ where: { requestId: res.body.id } });
     expect(row).toMatchObject({ useCase: k.useCase, status: 'ok', generatedOutput: expected, tokensOut: res.body.usage.completion_tokens, tokensIn: res.body.usage.prompt_tokens });
     if (k.provider === 'openai') expect(Number(row.costUsd)).toBeGreaterThan(0);
     else expect(row.costUsd).toBeNull(); // no price in the table: unknown, not zero
@@ -116,7 +116,7 @@ describe.each(kinds)('$provider ($wire wire)', (k) => {
     expect(fake.requests[0]!.stream).toBe(true);
 
     await gw.gateway.logWriter.flush();
-    const row = await db.prisma.modelHistoricalLog.findUniqueOrThrow({ where: { requestId: res.headers['x-request-id'] as string } });
+    const row = await db.prisma.modelHistoricalLog.findFirstOrThrow({ where: { requestId: res.headers['x-request-id'] as string } });
     expect(row).toMatchObject({ status: 'ok', generatedOutput: expected, tokensOut: expected.split(' ').length });
     expect(row.ttftMs).toBeGreaterThan(0);
     expect(row.ttftMs!).toBeLessThanOrEqual(row.latencyMs!);

@@ -116,7 +116,7 @@ describe('guardrail hook', () => {
 
   const rowOf = async (requestId: string) => {
     await gw.gateway.logWriter.flush();
-    return db.prisma.modelHistoricalLog.findUniqueOrThrow({ where: { requestId } });
+    return db.prisma.modelHistoricalLog.findFirstOrThrow({ where: { requestId } });
   };
 
   test('a critical violation blocks the answer, is recorded, and is reported at once', async () => {
