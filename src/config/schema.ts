@@ -126,6 +126,51 @@ export const rolloutPolicySchema = z.strictObject({
 
 const severity = z.enum(['critical', 'high', 'medium', 'low']);
 
+const retentionDays = z.number().int().min(1).max(3650);
+/** Days a row is kept, by class: the longest class a row belongs to wins. */
+export const logRetentionSchema = z.strictObject({
+  /** Rows with nothing else to them. */
+  plainDays: retentionDays.default(14),
+  /** Rows with a feedback score, feedback or a corrected output: the fine-tuning set. */
+  feedbackDays: retentionDays.default(180),
+  /** Rows the guardrails flagged, and the guardrails_violations rows themselves: the audit set. */
+  violationDays: retentionDays.default(180),
+});
+
+export const logsSchema = z.strictObject({
+  partitions: z
+    .strictObject({
+      /** Width of one partition of model_historical_logs and guardrails_violations (a divisor of 24). */
+      intervalHours: z.union([1, 2, 3, 4, 6, 8, 12, 24].map((h) => z.literal(h)) as [z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).default(24),
+      /** Partitions exist this far ahead of now, so the gateway never writes into a missing one. */
+      createAheadHours: z.number().int().min(1).max(24 * 31).default(72),
+      /** Period of the partitionMaintenance schedule. */
+      maintenanceIntervalMinutes: z.number().int().min(1).max(24 * 60).default(60),
+      /** How long a partition detach may wait for its lock before it gives up until the next run (ms). */
+      lockTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    })
+    .prefault({}),
+  retention: logRetentionSchema
+    .extend({
+      /** Per use case overrides of the classes above. */
+      useCases: z.record(z.string().min(1), logRetentionSchema.partial()).default({}),
+    })
+    .prefault({}),
+  rollups: z
+    .strictObject({
+      /** Period of the roll-up schedule (per-minute aggregates of the logs). */
+      intervalSeconds: z.number().int().min(10).max(3600).default(60),
+      /** Minutes recomputed on every run, so late rows (spill replays, feedback) are counted. */
+      lookbackMinutes: z.number().int().min(1).max(24 * 60).default(10),
+      /** How far back the first run starts when there are no roll-ups yet. */
+      backfillHours: z.number().int().min(0).max(24 * 90).default(24),
+      /** Roll-ups older than this are deleted (a small table: minutes × use cases × models × roles). */
+      retentionDays: z.number().int().min(1).max(3650).default(400),
+    })
+    .prefault({}),
+});
+
+
 export const configSchema = z
   .strictObject({
     temporal: z
@@ -185,6 +230,8 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    /** Historical logs at scale: day partitions, retention per use case and row class, roll-ups (src/logs/). */
+    logs: logsSchema.prefault({}),
     providers: z.record(identifier, providerSchema).refine((p) => Object.keys(p).length > 0, { error: 'at least one provider is required' }),
     useCases: z.array(useCaseSchema).min(1, { error: 'at least one use case is required' }),
     policies: z
@@ -249,6 +296,11 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
+    for (const id of Object.keys(config.logs.retention.useCases)) {
+      if (!config.useCases.some((u) => u.id === id)) {
+        ctx.addIssue({ code: 'custom', path: ['logs', 'retention', 'useCases', id], message: `unknown use case "${id}" (defined: ${config.useCases.map((u) => u.id).join(', ')})` });
+      }
+    }
     config.useCases.forEach((useCase, i) => {
       const first = seen.get(useCase.id);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['useCases', i, 'id'], message: `duplicate use case id "${useCase.id}" (also useCases[${first}])` });
@@ -272,3 +324,4 @@ export type UseCaseConfig = z.infer<typeof useCaseSchema>;
 export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
 export type ModelRef = z.infer<typeof modelRefSchema>;
 export type GatewayConfig = MmsConfig['gateway'];
+export type LogsConfig = MmsConfig['logs'];

@@ -1,0 +1,336 @@
+import type { Prisma, PrismaClient } from '@prisma/client';
+import { DAY_MS, logPartitionDays, policyRecords, violationPartitionDays, type RetentionPolicy } from './retention';
+
+/**
+ * Day partitions of the historical logs: created ahead of time, rows caught by the DEFAULT partition
+ * given a partition of their own, expired partitions detached and dropped after the rows that must
+ * live longer were copied to the long-term table. Never a DELETE over a big table: retention is a
+ * partition drop, in the logs and in the long-term tables alike.
+ *
+ * Everything is read from the catalog (bounds, columns), so partitions made by the migration, by an
+ * earlier interval setting or by hand are handled the same way, and columns added later are moved too.
+ */
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export interface PartitionedTable {
+  /** The logical table the application reads and writes. */
+  name: string;
+  /** Where rows that outlive their partition go (partitioned by expires_at). */
+  longTerm: string;
+  kind: 'logs' | 'violations';
+}
+
+export const LOG_TABLE: PartitionedTable = { name: 'model_historical_logs', longTerm: 'model_historical_logs_long_term', kind: 'logs' };
+export const VIOLATION_TABLE: PartitionedTable = { name: 'guardrails_violations', longTerm: 'guardrails_violations_long_term', kind: 'violations' };
+export const PARTITIONED_TABLES = [LOG_TABLE, VIOLATION_TABLE] as const;
+
+export interface PartitionInfo {
+  name: string;
+  /** Range bounds; null for the DEFAULT partition. */
+  from: Date | null;
+  to: Date | null;
+  isDefault: boolean;
+  bytes: number;
+  /** From pg_class.reltuples (as of the last ANALYZE/VACUUM): -1 when never analysed. */
+  estimatedRows: number;
+}
+
+export interface PartitionSettings {
+  intervalHours: number;
+  createAheadHours: number;
+  lockTimeoutMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Identifiers are built by this module from [a-z0-9_]; anything else is a bug, not input. */
+function ident(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a safe identifier: ${name}`);
+  return `"${name}"`;
+}
+const lit = (d: Date) => `'${d.toISOString()}'`;
+
+/** pg_get_expr prints bounds as timestamptz literals in the session time zone: '2026-11-30 00:00:00+00'. */
+function parseBound(text: string): Date {
+  const iso = text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new Error(`cannot read partition bound ${text}`);
+  return d;
+}
+
+export async function listPartitions(db: Db, table: string): Promise<PartitionInfo[]> {
+  const rows = await db.$queryRawUnsafe<Array<{ name: string; bound: string; bytes: bigint; reltuples: number }>>(
+    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes, c.reltuples::float8 as reltuples
+       from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = $1::regclass`,
+    table,
+  );
+  return rows
+    .map((r) => {
+      const m = /FROM \('([^']+)'\) TO \('([^']+)'\)/.exec(r.bound);
+      return {
+        name: r.name,
+        from: m ? parseBound(m[1]!) : null,
+        to: m ? parseBound(m[2]!) : null,
+        isDefault: r.bound === 'DEFAULT',
+        bytes: Number(r.bytes),
+        estimatedRows: Math.round(r.reltuples),
+      };
+    })
+    .sort((a, b) => (a.from?.getTime() ?? Infinity) - (b.from?.getTime() ?? Infinity));
+}
+
+export async function tableColumns(db: Db, table: string): Promise<string[]> {
+  const rows = await db.$queryRawUnsafe<Array<{ attname: string }>>(
+    `select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum`,
+    table,
+  );
+  return rows.map((r) => r.attname);
+}
+
+/** The start of the partition holding `at` (UTC; intervals divide the day). */
+export function floorToInterval(at: Date, intervalHours: number): Date {
+  const step = intervalHours * HOUR_MS;
+  return new Date(Math.floor(at.getTime() / step) * step);
+}
+
+export function partitionName(table: string, from: Date, intervalHours: number): string {
+  const iso = from.toISOString();
+  const day = iso.slice(0, 10).replace(/-/g, '');
+  return `${table}_p${day}${intervalHours < 24 ? `t${iso.slice(11, 13)}` : ''}`;
+}
+
+const overlaps = (p: PartitionInfo, from: Date, to: Date) => !p.isDefault && p.from! < to && p.to! > from;
+
+/**
+ * Creates the partition [from, to) of `table` without blocking writers: the new table is built beside
+ * the parent and ATTACHed (SHARE UPDATE EXCLUSIVE on the parent, unlike CREATE … PARTITION OF, which
+ * takes ACCESS EXCLUSIVE and would queue every gateway insert behind a long analysis query). Rows of
+ * that range sitting in the DEFAULT partition are moved into it first: PostgreSQL refuses to attach a
+ * range whose rows are in DEFAULT. The default is locked against inserts meanwhile (late rows only).
+ */
+export async function createPartition(prisma: PrismaClient, table: string, from: Date, to: Date, name: string, lockTimeoutMs: number): Promise<{ name: string; movedFromDefault: number }> {
+  return prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(lockTimeoutMs)}`);
+      const range = `"timestamp_range_check"`;
+      const key = table.endsWith('_long_term') ? 'expires_at' : 'timestamp';
+      await tx.$executeRawUnsafe(`create table ${ident(name)} (like ${ident(table)} including defaults including constraints)`);
+      const defaultPart = (await listPartitions(tx, table)).find((p) => p.isDefault);
+      let moved = 0;
+      if (defaultPart) {
+        await tx.$executeRawUnsafe(`lock table ${ident(defaultPart.name)} in share row exclusive mode`);
+        const cols = (await tableColumns(tx, table)).map(ident).join(', ');
+        moved = await tx.$executeRawUnsafe(
+          `with gone as (delete from ${ident(defaultPart.name)} where ${ident(key)} >= ${lit(from)} and ${ident(key)} < ${lit(to)} returning ${cols})
+           insert into ${ident(name)} (${cols}) select ${cols} from gone`,
+        );
+      }
+      // A matching CHECK lets ATTACH skip its validation scan of the new partition.
+      await tx.$executeRawUnsafe(`alter table ${ident(name)} add constraint ${range} check (${ident(key)} >= ${lit(from)} and ${ident(key)} < ${lit(to)})`);
+      await tx.$executeRawUnsafe(`alter table ${ident(table)} attach partition ${ident(name)} for values from (${lit(from)}) to (${lit(to)})`);
+      await tx.$executeRawUnsafe(`alter table ${ident(name)} drop constraint ${range}`);
+      return { name, movedFromDefault: moved };
+    },
+    { timeout: 30 * 60_000, maxWait: 30_000 },
+  );
+}
+
+export interface CreateReport {
+  table: string;
+  created: string[];
+  /** Rows moved out of the DEFAULT partition into a partition made for them. */
+  movedFromDefault: number;
+  /** Partitions that could not be created this run (lock timeout): retried next run. */
+  failed: Array<{ name: string; error: string }>;
+}
+
+/**
+ * Partitions from the current interval to `createAheadHours` ahead, plus one for every interval that
+ * has rows in the DEFAULT partition (late rows, clock skew, a day that was never created).
+ */
+export async function ensurePartitions(prisma: PrismaClient, table: string, settings: PartitionSettings, now: Date): Promise<CreateReport> {
+  const step = settings.intervalHours * HOUR_MS;
+  const wanted: number[] = [];
+  for (let t = floorToInterval(now, settings.intervalHours).getTime(); t < now.getTime() + settings.createAheadHours * HOUR_MS; t += step) wanted.push(t);
+  return ensureRanges(prisma, table, wanted, settings);
+}
+
+/** Creates the partitions starting at `starts` (and those DEFAULT rows need) that do not exist yet. */
+export async function ensureRanges(prisma: PrismaClient, table: string, starts: number[], settings: Omit<PartitionSettings, 'createAheadHours'>): Promise<CreateReport> {
+  const report: CreateReport = { table, created: [], movedFromDefault: 0, failed: [] };
+  const existing = await listPartitions(prisma, table);
+  const step = settings.intervalHours * HOUR_MS;
+  const wanted = new Set(starts);
+  const defaultPart = existing.find((p) => p.isDefault);
+  if (defaultPart) {
+    const key = table.endsWith('_long_term') ? 'expires_at' : 'timestamp';
+    const rows = await prisma.$queryRawUnsafe<Array<{ start: Date }>>(
+      `select distinct to_timestamp(floor(extract(epoch from ${ident(key)}) / ${step / 1000}) * ${step / 1000}) as start from ${ident(defaultPart.name)}`,
+    );
+    for (const r of rows) wanted.add(r.start.getTime());
+  }
+  for (const t of [...wanted].sort((a, b) => a - b)) {
+    let from = new Date(t);
+    let to = new Date(t + step);
+    // Never overlap a partition of another width (the migration's days, an older interval setting):
+    // shrink to the uncovered part, which always exists for a row sitting in DEFAULT.
+    const clash = existing.filter((p) => overlaps(p, from, to));
+    if (clash.length > 0) {
+      if (clash.some((p) => p.from! <= from && p.to! >= to)) continue;
+      for (const p of clash) {
+        if (p.from! <= from) from = p.to!;
+        else if (p.to! >= to) to = p.from!;
+      }
+      if (from >= to || existing.some((p) => overlaps(p, from, to))) continue;
+    }
+    const name = partitionName(table, from, settings.intervalHours) + (clash.length ? `_${from.toISOString().slice(11, 13)}${from.toISOString().slice(14, 16)}` : '');
+    try {
+      const made = await createPartition(prisma, table, from, to, name, settings.lockTimeoutMs);
+      report.created.push(made.name);
+      report.movedFromDefault += made.movedFromDefault;
+      existing.push({ name, from, to, isDefault: false, bytes: 0, estimatedRows: 0 });
+    } catch (err) {
+      report.failed.push({ name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+    }
+  }
+  return report;
+}
+
+/** When a partition of `table` expires: its end plus the shortest retention that applies to it. */
+export function partitionDropAt(table: PartitionedTable, partitionEnd: Date, policy: RetentionPolicy): Date {
+  const days = table.kind === 'logs' ? logPartitionDays(policy) : violationPartitionDays(policy);
+  return new Date(partitionEnd.getTime() + days * DAY_MS);
+}
+
+/**
+ * The SELECT that picks the rows of one partition that outlive it, with their class and expiry. A
+ * row is kept for the longest class it belongs to (plain; feedback: a score, feedback or correction;
+ * violation: a guardrail verdict other than pass, or a guardrails_violations row), per its use case.
+ */
+function keptRowsSql(table: PartitionedTable, partition: string, cols: string[], from: Date, to: Date): string {
+  const c = cols.map((x) => `l.${ident(x)}`).join(', ');
+  if (table.kind === 'violations') {
+    return `select ${c}, k.days, 'violation' as retention_class
+      from ${ident(partition)} l
+      left join policy r on r.use_case = l.use_case_id
+      cross join lateral (select coalesce(r.violation, $2::int) as days) k`;
+  }
+  return `select ${c}, k.days, k.retention_class
+      from ${ident(partition)} l
+      left join policy r on r.use_case = l.use_case
+      left join (select distinct log_id from guardrails_violations
+                  where "timestamp" >= ${lit(new Date(from.getTime() - DAY_MS))} and "timestamp" < ${lit(new Date(to.getTime() + DAY_MS))}) f
+             on f.log_id = l.log_id
+      cross join lateral (
+        select coalesce(r.plain, $3::int) as plain,
+               case when l.user_feedback is not null or l.feedback_score is not null or l.corrected_output is not null then coalesce(r.feedback, $4::int) end as feedback,
+               case when f.log_id is not null or l.guardrail_verdict in ('redacted', 'blocked') then coalesce(r.violation, $2::int) end as violation) d
+      cross join lateral (
+        select greatest(d.plain, d.feedback, d.violation) as days,
+               case when greatest(d.plain, d.feedback, d.violation) = d.violation then 'violation'
+                    when greatest(d.plain, d.feedback, d.violation) = d.feedback then 'feedback' else 'plain' end as retention_class) k`;
+}
+
+export interface ExpireReport {
+  table: string;
+  dropped: Array<{ name: string; from: string; to: string; bytes: number; movedToLongTerm: number }>;
+  /** Expired long-term partitions dropped. */
+  droppedLongTerm: Array<{ name: string; bytes: number }>;
+  failed: Array<{ name: string; error: string }>;
+}
+
+/**
+ * Drops every expired partition of `table`: in one transaction, copies the rows that must outlive it
+ * into the long-term table (with their class and expiry), then detaches and drops it. The detach takes
+ * ACCESS EXCLUSIVE on the parent for an instant; lock_timeout bounds how long inserts can queue behind
+ * it when a long query holds the table (the partition is then retried next run). Then drops the
+ * long-term partitions whose day of expiry has passed.
+ */
+export async function expirePartitions(prisma: PrismaClient, table: PartitionedTable, policy: RetentionPolicy, settings: PartitionSettings, now: Date): Promise<ExpireReport> {
+  const report: ExpireReport = { table: table.name, dropped: [], droppedLongTerm: [], failed: [] };
+  const due = (await listPartitions(prisma, table.name)).filter((p) => !p.isDefault && partitionDropAt(table, p.to!, policy) <= now);
+  if (due.length > 0) {
+    const [cols, longTermCols] = await Promise.all([tableColumns(prisma, table.name), tableColumns(prisma, table.longTerm)]);
+    // Columns the long-term table lacks (added to the logs later) cannot be kept: copy the common ones.
+    const common = cols.filter((c) => longTermCols.includes(c));
+    const withClass = longTermCols.includes('retention_class');
+    const target = [...common.map(ident), 'expires_at', ...(withClass ? ['retention_class'] : [])].join(', ');
+    const values = [...common.map(ident), '"timestamp" + make_interval(days => days)', ...(withClass ? ['retention_class'] : [])].join(', ');
+    // $1 the per-use-case policy, $2 the default violation days (+ $3 plain, $4 feedback for logs).
+    const params = table.kind === 'logs' ? [policy.defaults.violation, policy.defaults.plain, policy.defaults.feedback] : [policy.defaults.violation];
+    for (const p of due) {
+      try {
+        // The rows of [from, to) expire at from + N … to + N days, N one of the policy's retentions:
+        // exactly those days of the long-term table must exist (no scan needed to know them).
+        const starts = new Set<number>();
+        for (const n of retentionDayCounts(table, policy)) {
+          for (let t = floorToInterval(new Date(p.from!.getTime() + n * DAY_MS), 24).getTime(); t < p.to!.getTime() + n * DAY_MS; t += DAY_MS) if (t + DAY_MS > now.getTime()) starts.add(t);
+        }
+        const made = await ensureRanges(prisma, table.longTerm, [...starts], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs });
+        if (made.failed.length > 0) throw new Error(`long-term partitions: ${made.failed.map((f) => f.error).join('; ')}`);
+        const moved = await prisma.$transaction(
+          async (tx) => {
+            // Writes to an expired day are rare (feedback, forget): they wait, so no copied row goes stale.
+            await tx.$executeRawUnsafe(`lock table ${ident(p.name)} in share mode`);
+            const n = await tx.$executeRawUnsafe(
+              `with policy as (select * from jsonb_to_recordset($1::jsonb) as r(use_case text, plain int, feedback int, violation int))
+               insert into ${ident(table.longTerm)} (${target})
+               select ${values} from (${keptRowsSql(table, p.name, common, p.from!, p.to!)}) kept
+                where "timestamp" + make_interval(days => days) > ${lit(now)}
+               on conflict do nothing`,
+              policyRecords(policy),
+              ...params,
+            );
+            await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
+            await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
+            await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
+            return n;
+          },
+          { timeout: 60 * 60_000, maxWait: 30_000 },
+        );
+        report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, movedToLongTerm: moved });
+      } catch (err) {
+        report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+      }
+    }
+  }
+  for (const p of await listPartitions(prisma, table.longTerm)) {
+    if (p.isDefault || p.to! > now) continue;
+    try {
+      await prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
+        await tx.$executeRawUnsafe(`alter table ${ident(table.longTerm)} detach partition ${ident(p.name)}`);
+        await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
+      });
+      report.droppedLongTerm.push({ name: p.name, bytes: p.bytes });
+    } catch (err) {
+      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+    }
+  }
+  return report;
+}
+
+/** Every retention (days) a row of `table` can have under the policy. */
+function retentionDayCounts(table: PartitionedTable, policy: RetentionPolicy): number[] {
+  const all = [policy.defaults, ...Object.values(policy.useCases)];
+  return [...new Set(all.flatMap((d) => (table.kind === 'logs' ? [d.plain, d.feedback, d.violation] : [d.violation])))];
+}
+
+export interface MaintenanceReport {
+  created: CreateReport[];
+  expired: ExpireReport[];
+}
+
+/** One maintenance run over both log tables and their long-term tables. */
+export async function maintainPartitions(prisma: PrismaClient, policy: RetentionPolicy, settings: PartitionSettings, now = new Date()): Promise<MaintenanceReport> {
+  const created: CreateReport[] = [];
+  const expired: ExpireReport[] = [];
+  for (const table of PARTITIONED_TABLES) {
+    created.push(await ensurePartitions(prisma, table.name, settings, now));
+    // Long-term partitions (days of expiry) are made when rows move; here only DEFAULT rows get theirs.
+    created.push(await ensureRanges(prisma, table.longTerm, [], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs }));
+  }
+  for (const table of PARTITIONED_TABLES) expired.push(await expirePartitions(prisma, table, policy, settings, now));
+  return { created, expired };
+}
