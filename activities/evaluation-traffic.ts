@@ -71,14 +71,19 @@ export async function promptPool(prisma: PrismaClient, useCaseId: string, size: 
   });
 }
 
+/** The sticky keys evaluation calls use: forgetting a player also finds the replays of their prompts by them. */
+export const evaluationStickyKey = (n: number) => `mms-eval-${n}`;
+/** Evaluation keys are searched from n = 0 up; a 1% canary needs about 3,200 to find its 32. */
+export const EVALUATION_KEY_SEARCH_LIMIT = 1_000_000;
+
 /** Sticky keys that the gateway routes to `modelId` under this allocation. */
 export function stickyKeysFor(useCaseId: string, entries: Parameters<typeof buildBucketTable>[0], modelId: string, count: number): string[] {
   const { served, table } = buildBucketTable(entries);
   const target = served.findIndex((e) => e.modelId === modelId);
   if (target < 0) return [];
   const keys: string[] = [];
-  for (let n = 0; keys.length < count && n < 1_000_000; n++) {
-    const key = `mms-eval-${n}`;
+  for (let n = 0; keys.length < count && n < EVALUATION_KEY_SEARCH_LIMIT; n++) {
+    const key = evaluationStickyKey(n);
     if (table[stickyBucket(useCaseId, key)] === target) keys.push(key);
   }
   return keys;

@@ -6,8 +6,9 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig } from '../src/config/load';
 import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
-import { connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
+import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
+import { ensureLogSchedules } from './log-schedules';
 import { createLogger } from '../src/logging/logger';
 
 async function main() {
@@ -25,7 +26,11 @@ async function main() {
     prisma,
     gatewayReplicaUrls: config.gateway.replicaUrls,
   });
-  logger.info({ taskQueue: worker.options.taskQueue }, 'control worker running');
+  // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
+  const client = await connectClient(config);
+  const schedules = await ensureLogSchedules(client, config);
+  await client.connection.close();
+  logger.info({ taskQueue: worker.options.taskQueue, schedules }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();
   await prisma.$disconnect();

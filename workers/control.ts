@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { PrismaClient } from '@prisma/client';
+import { createLogActivities } from '../activities/logs';
 import { createRegistryActivities } from '../activities/registry';
 import { createRolloutActivities } from '../activities/rollout';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
@@ -27,6 +28,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     activities: {
       ...createRegistryActivities({ prisma: deps.prisma, servingProbes }),
       ...createRolloutActivities({ prisma: deps.prisma, gatewayBaseUrl: deps.gatewayReplicaUrls?.[0] }),
+      ...createLogActivities({ prisma: deps.prisma }),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

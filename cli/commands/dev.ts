@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { resolveDatabase } from '../../src/db/database';
 import { applyMigrations } from '../../src/db/migrations';
 import { createPrisma } from '../../src/db/prisma';
@@ -12,6 +12,7 @@ import { connectWorkerConnection, temporalAddress, temporalNamespace } from '../
 import { resolveTemporal, startDevServer, waitForTemporal } from '../../src/temporal/server';
 import { stateDir } from '../../src/paths';
 import { createControlWorker } from '../../workers/control';
+import { ensureLogSchedules } from '../../workers/log-schedules';
 import type { CliContext } from '../context';
 import { startOptionalServices } from '../services';
 
@@ -134,6 +135,10 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
           void stopAll(1);
         });
         say(`worker: polling ${config.temporal.controlTaskQueue}`);
+        const scheduler = await Connection.connect({ address });
+        const schedules = await ensureLogSchedules(new Client({ connection: scheduler, namespace: temporalNamespace(config) }), config);
+        await scheduler.close();
+        say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
 
         if (opts.gateway) {
           for (const service of await startOptionalServices({ config, prisma, say, gatewayPort })) stops.push(service);
