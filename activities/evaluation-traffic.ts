@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PrismaClient } from '@prisma/client';
-import { buildBucketTable, stickyBucket } from '../src/routing/buckets';
+import { buildBucketTable, EVALUATION_KEY_SEARCH_LIMIT, evaluationStickyKey, stickyBucket } from '../src/routing/buckets';
 import { allocationEntriesSchema } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
 
@@ -70,11 +70,6 @@ export async function promptPool(prisma: PrismaClient, useCaseId: string, size: 
     return { prompt: r.prompt, history, ...(metadata ? { metadata } : {}) };
   });
 }
-
-/** The sticky keys evaluation calls use: forgetting a player also finds the replays of their prompts by them. */
-export const evaluationStickyKey = (n: number) => `mms-eval-${n}`;
-/** Evaluation keys are searched from n = 0 up; a 1% canary needs about 3,200 to find its 32. */
-export const EVALUATION_KEY_SEARCH_LIMIT = 1_000_000;
 
 /** Sticky keys that the gateway routes to `modelId` under this allocation. */
 export function stickyKeysFor(useCaseId: string, entries: Parameters<typeof buildBucketTable>[0], modelId: string, count: number): string[] {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { PrismaClient } from '@prisma/client';
 import { recordAuditEvent, type AuditActor } from '../audit/events';
-import { evaluationStickyKey } from '../rollout/evaluation-traffic';
+import { evaluationStickyKey } from '../routing/buckets';
 
 /**
  * A player's right to be forgotten. The gateway never stores a player id: it stores the SHA-256 of

@@ -54,3 +54,10 @@ export function buildBucketTable(entries: readonly AllocationEntry[]): BucketTab
   }
   return { served, table, shadows: entries.filter((e) => e.role === 'shadow' && e.weight > 0).sort(byId) };
 }
+
+/**
+ * The sticky keys evaluation traffic sends, searched from n = 0 up (a 1% canary needs about 3,200 to
+ * find its 32). Forgetting a player finds the replays of their prompts by these keys.
+ */
+export const evaluationStickyKey = (n: number) => `mms-eval-${n}`;
+export const EVALUATION_KEY_SEARCH_LIMIT = 1_000_000;
