@@ -1,22 +1,11 @@
-import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '@prisma/client';
 import { maintainPartitions, type MaintenanceReport, type PartitionSettings } from '../src/logs/partitions';
 import { rollUpRecent, type RollupReport, type RollupSettings } from '../src/logs/rollups';
 import type { RetentionPolicy } from '../src/logs/retention';
+import { withHeartbeat } from './registry';
 
 export interface LogActivityDeps {
   prisma: PrismaClient;
-}
-
-/** Heartbeats while long database work runs, so a killed worker's attempt is retried within a minute. */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
-  const context = Context.current();
-  const timer = setInterval(() => context.heartbeat(), 5000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** Activities of the historical-log schedules (partitionMaintenance, logRollups). Each is idempotent. */

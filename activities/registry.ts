@@ -22,7 +22,7 @@ async function failFastOnNotFound<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Heartbeats while long database work runs, so a killed worker's attempt is retried within seconds. */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   const context = Context.current();
   const timer = setInterval(() => context.heartbeat(), 1000);
   try {
