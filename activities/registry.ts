@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import type { PrismaClient } from '@prisma/client';
 import { NotFoundError, sameEntries, type AllocationEntry } from '../src/registry/allocations';
 import { captureSnapshot, resolveRollbackTarget, restoreSnapshot, type RollbackTarget } from '../src/registry/snapshots';
@@ -42,13 +43,15 @@ export function createRegistryActivities({ prisma, servingProbes }: RegistryActi
       return failFastOnNotFound(() => resolveRollbackTarget(prisma, input.useCaseId, input.target));
     },
 
-    async restoreSnapshot(input: { useCaseId: string; snapshotId: string; reason: string; requestKey: string; requestedBy: string; workflowId: string }) {
+    async restoreSnapshot(input: { useCaseId: string; snapshotId: string; reason: string; requestKey: string; requestedBy: string; workflowId: string; undo?: boolean }) {
       return withHeartbeat(() => failFastOnNotFound(() => restoreSnapshot(prisma, input)));
     },
 
     /**
      * Reads back what each serving place serves. Retryable until every probe reports the expected
      * version (or a newer one with the same entries): replicas pick allocations up asynchronously.
+     * Waiting is expected, not a fault: `NotYetServed` is BENIGN, so the worker logs each retry at
+     * DEBUG without a stack; the workflow still fails loudly when the retries run out.
      */
     async verifyServedAllocation(input: { useCaseId: string; version: number; entries: AllocationEntry[] }) {
       const observed: Array<{ probe: string; version: number | null }> = [];
@@ -56,10 +59,11 @@ export function createRegistryActivities({ prisma, servingProbes }: RegistryActi
         const served = await probe.servedAllocation(input.useCaseId);
         observed.push({ probe: probe.name, version: served?.version ?? null });
         if (!served || served.version < input.version || !sameEntries(served.entries, input.entries)) {
-          throw ApplicationFailure.retryable(
-            `${probe.name} serves ${served ? `allocation v${served.version}` : 'no allocation'} of "${input.useCaseId}", expected v${input.version}`,
-            'NotYetServed',
-          );
+          throw ApplicationFailure.create({
+            message: `${probe.name} serves ${served ? `allocation v${served.version}` : 'no allocation'} of "${input.useCaseId}", expected v${input.version}`,
+            type: 'NotYetServed',
+            category: ApplicationFailureCategory.BENIGN,
+          });
         }
       }
       return { verified: true as const, observed };
