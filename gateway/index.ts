@@ -6,6 +6,7 @@ import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
 import { createLogger } from '../src/logging/logger';
 import { safeErrorMessage } from '../src/logging/redact';
+import { syncUseCases } from '../src/registry/use-cases';
 import { createGatewayServer, type Gateway, type GatewayDeps } from './server';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
 
@@ -25,6 +26,11 @@ export interface RunGatewayOptions {
   guardrail?: Guardrail;
   onCriticalViolation?: OnCriticalViolation;
   logger?: Logger;
+  /**
+   * Sync the config's use cases into the registry before serving (idempotent, under a lock), so a
+   * gateway started on its own (compose, `mms gateway`) serves them. `mms dev` syncs once itself.
+   */
+  syncUseCases?: boolean;
   /** Close cleanly (flushing the log buffer) on SIGTERM / SIGINT, then exit. Default true. */
   handleSignals?: boolean;
   /** Extra deps passed through to createGatewayServer. */
@@ -42,6 +48,15 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
   const databaseUrl = options.databaseUrl ?? (await findDatabase());
   if (!databaseUrl) throw new Error('no database: set DATABASE_URL, or start the embedded one with `mms dev`');
   const prisma = createPrisma(databaseUrl, { max: 8 });
+  if (options.syncUseCases) {
+    try {
+      const synced = await syncUseCases(prisma, config);
+      logger.info({ useCases: synced.map((s) => `${s.useCaseId} ${s.action}`) }, `use cases synced from the config (${synced.length})`);
+    } catch (err) {
+      await prisma.$disconnect();
+      throw err;
+    }
+  }
   const gateway = createGatewayServer({
     prisma,
     config,

@@ -2,7 +2,7 @@
  * Entrypoint of a control worker process (task queue mms-control). Production runs N replicas of it;
  * `mms dev` runs it in-process. Needs DATABASE_URL (or a running embedded database) and Temporal.
  */
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config/load';
 import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
@@ -10,14 +10,20 @@ import { connectClient, connectWorkerConnection, temporalNamespace } from '../sr
 import { createControlWorker } from './control';
 import { ensureLogSchedules } from './log-schedules';
 import { createLogger } from '../src/logging/logger';
+import { syncUseCases } from '../src/registry/use-cases';
+import { temporalLogger } from '../src/temporal/logger';
 
 async function main() {
   const logger = createLogger('control-worker');
-  Runtime.install({ logger: new DefaultLogger((process.env.MMS_TEMPORAL_LOG_LEVEL as 'WARN') ?? 'WARN') });
+  // Temporal's own lines (worker, activities, workflows, core) through the same logger
+  Runtime.install({ logger: temporalLogger(logger) });
   const config = loadConfig();
   const databaseUrl = await findDatabase();
   if (!databaseUrl) throw new Error('no database: set DATABASE_URL or start `mms dev` (embedded PostgreSQL)');
   const prisma = createPrisma(databaseUrl);
+  // every replica syncs the config's use cases at start (idempotent, under an advisory lock)
+  const synced = await syncUseCases(prisma, config);
+  logger.info({ useCases: synced.map((s) => `${s.useCaseId} ${s.action}`) }, `use cases synced from the config (${synced.length})`);
   const connection = await connectWorkerConnection(config);
   const worker = await createControlWorker({
     connection,
@@ -25,6 +31,7 @@ async function main() {
     taskQueue: process.env.MMS_CONTROL_TASK_QUEUE ?? config.temporal.controlTaskQueue,
     prisma,
     gatewayReplicaUrls: config.gateway.replicaUrls,
+    config,
   });
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
   const client = await connectClient(config);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { PrismaClient } from '@prisma/client';
+import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
 import type { MmsConfig, ModelRef, UseCaseConfig } from '../config/schema';
 import { TOTAL_BUCKETS, lockUseCase, writeAllocation } from './allocations';
 
@@ -19,7 +19,7 @@ export interface UseCaseConfigSnapshot {
   fallbackModelId: string | null;
 }
 
-async function ensureModel(prisma: PrismaClient, useCase: UseCaseConfig, ref: ModelRef, status: string) {
+async function ensureModel(prisma: PrismaTypes.TransactionClient, useCase: UseCaseConfig, ref: ModelRef, status: string) {
   const modelName = ref.name ?? useCaseCopyName(ref.model, useCase.id);
   return prisma.model.upsert({
     where: { modelName_version_useCase: { modelName, version: ref.version, useCase: useCase.id } },
@@ -43,47 +43,59 @@ export interface SyncReport {
 }
 
 /**
- * Brings the registry in line with mms.config.yaml, idempotently. A use case's config is rewritten only
- * when its section of the file changed since the last sync, so a rollback that restored an older
- * config is not undone by the next restart. A use case without an allocation gets version 1: its
- * initial model at 100%.
+ * Key of the PostgreSQL advisory lock that serialises syncs: the gateway, every worker replica and
+ * `mms dev` sync at start, and in a compose stack they start together.
+ */
+export const USE_CASE_SYNC_LOCK = 0x6d6d7301; // "mms" + 1
+
+/**
+ * Brings the registry in line with mms.config.yaml, idempotently and under an advisory lock (one
+ * transaction: concurrent starts wait for each other, then find nothing to do). A use case's config is
+ * rewritten only when its section of the file changed since the last sync, so a rollback that
+ * restored an older config is not undone by the next restart. A use case without an allocation gets
+ * version 1: its initial model at 100%.
  */
 export async function syncUseCases(prisma: PrismaClient, config: MmsConfig): Promise<SyncReport[]> {
-  const reports: SyncReport[] = [];
-  for (const useCase of config.useCases) {
-    const fileHash = hashOf(useCase);
-    const existing = await prisma.useCase.findUnique({ where: { id: useCase.id } });
-    if (existing && existing.configHash === fileHash) {
-      reports.push({ useCaseId: useCase.id, action: 'unchanged' });
-      continue;
-    }
-    const fields = {
-      kind: useCase.kind,
-      description: useCase.description ?? null,
-      temperature: useCase.temperature,
-      maxTokens: useCase.maxTokens,
-      systemPromptTemplate: useCase.systemPromptTemplate,
-      samplingParams: { ...useCase.sampling, callerMayOverride: useCase.callerMayOverride },
-      configHash: fileHash,
-    };
-    await prisma.useCase.upsert({ where: { id: useCase.id }, create: { id: useCase.id, ...fields }, update: fields });
-    const hasAllocation = (await prisma.trafficAllocation.count({ where: { useCaseId: useCase.id } })) > 0;
-    const initial = await ensureModel(prisma, useCase, useCase.initialModel, hasAllocation ? 'candidate' : 'current');
-    const fallback = useCase.fallbackModel ? await ensureModel(prisma, useCase, useCase.fallbackModel, 'candidate') : undefined;
-    await prisma.useCase.update({ where: { id: useCase.id }, data: { fallbackModelId: fallback?.id ?? null } });
-    if (!hasAllocation) {
-      await prisma.$transaction(async (tx) => {
-        await lockUseCase(tx, useCase.id);
-        await writeAllocation(tx, {
-          useCaseId: useCase.id,
-          entries: [{ modelId: initial.id, weight: TOTAL_BUCKETS, role: 'stable' }],
-          reason: 'initial model from mms.config.yaml',
-          createdBy: 'config-sync',
-          requestKey: `config-sync:${useCase.id}:initial`,
-        });
-      });
-    }
-    reports.push({ useCaseId: useCase.id, action: existing ? 'updated' : 'created' });
+  return prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`select pg_advisory_xact_lock(${USE_CASE_SYNC_LOCK}::bigint)`;
+      const reports: SyncReport[] = [];
+      for (const useCase of config.useCases) reports.push(await syncUseCase(tx, useCase));
+      return reports;
+    },
+    { timeout: 120_000, maxWait: 30_000 },
+  );
+}
+
+async function syncUseCase(tx: PrismaTypes.TransactionClient, useCase: UseCaseConfig): Promise<SyncReport> {
+  // regression prompts are read from the file when a model is validated, never stored: not hashed
+  const { regressionPrompts: _prompts, ...stored } = useCase;
+  const fileHash = hashOf(stored);
+  const existing = await tx.useCase.findUnique({ where: { id: useCase.id } });
+  if (existing && existing.configHash === fileHash) return { useCaseId: useCase.id, action: 'unchanged' };
+  const fields = {
+    kind: useCase.kind,
+    description: useCase.description ?? null,
+    temperature: useCase.temperature,
+    maxTokens: useCase.maxTokens,
+    systemPromptTemplate: useCase.systemPromptTemplate,
+    samplingParams: { ...useCase.sampling, callerMayOverride: useCase.callerMayOverride },
+    configHash: fileHash,
+  };
+  await tx.useCase.upsert({ where: { id: useCase.id }, create: { id: useCase.id, ...fields }, update: fields });
+  await lockUseCase(tx, useCase.id);
+  const hasAllocation = (await tx.trafficAllocation.count({ where: { useCaseId: useCase.id } })) > 0;
+  const initial = await ensureModel(tx, useCase, useCase.initialModel, hasAllocation ? 'candidate' : 'current');
+  const fallback = useCase.fallbackModel ? await ensureModel(tx, useCase, useCase.fallbackModel, 'candidate') : undefined;
+  await tx.useCase.update({ where: { id: useCase.id }, data: { fallbackModelId: fallback?.id ?? null } });
+  if (!hasAllocation) {
+    await writeAllocation(tx, {
+      useCaseId: useCase.id,
+      entries: [{ modelId: initial.id, weight: TOTAL_BUCKETS, role: 'stable' }],
+      reason: 'initial model from mms.config.yaml',
+      createdBy: 'config-sync',
+      requestKey: `config-sync:${useCase.id}:initial`,
+    });
   }
-  return reports;
+  return { useCaseId: useCase.id, action: existing ? 'updated' : 'created' };
 }
