@@ -30,6 +30,8 @@ export interface RollbackResult {
   allocationVersion: number;
   deploymentId: string;
   restoredModelId: string | null;
+  /** The stable model served before the rollback (what an undo left). */
+  previousModelId: string | null;
   verifiedBy: string[];
 }
 

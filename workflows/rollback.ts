@@ -36,6 +36,7 @@ export async function rollbackWorkflow(input: RollbackInput): Promise<RollbackRe
       requestedBy: input.requestedBy,
       workflowId,
       requestKey: `${workflowId}/${runId}/restore`,
+      undo: 'undo' in input.target,
     });
     status.allocationVersion = restored.allocationVersion;
     status.deploymentId = restored.deploymentId;
@@ -54,6 +55,7 @@ export async function rollbackWorkflow(input: RollbackInput): Promise<RollbackRe
       allocationVersion: restored.allocationVersion,
       deploymentId: restored.deploymentId,
       restoredModelId: restored.restoredModelId,
+      previousModelId: restored.previousModelId,
       verifiedBy: status.verifiedBy,
     };
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@prisma/client';
+import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
 import { z } from 'zod';
 import {
   NotFoundError,
@@ -93,10 +93,15 @@ function summarise(row: { id: string; useCaseId: string; modelId: string | null;
   };
 }
 
-export type RollbackTarget = { snapshotId: string } | { modelId: string } | { latestStable: true };
+/**
+ * What a rollback restores: a snapshot, a model's latest snapshot, the latest stable snapshot, or
+ * `undo` — the model that served before the last change (see resolveUndoTarget).
+ */
+export type RollbackTarget = { snapshotId: string } | { modelId: string } | { latestStable: true } | { undo: true };
 
-/** The snapshot a rollback restores: the one named, the latest one of a model, or the latest stable one. */
+/** The snapshot a rollback restores: the one named, the latest one of a model, the latest stable one, or the undo of the last change. */
 export async function resolveRollbackTarget(prisma: PrismaClient, useCaseId: string, target: RollbackTarget): Promise<SnapshotSummary> {
+  if ('undo' in target) return (await resolveUndoTarget(prisma, useCaseId)).snapshot;
   const where =
     'snapshotId' in target
       ? { id: target.snapshotId }
@@ -110,12 +115,75 @@ export async function resolveRollbackTarget(prisma: PrismaClient, useCaseId: str
   return summarise(row);
 }
 
+export interface UndoTarget {
+  /** The stable model serving now (what the undo leaves). */
+  fromModelId: string;
+  /** The model the undo goes back to, and the snapshot of it that is restored. */
+  toModelId: string;
+  snapshot: SnapshotSummary;
+  /** Why this target: `undoes the promotion of …`, `undoes the unfinished rollout …`. */
+  explanation: string;
+}
+
+/**
+ * Undo, as `kubectl argo rollouts undo` or a `git revert` history: back to the model that served
+ * before the last change of the stable model, and — undone again — to the one before that, never
+ * oscillating between the last two. The history is replayed from the deployment rows: a promotion or
+ * a targeted rollback pushes the model it made stable, an undo pops. When the serving allocation is
+ * not at rest (an unfinished rollout left a canary or shadow), undo restores the stable model alone.
+ * Restores the latest stable snapshot of the target model.
+ */
+export async function resolveUndoTarget(prisma: PrismaClient | PrismaTypes.TransactionClient, useCaseId: string): Promise<UndoTarget> {
+  const allocation = await getServingAllocation(prisma, useCaseId);
+  if (!allocation) throw new NotFoundError(`use case "${useCaseId}" has no traffic allocation to undo`);
+  const current = stableModelId(allocation.entries);
+  if (!current) throw new NotFoundError(`use case "${useCaseId}" serves no stable model`);
+  const atRest = allocation.entries.length === 1;
+  let toModelId = current;
+  let explanation = `clears the unfinished change of allocation v${allocation.version}`;
+  if (atRest) {
+    const rows = await prisma.modelDeployment.findMany({
+      where: { useCaseId, status: { in: ['completed', 'rolled_back'] }, completionTime: { not: null } },
+      orderBy: [{ completionTime: 'asc' }, { startTime: 'asc' }],
+      select: { modelId: true, previousModelId: true, deploymentType: true, status: true, details: true },
+    });
+    const stack: string[] = [];
+    for (const row of rows) {
+      const isRollback = row.deploymentType === 'rollback';
+      if (!isRollback && row.status !== 'completed') continue; // a rollout that did not promote changed nothing
+      if (!row.modelId) continue;
+      if (stack.length === 0 && row.previousModelId) stack.push(row.previousModelId);
+      if (isRollback && (row.details as { undo?: boolean } | null)?.undo) {
+        stack.pop();
+        if (stack[stack.length - 1] !== row.modelId) stack.push(row.modelId);
+      } else if (stack[stack.length - 1] !== row.modelId) {
+        stack.push(row.modelId);
+      }
+    }
+    // a change made outside MMS's lifecycles (SQL, an older version) still counts as the present
+    if (stack[stack.length - 1] !== current) stack.push(current);
+    const previous = stack[stack.length - 2];
+    if (!previous) {
+      throw new NotFoundError(
+        `nothing to undo for "${useCaseId}": it has served only model ${current} since its first deployment; pick a snapshot with \`mms rollback ${useCaseId} --snapshot <id>\` (see \`mms history ${useCaseId}\`)`,
+      );
+    }
+    toModelId = previous;
+    explanation = `undoes the change from model ${previous} to ${current}`;
+  }
+  const row = await prisma.modelSnapshot.findFirst({ where: { useCaseId, modelId: toModelId, isStable: true }, orderBy: { createdAt: 'desc' } });
+  if (!row) throw new NotFoundError(`no stable snapshot of model ${toModelId} for use case "${useCaseId}" to go back to`);
+  return { fromModelId: current, toModelId, snapshot: summarise(row), explanation };
+}
+
 export interface RestoreResult {
   snapshotId: string;
   allocationVersion: number;
   entries: AllocationEntry[];
   deploymentId: string;
   restoredModelId: string | null;
+  /** The stable model served before the restore. */
+  previousModelId: string | null;
 }
 
 /**
@@ -125,7 +193,7 @@ export interface RestoreResult {
  */
 export async function restoreSnapshot(
   prisma: PrismaClient,
-  input: { useCaseId: string; snapshotId: string; reason: string; requestKey: string; requestedBy: string; workflowId?: string },
+  input: { useCaseId: string; snapshotId: string; reason: string; requestKey: string; requestedBy: string; workflowId?: string; undo?: boolean },
 ): Promise<RestoreResult> {
   return prisma.$transaction(
     async (tx) => {
@@ -140,6 +208,7 @@ export async function restoreSnapshot(
           entries: allocationEntriesSchema.parse(allocation.entries),
           deploymentId: done.id,
           restoredModelId: done.modelId,
+          previousModelId: done.previousModelId,
         };
       }
       const snapshot = await tx.modelSnapshot.findUnique({ where: { id: input.snapshotId } });
@@ -197,6 +266,8 @@ export async function restoreSnapshot(
             toAllocationVersion: allocation.version,
             snapshotAllocationVersion: target.version,
             allocationChanged: before ? !sameEntries(before.entries, target.entries) : true,
+            // an undo pops the history resolveUndoTarget replays; any other restore pushes
+            undo: input.undo ?? false,
           },
         },
       });
@@ -206,6 +277,7 @@ export async function restoreSnapshot(
         entries: allocation.entries,
         deploymentId: deployment.id,
         restoredModelId: snapshot.modelId,
+        previousModelId: deployment.previousModelId,
       };
     },
     { timeout: 30_000, maxWait: 10_000 },
