@@ -149,7 +149,7 @@ export class ChatHandler {
 
   // ---- calling the provider within one budget, with the fallback model
   private paramsFor(ctx: CallContext, model: ResolvedModel): ChatParams {
-    return { ...ctx.applied.params, model: model.upstreamModel };
+    return model.params ? { ...ctx.applied.params, ...model.params, model: model.upstreamModel } : { ...ctx.applied.params, model: model.upstreamModel };
   }
 
   private async callWithBudget<T>(ctx: CallContext, signal: CancelSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@ import type { PrismaClient } from '@prisma/client';
 import type { Logger } from 'pino';
 import type { MmsConfig } from '../src/config/schema';
 import { allocationEntriesSchema, type AllocationEntry } from '../src/registry/allocations';
+import { modelParamsOf, type ModelParams } from '../src/registry/models';
 import { hashApiKey, isWellFormedApiKey, type ApiKeyRecord } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
 import type { ChatProvider } from '../src/providers/types';
@@ -24,6 +25,8 @@ export interface ResolvedModel {
   provider: ChatProvider | undefined;
   inputPerMTok: number | undefined;
   outputPerMTok: number | undefined;
+  /** The model's own sampling parameters (`mms model register --param`), applied over the use case's. */
+  params?: ModelParams;
 }
 
 export type TemplatePart = { text: string } | { variable: string };
@@ -291,6 +294,7 @@ export class RegistryCache {
       const upstreamModel = m.upstreamModel ?? m.modelName;
       const providerConfig = m.provider ? config.providers[m.provider] : undefined;
       const price = providerConfig?.prices[upstreamModel];
+      const params = modelParamsOf(m.configuration);
       models.set(m.id, {
         id: m.id,
         name: m.modelName,
@@ -299,6 +303,8 @@ export class RegistryCache {
         provider: m.provider ? providers.get(m.provider) : undefined,
         inputPerMTok: price?.inputPerMTok,
         outputPerMTok: price?.outputPerMTok,
+        // undefined, not {}, keeps the hot path's parameter merge to models that have their own
+        params: Object.keys(params).length > 0 ? params : undefined,
       });
     }
     const missingModel = (id: string): ResolvedModel => ({ id, name: `missing-${id}`, providerId: null, upstreamModel: id, provider: undefined, inputPerMTok: undefined, outputPerMTok: undefined });

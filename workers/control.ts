@@ -1,8 +1,11 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { PrismaClient } from '@prisma/client';
 import { createLogActivities } from '../activities/logs';
 import { createRegistryActivities } from '../activities/registry';
 import { createRolloutActivities } from '../activities/rollout';
+import { createValidationActivities, type ValidationActivities } from '../activities/validation';
+import type { MmsConfig } from '../src/config/schema';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -15,6 +18,16 @@ export interface ControlWorkerDeps {
   /** A prebuilt bundle (tests share one); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
+  /** Providers and policies for the validation activities (model validation needs the provider keys of this worker's environment). */
+  config?: MmsConfig;
+}
+
+/** Without a config this worker cannot call providers: validations fail at once with the reason. */
+function validationWithoutConfig(): ValidationActivities {
+  const refuse = async (): Promise<never> => {
+    throw ApplicationFailure.nonRetryable('this control worker was started without mms.config.yaml, so it cannot call providers to validate a model', 'NoConfig');
+  };
+  return { prepareValidation: refuse, runValidationPrompts: refuse, recordValidation: refuse };
 }
 
 /** The worker of the control task queue: every workflow and the control-plane activities. */
@@ -29,6 +42,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createRegistryActivities({ prisma: deps.prisma, servingProbes }),
       ...createRolloutActivities({ prisma: deps.prisma, gatewayBaseUrl: deps.gatewayReplicaUrls?.[0] }),
       ...createLogActivities({ prisma: deps.prisma }),
+      ...(deps.config ? createValidationActivities({ prisma: deps.prisma, config: deps.config }) : validationWithoutConfig()),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

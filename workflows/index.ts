@@ -3,3 +3,4 @@ export { rollbackWorkflow } from './rollback';
 export { rolloutWorkflow } from './rollout';
 export { snapshotWorkflow } from './snapshot';
 export { partitionMaintenanceWorkflow, logRollupsWorkflow } from './log-maintenance';
+export { validateModelWorkflow } from './validate';

@@ -59,6 +59,14 @@ export const useCaseSchema = z.strictObject({
   callerMayOverride: z.array(z.enum(overridable)).default([]),
   initialModel: modelRefSchema,
   fallbackModel: modelRefSchema.optional(),
+  /**
+   * Prompts a new model is validated with (`mms model validate`) while the use case has no logged
+   * player prompts yet; with metadata when the system prompt template has variables.
+   */
+  regressionPrompts: z
+    .array(z.union([z.string().min(1).max(20_000), z.strictObject({ prompt: z.string().min(1).max(20_000), metadata: z.record(z.string(), z.string()).default({}) })]))
+    .max(100)
+    .default([]),
 });
 
 const weights = <T extends z.ZodRawShape>(shape: T) =>
@@ -269,6 +277,20 @@ export const configSchema = z
           })
           .prefault({}),
         rollout: rolloutPolicySchema.prefault({}),
+        /**
+         * The smoke check of a newly registered model (`validate:<modelId>`): a few prompts through the
+         * gateway's provider adapters before any player is routed to it.
+         */
+        validation: z
+          .strictObject({
+            /** Prompts sent: the use case's most recent logged player prompts, else its regressionPrompts. */
+            prompts: z.number().int().min(1).max(100).default(5),
+            /** Prompts that may fail (error or empty answer) while the model still passes. */
+            maxFailures: z.number().int().min(0).default(0),
+            /** Time allowed for one answer. */
+            timeoutSeconds: z.number().positive().max(600).default(30),
+          })
+          .prefault({}),
         guardrails: z
           .strictObject({
             severities: z.record(z.string().min(1), severity).default({

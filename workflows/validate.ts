@@ -1,0 +1,48 @@
+import { ApplicationFailure, log, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { ValidationActivities } from '../activities/validation';
+import { validationStatusQuery, type ValidateInput, type ValidationCall, type ValidationResult, type ValidationStatus } from './validate-messages';
+
+// Registry reads and writes (pick prompts, record the outcome): quick, idempotent, retried with
+// backoff through a database blip.
+const registry = proxyActivities<ValidationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+// The calls to the provider: one attempt per prompt inside the activity (a failure is the result we
+// want to record, not something to retry); the activity itself is retried once if its worker dies.
+const callOptions: ActivityOptions = { startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 2 } };
+const calls = proxyActivities<ValidationActivities>(callOptions);
+
+/**
+ * The smoke check of a new model (seed 2.1 step 1, "validate new model works"): a few prompts — the
+ * use case's recent player prompts, else its regression prompts — through the same provider adapters
+ * as the gateway; latency, errors and answers recorded as an `evaluations` row; the model marked
+ * `candidate`, or `failed` with the reason. Runs as `validate:<modelId>`.
+ */
+export async function validateModelWorkflow(input: ValidateInput): Promise<ValidationResult> {
+  const status: ValidationStatus = { modelId: input.modelId, phase: 'preparing' };
+  setHandler(validationStatusQuery, () => status);
+  const { workflowId, runId } = workflowInfo();
+  const plan = await registry.prepareValidation({ modelId: input.modelId, workflowId, requestKey: `${workflowId}/${runId}/validation` });
+  status.phase = 'calling';
+  status.prompts = plan.prompts.length;
+  let results: ValidationCall[];
+  try {
+    results = await calls.runValidationPrompts.executeWithOptions(
+      { ...callOptions, summary: `${plan.prompts.length} ${plan.source} prompt(s) to ${plan.provider}:${plan.upstreamModel}` },
+      [{ modelId: input.modelId, prompts: plan.prompts, timeoutSeconds: plan.timeoutSeconds }],
+    );
+  } catch (err) {
+    // the calls could not run at all (worker without the provider's config, …): that is the outcome
+    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    log.warn('validation calls failed', { modelId: input.modelId, error: message });
+    results = [{ prompt: plan.prompts[0]?.prompt ?? '', latencyMs: 0, error: { class: 'validation_error', message } }];
+  }
+  status.phase = 'recording';
+  const result = await registry.recordValidation({ modelId: input.modelId, evaluationId: plan.evaluationId, plan, results });
+  status.result = result;
+  status.phase = result.passed ? 'completed' : 'failed';
+  if (!result.passed) throw ApplicationFailure.nonRetryable(`validation of ${result.modelName} failed: ${result.reason}`, 'ValidationFailed', result);
+  return result;
+}
