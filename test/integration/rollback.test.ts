@@ -203,7 +203,8 @@ function spawnWorkerProcess(configFile: string): ChildProcess {
 test('a worker killed in the middle of a rollback is replaced and the rollback ends in the same state', async () => {
   await worker.stop(); // only the worker processes below serve this task queue
   const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-')), 'mms.config.yaml');
-  fs.writeFileSync(configFile, `providers: { local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }\nuseCases:\n  - { id: ${USE_CASE}, kind: self_hosted, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: local, model: m } }\n`);
+  // the registry's own config (JSON is YAML): a worker syncs the file's use cases at start, and must find nothing to change
+  fs.writeFileSync(configFile, JSON.stringify(testConfig({ useCaseIds: [USE_CASE] })));
   const expected = await stateOf();
   const snapshotRow = await captureSnapshot(db.prisma, { useCaseId: USE_CASE, reason: 'direct' });
   const candidate = await addModel(db.prisma, USE_CASE, 'candidate-npc-dialogue', 'testing');
