@@ -5,7 +5,7 @@ import { safeErrorMessage } from '../src/logging/redact';
 import { createProvider, ProviderError, RetryBudget, withRetries } from '../src/providers';
 import { modelParamsOf, VALIDATION_KIND } from '../src/registry/models';
 import { judgeValidation, validationCallParams, type ValidationCall, type ValidationPlan, type ValidationResult } from '../src/registry/validation';
-import { promptPool } from '../src/rollout/evaluation-traffic';
+import { promptPool } from './evaluation-traffic';
 
 export interface ValidationActivityDeps {
   prisma: PrismaClient;

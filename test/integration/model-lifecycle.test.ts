@@ -9,7 +9,7 @@ import { rollbackWorkflowId } from '../../workflows/rollback-messages';
 import { promoteUpdate, rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { validateWorkflowId, type ValidationResult } from '../../workflows/validate-messages';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { startFakeProvider, type FakeProvider } from '../support/fake-providers';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { chatBody, gatewayTestConfig, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import { allocationHistory, testPolicy, waitFor } from '../support/rollout';
 
