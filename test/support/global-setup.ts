@@ -15,9 +15,10 @@ export default async function globalSetup(): Promise<void> {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`test stack exited with code ${code} before it was ready`)));
   });
-  const info = JSON.parse(line) as { databaseServerUrl: string; templateDatabase: string; temporalAddress: string; workflowBundle: string };
+  const info = JSON.parse(line) as { databaseServerUrl: string; templateDatabase: string; temporalAddress: string; workflowBundle: string; embeddingsUrl: string };
   process.env.MMS_TEST_DATABASE_SERVER_URL = info.databaseServerUrl;
   process.env.MMS_TEST_TEMPLATE_DATABASE = info.templateDatabase;
   process.env.MMS_TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.MMS_TEST_WORKFLOW_BUNDLE = info.workflowBundle;
+  process.env.MMS_TEST_EMBEDDINGS_URL = info.embeddingsUrl;
 }

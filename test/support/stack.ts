@@ -15,6 +15,8 @@ function required(name: string): string {
 export const databaseServerUrl = () => required('MMS_TEST_DATABASE_SERVER_URL');
 export const temporalAddress = () => required('MMS_TEST_TEMPORAL_ADDRESS');
 export const workflowBundlePath = () => required('MMS_TEST_WORKFLOW_BUNDLE');
+/** OpenAI base URL (…/v1) of the local embeddings server the test stack started. */
+export const embeddingsUrl = () => required('MMS_TEST_EMBEDDINGS_URL');
 
 export function databaseUrl(name: string): string {
   const u = new URL(databaseServerUrl());

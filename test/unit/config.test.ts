@@ -66,6 +66,9 @@ const cases: Array<[string, (c: Record<string, any>) => void, string[]]> = [
   ['a list where a mapping belongs', (c) => (c.providers = ['openai']), ['providers: must be a mapping, got a list']],
   ['too many stop sequences', (c) => (c.useCases[1].sampling = { stop: ['a', 'b', 'c', 'd', 'e'] }), ['useCases[1].sampling.stop: must have at most 4 items']],
   ['unknown guardrail action', (c) => (c.policies = { guardrails: { actions: { critical: 'ignore', high: 'block', medium: 'record', low: 'record' } } }), ['policies.guardrails.actions.critical: must be one of "rollback", "block"']],
+  ['embeddings provider not defined', (c) => (c.embeddings = { provider: 'nomic' }), ['embeddings.provider: must be "local" or a provider id (defined: openai, local_vllm)']],
+  ['embeddings from a provider without /v1/embeddings', (c) => ((c.providers.claude = { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' }), (c.embeddings = { provider: 'claude' })), ['embeddings.provider: provider "claude" is anthropic, which serves no OpenAI-compatible /v1/embeddings']],
+  ['local embeddings in passage mode', (c) => (c.embeddings = { model: 'e5-passage' }), ['embeddings.model: the local server reads "passage"/"doc" in a model name as passage mode; use multilingual-e5-small-q4']],
 ];
 
 test.each(cases)('%s', (_name, mutate, expected) => {
