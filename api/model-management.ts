@@ -8,6 +8,9 @@ import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
 import { servingStableModel } from '../src/registry/rollouts';
+import { forgetPlayer } from '../src/logs/forget';
+import { retentionPlan } from '../src/logs/plan';
+import { retentionPolicy } from '../src/logs/retention';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
 import { rollbackWorkflow } from '../workflows/rollback';
 import { rollbackWorkflowId } from '../workflows/rollback-messages';
@@ -31,10 +34,12 @@ import {
  *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?}
  *   GET  /api/v1/model-management/rollouts/:use_case
  *   POST /api/v1/model-management/rollouts/:use_case/pause|resume|abort|promote
+ *   POST /api/v1/model-management/logs/forget   {player | sticky_key_hash, reason?}  (audited)
+ *   GET  /api/v1/model-management/logs/retention
  */
 
 /** Resolves a presented key to its holder, or throws an error with `status` 401 or 403. */
-export type ApiKeyVerifier = (presented: string | undefined) => Promise<{ keyPrefix: string; name: string }>;
+export type ApiKeyVerifier = (presented: string | undefined) => Promise<{ keyPrefix: string; name: string; id?: string }>;
 
 export interface ModelManagementDeps {
   prisma: PrismaClient;
@@ -63,6 +68,12 @@ const rollbackBody = z.strictObject({
   model_id: uuid('a model id'),
   snapshot_id: uuid('a snapshot id').optional(),
   reason: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional(),
+});
+
+const forgetBody = z.strictObject({
+  player: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(512).optional(),
+  sticky_key_hash: z.string({ error: 'must be text' }).regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex characters (SHA-256)' }).optional(),
+  reason: z.string({ error: 'must be text' }).max(1000).optional(),
 });
 
 const useCaseParam = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
@@ -118,12 +129,14 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
 
     // Auth on every route of this plugin, checked for the route actually dispatched.
     const callers = new WeakMap<FastifyRequest, string>();
+    const keyIds = new WeakMap<FastifyRequest, string>();
     const authenticated = {
       preHandler: async (req: FastifyRequest) => {
         const auth = req.headers.authorization;
         const match = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
         const who = await deps.verifyApiKey(match?.[1]);
         callers.set(req, `api:${who.name} (${who.keyPrefix}…)`);
+        if (who.id) keyIds.set(req, who.id);
       },
     };
     const by = async (req: FastifyRequest) => callers.get(req) ?? 'api:unknown';
@@ -277,6 +290,25 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       const who = await by(req);
       return statusBody(await control(() => handle.executeUpdate(promoteUpdate, { args: [{ full: body.full, by: who }] })));
     });
+
+    // ---- historical logs: a player's right to be forgotten, and what retention will drop when
+    app.post(`${PREFIX}/logs/forget`, authenticated, async (req) => {
+      const body = parse(forgetBody, req.body);
+      if (Boolean(body.player) === Boolean(body.sticky_key_hash)) throw new ApiError(400, 'player: give exactly one of player or sticky_key_hash', 'player', 'invalid_request');
+      const report = await forgetPlayer(deps.prisma, body.player ? { player: body.player } : { stickyKeyHash: body.sticky_key_hash! }, {
+        actor: await by(req),
+        keyId: keyIds.get(req) ?? null,
+        reason: body.reason,
+      });
+      return {
+        sticky_key_hash: report.stickyKeyHash,
+        deleted: { logs: report.logs, long_term_logs: report.longTermLogs, violations: report.violations, evaluation_replays: report.evaluationReplays },
+        audit_event_id: report.auditEventId,
+      };
+    });
+    app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
+      retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),
+    );
   };
 }
 

@@ -8,6 +8,7 @@ import { registerRolloutCommands } from './commands/rollout';
 import { registerDevCommand } from './commands/dev';
 import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
+import { registerLogsCommands } from './commands/logs';
 import { registerRegistryCommands } from './commands/registry';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
@@ -27,6 +28,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);
+  registerLogsCommands(program, context);
   // Every subcommand inherits --json and exits through the handler below.
   program.commands.forEach(function inherit(cmd: Command) {
     cmd.exitOverride();

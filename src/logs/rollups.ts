@@ -59,9 +59,9 @@ export async function rollUpMinutes(prisma: PrismaClient, from: Date, to: Date):
             count(*) filter (where l.status = 'blocked'),
             count(l.feedback_score), coalesce(sum(l.feedback_score), 0), now()
        from model_historical_logs l
-       left join (select distinct log_id from guardrails_violations where "timestamp" >= $1 - interval '1 hour' and "timestamp" < $2 + interval '1 hour') v
+       left join (select distinct log_id from guardrails_violations where "timestamp" >= $1::timestamptz - interval '1 hour' and "timestamp" < $2::timestamptz + interval '1 hour') v
               on v.log_id = l.log_id
-      where l."timestamp" >= $1 and l."timestamp" < $2
+      where l."timestamp" >= $1::timestamptz and l."timestamp" < $2::timestamptz
       group by 1, 2, 3, 4
      on conflict (minute, use_case, model_id, role) do update set
             calls = excluded.calls, errors = excluded.errors, first_attempt_failures = excluded.first_attempt_failures,
