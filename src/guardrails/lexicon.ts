@@ -52,10 +52,10 @@ export const REAL_FRAME_RE = anyOf(...REAL_FRAME);
 /** Negation or care just before a match ("don't hurt yourself", "if you're thinking of ending your life"). */
 export const NEGATION_BEFORE = new RegExp(
   `(?:${words(
-    "don'?t", 'do not', 'never', 'not', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'stop', 'refuse to', 'without',
+    "don'?t", 'do not', 'never', '(?<!why )not', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'refuse to', 'without',
     "if you(?:'re| are)? (?:ever )?(?:thinking|feeling|thought|having thoughts)(?: about| of)?", 'thoughts of', 'urge to',
     'nicht', 'kein', 'ne (?:te|vous)', "n'", 'no te', 'nunca', 'nao', 'jamais',
-  )})[^.!?]{0,24}$`,
+  )})[^.!?:;,]{0,16}$`,
   'u',
 );
 
@@ -68,9 +68,24 @@ export const SUPPORT = anyOf(
   kana('いのちの電話', '相談窓口', 'ひとりじゃない', '一人じゃない'),
 );
 
+/** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
+export const SELF_HARM_METHOD = anyOf(
+  words(
+    'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
+    'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
+    'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
+  ),
+  kana('薬を全部飲', '飛び降り'),
+);
+export const SELF_HARM_INTENT = anyOf(
+  words('end (?:the|your) pain', 'end it', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
+  kana('死', '消え'),
+);
+
 /** Narration attributes a quote to a third person: the line is spoken between characters. */
+const SPEECH_VERBS = 'said|says|spat|snarled|sneered|hissed|growled|shouted|screamed|whispered|told|tells|yelled|muttered|cried|roared|laughed|barked|replied|answered|taunted|jeered|snaps|snapped|mocked';
 export const THIRD_PERSON_ATTRIBUTION = new RegExp(
-  `"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(
+  `\\b(?:${SPEECH_VERBS}) (?:at|to) (?:the |a |an |his |her |their )?[a-z' -]{1,40}[:,] ?"|"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(
     'said', 'says', 'spat', 'snarled', 'sneered', 'hissed', 'growled', 'shouted', 'screamed', 'whispered', 'told', 'tells', 'yelled', 'muttered', 'cried', 'roared', 'laughed', 'barked', 'replied', 'answered', 'taunted', 'jeered',
   )}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
   'u',
@@ -82,7 +97,8 @@ export const SELF_HARM_DIRECT = anyOf(
     'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own )?life', 'take (?:your|ur) (?:own )?life', 'end it all',
     'commit suicide', 'hang (?:your ?self|urself)', 'off (?:your ?self|urself)', 'slit (?:your|ur) (?:wrists?|throat)', 'cut (?:your|ur) wrists?',
     'you should (?:just )?die', 'you (?:should|ought to|deserve to) (?:just )?(?:kill|hurt|cut|starve|harm) (?:your ?self|urself)',
-    "(?:go|just|go and) (?:hurt|cut|harm|starve|drown|burn) (?:your ?self|urself)", 'go (?:jump|throw yourself) (?:off|from|in front of)',
+    "(?:go|just|go and|and|then|please|should) (?:hurt|cut|harm|starve|drown|burn|kill) (?:your ?self|urself)", '(?:you should|just|go) end it(?: all| already| tonight| now)?', 'end it (?:all|already|tonight|now)',
+    "(?:nobody|no one) cares (?:about you|if you (?:live|die|disappear))", '(?:nobody|no one) (?:would|will) (?:cry|care) (?:for|about|if) you', 'throw yourself (?:off|from|in front of) (?:a|the) (?:bridge|roof|building|train|bus)',
     'jump off (?:a|the) (?:bridge|roof|building|cliff) (?:already|for real|in real life|irl)',
     "(?:nobody|no one|no-one) (?:would|will|is going to) (?:miss|care about|notice) you", "(?:the )?world (?:would be|is|'d be) better (?:off )?without you",
     "you(?:'re| are|'d be) better off dead", "you don'?t deserve to (?:live|exist|be alive)", 'your life is (?:worthless|meaningless|not worth living)',
@@ -91,7 +107,8 @@ export const SELF_HARM_DIRECT = anyOf(
     '(?:lethal|fatal|deadly) dose', 'how many (?:pills|tablets|sleeping pills) (?:would|to|does it take to) (?:kill|die|end)', '(?:easiest|best|painless|quickest) way to (?:die|kill yourself|end it|commit suicide)',
     'cut (?:deeper|along the vein)', '(?:starve|purge) (?:your ?self|after (?:every )?meals?)', '(?:skip|stop) eating (?:until|so)', 'throw up after (?:you eat|eating|meals)',
     // de
-    'bring dich (?:doch )?(?:endlich )?um', 'tote dich', 'toete dich', 'nimm dir (?:doch )?(?:endlich )?das leben', 'hang dich (?:doch )?auf', 'ritz dich', 'niemand (?:wurde|wuerde) dich vermissen',
+    'bring dich (?:doch )?(?:endlich )?um', '(?:solltest|sollst|musst) dich (?:einfach )?(?:umbringen|toten|ritzen|aufhangen)', 'tu devrais te (?:suicider|tuer|pendre)', 'te suicider', 'suicidarte', 'matarte', 'deberias (?:matarte|suicidarte|quitarte la vida)',
+    '(?:devia|deveria|tem que|devias) se (?:matar|suicidar|enforcar)', 'se suicidar', 'tote dich', 'toete dich', 'nimm dir (?:doch )?(?:endlich )?das leben', 'hang dich (?:doch )?auf', 'ritz dich', 'niemand (?:wurde|wuerde) dich vermissen',
     'die welt (?:ware|waere) besser ohne dich', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke',
     // fr
     'tue[- ]toi', 'suicide[- ]toi', 'va te pendre', 'pends[- ]toi', 'mets fin a (?:tes jours|ta vie)', 'personne ne te regretterait', 'personne ne te manquerait',
@@ -109,18 +126,18 @@ export const SELF_HARM_DIRECT = anyOf(
 export const MINOR = anyOf(
   words(
     'child(?:ren)?', 'kids?', 'minors?', 'under[- ]?age', 'underaged', 'little (?:girl|boy)s?', 'pre-?teens?', 'schoolgirls?', 'schoolboys?', 'toddlers?', 'loli', 'shota',
-    '(?:[5-9]|1[0-7])[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
-    'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7])[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]) jahre alt',
-    'enfants?', 'mineure?s?', 'fillettes?', 'petite fille', 'petit garcon', 'collegienne', '(?:[5-9]|1[0-7]) ans',
-    'ninos?', 'ninas?', 'menor(?:es)? de edad', 'colegiala', '(?:[5-9]|1[0-7]) anos',
+    '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
+    '(?:only|just|aged) (?:[5-9]|1[0-7])\\b', "(?:she|he)(?:'s| is) (?:only |just )?(?:[5-9]|1[0-7])\\b", 'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn) jahre alt',
+    'enfants?', 'mineure?s?', 'fillettes?', 'petite fille', 'petit garcon', 'collegienne', '(?:[5-9]|1[0-7]|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|dix-sept) ans',
+    'ninos?', 'ninas?', 'menor(?:es)? de edad', 'colegiala', '(?:[5-9]|1[0-7]|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|dieciseis|diecisiete|sete|oito|nove|dez|onze|doze|treze|quatorze|dezesseis|dezessete) anos',
     'criancas?', 'menor de idade', 'meninas?', 'meninos?', '(?:[5-9]|1[0-7]) anos de idade',
   ),
-  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7])歳'),
+  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子'),
 );
 
 export const SEXUAL = anyOf(
   words(
-    'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:ed|ing)?', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
+    'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:es|ed|ing)?', 'takes? off (?:her|his|their) (?:clothes|shirt|dress|pants|underwear)', 'steamy', 'sensual', 'clothes off', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
     'erotic', 'aroused', 'genitals?', 'orgasm', 'lewd', 'touch(?:ed|ing)? (?:her|his|their) (?:body|private|breasts?|thighs?)', 'in bed with', 'make love', 'seduc(?:e|ed|ing)', 'explicit',
     'nackt', 'auszieh(?:en|t)', 'erotisch', 'porno', 'sexuell',
     'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
@@ -202,7 +219,7 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 export const INSTRUCTION_CUE = anyOf(
   words(
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
-    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|a)', 'ratio', 'recipe',
+    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
     'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how", 'instructions', 'ingredients', 'materials',
     'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en)', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
     'melange[rz]?', 'ajoute[rz]?', 'chauffe[rz]?', 'faites', 'grammes', 'etape', "d'abord", 'ensuite', 'il (?:te|vous) faut', 'recette', 'voici comment', 'remplis', 'allume',
@@ -235,8 +252,13 @@ export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?'
 export const INSULT = anyOf(
   words(
     "you(?:'re| are| r) (?:a |an |such a |so )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
-    'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'you have no (?:real )?(?:friends|life)',
-    'get a (?:real )?life', "your mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd|loser)', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
+    'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
+  ),
+);
+/** Mockery of the real player without abuse: harassment one level below. */
+export const MOCKERY = anyOf(
+  words(
+    'you have no (?:real )?(?:friends|life)', 'get a (?:real )?life', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
   ),
 );
 /** Addressed to the real player rather than their character. */
@@ -275,16 +297,24 @@ export const HOWTO = anyOf(
 export const PERSONAL_DATA_REQUEST = anyOf(
   words(
     "(?:what(?:'s| is)|tell me|give me|send me|share|type|enter|write|post|i need|dm me|whisper me|confirm) (?:your|ur|you'?re) (?:real |full |home |actual |legal |exact |current )?(?:home address|address|phone number|cell number|mobile number|phone|email(?: address)?|password|passcode|pin(?: code)?|credit card(?: number)?|card number|card details|cvv|social security(?: number)?|ssn|passport(?: number)?|bank (?:details|account(?: number)?)|date of birth|ip address|login(?: details)?|account (?:details|password)|mother'?s maiden name|school'?s name|zip code|postcode|location)",
-    "(?:what(?:'s| is)|tell me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live(?:,? (?:in real life|irl|for real|really))?\\?', 'what (?:city|town|street|school) do you (?:really |actually )?(?:live in|go to|attend)',
-    "how old are you (?:really|in real life|irl|for real)", 'send (?:me )?(?:a )?(?:photo|picture|pic|selfie|video) of (?:yourself|you|your face|your body)', 'are your parents (?:home|around|watching)',
+    'what (?:street|school) do you (?:really |actually )?(?:live (?:in|on)|go to|attend)', '(?:visit|meet) you (?:in person|irl|in real life|for real|at your (?:house|home|school))', 'i want to visit you', 'meet (?:up )?in person', 'send (?:me )?(?:a )?(?:photo|picture|pic|selfie|video) of (?:yourself|you|your (?:real |actual )?(?:face|body))', 'are your parents (?:home|around|watching)',
     "(?:your|ur) (?:password|passcode|credit card|card number|ssn|social security number) (?:is|here|please|now)", 'log ?in (?:details|credentials)', 'verify your account by (?:sending|entering|typing)',
     '(?:dein|deine|deinen) (?:passwort|adresse|wohnadresse|handynummer|telefonnummer|kreditkarte(?:nnummer)?|echten namen)', 'wo wohnst du', 'wie alt bist du wirklich',
     'ton (?:mot de passe|adresse|numero de (?:telephone|portable|carte)|vrai nom)', 'ta (?:carte (?:bancaire|de credit)|vraie adresse|adresse)', 'ou habites[- ]tu', 'tu habites ou',
     'tu (?:contrasena|direccion|numero de (?:telefono|celular|tarjeta)|tarjeta de credito|nombre real)', 'donde vives',
     'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', 'onde voce mora',
   ),
-  kana('パスワード(?:を|は)', '住所(?:を|は)', '電話番号(?:を|は)', 'クレジットカード(?:の番号|番号)?(?:を|は)', '本名(?:を|は)', 'どこに住んで'),
+  kana('パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
 );
+/** Identifying but not sensitive on its own (real name, age, city): privacy one level below. */
+export const PERSONAL_DETAIL_REQUEST = anyOf(
+  words(
+    "(?:what(?:'s| is)|tell me|give me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live,? (?:in real life|irl|for real|really)', 'what (?:city|town|country) do you (?:really |actually )?live in',
+    "how old are you (?:really|in real life|irl|for real)", 'what(?:\'s| is) your (?:real )?age', 'when(?:\'s| is) your (?:real )?birthday', '(?:wie heisst du wirklich|quel est ton vrai nom|como te llamas de verdad|qual (?:e )?o seu nome verdadeiro)',
+  ),
+  kana('本名は', '何歳', 'どこに住んで'),
+);
+
 /** Someone's home address, phone or e-mail spelled out (doxxing). */
 export const PERSONAL_DATA_DISCLOSURE = anyOf(
   words(
@@ -318,22 +348,26 @@ export const SPEND_VERB = anyOf(words('spend', 'use', 'put', 'invest', 'bet', 'g
 export const DARK_FICTION = anyOf(
   words(
     'kill(?:s|ed|ing)?', 'slay(?:s|ed|ing)?', 'slain', 'murder(?:s|ed|er|ers|ing)?', 'blood(?:y|ied|shed)?', 'gut(?:s|ted)? (?:you|him|her|them|like)', 'stab(?:s|bed|bing)?', 'die', 'dies', 'died', 'death', 'dead', 'corpses?',
-    'behead(?:ed|ing)?', 'slit (?:your|his|her|their) throat', 'cut (?:your|his|her|their) throat', 'tortur(?:e|ed|es|ing)', 'burn(?:ed|ing)? alive', 'hang(?:ed|ing)? (?:you|him|her|them)', 'gallows', 'execut(?:e|ed|ion)', 'curse(?:d|s)? (?:you|your|him|her|them|be)',
+    'behead(?:ed|ing)?', 'hunted', 'hunt (?:them|him|her) down', 'burn (?:them|him|her)', 'brought down', 'slit', 'aufschlitz(?:en|e)|schlitze dich auf', 'tranche la gorge', 'corto el cuello', 'corto sua garganta', 'slit (?:your|his|her|their) throat', 'cut (?:your|his|her|their) throat', 'tortur(?:e|ed|es|ing)', 'burn(?:ed|ing)? alive', 'hang(?:ed|ing)? (?:you|him|her|them)', 'gallows', 'execut(?:e|ed|ion)', 'curse(?:d|s)? (?:you|your|him|her|them|be)',
     'damn(?:ed)? (?:you|your)', 'doomed', 'rot in', 'bleed(?:ing)?', 'flay(?:ed)?', 'massacre', 'slaughter(?:ed)?', 'poison(?:ed)?', "(?:i|we)(?:'ll| will| shall| am going to|'m going to|'re going to) (?:kill|gut|end|skin|hunt|bury|destroy|break|burn|crush|cut|slit|rip|tear|drown|hang|flay|choke|strangle|bleed|behead|maim) (?:you|your|him|her|them)",
-    'or (?:you )?die', '(?:your|his|her) (?:gold|money|purse|coin) or (?:your|his|her) life', '(?:blade|knife|dagger|sword) (?:to|against|at) (?:your|his|her|their) (?:throat|neck|heart)', 'be cursed', 'cursed be', 'all your kin', 'blood of your',
+    'or (?:you )?die', "(?:i|we)(?:'ll| will| shall) (?:cut|rip|tear|burn|gouge) (?:out|off|open) (?:your|his|her)", '(?:cut|rip|tear) out (?:your|his|her) (?:tongue|heart|eyes)', 'burns? tonight', 'watch (?:you|him|her|them) (?:die|burn|bleed|hang)',
+    'bones', 'skulls?', 'throats? cut', 'screams?', 'burned', 'shoot (?:them|him|her) on sight', 'plague', 'graves?', 'sacrific(?:e|es|ed)', 'heart still beating', 'salt the (?:fields|earth)', 'eliminate (?:the|him|her|them)', 'his body', 'her body',
+    'bloodthirsty', 'break your (?:jaw|neck|legs|arms)', 'crops rot', 'thrown overboard', 'stormed', 'hanged', 'torch(?:ed)?', 'the dead', 'dead (?:body|bodies|men|soldiers)', 'left for dead', "you'?re dead", 'put to the (?:torch|sword)', 'at the stake',
+    'dragged (?:the )?prisoners', 'raid(?:ed|ers)?', 'drain (?:the|his|her)', 'no mercy', 'shown mercy', 'feast(?:ed)? on', 'tearing flesh', 'ghouls?', 'lich', 'necromancer', 'sink any', 'wells? (?:run|ran|turned)', '(?:your|his|her) (?:grave|corpse)',
+    '(?:your|his|her) (?:gold|money|purse|coin) or (?:your|his|her) life', '(?:blade|knife|dagger|sword) (?:to|against|at) (?:your|his|her|their) (?:throat|neck|heart)', 'be cursed', 'cursed be', 'all your kin', 'blood of your',
     'vengeance', 'revenge', 'assassin(?:ate|ated|s)?', 'hunt(?:ed)? (?:you|him|her) down', 'war crimes?', 'pillag(?:e|ed|ing)', 'skin you alive', 'feed (?:you|him|her) to', 'your grave', 'crush your',
-    'toten', 'tod', 'blut', 'verflucht', 'mort', 'sang', 'tuer', 'maudit', 'muerte', 'sangre', 'maldit[oa]', 'morte', 'sangue', 'maldit[oa]',
+    'executioner', 'hang (?:the|them|him|her)', 'find you floating', 'killer', 'ransom', 'te matare', 'te matar', 'toten', 'tod', 'blut', 'verflucht', 'hangten', 'erhangt', 'brule', 'cendres', 'morts', 'pourrisse', 'quemo', 'muertos', 'queimou', 'apodreca', 'mort', 'sang', 'tuer', 'maudit', 'muerte', 'sangre', 'maldit[oa]', 'morte', 'sangue', 'maldit[oa]',
   ),
-  kana('(?<!自)殺', '血', '(?<!必)死(?!ん(?:だ|で)(?:方|ほう))', '呪', '斬', '復讐'),
+  kana('喉を掻き切', '焼き払', '滅びる', '(?<!自)殺', '血', '(?<!必)死(?!ん(?:だ|で)(?:方|ほう))', '呪', '斬', '復讐'),
 );
 
 // ---------------------------------------------------------------------------------------- engagement: healthy
 export const BREAKS = anyOf(
   words(
     'take a (?:short |little |quick |well-earned |real )?(?:break|breather|pause)', 'taking a break', 'rest your eyes', 'stretch (?:your legs|a bit|for a moment)', 'step away from (?:the )?(?:screen|game|keyboard|controller)',
-    'log off', 'log out for (?:the night|today|a while)', "(?:get|grab) some (?:real )?(?:sleep|rest|fresh air)", 'go to bed', 'drink (?:some|a glass of) water', 'hydrate', 'get some air',
-    '(?:the |this |our )?(?:quest|adventure|story|world|realm|game|tavern|dungeon|kingdom|road|tale|journey) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
-    '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night', 'rest well',
+    '(?:go |time to |you should |maybe |please )log off', 'log off (?:and|for)', 'log out for (?:the night|today|a while)', "(?:get|grab) some (?:real )?(?:sleep|rest|fresh air)", 'go to bed', '(?:drink|grab|get) (?:some|a glass of) water', 'hydrate', 'get some air',
+    '(?:the |this |our )?(?:quest|adventure|story|(?<!real )world|realm|game|tavern|dungeon|kingdom|road|tale|journey|saga) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
+    '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night',
     'time for a break', 'break from (?:the )?(?:screen|game|playing)',
     'mach (?:mal )?(?:eine|'+"'ne"+') pause', 'gonn dir eine pause', 'fais une pause', 'faites une pause', 'repose[- ]toi', 'toma(?:te)? un descanso', 'haz una pausa', 'descansa', 'faca uma pausa', 'descanse',
   ),
@@ -341,20 +375,21 @@ export const BREAKS = anyOf(
 );
 export const REAL_LIFE = anyOf(
   words(
-    'real life', 'real world', 'outside (?:of )?(?:the|this) game', 'offline', 'irl', 'beyond (?:the|this|your) screen', 'life outside', 'world outside (?:the game|this screen)',
+    'real life (?:matters|comes first|is more important)', '(?:your|ur) real life', '(?:your|ur) family is (?:probably )?waiting', 'good grades', 'life outside (?:the|this) game', '(?:friends|family|people) (?:offline|outside the game)', 'offline (?:too|as well|life)', 'beyond (?:the|this|your) screen', 'life outside', 'world outside (?:the game|this screen)',
+    'talk to someone you trust', '(?:dinner|lunch|breakfast|a meal|time) with (?:your )?(?:family|friends|loved ones|kids|parents)', 'see your (?:friends|family)', 'your loved ones', '(?:study|studying|work|school) (?:or|and) (?:work|study|school)', 'need to (?:study|work|sleep)',
     "(?:your|ur) (?:homework|job|exams?|studies|work (?:tomorrow|in the morning)|real[- ]life|classes|chores|appointments?|responsibilities|day job|shift|commute)",
     '(?:friends|family|loved ones) (?:outside|offline|in real life|waiting for you)', 'spend time with (?:your )?(?:friends|family|loved ones|kids)', 'your (?:friends|family) (?:miss|need) you',
     '(?:have|get) (?:some )?(?:dinner|lunch|breakfast|a meal)', 'your (?:real )?(?:health|sleep|wellbeing|well-being)', 'school (?:tomorrow|in the morning)', 'work tomorrow',
-    'echte(?:n)? leben', 'vraie vie', 'vida real', 'mundo real',
+    'mit deiner familie', 'deine familie', 'avec ta famille', 'ta famille', 'con tu familia', 'tu familia', 'com sua familia', 'sua familia', 'deine freunde', 'tes amis', 'tus amigos', 'seus amigos',
   ),
-  kana('現実', 'リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
+  kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
 );
 export const BOUNDARIES = anyOf(
   words(
     'no pressure', '(?:only )?if you (?:want|wish|like)(?: to)?', 'whenever you(?:\'re| are)? (?:ready|like|wish|want)', '(?:it\'?s|it is|that\'?s) (?:entirely )?(?:your (?:choice|call|decision)|up to you)',
     'you can (?:always )?(?:stop|leave|say no|decline|come back|pause|walk away)', 'feel free to', 'take your time', 'no rush', "i(?:'ll| will) be here (?:when|if|whenever)", 'no hard feelings',
     "(?:that'?s|that is) (?:okay|ok|fine|alright)(?: too| with me)?", 'i respect (?:that|your)', "you don'?t have to", 'no need to (?:hurry|rush|decide now)', 'at your own pace', 'your pace', 'if you(?:\'d| would) (?:rather|prefer)',
-    'come back (?:whenever|any ?time)', 'the door is (?:always )?open', 'until next time', 'rest assured',
+    'come back (?:whenever|any ?time)', 'the door is (?:always )?open', 'whenever you (?:return|come back|feel like)', "when you(?:'re| are) ready", 'you know where to find me', 'whether you come back',
     'keine eile', 'wann immer du', 'pas de pression', 'quand tu veux', 'sin prisa', 'cuando quieras', 'sem pressa', 'quando quiser',
   ),
   kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
@@ -369,7 +404,7 @@ export const MANIPULATION = anyOf(
     "(?:your|ur) (?:friends|family|parents) (?:don'?t|will never|could never) understand you like (?:i|we) do", 'prove (?:it|you care|your loyalty) by (?:buying|playing|staying|spending)',
     "(?:she|he|they|i|your companion)(?:'ll| will) (?:die|suffer|be gone|leave you|hate you) (?:if|unless) you (?:log off|leave|stop|don'?t buy|don'?t pay|quit)",
     'how could you (?:leave|abandon|quit|log off)', 'everyone (?:will )?(?:think|thinks) (?:you|you\'re) (?:weak|a loser|a quitter)', 'i need you more than', 'keep me company (?:just|a little) (?:longer|more)',
-    'you (?:can\'?t|cannot) (?:leave|stop|quit|log off) (?:now|yet|me)', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
+    'you (?:can\'?t|cannot) (?:leave|stop|quit|log off) (?:now|yet|me)', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
   ),
   kana('見捨てる(?:の|つもり)', '寂しい'),
 );
@@ -383,15 +418,15 @@ export const MANIPULATION_IN_CONTEXT = anyOf(
 );
 /** Leaving, stopping, sleeping or paying: what manipulation and obsession talk the player out of (or into). */
 export const LEAVING_OR_PAYING = anyOf(
-  words('leave', 'leaving', 'go', 'going', 'log(?:ging)? off', 'log out', 'quit(?:ting)?', 'stop(?:ping)? playing', 'stop', 'bed', 'sleep', 'a break', 'buy(?:ing)?', 'pay(?:ing)?', 'spend(?:ing)?', 'purchase', 'premium', 'gems', 'subscription', 'come back', 'tomorrow', 'close the game', 'goodbye', 'bye'),
+  words('log in', 'miss a day', 'every day', 'leave', 'leaving', 'go', 'going', 'log(?:ging)? off', 'log out', 'quit(?:ting)?', 'stop(?:ping)? playing', 'stop', 'bed', 'sleep', 'a break', 'buy(?:ing)?', 'pay(?:ing)?', 'spend(?:ing)?', 'purchase', 'premium', 'gems', 'subscription', 'come back', 'tomorrow', 'close the game', 'goodbye', 'bye'),
   kana('やめ', '寝', 'ログアウト', '課金', '帰'),
 );
 export const FOMO = anyOf(
   words(
     'limited[- ]time', 'ends? (?:tonight|today|soon|at midnight|in (?:\\d+|a few|two|three) (?:hours?|minutes?))', 'last chance', "(?:don'?t|do not) miss (?:out|this|it)", 'miss out',
-    '(?:gone|lost|vanish(?:es)?) forever', "(?:never|won'?t) (?:come|be) back", 'never (?:be )?(?:available|offered) again', 'everyone (?:else )?(?:is|has|already|got)', 'all your friends (?:have|already|are)',
+    '(?:gone|lost|vanish(?:es)?) forever', "(?:never|won'?t) (?:comes?|be) back", 'never (?:be )?(?:available|offered) again', 'everyone (?:else )?(?:is|has|already|got)', 'all your friends (?:have|already|are)',
     '(?:log|sign) in (?:every day|daily|tomorrow|again) or', '(?:lose|break|reset) (?:your|ur) (?:\\d+-day )?streak', 'exclusive (?:offer|deal|item|skin|bundle|reward)', 'act now', 'before (?:it\'?s|they\'?re) gone',
-    'only (?:\\d+|a few|two|three) (?:left|remaining|spots|copies)', '(?:sale|offer|deal|event|discount|bundle) (?:ends|expires|closes)', 'expires? (?:in|tonight|at)', 'rewards? (?:expire|reset|vanish)', 'fomo',
+    'only (?:\\d+|a few|two|three) (?:[a-z]+ ){0,3}(?:left|remaining)', '(?:sale|offer|deal|event|discount|bundle) (?:ends|expires|closes)', 'expires? (?:in|tonight|at)', 'rewards? (?:expire|reset|vanish)', 'fomo',
     'today only', 'this week only', 'once in a lifetime', 'you(?:\'ll| will) be left behind', 'fall behind (?:everyone|your friends|the others)',
     'nur noch heute', 'letzte chance', 'derniere chance', "aujourd'hui seulement", 'ultima oportunidad', 'solo hoy', 'ultima chance', 'so hoje',
   ),
@@ -413,7 +448,7 @@ export const OBSESSION = anyOf(
     'just one more (?:quest|run|round|level|match|turn|game|hour|chapter|mission|raid)', "(?:you )?don'?t need (?:sleep|to sleep|food|to eat|breaks|a break|your friends|anyone else)",
     'sleep (?:is for the weak|can wait)', "(?:skip|forget|ignore|blow off) (?:school|work|class|classes|homework|dinner|sleep|your (?:friends|family|exams?|homework|job|real life))", 'nothing (?:else )?matters (?:but|except|more than) (?:this|the game|us|me|the realm)',
     'this (?:world|game|place) is (?:all you need|your (?:real )?home|better than (?:real life|reality|the real world))', "you(?:'ll)? (?:never|shouldn'?t ever|won'?t ever) (?:need|want) to (?:leave|log off|stop)",
-    'stay (?:here|in (?:this|the) (?:world|game|realm)) forever', 'never (?:log off|leave this (?:world|game))', "why (?:would you )?(?:ever )?(?:log off|leave|stop playing)", 'keep playing', "don'?t stop playing", 'no need to (?:stop|sleep|rest|log off)',
+    'stay (?:here|in (?:this|the) (?:world|game|realm)) forever', 'never (?:log off|leave this (?:world|game))', "why (?:would you )?(?:ever )?(?:log off|stop playing)", 'keep playing', "don'?t stop playing", 'no need to (?:stop|sleep|rest|log off)',
     'the real world (?:can wait|is boring|is overrated)', 'who needs (?:sleep|friends|the real world)', 'play instead of',
     'spiel (?:die ganze nacht|weiter)', 'joue toute la nuit', 'juega toda la noche', 'jogue a noite toda',
   ),

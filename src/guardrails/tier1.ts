@@ -53,6 +53,8 @@ interface EngagementRule {
   pattern: RegExp;
   near?: Near[];
   negatable?: boolean;
+  /** Skip a match with one of these nearby (real life named only to be dismissed: "skip school tomorrow"). */
+  notNear?: Near[];
   /** When the match is negated, it speaks for this indicator instead ("don't take a break"). */
   negatedIndicator?: EngagementIndicator;
 }
@@ -62,17 +64,20 @@ const near = (pattern: RegExp, before: number, after: number, count = 1): Near =
 
 export const HARM_RULES: readonly HarmRule[] = [
   { id: 'self_harm.encouragement', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_DIRECT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT },
+  { id: 'self_harm.method_with_intent', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_METHOD, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [near(L.SELF_HARM_INTENT, 150, 150)] },
   { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
   { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
-  { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 0, 60), realFrame(250, 250)] },
+  { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 60, 60), realFrame(250, 250)] },
   { id: 'weapons_or_drugs.real_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.REAL_WEAPON_OR_DRUG, near: [near(L.INSTRUCTION_CUE, 200, 200, 2)] },
   { id: 'weapons_or_drugs.weapon_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.GENERIC_WEAPON, near: [near(L.INSTRUCTION_CUE_STRONG, 200, 200), near(L.INSTRUCTION_CUE, 200, 200, 2)] },
   { id: 'hate.dehumanising_real_group', category: 'hate', strength: 'full', pattern: L.PROTECTED_GROUP, near: [near(L.DEHUMANISING, 0, 60)] },
   { id: 'hate.slur', category: 'hate', strength: 'full', pattern: L.SLUR },
   { id: 'harassment.insult_to_real_player', category: 'harassment', strength: 'full', pattern: L.INSULT, negatable: true, near: [near(L.REAL_PLAYER, 200, 200)] },
+  { id: 'harassment.mocking_real_player', category: 'harassment', strength: 'weak', pattern: L.MOCKERY, negatable: true },
   { id: 'harassment.sexual_request', category: 'harassment', strength: 'full', pattern: L.SEXUAL_REQUEST },
   { id: 'illegal_instructions.real_crime_howto', category: 'illegal_instructions', strength: 'full', pattern: L.CRIME_TOPIC, negatable: true, near: [near(L.HOWTO, 200, 200)] },
   { id: 'privacy.personal_data_request', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_REQUEST, negatable: true },
+  { id: 'privacy.personal_detail_request', category: 'privacy', strength: 'weak', pattern: L.PERSONAL_DETAIL_REQUEST, negatable: true },
   { id: 'privacy.personal_data_disclosure', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_DISCLOSURE },
   { id: 'medical_or_financial_harm.dangerous_medical_advice', category: 'medical_or_financial_harm', strength: 'full', pattern: L.MEDICAL_HARM, negatable: true },
   { id: 'medical_or_financial_harm.real_money_pressure', category: 'medical_or_financial_harm', strength: 'full', pattern: L.FINANCIAL_HARM, negatable: true },
@@ -80,7 +85,7 @@ export const HARM_RULES: readonly HarmRule[] = [
 
 export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession' },
-  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE },
+  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [near(L.OBSESSION, 40, 40), near(L.MANIPULATION, 40, 40)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
   { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
   { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
@@ -107,12 +112,12 @@ class Matches {
     return found;
   }
 
-  near(n: Near, start: number, length: number): boolean {
+  near(n: Near, start: number, length: number, accept?: (index: number) => boolean): boolean {
     const lo = start - n.before;
     const hi = start + length + n.after;
     const need = n.count ?? 1;
     let seen = 0;
-    for (const [i, len] of this.of(n.pattern)) if (i + len >= lo && i <= hi && ++seen >= need) return true;
+    for (const [i, len] of this.of(n.pattern)) if (i + len >= lo && i <= hi && (!accept || accept(i)) && ++seen >= need) return true;
     return false;
   }
 }
@@ -143,6 +148,7 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
   let severity: Severity = 'none';
   let excusedAsFiction = false;
   let spans: Array<[number, number]> | undefined;
+  const harmSpans: Array<[number, number]> = [];
 
   for (const rule of HARM_RULES) {
     for (const [index, length] of matches.of(rule.pattern)) {
@@ -166,11 +172,13 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
       categories.add(rule.category);
       severity = maxSeverity(severity, ruleSeverity);
       explanations.push({ kind: 'harm', label: rule.category, severity: ruleSeverity, rule: rule.id, evidence: evidence(normalized, index, length), source: 'tier1' });
+      harmSpans.push([index, index + length]);
       break;
     }
   }
 
-  const dark = matches.of(L.DARK_FICTION);
+  // Dark words that are the real-world harm itself ("kill yourself") do not make the output dark fiction.
+  const dark = matches.of(L.DARK_FICTION).filter(([i, len]) => !harmSpans.some(([a, b]) => i + len >= a - 30 && i <= b + 30));
   const fictionDark = dark.length > 0 || excusedAsFiction;
   if (fictionDark) {
     const [i, len] = dark[0] ?? [0, 0];
@@ -187,6 +195,7 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
           indicator = rule.negatedIndicator;
         }
         if (rule.near && !rule.near.every((n) => matches.near(n, index, length))) continue;
+        if (rule.notNear?.some((n) => matches.near(n, index, length, (i) => !negated(normalized, i)))) continue;
         if (flags[indicator]) break;
         flags[indicator] = true;
         explanations.push({ kind: 'engagement', label: indicator, rule: indicator === rule.indicator ? rule.id : `${indicator}.negated_${rule.indicator}`, evidence: evidence(normalized, index, length), source: 'tier1' });
