@@ -202,6 +202,20 @@ export class ChatHandler {
     return { verdict, label };
   }
 
+  /** A stream judged so far: a verdict other than pass stops it (a stream cannot be redacted after the fact). */
+  private async judgePartial(gctx: GuardrailContext, output: string): Promise<{ verdict?: GuardrailVerdict; label: VerdictLabel }> {
+    const guardrail = this.deps.guardrail;
+    if (!guardrail?.checkPartial) return { label: 'pass' };
+    try {
+      const v = await guardrail.checkPartial(gctx, output);
+      const partial = v === undefined ? undefined : checkVerdict(v, guardrail.name);
+      return partial && partial.action !== 'pass' ? { verdict: partial, label: 'blocked' } : { label: 'pass' };
+    } catch (err) {
+      this.deps.logger.error({ err: safeErrorMessage(err), guardrail: guardrail.name }, 'guardrail failed mid-stream: the answer is blocked');
+      return { verdict: GUARDRAIL_ERROR_VERDICT, label: 'error' };
+    }
+  }
+
   private recordViolations(gctx: GuardrailContext, verdict: GuardrailVerdict, output: string, logId: string) {
     if (verdict.violations.length === 0) return;
     const intervention = gctx.role === 'shadow' ? 'recorded (shadow answer, not returned)' : verdict.action === 'block' ? 'blocked' : verdict.action === 'redact' ? 'redacted' : 'recorded';
@@ -390,28 +404,43 @@ export class ChatHandler {
     let sentRole = false;
     let blockedBy: GuardrailVerdict | undefined;
     let label: VerdictLabel = 'pass';
+    // With a hold-back, the last N characters are sent only once the text after them (or the whole
+    // answer) has been judged, so a harmful phrase split across pieces never reaches the player.
+    const holdBack = guardrail?.streamHoldBackChars ?? 0;
+    let released = 0;
     try {
       for await (const event of events) {
-        if (event.type === 'delta') {
+        if (event.type === 'delta' && holdBack > 0) {
           if (event.text) {
             if (ttftMs === null) ttftMs = performance.now() - ctx.started;
             output += event.text;
-            if (guardrail?.checkPartial) {
-              let partial: GuardrailVerdict | undefined;
-              try {
-                const v = await guardrail.checkPartial(gctx, output);
-                partial = v === undefined ? undefined : checkVerdict(v, guardrail.name);
-              } catch (err) {
-                this.deps.logger.error({ err: safeErrorMessage(err), guardrail: guardrail.name }, 'guardrail failed mid-stream: the answer is blocked');
-                partial = GUARDRAIL_ERROR_VERDICT;
-                label = 'error';
-              }
-              if (partial && partial.action !== 'pass') {
-                // A stream cannot be redacted after the fact: anything but pass stops it.
-                blockedBy = partial;
-                if (label !== 'error') label = 'blocked';
-                break;
-              }
+            const partial = await this.judgePartial(gctx, output);
+            if (partial.verdict) {
+              blockedBy = partial.verdict;
+              label = partial.label;
+              break;
+            }
+          }
+          if (!sentRole) {
+            await write(chunk({ role: 'assistant', content: '' }, null));
+            sentRole = true;
+          }
+          const upTo = output.length - holdBack;
+          if (upTo > released) {
+            await write(chunk({ content: output.slice(released, upTo) }, null));
+            released = upTo;
+          }
+        } else if (event.type === 'finish' && holdBack > 0) {
+          finishReason = event.finishReason;
+        } else if (event.type === 'delta') {
+          if (event.text) {
+            if (ttftMs === null) ttftMs = performance.now() - ctx.started;
+            output += event.text;
+            const partial = await this.judgePartial(gctx, output);
+            if (partial.verdict) {
+              blockedBy = partial.verdict;
+              label = partial.label;
+              break;
             }
           }
           if (event.raw) {
@@ -450,19 +479,27 @@ export class ChatHandler {
       status = 'blocked';
       if (blockedBy.replacement) await write(chunk({ content: blockedBy.replacement }, null));
       await write(chunk({}, 'content_filter'));
-      await write('[DONE]');
+      // An explicit error event (the OpenAI SDKs raise it): a cut answer is never mistaken for a short one.
+      await write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
     } else if (done) {
       const judged = await this.judge(gctx, output, ctx.requestId);
       label = judged.label;
       if (judged.verdict.action !== 'pass') {
         status = 'blocked';
         await write(chunk({}, 'content_filter'));
+        await write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
+      } else {
+        if (holdBack > 0) {
+          if (!sentRole) await write(chunk({ role: 'assistant', content: '' }, null));
+          if (output.length > released) await write(chunk({ content: output.slice(released) }, null));
+          await write(chunk({}, finishReason ?? 'stop'));
+        }
+        if (ctx.request.includeUsage) {
+          const u = usage ?? { inputTokens: 0, outputTokens: 0 };
+          await write({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
+        }
+        await write('[DONE]');
       }
-      if (ctx.request.includeUsage) {
-        const u = usage ?? { inputTokens: 0, outputTokens: 0 };
-        await write({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
-      }
-      await write('[DONE]');
     } else {
       status = 'incomplete';
       // An explicit error event: the OpenAI SDKs raise it, so a cut stream is never mistaken for a short answer.

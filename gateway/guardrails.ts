@@ -44,6 +44,11 @@ export interface Guardrail {
    * a stream is judged once, at its end, before the final event.
    */
   checkPartial?(context: GuardrailContext, outputSoFar: string): GuardrailVerdict | undefined | Promise<GuardrailVerdict | undefined>;
+  /**
+   * Streams: characters held back until the text after them (or the whole answer) has been judged,
+   * so a harmful phrase split across pieces is never sent. 0 (default): each piece goes out once judged.
+   */
+  readonly streamHoldBackChars?: number;
 }
 
 export interface CriticalViolationEvent {

@@ -23,7 +23,7 @@ export interface RunGatewayOptions {
   host?: string;
   port?: number;
   plugins?: FastifyPluginAsync[];
-  guardrail?: Guardrail;
+  guardrail?: Guardrail | null;
   onCriticalViolation?: OnCriticalViolation;
   logger?: Logger;
   /**

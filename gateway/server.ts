@@ -14,6 +14,7 @@ import { ApiKeyError, authorize, keyAllowsUseCase, presentedKey, type ApiKeyReco
 import { ChatHandler, errorBody } from './chat';
 import { RequestError } from './chat-request';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
+import { createTier1Guardrail } from './tier1-guardrail';
 import { LogWriter, type LogSink } from './log-writer';
 import { PrismaLogStore } from './log-store';
 import { ThreadedLogWriter, metricsObserver } from './log-thread';
@@ -24,7 +25,8 @@ export interface GatewayDeps {
   prisma: PrismaClient;
   config: MmsConfig;
   logger?: Logger;
-  guardrail?: Guardrail;
+  /** The output guardrail; tier 1 (createTier1Guardrail) when omitted, none with `null`. */
+  guardrail?: Guardrail | null;
   onCriticalViolation?: OnCriticalViolation;
   /** Mounted on the same server (the management REST API); each registers its own routes and auth. */
   plugins?: FastifyPluginAsync[];
@@ -94,7 +96,9 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
         onThreadLost: () => cache.pollYourself(),
       })
     : new LogWriter({ store: new PrismaLogStore(prisma), config: gatewayConfig.log, spillDir, logger, observer: metricsObserver(metrics) });
-  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail: deps.guardrail, onCriticalViolation: deps.onCriticalViolation });
+  // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
+  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
+  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation });
   let closing = false;
   let address: string | undefined;
 

@@ -133,6 +133,21 @@ export const rolloutPolicySchema = z.strictObject({
 });
 
 const severity = z.enum(['critical', 'high', 'medium', 'low']);
+/** Labels policies.guardrails.severities may name (src/guardrails: harm categories + unhealthy engagement indicators). */
+const guardrailLabels = [
+  'self_harm',
+  'real_world_violence',
+  'weapons_or_drugs_instructions',
+  'sexual_minors',
+  'hate',
+  'harassment',
+  'illegal_instructions',
+  'privacy',
+  'medical_or_financial_harm',
+  'manipulation',
+  'fomo',
+  'encourages_obsession',
+] as const;
 
 const retentionDays = z.number().int().min(1).max(3650);
 /** Days a row is kept, by class: the longest class a row belongs to wins. */
@@ -306,19 +321,61 @@ export const configSchema = z
           .prefault({}),
         guardrails: z
           .strictObject({
-            severities: z.record(z.string().min(1), severity).default({
+            /**
+             * Severity of a full-strength finding per harm category or unhealthy engagement indicator
+             * (weaker evidence is one level below); keys left out keep src/guardrails' defaults.
+             */
+            severities: z.partialRecord(z.enum(guardrailLabels, { error: `must be a harm category or an unhealthy engagement indicator (${guardrailLabels.join(', ')})` }), severity).default({
               self_harm: 'critical',
               real_world_violence: 'critical',
+              weapons_or_drugs_instructions: 'critical',
               sexual_minors: 'critical',
               hate: 'high',
               harassment: 'high',
+              illegal_instructions: 'high',
+              privacy: 'high',
+              medical_or_financial_harm: 'high',
               manipulation: 'medium',
+              encourages_obsession: 'medium',
               fomo: 'low',
             }),
-            /** What happens at each severity: rollback the model, block the output, or record it. */
+            /**
+             * What happens at each severity. critical: `rollback` blocks the output, aborts a running
+             * rollout and, outside one, rolls the use case back when the critical rate passes
+             * `monitor.criticalRate`; `block` only blocks. high: block or redact the output (plus a
+             * parameter-adjustment decision), or record it. medium / low: record (or block).
+             */
             actions: z
-              .strictObject({ critical: z.enum(['rollback', 'block']), high: z.enum(['block', 'record']), medium: z.enum(['block', 'record']), low: z.enum(['block', 'record']) })
+              .strictObject({ critical: z.enum(['rollback', 'block']), high: z.enum(['block', 'redact', 'record']), medium: z.enum(['block', 'record']), low: z.enum(['block', 'record']) })
               .default({ critical: 'rollback', high: 'block', medium: 'record', low: 'record' }),
+            /** Tier 1 (patterns, in the gateway's hot path) on every output; off only for a gateway that must not judge. */
+            tier1: z.boolean().default(true),
+            /** Content rating of the story: `everyone` also records dark fiction (violence between characters) as a low violation. */
+            ageRating: z.enum(['everyone', 'teen', 'mature']).default('teen'),
+            /**
+             * How tier 1, tier 2 and the model guards combine: `max` (any source's finding counts, the
+             * highest severity wins) or `vote` (a category counts when two sources agree; a tier-1
+             * critical always counts).
+             */
+            combine: z.enum(['max', 'vote']).default('max'),
+            /** Per use case overrides of ageRating, combine, tier1 and actions. */
+            useCases: z
+              .record(
+                identifier,
+                z.strictObject({
+                  ageRating: z.enum(['everyone', 'teen', 'mature']).optional(),
+                  combine: z.enum(['max', 'vote']).optional(),
+                  tier1: z.boolean().optional(),
+                  actions: z
+                    .strictObject({ critical: z.enum(['rollback', 'block']).optional(), high: z.enum(['block', 'redact', 'record']).optional(), medium: z.enum(['block', 'record']).optional(), low: z.enum(['block', 'record']).optional() })
+                    .optional(),
+                }),
+              )
+              .default({}),
+            /** Streams: tier 1 judges the last `windowChars` before each piece and holds the last `holdBackChars` until the text after them is judged. */
+            stream: z
+              .strictObject({ windowChars: z.number().int().min(100).max(20_000).default(600), holdBackChars: z.number().int().min(0).max(2000).default(64) })
+              .prefault({}),
           })
           .prefault({}),
         meta: z

@@ -251,7 +251,7 @@ export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?'
 // ---------------------------------------------------------------------------------------- harassment
 export const INSULT = anyOf(
   words(
-    "you(?:'re| are| r) (?:a |an |such a |so )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
+    "(?:you(?:'re| are| r)|are|is) (?:a |an |such a |so |just a )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
     'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
   ),
 );

@@ -158,8 +158,11 @@ describe('guardrail hook', () => {
     fake.enqueue({ content: 'the tower will explode at dawn' });
     const res = await gw.call(chatBody('x', { stream: true }));
     const data = sseData(res.text);
-    expect(data[data.length - 1]).toBe('[DONE]');
-    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(data).not.toContain('[DONE]');
+    const events = data.map((d) => JSON.parse(d));
+    // Cut with an explicit error event, so the game never mistakes it for a short answer.
+    expect(events[events.length - 1]).toEqual({ error: expect.objectContaining({ code: 'guardrail_blocked' }) });
+    const chunks = events.slice(0, -1);
     const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
     expect(text).toBe('the tower will ');
     expect(chunks[chunks.length - 1].choices[0].finish_reason).toBe('content_filter');

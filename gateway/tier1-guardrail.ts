@@ -1,0 +1,51 @@
+import type { MmsConfig } from '../src/config/schema';
+import { classifyTier1, decide, redactOutput, resolvePolicy, type HarmCategory, type ResolvedGuardrailPolicy, type Severity } from '../src/guardrails';
+import type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation } from './guardrails';
+
+/**
+ * The guardrail the gateway installs by default: tier 1 of src/guardrails (compiled lexicons,
+ * synchronous, microseconds per output) under policies.guardrails. Complete answers get the whole
+ * verdict (harm, dark fiction against the age rating, unhealthy engagement); streams are judged on a
+ * sliding window of the last `stream.windowChars` before each piece, harm only, and the last
+ * `stream.holdBackChars` are held until the text after them is judged.
+ */
+export function createTier1Guardrail(config: MmsConfig): Guardrail {
+  const policyConfig = config.policies.guardrails;
+  const policies = new Map<string, ResolvedGuardrailPolicy>();
+  const policyOf = (useCaseId: string) => {
+    let p = policies.get(useCaseId);
+    if (!p) policies.set(useCaseId, (p = resolvePolicy(policyConfig, useCaseId)));
+    return p;
+  };
+  const severities = policyConfig.severities as Partial<Record<HarmCategory, Severity>>;
+  const { windowChars, holdBackChars } = policyConfig.stream;
+
+  const judge = (ctx: GuardrailContext, text: string, harmOnly: boolean, fullText: string): GuardrailVerdict | undefined => {
+    const policy = policyOf(ctx.useCaseId);
+    if (!policy.tier1) return undefined;
+    const verdict = classifyTier1(text, { useCase: ctx.useCaseId, severities, harmOnly });
+    if (verdict.explanations.length === 0) return undefined;
+    const decision = decide(verdict, policy);
+    if (decision.findings.length === 0) return undefined;
+    const violations: GuardrailViolation[] = decision.findings.map((f) => ({
+      type: f.type,
+      severity: f.severity,
+      details: { rule: f.rule, evidence: f.evidence, source: f.source, fiction_dark: verdict.fiction_dark, unhealthy_score: verdict.engagement.unhealthy_score, healthy_score: verdict.engagement.healthy_score },
+    }));
+    if (decision.action === 'redact') return { action: 'redact', violations, redactedText: redactOutput(fullText, { severities }) };
+    return { action: decision.action, violations, replacement: '' };
+  };
+
+  return {
+    name: 'tier1',
+    streamHoldBackChars: holdBackChars,
+    checkOutput(ctx, output) {
+      return judge(ctx, output, false, output) ?? { action: 'pass', violations: [] };
+    },
+    checkPartial(ctx, soFar) {
+      const v = judge(ctx, soFar.length > windowChars ? soFar.slice(-windowChars) : soFar, true, soFar);
+      // Mid-stream only harm that stops the answer matters; findings to record are recorded at the end.
+      return v && v.action !== 'pass' ? v : undefined;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import type { MmsConfig } from '../config/schema';
+import { classifyTier1 } from './tier1';
+import { severityRank, UNHEALTHY_INDICATORS, type AgeRating, type GuardrailVerdict, type HarmCategory, type Severity } from './types';
+
+/**
+ * policies.guardrails, read: which severity each category or indicator has, what each severity does,
+ * the age rating and how verdicts combine, per use case. `decide` turns one verdict into what the
+ * gateway does with the output and which violations it records.
+ */
+export type GuardrailsPolicyConfig = MmsConfig['policies']['guardrails'];
+export type SeverityAction = 'rollback' | 'block' | 'redact' | 'record';
+export type CombineMode = 'max' | 'vote';
+
+export interface ResolvedGuardrailPolicy {
+  useCaseId: string;
+  tier1: boolean;
+  ageRating: AgeRating;
+  combine: CombineMode;
+  severities: Partial<Record<string, Exclude<Severity, 'none'>>>;
+  actions: { critical: 'rollback' | 'block'; high: 'block' | 'redact' | 'record'; medium: 'block' | 'record'; low: 'block' | 'record' };
+}
+
+/** Severity of an unhealthy engagement indicator when the policy does not name it. */
+const DEFAULT_ENGAGEMENT_SEVERITY: Record<(typeof UNHEALTHY_INDICATORS)[number], Exclude<Severity, 'none'>> = { manipulation: 'medium', encourages_obsession: 'medium', fomo: 'low' };
+
+export function resolvePolicy(config: GuardrailsPolicyConfig, useCaseId: string): ResolvedGuardrailPolicy {
+  const own = config.useCases[useCaseId];
+  return {
+    useCaseId,
+    tier1: own?.tier1 ?? config.tier1,
+    ageRating: own?.ageRating ?? config.ageRating,
+    combine: own?.combine ?? config.combine,
+    severities: config.severities,
+    actions: { ...config.actions, ...Object.fromEntries(Object.entries(own?.actions ?? {}).filter(([, v]) => v !== undefined)) },
+  };
+}
+
+/** One recorded violation: a harm category, an unhealthy engagement indicator, or dark fiction above the age rating. */
+export interface Finding {
+  type: string;
+  severity: Exclude<Severity, 'none'>;
+  /** The rule (tier 1) or model that said so, and what matched. */
+  rule: string;
+  evidence: string;
+  source: string;
+}
+
+export interface Decision {
+  /** What happens to the output: pass (maybe with recorded findings), redact, or block. */
+  action: 'pass' | 'redact' | 'block';
+  findings: Finding[];
+  worst: Severity;
+  /** Per finding: the policy's action for its severity. */
+  interventions: SeverityAction[];
+}
+
+export function findingsOf(verdict: GuardrailVerdict, policy: ResolvedGuardrailPolicy): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const e of verdict.explanations) {
+    if (e.kind === 'harm' && e.severity && e.severity !== 'none' && !seen.has(e.label)) {
+      seen.add(e.label);
+      // The classifier already applied the policy's category severity (options.severities).
+      const severity = verdict.explanations.filter((x) => x.kind === 'harm' && x.label === e.label).reduce<Severity>((s, x) => (severityRank(x.severity ?? 'none') > severityRank(s) ? x.severity! : s), 'none');
+      out.push({ type: e.label, severity: severity as Exclude<Severity, 'none'>, rule: e.rule, evidence: e.evidence, source: e.source });
+    }
+  }
+  for (const category of verdict.harm.categories) {
+    if (!seen.has(category)) out.push({ type: category, severity: verdict.harm.severity === 'none' ? 'low' : verdict.harm.severity, rule: 'verdict', evidence: '', source: 'combined' });
+  }
+  for (const indicator of UNHEALTHY_INDICATORS) {
+    if (!verdict.engagement[indicator]) continue;
+    const e = verdict.explanations.find((x) => x.kind === 'engagement' && x.label === indicator);
+    out.push({ type: indicator, severity: policy.severities[indicator] ?? DEFAULT_ENGAGEMENT_SEVERITY[indicator], rule: e?.rule ?? 'verdict', evidence: e?.evidence ?? '', source: e?.source ?? 'combined' });
+  }
+  if (verdict.fiction_dark && policy.ageRating === 'everyone') {
+    const e = verdict.explanations.find((x) => x.kind === 'fiction');
+    out.push({ type: 'fiction_dark', severity: 'low', rule: 'age_rating.everyone', evidence: e?.evidence ?? '', source: e?.source ?? 'tier1' });
+  }
+  return out;
+}
+
+export function decide(verdict: GuardrailVerdict, policy: ResolvedGuardrailPolicy): Decision {
+  const findings = findingsOf(verdict, policy);
+  let action: Decision['action'] = 'pass';
+  let worst: Severity = 'none';
+  const interventions: SeverityAction[] = [];
+  for (const f of findings) {
+    if (severityRank(f.severity) > severityRank(worst)) worst = f.severity;
+    const a = policy.actions[f.severity];
+    interventions.push(a);
+    if (a === 'rollback' || a === 'block') action = 'block';
+    else if (a === 'redact' && action === 'pass') action = 'redact';
+  }
+  return { action, findings, worst, interventions };
+}
+
+/**
+ * The output with every sentence tier 1 finds harmful replaced by "[…]": what a `redact` action
+ * returns. Sentences are judged alone, so a redacted answer keeps its harmless story.
+ */
+export function redactOutput(text: string, options: { severities?: Partial<Record<HarmCategory, Severity>> } = {}): string {
+  const sentences = text.match(/[^.!?。！？\n]+[.!?。！？\n]*\s*/gu) ?? [text];
+  return sentences.map((s) => (classifyTier1(s, { harmOnly: true, severities: options.severities }).harm.severity === 'none' ? s : `[…]${/\s$/.test(s) ? ' ' : ''}`)).join('');
+}
