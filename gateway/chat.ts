@@ -410,17 +410,17 @@ export class ChatHandler {
     let released = 0;
     try {
       for await (const event of events) {
-        if (event.type === 'delta' && holdBack > 0) {
-          if (event.text) {
-            if (ttftMs === null) ttftMs = performance.now() - ctx.started;
-            output += event.text;
-            const partial = await this.judgePartial(gctx, output);
-            if (partial.verdict) {
-              blockedBy = partial.verdict;
-              label = partial.label;
-              break;
-            }
+        if (event.type === 'delta' && event.text) {
+          if (ttftMs === null) ttftMs = performance.now() - ctx.started;
+          output += event.text;
+          const partial = await this.judgePartial(gctx, output);
+          if (partial.verdict) {
+            blockedBy = partial.verdict;
+            label = partial.label;
+            break;
           }
+        }
+        if (event.type === 'delta' && holdBack > 0) {
           if (!sentRole) {
             await write(chunk({ role: 'assistant', content: '' }, null));
             sentRole = true;
@@ -433,16 +433,6 @@ export class ChatHandler {
         } else if (event.type === 'finish' && holdBack > 0) {
           finishReason = event.finishReason;
         } else if (event.type === 'delta') {
-          if (event.text) {
-            if (ttftMs === null) ttftMs = performance.now() - ctx.started;
-            output += event.text;
-            const partial = await this.judgePartial(gctx, output);
-            if (partial.verdict) {
-              blockedBy = partial.verdict;
-              label = partial.label;
-              break;
-            }
-          }
           if (event.raw) {
             event.raw.id = ctx.requestId;
             await write(event.raw);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
 
 /**
  * mms.config.yaml, validated. Every duration is in seconds and every step list is data, so tests run a
@@ -133,21 +134,8 @@ export const rolloutPolicySchema = z.strictObject({
 });
 
 const severity = z.enum(['critical', 'high', 'medium', 'low']);
-/** Labels policies.guardrails.severities may name (src/guardrails: harm categories + unhealthy engagement indicators). */
-const guardrailLabels = [
-  'self_harm',
-  'real_world_violence',
-  'weapons_or_drugs_instructions',
-  'sexual_minors',
-  'hate',
-  'harassment',
-  'illegal_instructions',
-  'privacy',
-  'medical_or_financial_harm',
-  'manipulation',
-  'fomo',
-  'encourages_obsession',
-] as const;
+/** Labels policies.guardrails.severities may name: harm categories and unhealthy engagement indicators. */
+const guardrailLabels = [...HARM_CATEGORIES, ...UNHEALTHY_INDICATORS] as const;
 
 const retentionDays = z.number().int().min(1).max(3650);
 /** Days a row is kept, by class: the longest class a row belongs to wins. */

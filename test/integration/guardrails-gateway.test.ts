@@ -33,7 +33,7 @@ beforeEach(() => {
   critical.length = 0;
 });
 
-const rowOf = async (id: string) => (await waitFor(`log row ${id}`, () => db.prisma.modelHistoricalLog.findUnique({ where: { id } }), 5000))!;
+const rowOf = async (id: string) => (await waitFor(`log row ${id}`, () => db.prisma.modelHistoricalLog.findFirst({ where: { id } }), 5000))!;
 const violationsOf = (logId: string) => waitFor(`violations of ${logId}`, async () => {
   const rows = await db.prisma.guardrailsViolation.findMany({ where: { logId } });
   return rows.length ? rows : undefined;
