@@ -1,25 +1,11 @@
-import { ApplicationFailure, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RegistryActivities } from '../activities/registry';
+import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { lockedRegistry, registry, verification } from './activity-stubs';
 import { rollbackStatusQuery, type RollbackInput, type RollbackResult, type RollbackStatus } from './rollback-messages';
 
-// Registry reads and writes: quick, idempotent, retried with backoff through a database blip.
-// The restore heartbeats, so a worker killed mid-transaction is noticed in seconds, not minutes.
-const registry = proxyActivities<RegistryActivities>({
-  startToCloseTimeout: '60 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
-
-// Verification waits for replicas to pick the new allocation up (they poll within ~1 s): frequent,
-// flat retries for a bounded time, then the rollback fails loudly instead of claiming success.
-const verification = proxyActivities<RegistryActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '250 ms', backoffCoefficient: 1.5, maximumInterval: '2 seconds', maximumAttempts: 40 },
-});
-
 /**
- * Restores a snapshot of a use case (seed section 4.2): resolve the target snapshot, restore config and
- * allocation in one transaction, then verify the data plane serves it.
+ * Restores a snapshot of a use case: resolve the target snapshot (an id, a model's latest snapshot or
+ * the most recent stable one), restore config, allocation and model statuses in one transaction, then
+ * verify that every serving place serves it.
  */
 export async function rollbackWorkflow(input: RollbackInput): Promise<RollbackResult> {
   const status: RollbackStatus = { useCaseId: input.useCaseId, phase: 'resolving' };
@@ -29,7 +15,7 @@ export async function rollbackWorkflow(input: RollbackInput): Promise<RollbackRe
     const snapshot = await registry.resolveRollbackTarget({ useCaseId: input.useCaseId, target: input.target });
     status.snapshotId = snapshot.snapshotId;
     status.phase = 'restoring';
-    const restored = await registry.restoreSnapshot({
+    const restored = await lockedRegistry.restoreSnapshot({
       useCaseId: input.useCaseId,
       snapshotId: snapshot.snapshotId,
       reason: input.reason,
