@@ -1,9 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '@prisma/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
-import { rolloutPolicySchema } from '../src/config/schema';
 import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
@@ -12,17 +11,20 @@ import { forgetPlayer } from '../src/logs/forget';
 import { retentionPlan } from '../src/logs/plan';
 import { retentionPolicy } from '../src/logs/retention';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
+import {
+  PolicyOverrideError,
+  RolloutControlError,
+  abortRollout,
+  pauseRollout,
+  policyWithOverrides,
+  promoteRollout,
+  requestedBy,
+  resumeRollout,
+  rolloutRunning,
+} from '../clients/rollout-control';
 import { rollbackWorkflow } from '../workflows/rollback';
 import { rollbackWorkflowId } from '../workflows/rollback-messages';
-import {
-  abortUpdate,
-  pauseUpdate,
-  promoteUpdate,
-  resumeUpdate,
-  rolloutStrategies,
-  windowSecondsLeft,
-  type RolloutStatus,
-} from '../workflows/rollout-messages';
+import { rolloutStrategies, windowSecondsLeft, type RolloutStatus } from '../workflows/rollout-messages';
 
 /**
  * The management REST API of seed section 8 for rollouts and rollbacks, as a fastify plugin mounted on
@@ -104,13 +106,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** The policy of one rollout: the configured one with the request's overrides, validated as the config is. */
 function policyFor(config: MmsConfig, overrides: { steps?: number[]; window_seconds?: number }): RolloutPolicy {
-  const merged = { ...config.policies.rollout, ...(overrides.steps ? { steps: overrides.steps } : {}), ...(overrides.window_seconds ? { windowSeconds: overrides.window_seconds } : {}) };
-  const result = rolloutPolicySchema.safeParse(merged);
-  if (!result.success) {
-    const first = formatIssues(result.error)[0] ?? 'invalid policy';
-    throw new ApiError(400, first.replace(/^steps/, 'steps').replace(/^windowSeconds/, 'window_seconds'), first.startsWith('steps') ? 'steps' : 'window_seconds', 'invalid_request');
+  try {
+    return policyWithOverrides(config.policies.rollout, { steps: overrides.steps, windowSeconds: overrides.window_seconds });
+  } catch (err) {
+    if (!(err instanceof PolicyOverrideError)) throw err;
+    throw new ApiError(400, err.spelled({ windowSeconds: 'window_seconds' }), err.field === 'steps' ? 'steps' : 'window_seconds', 'invalid_request');
   }
-  return result.data;
 }
 
 const statusBody = (status: RolloutStatus) => ({ ...status, windowSecondsLeft: windowSecondsLeft(status, Date.now()) ?? null });
@@ -135,7 +136,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         const auth = req.headers.authorization;
         const match = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
         const who = await deps.verifyApiKey(match?.[1]);
-        callers.set(req, `api:${who.name} (${who.keyPrefix}…)`);
+        callers.set(req, requestedBy.api(who));
         if (who.id) keyIds.set(req, who.id);
       },
     };
@@ -194,11 +195,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         }
       }
       const client = await temporal();
-      const running = await client.workflow
-        .getHandle(`rollout:${model.useCase}`)
-        .describe()
-        .catch(() => undefined);
-      if (running?.status.name === 'RUNNING') {
+      if (await rolloutRunning(client, model.useCase)) {
         throw new ApiError(
           409,
           `a rollout of "${model.useCase}" is running; abort it (POST ${PREFIX}/rollouts/${model.useCase}/abort), which restores the state it started from`,
@@ -248,8 +245,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       try {
         return await work();
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, err.cause?.message ?? err.message, undefined, 'rejected');
-        if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'the rollout has finished', undefined, 'finished');
+        if (err instanceof RolloutControlError) throw new ApiError(409, err.code === 'finished' ? 'the rollout has finished' : err.message, undefined, err.code);
         throw err;
       }
     };
@@ -267,28 +263,28 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       const body = parse(pauseBody, req.body);
       const handle = await handleFor(useCase);
       const who = await by(req);
-      return statusBody(await control(() => handle.executeUpdate(pauseUpdate, { args: [{ reason: body.reason ?? `paused by ${who}`, by: who }] })));
+      return statusBody(await control(() => pauseRollout(handle, { reason: body.reason ?? `paused by ${who}`, by: who })));
     });
     app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/resume`, authenticated, async (req) => {
       const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
       parse(z.strictObject({}), req.body);
       const handle = await handleFor(useCase);
       const who = await by(req);
-      return statusBody(await control(() => handle.executeUpdate(resumeUpdate, { args: [{ by: who }] })));
+      return statusBody(await control(() => resumeRollout(handle, { by: who })));
     });
     app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/abort`, authenticated, async (req) => {
       const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
       const body = parse(abortBody, req.body);
       const handle = await handleFor(useCase);
       const who = await by(req);
-      return statusBody(await control(() => handle.executeUpdate(abortUpdate, { args: [{ reason: body.reason, by: who }] })));
+      return statusBody(await control(() => abortRollout(handle, { reason: body.reason, by: who })));
     });
     app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/promote`, authenticated, async (req) => {
       const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
       const body = parse(promoteBody, req.body);
       const handle = await handleFor(useCase);
       const who = await by(req);
-      return statusBody(await control(() => handle.executeUpdate(promoteUpdate, { args: [{ full: body.full, by: who }] })));
+      return statusBody(await control(() => promoteRollout(handle, { full: body.full, by: who })));
     });
 
     // ---- historical logs: a player's right to be forgotten, and what retention will drop when

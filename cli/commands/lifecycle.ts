@@ -4,13 +4,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import { rollbackWorkflow, snapshotWorkflow } from '../../workflows';
 import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type RollbackStatus } from '../../workflows/rollback-messages';
 import { snapshotWorkflowId } from '../../workflows/snapshot-messages';
-import { rolloutWorkflowId } from '../../workflows/rollout-messages';
+import { requestedBy, rolloutRunning } from '../../clients/rollout-control';
 import { webUiLink } from '../../src/temporal/connection';
 import { CliError, type CliContext } from '../context';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const failureReason = (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message);
-const requestedBy = () => `cli:${process.env.USER ?? 'unknown'}`;
 
 async function ensureUseCase(ctx: CliContext, useCase: string) {
   const prisma = await ctx.prisma();
@@ -58,12 +57,7 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
       await ensureUseCase(c, useCase);
       const target: RollbackInput['target'] = opts.snapshot ? { snapshotId: opts.snapshot } : opts.toModel ? { modelId: opts.toModel } : { latestStable: true };
       const client = await c.temporal();
-      // A rollout would keep shifting weights over a restored allocation: its abort is the way back.
-      const rollout = await client.workflow
-        .getHandle(rolloutWorkflowId(useCase))
-        .describe()
-        .catch(() => undefined);
-      if (rollout?.status.name === 'RUNNING') {
+      if (await rolloutRunning(client, useCase)) {
         throw new CliError(`a rollout of "${useCase}" is running: \`mms rollout abort ${useCase} --reason …\` restores the state it started from`);
       }
       const workflowId = rollbackWorkflowId(useCase);
@@ -72,7 +66,7 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
         handle = await client.workflow.start(rollbackWorkflow, {
           taskQueue: c.config().temporal.controlTaskQueue,
           workflowId,
-          args: [{ useCaseId: useCase, target, reason: opts.reason, requestedBy: requestedBy() }],
+          args: [{ useCaseId: useCase, target, reason: opts.reason, requestedBy: requestedBy.cli() }],
         });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -1,15 +1,21 @@
 import type { Command } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { formatIssues } from '../../src/config/load';
-import { rolloutPolicySchema, type RolloutPolicy } from '../../src/config/schema';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { RolloutPolicy } from '../../src/config/schema';
 import { webUiLink } from '../../src/temporal/connection';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, describeStage, readRollout, rolloutHandle, startRollout, type RolloutReading } from '../../clients/rollout';
 import {
+  PolicyOverrideError,
+  RolloutControlError,
+  abortRollout,
+  pauseRollout,
+  policyWithOverrides as withOverrides,
+  promoteRollout,
+  requestedBy,
+  resumeRollout,
+  type PolicyOverrides,
+} from '../../clients/rollout-control';
+import {
   ALL_AT_ONCE_WARNING,
-  abortUpdate,
-  pauseUpdate,
-  promoteUpdate,
-  resumeUpdate,
   rolloutStrategies,
   terminalPhases,
   windowSecondsLeft,
@@ -81,26 +87,23 @@ function parseNumber(flag: string, value: string | undefined): number | undefine
 
 /** The configured policy with the command's overrides, validated like the config file. */
 export function policyWithOverrides(base: RolloutPolicy, opts: { steps?: string; window?: string; shadowWindow?: string }): RolloutPolicy {
-  const overrides: Record<string, unknown> = {};
+  const overrides: PolicyOverrides = {};
   if (opts.steps !== undefined) {
     const steps = opts.steps.split(',').map((s) => s.trim());
     if (steps.some((s) => !/^\d+$/.test(s))) throw new CliError(`--steps must be comma-separated whole percentages like 10,25,50,100, got "${opts.steps}"`, 2);
     overrides.steps = steps.map(Number);
   }
-  const window = parseNumber('--window', opts.window);
-  if (window !== undefined) overrides.windowSeconds = window;
-  const shadowWindow = parseNumber('--shadow-window', opts.shadowWindow);
-  if (shadowWindow !== undefined) overrides.shadowWindowSeconds = shadowWindow;
-  const result = rolloutPolicySchema.safeParse({ ...base, ...overrides });
-  if (!result.success) {
-    const first = formatIssues(result.error)[0] ?? 'invalid policy';
-    throw new CliError(`--${first.replace(/^steps/, 'steps').replace(/^windowSeconds/, 'window').replace(/^shadowWindowSeconds/, 'shadow-window')}`, 2);
+  overrides.windowSeconds = parseNumber('--window', opts.window);
+  overrides.shadowWindowSeconds = parseNumber('--shadow-window', opts.shadowWindow);
+  try {
+    return withOverrides(base, overrides);
+  } catch (err) {
+    if (err instanceof PolicyOverrideError) throw new CliError(err.spelled({ steps: '--steps', windowSeconds: '--window', shadowWindowSeconds: '--shadow-window' }), 2);
+    throw err;
   }
-  return result.data;
 }
 
 const failureReason = (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message);
-const requestedBy = () => `cli:${process.env.USER ?? 'unknown'}`;
 
 async function handleOf(c: CliContext, useCase: string): Promise<WorkflowHandle> {
   try {
@@ -115,8 +118,7 @@ async function control<T>(useCase: string, verb: string, work: () => Promise<T>)
   try {
     return await work();
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new CliError(`cannot ${verb} the rollout of "${useCase}": ${err.cause?.message ?? err.message}`);
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`cannot ${verb} the rollout of "${useCase}": it has finished`);
+    if (err instanceof RolloutControlError) throw new CliError(`cannot ${verb} the rollout of "${useCase}": ${err.message}`);
     throw err;
   }
 }
@@ -173,7 +175,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const client = await c.temporal();
       let started;
       try {
-        started = await startRollout(client, config, { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy(), expectedStableModelId: opts.current });
+        started = await startRollout(client, config, { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy.cli(), expectedStableModelId: opts.current });
       } catch (err) {
         if (err instanceof RolloutRequestError) throw new CliError(`--strategy: ${err.message}`, 2);
         if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);
@@ -225,7 +227,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .action(async (useCase: string, opts: { reason?: string }) => {
       const c = ctx();
       const handle = await handleOf(c, useCase);
-      const status = await control(useCase, 'pause', () => handle.executeUpdate(pauseUpdate, { args: [{ reason: opts.reason, by: requestedBy() }] }));
+      const status = await control(useCase, 'pause', () => pauseRollout(handle, { reason: opts.reason, by: requestedBy.cli() }));
       c.print(status, () => `paused ${status.workflowId} at ${describeStage(status)}`);
     });
 
@@ -235,7 +237,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .action(async (useCase: string) => {
       const c = ctx();
       const handle = await handleOf(c, useCase);
-      const status = await control(useCase, 'resume', () => handle.executeUpdate(resumeUpdate, { args: [{ by: requestedBy() }] }));
+      const status = await control(useCase, 'resume', () => resumeRollout(handle, { by: requestedBy.cli() }));
       c.print(status, () => `resumed ${status.workflowId} at ${describeStage(status)}`);
     });
 
@@ -246,7 +248,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .action(async (useCase: string, opts: { reason: string }) => {
       const c = ctx();
       const handle = await handleOf(c, useCase);
-      const status = await control(useCase, 'abort', () => handle.executeUpdate(abortUpdate, { args: [{ reason: opts.reason, by: requestedBy() }] }));
+      const status = await control(useCase, 'abort', () => abortRollout(handle, { reason: opts.reason, by: requestedBy.cli() }));
       c.print(status, () => `aborted ${status.workflowId}: ${status.phase} (${status.reason})`);
     });
 
@@ -257,7 +259,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .action(async (useCase: string, opts: { step?: boolean }) => {
       const c = ctx();
       const handle = await handleOf(c, useCase);
-      const status = await control(useCase, 'promote', () => handle.executeUpdate(promoteUpdate, { args: [{ full: !opts.step, by: requestedBy() }] }));
+      const status = await control(useCase, 'promote', () => promoteRollout(handle, { full: !opts.step, by: requestedBy.cli() }));
       c.print(status, () => (opts.step ? `moved ${status.workflowId} on: ${describeStage(status)}` : `promoted ${status.workflowId}: ${status.phase}`));
     });
 }
