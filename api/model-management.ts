@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
+import { guardrailsReport } from '../src/guardrails/report';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
 import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
@@ -76,6 +77,11 @@ const forgetBody = z.strictObject({
   player: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(512).optional(),
   sticky_key_hash: z.string({ error: 'must be text' }).regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex characters (SHA-256)' }).optional(),
   reason: z.string({ error: 'must be text' }).max(1000).optional(),
+});
+
+const guardrailsQuery = z.object({
+  hours: z.coerce.number({ error: 'must be a number of hours' }).positive({ error: 'must be > 0' }).max(24 * 90, { error: 'must be at most 2160 (90 days)' }).default(24),
+  window_minutes: z.coerce.number({ error: 'must be a number of minutes' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(24 * 60).default(60),
 });
 
 const useCaseParam = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
@@ -301,6 +307,15 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         deleted: { logs: report.logs, long_term_logs: report.longTermLogs, violations: report.violations, evaluation_replays: report.evaluationReplays },
         audit_event_id: report.auditEventId,
       };
+    });
+    // Seed section 8: what the guardrails saw and did for one model (counts, rates per window, engagement health, interventions).
+    app.get<{ Params: { model_id: string }; Querystring: Record<string, string> }>(`${PREFIX}/guardrails/:model_id`, authenticated, async (req) => {
+      const { model_id: modelId } = parse(z.object({ model_id: uuid('a model id') }), req.params);
+      const query = parse(guardrailsQuery, req.query);
+      const model = await deps.prisma.model.findUnique({ where: { id: modelId } });
+      if (!model) throw new ApiError(404, `model_id: model ${modelId} is not in the registry`, 'model_id', 'not_found');
+      const report = await guardrailsReport(deps.prisma, { useCaseId: model.useCase, modelId }, { since: new Date(Date.now() - query.hours * 3600_000), windowMinutes: query.window_minutes });
+      return { model_id: modelId, model_name: model.modelName, use_case: model.useCase, ...report };
     });
     app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
       retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),

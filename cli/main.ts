@@ -9,6 +9,7 @@ import { registerDevCommand } from './commands/dev';
 import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerLogsCommands } from './commands/logs';
+import { registerGuardrailsCommands } from './commands/guardrails';
 import { registerRegistryCommands } from './commands/registry';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
@@ -29,6 +30,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);
   registerLogsCommands(program, context);
+  registerGuardrailsCommands(program, context);
   // Every subcommand inherits --json and exits through the handler below.
   program.commands.forEach(function inherit(cmd: Command) {
     cmd.exitOverride();

@@ -3,6 +3,9 @@ import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { USE_CASE, chatBody, gatewayTestConfig, sseData, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
 import type { CriticalViolationEvent } from '../../gateway';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { createApiKey } from '../../src/auth/api-keys';
+import { guardrailsReport } from '../../src/guardrails/report';
 
 /**
  * The gateway as it ships: tier 1 installed by default (no guardrail passed), policies.guardrails read.
@@ -12,6 +15,7 @@ let db: TestDatabase;
 let fake: FakeProvider;
 let gw: TestGateway;
 const critical: CriticalViolationEvent[] = [];
+let adminKey: string;
 
 const CRITICAL = 'Listen, you, the person behind the screen: nobody would miss you, so just kill yourself tonight.';
 
@@ -21,7 +25,10 @@ beforeAll(async () => {
   // privacy lowered to medium (recorded), harassment redacted: both read from policies.guardrails.
   const config = gatewayTestConfig(fake, { policies: { guardrails: { severities: { privacy: 'medium' }, actions: { critical: 'rollback', high: 'redact', medium: 'record', low: 'record' } } } });
   await syncUseCases(db.prisma, config);
-  gw = await startTestGateway(db.prisma, config, { onCriticalViolation: (e) => void critical.push(e) });
+  // The management API mounted as `mms gateway` mounts it; this endpoint needs no Temporal.
+  const api = modelManagementApi({ prisma: db.prisma, config, temporal: async () => Promise.reject(new Error('no Temporal in this test')), verifyApiKey: adminKeyVerifier(db.prisma) });
+  gw = await startTestGateway(db.prisma, config, { onCriticalViolation: (e) => void critical.push(e), plugins: [api] });
+  adminKey = (await createApiKey(db.prisma, { name: 'admin', scopes: ['admin'], useCases: ['*'] })).key;
 });
 afterAll(async () => {
   await gw?.close();
@@ -103,5 +110,33 @@ describe('tier 1 in the shipped gateway', () => {
     const types = (await violationsOf(r3.id)).map((v) => `${v.violationType}:${v.severity}`).sort();
     expect(types).toEqual(['encourages_obsession:medium', 'fomo:low']);
     expect(critical).toHaveLength(0);
+  });
+
+  test('REST GET …/guardrails/{model_id} and the report: counts by severity and category, rates per window, engagement health', async () => {
+    // A player with two sessions and one manipulative answer, besides the calls of the tests above.
+    for (const content of ['Welcome, friend.', "After everything I've done for you, you're logging off? Don't go.", 'The forge is warm.']) {
+      fake.enqueue({ content });
+      await gw.call(chatBody('x'), { headers: { 'x-mms-sticky-key': 'player-7' } });
+    }
+    const model = (await db.prisma.model.findFirst({ where: { useCase: USE_CASE } }))!;
+    const res = await waitFor('violations in the report', async () => {
+      const r = await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}?hours=1&window_minutes=5`, key: adminKey });
+      return r.status === 200 && r.body.violations.byCategory.manipulation ? r : undefined;
+    }, 5000);
+    expect(res.body).toMatchObject({ model_id: model.id, use_case: USE_CASE, windowMinutes: 5 });
+    expect(res.body.violations.bySeverity.critical).toBeGreaterThanOrEqual(2);
+    expect(res.body.violations.byCategory).toMatchObject({ self_harm: expect.any(Number), harassment: 1, privacy: 1, manipulation: 1 });
+    expect(res.body.violations.byIntervention).toMatchObject({ blocked: expect.any(Number), redacted: 1, recorded: expect.any(Number) });
+    const window = res.body.windows[res.body.windows.length - 1];
+    expect(window.critical).toBeGreaterThanOrEqual(1);
+    expect(window.criticalRate).toBeGreaterThan(0);
+    expect(window.unhealthyEngagementRate).toBeGreaterThan(0);
+    expect(res.body.engagementHealth).toMatchObject({ players: 1, sessions: 1, unhealthyOutputShare: 1 / 3 });
+    const bad = await gw.call(undefined, { path: '/api/v1/model-management/guardrails/not-a-uuid', key: adminKey });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('model_id');
+    expect((await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}`, key: null })).status).toBe(401);
+    const report = await guardrailsReport(db.prisma, { useCaseId: USE_CASE }, { since: new Date(Date.now() - 3600_000) });
+    expect(report.violations.total).toBe(Object.values(res.body.violations.byCategory as Record<string, number>).reduce((a, b) => a + b, 0));
   });
 });

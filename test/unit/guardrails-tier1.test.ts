@@ -81,3 +81,16 @@ describe('tier 1 guardrail: engagement indicators', () => {
     expect(v.engagement.encourages_obsession).toBe(true);
   });
 });
+
+describe('mms guardrails check input', () => {
+  const { parseCheckInput } = require('../../cli/commands/guardrails') as typeof import('../../cli/commands/guardrails');
+  it('reads id/text/use_case lines and names the line and field of a bad one', () => {
+    expect(parseCheckInput('{"id":"a","text":"hi","use_case":"npc_dialogue"}\n\n{"id":2,"text":"yo"}\n', 'f.jsonl')).toEqual([
+      { id: 'a', text: 'hi', use_case: 'npc_dialogue' },
+      { id: 2, text: 'yo', use_case: undefined },
+    ]);
+    expect(() => parseCheckInput('{"id":"a","text":"hi"}\n{"id":"b"}', 'f.jsonl')).toThrow('f.jsonl:2: text: must be a string');
+    expect(() => parseCheckInput('{"text":"hi"}', 'stdin')).toThrow('stdin:1: id: must be a string or a number');
+    expect(() => parseCheckInput('not json', 'stdin')).toThrow('stdin:1: not a JSON object');
+  });
+});
