@@ -7,6 +7,7 @@ import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
 import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
+import { recordAuditEvent } from '../src/audit/events';
 import { servingStableModel } from '../src/registry/rollouts';
 import { forgetPlayer } from '../src/logs/forget';
 import { retentionPlan } from '../src/logs/plan';
@@ -120,6 +121,16 @@ function policyFor(config: MmsConfig, overrides: { steps?: number[]; window_seco
   }
 }
 
+/** The audit action of each POST route (every one is an administrative action). */
+const auditActions: Record<string, string> = {
+  [`${PREFIX}/deploy`]: 'rollout.start',
+  [`${PREFIX}/rollback`]: 'rollback',
+  [`${PREFIX}/rollouts/:use_case/pause`]: 'rollout.pause',
+  [`${PREFIX}/rollouts/:use_case/resume`]: 'rollout.resume',
+  [`${PREFIX}/rollouts/:use_case/abort`]: 'rollout.abort',
+  [`${PREFIX}/rollouts/:use_case/promote`]: 'rollout.promote',
+};
+
 const statusBody = (status: RolloutStatus) => ({ ...status, windowSecondsLeft: windowSecondsLeft(status, Date.now()) ?? null });
 
 export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsync {
@@ -148,6 +159,20 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
     };
     const by = async (req: FastifyRequest) => callers.get(req) ?? 'api:unknown';
 
+    // The admin audit: every authenticated POST, whatever its outcome, with the key it came through.
+    const auditTargets = new WeakMap<FastifyRequest, string>();
+    const auditTarget = (req: FastifyRequest, target: string) => auditTargets.set(req, target);
+    app.addHook('onResponse', async (req, reply) => {
+      const actor = callers.get(req);
+      const action = auditActions[req.routeOptions.url ?? ''];
+      if (!actor || !action || req.method !== 'POST') return;
+      const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+      const target = auditTargets.get(req) ?? (req.params as { use_case?: string }).use_case ?? String(body.new_model_id ?? body.model_id ?? 'unknown');
+      await recordAuditEvent(deps.prisma, { actor, keyId: keyIds.get(req) ?? null, action, target, details: { via: 'rest', status: reply.statusCode, request: body } }).catch((err: unknown) =>
+        req.log.error({ err: safeErrorMessage(err) }, 'audit: could not record the admin action'),
+      );
+    });
+
     app.post(`${PREFIX}/deploy`, authenticated, async (req, reply: FastifyReply) => {
       const body = parse(deployBody, req.body);
       const [candidate, current] = await Promise.all([
@@ -159,6 +184,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       if (candidate.useCase !== current.useCase) {
         throw new ApiError(409, `new_model_id: model ${candidate.id} serves use case "${candidate.useCase}", current_model_id serves "${current.useCase}"`, 'new_model_id', 'use_case_mismatch');
       }
+      auditTarget(req, current.useCase);
       const stable = await servingStableModel(deps.prisma, current.useCase);
       if (stable !== current.id) {
         throw new ApiError(409, `current_model_id: model ${current.id} is not the stable model of "${current.useCase}" (it serves ${stable ?? 'nothing'})`, 'current_model_id', 'not_current');
@@ -194,6 +220,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       const body = parse(rollbackBody, req.body);
       const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
       if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
+      auditTarget(req, model.useCase);
       if (body.snapshot_id) {
         const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
         if (!snapshot || snapshot.useCaseId !== model.useCase) {

@@ -262,7 +262,7 @@ async function main() {
     await syncUseCases(prisma, config);
     const { key } = await createApiKey(prisma, { name: 'bench', scopes: ['gateway'], useCases: ['npc_dialogue'] });
 
-    const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'warn' }, [
+    const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_GATEWAY_INTERNAL_PORT: '0', MMS_LOG_LEVEL: 'warn' }, [
       ...(process.env.MMS_BENCH_GATEWAY_NODE_FLAGS ? process.env.MMS_BENCH_GATEWAY_NODE_FLAGS.split(' ') : []),
       ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []),
     ]);

@@ -202,7 +202,7 @@ async function main() {
     const policy = config.policies.rollout;
     await syncUseCases(prisma, config);
 
-    const gateway = createGatewayServer({ prisma, config, logger: pino({ level: 'silent' }) });
+    const gateway = createGatewayServer({ prisma, config, logger: pino({ level: 'silent' }), internalPort: 0 });
     const gatewayUrl = await gateway.listen();
     stops.push(() => gateway.close());
     const { key } = await createApiKey(prisma, { name: 'bench players', scopes: ['gateway'] });
@@ -212,7 +212,7 @@ async function main() {
 
     say('worker: bundling workflows');
     const connection = await NativeConnection.connect({ address: temporalAddress });
-    const worker = await createControlWorker({ connection, namespace: 'default', taskQueue, prisma, gatewayReplicaUrls: [gatewayUrl] });
+    const worker = await createControlWorker({ connection, namespace: 'default', taskQueue, prisma, gatewayReplicaUrls: [gateway.internalAddress!] });
     const running = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

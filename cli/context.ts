@@ -5,6 +5,7 @@ import type { MmsConfig } from '../src/config/schema';
 import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
 import { connectClient } from '../src/temporal/connection';
+import { cliActor, recordAuditEvent } from '../src/registry/audit';
 
 /** What every command gets: lazily loaded config, database and Temporal client, and output helpers. */
 export interface CliContext {
@@ -16,6 +17,8 @@ export interface CliContext {
   /** Prints `data` as one JSON document with --json, else the human rendering. */
   print(data: unknown, human: () => string): void;
   progress(line: string): void;
+  /** Records an administrative action of this CLI user in the audit (`mms audit`). */
+  audit(action: string, target: string, details?: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,9 @@ export function createContext(options: { config?: string; json?: boolean }): Cli
     },
     progress(line) {
       if (!json) process.stderr.write(`${line}\n`);
+    },
+    async audit(action, target, details) {
+      await recordAuditEvent(await this.prisma(), { actor: cliActor(), action, target, details });
     },
     async close() {
       await prisma?.$disconnect();

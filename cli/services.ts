@@ -22,8 +22,10 @@ export async function startGatewayService(deps: {
   say: (line: string) => void;
   host?: string;
   port?: number;
+  internalHost?: string;
+  internalPort?: number;
   handleSignals?: boolean;
-}): Promise<StartedService> {
+}): Promise<StartedService & { address: string; internalAddress: string }> {
   let client: Promise<Client> | undefined;
   const temporal = () => {
     client ??= connectClient(deps.config).catch((err) => {
@@ -39,14 +41,19 @@ export async function startGatewayService(deps: {
     config: deps.config,
     host: deps.host,
     port: deps.port,
+    internalHost: deps.internalHost,
+    internalPort: deps.internalPort,
     handleSignals: deps.handleSignals ?? false,
     plugins: [modelManagementApi({ prisma: deps.prisma, temporal, config: deps.config, verifyApiKey: adminKeyVerifier(deps.prisma) })],
     onCriticalViolation: notify,
     deps: { prisma: deps.prisma },
   });
-  deps.say(`gateway: OpenAI-compatible API on ${gateway.address}/v1/chat/completions, management API on ${gateway.address}/api/v1/model-management, metrics on ${gateway.address}/metrics`);
+  deps.say(`gateway: OpenAI-compatible API on ${gateway.address}/v1/chat/completions`);
+  deps.say(`gateway: internal listener (do not publish) ${gateway.internalAddress}: management API /api/v1/model-management, /metrics, /v1/allocations/:useCase`);
   return {
     name: 'gateway',
+    address: gateway.address!,
+    internalAddress: gateway.internalAddress!,
     stop: async () => {
       await gateway.stop();
       if (client) await (await client.catch(() => undefined))?.connection.close();
@@ -55,6 +62,6 @@ export async function startGatewayService(deps: {
 }
 
 /** Services `mms dev` starts besides Temporal, the database and the control worker. */
-export async function startOptionalServices(deps: { config: MmsConfig; prisma: PrismaClient; say: (line: string) => void; gatewayPort?: number }): Promise<StartedService[]> {
-  return [await startGatewayService({ config: deps.config, prisma: deps.prisma, say: deps.say, port: deps.gatewayPort })];
+export async function startOptionalServices(deps: { config: MmsConfig; prisma: PrismaClient; say: (line: string) => void; gatewayPort?: number; gatewayInternalPort?: number }): Promise<StartedService[]> {
+  return [await startGatewayService({ config: deps.config, prisma: deps.prisma, say: deps.say, port: deps.gatewayPort, internalPort: deps.gatewayInternalPort })];
 }

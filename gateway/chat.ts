@@ -15,6 +15,8 @@ import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
 import { randomBucket, stickyBucket } from '../src/routing/buckets';
 import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
+import { NO_LIMITS } from '../src/auth/limits';
+import type { KeyLimiter } from '../src/auth/limiter';
 
 /**
  * POST /v1/chat/completions: route by the sticky bucket, apply the use case's policy, call the
@@ -30,7 +32,12 @@ export interface ChatDeps {
   config: GatewayConfig;
   guardrail?: Guardrail;
   onCriticalViolation?: OnCriticalViolation;
+  /** Per-key limits; admission before the call, tokens and cost charged after it. */
+  limiter?: KeyLimiter;
 }
+
+/** Request ids this replica answered lately, so feedback flushes the log buffer only for a real one. */
+const RECENT_REQUESTS = 50_000;
 
 type Role = 'stable' | 'canary' | 'shadow';
 
@@ -98,12 +105,15 @@ interface CallContext {
   startedAt: Date;
   fallbackFrom?: ResolvedModel;
   fallbackError?: string;
+  /** The caller's key when it carries limits (its tokens and cost are charged to it). */
+  limitedKey?: ApiKeyRecord;
 }
 
 export class ChatHandler {
   private readonly retryPolicy: RetryPolicy;
   private shadowInFlight = 0;
   readonly shadowCalls = new Set<Promise<void>>();
+  private readonly recentRequests = new Set<string>();
 
   constructor(private readonly deps: ChatDeps) {
     const r = deps.config.retry;
@@ -124,13 +134,20 @@ export class ChatHandler {
       this.deps.metrics.rejected.inc({ reason: 'use_case_not_allowed' });
       throw new RequestError(403, `this API key may not use use case "${route.useCaseId}"`, 'model', 'use_case_not_allowed');
     }
+    const limited = key && key.limits !== NO_LIMITS && this.deps.limiter ? key : undefined;
+    if (limited) {
+      let refused = this.deps.limiter!.admitChat(limited, route.useCaseId);
+      if (refused instanceof Promise) refused = await refused;
+      if (refused) throw refused;
+    }
     const header = req.headers[STICKY_HEADER];
     const stickyKey = typeof header === 'string' && header.length > 0 ? header : request.user ?? null;
     if (stickyKey !== null && stickyKey.length > 512) throw new RequestError(400, `${STICKY_HEADER}: at most 512 characters`, STICKY_HEADER);
     const bucket = stickyKey !== null ? stickyBucket(route.useCaseId, stickyKey) : randomBucket();
     const target = route.served[route.table[bucket]!]!;
     const applied = applyPolicy(route.policy, request);
-    const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt };
+    const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt, limitedKey: limited };
+    this.remember(ctx.requestId);
 
     if (route.shadows.length > 0) this.mirror(ctx);
 
@@ -145,6 +162,16 @@ export class ChatHandler {
 
     if (request.stream) return this.stream(ctx, reply, abort);
     return this.complete(ctx, reply, abort);
+  }
+
+  private remember(requestId: string) {
+    if (this.recentRequests.size >= RECENT_REQUESTS) this.recentRequests.delete(this.recentRequests.values().next().value!);
+    this.recentRequests.add(requestId);
+  }
+
+  /** Did this replica answer this request id lately (its log row may still be buffered)? */
+  servedRecently(requestId: string): boolean {
+    return this.recentRequests.has(requestId);
   }
 
   // ---- calling the provider within one budget, with the fallback model
@@ -259,6 +286,10 @@ export class ChatHandler {
     if (fields.ttftMs !== null) metrics.ttft(fields.ttftMs / 1000);
     if (usage) metrics.tokens(usage.inputTokens, usage.outputTokens);
     if (cost !== null) metrics.cost(cost);
+    // The caller pays for its own calls (the logged tokens and cost), not for the shadows MMS mirrors.
+    if (ctx.limitedKey && fields.role !== 'shadow' && (usage || cost !== null)) {
+      this.deps.limiter!.charge(ctx.limitedKey, ctx.route.useCaseId, usage ? usage.inputTokens + usage.outputTokens : 0, cost);
+    }
     const { messages: _messages, ...sampling } = applied.params;
     const context: Record<string, unknown> = {
       system: applied.systemPrompt,

@@ -22,6 +22,8 @@ export interface RunGatewayOptions {
   databaseUrl?: string;
   host?: string;
   port?: number;
+  internalHost?: string;
+  internalPort?: number;
   plugins?: FastifyPluginAsync[];
   guardrail?: Guardrail | null;
   onCriticalViolation?: OnCriticalViolation;
@@ -66,6 +68,8 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
     plugins: options.plugins,
     host: options.host,
     port: options.port,
+    internalHost: options.internalHost,
+    internalPort: options.internalPort,
     processMetrics: true,
     databaseUrl,
     ...options.deps,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { MmsConfig } from '../src/config/schema';
 import { allocationEntriesSchema, type AllocationEntry } from '../src/registry/allocations';
 import { modelParamsOf, type ModelParams } from '../src/registry/models';
-import { hashApiKey, isWellFormedApiKey, type ApiKeyRecord } from '../src/auth/api-keys';
+import { findKeyRecord, hashApiKey, isWellFormedApiKey, recordsOfRow, type ApiKeyRecord } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
 import type { ChatProvider } from '../src/providers/types';
 import { buildBucketTable } from '../src/routing/buckets';
@@ -100,7 +100,7 @@ select
      from (select use_case_id, max(version) as v from traffic_allocations group by use_case_id) a) as allocations,
   (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from use_cases) as use_cases,
   (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from models) as models,
-  (select count(*)::text || '/' || count(revoked_at)::text || '/' || coalesce(max(created_at)::text, '') || '/' || coalesce(max(revoked_at)::text, '') from api_keys) as keys`;
+  (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from api_keys) as keys`;
 
 async function readFingerprint(prisma: PrismaClient): Promise<string> {
   const rows = await prisma.$queryRawUnsafe<Array<Record<string, string>>>(FINGERPRINT_SQL);
@@ -133,7 +133,6 @@ export class RegistryCache {
   private loading: Promise<void> | undefined;
   private reloadAgain: { fingerprint?: string } | undefined;
   private readonly misses = new Map<string, number>();
-  private verified = new Map<string, ApiKeyRecord>();
   loaded = false;
   databaseReachable = false;
   lastError: string | undefined;
@@ -148,17 +147,12 @@ export class RegistryCache {
     return [...this.routes.keys()].sort();
   }
 
-  /** The key record for a presented key, from memory; undefined if unknown or revoked. */
+  /**
+   * The key record for a presented key, from memory; undefined if unknown or revoked. Keys are held
+   * by their SHA-256 only (a hash costs ~1 µs), so no presented secret is ever kept in memory.
+   */
   keyFor(presented: string): ApiKeyRecord | undefined {
-    // Keys already verified skip the hash; the memo is dropped with every reload (revocations).
-    const known = this.verified.get(presented);
-    if (known) return known;
-    const record = this.keys.get(hashApiKey(presented));
-    if (record) {
-      if (this.verified.size >= 10_000) this.verified.clear();
-      this.verified.set(presented, record);
-    }
-    return record;
+    return this.keys.get(hashApiKey(presented));
   }
 
   /**
@@ -172,9 +166,8 @@ export class RegistryCache {
     const missedAt = this.misses.get(hash);
     if (missedAt !== undefined && now - missedAt < 5000) return undefined;
     try {
-      const row = await this.options.prisma.apiKey.findUnique({ where: { keyHash: hash } });
-      if (row && !row.revokedAt) {
-        const record = { id: row.id, name: row.name, keyPrefix: row.keyPrefix, scopes: row.scopes, useCases: row.useCases };
+      const record = await findKeyRecord(this.options.prisma, hash, Date.now());
+      if (record) {
         this.keys.set(hash, record);
         return record;
       }
@@ -339,12 +332,12 @@ export class RegistryCache {
       metrics.allocationVersion.set({ use_case: u.id }, allocation.version);
     }
     const keys = new Map<string, ApiKeyRecord>();
-    for (const k of keyRows) keys.set(k.keyHash, { id: k.id, name: k.name, keyPrefix: k.keyPrefix, scopes: k.scopes, useCases: k.useCases });
+    const now = Date.now();
+    for (const row of keyRows) for (const { hash, record } of recordsOfRow(row, now)) keys.set(hash, record);
 
     const changed = [...routes.values()].filter((r) => this.routes.get(r.useCaseId)?.version !== r.version);
     this.routes = routes;
     this.keys = keys;
-    this.verified = new Map();
     this.fingerprint = fp;
     this.lastFullLoad = Date.now();
     this.databaseReachable = true;

@@ -10,7 +10,10 @@ import { safeErrorMessage } from '../src/logging/redact';
 import { stateDir as defaultStateDir } from '../src/paths';
 import { createProviders } from '../src/providers';
 import type { ChatProvider } from '../src/providers/types';
-import { ApiKeyError, authorize, keyAllowsUseCase, presentedKey, type ApiKeyRecord, type ApiKeyScope } from '../src/auth/api-keys';
+import { ApiKeyError, authorize, checkNotExpired, keyAllowsUseCase, presentedKey, type ApiKeyRecord, type ApiKeyScope } from '../src/auth/api-keys';
+import { NO_LIMITS } from '../src/auth/limits';
+import { KeyLimiter, LimitExceededError, type CounterStore } from '../src/auth/limiter';
+import { postgresCounterStore } from '../src/auth/counter-store';
 import { ChatHandler, errorBody } from './chat';
 import { RequestError } from './chat-request';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
@@ -33,6 +36,13 @@ export interface GatewayDeps {
   /** Overrides of config.gateway.host / port (port 0 = any free port). */
   host?: string;
   port?: number;
+  /** Overrides of config.gateway.internal.host / port. */
+  internalHost?: string;
+  internalPort?: number;
+  /** The clock of key expiry and limit windows (epoch ms); tests move it instead of waiting. */
+  clock?: () => number;
+  /** Shared limit counters; PostgreSQL through `prisma` by default. */
+  counterStore?: CounterStore;
   /** Where provider keys are read from (apiKeyEnv names); process.env by default. */
   env?: NodeJS.ProcessEnv;
   /** Base of relative spill directories; the project's .mms/ by default. */
@@ -53,9 +63,14 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly cache: RegistryCache;
   readonly logWriter: LogSink;
+  readonly limiter: KeyLimiter;
+  /** The internal listener: /metrics, /v1/allocations, the management API (and the data plane). */
+  readonly internalApp: FastifyInstance;
   /** Base URL once listening (http://host:port). */
   readonly address: string | undefined;
-  /** Loads the registry, then listens; resolves to the base URL. */
+  /** Base URL of the internal listener once listening. */
+  readonly internalAddress: string | undefined;
+  /** Loads the registry, then listens (public and internal); resolves to the public base URL. */
   listen(): Promise<string>;
   /** Stops accepting calls, lets calls in flight and mirrored shadow calls finish, flushes the log buffer. */
   close(): Promise<void>;
@@ -71,7 +86,12 @@ const feedbackSchema = z
   })
   .refine((b) => b.score !== undefined || b.feedback !== undefined || b.corrected_output !== undefined, { message: 'at least one of score, feedback, corrected_output is required' });
 
-const ANONYMOUS: ApiKeyRecord = { id: 'anonymous', name: 'anonymous', keyPrefix: 'none', scopes: ['gateway'], useCases: ['*'] };
+const ANONYMOUS: ApiKeyRecord = { id: 'anonymous', name: 'anonymous', keyPrefix: 'none', scopes: ['gateway'], useCases: ['*'], limits: NO_LIMITS };
+
+const baseUrlOf = (app: FastifyInstance) => {
+  const a = app.server.address();
+  return typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
+};
 
 export function createGatewayServer(deps: GatewayDeps): Gateway {
   const { prisma, config } = deps;
@@ -98,29 +118,52 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     : new LogWriter({ store: new PrismaLogStore(prisma), config: gatewayConfig.log, spillDir, logger, observer: metricsObserver(metrics) });
   // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
   const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
-  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation });
+  const clock = deps.clock ?? Date.now;
+  let lastLimiterError = 0;
+  const limiter = new KeyLimiter({
+    store: deps.counterStore ?? postgresCounterStore(prisma),
+    now: clock,
+    ...gatewayConfig.limits,
+    onError: (err, what) => {
+      // At most one line per 10 s: an unreachable database would otherwise log on every lease.
+      if (Date.now() - lastLimiterError < 10_000) return;
+      lastLimiterError = Date.now();
+      logger.warn({ err: safeErrorMessage(err), what }, 'limit counters unavailable: each replica enforces limits on its own until the database is back');
+    },
+  });
+  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
   let closing = false;
   let address: string | undefined;
+  let internalAddress: string | undefined;
 
-  const app = Fastify({
+  const serverOptions = {
     logger: false,
     bodyLimit: gatewayConfig.bodyLimitBytes,
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    forceCloseConnections: 'idle' as const,
     keepAliveTimeout: 65_000,
     // Request ids are ours (x-request-id on the response), never taken from the caller.
     genReqId: () => '',
-  });
+  };
+  /** What games call. */
+  const app = Fastify(serverOptions);
+  /** What operators and MMS itself call (metrics, allocations, management API); never published. */
+  const internalApp = Fastify(serverOptions);
 
   // ---- errors in the OpenAI shape, never with a secret or a stack trace in them
-  app.setErrorHandler((err: unknown, _req, reply) => {
+  const errorHandler = (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof LimitExceededError) {
+      metrics.rejected.inc({ reason: err.code });
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(429).send(errorBody(err.message, err.type, null, err.code));
+    }
     if (err instanceof RequestError) {
       metrics.rejected.inc({ reason: err.code ?? `http_${err.status}` });
       return reply.code(err.status).send(errorBody(err.message, err.type, err.param, err.code));
     }
     if (err instanceof ApiKeyError) {
       metrics.rejected.inc({ reason: `auth_${err.status}` });
-      return reply.code(err.status).send(errorBody(err.message, err.status === 401 ? 'authentication_error' : 'permission_error', null, err.status === 401 ? 'invalid_api_key' : 'insufficient_scope'));
+      return reply.code(err.status).send(errorBody(err.message, err.status === 401 ? 'authentication_error' : 'permission_error', null, err.code));
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -137,8 +180,11 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     }
     logger.error({ err: safeErrorMessage(err) }, 'unexpected gateway error');
     return reply.code(500).send(errorBody('internal gateway error', 'server_error'));
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', null, 'unknown_url')));
+  };
+  for (const server of [app, internalApp]) {
+    server.setErrorHandler(errorHandler);
+    server.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', null, 'unknown_url')));
+  }
 
   /** Auth of the route actually dispatched (a route-level hook, not a URL-prefix check). */
   async function authenticate(req: FastifyRequest, scope: ApiKeyScope): Promise<ApiKeyRecord> {
@@ -149,139 +195,160 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     if (!key) throw new ApiKeyError(401, 'missing API key: send "Authorization: Bearer mms_…"');
     const record = cache.keyFor(key) ?? (await cache.lookupMissingKey(key));
     if (!record) throw new ApiKeyError(401, 'invalid API key');
-    return authorize(record, scope);
+    authorize(checkNotExpired(record, clock()), scope);
+    limiter.touch(record.id);
+    return record;
   }
   const keyOf = (req: FastifyRequest) => (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey;
   const requireScope = (scope: ApiKeyScope) => async (req: FastifyRequest) => {
     (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = await authenticate(req, scope);
   };
 
-  app.post('/v1/chat/completions', { preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
+  /** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
+  const dataPlane = (app: FastifyInstance) => {
+    app.post('/v1/chat/completions', { preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
 
-  app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
-    const key = keyOf(req)!;
-    return {
-      object: 'list',
-      data: cache
-        .useCaseIds()
-        .filter((id) => keyAllowsUseCase(key, id))
-        .map((id) => ({ id, object: 'model', created: 0, owned_by: 'mms' })),
-    };
-  });
+    app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
+      const key = keyOf(req)!;
+      return {
+        object: 'list',
+        data: cache
+          .useCaseIds()
+          .filter((id) => keyAllowsUseCase(key, id))
+          .map((id) => ({ id, object: 'model', created: 0, owned_by: 'mms' })),
+      };
+    });
 
+    app.post('/v1/feedback', { preHandler: requireScope('gateway') }, async (req, reply) => {
+      const parsed = feedbackSchema.safeParse(req.body);
+      if (!parsed.success) {
+        const first = formatIssues(parsed.error)[0] ?? 'invalid body';
+        const param = first.split(':')[0] ?? null;
+        throw new RequestError(400, first.startsWith('(root)') ? first.replace('(root): ', '') : first, param === '(root)' ? null : param);
+      }
+      const body = parsed.data;
+      const key = keyOf(req)!;
+      let refused = limiter.admitFeedback(key);
+      if (refused instanceof Promise) refused = await refused;
+      if (refused) throw refused;
+      const patch = {
+        userFeedback: { score: body.score, feedback: body.feedback, by: key.keyPrefix, at: new Date().toISOString() },
+        feedbackScore: body.score,
+        correctedOutput: body.corrected_output,
+        feedbackAt: new Date(),
+      };
+      // Logged calls are unique by (request_id, timestamp), the partition key: the lookup probes each
+      // day partition's index on request_id, then the long-term table (rows kept past their partition).
+      const findRow = async () => {
+        const where = { requestId: body.request_id };
+        const select = { useCase: true, timestamp: true };
+        const recent = await prisma.modelHistoricalLog.findFirst({ where, select });
+        if (recent) return { ...recent, longTerm: false };
+        const kept = await prisma.modelHistoricalLogLongTerm.findFirst({ where, select });
+        return kept && { ...kept, longTerm: true };
+      };
+      let row: { useCase: string | null; timestamp: Date; longTerm: boolean } | null;
+      try {
+        row = await findRow();
+        if (!row && chat.servedRecently(body.request_id)) {
+          // A call this replica answered moments ago may still be in the log buffer: write it out, look
+          // again. Unknown ids never force a flush (they would let any key stall the log writer).
+          await logWriter.flush();
+          row = await findRow();
+        }
+      } catch (err) {
+        logger.warn({ err: safeErrorMessage(err) }, 'feedback: database unavailable');
+        return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+      }
+      if (!row || (row.useCase && !keyAllowsUseCase(key, row.useCase))) {
+        // A call of a use case the key may not see is reported as missing, so keys cannot probe ids.
+        throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
+      }
+      try {
+        const data = {
+          userFeedback: patch.userFeedback as Prisma.InputJsonValue,
+          ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
+          ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
+          feedbackAt: patch.feedbackAt,
+        };
+        const where = { requestId: body.request_id, timestamp: row.timestamp };
+        if (row.longTerm) await prisma.modelHistoricalLogLongTerm.updateMany({ where, data });
+        else await prisma.modelHistoricalLog.updateMany({ where, data });
+      } catch (err) {
+        logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
+        return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+      }
+      return { request_id: body.request_id, status: 'recorded' };
+    });
+
+    // ---- operations (both listeners: orchestrators probe either)
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) => {
+      const ready = cache.loaded && !closing;
+      const body = {
+        status: ready ? 'ready' : closing ? 'closing' : 'loading',
+        allocationsLoaded: cache.loaded,
+        registryReachable: cache.databaseReachable,
+        logDatabaseAvailable: logWriter.databaseAvailable,
+        bufferedLogRows: logWriter.buffered,
+      };
+      return reply.code(ready ? 200 : 503).send(body);
+    });
+  };
+  dataPlane(app);
+  dataPlane(internalApp);
+
+  // ---- internal only: what the replica serves and how it is doing, and the management API
   // Which allocation this replica serves: read by rollback verification (src/registry/serving-probes.ts).
-  // Model ids and weights only, no secrets; open like /readyz so every replica can be probed.
-  app.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
+  internalApp.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
     const route = cache.route(req.params.useCase);
     if (!route) return reply.code(404).send(errorBody(`use case "${req.params.useCase.slice(0, 100)}" is not served by this gateway`, 'not_found_error', 'useCase', 'use_case_not_found'));
     return { useCase: route.useCaseId, version: route.version, entries: route.entries };
   });
-
-  app.post('/v1/feedback', { preHandler: requireScope('gateway') }, async (req, reply) => {
-    const parsed = feedbackSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const first = formatIssues(parsed.error)[0] ?? 'invalid body';
-      const param = first.split(':')[0] ?? null;
-      throw new RequestError(400, first.startsWith('(root)') ? first.replace('(root): ', '') : first, param === '(root)' ? null : param);
-    }
-    const body = parsed.data;
-    const key = keyOf(req)!;
-    const patch = {
-      userFeedback: { score: body.score, feedback: body.feedback, by: key.keyPrefix, at: new Date().toISOString() },
-      feedbackScore: body.score,
-      correctedOutput: body.corrected_output,
-      feedbackAt: new Date(),
-    };
-    // Logged calls are unique by (request_id, timestamp), the partition key: the lookup probes each
-    // day partition's index on request_id, then the long-term table (rows kept past their partition).
-    const findRow = async () => {
-      const where = { requestId: body.request_id };
-      const select = { useCase: true, timestamp: true };
-      const recent = await prisma.modelHistoricalLog.findFirst({ where, select });
-      if (recent) return { ...recent, longTerm: false };
-      const kept = await prisma.modelHistoricalLogLongTerm.findFirst({ where, select });
-      return kept && { ...kept, longTerm: true };
-    };
-    let row: { useCase: string | null; timestamp: Date; longTerm: boolean } | null;
-    try {
-      row = await findRow();
-      if (!row) {
-        // The call may still be in the log buffer: write it out, then look again.
-        await logWriter.flush();
-        row = await findRow();
-      }
-    } catch (err) {
-      logger.warn({ err: safeErrorMessage(err) }, 'feedback: database unavailable');
-      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
-    }
-    if (!row || (row.useCase && !keyAllowsUseCase(key, row.useCase))) {
-      // A call of a use case the key may not see is reported as missing, so keys cannot probe ids.
-      throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
-    }
-    try {
-      const data = {
-        userFeedback: patch.userFeedback as Prisma.InputJsonValue,
-        ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
-        ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
-        feedbackAt: patch.feedbackAt,
-      };
-      const where = { requestId: body.request_id, timestamp: row.timestamp };
-      if (row.longTerm) await prisma.modelHistoricalLogLongTerm.updateMany({ where, data });
-      else await prisma.modelHistoricalLog.updateMany({ where, data });
-    } catch (err) {
-      logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
-      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
-    }
-    return { request_id: body.request_id, status: 'recorded' };
-  });
-
-  // ---- operations
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const ready = cache.loaded && !closing;
-    const body = {
-      status: ready ? 'ready' : closing ? 'closing' : 'loading',
-      allocationsLoaded: cache.loaded,
-      registryReachable: cache.databaseReachable,
-      logDatabaseAvailable: logWriter.databaseAvailable,
-      bufferedLogRows: logWriter.buffered,
-    };
-    return reply.code(ready ? 200 : 503).send(body);
-  });
-  app.get('/metrics', async (_req, reply: FastifyReply) => {
+  internalApp.get('/metrics', async (_req, reply: FastifyReply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-
-  for (const plugin of deps.plugins ?? []) void app.register(plugin);
+  for (const plugin of deps.plugins ?? []) void internalApp.register(plugin);
 
   return {
     app,
     metrics,
     cache,
     logWriter,
+    limiter,
+    internalApp,
     get address() {
       return address;
     },
+    get internalAddress() {
+      return internalAddress;
+    },
     async listen() {
       await cache.start();
-      const host = deps.host ?? gatewayConfig.host;
-      const port = deps.port ?? gatewayConfig.port;
-      await app.listen({ host, port, backlog: gatewayConfig.listenBacklog });
-      const a = app.server.address();
-      address = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
-      logger.info({ address, useCases: cache.useCaseIds() }, 'gateway listening');
+      limiter.start();
+      await app.listen({ host: deps.host ?? gatewayConfig.host, port: deps.port ?? gatewayConfig.port, backlog: gatewayConfig.listenBacklog });
+      address = baseUrlOf(app);
+      try {
+        await internalApp.listen({ host: deps.internalHost ?? gatewayConfig.internal.host, port: deps.internalPort ?? gatewayConfig.internal.port });
+      } catch (err) {
+        await app.close();
+        throw err;
+      }
+      internalAddress = baseUrlOf(internalApp);
+      logger.info({ address, internalAddress, useCases: cache.useCaseIds() }, 'gateway listening');
       return address;
     },
     async close() {
       if (closing) return;
       closing = true;
-      await app.close();
+      await Promise.all([app.close(), internalApp.close()]);
       // Mirrored calls started before the close still log their rows (bounded wait).
       if (chat.shadowCalls.size > 0) {
         await Promise.race([Promise.allSettled([...chat.shadowCalls]), new Promise((r) => setTimeout(r, 10_000).unref())]);
       }
       cache.stop();
+      await limiter.stop().catch((err: unknown) => logger.warn({ err: safeErrorMessage(err) }, 'limit counters: final settle failed'));
       await logWriter.close();
       if (!deps.providers) await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
       logger.info({ written: logWriter.stats.written, spilled: logWriter.stats.spilled }, 'gateway stopped');

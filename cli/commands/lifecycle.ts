@@ -36,6 +36,7 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
           args: [{ useCaseId: useCase, name: opts.name, reason: opts.reason }],
           workflowExecutionTimeout: '5 minutes',
         });
+        await c.audit('snapshot.create', useCase, { snapshotId: result.snapshotId, name: opts.name ?? null, reason: opts.reason });
         c.print({ ...result, workflowId }, () => `snapshot ${result.snapshotId} of ${useCase} (allocation v${result.allocationVersion}, ${result.isStable ? 'stable' : 'in-flight'})`);
       } catch (err) {
         throw new CliError(`snapshot failed: ${failureReason(err)}`);
@@ -74,6 +75,7 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
         }
         throw err;
       }
+      await c.audit('rollback', useCase, { target, reason: opts.reason, workflowId, runId: handle.firstExecutionRunId });
       const link = webUiLink(c.config(), workflowId, handle.firstExecutionRunId);
       if (!opts.wait) {
         c.print({ workflowId, runId: handle.firstExecutionRunId, webUi: link }, () => `rollback started: ${workflowId}\n${link}`);

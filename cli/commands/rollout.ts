@@ -181,6 +181,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
         if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);
         throw err;
       }
+      await c.audit('rollout.start', useCase, { candidate, strategy, force: Boolean(opts.force), deploymentId: started.deploymentId, workflowId: started.workflowId });
       const link = webUiLink(config, started.workflowId, started.runId);
       if (!opts.wait) {
         c.print({ workflowId: started.workflowId, runId: started.runId, deploymentId: started.deploymentId, webUi: link }, () => `rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
@@ -228,6 +229,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const c = ctx();
       const handle = await handleOf(c, useCase);
       const status = await control(useCase, 'pause', () => pauseRollout(handle, { reason: opts.reason, by: requestedBy.cli() }));
+      await c.audit('rollout.pause', useCase, { reason: opts.reason ?? null, workflowId: status.workflowId });
       c.print(status, () => `paused ${status.workflowId} at ${describeStage(status)}`);
     });
 
@@ -238,6 +240,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const c = ctx();
       const handle = await handleOf(c, useCase);
       const status = await control(useCase, 'resume', () => resumeRollout(handle, { by: requestedBy.cli() }));
+      await c.audit('rollout.resume', useCase, { workflowId: status.workflowId });
       c.print(status, () => `resumed ${status.workflowId} at ${describeStage(status)}`);
     });
 
@@ -249,6 +252,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const c = ctx();
       const handle = await handleOf(c, useCase);
       const status = await control(useCase, 'abort', () => abortRollout(handle, { reason: opts.reason, by: requestedBy.cli() }));
+      await c.audit('rollout.abort', useCase, { reason: opts.reason, workflowId: status.workflowId });
       c.print(status, () => `aborted ${status.workflowId}: ${status.phase} (${status.reason})`);
     });
 
@@ -260,6 +264,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const c = ctx();
       const handle = await handleOf(c, useCase);
       const status = await control(useCase, 'promote', () => promoteRollout(handle, { full: !opts.step, by: requestedBy.cli() }));
+      await c.audit('rollout.promote', useCase, { full: !opts.step, workflowId: status.workflowId });
       c.print(status, () => (opts.step ? `moved ${status.workflowId} on: ${describeStage(status)}` : `promoted ${status.workflowId}: ${status.phase}`));
     });
 }

@@ -198,7 +198,7 @@ export const configSchema = z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
-        /** Replicas that rollback and rollout verification ask which allocation they serve. */
+        /** Internal listeners (gateway.internal) of the replicas that rollback and rollout verification ask which allocation they serve. */
         replicaUrls: z.array(httpUrl).default([]),
         /** Callers must present an API key with the `gateway` scope (mms apikey create). */
         requireApiKey: z.boolean().default(true),
@@ -226,6 +226,32 @@ export const configSchema = z
             budgetSeconds: z.number().positive().max(3600).default(30),
             baseDelayMs: z.number().int().min(0).max(60_000).default(200),
             maxDelayMs: z.number().int().min(0).max(600_000).default(5000),
+          })
+          .prefault({}),
+        /**
+         * The internal listener: /metrics, /v1/allocations/:useCase (rollback verification), the
+         * management REST API, and the data-plane routes too. Never publish it: the public listener
+         * (host/port) serves only what games call.
+         */
+        internal: z
+          .strictObject({
+            host: z.string().min(1).default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(8081),
+          })
+          .prefault({}),
+        /** Per-key limits (mms apikey create|update): shared counters leased by each replica (src/auth/limiter.ts). */
+        limits: z
+          .strictObject({
+            /** How often a replica writes what it consumed and gives back idle slices (ms). */
+            settleMs: z.number().int().min(20).max(10_000).default(200),
+            /** Share of a limit one lease takes: larger = fewer database round trips, more held per replica. */
+            sliceFraction: z.number().gt(0).max(0.5).default(0.05),
+            /** An unused slice goes back after this long idle (ms). */
+            leaseMs: z.number().int().min(100).max(60_000).default(2000),
+            /** POST /v1/feedback calls per minute per key (0 = unlimited). */
+            feedbackPerMinute: z.number().int().min(0).max(1_000_000).default(120),
+            /** last_used_at is written in batches this often (ms). */
+            lastUsedFlushMs: z.number().int().min(100).max(600_000).default(5000),
           })
           .prefault({}),
         /** Historical-log writer: batched inserts off the hot path, spilling to a bounded file when the database is down. */

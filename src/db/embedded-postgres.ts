@@ -80,8 +80,22 @@ export async function startEmbeddedPostgres(options: {
   const progress = options.onProgress ?? (() => undefined);
   const running = await findRunningEmbeddedPostgres(dataDir, database);
   if (running) {
-    progress(`database: using the embedded PostgreSQL already running for ${dataDir}`);
-    return { url: running, owned: false, stop: async () => undefined };
+    const info = readInfo(dataDir)!;
+    const owner = info.pid;
+    if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+      progress(`database: using the embedded PostgreSQL of process ${owner} (${dataDir}); it keeps running when this command exits`);
+      return { url: running, owned: false, stop: async () => undefined };
+    }
+    // The process that started it is gone (a crash, a kill -9): the server is an orphan. Adopt it, so
+    // this process stops it on exit as if it had started it.
+    const postmaster = postmasterPid(dataDir);
+    if (postmaster === undefined) {
+      progress(`database: an embedded PostgreSQL answers for ${dataDir} but its postmaster.pid is unreadable; it is left running on exit (stop it with pg_ctl -D ${dataDir} stop)`);
+      return { url: running, owned: false, stop: async () => undefined };
+    }
+    fs.writeFileSync(infoFile(dataDir), JSON.stringify({ ...info, pid: process.pid } satisfies ServerInfo), { mode: 0o600 });
+    progress(`database: adopted the embedded PostgreSQL (pid ${postmaster}) left running by ${owner === undefined ? 'an earlier run' : `process ${owner}, which is gone`}; it is stopped on exit`);
+    return { url: running, owned: true, stop: () => stopPostmaster(postmaster) };
   }
 
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -145,4 +159,38 @@ async function isPortFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The server's pid from the first line of postmaster.pid. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fast shutdown of an adopted server (SIGINT, as `pg_ctl stop -m fast`), waiting up to 30 s for it to exit. */
+async function stopPostmaster(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`the adopted PostgreSQL (pid ${pid}) did not stop within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

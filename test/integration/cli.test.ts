@@ -17,6 +17,7 @@ let mms: string;
 let configFile: string;
 let temporalPort: number;
 let gatewayPort: number;
+let internalPort: number;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
@@ -27,11 +28,13 @@ beforeAll(async () => {
   fs.symlinkSync(path.join(root, 'bin/mms.js'), mms);
   temporalPort = await freePort();
   gatewayPort = await freePort();
+  internalPort = await freePort();
   const uiPort = await freePort();
   fs.writeFileSync(
     configFile,
     [
       `temporal: { uiUrl: "http://127.0.0.1:${uiPort}", controlTaskQueue: mms-control-cli }`,
+      `gateway: { internal: { port: ${internalPort} } }`,
       'providers:',
       '  local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" }',
       '  paid: { kind: openai, baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: MMS_TEST_UNSET_KEY }',
@@ -101,10 +104,16 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     expect((await fetch(`http://127.0.0.1:${gatewayPort}/v1/models`)).status).toBe(401);
     expect(JSON.stringify(cli('apikey', 'list', '--json').json())).not.toContain(key.json().key);
 
-    // The management REST API is mounted on the same server, behind admin keys.
+    // The management REST API, /metrics and /v1/allocations are on the internal listener only, behind admin keys.
     const admin = cli('apikey', 'create', 'operator', '--scope', 'admin', '--json').json().key as string;
+    const internal = `http://127.0.0.1:${internalPort}`;
+    expect((await fetch(`${internal}/metrics`)).status).toBe(200);
+    expect((await fetch(`${internal}/v1/allocations/npc_dialogue`)).status).toBe(200);
+    for (const route of ['/metrics', '/v1/allocations/npc_dialogue', '/api/v1/model-management/rollback']) {
+      expect(`${route} ${(await fetch(`http://127.0.0.1:${gatewayPort}${route}`, { method: route.startsWith('/api') ? 'POST' : 'GET' })).status}`).toBe(`${route} 404`);
+    }
     const api = (route: string, body: unknown, bearer = admin) =>
-      fetch(`http://127.0.0.1:${gatewayPort}/api/v1/model-management${route}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${internal}/api/v1/model-management${route}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await api('/rollback', { model_id: 'x' }, key.json().key)).status).toBe(403);
     const badBody = await api('/rollback', { model_id: 'not-a-uuid' });
     expect(badBody.status).toBe(400);
@@ -117,7 +126,7 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     expect(snap.status).toBe(0);
     const rolled = cli('rollback', 'npc_dialogue', '--snapshot', snap.json().snapshotId, '--reason', 'cli rollback', '--json');
     expect(rolled.status).toBe(0);
-    expect(rolled.json()).toMatchObject({ useCaseId: 'npc_dialogue', snapshotId: snap.json().snapshotId, allocationVersion: 2, verifiedBy: ['registry', `gateway http://127.0.0.1:${gatewayPort}`], workflowId: 'rollback:npc_dialogue' });
+    expect(rolled.json()).toMatchObject({ useCaseId: 'npc_dialogue', snapshotId: snap.json().snapshotId, allocationVersion: 2, verifiedBy: ['registry', `gateway http://127.0.0.1:${internalPort}`], workflowId: 'rollback:npc_dialogue' });
     expect(rolled.json().webUi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/rollback%3Anpc_dialogue\/.+\/history$/);
     rollbackRunId = rolled.json().webUi.split('/').slice(-2)[0];
     const history = cli('history', 'npc_dialogue', '--json').json() as Array<{ kind: string }>;
@@ -129,6 +138,17 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     const unknown = cli('rollback', 'no_such_case');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr.trim()).toBe('mms: use case "no_such_case" is not in the registry');
+
+    // Every admin action so far, from the CLI and through the REST API (with the key it came through).
+    const audit = cli('audit', '--since', '1h', '--json').json() as Array<{ action: string; actor: string; keyId: string | null; target: string; details: { status?: number } }>;
+    const actions = audit.map((e) => `${e.action} ${e.target}`);
+    expect(actions).toEqual(expect.arrayContaining(['snapshot.create npc_dialogue', 'rollback npc_dialogue']));
+    expect(audit.filter((e) => e.action === 'apikey.create')).toHaveLength(2);
+    expect(audit.find((e) => e.action === 'rollback' && e.actor.startsWith('cli:'))).toMatchObject({ keyId: null });
+    const rest = audit.filter((e) => e.action === 'rollback' && e.actor.startsWith('api:operator'));
+    expect(rest.map((e) => e.details.status)).toEqual([400]);
+    expect(rest[0]!.keyId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cli('audit', '--since', 'soon').status).toBe(2);
   } catch (err) {
     await stop(first.child);
     throw err;

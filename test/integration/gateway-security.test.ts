@@ -93,7 +93,7 @@ describe('SQL and auth', () => {
     expect(injected.status).toBe(404);
     const fb = await gw.call({ request_id: "x' or '1'='1", score: 1 }, { path: '/v1/feedback' });
     expect(fb.status).toBe(404);
-    const alloc = await gw.call(undefined, { path: `/v1/allocations/${encodeURIComponent("npc_dialogue' or 1=1 --")}` });
+    const alloc = await gw.call(undefined, { path: `/v1/allocations/${encodeURIComponent("npc_dialogue' or 1=1 --")}`, internal: true });
     expect(alloc.status).toBe(404);
     expect(await db.prisma.model.count()).toBe(before);
   });
@@ -166,7 +166,7 @@ describe('secrets', () => {
     const root = path.resolve(__dirname, '../..');
     child = spawn(process.execPath, [path.join(root, 'bin/run-ts.js'), path.join(root, 'gateway/main.ts')], {
       cwd: root,
-      env: { ...process.env, ...planted, DATABASE_URL: db.url, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_LOG_LEVEL: 'debug' },
+      env: { ...process.env, ...planted, DATABASE_URL: db.url, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_GATEWAY_INTERNAL_PORT: '0', MMS_LOG_LEVEL: 'debug' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -191,7 +191,7 @@ describe('operations', () => {
     await gw.call(chatBody('count me'));
     fake.enqueue({ status: 400 });
     await gw.call(chatBody('fail me'));
-    const metrics = await gw.call(undefined, { path: '/metrics', key: null });
+    const metrics = await gw.call(undefined, { path: '/metrics', key: null, internal: true });
     expect(metrics.status).toBe(200);
     const text = metrics.text;
     expect(text).toMatch(/mms_gateway_requests_total\{use_case="npc_dialogue",model="llama-3\.1-8b-instruct-npc-dialogue",role="stable",status="ok"\} \d+/);

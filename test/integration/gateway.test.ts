@@ -144,8 +144,8 @@ test('bad input is refused with an OpenAI-style error naming the field, and chan
   expect(await db.prisma.modelHistoricalLog.count()).toBe(before);
 });
 
-test('GET /v1/allocations/:useCase answers what the rollback probe expects; unknown use cases are 404', async () => {
-  const probe = gatewayReplicaProbe(gw.url);
+test('GET /v1/allocations/:useCase answers what the rollback probe expects on the internal listener; unknown use cases are 404', async () => {
+  const probe = gatewayReplicaProbe(gw.internalUrl);
   const served = await probe.servedAllocation(USE_CASE);
   const registry = await getServingAllocation(db.prisma, USE_CASE);
   expect(served).toEqual({ version: registry!.version, entries: registry!.entries });
@@ -182,7 +182,7 @@ test('the weighted split is within ±1.5 points over 10,000 requests, 100% stick
     { modelId: stableId, weight: 7000, role: 'stable' },
     { modelId: canaryId, weight: 3000, role: 'canary' },
   ]);
-  await waitFor('the new allocation', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}` })).body.version === v.version, 2000);
+  await waitFor('the new allocation', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.version === v.version, 2000);
 
   const N = 10_000;
   const firstModel = new Map<string, string>();
@@ -216,7 +216,7 @@ test('the weighted split is within ±1.5 points over 10,000 requests, 100% stick
     { modelId: stableId, weight: 5000, role: 'stable' },
     { modelId: canaryId, weight: 5000, role: 'canary' },
   ]);
-  await waitFor('the grown allocation', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}` })).body.version === grown.version, 2000);
+  await waitFor('the grown allocation', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.version === grown.version, 2000);
   const onCanary = [...firstModel.entries()].filter(([, m]) => m === 'qwen-2.5-7b-npc').slice(0, 500).map(([k]) => k);
   const after = await Promise.all(onCanary.map((k) => gw.call(chatBody('grown'), { headers: { 'x-mms-sticky-key': k } }).then((r) => r.headers['x-mms-model'])));
   expect(after.every((m) => m === 'qwen-2.5-7b-npc')).toBe(true);
@@ -253,6 +253,6 @@ test('if the log thread dies, calls are still logged (in-process) and allocation
   const current = (await getServingAllocation(db.prisma, USE_CASE))!;
   const next = await setAllocation(db.prisma, current.entries);
   const t0 = Date.now();
-  await waitFor('the allocation after the crash', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}` })).body.version === next.version, 3000, 10);
+  await waitFor('the allocation after the crash', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.version === next.version, 3000, 10);
   expect(Date.now() - t0).toBeLessThan(1000);
 });

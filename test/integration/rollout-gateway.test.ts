@@ -83,7 +83,7 @@ beforeEach(async () => {
     plugins: [modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) })],
   });
   adminKey = (await createApiKey(db.prisma, { name: 'ops', scopes: ['admin'] })).key;
-  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.url] });
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.internalUrl] });
 });
 
 afterEach(async () => {
@@ -131,7 +131,7 @@ function startPlayers(perSecond: number) {
 }
 
 async function api(method: 'GET' | 'POST', path: string, body?: unknown, key: string | null = adminKey) {
-  const res = await request(`${gw.url}/api/v1/model-management${path}`, {
+  const res = await request(`${gw.internalUrl}/api/v1/model-management${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -4,6 +4,7 @@ import { applyPolicy, parseChatRequest, RequestError } from '../../gateway/chat-
 import { compileTemplate, policyOf } from '../../gateway/registry-cache';
 import { rejectUpstreamOverrideHeaders } from '../../gateway/chat';
 import { hashApiKey, generateApiKey, presentedKey, authorize, ApiKeyError } from '../../src/auth/api-keys';
+import { NO_LIMITS } from '../../src/auth/limits';
 
 const A = '00000000-0000-4000-8000-00000000000a';
 const B = '00000000-0000-4000-8000-00000000000b';
@@ -100,7 +101,7 @@ describe('API keys', () => {
     expect(presentedKey({ authorization: 'Bearer abc' })).toBe('abc');
     expect(presentedKey({ authorization: 'Basic abc' })).toBeUndefined();
     expect(presentedKey({ 'x-api-key': 'k' })).toBe('k');
-    const record = { id: '1', name: 'n', keyPrefix: 'mms_abcdefgh', scopes: ['gateway'], useCases: ['npc_dialogue'] };
+    const record = { id: '1', name: 'n', keyPrefix: 'mms_abcdefgh', scopes: ['gateway'], useCases: ['npc_dialogue'], limits: NO_LIMITS };
     expect(authorize(record, 'gateway', 'npc_dialogue')).toBe(record);
     expect(() => authorize(record, 'admin')).toThrow(ApiKeyError);
     expect(() => authorize(record, 'gateway', 'story_generation')).toThrow(/story_generation/);
