@@ -394,6 +394,10 @@ export class KeyLimiter {
       if (usedDelta === 0 && release === 0 && lease.unbacked === 0) return;
       rows.push({ ...lease.ref, usedDelta, reservedDelta: lease.unbacked - release });
       settled.push({ lease, release, consumed: lease.consumed, unbacked: lease.unbacked });
+      // Taken off the local balance now, not after the write: calls admitted while it is in flight
+      // must not spend what is being given back.
+      lease.granted -= release;
+      lease.unbacked = 0;
     };
     const retired = this.retired.splice(0);
     for (const lease of retired) consider(lease, true);
@@ -406,11 +410,7 @@ export class KeyLimiter {
     if (rows.length > 0) {
       try {
         const states = await this.options.store.settle(rows);
-        for (const s of settled) {
-          s.lease.granted -= s.release;
-          s.lease.reported = s.consumed;
-          s.lease.unbacked -= s.unbacked;
-        }
+        for (const s of settled) s.lease.reported = s.consumed;
         const byRef = new Map(settled.map((s) => [`${s.lease.ref.keyId}|${s.lease.ref.counter}|${s.lease.ref.windowStart.getTime()}`, s.lease]));
         for (const state of states) {
           const lease = byRef.get(`${state.keyId}|${state.counter}|${state.windowStart.getTime()}`);
@@ -422,7 +422,11 @@ export class KeyLimiter {
       } catch (err) {
         this.stats.storeErrors++;
         this.options.onError?.(err, 'settle');
-        // Kept for the next settle: retired leases go back on the list.
+        // Nothing was written: the balances are as before, and retired leases go back on the list.
+        for (const s of settled) {
+          s.lease.granted += s.release;
+          s.lease.unbacked += s.unbacked;
+        }
         this.retired.push(...retired.filter((l) => settled.some((s) => s.lease === l)));
       }
     }

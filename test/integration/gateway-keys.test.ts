@@ -102,10 +102,11 @@ test('per use case and per key rpm: the limit that ran out is named', async () =
 });
 
 test('an expired key gets 401; keys are held by hash only', async () => {
+  const saved = now;
+  now = Date.now();
   const { key } = await createApiKey(db.prisma, { name: 'temp', scopes: ['gateway'], expiresAt: new Date(Date.now() + 3600_000) });
   await loaded(key);
   expect((await call(key)).status).toBe(200);
-  const saved = now;
   now = Date.now() + 2 * 3600_000;
   const res = await call(key);
   expect(res.status).toBe(401);
@@ -164,6 +165,9 @@ test('last use is written in batches; feedback is limited per key and an unknown
 });
 
 test('/metrics and /v1/allocations answer on the internal listener and not on the public one', async () => {
+  // Every lease and settle above reached PostgreSQL (none was granted on trust).
+  expect(gw.gateway.limiter.stats.storeErrors).toBe(0);
+  expect(gw.gateway.limiter.stats.leases).toBeGreaterThan(0);
   for (const route of ['/metrics', `/v1/allocations/${USE_CASE}`]) {
     expect((await gw.call(undefined, { path: route, key: null, internal: true })).status).toBe(200);
     const pub = await gw.call(undefined, { path: route, key: null });
