@@ -47,3 +47,17 @@ test('dependencies name services that exist', () => {
     for (const dep of deps as string[]) expect(Object.keys(compose.services)).toContain(dep);
   }
 });
+
+test('only the gateway public API is published; Prometheus scrapes the internal listener', () => {
+  const raw = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { ports?: string[]; environment?: Record<string, string> }>;
+    configs: Record<string, { content: string }>;
+  };
+  const published = Object.entries(raw.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
+  // Everything but the game-facing API is bound to the host's loopback.
+  expect(published.filter((p) => !/ 127\.0\.0\.1:/.test(p))).toEqual(['mms-gateway 8080:8080']);
+  expect(published.some((p) => p.includes('8081'))).toBe(false);
+  expect(raw.services['mms-gateway']!.environment!.MMS_GATEWAY_INTERNAL_HOST).toBe('0.0.0.0');
+  const scrape = parse(raw.configs.prometheus!.content) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+  expect(scrape.scrape_configs[0]!.static_configs[0]!.targets).toEqual(['mms-gateway:8081']);
+});
