@@ -14,6 +14,9 @@
  * an extra Node hop costs on this machine. --profile writes a CPU profile of the gateway process to
  * .mms/bench/profiles/; --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings;
  * MMS_BENCH_GATEWAY_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to the gateway process.
+ * --limits gives the bench key every limit (rpm, tpm, use-case rpm and tpm, a USD budget) set far above
+ * the load, so every call goes through the limiter (admission, charge, leases, settles) and none is
+ * refused; the run ends with what the shared counters recorded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -43,10 +46,11 @@ interface Options {
   profile: boolean;
   gatewayOverrides: Record<string, unknown>;
   baselineProxy: boolean;
+  limits: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, rates: [500, 1000, 2000, 3000, 4000, 5000, 6000], durationS: 10, longRate: 3000, longDurationS: 30, pairs: 3, upstreamLatencyMs: 0, stopAfterFailure: true, profile: false, gatewayOverrides: {}, baselineProxy: false };
+  const o: Options = { json: false, rates: [500, 1000, 2000, 3000, 4000, 5000, 6000], durationS: 10, longRate: 3000, longDurationS: 30, pairs: 3, upstreamLatencyMs: 0, stopAfterFailure: true, profile: false, gatewayOverrides: {}, baselineProxy: false, limits: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -69,6 +73,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--all-rates') o.stopAfterFailure = false;
     else if (a === '--profile') o.profile = true;
     else if (a === '--baseline-proxy') o.baselineProxy = true;
+    else if (a === '--limits') o.limits = true;
     else if (a === '--gateway-config') {
       const v = value();
       try {
@@ -77,7 +82,7 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`--gateway-config: must be a JSON object of gateway settings, got ${v}`);
       }
     }
-    else throw new Error(`unknown option ${a} (known: --json --quick --rates --duration --long-duration --pairs --upstream-latency-ms --all-rates --profile --gateway-config <json> --baseline-proxy)`);
+    else throw new Error(`unknown option ${a} (known: --json --quick --rates --duration --long-duration --pairs --upstream-latency-ms --all-rates --profile --gateway-config <json> --baseline-proxy --limits)`);
   }
   return o;
 }
@@ -260,7 +265,12 @@ async function main() {
     const prisma = createPrisma(databaseUrl, { max: 2 });
     stops.push(() => prisma.$disconnect());
     await syncUseCases(prisma, config);
-    const { key } = await createApiKey(prisma, { name: 'bench', scopes: ['gateway'], useCases: ['npc_dialogue'] });
+    const { key, id: keyId } = await createApiKey(prisma, {
+      name: 'bench',
+      scopes: ['gateway'],
+      useCases: ['npc_dialogue'],
+      ...(options.limits ? { rpm: 10_000_000, tpm: 1_000_000_000, useCaseLimits: { npc_dialogue: { rpm: 10_000_000, tpm: 1_000_000_000 } }, budgetUsd: 1_000_000, budgetPeriod: 'monthly' as const } : {}),
+    });
 
     const gateway = await spawnJsonLine(options.baselineProxy ? 'bench/bare-proxy.ts' : 'gateway/main.ts', [], { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_GATEWAY_INTERNAL_PORT: '0', MMS_LOG_LEVEL: 'warn' }, [
       ...(process.env.MMS_BENCH_GATEWAY_NODE_FLAGS ? process.env.MMS_BENCH_GATEWAY_NODE_FLAGS.split(' ') : []),
@@ -362,7 +372,7 @@ async function main() {
       else if (options.stopAfterFailure && rate >= options.longRate) break;
     }
 
-    const summary = { ...perRate, max_rate_added_p90_under_5ms: maxRate, machine: { cpus: os.cpus().length, node: process.version }, upstream_latency_ms: options.upstreamLatencyMs };
+    const summary: Record<string, unknown> = { ...perRate, max_rate_added_p90_under_5ms: maxRate, machine: { cpus: os.cpus().length, node: process.version }, upstream_latency_ms: options.upstreamLatencyMs, limits: options.limits };
     log(`highest rate with added p90 < 5 ms and no errors: ${maxRate} requests/s`);
     if (!options.json) {
       log('');
@@ -377,6 +387,12 @@ async function main() {
       gw.once('exit', () => resolve());
       gw.kill('SIGTERM');
     });
+    if (options.limits) {
+      // What the shared counters recorded (the gateway settled on SIGTERM): one count per admitted call.
+      const counters = await prisma.apiKeyCounter.groupBy({ by: ['counter'], where: { keyId }, _sum: { used: true }, _count: true });
+      summary.limit_counters = Object.fromEntries(counters.map((c) => [c.counter, { used: Number(c._sum.used ?? 0), windows: c._count }]));
+      log(`limit counters: ${counters.map((c) => `${c.counter} used ${c.counter === 'spend' ? `$${(Number(c._sum.used ?? 0) / 1e9).toFixed(4)}` : Number(c._sum.used ?? 0)} over ${c._count} window(s)`).join(', ')}`);
+    }
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
     await cleanup();
