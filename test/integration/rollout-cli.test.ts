@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
 import type { Client } from '@temporalio/client';
-import { CliError, createContext, type CliContext } from '../../cli/context';
 import { registerRolloutCommands, renderRolloutStatus } from '../../cli/commands/rollout';
+import { registerGatewayCommands } from '../../cli/commands/gateway';
+import { runMms } from '../support/cli';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { rolloutWorkflowId, type RolloutStatus } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
@@ -62,36 +62,8 @@ afterEach(async () => {
   delete process.env.TEMPORAL_ADDRESS;
 });
 
-/** Runs `mms -c <config> <args>` the way cli/main.ts does, capturing output and the exit code. */
-async function mms(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: () => any }> {
-  const program = new Command('mms').option('-c, --config <file>').option('--json').exitOverride();
-  let ctx: CliContext | undefined;
-  const context = () => (ctx ??= createContext(program.opts<{ config?: string; json?: boolean }>()));
-  registerRolloutCommands(program, context);
-  program.commands.forEach(function inherit(cmd: Command) {
-    cmd.exitOverride();
-    cmd.commands.forEach(inherit);
-  });
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'mms', '-c', configFile, ...args]);
-  } catch (e) {
-    if (e instanceof CommanderError) code = e.exitCode === 0 ? 0 : 2;
-    else {
-      code = e instanceof CliError ? e.exitCode : 1;
-      stderr += `mms: ${(e as Error).message}\n`;
-    }
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    await ctx?.close().catch(() => undefined);
-  }
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-}
+/** `mms -c <config> <args>` in-process, with the rollout commands and `mms audit`. */
+const mms = (...args: string[]) => runMms([registerRolloutCommands, registerGatewayCommands], configFile, ...args);
 
 test('start --wait follows a healthy rollout to promotion; status shows every verdict', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
@@ -146,6 +118,11 @@ test('pause, resume, promote --step and abort drive a running rollout; watch end
   expect(watch.code).toBe(1);
   expect(watch.stderr).toMatch(/^mms: rollout of "rollout_cli" rolled back: aborted by cli:.*: wrong voice\n$/);
   expect(watch.stdout).toContain('outcome rolled_back');
+  // Every admin action of this test is in the audit, with who did it (refused commands are not actions).
+  const audit = await mms('--json', 'audit', '--target', USE_CASE);
+  const actions = (audit.json() as Array<{ action: string; actor: string; keyId: string | null }>).reverse();
+  expect(actions.map((e) => e.action)).toEqual(['rollout.start', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort']);
+  expect(actions.every((e) => e.actor.startsWith('cli:') && e.keyId === null)).toBe(true);
 });
 
 test('watch --json streams one status line per change until promotion; all_at_once needs --force and warns', async () => {

@@ -33,6 +33,8 @@ let worker: Awaited<ReturnType<typeof startControlWorker>>;
 let stableId: string;
 let candidateId: string;
 let adminKey: string;
+let adminKeyId: string;
+let adminPrefix: string;
 let players: ReturnType<typeof startPlayers> | undefined;
 let poisonCandidate = false;
 
@@ -82,7 +84,10 @@ beforeEach(async () => {
     onCriticalViolation: (e) => void notify(e),
     plugins: [modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) })],
   });
-  adminKey = (await createApiKey(db.prisma, { name: 'ops', scopes: ['admin'] })).key;
+  const admin = await createApiKey(db.prisma, { name: 'ops', scopes: ['admin'] });
+  adminKey = admin.key;
+  adminKeyId = admin.id;
+  adminPrefix = admin.keyPrefix;
   worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.internalUrl] });
 });
 
@@ -170,6 +175,12 @@ test('deployed through the REST API, a healthy candidate is promoted and then se
   expect(rollback.status).toBe(200);
   expect(rollback.body).toMatchObject({ status: 'rolled_back', use_case: USE_CASE, model_id: stableId, snapshot_id: result.snapshotId });
   expect(await onlyStableServes()).toBe(true);
+  // The admin audit: both actions, through the admin key, with their outcome.
+  const audit = await db.prisma.auditEvent.findMany({ orderBy: { at: 'asc' } });
+  expect(audit.map((e) => [e.action, e.target, e.keyId, (e.details as { status: number }).status, e.actor])).toEqual([
+    ['rollout.start', USE_CASE, adminKeyId, 202, `api:ops (${adminPrefix}…)`],
+    ['rollback', USE_CASE, adminKeyId, 200, `api:ops (${adminPrefix}…)`],
+  ]);
 });
 
 test('a canary with a higher error rate is rolled back at its first window; the gateway then serves 100% stable', async () => {
