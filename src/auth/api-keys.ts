@@ -233,13 +233,7 @@ export async function rotateApiKey(prisma: PrismaClient, idOrPrefix: string, gra
   return { ...recordsOfRow(updated, now.getTime())[0]!.record, key, previousValidUntil };
 }
 
-export interface ApiKeyListing {
-  id: string;
-  name: string;
-  keyPrefix: string;
-  scopes: string[];
-  useCases: string[];
-  limits: KeyLimits;
+export interface ApiKeyListing extends Pick<ApiKeyRecord, 'id' | 'name' | 'keyPrefix' | 'scopes' | 'useCases' | 'limits'> {
   createdAt: Date;
   lastUsedAt: Date | null;
   expiresAt: Date | null;

@@ -296,9 +296,7 @@ export class KeyLimiter {
     try {
       const r = await this.options.store.lease(lease.ref, want, lease.limit);
       lease.granted += r.granted;
-      lease.seenReserved = r.reserved;
-      lease.seenUsed = r.used;
-      lease.tight = lease.limit - r.reserved < lease.slice * this.tightSlices;
+      this.observe(lease, r);
     } catch (err) {
       // The database is unreachable: this replica enforces the limit on its own (N replicas may then
       // let up to N × the limit through) and charges the shared counter once the database is back.
@@ -308,6 +306,13 @@ export class KeyLimiter {
       lease.granted += grant;
       lease.unbacked += grant;
     }
+  }
+
+  /** The shared counter as a lease or settle returned it; nearly exhausted = tight. */
+  private observe(lease: Lease, counter: { reserved: number; used: number }) {
+    lease.seenReserved = counter.reserved;
+    lease.seenUsed = counter.used;
+    lease.tight = lease.limit - counter.reserved < lease.slice * this.tightSlices;
   }
 
   private async admitSlow(key: LimitedKey, checks: Check[]): Promise<LimitExceededError | undefined> {
@@ -414,10 +419,7 @@ export class KeyLimiter {
         const byRef = new Map(settled.map((s) => [`${s.lease.ref.keyId}|${s.lease.ref.counter}|${s.lease.ref.windowStart.getTime()}`, s.lease]));
         for (const state of states) {
           const lease = byRef.get(`${state.keyId}|${state.counter}|${state.windowStart.getTime()}`);
-          if (!lease) continue;
-          lease.seenReserved = state.reserved;
-          lease.seenUsed = state.used;
-          lease.tight = lease.limit - state.reserved < lease.slice * this.tightSlices;
+          if (lease) this.observe(lease, state);
         }
       } catch (err) {
         this.stats.storeErrors++;
