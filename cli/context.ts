@@ -5,7 +5,7 @@ import type { MmsConfig } from '../src/config/schema';
 import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
 import { connectClient } from '../src/temporal/connection';
-import { cliActor, recordAuditEvent } from '../src/registry/audit';
+import { cliActor, recordAuditEvent } from '../src/audit/events';
 
 /** What every command gets: lazily loaded config, database and Temporal client, and output helpers. */
 export interface CliContext {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ApiKeyError, ApiKeyNotFoundError, createApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, type ApiKeySettings } from '../../src/auth/api-keys';
 import { budgetPeriods, describeLimits, parseDuration, parseExpiry, parseLimitValue, parseUseCaseValues, type BudgetPeriod } from '../../src/auth/limits';
-import { listAuditEvents } from '../../src/registry/audit';
+import { listAuditEvents } from '../../src/audit/events';
 import { CliError, table, type CliContext } from '../context';
 import { startGatewayService } from '../services';
 

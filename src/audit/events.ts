@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Prisma, PrismaClient } from '@prisma/client';
 
 /**
@@ -30,11 +31,22 @@ export async function recordAuditEvent(db: PrismaClient | Prisma.TransactionClie
   return { id: row.id, at: row.at, actor: row.actor, keyId: row.keyId, action: row.action, target: row.target, details: (row.details ?? {}) as Record<string, unknown> };
 }
 
-export async function listAuditEvents(prisma: PrismaClient, filter: { action?: string; target?: string; limit?: number } = {}): Promise<AuditEvent[]> {
+/**
+ * Newest first. `action` matches an action or a family of them (`rollout` matches `rollout.pause`);
+ * `since` keeps events at or after it.
+ */
+export async function listAuditEvents(prisma: PrismaClient, filter: { action?: string; target?: string; since?: Date; limit?: number } = {}): Promise<AuditEvent[]> {
   const rows = await prisma.auditEvent.findMany({
-    where: { ...(filter.action ? { action: filter.action } : {}), ...(filter.target ? { target: filter.target } : {}) },
+    where: {
+      ...(filter.action ? { OR: [{ action: filter.action }, { action: { startsWith: `${filter.action}.` } }] } : {}),
+      ...(filter.target ? { target: filter.target } : {}),
+      ...(filter.since ? { at: { gte: filter.since } } : {}),
+    },
     orderBy: { at: 'desc' },
     take: filter.limit ?? 50,
   });
   return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, keyId: r.keyId, action: r.action, target: r.target, details: (r.details ?? {}) as Record<string, unknown> }));
 }
+
+/** Who runs this CLI (the CLI talks to the database directly, without a key): `cli:<os user>`. */
+export const cliActor = () => `cli:${process.env.USER || os.userInfo().username}`;
