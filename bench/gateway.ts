@@ -24,14 +24,12 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { Client as PgClient } from 'pg';
 import { createPrisma } from '../src/db/prisma';
-import { applyMigrations } from '../src/db/migrations';
+import { freshBenchDatabase } from './database';
 import { parseConfig } from '../src/config/load';
 import { syncUseCases } from '../src/registry/use-cases';
 import { createApiKey } from '../src/auth/api-keys';
 import { projectRoot, stateDir } from '../src/paths';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import os from 'node:os';
 
 interface Options {
@@ -217,28 +215,7 @@ async function main() {
 
   try {
     // PostgreSQL: DATABASE_URL's server, else an embedded one of the bench's own; a fresh database per run.
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(benchDir, 'postgres'), database: 'postgres', onProgress: log });
-      if (pg.owned) stops.push(pg.stop);
-      serverUrl = pg.url;
-    }
-    const dbName = `mms_bench_${Date.now()}`;
-    const admin = new PgClient({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    stops.push(async () => {
-      const c = new PgClient({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    });
-    const u = new URL(serverUrl);
-    u.pathname = `/${dbName}`;
-    const databaseUrl = u.toString();
-    log(`bench: applying migrations to ${dbName}`);
-    await applyMigrations(databaseUrl);
+    const { url: databaseUrl, name: dbName } = await freshBenchDatabase('mms_bench', stops, log);
 
     const upstream = await spawnJsonLine('bench/fake-upstream.ts', [String(options.upstreamLatencyMs)], {});
     children.push(upstream.child);

@@ -90,6 +90,8 @@ export interface LimiterOptions {
 
 interface Check {
   counter: string;
+  /** `<keyId>|<counter>`: the lease's key in this replica's map, built once per key record. */
+  mapKey: string;
   limit: number;
   /** Requests are taken at admission; tokens and spend need a positive balance and are charged after. */
   unit: 'request' | 'amount';
@@ -180,19 +182,19 @@ export class KeyLimiter {
    * Synchronous while every counter has local balance; a promise only when a lease must be fetched.
    */
   admitChat(key: LimitedKey, useCase: string): LimitExceededError | undefined | Promise<LimitExceededError | undefined> {
-    const checks = this.chatChecks(key.limits, useCase);
+    const checks = this.chatChecks(key, useCase);
     return checks.length === 0 ? undefined : this.admit(key, checks);
   }
 
   /** Admission of a feedback call (gateway.limits.feedbackPerMinute per key). */
   admitFeedback(key: LimitedKey): LimitExceededError | undefined | Promise<LimitExceededError | undefined> {
     if (this.feedbackPerMinute <= 0) return undefined;
-    return this.admit(key, [{ counter: 'feedback', limit: this.feedbackPerMinute, unit: 'request', name: 'feedback_rpm', period: 'minute' }]);
+    return this.admit(key, [{ counter: 'feedback', mapKey: `${key.id}|feedback`, limit: this.feedbackPerMinute, unit: 'request', name: 'feedback_rpm', period: 'minute' }]);
   }
 
   /** Charges a finished call's tokens and cost (from the logged cost) to the key's counters. */
   charge(key: LimitedKey, useCase: string, tokens: number, costUsd: number | null): void {
-    const checks = this.chatChecks(key.limits, useCase);
+    const checks = this.chatChecks(key, useCase);
     if (checks.length === 0) return;
     const now = this.now();
     for (const c of checks) {
@@ -205,18 +207,21 @@ export class KeyLimiter {
     }
   }
 
-  private chatChecks(limits: KeyLimits, useCase: string): Check[] {
+  /** The checks of a key's chat calls to a use case, built once per key record (its limits object). */
+  private chatChecks(key: LimitedKey, useCase: string): Check[] {
+    const limits = key.limits;
     let byUseCase = this.checksByKey.get(limits);
     if (!byUseCase) this.checksByKey.set(limits, (byUseCase = new Map()));
     let checks = byUseCase.get(useCase);
     if (checks) return checks;
     checks = [];
-    if (limits.rpm !== undefined) checks.push({ counter: 'rpm', limit: limits.rpm, unit: 'request', name: 'rpm', period: 'minute' });
+    const add = (check: Omit<Check, 'mapKey'>) => checks!.push({ ...check, mapKey: `${key.id}|${check.counter}` });
+    if (limits.rpm !== undefined) add({ counter: 'rpm', limit: limits.rpm, unit: 'request', name: 'rpm', period: 'minute' });
     const perUseCase = limits.useCases[useCase];
-    if (perUseCase?.rpm !== undefined) checks.push({ counter: `rpm:${useCase}`, limit: perUseCase.rpm, unit: 'request', name: 'use_case_rpm', period: 'minute', useCase });
-    if (limits.tpm !== undefined) checks.push({ counter: 'tpm', limit: limits.tpm, unit: 'amount', name: 'tpm', period: 'minute' });
-    if (perUseCase?.tpm !== undefined) checks.push({ counter: `tpm:${useCase}`, limit: perUseCase.tpm, unit: 'amount', name: 'use_case_tpm', period: 'minute', useCase });
-    if (limits.budgetUsd !== undefined) checks.push({ counter: 'spend', limit: Math.round(limits.budgetUsd * NANO_USD), unit: 'amount', name: 'budget', period: limits.budgetPeriod ?? 'monthly' });
+    if (perUseCase?.rpm !== undefined) add({ counter: `rpm:${useCase}`, limit: perUseCase.rpm, unit: 'request', name: 'use_case_rpm', period: 'minute', useCase });
+    if (limits.tpm !== undefined) add({ counter: 'tpm', limit: limits.tpm, unit: 'amount', name: 'tpm', period: 'minute' });
+    if (perUseCase?.tpm !== undefined) add({ counter: `tpm:${useCase}`, limit: perUseCase.tpm, unit: 'amount', name: 'use_case_tpm', period: 'minute', useCase });
+    if (limits.budgetUsd !== undefined) add({ counter: 'spend', limit: Math.round(limits.budgetUsd * NANO_USD), unit: 'amount', name: 'budget', period: limits.budgetPeriod ?? 'monthly' });
     byUseCase.set(useCase, checks);
     return checks;
   }
@@ -227,7 +232,7 @@ export class KeyLimiter {
 
   /** The lease of this replica for the counter's current window (a new window starts a new lease). */
   private lease(keyId: string, c: Check, now: number): Lease {
-    const mapKey = `${keyId}|${c.counter}`;
+    const mapKey = c.mapKey;
     let lease = this.leases.get(mapKey);
     if (lease && now < lease.window.end && now >= lease.window.start) {
       if (lease.limit !== c.limit) {
@@ -279,9 +284,10 @@ export class KeyLimiter {
     return this.admitSlow(key, checks);
   }
 
+  /** Takes the call from each lease (just checked: every one is current and has balance). */
   private take(keyId: string, checks: Check[], now: number) {
     for (const c of checks) {
-      const lease = this.leases.get(`${keyId}|${c.counter}`)!;
+      const lease = this.leases.get(c.mapKey)!;
       lease.lastActivity = now;
       if (c.unit === 'request') lease.consumed += 1;
     }
