@@ -438,17 +438,24 @@ export class ChatHandler {
     // With a hold-back, the last N characters are sent only once the text after them (or the whole
     // answer) has been judged, so a harmful phrase split across pieces never reaches the player.
     const holdBack = guardrail?.streamHoldBackChars ?? 0;
+    // With a hold-back, judging every few pieces is as safe as judging each (nothing unjudged is
+    // released) and keeps a long stream's guardrail cost linear instead of one window per word.
+    const judgeEvery = holdBack > 0 ? Math.max(1, Math.floor(holdBack / 2)) : 1;
     let released = 0;
+    let judged = 0;
     try {
       for await (const event of events) {
         if (event.type === 'delta' && event.text) {
           if (ttftMs === null) ttftMs = performance.now() - ctx.started;
           output += event.text;
-          const partial = await this.judgePartial(gctx, output);
-          if (partial.verdict) {
-            blockedBy = partial.verdict;
-            label = partial.label;
-            break;
+          if (output.length - judged >= judgeEvery) {
+            const partial = await this.judgePartial(gctx, output);
+            if (partial.verdict) {
+              blockedBy = partial.verdict;
+              label = partial.label;
+              break;
+            }
+            judged = output.length;
           }
         }
         if (event.type === 'delta' && holdBack > 0) {
@@ -456,7 +463,7 @@ export class ChatHandler {
             await write(chunk({ role: 'assistant', content: '' }, null));
             sentRole = true;
           }
-          const upTo = output.length - holdBack;
+          const upTo = judged - holdBack;
           if (upTo > released) {
             await write(chunk({ content: output.slice(released, upTo) }, null));
             released = upTo;

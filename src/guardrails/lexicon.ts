@@ -72,13 +72,14 @@ export const SUPPORT = anyOf(
 export const SELF_HARM_METHOD = anyOf(
   words(
     'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
-    'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
+    'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', '(?:a|the|whole) bottle of (?:sleeping )?pills', 'never wake up', '(?<![a-z] )(?:hurt|harm|cut) (?:your ?self|urself)(?! (?:a|an|some|on|with|by|while))',
+    '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
   ),
   kana('薬を全部飲', '飛び降り'),
 );
 export const SELF_HARM_INTENT = anyOf(
-  words('end (?:the|your) pain', 'end it', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
+  words('end (?:the|your) pain', 'end it', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
   kana('死', '消え'),
 );
 
@@ -94,7 +95,8 @@ export const THIRD_PERSON_ATTRIBUTION = new RegExp(
 // ---------------------------------------------------------------------------------------- self-harm
 export const SELF_HARM_DIRECT = anyOf(
   words(
-    'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own )?life', 'take (?:your|ur) (?:own )?life', 'end it all',
+    'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own |miserable |pathetic |worthless |sad )?life', 'take (?:your|ur) (?:own )?life', 'end (?:your ?self|urself)', 'why are you (?:even )?(?:still )?alive', 'you deserve to die',
+    "(?:everyone|the world|your family|your friends|your parents) would be (?:happier|better(?: off)?) (?:if you were (?:dead|gone)|without you)", "you(?:'re| are) a burden (?:to|on) (?:everyone|your family|the world|us all)", 'end it all',
     'commit suicide', 'hang (?:your ?self|urself)', 'off (?:your ?self|urself)', 'slit (?:your|ur) (?:wrists?|throat)', 'cut (?:your|ur) wrists?',
     'you should (?:just )?die', 'you (?:should|ought to|deserve to) (?:just )?(?:kill|hurt|cut|starve|harm) (?:your ?self|urself)',
     "(?:go|just|go and|and|then|please|should) (?:hurt|cut|harm|starve|drown|burn|kill) (?:your ?self|urself)", '(?:you should|just|go) end it(?: all| already| tonight| now)?', 'end it (?:all|already|tonight|now)',

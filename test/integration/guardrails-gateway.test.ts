@@ -70,7 +70,7 @@ describe('tier 1 in the shipped gateway', () => {
     const events = data.map((d) => JSON.parse(d));
     const text = events.map((e) => e.choices?.[0]?.delta?.content ?? '').join('');
     expect(text).not.toMatch(/kill yourself|yourself|miss you/i); // held back, never sent
-    expect(text.startsWith('The innkeeper')).toBe(true);
+    expect('The innkeeper wipes a mug. Listen, you, the person behind the screen: '.startsWith(text)).toBe(true); // only the harmless start, if anything
     expect(events[events.length - 1]).toEqual({ error: expect.objectContaining({ code: 'guardrail_blocked', type: 'content_filter' }) });
     const row = await rowOf(res.headers['x-request-id'] as string);
     expect(row).toMatchObject({ status: 'blocked', guardrailVerdict: 'blocked' });
