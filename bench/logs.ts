@@ -1,0 +1,383 @@
+/**
+ * `npm run bench:logs [-- --rows 10000000] [--days 30] [--json]`
+ *
+ * Historical logs at game scale on a real PostgreSQL (DATABASE_URL's server, else an embedded one of
+ * the bench's own; a fresh database per run, dropped at the end). Seeded and synthetic: it fills
+ * `--days` daily partitions (30) with `--rows` rows (10 million) whose prompt, history, system prompt
+ * and output sizes follow the distribution it prints, generated server-side (generate_series into a
+ * table beside the parent, indexed, then ATTACHed, as a bulk load should be). Then it prints:
+ *   - the gateway's insert path (PgLogStore, the log thread's one-unnest-INSERT-per-batch statement, at
+ *     the gateway's batch size) on the empty and on the full table: rows/s and per-batch p50/p99;
+ *   - a rollout window's analysis query (src/analysis/samples.ts loadGroupSample, a 5-minute window);
+ *   - a 30-day roll-up query (src/registry/rollups.ts readRollups, daily buckets, one use case);
+ *   - dropping the oldest day through the retention code (long-lived rows moved first), with the
+ *     table's size before and after and its dead tuples (no DELETE, no bloat);
+ *   - forgetting one player who has 10,000 rows spread over every partition.
+ * Not part of `npm test`. The machine may be shared: the figures say what they were measured under.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client as PgClient } from 'pg';
+import { PgLogStore, toLogRecord, type LogRow } from '../gateway/log-store';
+import { loadGroupSample } from '../src/analysis/samples';
+import { parseConfig } from '../src/config/load';
+import { applyMigrations } from '../src/db/migrations';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { createPrisma } from '../src/db/prisma';
+import { forgetPlayer, stickyKeyHash } from '../src/logs/forget';
+import { LOG_TABLE, VIOLATION_TABLE, ensureRanges, expirePartitions, listPartitions } from '../src/logs/partitions';
+import { retentionPolicy } from '../src/logs/retention';
+import { rollUpMinutes } from '../src/logs/rollups';
+import { readRollups } from '../src/registry/rollups';
+import { syncUseCases } from '../src/registry/use-cases';
+import { stateDir } from '../src/paths';
+
+interface Options {
+  rows: number;
+  days: number;
+  json: boolean;
+  seed: number;
+  players: number;
+  parallel: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { rows: 10_000_000, days: 30, json: false, seed: 0.42, players: 200_000, parallel: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const num = (min: number) => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v < min) throw new Error(`${a}: must be a number >= ${min}, got "${argv[i]}"`);
+      return v;
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--rows') o.rows = Math.round(num(10_000));
+    else if (a === '--days') o.days = Math.round(num(2));
+    else if (a === '--players') o.players = Math.round(num(100));
+    else if (a === '--parallel') o.parallel = Math.round(num(1));
+    else if (a === '--seed') o.seed = num(-1);
+    else throw new Error(`unknown option ${a} (known: --rows --days --players --parallel --seed --json)`);
+  }
+  if (o.seed > 1) throw new Error('--seed: must be between -1 and 1 (PostgreSQL setseed)');
+  return o;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const DAY = 86_400_000;
+const USE_CASES = ['npc_dialogue', 'faction_decision', 'personality', 'story_generation', 'narrative_coordination'];
+const TARGET_PLAYER = 'bench-player-forgotten';
+const TARGET_ROWS = 10_000;
+const gb = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GB`;
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/**
+ * Sizes (characters) drawn from log-normal distributions, as a game's calls are: a short player line,
+ * a history of earlier turns of a few KB, the use case's system prompt with its context, a reply.
+ * exp(mu + sigma * N(0,1)), N by Box-Muller from the seeded random().
+ */
+const SIZES = {
+  prompt: { median: 220, sigma: 0.8, max: 8_000 },
+  history: { median: 1_800, sigma: 1.0, max: 48_000 },
+  output: { median: 420, sigma: 0.7, max: 8_000 },
+};
+const lognormalSql = (s: { median: number; sigma: number; max: number }) =>
+  `least(${s.max}, greatest(1, round(${s.median} * exp(${s.sigma} * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())))))::int`;
+
+/**
+ * One day of synthetic rows into a table shaped like the parent, by generate_series on the server. The
+ * text pool and the system prompt are parameters ($1, $2): a parameter is an in-memory value, where a
+ * column would be de-TOASTed (75 KB decompressed) by every substr call.
+ */
+function fillDaySql(table: string, dayStart: Date, n: number, every: number, modelIds: string[], players: number): string {
+  const models = `array[${modelIds.map((m) => `'${m}'::uuid`).join(', ')}]`;
+  return `
+    insert into ${table} (log_id, model_id, use_case, prompt, context, generated_output, user_feedback, corrected_output, performance_metrics,
+        "timestamp", request_id, role, allocation_version, status, error_class, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd,
+        guardrail_verdict, sticky_key_hash, feedback_score, feedback_at)
+    select gen_random_uuid(), (${models})[1 + (g % ${modelIds.length})], (array['${USE_CASES.join("','")}'])[1 + (g % ${USE_CASES.length})],
+           substr(t.text, (1 + (g::bigint * 7919) % 20000)::int, ps), jsonb_build_object('system', s.system, 'history', substr(t.text, (1 + (g::bigint * 104729) % 20000)::int, hs),
+             'params', jsonb_build_object('temperature', 0.8, 'max_tokens', 256), 'metadata', jsonb_build_object('npc_name', 'Mara', 'zone', g % 40)),
+           substr(t.text, (1 + (g::bigint * 15485863) % 20000)::int, os),
+           case when g % 50 = 0 then jsonb_build_object('score', (g % 10) / 10.0, 'feedback', 'nice') end,
+           case when g % 500 = 0 then 'a corrected answer' end,
+           jsonb_build_object('upstreamModel', 'llama-3.1-8b-instruct', 'provider', 'vllm'),
+           '${dayStart.toISOString()}'::timestamptz + (g::float8 / ${n}) * interval '1 day' + (random() * interval '1 second'),
+           md5(g::text || '${dayStart.toISOString()}'), case when g % 20 = 0 then 'canary' else 'stable' end, 3,
+           case when g % 97 = 0 then 'error' when g % 211 = 0 then 'blocked' else 'ok' end,
+           case when g % 97 = 0 then 'upstream_5xx' end,
+           greatest(5, 200 * exp(0.6 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))), null,
+           ps / 4 + hs / 4 + 300, os / 4, (ps / 4 + hs / 4 + 300) * 0.00000005 + (os / 4) * 0.0000001,
+           case when g % 211 = 0 then 'blocked' when g % 401 = 0 then 'redacted' else 'pass' end,
+           case when g % ${every} = 0 then '${stickyKeyHash(TARGET_PLAYER)}' else encode(sha256(('player-' || (g::bigint * 2654435761 % ${players}))::bytea), 'hex') end,
+           case when g % 50 = 0 then (g % 10) / 10.0 end, case when g % 50 = 0 then '${dayStart.toISOString()}'::timestamptz + interval '1 day' end
+      from generate_series(1, ${n}) g
+      cross join lateral (select ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os) z
+      cross join (select $1::text as text) t
+      cross join (select $2::text as system) s`;
+}
+
+/** Rows shaped like the gateway's, for the insert-path measurement (sizes from the same distributions). */
+function gatewayRows(n: number, modelId: string, sample: Array<{ ps: number; hs: number; os: number }>, text: string): LogRow[] {
+  return Array.from({ length: n }, (_v, i) => {
+    const s = sample[(i * 31) % sample.length]!;
+    const id = randomUUID();
+    return {
+      id, requestId: id, modelId, useCase: 'npc_dialogue', role: 'stable', allocationVersion: 3, status: 'ok', errorClass: null,
+      prompt: text.slice(0, s.ps), context: { system: text.slice(100, 1300), history: [{ role: 'user', content: text.slice(7, 7 + s.hs) }] },
+      generatedOutput: text.slice(3, 3 + s.os), latencyMs: 180, ttftMs: null, tokensIn: 500, tokensOut: 100, costUsd: 0.00004, guardrailVerdict: 'pass',
+      stickyKey: `player-${i % 5000}`, performanceMetrics: { provider: 'vllm' }, timestamp: new Date(),
+    };
+  });
+}
+
+async function insertPath(store: PgLogStore, rows: LogRow[], seconds: number): Promise<{ rowsPerSecond: number; batchP50Ms: number; batchP99Ms: number; batches: number }> {
+  const batch = 500; // gateway.log.batchSize
+  const records = rows.map(toLogRecord);
+  const times: number[] = [];
+  const started = performance.now();
+  let written = 0;
+  for (let i = 0; performance.now() - started < seconds * 1000; i++) {
+    const slice = records.slice((i * batch) % records.length, ((i * batch) % records.length) + batch).map((r) => ({ ...r, id: randomUUID(), requestId: randomUUID() }));
+    const t0 = performance.now();
+    await store.insertLogs(slice);
+    times.push(performance.now() - t0);
+    written += slice.length;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return { rowsPerSecond: Math.round(written / elapsed), batchP50Ms: +pct(times, 0.5).toFixed(2), batchP99Ms: +pct(times, 0.99).toFixed(2), batches: times.length };
+}
+
+async function timed<T>(runs: number, work: () => Promise<T>): Promise<{ medianMs: number; maxMs: number; result: T }> {
+  const times: number[] = [];
+  let result: T | undefined;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    result = await work();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: +pct(times, 0.5).toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1), result: result as T };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const benchDir = path.join(stateDir, 'bench');
+  fs.mkdirSync(benchDir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const report: Record<string, unknown> = { command: `npm run bench:logs -- --rows ${o.rows} --days ${o.days}`, machine: `${os.cpus().length} CPU, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB RAM`, loadAtStart: load() };
+  try {
+    let serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl) {
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(benchDir, 'logs-postgres'), database: 'postgres', onProgress: log });
+      if (pg.owned) stops.push(pg.stop);
+      serverUrl = pg.url;
+    }
+    const dbName = `mms_bench_logs_${Date.now()}`;
+    const admin = new PgClient({ connectionString: serverUrl });
+    await admin.connect();
+    // Databases of interrupted runs of this bench (each holds gigabytes).
+    for (const r of (await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'mms_bench_logs_%'`)).rows) await admin.query(`drop database ${r.datname} with (force)`);
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    stops.push(async () => {
+      const c = new PgClient({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${dbName} with (force)`);
+      await c.end();
+    });
+    const u = new URL(serverUrl);
+    u.pathname = `/${dbName}`;
+    const url = u.toString();
+    log(`bench: migrations into ${dbName}`);
+    await applyMigrations(url);
+    const config = parseConfig({
+      providers: { vllm: { kind: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1' } },
+      useCases: USE_CASES.map((id) => ({ id, kind: 'self_hosted', temperature: 0.8, maxTokens: 256, systemPromptTemplate: `You are ${id}.`, initialModel: { provider: 'vllm', model: 'llama-3.1-8b-instruct' } })),
+    });
+    const prisma = createPrisma(url, { max: 4 });
+    stops.push(() => prisma.$disconnect());
+    await syncUseCases(prisma, config);
+    const modelIds = (await prisma.model.findMany({ select: { id: true } })).map((m) => m.id);
+    const pg = new PgClient({ connectionString: url });
+    await pg.connect();
+    stops.push(() => pg.end());
+
+    // The text pool the rows cut their prompts from: seeded pseudo-words, so TOAST compresses it as it would prose.
+    await pg.query(`select setseed(${o.seed})`);
+    await pg.query(`create table bench_text as select string_agg(w, ' ') as text from (
+        select (array['the','guard','of','north','gate','said','I','will','not','let','you','pass','until','you','bring','gold','sword','dragon','village',
+          'merchant','quest','night','ale','tavern','king','spell','forest','river','stone','shadow','light','friend','enemy','coin','map','secret'])[1 + floor(random() * 36)::int]
+          || case when random() < 0.1 then '.' else '' end as w
+        from generate_series(1, 14000)) x`);
+    await pg.query(`create table bench_system as select repeat('You are an NPC of the realm; stay in character; never mention the real world. ', 16) as system`);
+
+    // The size distribution, as printed.
+    await pg.query(`select setseed(${o.seed})`);
+    const sample = (await pg.query<{ ps: number; hs: number; os: number }>(
+      `select ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os from generate_series(1, 20000)`,
+    )).rows;
+    const dist = (key: 'ps' | 'hs' | 'os') => {
+      const v = sample.map((s) => s[key]).sort((a, b) => a - b);
+      return { p10: pct(v, 0.1), p50: pct(v, 0.5), p90: pct(v, 0.9), p99: pct(v, 0.99), mean: Math.round(v.reduce((a, b) => a + b, 0) / v.length) };
+    };
+    const systemChars = (await pg.query<{ n: number }>('select length(system) as n from bench_system')).rows[0]!.n;
+    report.sizeDistributionChars = { prompt: dist('ps'), history: dist('hs'), output: dist('os'), systemPrompt: systemChars, distribution: SIZES };
+    log(`bench: sizes (chars) ${JSON.stringify(report.sizeDistributionChars)}`);
+    const text = (await pg.query<{ text: string }>('select text from bench_text')).rows[0]!.text;
+    const system = (await pg.query<{ system: string }>('select system from bench_system')).rows[0]!.system;
+
+    // ---- insert path, empty table
+    const store = new PgLogStore(url);
+    stops.push(() => store.close());
+    const rows = gatewayRows(20_000, modelIds[0]!, sample, text);
+    await insertPath(store, rows, 3); // warm-up
+    log(`bench: insert path on the empty table (load ${load()})`);
+    const empty = await insertPath(store, rows, 15);
+
+    // ---- fill
+    const perDay = Math.ceil(o.rows / o.days);
+    const every = Math.max(1, Math.floor((perDay * o.days) / TARGET_ROWS));
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const fillStarted = performance.now();
+    const days = Array.from({ length: o.days }, (_v, i) => new Date(today - (o.days - i) * DAY));
+    await ensureRanges(prisma, VIOLATION_TABLE.name, days.map((d) => d.getTime()), { intervalHours: 24, lockTimeoutMs: 5000 });
+    // The first day is generated; the others copy it with their own ids and times (a copy moves the
+    // already-compressed TOAST values instead of generating and compressing kilobytes per row again).
+    const attach = async (c: PgClient, name: string, day: Date) => {
+      await c.query(`alter table ${name} add constraint bench_range check ("timestamp" >= '${day.toISOString()}' and "timestamp" < '${new Date(day.getTime() + DAY).toISOString()}')`);
+      await c.query(`alter table model_historical_logs attach partition ${name} for values from ('${day.toISOString()}') to ('${new Date(day.getTime() + DAY).toISOString()}')`);
+      await c.query(`alter table ${name} drop constraint bench_range`);
+      await c.query(`insert into guardrails_violations (model_id, log_id, use_case_id, violation_type, severity, violation_details, output_sample, intervention_taken, "timestamp")
+                     select model_id, log_id, use_case, 'hate', 'high', '{}'::jsonb, left(generated_output, 200), 'blocked', "timestamp"
+                       from ${name} where guardrail_verdict <> 'pass'`);
+    };
+    const partitionOf = (day: Date) => `model_historical_logs_p${day.toISOString().slice(0, 10).replace(/-/g, '')}`;
+    const first = partitionOf(days[0]!);
+    const genStarted = performance.now();
+    await pg.query(`select setseed(${o.seed})`);
+    await pg.query(`create table bench_day (like model_historical_logs including defaults including constraints)`);
+    await pg.query(fillDaySql('bench_day', days[0]!, perDay, every, modelIds, o.players), [text, system]);
+    log(`bench: generated ${perDay} rows in ${((performance.now() - genStarted) / 1000).toFixed(1)} s (load ${load()})`);
+    const copyStarted = performance.now();
+    const cols = (await pg.query<{ attname: string }>(`select attname from pg_attribute where attrelid = 'bench_day'::regclass and attnum > 0 and not attisdropped order by attnum`)).rows.map((r) => r.attname);
+    const shifted = (offsetDays: number) =>
+      cols.map((c) => (c === 'log_id' ? 'gen_random_uuid()' : c === 'request_id' ? `md5(request_id || '${offsetDays}')` : c === 'timestamp' ? `"timestamp" + interval '${offsetDays} days'` : `"${c}"`)).join(', ');
+    let next = 0;
+    const worker = async () => {
+      const c = new PgClient({ connectionString: url });
+      await c.connect();
+      try {
+        for (let i = next++; i < days.length; i = next++) {
+          const day = days[i]!;
+          const name = i === 0 ? first : partitionOf(day);
+          const started = performance.now();
+          await c.query(`create table ${name} (like model_historical_logs including defaults including constraints)`);
+          await c.query(`insert into ${name} (${cols.map((x) => `"${x}"`).join(', ')}) select ${shifted(i)} from bench_day`);
+          await attach(c, name, day);
+          log(`bench: ${name} filled with ${perDay} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (${i + 1}/${days.length}, load ${load()})`);
+        }
+      } finally {
+        await c.end();
+      }
+    };
+    await Promise.all(Array.from({ length: o.parallel }, () => worker()));
+    const copySeconds = +((performance.now() - copyStarted) / 1000).toFixed(0);
+    await pg.query('drop table bench_day');
+    await pg.query('analyze model_historical_logs');
+    await pg.query('analyze guardrails_violations');
+    const total = Number((await pg.query<{ n: string }>('select count(*) as n from model_historical_logs')).rows[0]!.n);
+    const size = async () => (await listPartitions(prisma, LOG_TABLE.name)).reduce((a, p) => a + p.bytes, 0);
+    const fullBytes = await size();
+    const sampleRows = await pg.query<{ b: number }>(`select avg(pg_column_size(l.*))::float8 as b from (select * from model_historical_logs tablesample system (0.1)) l`);
+    report.fill = {
+      rows: total,
+      partitions: (await listPartitions(prisma, LOG_TABLE.name)).filter((p) => !p.isDefault && p.estimatedRows > 0).length,
+      seconds: +((performance.now() - fillStarted) / 1000).toFixed(0),
+      copySeconds,
+      generateSeconds: +((copyStarted - genStarted) / 1000).toFixed(0),
+      tableSize: gb(fullBytes),
+      avgStoredRowBytes: Math.round(sampleRows.rows[0]?.b ?? 0),
+    };
+    log(`bench: filled ${JSON.stringify(report.fill)}`);
+
+    // ---- insert path, full table (today's partition, as the gateway writes)
+    await insertPath(store, rows, 3);
+    log(`bench: insert path on the full table (load ${load()})`);
+    const full = await insertPath(store, rows, 15);
+    report.insertPath = { batchRows: 500, empty, full, fullVsEmptyP99: +(full.batchP99Ms / empty.batchP99Ms).toFixed(2), fullVsEmptyThroughput: +(full.rowsPerSecond / empty.rowsPerSecond).toFixed(2) };
+    log(`bench: insert path ${JSON.stringify(report.insertPath)}`);
+
+    // ---- rollout window analysis (5 minutes of yesterday, stable and canary of one model)
+    const windowStart = new Date(today - DAY + 12 * 3_600_000);
+    const q = { useCaseId: USE_CASES[0]!, modelId: modelIds[0]!, since: windowStart, until: new Date(windowStart.getTime() + 5 * 60_000) };
+    await loadGroupSample(prisma, { ...q, roles: ['stable'] });
+    const analysis = await timed(7, () => loadGroupSample(prisma, { ...q, roles: ['stable'] }));
+    report.rolloutWindowQuery = { medianMs: analysis.medianMs, maxMs: analysis.maxMs, requestsInWindow: analysis.result.requests, target: '< 50 ms' };
+    log(`bench: rollout window ${JSON.stringify(report.rolloutWindowQuery)}`);
+
+    // ---- roll-ups of the 30 days, then the 30-day query
+    const rollStarted = performance.now();
+    for (let t = days[0]!.getTime(); t < today; t += 6 * 3_600_000) await rollUpMinutes(prisma, new Date(t), new Date(t + 6 * 3_600_000));
+    const rollupRows = Number((await pg.query<{ n: string }>('select count(*) as n from model_call_rollups')).rows[0]!.n);
+    await pg.query('analyze model_call_rollups');
+    const thirty = { from: new Date(today - 30 * DAY), to: new Date(today), useCaseId: USE_CASES[0]!, bucketMinutes: 1440 };
+    await readRollups(prisma, thirty);
+    const rollupQuery = await timed(7, () => readRollups(prisma, thirty));
+    report.rollups = {
+      writeSeconds: +((performance.now() - rollStarted) / 1000).toFixed(0),
+      rows: rollupRows,
+      thirtyDayQuery: { medianMs: rollupQuery.medianMs, maxMs: rollupQuery.maxMs, points: rollupQuery.result.length, calls: rollupQuery.result.reduce((a, p) => a + p.calls, 0), target: '< 100 ms' },
+    };
+    log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
+
+    // ---- forget one player with ~10,000 rows across every partition
+    const targetRows = Number((await pg.query<{ n: string }>(`select count(*) as n from model_historical_logs where sticky_key_hash = $1`, [stickyKeyHash(TARGET_PLAYER)])).rows[0]!.n);
+    const longTermRows = Number((await pg.query<{ n: string }>(`select count(*) as n from model_historical_logs_long_term where sticky_key_hash = $1`, [stickyKeyHash(TARGET_PLAYER)])).rows[0]!.n);
+    const forgotten = await forgetPlayer(prisma, { player: TARGET_PLAYER }, { actor: 'bench', reason: 'bench:logs' });
+    report.forgetPlayer = { ms: Math.round(forgotten.durationMs), rowsBefore: targetRows + longTermRows, deleted: { logs: forgotten.logs, longTerm: forgotten.longTermLogs, violations: forgotten.violations, evaluationReplays: forgotten.evaluationReplays }, target: '< 5 s' };
+    log(`bench: forget ${JSON.stringify(report.forgetPlayer)}`);
+    // ---- drop the oldest day through retention (plain rows kept days-1 days: exactly one partition is due)
+    const policy = retentionPolicy({ ...config.logs, retention: { ...config.logs.retention, plainDays: o.days - 1 } }, USE_CASES);
+    const deadBefore = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
+    const t0 = performance.now();
+    const dropped = await expirePartitions(prisma, LOG_TABLE, policy, { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000 }, new Date());
+    const dropMs = performance.now() - t0;
+    const afterBytes = await size();
+    const deadAfter = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
+    report.dropOneDay = {
+      ms: Math.round(dropMs),
+      partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), rowsMovedToLongTerm: d.movedToLongTerm })),
+      failed: dropped.failed,
+      tableSizeBefore: gb(fullBytes),
+      tableSizeAfter: gb(afterBytes),
+      deadTuplesBefore: deadBefore,
+      deadTuplesAfter: deadAfter,
+      target: '< 1 s',
+    };
+    log(`bench: drop a day ${JSON.stringify(report.dropOneDay)}`);
+
+    report.loadAtEnd = load();
+  } finally {
+    await cleanup();
+  }
+  const lines = [
+    `bench:logs — ${report.command} (${report.machine}; load average at start ${report.loadAtStart}, at end ${report.loadAtEnd}; the machine is shared)`,
+    JSON.stringify(report, null, 2),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:logs failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
