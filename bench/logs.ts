@@ -104,7 +104,7 @@ function fillDaySql(table: string, dayStart: Date, n: number, every: number, mod
            case when g % 50 = 0 then jsonb_build_object('score', (g % 10) / 10.0, 'feedback', 'nice') end,
            case when g % 500 = 0 then 'a corrected answer' end,
            jsonb_build_object('upstreamModel', 'llama-3.1-8b-instruct', 'provider', 'vllm'),
-           '${dayStart.toISOString()}'::timestamptz + (g::float8 / ${n}) * interval '1 day' + (random() * interval '1 second'),
+           '${dayStart.toISOString()}'::timestamptz + ((g - 1 + random()) / ${n}) * interval '1 day',
            md5(g::text || '${dayStart.toISOString()}'), case when g % 20 = 0 then 'canary' else 'stable' end, 3,
            case when g % 97 = 0 then 'error' when g % 211 = 0 then 'blocked' else 'ok' end,
            case when g % 97 = 0 then 'upstream_5xx' end,

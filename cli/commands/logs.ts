@@ -1,6 +1,6 @@
-import os from 'node:os';
 import type { Command } from 'commander';
 import { CliError, table, type CliContext } from '../context';
+import { cliActor } from '../../src/audit/events';
 import { forgetPlayer, type PlayerRef } from '../../src/logs/forget';
 import { maintainPartitions } from '../../src/logs/partitions';
 import { retentionPlan } from '../../src/logs/plan';
@@ -77,7 +77,7 @@ export function registerLogsCommands(program: Command, ctx: () => CliContext) {
       const ref: PlayerRef = opts.player ? { player: opts.player } : { stickyKeyHash: opts.stickyKeyHash!.toLowerCase() };
       let report;
       try {
-        report = await forgetPlayer(await c.prisma(), ref, { actor: `cli:${os.userInfo().username}`, reason: opts.reason });
+        report = await forgetPlayer(await c.prisma(), ref, { actor: cliActor(), reason: opts.reason });
       } catch (err) {
         if (/sticky_key_hash:|player:/.test((err as Error).message)) throw new CliError(`--${(err as Error).message.replace('sticky_key_hash', 'sticky-key-hash')}`, 2);
         throw err;
