@@ -297,7 +297,6 @@ async function main() {
     const total = Number((await pg.query<{ n: string }>('select count(*) as n from model_historical_logs')).rows[0]!.n);
     const size = async () => (await listPartitions(prisma, LOG_TABLE.name)).reduce((a, p) => a + p.bytes, 0);
     const fullBytes = await size();
-    const sampleRows = await pg.query<{ b: number }>(`select avg(pg_column_size(l.*))::float8 as b from (select * from model_historical_logs tablesample system (0.1)) l`);
     report.fill = {
       rows: total,
       partitions: (await listPartitions(prisma, LOG_TABLE.name)).filter((p) => !p.isDefault && p.estimatedRows > 0).length,
@@ -305,7 +304,7 @@ async function main() {
       copySeconds,
       generateSeconds: +((copyStarted - genStarted) / 1000).toFixed(0),
       tableSize: gb(fullBytes),
-      avgStoredRowBytes: Math.round(sampleRows.rows[0]?.b ?? 0),
+      bytesPerRowWithIndexes: Math.round(fullBytes / Math.max(1, total)),
     };
     log(`bench: filled ${JSON.stringify(report.fill)}`);
 
