@@ -137,7 +137,11 @@ test('a critical guardrail violation by the candidate aborts within 2 s, without
 
   // a violation by the stable model is not this rollout's to abort
   await handle.signal(criticalViolationSignal, { modelId: stableId, category: 'hate' });
-  await new Promise((r) => setTimeout(r, 500));
+  await waitFor('the workflow task that delivered the signal to complete', async () => {
+    const events = (await handle.fetchHistory()).events!;
+    const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+    return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+  });
   expect((await handle.query(rolloutStatusQuery)).phase).toBe('canary');
 
   const notify = criticalViolationNotifier(client);
