@@ -65,3 +65,26 @@ else
     fi
   ) 9>"$(dirname "$embeddings_venv")/.embeddings-venv.lock"
 fi
+
+# Temporal's Java test server 1.38.0 for the time-skipping tests (TestWorkflowEnvironment.createTimeSkipping
+# with an `existing-path` executable): fetched from Maven Central once, run by .tools/bin/temporal-test-server
+# (java -cp <its classpath> io.temporal.testserver.TestServer <port>). Without Java and Maven those tests skip.
+tts_dir=.tools/temporal-test-server
+tts_hash=$(sha256sum scripts/temporal-test-server/pom.xml | cut -d' ' -f1)
+if [ -x .tools/bin/temporal-test-server ] && [ -f "$tts_dir/.mms-pom-hash" ] && [ "$(cat "$tts_dir/.mms-pom-hash")" = "$tts_hash" ]; then
+  say "Temporal test server: up to date (.tools/bin/temporal-test-server)"
+elif ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+  say "Temporal test server: java or mvn not found — the time-skipping tests will be skipped (apt-get install maven)"
+else
+  say "fetching the Temporal test server 1.38.0 (mvn dependency:get, once)"
+  mkdir -p "$tts_dir" .tools/bin
+  mvn -q -B -Dstyle.color=never dependency:get -Dartifact=io.temporal:temporal-test-server:1.38.0 >/dev/null
+  mvn -q -B -Dstyle.color=never -f scripts/temporal-test-server/pom.xml dependency:build-classpath -Dmdep.outputFile="$PWD/$tts_dir/classpath" >/dev/null
+  cat > .tools/bin/temporal-test-server <<'SH'
+#!/bin/sh
+# Temporal's Java test server (time-skipping), written by scripts/setup.sh. Usage: temporal-test-server <port>
+exec java -cp "$(cat "$(dirname "$0")/../temporal-test-server/classpath")" io.temporal.testserver.TestServer "$@"
+SH
+  chmod +x .tools/bin/temporal-test-server
+  echo "$tts_hash" > "$tts_dir/.mms-pom-hash"
+fi
