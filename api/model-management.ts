@@ -29,10 +29,10 @@ import { rollbackWorkflowId } from '../workflows/rollback-messages';
 import { rolloutStrategies, windowSecondsLeft, type RolloutStatus } from '../workflows/rollout-messages';
 
 /**
- * The management REST API of seed section 8 for rollouts and rollbacks, as a fastify plugin mounted on
- * the gateway's server (or any other). Every route needs an API key (Authorization: Bearer) that the
- * injected verifier accepts — the admin scope. Bodies are validated with zod; a bad field is named in
- * the error and nothing changes.
+ * The management REST API of the original design (deploy, rollback) plus rollout control and the
+ * historical-log routes, as a fastify plugin mounted on the gateway's server (or any other). Every
+ * route needs an API key (Authorization: Bearer) that the injected verifier accepts — the admin scope.
+ * Bodies are validated with zod; a bad field is named in the error and nothing changes.
  *
  *   POST /api/v1/model-management/deploy     {new_model_id, current_model_id, strategy, force?, steps?, window_seconds?}
  *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?}

@@ -15,7 +15,7 @@ const callOptions: ActivityOptions = { startToCloseTimeout: '30 minutes', heartb
 const calls = proxyActivities<ValidationActivities>(callOptions);
 
 /**
- * The smoke check of a new model (seed 2.1 step 1, "validate new model works"): a few prompts — the
+ * The smoke check of a new model, the first step of its lifecycle (does it answer at all?): a few prompts — the
  * use case's recent player prompts, else its regression prompts — through the same provider adapters
  * as the gateway; latency, errors and answers recorded as an `evaluations` row; the model marked
  * `candidate`, or `failed` with the reason. Runs as `validate:<modelId>`.

@@ -285,7 +285,7 @@ export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, po
 
 /**
  * A shadow window: mirrored calls whose answers no player sees. It continues only if the shadow's
- * success rate (ok and not flagged) reaches `successRate` (seed 2.1: 0.95) and no metric regressed.
+ * success rate (ok and not flagged) reaches `successRate` (0.95 by default, as the original design asks) and no metric regressed.
  */
 export function judgeShadowWindow(shadow: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, successRate: number): WindowAnalysis {
   return conclude(shadow, baseline, policy, {

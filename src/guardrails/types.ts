@@ -32,7 +32,7 @@ export type UnhealthyIndicator = (typeof UNHEALTHY_INDICATORS)[number];
 /** The game's use cases the guardrails know the register of (any other id is judged like npc_dialogue). */
 export const GAME_USE_CASES = ['npc_dialogue', 'faction_decision', 'personality', 'story_generation', 'narrative_coordination'] as const;
 
-/** Seed 5.2 thresholds: healthy engagement at healthy_score ≥ 0.7, unhealthy patterns at unhealthy_score > 0.3. */
+/** The original design's thresholds: healthy engagement at healthy_score ≥ 0.7, unhealthy patterns at unhealthy_score > 0.3. */
 export const HEALTHY_THRESHOLD = 0.7;
 export const UNHEALTHY_THRESHOLD = 0.3;
 
@@ -43,9 +43,9 @@ export interface EngagementVerdict {
   manipulation: boolean;
   fomo: boolean;
   encourages_obsession: boolean;
-  /** Healthy indicators present / 3 (seed 5.2). */
+  /** Healthy indicators present / 3: the share of the three healthy-engagement signals the answer shows. */
   healthy_score: number;
-  /** Unhealthy indicators present / 3 (seed 5.2). */
+  /** Unhealthy indicators present / 3: the share of the three unhealthy-engagement signals the answer shows. */
   unhealthy_score: number;
 }
 
