@@ -29,6 +29,8 @@ export interface Behaviour {
   hang?: boolean;
   /** Override the answer text. */
   content?: string;
+  /** The answer as a function of the last user message and the request body (a scripted model or judge). */
+  respond?: (lastUserMessage: string, body: Record<string, unknown>) => string;
   /** Error message (for status answers); `{auth}` is replaced by the credential received. */
   message?: string;
 }
@@ -75,6 +77,10 @@ export interface FakeProvider {
 }
 
 function answerFor(model: string, body: Record<string, unknown>, wire: RecordedRequest['wire']): string {
+  return `reply from ${model}: ${lastUserText(body, wire)}`;
+}
+
+function lastUserText(body: Record<string, unknown>, wire: RecordedRequest['wire']): string {
   let last = '';
   if (wire === 'google') {
     const contents = (body.contents as Array<{ role?: string; parts?: Array<{ text?: string }> }>) ?? [];
@@ -85,7 +91,7 @@ function answerFor(model: string, body: Record<string, unknown>, wire: RecordedR
     const user = [...messages].reverse().find((m) => m.role === 'user');
     last = typeof user?.content === 'string' ? user.content : Array.isArray(user?.content) ? (user!.content as Array<{ text?: string }>).map((p) => p.text ?? '').join('') : '';
   }
-  return `reply from ${model}: ${last}`;
+  return last;
 }
 
 const words = (text: string) => (text.trim() ? text.trim().split(/\s+/).length : 0);
@@ -175,7 +181,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       res.writeHead(behaviour.status, headers).end(JSON.stringify(errorPayload(wire, behaviour.status, message)));
       return;
     }
-    const content = behaviour.content ?? answerFor(model, body, wire);
+    const content = behaviour.content ?? (behaviour.respond ? behaviour.respond(lastUserText(body, wire), body) : answerFor(model, body, wire));
     const inTokens = promptTokens(body);
     const outTokens = words(content);
     const id = `fake-${++seq}`;

@@ -12,6 +12,8 @@ import { ensureLogSchedules } from './log-schedules';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
 import { temporalLogger } from '../src/temporal/logger';
+import { ensureLocalEmbeddings } from '../src/embeddings/local-server';
+import { createEvaluationDeps, type EvaluationDeps } from '../src/evaluation';
 
 async function main() {
   const logger = createLogger('control-worker');
@@ -24,6 +26,20 @@ async function main() {
   // every replica syncs the config's use cases at start (idempotent, under an advisory lock)
   const synced = await syncUseCases(prisma, config);
   logger.info({ useCases: synced.map((s) => `${s.useCaseId} ${s.action}`) }, `use cases synced from the config (${synced.length})`);
+  // Evaluations need embeddings: the configured provider, or the local server (started here if none runs).
+  let evaluation: Omit<EvaluationDeps, 'prisma'> | undefined;
+  let stopEmbeddings = async () => undefined as void;
+  try {
+    let embeddingsUrl: string | undefined;
+    if (config.embeddings.provider === 'local') {
+      const local = await ensureLocalEmbeddings({ threads: config.embeddings.threads, onProgress: (line) => logger.info(line) });
+      embeddingsUrl = local.url;
+      stopEmbeddings = local.stop;
+    }
+    evaluation = createEvaluationDeps(config, { embeddingsUrl });
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'evaluations disabled on this worker: no embeddings');
+  }
   const connection = await connectWorkerConnection(config);
   const worker = await createControlWorker({
     connection,
@@ -32,6 +48,7 @@ async function main() {
     prisma,
     gatewayReplicaUrls: config.gateway.replicaUrls,
     config,
+    evaluation,
   });
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
   const client = await connectClient(config);
@@ -40,6 +57,7 @@ async function main() {
   logger.info({ taskQueue: worker.options.taskQueue, schedules }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();
+  await stopEmbeddings();
   await prisma.$disconnect();
   await connection.close();
 }

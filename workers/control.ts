@@ -3,9 +3,11 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import type { PrismaClient } from '@prisma/client';
 import { createLogActivities } from '../activities/logs';
 import { createRegistryActivities } from '../activities/registry';
+import { createEvaluationActivities } from '../activities/evaluation';
 import { createRolloutActivities } from '../activities/rollout';
 import { createValidationActivities, type ValidationActivities } from '../activities/validation';
 import type { MmsConfig } from '../src/config/schema';
+import type { EvaluationDeps } from '../src/evaluation';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -20,6 +22,8 @@ export interface ControlWorkerDeps {
   maxCachedWorkflows?: number;
   /** Providers and policies for the validation activities (model validation needs the provider keys of this worker's environment). */
   config?: MmsConfig;
+  /** Providers, embeddings and the guardrail classifier for evaluations (createEvaluationDeps); without them evaluations fail at once with the reason. */
+  evaluation?: Omit<EvaluationDeps, 'prisma'>;
 }
 
 /** Without a config this worker cannot call providers: validations fail at once with the reason. */
@@ -42,6 +46,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createRegistryActivities({ prisma: deps.prisma, servingProbes }),
       ...createRolloutActivities({ prisma: deps.prisma, gatewayBaseUrl: deps.gatewayReplicaUrls?.[0] }),
       ...createLogActivities({ prisma: deps.prisma }),
+      ...createEvaluationActivities({ prisma: deps.prisma, evaluation: deps.evaluation }),
       ...(deps.config ? createValidationActivities({ prisma: deps.prisma, config: deps.config }) : validationWithoutConfig()),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),

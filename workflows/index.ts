@@ -4,3 +4,4 @@ export { rolloutWorkflow } from './rollout';
 export { snapshotWorkflow } from './snapshot';
 export { partitionMaintenanceWorkflow, logRollupsWorkflow } from './log-maintenance';
 export { validateModelWorkflow } from './validate';
+export { evaluateWorkflow } from './evaluate';

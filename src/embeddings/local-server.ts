@@ -140,3 +140,15 @@ export async function startLocalEmbeddings(
     },
   };
 }
+
+/**
+ * The local server for a process that needs one (a control worker): MMS_EMBEDDINGS_URL, else the one
+ * a running `mms dev` recorded, else one started here (stopped with the returned `stop`).
+ */
+export async function ensureLocalEmbeddings(options: { threads?: number; onProgress?: (line: string) => void } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.MMS_EMBEDDINGS_URL) return { url: process.env.MMS_EMBEDDINGS_URL, stop: async () => undefined };
+  const running = await findRunningLocalEmbeddings();
+  if (running) return { url: running.url, stop: async () => undefined };
+  const started = await startLocalEmbeddings({ threads: options.threads, onProgress: options.onProgress });
+  return { url: started.url, stop: started.stop };
+}

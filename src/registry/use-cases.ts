@@ -68,8 +68,10 @@ export async function syncUseCases(prisma: PrismaClient, config: MmsConfig): Pro
 }
 
 async function syncUseCase(tx: PrismaTypes.TransactionClient, useCase: UseCaseConfig): Promise<SyncReport> {
-  // regression prompts are read from the file when a model is validated, never stored: not hashed
-  const { regressionPrompts: _prompts, ...stored } = useCase;
+  // Regression prompts (validation) and the evaluation section (tests, rubric, red-team prompts) are
+  // read from the file when they are used, never stored: not hashed, so editing them never rewrites a
+  // restored config.
+  const { regressionPrompts: _prompts, evaluation: _evaluation, ...stored } = useCase;
   const fileHash = hashOf(stored);
   const existing = await tx.useCase.findUnique({ where: { id: useCase.id } });
   if (existing && existing.configHash === fileHash) return { useCaseId: useCase.id, action: 'unchanged' };

@@ -1,0 +1,124 @@
+import type { PrismaClient } from '@prisma/client';
+import type { MmsConfig } from '../config/schema';
+import { ProviderError } from '../providers/errors';
+import { RetryBudget, withRetries, type RetryPolicy } from '../providers/retry';
+import type { ChatMessage, ChatProvider } from '../providers/types';
+import { safeErrorMessage } from '../logging/redact';
+import { hashOf } from './canonical';
+import type { CallLimiter } from './limiter';
+import type { SuiteParams } from './suite';
+
+/**
+ * Answers through the same provider adapters as the gateway (src/providers), cached in the database
+ * by (model, prompt hash, params, sample): a retried activity, a resumed run or a second suite with
+ * the same prompt never pays for the same answer twice. Failed calls are not cached.
+ */
+export interface ModelEndpoint {
+  /** What the cache is keyed by: the provider, the model it knows and the artefact (adapter) path. */
+  key: string;
+  providerId: string;
+  upstreamModel: string;
+}
+
+export function modelEndpoint(model: { id: string; modelName: string; provider: string | null; upstreamModel: string | null; modelPath: string | null }): ModelEndpoint {
+  if (!model.provider) throw new Error(`model ${model.modelName} (${model.id}) has no provider: it cannot be called`);
+  const upstreamModel = model.upstreamModel ?? model.modelName;
+  return { key: `${model.provider}/${upstreamModel}${model.modelPath ? `#${model.modelPath}` : ''}`, providerId: model.provider, upstreamModel };
+}
+
+export interface Answer {
+  ok: true;
+  content: string;
+  finishReason: string | null;
+  latencyMs: number;
+  tokensIn: number | null;
+  tokensOut: number | null;
+  costUsd: number | null;
+  /** Served from the cache (no provider call now). */
+  cached: boolean;
+}
+
+export interface FailedAnswer {
+  ok: false;
+  errorClass: string;
+  error: string;
+  latencyMs: number;
+  cached: false;
+}
+
+export interface AnswerRequest {
+  endpoint: ModelEndpoint;
+  promptHash: string;
+  messages: ChatMessage[];
+  params: SuiteParams;
+  /** 0, 1, …: independent samples of the same prompt (the seed, when set, is offset by it). */
+  sample: number;
+}
+
+export class AnswerService {
+  private readonly retryPolicy: RetryPolicy;
+
+  constructor(
+    private readonly deps: {
+      prisma: PrismaClient;
+      config: MmsConfig;
+      providers: Map<string, ChatProvider>;
+      limiter: CallLimiter;
+      /** Called after each real provider call (tests and the bench count them). */
+      onProviderCall?: (endpoint: ModelEndpoint) => void;
+    },
+  ) {
+    const r = deps.config.gateway.retry;
+    this.retryPolicy = { maxAttempts: r.maxAttempts, budgetMs: r.budgetSeconds * 1000, baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs };
+  }
+
+  private priceOf(endpoint: ModelEndpoint) {
+    return this.deps.config.providers[endpoint.providerId]?.prices[endpoint.upstreamModel];
+  }
+
+  async answer(request: AnswerRequest): Promise<Answer | FailedAnswer> {
+    const { endpoint, promptHash, params, sample } = request;
+    const paramsHash = hashOf(params);
+    const where = { modelKey_promptHash_paramsHash_sample: { modelKey: endpoint.key, promptHash, paramsHash, sample } };
+    const hit = await this.deps.prisma.evaluationAnswer.findUnique({ where });
+    if (hit) {
+      return { ok: true, content: hit.content, finishReason: hit.finishReason, latencyMs: hit.latencyMs, tokensIn: hit.tokensIn, tokensOut: hit.tokensOut, costUsd: hit.costUsd === null ? null : Number(hit.costUsd), cached: true };
+    }
+    const provider = this.deps.providers.get(endpoint.providerId);
+    if (!provider) return { ok: false, errorClass: 'config', error: `provider "${endpoint.providerId}" is not configured`, latencyMs: 0, cached: false };
+    return this.deps.limiter.run(async () => {
+      const started = performance.now();
+      try {
+        const result = await withRetries(new RetryBudget(this.retryPolicy), (timeoutMs) => {
+          this.deps.onProviderCall?.(endpoint);
+          return provider.chat(
+            {
+              model: endpoint.upstreamModel,
+              messages: request.messages,
+              temperature: params.temperature,
+              maxTokens: params.maxTokens,
+              topP: params.topP,
+              topK: params.topK,
+              stop: params.stop,
+              seed: params.seed === undefined ? undefined : params.seed + sample,
+              frequencyPenalty: params.frequencyPenalty,
+              presencePenalty: params.presencePenalty,
+            },
+            { timeoutMs },
+          );
+        });
+        const latencyMs = performance.now() - started;
+        const price = this.priceOf(endpoint);
+        const costUsd = price && result.usage ? (result.usage.inputTokens * price.inputPerMTok + result.usage.outputTokens * price.outputPerMTok) / 1_000_000 : null;
+        const row = { content: result.content, finishReason: result.finishReason, latencyMs, tokensIn: result.usage?.inputTokens ?? null, tokensOut: result.usage?.outputTokens ?? null, costUsd };
+        // A concurrent run may have stored the same answer first: keep one, return what is stored.
+        await this.deps.prisma.evaluationAnswer.createMany({ data: [{ modelKey: endpoint.key, promptHash, paramsHash, sample, ...row }], skipDuplicates: true });
+        return { ok: true as const, ...row, cached: false };
+      } catch (err) {
+        const latencyMs = performance.now() - started;
+        const errorClass = err instanceof ProviderError ? err.errorClass : 'provider_error';
+        return { ok: false as const, errorClass, error: safeErrorMessage(err), latencyMs, cached: false as const };
+      }
+    });
+  }
+}

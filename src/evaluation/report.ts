@@ -1,0 +1,323 @@
+import type { Prisma, PrismaClient } from '@prisma/client';
+import type { MmsConfig } from '../config/schema';
+import { NotFoundError } from '../registry/allocations';
+import { qualityScore, type PairwiseVerdict } from './judge';
+import type { PromptDetails } from './run';
+import { failingSeverity, type SafetySeverity } from './safety';
+import { calibrate, calibratedOne, mean, percentile, type SimilarityResult } from './similarity';
+import type { Suite } from './suite';
+
+/**
+ * The verdict of an evaluation, as the design defines it: meets_threshold when similarity ≥ threshold
+ * (calibrated), performance ≥ current, safety passed and use-case tests passed. Quality (the judge)
+ * must pass when a judge is configured; without one it is "not judged" — never a pass. Every failing
+ * criterion is named with its numbers.
+ */
+export type CriterionStatus = 'passed' | 'failed' | 'not_judged';
+
+export interface Criterion {
+  name: 'similarity' | 'quality' | 'performance' | 'safety' | 'use_case_tests';
+  status: CriterionStatus;
+  /** One line with the numbers. */
+  detail: string;
+}
+
+export interface PerformanceStats {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  outputTokensMean: number | null;
+  costPerRequestUsd: number | null;
+}
+
+export interface WorstPrompt {
+  index: number;
+  kind: string;
+  prompt: string;
+  current: string;
+  candidate: string;
+  rawSimilarity: number | null;
+  calibratedSimilarity: number | null;
+  issues: string[];
+}
+
+export interface EvaluationReport {
+  evaluationId: string;
+  useCaseId: string;
+  suiteHash: string;
+  candidate: { id: string; name: string };
+  current: { id: string; name: string };
+  prompts: { total: number; sampled: number; regression: number; redTeam: number };
+  meetsThreshold: boolean;
+  criteria: Criterion[];
+  /** `criterion: detail` of every failing criterion. */
+  failing: string[];
+  similarity: SimilarityResult & { threshold: number; note: string };
+  quality: { status: CriterionStatus; judge: string | null; score: number | null; minScore: number; candidateWins: number; currentWins: number; ties: number; invalid: number; positionSplits: number; judgedPrompts: number };
+  performance: { candidate: PerformanceStats; current: PerformanceStats; maxLatencyIncreasePercent: number; maxErrorRateIncrease: number };
+  safety: {
+    checked: boolean;
+    candidate: { answers: number; failing: number; bySeverity: Partial<Record<SafetySeverity, number>> };
+    current: { answers: number; failing: number };
+    redTeam: { prompts: number; failing: number };
+  };
+  tests: Array<{ test: string; candidatePassRate: number | null; currentPassRate: number | null; candidateFailures: number; example?: string }>;
+  worstPrompts: WorstPrompt[];
+}
+
+const SIMILARITY_NOTE =
+  'the threshold applies to the calibrated similarity: 0 = as similar as the current model is to unrelated answers, 1 = as similar as the current model is to itself (two samples of the same prompt)';
+
+function performanceOf(answers: PromptDetails['candidate'][]): PerformanceStats {
+  const ok = answers.filter((a) => a.ok);
+  const latencies = ok.map((a) => a.latencyMs);
+  const tokens = ok.flatMap((a) => (a.ok && a.tokensOut !== null ? [a.tokensOut] : []));
+  const costs = ok.flatMap((a) => (a.ok && a.costUsd !== null ? [a.costUsd] : []));
+  const errors = answers.length - ok.length;
+  return {
+    requests: answers.length,
+    errors,
+    errorRate: answers.length ? errors / answers.length : 0,
+    latencyP50Ms: latencies.length ? percentile(latencies, 50) : null,
+    latencyP95Ms: latencies.length ? percentile(latencies, 95) : null,
+    outputTokensMean: tokens.length ? mean(tokens) : null,
+    costPerRequestUsd: costs.length ? mean(costs) : null,
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ms = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x)} ms`);
+const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+
+export interface ReportInput {
+  evaluationId: string;
+  suite: Suite;
+  candidate: { id: string; name: string };
+  current: { id: string; name: string };
+  rows: Array<{ itemIndex: number; details: PromptDetails; currentEmbedding: number[] }>;
+  config: MmsConfig;
+  /** Whether a guardrail classifier judged the answers. */
+  safetyChecked: boolean;
+}
+
+export function buildReport(input: ReportInput): EvaluationReport {
+  const { suite, config } = input;
+  const policy = config.policies.testing;
+  const rows = [...input.rows].sort((a, b) => a.itemIndex - b.itemIndex);
+  const judgedRows = rows.filter((r) => r.details.kind !== 'red_team');
+
+  // Similarity, calibrated against the current model's own spread.
+  const raws = judgedRows.flatMap((r) => (r.details.similarity.raw === null ? [] : [r.details.similarity.raw]));
+  const selfs = judgedRows.flatMap((r) => (r.details.similarity.self === null ? [] : [r.details.similarity.self]));
+  const embedded = judgedRows.filter((r) => r.currentEmbedding.length > 0);
+  const unrelated: number[] = [];
+  // Each current answer against the next prompt's current answer: unrelated answers of the same model.
+  for (let i = 0; embedded.length > 1 && i < embedded.length; i++) {
+    const a = embedded[i]!.currentEmbedding;
+    const b = embedded[(i + 1) % embedded.length]!.currentEmbedding;
+    let dot = 0;
+    for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
+    unrelated.push(dot);
+  }
+  const calibration = { ceiling: mean(selfs), floor: mean(unrelated), ceilingPairs: selfs.length, floorPairs: unrelated.length };
+  const sim = calibrate(raws.length ? mean(raws) : NaN, calibration);
+  const similarityPassed = raws.length > 0 && sim.calibrated !== null && sim.calibrated >= policy.similarityThreshold;
+  const similarity: Criterion = {
+    name: 'similarity',
+    status: similarityPassed ? 'passed' : 'failed',
+    detail:
+      raws.length === 0
+        ? 'no prompt where both models answered'
+        : sim.calibrated === null
+          ? `calibration failed: ${sim.problem} (raw ${f3(sim.raw)})`
+          : `calibrated ${f3(sim.calibrated)} ${similarityPassed ? '≥' : '<'} threshold ${policy.similarityThreshold} (raw cosine ${f3(sim.raw)}; current vs itself ${f3(calibration.ceiling)}, vs unrelated answers ${f3(calibration.floor)}; ${raws.length} prompts)`,
+  };
+
+  // Quality: pairwise judge in both orders.
+  const verdicts = judgedRows.flatMap((r) => (r.details.judge ? [r.details.judge] : [])) as PairwiseVerdict[];
+  const score = qualityScore(verdicts);
+  const count = (p: string) => verdicts.filter((v) => v.preference === p).length;
+  const qualityStatus: CriterionStatus = !policy.judge || score === undefined ? 'not_judged' : score >= policy.minQualityScore ? 'passed' : 'failed';
+  const quality: Criterion = {
+    name: 'quality',
+    status: qualityStatus,
+    detail: !policy.judge
+      ? 'not judged: no judge model configured (policies.testing.judge)'
+      : score === undefined
+        ? `not judged: the judge gave no readable verdict (${verdicts.length} prompts)`
+        : `judge preference for the candidate ${f3(score)} ${qualityStatus === 'passed' ? '≥' : '<'} ${policy.minQualityScore} (candidate ${count('candidate')}, current ${count('current')}, ties ${count('tie')}, unreadable ${count('invalid')}; ${verdicts.filter((v) => v.positionSplit).length} position splits cancelled)`,
+  };
+
+  // Performance: the candidate must not be slower or less reliable than the current model.
+  const perfCandidate = performanceOf(rows.map((r) => r.details.candidate));
+  const perfCurrent = performanceOf(rows.map((r) => r.details.current));
+  const perfProblems: string[] = [];
+  const latencyLimit = perfCurrent.latencyP95Ms === null ? null : perfCurrent.latencyP95Ms * (1 + policy.maxLatencyIncreasePercent / 100) + policy.latencyToleranceMs;
+  if (perfCandidate.latencyP95Ms === null) perfProblems.push('no successful candidate answer');
+  else if (latencyLimit !== null && perfCandidate.latencyP95Ms > latencyLimit) {
+    perfProblems.push(`p95 latency ${ms(perfCandidate.latencyP95Ms)} > ${ms(latencyLimit)} (current ${ms(perfCurrent.latencyP95Ms)} + ${policy.maxLatencyIncreasePercent}% + ${policy.latencyToleranceMs} ms)`);
+  }
+  if (perfCandidate.errorRate > perfCurrent.errorRate + policy.maxErrorRateIncrease) {
+    perfProblems.push(`error rate ${pct(perfCandidate.errorRate)} > current ${pct(perfCurrent.errorRate)} + ${pct(policy.maxErrorRateIncrease)}`);
+  }
+  const performance: Criterion = {
+    name: 'performance',
+    status: perfProblems.length ? 'failed' : 'passed',
+    detail: perfProblems.length
+      ? perfProblems.join('; ')
+      : `p95 ${ms(perfCandidate.latencyP95Ms)} vs current ${ms(perfCurrent.latencyP95Ms)}, errors ${pct(perfCandidate.errorRate)} vs ${pct(perfCurrent.errorRate)}`,
+  };
+
+  // Safety: the guardrail verdict of every candidate answer, red-team prompts included.
+  const bySeverity: Partial<Record<SafetySeverity, number>> = {};
+  let candidateFailing = 0;
+  let currentFailing = 0;
+  let redTeamFailing = 0;
+  let candidateAnswers = 0;
+  let currentAnswers = 0;
+  for (const r of rows) {
+    const v = r.details.safety.candidate;
+    if (v) {
+      candidateAnswers++;
+      bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
+      if (failingSeverity(v.severity)) {
+        candidateFailing++;
+        if (r.details.kind === 'red_team') redTeamFailing++;
+      }
+    }
+    if (r.details.safety.current) {
+      currentAnswers++;
+      if (failingSeverity(r.details.safety.current.severity)) currentFailing++;
+    }
+  }
+  const redTeamPrompts = rows.filter((r) => r.details.kind === 'red_team').length;
+  const safetyFailed = candidateFailing > 0;
+  const safety: Criterion = {
+    name: 'safety',
+    status: !input.safetyChecked ? 'not_judged' : safetyFailed ? 'failed' : 'passed',
+    detail: !input.safetyChecked
+      ? 'not checked: no guardrail classifier on this worker'
+      : `${candidateFailing} of ${candidateAnswers} candidate answers at severity high or critical (red-team: ${redTeamFailing} of ${redTeamPrompts}); current model: ${currentFailing} of ${currentAnswers}`,
+  };
+
+  // Use-case tests: each test's pass rate over the candidate's answers.
+  const names = [...new Set(judgedRows.flatMap((r) => [...r.details.tests.candidate, ...r.details.tests.current].map((t) => t.test)))];
+  const tests = names.map((test) => {
+    const cand = judgedRows.flatMap((r) => r.details.tests.candidate.filter((t) => t.test === test));
+    const cur = judgedRows.flatMap((r) => r.details.tests.current.filter((t) => t.test === test));
+    const failures = cand.filter((t) => !t.passed);
+    return {
+      test,
+      candidatePassRate: cand.length ? (cand.length - failures.length) / cand.length : null,
+      currentPassRate: cur.length ? cur.filter((t) => t.passed).length / cur.length : null,
+      candidateFailures: failures.length,
+      ...(failures[0]?.detail ? { example: failures[0].detail } : {}),
+    };
+  });
+  const failingTests = tests.filter((t) => t.candidatePassRate === null || t.candidatePassRate < policy.minTestPassRate);
+  const useCaseTests: Criterion = {
+    name: 'use_case_tests',
+    status: failingTests.length ? 'failed' : 'passed',
+    detail:
+      tests.length === 0
+        ? 'no use-case tests configured'
+        : failingTests.length
+          ? failingTests.map((t) => `${t.test} passed ${t.candidatePassRate === null ? 'n/a' : pct(t.candidatePassRate)} < ${pct(policy.minTestPassRate)}${t.example ? ` (e.g. ${t.example})` : ''}`).join('; ')
+          : tests.map((t) => `${t.test} ${pct(t.candidatePassRate!)}`).join(', '),
+  };
+
+  const criteria = [similarity, quality, performance, safety, useCaseTests];
+  const required = (c: Criterion) => {
+    if (c.name === 'quality') return c.status !== 'not_judged'; // judged → must pass; not judged → reported, not a pass
+    if (c.name === 'safety') return policy.requireSafetyPass;
+    return true;
+  };
+  const failing = criteria.filter((c) => required(c) && c.status !== 'passed');
+  const meetsThreshold = failing.length === 0;
+
+  // Worst prompts: the most issues first, then the least similar.
+  const worstPrompts: WorstPrompt[] = rows
+    .map((r) => {
+      const d = r.details;
+      const issues: string[] = [];
+      if (!d.candidate.ok) issues.push(`candidate error: ${d.candidate.errorClass}`);
+      if (d.safety.candidate && failingSeverity(d.safety.candidate.severity)) issues.push(`unsafe (${d.safety.candidate.severity}: ${d.safety.candidate.categories.join(', ')})`);
+      for (const t of d.tests.candidate) if (!t.passed) issues.push(`${t.test}: ${t.detail ?? 'failed'}`);
+      if (d.judge?.preference === 'current') issues.push('judge preferred the current model');
+      const messages = suite.prompts.get(suite.items[r.itemIndex]!.promptHash) ?? [];
+      return {
+        index: r.itemIndex,
+        kind: d.kind,
+        prompt: messages[messages.length - 1]?.content ?? '',
+        current: d.current.ok ? d.current.content : `(error: ${d.current.error})`,
+        candidate: d.candidate.ok ? d.candidate.content : `(error: ${d.candidate.error})`,
+        rawSimilarity: d.similarity.raw,
+        calibratedSimilarity: d.similarity.raw === null ? null : calibratedOne(d.similarity.raw, calibration),
+        issues,
+      };
+    })
+    .sort((a, b) => b.issues.length - a.issues.length || (a.rawSimilarity ?? -1) - (b.rawSimilarity ?? -1))
+    .slice(0, 5);
+
+  return {
+    evaluationId: input.evaluationId,
+    useCaseId: suite.useCaseId,
+    suiteHash: suite.hash,
+    candidate: input.candidate,
+    current: input.current,
+    prompts: {
+      total: rows.length,
+      sampled: rows.filter((r) => r.details.kind === 'sampled').length,
+      regression: rows.filter((r) => r.details.kind === 'regression').length,
+      redTeam: redTeamPrompts,
+    },
+    meetsThreshold,
+    criteria,
+    failing: failing.map((c) => `${c.name}: ${c.detail}`),
+    similarity: { ...sim, threshold: policy.similarityThreshold, note: SIMILARITY_NOTE },
+    quality: {
+      status: qualityStatus,
+      judge: policy.judge ? `${policy.judge.provider}/${policy.judge.model}` : null,
+      score: score ?? null,
+      minScore: policy.minQualityScore,
+      candidateWins: count('candidate'),
+      currentWins: count('current'),
+      ties: count('tie'),
+      invalid: count('invalid'),
+      positionSplits: verdicts.filter((v) => v.positionSplit).length,
+      judgedPrompts: verdicts.length,
+    },
+    performance: { candidate: perfCandidate, current: perfCurrent, maxLatencyIncreasePercent: policy.maxLatencyIncreasePercent, maxErrorRateIncrease: policy.maxErrorRateIncrease },
+    safety: { checked: input.safetyChecked, candidate: { answers: candidateAnswers, failing: candidateFailing, bySeverity }, current: { answers: currentAnswers, failing: currentFailing }, redTeam: { prompts: redTeamPrompts, failing: redTeamFailing } },
+    tests,
+    worstPrompts,
+  };
+}
+
+/** Reads the per-prompt rows, builds the report and stores it on the evaluations row (idempotent). */
+export async function finishEvaluation(prisma: PrismaClient, config: MmsConfig, evaluationId: string, safetyChecked: boolean, suite: Suite, models: { candidate: { id: string; name: string }; current: { id: string; name: string } }): Promise<EvaluationReport> {
+  const rows = await prisma.evaluationPromptResult.findMany({ where: { evaluationId }, select: { itemIndex: true, details: true, currentEmbedding: true } });
+  if (rows.length !== suite.items.length) throw new NotFoundError(`evaluation ${evaluationId} has ${rows.length} of ${suite.items.length} prompts answered`);
+  const report = buildReport({
+    evaluationId,
+    suite,
+    candidate: models.candidate,
+    current: models.current,
+    rows: rows.map((r) => ({ itemIndex: r.itemIndex, details: r.details as unknown as PromptDetails, currentEmbedding: r.currentEmbedding })),
+    config,
+    safetyChecked,
+  });
+  await prisma.evaluation.update({
+    where: { id: evaluationId },
+    data: {
+      status: report.meetsThreshold ? 'passed' : 'failed',
+      meetsThreshold: report.meetsThreshold,
+      similarityScore: report.similarity.calibrated,
+      results: report as unknown as Prisma.InputJsonValue,
+      completedAt: new Date(),
+    },
+  });
+  return report;
+}
