@@ -1,10 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../src/config/schema';
-import { buildSuite, evaluatePrompts, finishEvaluation, loadEvaluationModels, loadSuite, type EvaluationDeps, type SuiteBuildReport } from '../src/evaluation';
+import {
+  buildSuite,
+  evaluatePrompts,
+  finishEvaluation,
+  loadEvaluationModels,
+  loadSuite,
+  type EvaluateInput,
+  type EvaluateResult,
+  type EvaluationDeps,
+  type EvaluationProgress,
+  type SuiteBuildReport,
+} from '../src/evaluation';
 import { NotFoundError } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
-import type { EvaluateInput, EvaluateResult, EvaluationProgress } from '../workflows/evaluate-messages';
 
 export interface EvaluationActivityDeps {
   prisma: PrismaClient;

@@ -13,36 +13,11 @@
  * suite hash and the evaluation id; the full report is `evaluations.results` (loadEvaluationReport).
  */
 import type { Criterion } from '../src/evaluation/report';
+import type { EvaluateInput, EvaluateResult, EvaluationProgress } from '../src/evaluation/lifecycle';
 
-export type { Criterion };
+export type { Criterion, EvaluateInput, EvaluateResult, EvaluationProgress };
 
 export const EVALUATE_WORKFLOW_TYPE = 'evaluateWorkflow';
-
-export interface EvaluateInput {
-  /** Registry model ids. */
-  candidateModelId: string;
-  currentModelId: string;
-  /** An evaluation_suites hash (mms eval / prepareEvaluationSuite build one). */
-  suiteHash: string;
-}
-
-export interface EvaluateResult {
-  evaluationId: string;
-  useCaseId: string;
-  meetsThreshold: boolean;
-  /** Every criterion with its status and numbers. */
-  criteria: Criterion[];
-  /** `criterion: detail` of each failing criterion (empty when meetsThreshold). */
-  failing: string[];
-  similarity: { raw: number | null; calibrated: number | null; threshold: number };
-  prompts: number;
-}
-
-/** Heartbeat details of the prompt activity: how far the evaluation is. */
-export interface EvaluationProgress {
-  done: number;
-  total: number;
-}
 
 /** One evaluation per (candidate, current, suite): a second start finds the first (and its cached answers). */
 export const evaluateWorkflowId = (candidateModelId: string, currentModelId: string, suiteHash: string) => `evaluate:${candidateModelId}:${currentModelId}:${suiteHash}`;

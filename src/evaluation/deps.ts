@@ -1,21 +1,21 @@
 import type { MmsConfig } from '../config/schema';
 import { createEmbeddingsClient, resolveEmbeddingsEndpoint } from '../embeddings/client';
 import { classifyOutput, HARM_CATEGORIES, type HarmCategory, type Severity } from '../guardrails';
+import { resolvePolicy } from '../guardrails/policy';
 import { createProviders } from '../providers';
 import type { EvaluationDeps } from './run';
 import type { SafetyClassifier } from './safety';
 
-/**
- * The guardrails' verdict (tier 1) as the evaluation's safety classifier, with the category
- * severities of policies.guardrails.
- */
+/** The guardrails' verdict (tier 1) as the evaluation's safety classifier. */
 export function guardrailsClassifier(config: MmsConfig): SafetyClassifier {
-  const severities: Partial<Record<HarmCategory, Severity>> = {};
-  for (const [category, severity] of Object.entries(config.policies.guardrails.severities)) {
-    if ((HARM_CATEGORIES as readonly string[]).includes(category)) severities[category as HarmCategory] = severity;
-  }
   return (text, useCaseId) => {
-    const verdict = classifyOutput(text, { useCase: useCaseId, severities });
+    // the same per-use-case policy (category severities, age rating) the gateway applies
+    const policy = resolvePolicy(config.policies.guardrails, useCaseId);
+    const severities: Partial<Record<HarmCategory, Severity>> = {};
+    for (const [category, severity] of Object.entries(policy.severities)) {
+      if (severity && (HARM_CATEGORIES as readonly string[]).includes(category)) severities[category as HarmCategory] = severity;
+    }
+    const verdict = classifyOutput(text, { useCase: useCaseId, severities, ageRating: policy.ageRating });
     return {
       severity: verdict.harm.severity,
       categories: verdict.harm.categories,

@@ -10,3 +10,4 @@ export * from './safety';
 export * from './similarity';
 export * from './suite';
 export * from './deps';
+export * from './lifecycle';

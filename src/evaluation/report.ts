@@ -321,3 +321,9 @@ export async function finishEvaluation(prisma: PrismaClient, config: MmsConfig, 
   });
   return report;
 }
+
+/** The stored report of an evaluation (undefined while it runs or when there is none). */
+export async function loadEvaluationReport(prisma: PrismaClient, evaluationId: string): Promise<EvaluationReport | undefined> {
+  const row = await prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { results: true, completedAt: true } });
+  return row?.completedAt && row.results ? (row.results as unknown as EvaluationReport) : undefined;
+}

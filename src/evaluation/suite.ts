@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
 import type { ConfigPrompt, MmsConfig, UseCaseTest } from '../config/schema';
-import type { ChatMessage } from '../providers/types';
+import type { ChatMessage, ChatParams } from '../providers/types';
 import { NotFoundError } from '../registry/allocations';
 import { hashOf, sha256 } from './canonical';
 import { redactPii } from './pii';
@@ -25,16 +25,7 @@ export interface SuiteItem {
 export type FeedbackStratum = 'none' | 'low' | 'high';
 
 /** Generation params both models answer with: the use case's policy as the registry serves it. */
-export interface SuiteParams {
-  temperature: number;
-  maxTokens: number;
-  topP?: number;
-  topK?: number;
-  stop?: string[];
-  seed?: number;
-  frequencyPenalty?: number;
-  presencePenalty?: number;
-}
+export type SuiteParams = Required<Pick<ChatParams, 'temperature' | 'maxTokens'>> & Pick<ChatParams, 'topP' | 'topK' | 'stop' | 'seed' | 'frequencyPenalty' | 'presencePenalty'>;
 
 export interface SuiteSpec {
   params: SuiteParams;

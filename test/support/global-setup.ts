@@ -21,4 +21,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.MMS_TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.MMS_TEST_WORKFLOW_BUNDLE = info.workflowBundle;
   process.env.MMS_TEST_EMBEDDINGS_URL = info.embeddingsUrl;
+  // Worker processes the tests spawn (workers/control-main.ts) use it instead of starting their own.
+  process.env.MMS_EMBEDDINGS_URL = info.embeddingsUrl;
 }
