@@ -120,8 +120,9 @@ describe('tier 1 in the shipped gateway', () => {
     }
     const model = (await db.prisma.model.findFirst({ where: { useCase: USE_CASE } }))!;
     const res = await waitFor('violations in the report', async () => {
-      const r = await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}?hours=1&window_minutes=5`, key: adminKey });
-      return r.status === 200 && r.body.violations.byCategory.manipulation ? r : undefined;
+      const r = await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}?hours=1&window_minutes=5`, key: adminKey, internal: true });
+      if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
+      return r.body.violations.byCategory.manipulation ? r : undefined;
     }, 5000);
     expect(res.body).toMatchObject({ model_id: model.id, use_case: USE_CASE, windowMinutes: 5 });
     expect(res.body.violations.bySeverity.critical).toBeGreaterThanOrEqual(2);
@@ -132,10 +133,10 @@ describe('tier 1 in the shipped gateway', () => {
     expect(window.criticalRate).toBeGreaterThan(0);
     expect(window.unhealthyEngagementRate).toBeGreaterThan(0);
     expect(res.body.engagementHealth).toMatchObject({ players: 1, sessions: 1, unhealthyOutputShare: 1 / 3 });
-    const bad = await gw.call(undefined, { path: '/api/v1/model-management/guardrails/not-a-uuid', key: adminKey });
+    const bad = await gw.call(undefined, { path: '/api/v1/model-management/guardrails/not-a-uuid', key: adminKey, internal: true });
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe('model_id');
-    expect((await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}`, key: null })).status).toBe(401);
+    expect((await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${model.id}`, key: null, internal: true })).status).toBe(401);
     const report = await guardrailsReport(db.prisma, { useCaseId: USE_CASE }, { since: new Date(Date.now() - 3600_000) });
     expect(report.violations.total).toBe(Object.values(res.body.violations.byCategory as Record<string, number>).reduce((a, b) => a + b, 0));
   });
