@@ -234,7 +234,9 @@ export class KeyLimiter {
   private lease(keyId: string, c: Check, now: number): Lease {
     const mapKey = c.mapKey;
     let lease = this.leases.get(mapKey);
-    if (lease && now < lease.window.end && now >= lease.window.start) {
+    // A caller that read the clock before an await may come back with a time before the current
+    // lease's window: it still gets the current lease (a window never starts over).
+    if (lease && now < lease.window.end) {
       if (lease.limit !== c.limit) {
         // The key's limit changed (mms apikey update): new slices follow it; what is held stays.
         lease.limit = c.limit;
@@ -420,7 +422,7 @@ export class KeyLimiter {
     this.stats.settles++;
     if (rows.length > 0) {
       try {
-        const states = await this.options.store.settle(rows);
+        const states = await this.options.store.settle(mergeByCounter(rows));
         for (const s of settled) s.lease.reported = s.consumed;
         const byRef = new Map(settled.map((s) => [`${s.lease.ref.keyId}|${s.lease.ref.counter}|${s.lease.ref.windowStart.getTime()}`, s.lease]));
         for (const state of states) {
@@ -454,4 +456,18 @@ export class KeyLimiter {
       }
     }
   }
+}
+
+/** One row per counter and window: an upsert may touch each row once (a retired and a current lease can share one). */
+function mergeByCounter<T extends CounterRef & { usedDelta: number; reservedDelta: number }>(rows: T[]): T[] {
+  const merged = new Map<string, T>();
+  for (const row of rows) {
+    const id = `${row.keyId}|${row.counter}|${row.windowStart.getTime()}`;
+    const seen = merged.get(id);
+    if (seen) {
+      seen.usedDelta += row.usedDelta;
+      seen.reservedDelta += row.reservedDelta;
+    } else merged.set(id, { ...row });
+  }
+  return [...merged.values()];
 }
