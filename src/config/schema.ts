@@ -164,6 +164,84 @@ export const rolloutPolicySchema = z.strictObject({
   webhookUrl: httpUrl.optional(),
 });
 
+/** GGUF quantisation types a use-case copy may be served at (llama.cpp's quantize). */
+export const quantizations = ['f32', 'f16', 'q8_0', 'q6_K', 'q5_K_M', 'q4_K_M', 'q4_0'] as const;
+
+/**
+ * The self-hosted pipeline (seed 3.1-3.5): discovery, download, use-case copies, datasets from the
+ * logs, training on the GPU worker, test until as good, deploy.
+ */
+export const selfHostedSchema = z.strictObject({
+  /** Memory of the GPU a model must fit (discovery's VRAM estimate is judged against it). */
+  gpuMemoryGb: z.number().positive().max(10_000).default(24),
+  /** Licenses (as on model cards: apache-2.0, mit, llama3.1, …) a discovered model may have; others are ineligible. */
+  licenseAllowList: z.array(z.string().min(1)).default(['apache-2.0', 'mit', 'llama3.1', 'llama3.2', 'llama3.3', 'gemma', 'qwen']),
+  /** Where downloads, datasets, adapters and GGUF files go; relative paths resolve from the state dir (.mms/). */
+  modelsDir: z.string().min(1).default('models'),
+  huggingface: z
+    .strictObject({
+      /** Provider (kind huggingface) whose baseUrl is the Hub and whose apiKeyEnv holds the token for gated models. */
+      provider: z.string().min(1).default('huggingface'),
+      /** Text-generation models read per discovery (the Hub's trending order). */
+      limit: z.number().int().min(1).max(1000).default(100),
+    })
+    .prefault({}),
+  ollama: z
+    .strictObject({
+      provider: z.string().min(1).default('ollama'),
+      /** Models the node may pull (Ollama has no catalogue API); ranked beside the installed ones. */
+      pullable: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  dataset: z
+    .strictObject({
+      minFeedbackScore: unit.default(0.6),
+      requireFeedback: z.boolean().default(false),
+      validationFraction: z.number().gt(0).lt(0.5).default(0.1),
+      maxRows: z.number().int().min(10).max(10_000_000).default(50_000),
+      lookbackDays: z.number().positive().default(30),
+      /** Fewer clean rows than this and the pipeline stops before training. */
+      minTrainRows: z.number().int().min(1).default(50),
+    })
+    .prefault({}),
+  training: z
+    .strictObject({
+      method: z.enum(['lora', 'full']).default('lora'),
+      lora: z
+        .strictObject({
+          rank: z.number().int().min(1).max(1024).default(16),
+          alpha: z.number().int().min(1).max(4096).default(32),
+          dropout: z.number().min(0).lt(1).default(0.05),
+          targetModules: z.array(z.string().min(1)).min(1).default(['q_proj', 'k_proj', 'v_proj', 'o_proj']),
+        })
+        .prefault({}),
+      maxSteps: z.number().int().min(1).default(600),
+      learningRate: z.number().positive().max(1).default(2e-4),
+      batchSize: z.number().int().min(1).max(4096).default(8),
+      evalSteps: z.number().int().min(1).default(50),
+      saveSteps: z.number().int().min(1).default(50),
+      maxLength: z.number().int().min(16).max(131_072).default(512),
+      /** Training runs per copy before the pipeline gives up (each retrain has more data or adjusted parameters). */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
+    })
+    .prefault({}),
+  /** Per use case: the GGUF quantisation its copy is served at. */
+  copies: z.record(z.string().min(1), z.strictObject({ quantization: z.enum(quantizations).default('q8_0') })).default({}),
+  defaultQuantization: z.enum(quantizations).default('q8_0'),
+  serving: z
+    .strictObject({
+      /**
+       * How an adapter reaches its serving node: a llama.cpp server started with it (on the port of
+       * the provider's baseUrl), vLLM's POST /v1/load_lora_adapter, or Ollama's /api/create with an adapter.
+       */
+      kind: z.enum(['llama_cpp', 'vllm', 'ollama']).default('llama_cpp'),
+      /** Provider (openai_compatible or ollama) the copies are served through by the gateway. */
+      provider: z.string().min(1).default('local_vllm'),
+    })
+    .prefault({}),
+});
+
 const severity = z.enum(['critical', 'high', 'medium', 'low']);
 /** Labels policies.guardrails.severities may name: harm categories and unhealthy engagement indicators. */
 const guardrailLabels = [...HARM_CATEGORIES, ...UNHEALTHY_INDICATORS] as const;
@@ -449,6 +527,7 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    selfHosted: selfHostedSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const judge = config.policies.testing.judge;
@@ -520,3 +599,4 @@ export type ConfigPrompt = z.infer<typeof configPromptSchema>;
 export type TestingPolicy = MmsConfig['policies']['testing'];
 export type GatewayConfig = MmsConfig['gateway'];
 export type LogsConfig = MmsConfig['logs'];
+export type SelfHostedConfig = MmsConfig['selfHosted'];
