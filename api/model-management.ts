@@ -12,6 +12,7 @@ import { servingStableModel } from '../src/registry/rollouts';
 import { forgetPlayer } from '../src/logs/forget';
 import { retentionPlan } from '../src/logs/plan';
 import { retentionPolicy } from '../src/logs/retention';
+import { PipelineAlreadyRunningError, PipelineRequestError, pipelineSettings, startPipeline } from '../clients/pipeline';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
 import {
   PolicyOverrideError,
@@ -40,6 +41,7 @@ import { rolloutStrategies, windowSecondsLeft, type RolloutStatus } from '../wor
  *   POST /api/v1/model-management/rollouts/:use_case/pause|resume|abort|promote
  *   POST /api/v1/model-management/logs/forget   {player | sticky_key_hash, reason?}  (audited)
  *   GET  /api/v1/model-management/logs/retention
+ *   POST /api/v1/model-management/fine-tune  {use_cases, base_model_id?, base_repo?, historical_logs_range?} → 202 {workflow_ids}
  */
 
 /** Resolves a presented key to its holder, or throws an error with `status` 401 or 403. */
@@ -79,6 +81,17 @@ const forgetBody = z.strictObject({
   sticky_key_hash: z.string({ error: 'must be text' }).regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex characters (SHA-256)' }).optional(),
   reason: z.string({ error: 'must be text' }).max(1000).optional(),
 });
+const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+const fineTuneBody = z
+  .strictObject({
+    use_cases: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' }), { error: 'is required' }).min(1, { error: 'must name at least one use case' }).max(50),
+    /** A base model of the registry (a previous pipeline's download): its pinned repository and commit are reused. */
+    base_model_id: uuid('a model id').optional(),
+    /** A Hugging Face repository to use as the base instead of the ranking's choice. */
+    base_repo: z.string().regex(/^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/, { error: 'must be owner/name[@revision]' }).optional(),
+    historical_logs_range: z.strictObject({ start: isoDate, end: isoDate.optional() }).optional(),
+  })
+  .refine((b) => !(b.base_model_id && b.base_repo), { error: 'give base_model_id or base_repo, not both', path: ['base_repo'] });
 
 const guardrailsQuery = z.object({
   hours: z.coerce.number({ error: 'must be a number of hours' }).positive({ error: 'must be > 0' }).max(24 * 90, { error: 'must be at most 2160 (90 days)' }).default(24),
@@ -214,6 +227,47 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         if (err instanceof RolloutRequestError) throw new ApiError(400, `strategy: ${err.message}`, body.strategy === 'all_at_once' ? 'force' : 'strategy', 'invalid_request');
         throw err;
       }
+    });
+
+    app.post(`${PREFIX}/fine-tune`, authenticated, async (req, reply: FastifyReply) => {
+      const body = parse(fineTuneBody, req.body);
+      let baseRepo: { repo: string; revision: string } | undefined;
+      if (body.base_repo) {
+        const [repo, revision] = body.base_repo.split('@');
+        baseRepo = { repo: repo!, revision: revision ?? 'main' };
+      }
+      if (body.base_model_id) {
+        const base = await deps.prisma.model.findUnique({ where: { id: body.base_model_id } });
+        const pinned = base?.configuration as { repo?: string; sha?: string } | null | undefined;
+        if (!base) throw new ApiError(404, `base_model_id: model ${body.base_model_id} is not in the registry`, 'base_model_id', 'not_found');
+        if (!pinned?.repo || !pinned.sha) throw new ApiError(409, `base_model_id: model ${base.id} (${base.modelName}) is not a downloaded base model (no repository and commit recorded)`, 'base_model_id', 'not_a_base');
+        baseRepo = { repo: pinned.repo, revision: pinned.sha };
+      }
+      const range = body.historical_logs_range;
+      if (range?.end && range.start >= range.end) throw new ApiError(400, 'historical_logs_range.end: must be after start', 'historical_logs_range.end', 'invalid_request');
+      // Every use case is checked before any pipeline starts: a bad one changes nothing.
+      const settings = body.use_cases.map((useCaseId) => {
+        try {
+          const s = pipelineSettings(deps.config, useCaseId);
+          if (range) s.dataset = { ...s.dataset, since: range.start, ...(range.end ? { until: range.end } : {}) };
+          return { useCaseId, settings: s };
+        } catch (err) {
+          if (err instanceof PipelineRequestError) throw new ApiError(400, `use_cases: ${err.message}`, 'use_cases', 'invalid_request');
+          throw err;
+        }
+      });
+      const client = await temporal();
+      const started: Array<{ use_case: string; workflow_id: string; run_id: string }> = [];
+      try {
+        for (const { useCaseId, settings: s } of settings) {
+          const p = await startPipeline(client, deps.config, { useCaseId, requestedBy: await by(req), settings: s, ...(baseRepo ? { baseRepo } : {}) });
+          started.push({ use_case: useCaseId, workflow_id: p.workflowId, run_id: p.runId });
+        }
+      } catch (err) {
+        if (err instanceof PipelineAlreadyRunningError) throw new ApiError(409, err.message, 'use_cases', 'pipeline_running');
+        throw err;
+      }
+      return reply.code(202).send({ training_status: 'in_progress', workflow_ids: started.map((p) => p.workflow_id), pipelines: started, fine_tuned_models: [] });
     });
 
     app.post(`${PREFIX}/rollback`, authenticated, async (req) => {

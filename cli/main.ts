@@ -5,6 +5,7 @@ import { createContext, CliError, type CliContext } from './context';
 import { registerDbCommands } from './commands/db';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerRolloutCommands } from './commands/rollout';
+import { registerPipelineCommands } from './commands/pipeline';
 import { registerDevCommand } from './commands/dev';
 import { registerDoctorCommand, registerTemporalCommands } from './commands/doctor';
 import { registerLifecycleCommands } from './commands/lifecycle';
@@ -26,6 +27,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerRegistryCommands(program, context);
   registerLifecycleCommands(program, context);
   registerRolloutCommands(program, context);
+  registerPipelineCommands(program, context);
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);

@@ -8,6 +8,8 @@ import { createRolloutActivities } from '../activities/rollout';
 import { createValidationActivities, type ValidationActivities } from '../activities/validation';
 import type { MmsConfig } from '../src/config/schema';
 import type { EvaluationDeps } from '../src/evaluation';
+import { createTrainingJobActivities } from '../activities/training-jobs';
+import { createPipelineActivities } from '../activities/pipeline';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -48,6 +50,8 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createLogActivities({ prisma: deps.prisma }),
       ...createEvaluationActivities({ prisma: deps.prisma, evaluation: deps.evaluation }),
       ...(deps.config ? createValidationActivities({ prisma: deps.prisma, config: deps.config }) : validationWithoutConfig()),
+      ...createTrainingJobActivities({ prisma: deps.prisma }),
+      ...createPipelineActivities({ prisma: deps.prisma }),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

@@ -18,6 +18,7 @@ import { createEvaluationDeps } from '../../src/evaluation';
 import type { MmsConfig } from '../../src/config/schema';
 import type { CliContext } from '../context';
 import { startOptionalServices } from '../services';
+import { gpuWorkerSetUp, startGpuWorker } from '../../src/gpu/worker-process';
 
 async function temporalAlreadyServing(address: string): Promise<boolean> {
   try {
@@ -176,6 +177,14 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         const schedules = await ensureLogSchedules(new Client({ connection: scheduler, namespace: temporalNamespace(config) }), config);
         await scheduler.close();
         say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
+
+        // The Python GPU worker (fine-tuning, downloads, GGUF, llama.cpp) when its virtualenv is set up.
+        const gpuSetUp = gpuWorkerSetUp();
+        if (gpuSetUp.ready) {
+          const gpu = await startGpuWorker({ temporalAddress: temporalAddress(config), namespace: temporalNamespace(config), taskQueue: config.temporal.gpuTaskQueue });
+          stops.push({ name: 'GPU worker', stop: gpu.stop });
+          say(`gpu worker: polling ${config.temporal.gpuTaskQueue} (pid ${gpu.pid})`);
+        } else say(`gpu worker: not started (${gpuSetUp.reason}); \`bash scripts/setup-gpu.sh\` sets it up (~3 GB, once)`);
 
         if (opts.gateway) {
           for (const service of await startOptionalServices({ config, prisma, say, gatewayPort })) stops.push(service);

@@ -9,6 +9,7 @@ import { createPrisma } from '../../src/db/prisma';
 import { missingSearchAttributes, registerSearchAttributes } from '../../src/temporal/admin';
 import { temporalAddress, temporalNamespace } from '../../src/temporal/connection';
 import { findRunningLocalEmbeddings, localEmbeddingsInstalled, embeddingsVenvDir } from '../../src/embeddings/local-server';
+import { gpuWorkerSetUp } from '../../src/gpu/worker-process';
 import { CliError, type CliContext } from '../context';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
@@ -56,6 +57,21 @@ export async function runChecks(ctx: CliContext, options: { fix?: boolean } = {}
           pollers > 0
             ? { name: 'control worker', state: 'ok', detail: `${pollers} poller(s) on ${queue}` }
             : { name: 'control worker', state: 'fail', detail: `nothing polls task queue ${queue}`, fix: 'start `mms dev`, or run workers/control-main.ts' },
+        );
+        // The GPU worker is optional: without it only the self-hosted pipeline waits (a warning).
+        const gpuQueue = config.temporal.gpuTaskQueue;
+        const gpuDescribed = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: gpuQueue }, taskQueueType: 2 });
+        const gpuPollers = gpuDescribed.pollers?.length ?? 0;
+        const setUp = gpuWorkerSetUp();
+        checks.push(
+          gpuPollers > 0
+            ? { name: 'gpu worker', state: 'ok', detail: `${gpuPollers} poller(s) on ${gpuQueue}` }
+            : {
+                name: 'gpu worker',
+                state: 'warn',
+                detail: `nothing polls task queue ${gpuQueue}: self-hosted pipelines wait for it${setUp.ready ? '' : ` (${setUp.reason})`}`,
+                fix: setUp.ready ? 'start `mms dev`, or run `python -m mms_gpu.worker` in workers/gpu with .tools/gpu-venv' : '`bash scripts/setup-gpu.sh` (~3 GB, once), then `mms dev`',
+              },
         );
       }
     } finally {

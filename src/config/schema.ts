@@ -226,6 +226,12 @@ export const selfHostedSchema = z.strictObject({
       heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
     })
     .prefault({}),
+  /**
+   * Test until as good: a trained copy passes when its loss on held-out logged answers (what the
+   * model in service said, or what people corrected it to) is at most this; otherwise it is
+   * retrained with more data and more steps, up to training.maxAttempts times.
+   */
+  evaluation: z.strictObject({ maxEvalLoss: z.number().positive().default(1.5) }).prefault({}),
   /** Per use case: the GGUF quantisation its copy is served at. */
   copies: z.record(z.string().min(1), z.strictObject({ quantization: z.enum(quantizations).default('q8_0') })).default({}),
   defaultQuantization: z.enum(quantizations).default('q8_0'),

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { benchmarksFromModelIndex, discoverHuggingFace, discoverOllama, estimateVramGb, licenseFromText, rankCandidates } from '../../src/discovery/self-hosted';
-import { startFakeHub, type FakeHub } from '../support/fake-huggingface';
+import { startFakeHub, type FakeHub } from '../../testkit/fake-huggingface';
 
 const weights = { benchmarkScores: 0.3, resourceEfficiency: 0.2, modelSize: 0.1, communityHealth: 0.15, recentUpdates: 0.15, licenseCompatibility: 0.1 };
 const now = new Date('2026-11-30T00:00:00Z');

@@ -66,7 +66,7 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-const fixturesDir = path.resolve(__dirname, '../fixtures/real-api');
+const fixturesDir = path.resolve(__dirname, '../test/fixtures/real-api');
 
 export const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const gitBlobOid = (b: Buffer) => crypto.createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');

@@ -1,0 +1,1 @@
+"""The GPU worker of MMS: a Python Temporal worker on task queue mms-gpu (see worker.py)."""

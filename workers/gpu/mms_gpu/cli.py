@@ -1,0 +1,50 @@
+"""Small command line for tests, the pipeline benchmark and local trials:
+
+  python -m mms_gpu.cli persona <rows> <out.jsonl> [--seed N]      persona chat JSONL
+  python -m mms_gpu.cli build-tiny <out_dir> <data.jsonl>           tiny Llama + BPE tokenizer (prints JSON)
+  python -m mms_gpu.cli bench <endpoint> <repo> <work_dir> [--steps N]  every phase of a copy, timed (bench:pipeline)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .persona import persona_rows, write_jsonl
+from .tiny_model import build_tiny_llama, chat_texts
+from .training import environment_defaults
+
+
+def main(argv: list[str] | None = None) -> None:
+    environment_defaults()
+    parser = argparse.ArgumentParser(prog="mms_gpu.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("persona")
+    p.add_argument("rows", type=int)
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=0)
+    b = sub.add_parser("build-tiny")
+    b.add_argument("out_dir")
+    b.add_argument("data")
+    bench = sub.add_parser("bench")
+    bench.add_argument("endpoint")
+    bench.add_argument("repo")
+    bench.add_argument("work_dir")
+    bench.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        from .bench import run_bench
+
+        print(json.dumps(run_bench(args.endpoint, args.repo, args.work_dir, args.steps)))
+        return
+    if args.command == "persona":
+        write_jsonl(args.out, persona_rows(args.rows, args.seed))
+        print(json.dumps({"path": args.out, "rows": args.rows}))
+    else:
+        with open(args.data, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        print(json.dumps(build_tiny_llama(args.out_dir, chat_texts(rows))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""A tiny Llama-architecture model built from a config, with a byte-level BPE tokenizer trained on
+the caller's own texts.
+
+Nothing can be downloaded from a model hub here, so tests, the pipeline benchmark and local
+development build their base model with this instead: it has the shapes, files and tokenizer of a
+real Hugging Face Llama checkpoint (config.json, model.safetensors, tokenizer.json with a chat
+template), so everything downstream (LoRA training, GGUF conversion, llama.cpp serving, the download
+manager) runs the same code it runs on a real model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, asdict
+from pathlib import Path
+from typing import Iterable
+
+# ChatML: the special tokens are single tokens of the vocabulary, and llama.cpp's jinja renderer
+# reads the template from the GGUF metadata, so served chats format exactly as training did.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>"]
+
+
+@dataclass(frozen=True)
+class TinyLlamaSpec:
+    """About 1 M parameters at the defaults (vocab 1024, hidden 128, 4 layers)."""
+
+    vocab_size: int = 1024
+    hidden_size: int = 128
+    intermediate_size: int = 344
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 512
+    seed: int = 0
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int):
+    """Byte-level BPE (GPT-2's pre-tokenizer, so llama.cpp tokenises it as "gpt-2") with ChatML tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts), trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        unk_token=None,
+        model_max_length=512,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def chat_texts(rows: Iterable[dict]) -> list[str]:
+    """The plain text of chat rows ({"messages": [{role, content}]}) to train the tokenizer on."""
+    out: list[str] = []
+    for row in rows:
+        for message in row["messages"]:
+            out.append(message["content"])
+    return out
+
+
+def build_tiny_llama(out_dir: str | Path, texts: Iterable[str], spec: TinyLlamaSpec = TinyLlamaSpec()) -> dict:
+    """Writes a randomly initialised Llama checkpoint + tokenizer to out_dir; returns a summary."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tokenizer(texts, spec.vocab_size)
+    torch.manual_seed(spec.seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        max_position_embeddings=spec.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+        rms_norm_eps=1e-5,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    params = sum(p.numel() for p in model.parameters())
+    summary = {"path": str(out), "parameters": params, "vocabSize": len(tokenizer), "spec": asdict(spec)}
+    (out / "mms-tiny-model.json").write_text(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,153 @@
+import { defineQuery } from '@temporalio/workflow';
+import type { CandidateSummary, DiscoverInput } from '../activities/pipeline';
+import type { DownloadModelResult, LoraSettings } from '../activities/gpu-activities';
+import type { RolloutPolicy } from '../src/config/schema';
+import type { DatasetCard } from '../src/pipeline/dataset';
+
+/**
+ * Messages of the self-hosted pipeline (seed 3.1-3.5): `pipeline:<useCase>` discovers, downloads
+ * and starts one child `copy:<useCase>:<copy>` per use-case copy, which builds its dataset, trains,
+ * tests until as good, serves and rolls out. Settings are resolved from mms.config.yaml when the
+ * pipeline starts and travel in the input, so each run's history shows what it used.
+ */
+
+export interface TrainingSettings {
+  method: 'lora' | 'full';
+  lora: Required<LoraSettings>;
+  maxSteps: number;
+  learningRate: number;
+  batchSize: number;
+  evalSteps: number;
+  saveSteps: number;
+  maxLength: number;
+  maxAttempts: number;
+  heartbeatTimeoutSeconds: number;
+}
+
+export interface DatasetSettings {
+  minFeedbackScore: number;
+  requireFeedback: boolean;
+  validationFraction: number;
+  maxRows: number;
+  lookbackDays: number;
+  minTrainRows: number;
+  /** An explicit window of logs (REST historical_logs_range); otherwise the last lookbackDays. */
+  since?: string;
+  until?: string;
+}
+
+export interface ServingSettings {
+  kind: 'llama_cpp' | 'vllm' | 'ollama';
+  /** Provider id the gateway reaches the copy through; its baseUrl is where the adapter is served. */
+  provider: string;
+  baseUrl: string;
+  apiKeyEnv?: string;
+}
+
+export interface PipelineSettings {
+  discovery: Omit<DiscoverInput, 'useCaseId'>;
+  /** Hub the downloads come from, and the variable holding its token (gated models). */
+  hub: { endpoint: string; tokenEnv?: string };
+  /** Absolute: downloads, datasets, checkpoints, adapters and GGUF files live under it. */
+  modelsDir: string;
+  dataset: DatasetSettings;
+  training: TrainingSettings;
+  quantization: string;
+  serving: ServingSettings;
+  /**
+   * The copy passes when its loss on held-out logged answers (the current model's outputs, or the
+   * corrections people made) is at most this: it answers like the model in service.
+   */
+  evaluation: { maxEvalLoss: number };
+  rollout: { strategy: string; policy: RolloutPolicy };
+}
+
+export interface PipelineInput {
+  useCaseId: string;
+  gpuTaskQueue: string;
+  settings: PipelineSettings;
+  /** Skip the ranking's choice and use this Hub repository as the base. */
+  baseRepo?: { repo: string; revision: string };
+  requestedBy: string;
+}
+
+export type PipelinePhase = 'discovering' | 'downloading' | 'copying' | 'completed' | 'failed';
+
+export interface PipelineStatus {
+  useCaseId: string;
+  phase: PipelinePhase;
+  candidates: Array<Pick<CandidateSummary, 'source' | 'externalId' | 'score' | 'eligible' | 'reasons' | 'rank' | 'parameters' | 'license'>>;
+  chosen?: { repo: string; revision: string };
+  downloadWorkflowId?: string;
+  download?: Pick<DownloadModelResult, 'sha' | 'path' | 'bytes' | 'seconds'>;
+  copyWorkflowIds: string[];
+  error?: string;
+}
+
+export interface PipelineResult {
+  useCaseId: string;
+  base: { repo: string; sha: string; path: string };
+  copies: CopyResult[];
+}
+
+export interface CopyInput {
+  useCaseId: string;
+  copyName: string;
+  gpuTaskQueue: string;
+  settings: PipelineSettings;
+  base: { name: string; repo: string; sha: string; path: string; parameters: number | null };
+  requestedBy: string;
+}
+
+export interface CopyAttempt {
+  attempt: number;
+  /** Why this training run happened: the first one, or what the previous evaluation found. */
+  reason: string;
+  maxSteps: number;
+  learningRate: number;
+  lookbackDays: number;
+  trainingWorkflowId: string;
+  dataset?: DatasetCard['counts'];
+  initialEvalLoss?: number;
+  finalEvalLoss?: number;
+  secondsPerStep?: number | null;
+  passed?: boolean;
+  verdict?: string;
+}
+
+export type CopyPhase = 'registering' | 'dataset' | 'training' | 'evaluating' | 'converting' | 'serving' | 'validating' | 'rolling_out' | 'completed' | 'failed';
+
+export interface CopyStatus {
+  useCaseId: string;
+  copyName: string;
+  phase: CopyPhase;
+  copyModelId?: string;
+  baseModelId?: string;
+  attempts: CopyAttempt[];
+  quantization?: { type: string; bytes: number; quality?: Record<string, unknown> };
+  serving?: { baseUrl: string; upstreamModel: string };
+  rolloutWorkflowId?: string;
+  outcome?: 'promoted' | 'rolled_back' | 'failed';
+  error?: string;
+}
+
+export interface CopyResult {
+  copyName: string;
+  copyModelId: string;
+  attempts: CopyAttempt[];
+  outcome: 'promoted' | 'rolled_back';
+  rolloutReason: string;
+}
+
+export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
+export const copyStatusQuery = defineQuery<CopyStatus>('copyStatus');
+
+/** One pipeline per use case at a time. */
+export const pipelineWorkflowId = (useCaseId: string) => `pipeline:${useCaseId}`;
+export const copyWorkflowId = (useCaseId: string, copyName: string) => `copy:${useCaseId}:${copyName}`;
+
+/** `<base>-<use-case-with-dashes>`, the design's copy name (seed 3.3). */
+export const copyNameOf = (baseName: string, useCaseId: string) => `${baseName}-${useCaseId.replace(/_/g, '-')}`;
+
+/** The registry name of a Hub repository: its name without the owner, lower-cased (`Llama-3.1-8B` → `llama-3.1-8b`). */
+export const baseNameOf = (repo: string) => repo.split('/').pop()!.toLowerCase();
