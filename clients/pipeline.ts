@@ -3,15 +3,16 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { MmsConfig } from '../src/config/schema';
 import { stateDir } from '../src/paths';
 import { pendingActivityProgress } from '../src/gpu/progress';
-import type { DownloadProgress, TrainProgress } from '../activities/gpu-activities';
 import { pipelineWorkflow } from '../workflows/pipeline';
 import {
   copyStatusQuery,
   pipelineStatusQuery,
   pipelineWorkflowId,
   type CopyStatus,
+  type DownloadProgress,
   type PipelineSettings,
   type PipelineStatus,
+  type TrainProgress,
 } from '../workflows/pipeline-messages';
 
 /** Starting, reading and cancelling `pipeline:<useCase>` from clients (CLI, REST API, tests, bench). */

@@ -1,6 +1,9 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { CandidateSummary, DiscoverInput } from '../activities/pipeline';
 import type { DownloadModelResult, LoraSettings } from '../activities/gpu-activities';
+
+/** Heartbeat details of the GPU activities, as clients read them (`mms pipeline status`). */
+export type { DownloadProgress, TrainProgress } from '../activities/gpu-activities';
 import type { RolloutPolicy } from '../src/config/schema';
 import type { DatasetCard } from '../src/pipeline/dataset';
 

@@ -51,8 +51,9 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
     .option('--ui-port <port>', 'Web UI port of the dev server', '8233')
     .option('--gateway-port <port>', 'gateway port (default: gateway.port of the config)')
     .option('--no-gateway', 'do not start the gateway and REST API')
+    .option('--no-gpu-worker', 'do not start the Python GPU worker even when scripts/setup-gpu.sh has set it up')
     .description('run MMS locally: Temporal, database, migrations, workers and gateway')
-    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean }) => {
+    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean; gpuWorker: boolean }) => {
       const c = ctx();
       const say = (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
       const config = c.config(); // a bad file exits with status 2 before anything starts
@@ -179,11 +180,22 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
 
         // The Python GPU worker (fine-tuning, downloads, GGUF, llama.cpp) when its virtualenv is set up.
+        // Started in the background: MMS is ready without it, and only the self-hosted pipeline waits for it.
         const gpuSetUp = gpuWorkerSetUp();
-        if (gpuSetUp.ready) {
-          const gpu = await startGpuWorker({ temporalAddress: temporalAddress(config), namespace: temporalNamespace(config), taskQueue: config.temporal.gpuTaskQueue });
-          stops.push({ name: 'GPU worker', stop: gpu.stop });
-          say(`gpu worker: polling ${config.temporal.gpuTaskQueue} (pid ${gpu.pid})`);
+        if (!opts.gpuWorker) say('gpu worker: not started (--no-gpu-worker)');
+        else if (gpuSetUp.ready) {
+          say(`gpu worker: starting on ${config.temporal.gpuTaskQueue}`);
+          const gpu = startGpuWorker({ temporalAddress: temporalAddress(config), namespace: temporalNamespace(config), taskQueue: config.temporal.gpuTaskQueue }).then(
+            (worker) => {
+              say(`gpu worker: polling ${config.temporal.gpuTaskQueue} (pid ${worker.pid})`);
+              return worker;
+            },
+            (err: unknown) => {
+              say(`gpu worker: not running (${(err as Error).message.split('\n')[0]})`);
+              return undefined;
+            },
+          );
+          stops.push({ name: 'GPU worker', stop: async () => (await gpu)?.stop() });
         } else say(`gpu worker: not started (${gpuSetUp.reason}); \`bash scripts/setup-gpu.sh\` sets it up (~3 GB, once)`);
 
         if (opts.gateway) {
