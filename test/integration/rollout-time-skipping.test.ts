@@ -23,14 +23,22 @@ let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
   if (!fs.existsSync(testServer)) throw new Error(`${testServer} is missing: run \`npm run setup\` (needs java and mvn)`);
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+  // The SDK gives the server 5 s to listen; a cold JVM on a loaded machine can take longer, and each
+  // attempt warms the next (class files in the page cache), so a few attempts before giving up.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+      break;
+    } catch (err) {
+      if (attempt >= 6 || !/did not start within/.test(String(err))) throw err;
+    }
+  }
   // the test server implements AddSearchAttributes but not ListSearchAttributes (src/temporal/admin.ts lists first)
   const { IndexedValueType } = temporal.api.enums.v1;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(mmsSearchAttributes.map((k) => [k.name, k.type === SearchAttributeType.INT ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-}, 120_000);
+  const searchAttributes = Object.fromEntries(mmsSearchAttributes.map((k) => [k.name, k.type === SearchAttributeType.INT ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]));
+  // the JVM may still be starting its gRPC services under load: retried until it answers
+  await waitFor('the test server to register our search attributes', () => env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes }).then(() => true), 60_000, 500);
+}, 180_000);
 afterAll(async () => {
   await env?.teardown();
 });
