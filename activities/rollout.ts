@@ -136,7 +136,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         }
         const analysis =
           input.mode === 'shadow'
-            ? judgeShadowWindow(candidate, baseline, input.policy.analysis, input.policy.shadowSuccessRate)
+            ? judgeShadowWindow(candidate, baseline, input.policy.analysis)
             : judgeCanaryWindow(candidate, baseline, input.policy.analysis, { sameWindow: baselineSource === 'same_window' });
         const verdict: WindowVerdict = { ...analysis, since: since.toISOString(), until: until.toISOString(), baselineSource };
         await prisma.evaluation

@@ -1,59 +1,39 @@
-import type { RolloutPolicy } from '../config/schema';
-import { mannWhitneyU, mean, quantile, twoProportionTest, welchRatioTest } from './statistics';
+import { emptySample, summarise, type GroupSample, type GroupSummary } from './group-sample';
+import { METRICS, type AnalysisPolicy, type JudgeContext, type MetricDefinition, type MetricKind, type MetricName } from './metrics';
+import { alwaysValidBounds, combineEvidence, initialSequentialState, type SequentialState } from './sequential';
 
 /**
- * Canary analysis of one monitoring window: the candidate against the stable model over the same
- * window, from the gateway's historical logs. Pure: the numbers in, a verdict with its numbers out.
+ * Canary analysis of one look: the candidate against stable, from the stage's calls so far, combined
+ * with the evidence of the stages before it. Pure: the numbers in, a verdict with its numbers out.
  *
- * - too few requests on either side → `inconclusive` (never `pass`);
- * - a critical guardrail violation by the candidate → `fail`, whatever the sample size;
- * - each metric fails only when the regression exceeds its allowed margin AND is statistically
- *   significant at the policy's confidence, split over the metrics judged (Bonferroni), so a candidate
- *   identical to stable is almost never rolled back while a real regression is caught at once;
- * - otherwise `pass`.
+ * Per metric (a non-inferiority test with always-valid bounds, sequential.ts):
+ * - fail when a regression beyond the margin is shown: the lower bound of canary − stable is above 0
+ *   and the estimate is beyond the margin;
+ * - pass only when non-inferiority is shown: the upper bound is inside the margin;
+ * - inconclusive otherwise.
+ * The window fails when any metric fails (or the candidate committed a critical guardrail violation),
+ * passes when every required metric and every other judged metric passes, and is inconclusive
+ * otherwise — as it is with fewer than `minSamples` calls on a side.
  */
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
-export type AnalysisPolicy = RolloutPolicy['analysis'];
-
-/** What one side of the comparison did in the window. */
-export interface GroupSample {
-  /** Calls that reached a decision (ok, error, incomplete, blocked). */
-  requests: number;
-  /** Calls that failed (error or incomplete stream). */
-  errors: number;
-  /** Latencies of successful calls. */
-  latenciesMs: number[];
-  /** Calls whose output a guardrail flagged or blocked. */
-  violations: number;
-  /** Critical guardrail violations recorded against the model in the window. */
-  criticalViolations: number;
-  feedbackScores: number[];
-  costsUsd: number[];
-}
-
-export interface GroupSummary {
-  requests: number;
-  errorRate: number | null;
-  latencyP50Ms: number | null;
-  latencyP95Ms: number | null;
-  violationRate: number | null;
-  criticalViolations: number;
-  feedbackScore: number | null;
-  feedbackCount: number;
-  costPerRequestUsd: number | null;
-}
-
-export type MetricName = 'error_rate' | 'latency' | 'violation_rate' | 'feedback_score' | 'cost_per_request' | 'shadow_success_rate' | 'critical_violations';
+export type { AnalysisPolicy, GroupSample, GroupSummary, MetricName, MetricKind };
+export { emptySample, summarise };
 
 export interface MetricCheck {
-  metric: MetricName;
-  verdict: 'pass' | 'fail' | 'skipped';
+  metric: MetricName | 'critical_violations';
+  kind: MetricKind | 'count';
+  verdict: 'pass' | 'fail' | 'inconclusive' | 'not_judged';
+  /** The metric on each side in this stage so far (rate, ms, USD, score; P(slower) for the shift). */
   canary: number | null;
   baseline: number | null;
-  /** The value past which the canary is worse than allowed (upper bound, or lower bound for feedback and success rate). */
-  limit: number | null;
-  pValue: number | null;
+  /** canary − stable on the regression scale, over the rollout's stages so far (positive = worse). */
+  difference: number | null;
+  /** Always-valid bounds of `difference` at the rollout's confidence. */
+  lower: number | null;
+  upper: number | null;
+  /** The allowed regression on the same scale. */
+  margin: number | null;
   detail: string;
 }
 
@@ -64,246 +44,124 @@ export interface WindowAnalysis {
   canary: GroupSummary;
   baseline: GroupSummary;
   checks: MetricCheck[];
+  /** Family-wise over the rollout: every metric's bounds hold at once with this probability. */
   confidence: number;
-  /** Significance level each judged metric was tested at. */
+  /** Level each metric's bounds are at: (1 − confidence) / number of metrics (Bonferroni). */
   alphaPerMetric: number;
+  /** This stage's cumulative estimate per metric: what closeStage adds to the rollout's evidence. */
+  evidence: Partial<Record<MetricName, { estimate: number; variance: number }>>;
 }
 
-export const emptySample = (): GroupSample => ({ requests: 0, errors: 0, latenciesMs: [], violations: 0, criticalViolations: 0, feedbackScores: [], costsUsd: [] });
+export interface JudgeOptions {
+  /** False when stable served no one in the window and its earlier traffic is the baseline. */
+  sameWindow?: boolean;
+  /** The evidence of the rollout's closed stages (initialSequentialState() for the first stage). */
+  state?: SequentialState;
+  /** The metrics judged (default METRICS; the family size sets the level each is tested at). */
+  metrics?: readonly MetricDefinition[];
+}
 
-const MIN_LATENCY_SAMPLES = 5;
+const confidenceLabel = (c: number) => `${Number((c * 100).toFixed(2))} %`;
 
-export function summarise(s: GroupSample): GroupSummary {
+function judgeMetric(def: MetricDefinition, canary: GroupSample, baseline: GroupSample, ctx: JudgeContext, state: SequentialState, alpha: number): { check: MetricCheck; evidence?: { estimate: number; variance: number } } {
+  const margin = def.margin(ctx.policy);
+  const measured = def.measure(canary, baseline, ctx);
+  const closed = state.metrics[def.name];
+  const base = { metric: def.name, kind: def.kind, margin };
+  if ('notJudged' in measured) {
+    return { check: { ...base, verdict: 'not_judged', canary: null, baseline: null, difference: null, lower: null, upper: null, detail: `${def.label}: not judged (${measured.notJudged})` } };
+  }
+  const combined = combineEvidence(closed, measured)!;
+  const b = alwaysValidBounds(combined, def.mixingScale, alpha);
+  const conf = confidenceLabel(ctx.policy.confidence);
+  const sides = `canary ${def.showValue(measured.canary)} vs stable ${def.showValue(measured.baseline)}${measured.note ? ` ${measured.note}` : ''}`;
+  const over = state.stagesClosed > 0 && closed ? ` over ${state.stagesClosed + 1} stages` : '';
+  // For a metric whose displayed value falls as it gets worse, the regression's upper bound is the
+  // displayed lower bound, and "beyond the margin" reads as "below it".
+  const [worseBound, betterBound, beyond, within] = def.lowerIsWorse ? ['upper', 'lower', '<', '>'] : ['lower', 'upper', '>', '<'];
+  let verdict: MetricCheck['verdict'];
+  let decision: string;
+  if (b.lower > 0 && b.estimate > margin) {
+    verdict = 'fail';
+    decision = `${def.show(b.estimate)}${over} ${beyond} margin ${def.show(margin)}, ${conf} ${worseBound} bound ${def.show(b.lower)} ${beyond} ${def.show(0)}: regression shown`;
+  } else if (b.upper < margin) {
+    verdict = 'pass';
+    decision = `${def.show(b.estimate)}${over}, ${conf} ${betterBound} bound ${def.show(b.upper)} ${within} margin ${def.show(margin)}`;
+  } else {
+    verdict = 'inconclusive';
+    decision =
+      b.estimate > margin
+        ? `${def.show(b.estimate)}${over} ${beyond} margin ${def.show(margin)} but not shown: ${conf} ${worseBound} bound ${def.show(b.lower)}`
+        : `${def.show(b.estimate)}${over}, ${conf} ${betterBound} bound ${def.show(b.upper)} not ${within} margin ${def.show(margin)} yet`;
+  }
   return {
-    requests: s.requests,
-    errorRate: s.requests ? s.errors / s.requests : null,
-    latencyP50Ms: quantile(s.latenciesMs, 0.5),
-    latencyP95Ms: quantile(s.latenciesMs, 0.95),
-    violationRate: s.requests ? s.violations / s.requests : null,
-    criticalViolations: s.criticalViolations,
-    feedbackScore: s.feedbackScores.length ? mean(s.feedbackScores) : null,
-    feedbackCount: s.feedbackScores.length,
-    costPerRequestUsd: s.costsUsd.length ? mean(s.costsUsd) : null,
+    check: { ...base, verdict, canary: measured.canary, baseline: measured.baseline, difference: b.estimate, lower: b.lower, upper: b.upper, detail: `${def.label} ${decision} (${sides})` },
+    evidence: { estimate: measured.estimate, variance: measured.variance },
   };
 }
 
-const fmt = (x: number | null, digits = 3) => (x === null ? 'n/a' : Number.isInteger(x) ? String(x) : x.toPrecision(digits));
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
-const fmtP = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
-
-type PendingCheck = Omit<MetricCheck, 'verdict' | 'detail'> & { judge(alpha: number): { fail: boolean; detail: string } };
-
-function buildChecks(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: { feedback: boolean; sameWindow: boolean }): { judged: PendingCheck[]; skipped: MetricCheck[] } {
+function conclude(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, mode: 'canary' | 'shadow', options: JudgeOptions): WindowAnalysis {
+  const label = mode === 'shadow' ? 'shadow' : 'canary';
   const c = summarise(canary);
   const b = summarise(baseline);
-  const judged: PendingCheck[] = [];
-  const skipped: MetricCheck[] = [];
-
-  // Error rate: H1 canary − stable > maxErrorRateIncrease.
-  {
-    const test = twoProportionTest({ x: canary.errors, n: canary.requests }, { x: baseline.errors, n: baseline.requests }, policy.maxErrorRateIncrease);
-    const limit = b.errorRate! + policy.maxErrorRateIncrease;
-    judged.push({
-      metric: 'error_rate',
-      canary: c.errorRate,
-      baseline: b.errorRate,
-      limit,
-      pValue: test.pValue,
-      judge: (alpha) => ({
-        fail: test.pValue < alpha,
-        detail: `error rate ${pct(c.errorRate)} vs stable ${pct(b.errorRate)} (allowed +${pct(policy.maxErrorRateIncrease)}; p=${fmtP(test.pValue)} ${test.pValue < alpha ? '<' : '≥'} ${fmtP(alpha)})`,
-      }),
-    });
-  }
-
-  // Latency: the p95 grew by more than allowed AND Mann–Whitney says the canary is slower. Only against
-  // a baseline of the same window: latency drifts with load and time of day, so a comparison across
-  // time would blame the candidate for the clock (the rollout bench measured exactly that).
-  if (!options.sameWindow) {
-    skipped.push({
-      metric: 'latency',
-      verdict: 'skipped',
-      canary: c.latencyP95Ms,
-      baseline: b.latencyP95Ms,
-      limit: null,
-      pValue: null,
-      detail: `latency p95 ${fmt(c.latencyP95Ms)} ms vs stable ${fmt(b.latencyP95Ms)} ms earlier: not judged, stable served no one in this window (the stage before compared them side by side)`,
-    });
-  } else if (canary.latenciesMs.length >= MIN_LATENCY_SAMPLES && baseline.latenciesMs.length >= MIN_LATENCY_SAMPLES) {
-    const test = mannWhitneyU(canary.latenciesMs, baseline.latenciesMs);
-    const limit = b.latencyP95Ms! * (1 + policy.maxLatencyP95IncreasePercent / 100);
-    judged.push({
-      metric: 'latency',
-      canary: c.latencyP95Ms,
-      baseline: b.latencyP95Ms,
-      limit,
-      pValue: test.pValue,
-      judge: (alpha) => {
-        const tooSlow = c.latencyP95Ms! > limit;
-        const significant = test.pValue < alpha;
-        return {
-          fail: tooSlow && significant,
-          detail: `latency p50 ${fmt(c.latencyP50Ms)} ms / p95 ${fmt(c.latencyP95Ms)} ms vs stable ${fmt(b.latencyP50Ms)} / ${fmt(b.latencyP95Ms)} ms (p95 limit ${fmt(limit)} ms; Mann-Whitney P(canary slower)=${test.probabilityAGreater.toFixed(3)}, p=${fmtP(test.pValue)})`,
-        };
-      },
-    });
-  } else {
-    skipped.push({ metric: 'latency', verdict: 'skipped', canary: c.latencyP95Ms, baseline: b.latencyP95Ms, limit: null, pValue: null, detail: `fewer than ${MIN_LATENCY_SAMPLES} successful calls on a side` });
-  }
-
-  // Guardrail violation rate: H1 canary − stable > maxViolationRateIncrease.
-  {
-    const test = twoProportionTest({ x: canary.violations, n: canary.requests }, { x: baseline.violations, n: baseline.requests }, policy.maxViolationRateIncrease);
-    judged.push({
-      metric: 'violation_rate',
-      canary: c.violationRate,
-      baseline: b.violationRate,
-      limit: b.violationRate! + policy.maxViolationRateIncrease,
-      pValue: test.pValue,
-      judge: (alpha) => ({
-        fail: test.pValue < alpha,
-        detail: `guardrail violation rate ${pct(c.violationRate)} vs stable ${pct(b.violationRate)} (allowed +${pct(policy.maxViolationRateIncrease)}; p=${fmtP(test.pValue)})`,
-      }),
-    });
-  }
-
-  // Feedback: H1 mean(canary) < minFeedbackScoreRatio · mean(stable).
-  if (!options.feedback) {
-    skipped.push({ metric: 'feedback_score', verdict: 'skipped', canary: null, baseline: null, limit: null, pValue: null, detail: 'no player sees this model’s answers' });
-  } else if (canary.feedbackScores.length >= policy.minFeedbackSamples && baseline.feedbackScores.length >= policy.minFeedbackSamples) {
-    const test = welchRatioTest(canary.feedbackScores, baseline.feedbackScores, policy.minFeedbackScoreRatio, 'less');
-    const limit = b.feedbackScore! * policy.minFeedbackScoreRatio;
-    judged.push({
-      metric: 'feedback_score',
-      canary: c.feedbackScore,
-      baseline: b.feedbackScore,
-      limit,
-      pValue: test.pValue,
-      judge: (alpha) => ({
-        fail: test.pValue < alpha,
-        detail: `feedback score ${fmt(c.feedbackScore)} (n=${c.feedbackCount}) vs stable ${fmt(b.feedbackScore)} (n=${b.feedbackCount}) (floor ${fmt(limit)}; p=${fmtP(test.pValue)})`,
-      }),
-    });
-  } else {
-    skipped.push({
-      metric: 'feedback_score',
-      verdict: 'skipped',
-      canary: c.feedbackScore,
-      baseline: b.feedbackScore,
-      limit: null,
-      pValue: null,
-      detail: `feedback on ${c.feedbackCount} canary and ${b.feedbackCount} stable calls; ${policy.minFeedbackSamples} each are needed to judge it`,
-    });
-  }
-
-  // Cost per request: H1 mean(canary) > (1 + maxCostIncreasePercent) · mean(stable).
-  if (canary.costsUsd.length >= 2 && baseline.costsUsd.length >= 2) {
-    const ratio = 1 + policy.maxCostIncreasePercent / 100;
-    const test = welchRatioTest(canary.costsUsd, baseline.costsUsd, ratio, 'greater');
-    const limit = b.costPerRequestUsd! * ratio;
-    judged.push({
-      metric: 'cost_per_request',
-      canary: c.costPerRequestUsd,
-      baseline: b.costPerRequestUsd,
-      limit,
-      pValue: test.pValue,
-      judge: (alpha) => ({
-        fail: test.pValue < alpha,
-        detail: `cost per request $${fmt(c.costPerRequestUsd, 4)} vs stable $${fmt(b.costPerRequestUsd, 4)} (limit $${fmt(limit, 4)}; p=${fmtP(test.pValue)})`,
-      }),
-    });
-  } else {
-    skipped.push({ metric: 'cost_per_request', verdict: 'skipped', canary: c.costPerRequestUsd, baseline: b.costPerRequestUsd, limit: null, pValue: null, detail: 'no recorded cost on a side' });
-  }
-  return { judged, skipped };
-}
-
-function conclude(
-  canary: GroupSample,
-  baseline: GroupSample,
-  policy: AnalysisPolicy,
-  options: { feedback: boolean; sameWindow: boolean; label: string; extra?: (alpha: number) => MetricCheck | undefined },
-): WindowAnalysis {
-  const c = summarise(canary);
-  const b = summarise(baseline);
+  const metrics = options.metrics ?? METRICS;
   const confidence = policy.confidence;
-  const base = { canary: c, baseline: b, confidence };
+  const alphaPerMetric = (1 - confidence) / metrics.length;
+  const base = { canary: c, baseline: b, confidence, alphaPerMetric };
 
   if (canary.criticalViolations > 0) {
-    const check: MetricCheck = {
-      metric: 'critical_violations',
-      verdict: 'fail',
-      canary: canary.criticalViolations,
-      baseline: baseline.criticalViolations,
-      limit: 0,
-      pValue: null,
-      detail: `${canary.criticalViolations} critical guardrail violation(s) by the ${options.label}`,
-    };
-    return { ...base, verdict: 'fail', reason: check.detail, checks: [check], alphaPerMetric: 1 - confidence };
+    const detail = `${canary.criticalViolations} critical guardrail violation(s) by the ${label}`;
+    const check: MetricCheck = { metric: 'critical_violations', kind: 'count', verdict: 'fail', canary: canary.criticalViolations, baseline: baseline.criticalViolations, difference: null, lower: null, upper: null, margin: 0, detail };
+    return { ...base, verdict: 'fail', reason: detail, checks: [check], evidence: {} };
   }
   if (canary.requests < policy.minSamples || baseline.requests < policy.minSamples) {
     return {
       ...base,
       verdict: 'inconclusive',
-      reason: `${options.label} has ${canary.requests} requests and stable ${baseline.requests} in the window; at least ${policy.minSamples} each are needed`,
+      reason: `${label} has ${canary.requests} requests and stable ${baseline.requests} in the window; at least ${policy.minSamples} each are needed`,
       checks: [],
-      alphaPerMetric: 1 - confidence,
+      evidence: {},
     };
   }
 
-  const { judged, skipped } = buildChecks(canary, baseline, policy, options);
-  // Bonferroni over the statistical tests of this window (the shadow success-rate gate is a plain threshold).
-  const alpha = (1 - confidence) / judged.length;
+  const ctx: JudgeContext = { policy, mode, sameWindow: options.sameWindow ?? true };
+  const state = options.state ?? initialSequentialState();
   const checks: MetricCheck[] = [];
-  const extra = options.extra?.(alpha);
-  if (extra) checks.push(extra);
-  for (const check of judged) {
-    const { fail, detail } = check.judge(alpha);
-    const { judge: _judge, ...numbers } = check;
-    checks.push({ ...numbers, verdict: fail ? 'fail' : 'pass', detail });
+  const evidence: WindowAnalysis['evidence'] = {};
+  const blocking: MetricCheck[] = [];
+  for (const def of metrics) {
+    const judged = judgeMetric(def, canary, baseline, ctx, state, alphaPerMetric);
+    checks.push(judged.check);
+    if (judged.evidence) evidence[def.name] = judged.evidence;
+    if (judged.check.verdict === 'inconclusive' || (judged.check.verdict === 'not_judged' && def.required)) blocking.push(judged.check);
   }
-  checks.push(...skipped);
   const failed = checks.filter((ch) => ch.verdict === 'fail');
-  if (failed.length > 0) return { ...base, verdict: 'fail', reason: failed.map((f) => f.detail).join('; '), checks, alphaPerMetric: alpha };
+  if (failed.length > 0) return { ...base, verdict: 'fail', reason: failed.map((f) => f.detail).join('; '), checks, evidence };
+  if (blocking.length > 0) return { ...base, verdict: 'inconclusive', reason: blocking.map((f) => f.detail).join('; '), checks, evidence };
+  const passed = checks.filter((ch) => ch.verdict === 'pass').length;
   return {
     ...base,
     verdict: 'pass',
-    reason: `${checks.filter((ch) => ch.verdict === 'pass').length} metrics within limits over ${canary.requests} ${options.label} and ${baseline.requests} stable requests`,
+    reason: `${passed} metrics shown within their margins over ${canary.requests} ${label} and ${baseline.requests} stable requests`,
     checks,
-    alphaPerMetric: alpha,
+    evidence,
   };
 }
 
 /**
- * A canary (or blue-green) window: the candidate serving players against stable. `sameWindow: false`
- * when stable served no one in the window (at 100%) and its traffic before the stage is the baseline:
- * then the metrics that drift with load and time (latency) are reported but not judged.
+ * A canary (or blue-green) look: the candidate serving players against stable in the same window.
+ * `sameWindow: false` when stable served no one and its traffic before the stage is the baseline: the
+ * metrics that drift with load and time (latency) are then reported as not judged.
  */
-export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: { sameWindow?: boolean } = {}): WindowAnalysis {
-  return conclude(canary, baseline, policy, { feedback: true, sameWindow: options.sameWindow ?? true, label: 'canary' });
+export function judgeCanaryWindow(canary: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: JudgeOptions = {}): WindowAnalysis {
+  return conclude(canary, baseline, policy, 'canary', options);
 }
 
 /**
- * A shadow window: mirrored calls whose answers no player sees. It continues only if the shadow's
- * success rate (ok and not flagged) reaches `successRate` (0.95 by default, as the original design asks) and no metric regressed.
+ * A shadow look: mirrored calls whose answers no player sees, judged on the same metrics and rule as a
+ * canary, like with like (a single-attempt shadow's errors against stable's first attempts); feedback
+ * is not judged.
  */
-export function judgeShadowWindow(shadow: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, successRate: number): WindowAnalysis {
-  return conclude(shadow, baseline, policy, {
-    feedback: false,
-    sameWindow: true,
-    label: 'shadow',
-    extra: () => {
-      const rate = shadow.requests ? (shadow.requests - shadow.errors - shadow.violations) / shadow.requests : 0;
-      const ok = rate >= successRate;
-      return {
-        metric: 'shadow_success_rate',
-        verdict: ok ? 'pass' : 'fail',
-        canary: rate,
-        baseline: baseline.requests ? (baseline.requests - baseline.errors - baseline.violations) / baseline.requests : null,
-        limit: successRate,
-        pValue: null,
-        detail: `shadow success rate ${pct(rate)} ${ok ? '≥' : '<'} required ${pct(successRate)}`,
-      };
-    },
-  });
+export function judgeShadowWindow(shadow: GroupSample, baseline: GroupSample, policy: AnalysisPolicy, options: JudgeOptions = {}): WindowAnalysis {
+  return conclude(shadow, baseline, policy, 'shadow', options);
 }

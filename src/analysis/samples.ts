@@ -1,5 +1,5 @@
 import { Prisma, type PrismaClient } from '@prisma/client';
-import { emptySample, type GroupSample } from './canary';
+import { emptySample, type GroupSample } from './group-sample';
 
 /**
  * Reads one side of a canary comparison from the gateway's historical logs: the calls a model served
@@ -34,14 +34,20 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
   const flagged = Prisma.sql`log_id in (select log_id from guardrails_violations
        where model_id = ${q.modelId}::uuid and log_id is not null
          and timestamp >= ${new Date(q.since.getTime() - 60_000)} and timestamp < ${new Date(q.until.getTime() + 60_000)})`;
-  const [counts] = await db.$queryRaw<Array<{ requests: bigint; errors: bigint; violations: bigint }>>`
-    select count(*) as requests,
-           count(*) filter (where ${fellBack} or status = 'error' or (status = 'incomplete' and error_class is distinct from 'client_disconnected')) as errors,
-           count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})) as violations
+  // One row per player (sticky key hash; a call without a key is a player of its own): exact counts,
+  // so the analysis can treat players, not calls, as the independent unit.
+  const player = Prisma.sql`coalesce(sticky_key_hash, log_id::text)`;
+  const failed = Prisma.sql`(${fellBack} or status = 'error' or (status = 'incomplete' and error_class is distinct from 'client_disconnected'))`;
+  const players = await db.$queryRaw<Array<{ player: string; calls: number; errors: number; violations: number }>>`
+    select ${player} as player,
+           count(*)::int as calls,
+           (count(*) filter (where ${failed}))::int as errors,
+           (count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})))::int as violations
       from model_historical_logs
-     where ${window}`;
-  const rows = await db.$queryRaw<Array<{ status: string | null; latency_ms: number | null; cost: number | null; feedback_score: number | null; fell_back: boolean }>>`
-    select status, latency_ms, cost_usd::float8 as cost, feedback_score, ${fellBack} as fell_back
+     where ${window}
+     group by 1`;
+  const rows = await db.$queryRaw<Array<{ player: string; status: string | null; latency_ms: number | null; cost: number | null; feedback_score: number | null; fell_back: boolean }>>`
+    select ${player} as player, status, latency_ms, cost_usd::float8 as cost, feedback_score, ${fellBack} as fell_back
       from model_historical_logs
      where ${window}
      order by log_id
@@ -52,15 +58,37 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
        and (use_case_id is null or use_case_id = ${q.useCaseId})
        and timestamp >= ${q.since} and timestamp < ${q.until}`;
   const sample = emptySample();
-  sample.requests = Number(counts?.requests ?? 0);
-  sample.errors = Number(counts?.errors ?? 0);
-  sample.violations = Number(counts?.violations ?? 0);
+  const playerIndex = new Map<string, number>();
+  for (const p of players) {
+    playerIndex.set(p.player, sample.players.calls.length);
+    sample.players.calls.push(p.calls);
+    sample.players.errors.push(p.errors);
+    // Until the gateway logs attempts per call, a call's first attempt is known to have failed only
+    // when the call failed: retried-and-recovered failures are not visible in these rows.
+    sample.players.firstAttemptFailures.push(p.errors);
+    sample.players.violations.push(p.violations);
+    sample.requests += p.calls;
+    sample.errors += p.errors;
+    sample.firstAttemptFailures += p.errors;
+    sample.violations += p.violations;
+  }
+  sample.attempts = sample.requests;
   sample.criticalViolations = Number(critical?.n ?? 0);
   for (const r of rows) {
     if (r.fell_back) continue; // the fallback's latency, cost and feedback are not this model's
-    if ((r.status === 'ok' || r.status === null) && r.latency_ms !== null) sample.latenciesMs.push(r.latency_ms);
-    if (r.cost !== null) sample.costsUsd.push(r.cost);
-    if (r.feedback_score !== null) sample.feedbackScores.push(r.feedback_score);
+    const k = playerIndex.get(r.player) ?? -1;
+    if ((r.status === 'ok' || r.status === null) && r.latency_ms !== null) {
+      sample.latenciesMs.values.push(r.latency_ms);
+      sample.latenciesMs.clusters.push(k);
+    }
+    if (r.cost !== null) {
+      sample.costsUsd.values.push(r.cost);
+      sample.costsUsd.clusters.push(k);
+    }
+    if (r.feedback_score !== null) {
+      sample.feedbackScores.values.push(r.feedback_score);
+      sample.feedbackScores.clusters.push(k);
+    }
   }
   return sample;
 }

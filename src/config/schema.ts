@@ -129,12 +129,19 @@ export const rolloutPolicySchema = z.strictObject({
     .strictObject({
       minSamples: z.number().int().min(1).default(50),
       /**
-       * Confidence that a regression is real before a window fails, family-wise over the metrics a
-       * window judges (Bonferroni: each of k metrics is tested at (1 − confidence) / k).
+       * Confidence of the analysis over the whole rollout: every metric's always-valid bounds hold at
+       * once, at every look, with this probability (each of k metrics at (1 − confidence) / k), so an
+       * identical candidate is rolled back with probability at most 1 − confidence per rollout.
        */
       confidence: z.number().gt(0.5).lt(1).default(0.95),
+      /** Margins: the regression each metric may show and still pass (non-inferiority margins). */
       maxErrorRateIncrease: unit.default(0.02),
+      /** Share of calls whose first upstream attempt failed (retries hide these from the error rate). */
+      maxFirstAttemptFailureRateIncrease: unit.default(0.02),
       maxLatencyP95IncreasePercent: z.number().min(0).default(25),
+      maxLatencyP99IncreasePercent: z.number().min(0).default(50),
+      /** Mann–Whitney location shift: the largest allowed P(a canary call is slower than a stable one). */
+      maxLatencySlowerProbability: z.number().min(0.5).lt(1).default(0.6),
       maxViolationRateIncrease: unit.default(0.005),
       minFeedbackScoreRatio: unit.default(0.9),
       /** Feedback scores each side needs before the feedback metric is judged (it arrives late and sparse). */

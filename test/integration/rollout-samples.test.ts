@@ -54,7 +54,11 @@ test('one side of a comparison is read from the logs the way the gateway writes 
   expect(sample.errors).toBe(3); // error, stream cut, fell back
   expect(sample.violations).toBe(3); // blocked, redacted, recorded-only
   expect(sample.criticalViolations).toBe(1);
-  expect(sample.latenciesMs.sort((a, b) => a - b)).toEqual([100, 100, 200, 300]);
-  expect(sample.feedbackScores).toEqual([0.8]);
-  expect(sample.costsUsd).toHaveLength(8);
+  expect([...sample.latenciesMs.values].sort((a, b) => a - b)).toEqual([100, 100, 200, 300]);
+  expect(sample.feedbackScores.values).toEqual([0.8]);
+  expect(sample.costsUsd.values).toHaveLength(8);
+  // no sticky keys: every call is a player of its own, and the per-player counts add up to the totals
+  expect(sample.players.calls).toHaveLength(10);
+  expect(sample.players.errors.reduce((a, b) => a + b, 0)).toBe(3);
+  expect(sample.players.violations.reduce((a, b) => a + b, 0)).toBe(3);
 });

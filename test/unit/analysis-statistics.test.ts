@@ -1,120 +1,141 @@
-import {
-  incompleteBeta,
-  logGamma,
-  mannWhitneyU,
-  normalCdf,
-  normalQuantile,
-  normalSf,
-  quantile,
-  studentTSf,
-  twoProportionTest,
-  welchRatioTest,
-} from '../../src/analysis/statistics';
+import { clusteredRatioVariance, mannWhitneyShift, meanLogRatio, quantileLogRatio, rateWithVariance, sortedValues, woodruffQuantile } from '../../src/analysis/estimators';
+import { alwaysValidBounds, closeStage, combineEvidence, initialSequentialState, mixtureBoundary } from '../../src/analysis/sequential';
+import { mean, normalCdf, normalSf } from '../../src/analysis/statistics';
 
-describe('distributions against published tables', () => {
-  test('standard normal', () => {
-    expect(normalCdf(0)).toBeCloseTo(0.5, 7);
-    expect(normalCdf(1.959964)).toBeCloseTo(0.975, 6);
-    expect(normalCdf(-1.644854)).toBeCloseTo(0.05, 6);
-    expect(normalSf(3.090232)).toBeCloseTo(0.001, 6);
-    expect(normalSf(8)).toBeGreaterThan(0);
-    expect(normalSf(8)).toBeLessThan(1e-14);
-    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
-    expect(normalQuantile(0.05)).toBeCloseTo(-1.644854, 5);
-    expect(normalQuantile(0.999)).toBeCloseTo(3.090232, 5);
-    expect(() => normalQuantile(1)).toThrow(RangeError);
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const normals = (random: () => number, n: number) => Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
+const independent = (values: number[]) => ({ values, clusters: values.map((_, i) => i) });
+
+test('the standard normal against published tables', () => {
+  expect(normalCdf(0)).toBeCloseTo(0.5, 7);
+  expect(normalCdf(1.959964)).toBeCloseTo(0.975, 6);
+  expect(normalCdf(-1.644854)).toBeCloseTo(0.05, 6);
+  expect(normalSf(3.090232)).toBeCloseTo(0.001, 6);
+  expect(normalSf(8)).toBeGreaterThan(0);
+  expect(normalSf(8)).toBeLessThan(1e-14);
+  expect(mean([1, 2, 3, 6])).toBe(3);
+});
+
+describe('cluster-robust estimators', () => {
+  test('the ratio sandwich: independent calls give the binomial variance, whole-player outcomes the design effect', () => {
+    const n = 1000;
+    const oneEach = clusteredRatioVariance(new Array(n).fill(1), Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 1 : 0)));
+    expect(oneEach.ratio).toBeCloseTo(0.1, 12);
+    expect(oneEach.variance).toBeCloseTo((0.1 * 0.9) / n, 6);
+    // 50 players of 20 calls; every call of every 10th player failed: the same 10 % but a 20× variance
+    const grouped = clusteredRatioVariance(new Array(50).fill(20), Array.from({ length: 50 }, (_, i) => (i % 10 === 0 ? 20 : 0)));
+    expect(grouped.variance / oneEach.variance).toBeCloseTo(20, 0);
   });
 
-  test('gamma and incomplete beta', () => {
-    expect(logGamma(5)).toBeCloseTo(Math.log(24), 10);
-    expect(logGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 10);
-    // I_x(1, 1) = x; I_x(a, 1) = x^a
-    expect(incompleteBeta(0.3, 1, 1)).toBeCloseTo(0.3, 10);
-    expect(incompleteBeta(0.3, 3, 1)).toBeCloseTo(0.027, 10);
-    expect(incompleteBeta(0.5, 4, 4)).toBeCloseTo(0.5, 10);
+  test('a rate never gets a variance below the Agresti–Caffo binomial one (0 of n keeps a width)', () => {
+    const r = rateWithVariance({ calls: 100, events: 0 }, { calls: new Array(100).fill(1), events: new Array(100).fill(0) });
+    expect(r.rate).toBe(0);
+    expect(r.variance).toBeCloseTo(((1 / 102) * (101 / 102)) / 102, 12);
   });
 
-  test("Student's t upper tail matches the critical values of the t table", () => {
-    expect(studentTSf(2.228139, 10)).toBeCloseTo(0.025, 5);
-    expect(studentTSf(2.015048, 5)).toBeCloseTo(0.05, 5);
-    expect(studentTSf(2.749996, 30)).toBeCloseTo(0.005, 5);
-    expect(studentTSf(-2.015048, 5)).toBeCloseTo(0.95, 5);
-    expect(studentTSf(0, 7.3)).toBeCloseTo(0.5, 10);
+  test('sorted copies are remembered and extended as a sample grows', () => {
+    const values = [3, 1, 2];
+    expect([...sortedValues(values)]).toEqual([1, 2, 3]);
+    values.push(0, 5, 2.5);
+    expect([...sortedValues(values)]).toEqual([0, 1, 2, 2.5, 3, 5]);
+  });
+
+  test('Woodruff: p95 of a large normal sample with the asymptotic standard error', () => {
+    const random = rng(1);
+    const n = 20_000;
+    const q = woodruffQuantile(independent(normals(random, n)), 0.95)!;
+    expect(q.value).toBeCloseTo(1.645, 1);
+    // asymptotic SE = sqrt(p(1−p)/n) / φ(z_p) = 0.00154 / 0.1031
+    expect(Math.sqrt(q.variance)).toBeCloseTo(Math.sqrt(0.0475 / n) / 0.10314, 2);
+    expect(woodruffQuantile(independent([1, 2, 3]), 0.95)).toBeNull(); // too thin a tail
+  });
+
+  test('quantile log ratio: a tail 40 % slower reads as log(1.4)', () => {
+    const random = rng(2);
+    const base = normals(random, 20_000).map((z) => 400 * Math.exp(0.5 * z));
+    const slow = base.map((x) => (x > 400 * Math.exp(0.5 * 0.8416) ? x * 1.4 : x));
+    const r = quantileLogRatio(independent(slow), independent(base), 0.95)!;
+    expect(r.estimate).toBeCloseTo(Math.log(1.4), 2);
+    expect(r.variance).toBeGreaterThan(0);
+  });
+
+  test('Mann–Whitney shift: P(canary slower) − ½ with ties counted half, as the U statistic', () => {
+    const a = [2, 2, 3, 3];
+    const b = [1, 2, 2, 3];
+    let u = 0;
+    for (const x of a) for (const y of b) u += x > y ? 1 : x === y ? 0.5 : 0;
+    const r = mannWhitneyShift(independent(a), independent(b))!;
+    expect(r.probabilityCanarySlower).toBeCloseTo(u / 16, 12);
+    expect(r.estimate).toBeCloseTo(u / 16 - 0.5, 12);
+    const same = mannWhitneyShift(independent([1, 1, 1]), independent([1, 1, 1]))!;
+    expect(same.estimate).toBe(0);
+    expect(same.variance).toBeGreaterThan(0);
+  });
+
+  test('Mann–Whitney variance matches the known null variance (n₁+n₂+1)/(12·n₁·n₂) for continuous data', () => {
+    const random = rng(3);
+    const r = mannWhitneyShift(independent(normals(random, 2000)), independent(normals(random, 3000)))!;
+    expect(r.variance / ((2000 + 3000 + 1) / (12 * 2000 * 3000))).toBeCloseTo(1, 1);
+  });
+
+  test('mean log ratio: lower-is-worse flips the sign; a free side is floored, not divided by', () => {
+    const x = independent([4, 4.2, 3.8, 4]);
+    const y = independent([2, 2.1, 1.9, 2]);
+    expect(meanLogRatio(y, x)!.estimate).toBeCloseTo(Math.log(0.5), 10);
+    expect(meanLogRatio(y, x, { lowerIsWorse: true })!.estimate).toBeCloseTo(Math.log(2), 10);
+    expect(meanLogRatio(x, independent([0, 0, 0]))!.estimate).toBeGreaterThan(20);
   });
 });
 
-test('quantile interpolates like PostgreSQL percentile_cont', () => {
-  expect(quantile([], 0.5)).toBeNull();
-  expect(quantile([5], 0.95)).toBe(5);
-  expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
-  expect(quantile([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.95)).toBeCloseTo(95.5, 10);
-});
-
-describe('Mann-Whitney U', () => {
-  test('matches scipy’s documented example (males vs females, asymptotic, continuity corrected)', () => {
-    // scipy.stats.mannwhitneyu([19, 22, 16, 29, 24], [20, 11, 17, 12], method='asymptotic') → U=17, two-sided p=0.11134688653314041
-    const r = mannWhitneyU([19, 22, 16, 29, 24], [20, 11, 17, 12]);
-    expect(r.u).toBe(17);
-    expect(r.pValue * 2).toBeCloseTo(0.11134688653314041, 6);
+describe('always-valid sequential bounds', () => {
+  test('the boundary is above the fixed-sample z and grows slowly with information', () => {
+    const z1 = mixtureBoundary(10, 0.05 / 8);
+    expect(z1).toBeGreaterThan(2.73); // one-sided fixed-sample z at α/8
+    expect(z1).toBeLessThan(4.5);
+    expect(mixtureBoundary(1000, 0.05 / 8)).toBeGreaterThan(z1);
+    expect(mixtureBoundary(1e-9, 0.05)).toBeGreaterThan(50);
+    expect(() => mixtureBoundary(1, 0)).toThrow(RangeError);
   });
 
-  test('handles ties and identical samples', () => {
-    const r = mannWhitneyU([1, 1, 1], [1, 1, 1]);
-    expect(r.u).toBe(4.5);
-    expect(r.pValue).toBe(1);
-    const s = mannWhitneyU([2, 2, 3, 3], [1, 2, 2, 3]);
-    expect(s.probabilityAGreater).toBeCloseTo((1 + 0.5 + 0.5 + 0 + 1 + 0.5 + 0.5 + 0 + 1 + 1 + 1 + 0.5 + 1 + 1 + 1 + 0.5) / 16, 10);
+  test('stages combine by inverse variance; bounds are symmetric about the estimate', () => {
+    let state = initialSequentialState();
+    state = closeStage(state, { error_rate: { estimate: 0.01, variance: 1e-4 } });
+    const c = combineEvidence(state.metrics.error_rate, { estimate: 0.03, variance: 1e-4 })!;
+    expect(c.estimate).toBeCloseTo(0.02, 12);
+    expect(c.variance).toBeCloseTo(5e-5, 12);
+    const b = alwaysValidBounds(c, 0.02, 0.01);
+    expect(b.upper - b.estimate).toBeCloseTo(b.estimate - b.lower, 12);
+    expect(state.stagesClosed).toBe(1);
   });
 
-  test('is one-sided: a faster sample is never "slower"', () => {
-    const slow = Array.from({ length: 40 }, (_, i) => 200 + i);
-    const fast = Array.from({ length: 40 }, (_, i) => 100 + i);
-    expect(mannWhitneyU(slow, fast).pValue).toBeLessThan(1e-10);
-    expect(mannWhitneyU(fast, slow).pValue).toBeGreaterThan(0.999);
-  });
-});
-
-describe('two-proportion test with a margin', () => {
-  test('Agresti–Caffo adjusted numbers', () => {
-    const r = twoProportionTest({ x: 15, n: 50 }, { x: 1, n: 50 }, 0.02);
-    const pa = 16 / 52;
-    const pb = 2 / 52;
-    expect(r.rateA).toBeCloseTo(0.3, 12);
-    expect(r.rateB).toBeCloseTo(0.02, 12);
-    expect(r.difference).toBeCloseTo(pa - pb, 12);
-    expect(r.standardError).toBeCloseTo(Math.sqrt((pa * (1 - pa)) / 52 + (pb * (1 - pb)) / 52), 12);
-    expect(r.pValue).toBeLessThan(0.001);
-  });
-
-  test('zero errors on both sides keep a usable variance and never look worse', () => {
-    const r = twoProportionTest({ x: 0, n: 100 }, { x: 0, n: 100 }, 0.02);
-    expect(Number.isFinite(r.z)).toBe(true);
-    expect(r.pValue).toBeGreaterThan(0.9);
-  });
-
-  test('an increase inside the margin is not significant however large the sample', () => {
-    const r = twoProportionTest({ x: 300, n: 10_000 }, { x: 200, n: 10_000 }, 0.02); // +1 point, margin 2 points
-    expect(r.pValue).toBeGreaterThan(0.99);
-  });
-});
-
-describe("Welch's ratio test", () => {
-  test('greater: costs that doubled exceed a +50% margin', () => {
-    const base = Array.from({ length: 30 }, (_, i) => 0.001 + (i % 5) * 0.0001);
-    const doubled = base.map((x) => x * 2);
-    expect(welchRatioTest(doubled, base, 1.5, 'greater').pValue).toBeLessThan(1e-6);
-    expect(welchRatioTest(base, base, 1.5, 'greater').pValue).toBeGreaterThan(0.999);
-  });
-
-  test('less: feedback below 90% of stable', () => {
-    const base = Array.from({ length: 40 }, (_, i) => 4 + (i % 3) * 0.5);
-    const worse = base.map((x) => x - 1.5);
-    expect(welchRatioTest(worse, base, 0.9, 'less').pValue).toBeLessThan(1e-6);
-    expect(welchRatioTest(base, base, 0.9, 'less').pValue).toBeGreaterThan(0.99);
-  });
-
-  test('zero variance decides by the means', () => {
-    expect(welchRatioTest([2, 2], [1, 1], 1.5, 'greater').pValue).toBe(0);
-    expect(welchRatioTest([1, 1], [1, 1], 1.5, 'greater').pValue).toBe(1);
+  test('Ville: over 200 looks of a null Gaussian stream, the bound excludes 0 in at most α of the streams', () => {
+    const random = rng(4);
+    const alpha = 0.05;
+    const looks = 200;
+    // the boundary depends only on the information, so it is computed once per look
+    const boundary = Array.from({ length: looks + 1 }, (_, k) => (k === 0 ? Infinity : alwaysValidBounds({ estimate: 0, variance: 1 / k, information: k }, 0.5, alpha).upper * Math.sqrt(k)));
+    let crossed = 0;
+    const streams = 2000;
+    for (let s = 0; s < streams; s++) {
+      let sum = 0;
+      for (let k = 1; k <= looks; k++) {
+        sum += normals(random, 1)[0]!;
+        if (sum / Math.sqrt(k) > boundary[k]!) {
+          crossed++;
+          break;
+        }
+      }
+    }
+    expect(crossed / streams).toBeLessThanOrEqual(alpha);
+    expect(crossed).toBeGreaterThan(0); // a bound that never fires would pass too
   });
 });
