@@ -1,5 +1,5 @@
 /**
- * `npm run bench:analysis [-- --rollouts 1000] [--power-rollouts 500] [--seed 1] [--json]`
+ * `npm run bench:analysis [-- --rollouts 400] [--power-rollouts 200] [--seed 1] [--json]`
  *
  * The false-rollback and miss rates of the canary analysis over whole rollouts, measured by simulation:
  * thousands of seeded rollouts whose calls are generated here and judged by the REAL analysis code
@@ -32,7 +32,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rollouts: 1000, powerRollouts: 500, seed: 1, rate: 120, windowS: 60, callsPerPlayer: 20, json: false };
+  const o: Options = { rollouts: 400, powerRollouts: 200, seed: 1, rate: 120, windowS: 60, callsPerPlayer: 20, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (min: number, max: number) => {

@@ -266,11 +266,13 @@ async function main() {
     })();
     const fault = await rollout('bench_fault', faultCandidate);
     await Promise.race([watch, sleep(5000)]);
-    servedRestoredAt ??= Date.now();
+    // Not seen within 5 s of the rollout's end: reported as not observed, never as a made-up time.
+    const servedObserved = servedRestoredAt;
+    servedRestoredAt = -1; // stops the watcher
     await faultPlayers.stop();
     const times = await allocationTimes(prisma, 'bench_fault', faultCandidate);
     const faultToRollback = times.canaryOn ? (times.last.createdAt.getTime() - times.canaryOn.createdAt.getTime()) / 1000 : null;
-    const faultToServed = times.canaryOn ? (servedRestoredAt - times.canaryOn.createdAt.getTime()) / 1000 : null;
+    const faultToServed = times.canaryOn && servedObserved !== undefined ? (servedObserved - times.canaryOn.createdAt.getTime()) / 1000 : null;
     const firstVerdict = fault.status.verdicts.find((v) => v.verdict !== 'inconclusive');
     say(`fault: ${fault.result.outcome} — ${fault.result.reason}`);
     say(
@@ -332,7 +334,7 @@ async function main() {
       machine: { cpus: os.cpus().length, node: process.version },
     };
     const lines = [
-      `fault to rollback:      ${summary.fault_to_rollback_s} s (window ${o.windowS} s; gateway serving stable after ${summary.fault_to_gateway_serving_stable_s} s; ${fault.result.outcome} after ${fault.status.verdicts.length} window(s))`,
+      `fault to rollback:      ${summary.fault_to_rollback_s} s (window ${o.windowS} s; gateway serving stable ${summary.fault_to_gateway_serving_stable_s === null ? 'not observed' : `after ${summary.fault_to_gateway_serving_stable_s} s`}; ${fault.result.outcome} after ${fault.status.verdicts.length} window(s))`,
       `false rollbacks:        ${falseRollbacks} of ${outcomes.length} identical rollouts (${promoted} promoted, ${paused} paused for a person)`,
       `windows judged:         ${summary.identical_windows} (${summary.identical_inconclusive_windows} inconclusive, extended)`,
     ];

@@ -63,13 +63,23 @@ export interface JudgeOptions {
 
 const confidenceLabel = (c: number) => `${Number((c * 100).toFixed(2))} %`;
 
-function judgeMetric(def: MetricDefinition, canary: GroupSample, baseline: GroupSample, ctx: JudgeContext, state: SequentialState, alpha: number): { check: MetricCheck; evidence?: { estimate: number; variance: number } } {
+function judgeMetric(
+  def: MetricDefinition,
+  canary: GroupSample,
+  baseline: GroupSample,
+  ctx: JudgeContext,
+  state: SequentialState,
+  alpha: number,
+): { check: MetricCheck; blocks: boolean; evidence?: { estimate: number; variance: number } } {
   const margin = def.margin(ctx.policy);
   const measured = def.measure(canary, baseline, ctx);
   const closed = state.metrics[def.name];
   const base = { metric: def.name, kind: def.kind, margin };
   if ('notJudged' in measured) {
-    return { check: { ...base, verdict: 'not_judged', canary: null, baseline: null, difference: null, lower: null, upper: null, detail: `${def.label}: not judged (${measured.notJudged})` } };
+    return {
+      check: { ...base, verdict: 'not_judged', canary: null, baseline: null, difference: null, lower: null, upper: null, detail: `${def.label}: not judged (${measured.notJudged})` },
+      blocks: def.required && !measured.waived,
+    };
   }
   const combined = combineEvidence(closed, measured)!;
   const b = alwaysValidBounds(combined, def.mixingScale, alpha);
@@ -96,6 +106,7 @@ function judgeMetric(def: MetricDefinition, canary: GroupSample, baseline: Group
   }
   return {
     check: { ...base, verdict, canary: measured.canary, baseline: measured.baseline, difference: b.estimate, lower: b.lower, upper: b.upper, detail: `${def.label} ${decision} (${sides})` },
+    blocks: verdict === 'inconclusive',
     evidence: { estimate: measured.estimate, variance: measured.variance },
   };
 }
@@ -133,7 +144,7 @@ function conclude(canary: GroupSample, baseline: GroupSample, policy: AnalysisPo
     const judged = judgeMetric(def, canary, baseline, ctx, state, alphaPerMetric);
     checks.push(judged.check);
     if (judged.evidence) evidence[def.name] = judged.evidence;
-    if (judged.check.verdict === 'inconclusive' || (judged.check.verdict === 'not_judged' && def.required)) blocking.push(judged.check);
+    if (judged.blocks) blocking.push(judged.check);
   }
   const failed = checks.filter((ch) => ch.verdict === 'fail');
   if (failed.length > 0) return { ...base, verdict: 'fail', reason: failed.map((f) => f.detail).join('; '), checks, evidence };

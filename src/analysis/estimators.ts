@@ -80,17 +80,45 @@ export function clusteredRatioVariance(n: ArrayLike<number>, y: ArrayLike<number
   return { ratio, variance: ((clusters / (clusters - 1)) * ss) / (total * total), clusters, total };
 }
 
+/** One side of a rate: exact totals and, when known, the same counts per player. */
+export interface RateSide {
+  calls: number;
+  events: number;
+  perPlayer?: { calls: ArrayLike<number>; events: ArrayLike<number> };
+}
+
 /**
- * A rate (errors per call) of one side: the exact totals, and the variance from the per-player counts
- * when they are known, never below the binomial variance of the Agresti–Caffo adjusted rate (one
- * success and one failure added) so that 0 of n keeps a usable width.
+ * The difference of two rates (canary − stable) with its variance. Each side's variance is the
+ * largest of:
+ * - its own cluster-robust (sandwich) variance over players;
+ * - the binomial variance of its Agresti–Caffo adjusted rate (one success and one failure added), so
+ *   0 of n keeps a usable width;
+ * - the pooled floor: the two sides' pooled rate, with the design effect measured on both sides'
+ *   players together, over this side's calls. A side with few players and rare events (the 5 % stable
+ *   holdback: 18 players, often 0 errors) cannot estimate its own variance — its sandwich and its
+ *   binomial are both near 0 — while under "no difference" both sides share one rate and one design
+ *   effect that the pooled sample measures well. Without this floor the bench measured 5 % false
+ *   rollbacks from the error rate alone with correlated players.
  */
-export function rateWithVariance(total: { calls: number; events: number }, perPlayer?: { calls: ArrayLike<number>; events: ArrayLike<number> }): { rate: number; variance: number } {
-  const rate = total.events / total.calls;
-  const adjusted = (total.events + 1) / (total.calls + 2);
-  const binomial = (adjusted * (1 - adjusted)) / (total.calls + 2);
-  const clustered = perPlayer ? clusteredRatioVariance(perPlayer.calls, perPlayer.events).variance : 0;
-  return { rate, variance: Math.max(binomial, Number.isFinite(clustered) ? clustered : 0) };
+export function rateDifference(canary: RateSide, stable: RateSide): { estimate: number; variance: number; canary: number; stable: number } {
+  const own = (s: RateSide) => {
+    const adjusted = (s.events + 1) / (s.calls + 2);
+    const binomial = (adjusted * (1 - adjusted)) / (s.calls + 2);
+    const clustered = s.perPlayer ? clusteredRatioVariance(s.perPlayer.calls, s.perPlayer.events).variance : 0;
+    return Math.max(binomial, Number.isFinite(clustered) ? clustered : 0);
+  };
+  const calls = canary.calls + stable.calls;
+  const pooled = (canary.events + stable.events) / calls;
+  let designEffect = 1;
+  if (canary.perPlayer && stable.perPlayer && pooled > 0 && pooled < 1) {
+    const n = [...Array.from(canary.perPlayer.calls), ...Array.from(stable.perPlayer.calls)];
+    const y = [...Array.from(canary.perPlayer.events), ...Array.from(stable.perPlayer.events)];
+    designEffect = Math.max(1, clusteredRatioVariance(n, y).variance / ((pooled * (1 - pooled)) / calls));
+  }
+  const floor = (s: RateSide) => (designEffect * pooled * (1 - pooled)) / s.calls;
+  const c = canary.events / canary.calls;
+  const b = stable.events / stable.calls;
+  return { estimate: c - b, variance: Math.max(own(canary), floor(canary)) + Math.max(own(stable), floor(stable)), canary: c, stable: b };
 }
 
 /** Dense 0..G−1 cluster indices for arbitrary integer ids, in order of first appearance. */

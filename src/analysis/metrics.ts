@@ -1,5 +1,5 @@
 import type { RolloutPolicy } from '../config/schema';
-import { mannWhitneyShift, meanLogRatio, quantileLogRatio, quantileMinSamples, rateWithVariance, type DifferenceEstimate } from './estimators';
+import { mannWhitneyShift, meanLogRatio, quantileLogRatio, quantileMinSamples, rateDifference, type DifferenceEstimate } from './estimators';
 import type { GroupSample } from './group-sample';
 
 /**
@@ -43,6 +43,12 @@ export interface Measurement extends DifferenceEstimate {
   note?: string;
 }
 
+/** Why a metric could not be judged; `waived` when that cannot change by waiting (it never blocks a pass). */
+export interface NotJudged {
+  notJudged: string;
+  waived?: boolean;
+}
+
 export interface MetricDefinition {
   name: MetricName;
   /** Lower case, as it reads in a sentence. */
@@ -57,7 +63,7 @@ export interface MetricDefinition {
   mixingScale: number;
   /** The allowed regression on the regression scale. */
   margin(policy: AnalysisPolicy): number;
-  measure(canary: GroupSample, baseline: GroupSample, ctx: JudgeContext): Measurement | { notJudged: string };
+  measure(canary: GroupSample, baseline: GroupSample, ctx: JudgeContext): Measurement | NotJudged;
   /** A regression-scale value in the metric's display unit, signed ("+0.40 pp", "+12.0 %"). */
   show(x: number): string;
   /** One side's value in its unit ("1.40 %", "512 ms"). */
@@ -93,11 +99,13 @@ const rate = (
   measure(canary, baseline, ctx) {
     const ce = events(canary);
     const be: { total: number; perPlayer: number[]; note?: string } = baselineEvents ? baselineEvents(baseline, ctx, canary) : events(baseline);
-    const side = (s: GroupSample, e: { total: number; perPlayer: number[] }) =>
-      rateWithVariance({ calls: s.requests, events: e.total }, s.players.calls.length ? { calls: s.players.calls, events: e.perPlayer } : undefined);
-    const c = side(canary, ce);
-    const b = side(baseline, be);
-    const m: Measurement = { estimate: c.rate - b.rate, variance: c.variance + b.variance, canary: c.rate, baseline: b.rate };
+    const side = (s: GroupSample, e: { total: number; perPlayer: number[] }) => ({
+      calls: s.requests,
+      events: e.total,
+      perPlayer: s.players.calls.length ? { calls: s.players.calls, events: e.perPlayer } : undefined,
+    });
+    const d = rateDifference(side(canary, ce), side(baseline, be));
+    const m: Measurement = { estimate: d.estimate, variance: d.variance, canary: d.canary, baseline: d.stable };
     if (be.note) m.note = be.note;
     return m;
   },
@@ -152,7 +160,7 @@ export const METRICS: readonly MetricDefinition[] = [
     mixingScale: 0.1,
     margin: (p) => p.maxLatencySlowerProbability - 0.5,
     measure(c, b, ctx) {
-      if (!ctx.sameWindow) return { notJudged: notSameWindow };
+      if (!ctx.sameWindow) return { notJudged: notSameWindow, waived: true };
       if (c.latenciesMs.values.length < MIN_LATENCY_SAMPLES || b.latenciesMs.values.length < MIN_LATENCY_SAMPLES) {
         return { notJudged: `needs ${MIN_LATENCY_SAMPLES} successful calls a side (canary ${c.latenciesMs.values.length}, stable ${b.latenciesMs.values.length})` };
       }
@@ -204,8 +212,8 @@ export const METRICS: readonly MetricDefinition[] = [
   },
 ];
 
-function quantileMeasure(c: GroupSample, b: GroupSample, ctx: JudgeContext, p: number): Measurement | { notJudged: string } {
-  if (!ctx.sameWindow) return { notJudged: notSameWindow };
+function quantileMeasure(c: GroupSample, b: GroupSample, ctx: JudgeContext, p: number): Measurement | NotJudged {
+  if (!ctx.sameWindow) return { notJudged: notSameWindow, waived: true };
   const need = quantileMinSamples(p);
   if (c.latenciesMs.values.length < need || b.latenciesMs.values.length < need) {
     return { notJudged: `needs ${need} successful calls a side for p${Math.round(p * 100)} (canary ${c.latenciesMs.values.length}, stable ${b.latenciesMs.values.length})` };

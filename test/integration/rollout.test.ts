@@ -189,7 +189,8 @@ describe('strategies with a shadow stage', () => {
     const status = await handle.query(rolloutStatusQuery);
     expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.label)).toEqual(['shadow 50%', '20%', '50%', '100%']);
     const shadowVerdict = status.verdicts.find((v) => v.label === 'shadow 50%' && v.verdict === 'pass')!;
-    expect(shadowVerdict.checks[0]).toMatchObject({ metric: 'shadow_success_rate', verdict: 'pass', limit: 0.95 });
+    expect(shadowVerdict.checks.find((c) => c.metric === 'error_rate')).toMatchObject({ verdict: 'pass' });
+    expect(shadowVerdict.checks.find((c) => c.metric === 'feedback_score')).toMatchObject({ verdict: 'not_judged' });
     const history = await allocationHistory(db.prisma, USE_CASE);
     expect(history[1]!.entries).toEqual([
       { modelId: stableId, weight: 10000, role: 'stable' },
@@ -198,12 +199,12 @@ describe('strategies with a shadow stage', () => {
     expect(await db.prisma.evaluation.count({ where: { kind: 'shadow' } })).toBeGreaterThanOrEqual(1);
   });
 
-  test('a shadow that fails more than 5% of calls stops the rollout before any player sees it', async () => {
+  test('a shadow that fails far more often than stable stops the rollout before any player sees it', async () => {
     traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: (id) => (id === candidateId ? { ...healthy, errorRate: 0.15 } : healthy) });
     const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'shadow_then_canary' });
     const result = await handle.result();
     expect(result.outcome).toBe('rolled_back');
-    expect(result.reason).toContain('shadow success rate');
+    expect(result.reason).toMatch(/^stage 1 \(shadow 100%\) failed analysis: error rate \+\d+\.\d\d pp > margin/);
     expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).every((w) => w === 0)).toBe(true);
     expect((await getServingAllocation(db.prisma, USE_CASE))!.entries).toEqual([{ modelId: stableId, weight: 10000, role: 'stable' }]);
   });

@@ -15,7 +15,21 @@ export function testPolicy(overrides: Record<string, unknown> = {}): RolloutPoli
     steps: [20, 50, 100],
     windowSeconds: 1.5,
     shadowWindowSeconds: 1.5,
-    analysis: { minSamples: 20, maxInconclusiveExtensions: 2, ...analysis },
+    // Margins wide enough that a healthy candidate is shown non-inferior on the few dozen calls a
+    // 1.5 s window gives it (the analysis passes only what it has shown), still far below the faults
+    // the tests inject (40–50 % errors).
+    analysis: {
+      minSamples: 20,
+      maxInconclusiveExtensions: 2,
+      maxErrorRateIncrease: 0.1,
+      maxFirstAttemptFailureRateIncrease: 0.1,
+      maxViolationRateIncrease: 0.1,
+      maxLatencyP95IncreasePercent: 100,
+      maxLatencyP99IncreasePercent: 200,
+      maxLatencySlowerProbability: 0.8,
+      maxCostIncreasePercent: 100,
+      ...analysis,
+    },
     ...rest,
   });
 }

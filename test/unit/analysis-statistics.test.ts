@@ -1,4 +1,4 @@
-import { clusteredRatioVariance, mannWhitneyShift, meanLogRatio, quantileLogRatio, rateWithVariance, sortedValues, woodruffQuantile } from '../../src/analysis/estimators';
+import { clusteredRatioVariance, mannWhitneyShift, meanLogRatio, quantileLogRatio, rateDifference, sortedValues, woodruffQuantile } from '../../src/analysis/estimators';
 import { alwaysValidBounds, closeStage, combineEvidence, initialSequentialState, mixtureBoundary } from '../../src/analysis/sequential';
 import { mean, normalCdf, normalSf } from '../../src/analysis/statistics';
 
@@ -37,9 +37,21 @@ describe('cluster-robust estimators', () => {
   });
 
   test('a rate never gets a variance below the Agresti–Caffo binomial one (0 of n keeps a width)', () => {
-    const r = rateWithVariance({ calls: 100, events: 0 }, { calls: new Array(100).fill(1), events: new Array(100).fill(0) });
-    expect(r.rate).toBe(0);
-    expect(r.variance).toBeCloseTo(((1 / 102) * (101 / 102)) / 102, 12);
+    const ones = (n: number) => new Array(n).fill(1);
+    const r = rateDifference({ calls: 100, events: 0, perPlayer: { calls: ones(100), events: new Array(100).fill(0) } }, { calls: 100, events: 0 });
+    expect(r.estimate).toBe(0);
+    expect(r.variance).toBeCloseTo((2 * ((1 / 102) * (101 / 102))) / 102, 12);
+  });
+
+  test('a small side with no events borrows the pooled rate and design effect (the 5 % holdback)', () => {
+    // 342 canary players of 20 calls, errors clustered in every 20th player; 18 stable players, no errors
+    const canaryCalls = new Array(342).fill(20);
+    const canaryEvents = canaryCalls.map((_, i): number => (i % 20 === 0 ? 4 : 0));
+    const stable = { calls: 360, events: 0, perPlayer: { calls: new Array(18).fill(20), events: new Array(18).fill(0) } };
+    const r = rateDifference({ calls: 6840, events: canaryEvents.reduce((a, b) => a + b, 0), perPlayer: { calls: canaryCalls, events: canaryEvents } }, stable);
+    const naive = rateDifference({ calls: 6840, events: 72 }, { calls: 360, events: 0 });
+    expect(r.estimate).toBeCloseTo(72 / 6840, 12);
+    expect(r.variance).toBeGreaterThan(3 * naive.variance);
   });
 
   test('sorted copies are remembered and extended as a sample grows', () => {
