@@ -107,6 +107,10 @@ interface CallContext {
   fallbackError?: string;
   /** The caller's key when it carries limits (its tokens and cost are charged to it). */
   limitedKey?: ApiKeyRecord;
+  /** Upstream attempts so far (retries and the fallback's attempt included). */
+  attempts: number;
+  /** Error class of the first upstream attempt, when it failed (retried or not). */
+  firstAttemptError: string | null;
 }
 
 export class ChatHandler {
@@ -146,7 +150,7 @@ export class ChatHandler {
     const bucket = stickyKey !== null ? stickyBucket(route.useCaseId, stickyKey) : randomBucket();
     const target = route.served[route.table[bucket]!]!;
     const applied = applyPolicy(route.policy, request);
-    const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt, limitedKey: limited };
+    const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt, limitedKey: limited, attempts: 0, firstAttemptError: null };
     this.remember(ctx.requestId);
 
     if (route.shadows.length > 0) this.mirror(ctx);
@@ -185,18 +189,27 @@ export class ChatHandler {
       withRetries(
         b,
         (timeoutMs) => {
+          ctx.attempts++;
           if (!model.provider) {
             throw new ProviderError('provider_error', `model "${model.name}" has no configured provider ("${model.providerId ?? 'none'}" is not in mms.config.yaml)`);
           }
           return call(model, timeoutMs);
         },
-        { signal, onRetry: (err) => this.deps.metrics.retries.inc({ provider: model.providerId ?? 'none', error_class: err.errorClass }) },
+        {
+          signal,
+          onRetry: (err) => {
+            // a failure the retry will hide from the player: the canary analysis counts it (first-attempt failure rate)
+            ctx.firstAttemptError ??= err.errorClass;
+            this.deps.metrics.retries.inc({ provider: model.providerId ?? 'none', error_class: err.errorClass });
+          },
+        },
       );
     try {
       return await attempt(ctx.model, budget);
     } catch (err) {
       const fallback = ctx.route.fallback;
       const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      ctx.firstAttemptError ??= pe.errorClass;
       if (!fallback || fallback.id === ctx.model.id || signal.aborted || !(pe.retryable || pe.errorClass === 'provider_error') || budget.remainingMs() <= 0) throw pe;
       // The fallback gets one attempt inside what is left of the same budget.
       ctx.fallbackFrom = ctx.model;
@@ -321,6 +334,8 @@ export class ChatHandler {
       stickyKey: ctx.stickyKey,
       performanceMetrics: { upstreamModel: fields.model.upstreamModel, provider: fields.model.providerId },
       timestamp: ctx.startedAt,
+      attempts: ctx.attempts,
+      firstAttemptError: ctx.firstAttemptError,
     };
   }
 
@@ -573,7 +588,8 @@ export class ChatHandler {
   /** A mirrored copy: one attempt, no fallback, never returned; its row has role "shadow". */
   private async shadowCall(primary: CallContext, model: ResolvedModel, index: number): Promise<void> {
     await new Promise((r) => setImmediate(r)); // after the primary call is on its way
-    const ctx: CallContext = { ...primary, model, role: 'shadow', started: performance.now(), startedAt: new Date() };
+    // one attempt, counted as the first: the analysis compares it with stable's first attempts
+    const ctx: CallContext = { ...primary, model, role: 'shadow', started: performance.now(), startedAt: new Date(), attempts: 1, firstAttemptError: null };
     const requestId = `${primary.requestId}:shadow:${index}`;
     const id = randomUUID();
     try {
@@ -584,6 +600,7 @@ export class ChatHandler {
       this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: { shadowOf: primary.requestId } }));
     } catch (err) {
       const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      ctx.firstAttemptError = pe.errorClass;
       this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'error', errorClass: pe.errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: { shadowOf: primary.requestId } }));
     }
   }

@@ -33,6 +33,10 @@ export interface LogRow {
   feedbackScore?: number;
   correctedOutput?: string;
   feedbackAt?: Date;
+  /** Upstream attempts the call made (retries and the fallback's attempt included). */
+  attempts?: number;
+  /** Error class of the call's first upstream attempt when it failed, even if a retry then succeeded. */
+  firstAttemptError?: string | null;
 }
 
 export interface ViolationRow {
@@ -81,6 +85,8 @@ export interface LogRecord {
   stickyKeyHash: string | null;
   feedbackScore: number | null;
   feedbackAt: string | null;
+  attempts: number | null;
+  firstAttemptError: string | null;
 }
 
 export interface ViolationRecord {
@@ -122,6 +128,8 @@ export function toLogRecord(row: LogRow): LogRecord {
     stickyKeyHash: row.stickyKey === null ? null : hashKey(row.stickyKey),
     feedbackScore: row.feedbackScore ?? null,
     feedbackAt: row.feedbackAt ? row.feedbackAt.toISOString() : null,
+    attempts: row.attempts ?? null,
+    firstAttemptError: row.firstAttemptError ?? null,
   };
 }
 
@@ -131,8 +139,8 @@ export function toViolationRecord(row: ViolationRow): ViolationRecord {
 
 const column = <T, K extends keyof T>(rows: T[], key: K) => rows.map((r) => r[key]);
 
-const LOG_COLUMNS = ['id', 'modelId', 'useCase', 'prompt', 'context', 'generatedOutput', 'userFeedback', 'correctedOutput', 'performanceMetrics', 'timestamp', 'requestId', 'role', 'allocationVersion', 'status', 'errorClass', 'latencyMs', 'ttftMs', 'tokensIn', 'tokensOut', 'costUsd', 'guardrailVerdict', 'stickyKeyHash', 'feedbackScore', 'feedbackAt'] as const;
-const LOG_TYPES = ['uuid', 'uuid', 'varchar', 'text', 'jsonb', 'text', 'jsonb', 'text', 'jsonb', 'timestamptz', 'varchar', 'varchar', 'int', 'varchar', 'varchar', 'float8', 'float8', 'int', 'int', 'numeric', 'varchar', 'varchar', 'float8', 'timestamptz'];
+const LOG_COLUMNS = ['id', 'modelId', 'useCase', 'prompt', 'context', 'generatedOutput', 'userFeedback', 'correctedOutput', 'performanceMetrics', 'timestamp', 'requestId', 'role', 'allocationVersion', 'status', 'errorClass', 'latencyMs', 'ttftMs', 'tokensIn', 'tokensOut', 'costUsd', 'guardrailVerdict', 'stickyKeyHash', 'feedbackScore', 'feedbackAt', 'attempts', 'firstAttemptError'] as const;
+const LOG_TYPES = ['uuid', 'uuid', 'varchar', 'text', 'jsonb', 'text', 'jsonb', 'text', 'jsonb', 'timestamptz', 'varchar', 'varchar', 'int', 'varchar', 'varchar', 'float8', 'float8', 'int', 'int', 'numeric', 'varchar', 'varchar', 'float8', 'timestamptz', 'int2', 'varchar'];
 const VIOLATION_COLUMNS = ['id', 'logId', 'modelId', 'useCaseId', 'violationType', 'severity', 'violationDetails', 'outputSample', 'interventionTaken', 'timestamp'] as const;
 const VIOLATION_TYPES = ['uuid', 'uuid', 'uuid', 'varchar', 'varchar', 'varchar', 'jsonb', 'text', 'varchar', 'timestamptz'];
 
@@ -142,7 +150,7 @@ const VIOLATION_TYPES = ['uuid', 'uuid', 'uuid', 'varchar', 'varchar', 'varchar'
  */
 export const INSERT_LOGS_SQL = `insert into model_historical_logs (log_id, model_id, use_case, prompt, context, generated_output, user_feedback,
   corrected_output, performance_metrics, "timestamp", request_id, role, allocation_version, status, error_class, latency_ms, ttft_ms, tokens_in,
-  tokens_out, cost_usd, guardrail_verdict, sticky_key_hash, feedback_score, feedback_at)
+  tokens_out, cost_usd, guardrail_verdict, sticky_key_hash, feedback_score, feedback_at, attempts, first_attempt_error_class)
   select * from unnest(${LOG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) on conflict do nothing`;
 
 export const INSERT_VIOLATIONS_SQL = `insert into guardrails_violations (violation_id, log_id, model_id, use_case_id, violation_type, severity,

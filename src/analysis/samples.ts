@@ -38,10 +38,15 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
   // so the analysis can treat players, not calls, as the independent unit.
   const player = Prisma.sql`coalesce(sticky_key_hash, log_id::text)`;
   const failed = Prisma.sql`(${fellBack} or status = 'error' or (status = 'incomplete' and error_class is distinct from 'client_disconnected'))`;
-  const players = await db.$queryRaw<Array<{ player: string; calls: number; errors: number; violations: number }>>`
+  // The first attempt failed when the gateway recorded its error class (a client disconnect aside), or,
+  // in rows from before the gateway logged attempts, when the call itself failed.
+  const firstFailed = Prisma.sql`(case when attempts is null then ${failed} else first_attempt_error_class is not null and first_attempt_error_class not in ('aborted', 'client_disconnected') end)`;
+  const players = await db.$queryRaw<Array<{ player: string; calls: number; errors: number; first_failures: number; attempts: number; violations: number }>>`
     select ${player} as player,
            count(*)::int as calls,
            (count(*) filter (where ${failed}))::int as errors,
+           (count(*) filter (where ${firstFailed}))::int as first_failures,
+           coalesce(sum(coalesce(attempts, 1)), 0)::int as attempts,
            (count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})))::int as violations
       from model_historical_logs
      where ${window}
@@ -63,16 +68,14 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
     playerIndex.set(p.player, sample.players.calls.length);
     sample.players.calls.push(p.calls);
     sample.players.errors.push(p.errors);
-    // Until the gateway logs attempts per call, a call's first attempt is known to have failed only
-    // when the call failed: retried-and-recovered failures are not visible in these rows.
-    sample.players.firstAttemptFailures.push(p.errors);
+    sample.players.firstAttemptFailures.push(p.first_failures);
     sample.players.violations.push(p.violations);
     sample.requests += p.calls;
     sample.errors += p.errors;
-    sample.firstAttemptFailures += p.errors;
+    sample.firstAttemptFailures += p.first_failures;
+    sample.attempts += p.attempts;
     sample.violations += p.violations;
   }
-  sample.attempts = sample.requests;
   sample.criticalViolations = Number(critical?.n ?? 0);
   for (const r of rows) {
     if (r.fell_back) continue; // the fallback's latency, cost and feedback are not this model's

@@ -80,7 +80,8 @@ describe.each(wires)('$kind', (w) => {
     expect(fake.counts.chat).toBe(2);
     const [first, second] = fake.requests;
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
-    expect((await rowOf(res.body.id)).status).toBe('ok');
+    // the player saw success; the row still says the first attempt failed (canary analysis counts it)
+    expect(await rowOf(res.body.id)).toMatchObject({ status: 'ok', attempts: 2, firstAttemptError: 'rate_limited' });
   });
 
   test('a retry-after longer than the budget fails at once with 429 and the retry-after passed on', async () => {
@@ -103,7 +104,7 @@ describe.each(wires)('$kind', (w) => {
     expect(res.status).toBe(502);
     expect(res.body.error.type).toBe('upstream_error');
     expect(fake.counts.chat).toBe(3);
-    expect((await rowOf(res.headers['x-request-id'] as string)).errorClass).toBe('server_error');
+    expect(await rowOf(res.headers['x-request-id'] as string)).toMatchObject({ errorClass: 'server_error', attempts: 3, firstAttemptError: 'server_error' });
   });
 
   test.each([
@@ -116,7 +117,7 @@ describe.each(wires)('$kind', (w) => {
     const res = await gw.call(body(w.useCase));
     expect(res.status).toBe(answered);
     expect(fake.counts.chat).toBe(1);
-    expect((await rowOf(res.headers['x-request-id'] as string)).errorClass).toBe(errorClass);
+    expect(await rowOf(res.headers['x-request-id'] as string)).toMatchObject({ errorClass, attempts: 1, firstAttemptError: errorClass });
   });
 
   test('a stream cut mid-way reaches the client as an explicit error and is logged as incomplete', async () => {

@@ -6,7 +6,6 @@ import { Client as PgClient } from 'pg';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRolloutActivities, type AnalyseWindowInput } from '../../activities/rollout';
-import { rolloutPolicySchema } from '../../src/config/schema';
 import { getServingAllocation, lockUseCase, writeAllocation } from '../../src/registry/allocations';
 import { captureSnapshot } from '../../src/registry/snapshots';
 import type { ApplyTrafficInput } from '../../src/registry/rollouts';
@@ -242,7 +241,7 @@ describe('every side-effecting rollout activity run twice leaves the state of on
     await env.run(activities.applyTraffic, { ...base, seq: 1, percent: 50, label: '50%' });
     const since = new Date(Date.now() - 1000);
     const log = (modelId: string, role: string, status: string) => ({ modelId, useCase: USE_CASE, role, status, prompt: 'p', generatedOutput: 'o', latencyMs: 100, timestamp: new Date() });
-    await db.prisma.modelHistoricalLog.createMany({ data: [...Array.from({ length: 30 }, () => log(candidateId, 'canary', 'ok')), ...Array.from({ length: 30 }, () => log(stableId, 'stable', 'ok'))] });
+    await db.prisma.modelHistoricalLog.createMany({ data: [...Array.from({ length: 200 }, () => log(candidateId, 'canary', 'ok')), ...Array.from({ length: 200 }, () => log(stableId, 'stable', 'ok'))] });
     const input: AnalyseWindowInput = {
       useCaseId: USE_CASE,
       candidateModelId: candidateId,
@@ -250,7 +249,7 @@ describe('every side-effecting rollout activity run twice leaves the state of on
       mode: 'canary',
       since: since.toISOString(),
       baselineSince: since.toISOString(),
-      policy: { analysis: rolloutPolicySchema.parse({ analysis: { minSamples: 20 } }).analysis, shadowSuccessRate: 0.95 },
+      policy: { analysis: testPolicy().analysis, shadowSuccessRate: 0.95 },
       workflowId: 'rollout:npc_dialogue',
       rolloutKey: base.rolloutKey,
       deploymentId,
@@ -259,7 +258,7 @@ describe('every side-effecting rollout activity run twice leaves the state of on
     };
     const once = await env.run(activities.analyseWindow, input);
     expect(once.verdict).toBe('pass');
-    expect(once.canary.requests).toBe(30);
+    expect(once.canary.requests).toBe(200);
     const afterOnce = await dump();
     await db.prisma.modelHistoricalLog.createMany({ data: Array.from({ length: 30 }, () => log(candidateId, 'canary', 'error')) });
     expect(await env.run(activities.analyseWindow, input)).toEqual(once);
