@@ -2,21 +2,10 @@ import { emptySample, judgeCanaryWindow, judgeShadowWindow, summarise, type Wind
 import { GroupSampleBuilder, type GroupSample } from '../../src/analysis/group-sample';
 import { closeStage, initialSequentialState } from '../../src/analysis/sequential';
 import { rolloutPolicySchema } from '../../src/config/schema';
+import { rng } from '../support/random';
 
 const policy = rolloutPolicySchema.parse({}).analysis;
 const zeroMargins = { ...policy, maxErrorRateIncrease: 0, maxFirstAttemptFailureRateIncrease: 0, maxLatencyP95IncreasePercent: 0, maxLatencyP99IncreasePercent: 0, maxLatencySlowerProbability: 0.5, maxViolationRateIncrease: 0, maxCostIncreasePercent: 0, minFeedbackScoreRatio: 1 };
-
-/** Deterministic PRNG (mulberry32) so the simulations below are reproducible. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Behaviour {
   errorRate: number;

@@ -1,17 +1,8 @@
 import { clusteredRatioVariance, mannWhitneyShift, meanLogRatio, quantileLogRatio, rateDifference, sortedValues, woodruffQuantile } from '../../src/analysis/estimators';
 import { alwaysValidBounds, closeStage, combineEvidence, initialSequentialState, mixtureBoundary } from '../../src/analysis/sequential';
 import { mean, normalCdf, normalSf } from '../../src/analysis/statistics';
+import { rng } from '../support/random';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const normals = (random: () => number, n: number) => Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
 const independent = (values: number[]) => ({ values, clusters: values.map((_, i) => i) });
 
