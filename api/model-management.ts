@@ -13,6 +13,10 @@ import { forgetPlayer } from '../src/logs/forget';
 import { retentionPlan } from '../src/logs/plan';
 import { retentionPolicy } from '../src/logs/retention';
 import { PipelineAlreadyRunningError, PipelineRequestError, pipelineSettings, startPipeline } from '../clients/pipeline';
+import { NotFoundError } from '../src/registry/allocations';
+import { DuplicateModelError, ModelRequestError, modelStatuses, registerModel, validationProblem, validationState } from '../src/registry/models';
+import { resolveUndoTarget } from '../src/registry/snapshots';
+import { startValidation } from '../clients/validation';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
 import {
   PolicyOverrideError,
@@ -36,7 +40,10 @@ import { rolloutStrategies, windowSecondsLeft, type RolloutStatus } from '../wor
  * Bodies are validated with zod; a bad field is named in the error and nothing changes.
  *
  *   POST /api/v1/model-management/deploy     {new_model_id, current_model_id, strategy, force?, steps?, window_seconds?}
- *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?}
+ *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?} | {use_case, reason?} (undo)
+ *   POST /api/v1/model-management/models     {use_case, provider, model, name?, version?, params?, validate?}
+ *   GET  /api/v1/model-management/models[?use_case=&status=], /models/:model_id
+ *   POST /api/v1/model-management/models/:model_id/validate
  *   GET  /api/v1/model-management/rollouts/:use_case
  *   POST /api/v1/model-management/rollouts/:use_case/pause|resume|abort|promote
  *   POST /api/v1/model-management/logs/forget   {player | sticky_key_hash, reason?}  (audited)
@@ -70,10 +77,23 @@ const deployBody = z.strictObject({
   window_seconds: z.number({ error: 'must be a number of seconds' }).positive({ error: 'must be > 0' }).optional(),
 });
 
-const rollbackBody = z.strictObject({
-  model_id: uuid('a model id'),
-  snapshot_id: uuid('a snapshot id').optional(),
-  reason: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional(),
+const reasonField = z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional();
+const useCaseField = z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be text') }).regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
+
+/** The seed's rollback body: back to a model's latest snapshot, or to a given snapshot of it. */
+const rollbackBody = z.strictObject({ model_id: uuid('a model id'), snapshot_id: uuid('a snapshot id').optional(), reason: reasonField });
+/** `use_case` alone: undo the last change of the use case's serving model. */
+const undoBody = z.strictObject({ use_case: useCaseField, reason: reasonField });
+
+const registerBody = z.strictObject({
+  use_case: useCaseField,
+  provider: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be text') }).min(1, { error: 'must not be empty' }),
+  model: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be text') }).min(1, { error: 'must not be empty' }),
+  name: z.string({ error: 'must be text' }).optional(),
+  version: z.string({ error: 'must be text' }).optional(),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())]), { error: 'must be an object of parameter values' }).optional(),
+  /** Start validate:<model_id> at once (default); false registers an unvalidated candidate. */
+  validate: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const forgetBody = z.strictObject({
@@ -203,6 +223,9 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         throw new ApiError(409, `current_model_id: model ${current.id} is not the stable model of "${current.useCase}" (it serves ${stable ?? 'nothing'})`, 'current_model_id', 'not_current');
       }
       const policy = policyFor(deps.config, body);
+      // players move only to a model that answered its validation prompts, unless forced
+      const problem = body.force ? undefined : await validationProblem(deps.prisma, candidate);
+      if (problem) throw new ApiError(409, `new_model_id: refusing to roll out: ${problem} ("force": true)`, 'new_model_id', 'not_validated');
       try {
         const started = await startRollout(await temporal(), deps.config, {
           useCaseId: current.useCase,
@@ -212,7 +235,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
           policy,
           requestedBy: await by(req),
           expectedStableModelId: current.id,
-        });
+        }, `${candidate.modelName}@${candidate.version}`);
         return reply.code(202).send({
           deployment_id: started.deploymentId,
           status: 'in_progress',
@@ -271,53 +294,132 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
     });
 
     app.post(`${PREFIX}/rollback`, authenticated, async (req) => {
-      const body = parse(rollbackBody, req.body);
-      const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
-      if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
-      auditTarget(req, model.useCase);
-      if (body.snapshot_id) {
-        const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
-        if (!snapshot || snapshot.useCaseId !== model.useCase) {
-          throw new ApiError(404, `snapshot_id: no snapshot ${body.snapshot_id} of use case "${model.useCase}"`, 'snapshot_id', 'not_found');
+      const raw = (req.body ?? {}) as Record<string, unknown>;
+      if (raw.use_case !== undefined && (raw.model_id !== undefined || raw.snapshot_id !== undefined)) {
+        throw new ApiError(400, 'use_case: give use_case alone (undo) or model_id with an optional snapshot_id, not both', 'use_case', 'invalid_request');
+      }
+      const body = raw.use_case !== undefined ? parse(undoBody, raw) : parse(rollbackBody, raw);
+      let useCase: string;
+      let target: { snapshotId: string } | { modelId: string } | { undo: true };
+      if ('use_case' in body) {
+        if (!(await deps.prisma.useCase.findUnique({ where: { id: body.use_case } }))) throw new ApiError(404, `use_case: "${body.use_case}" is not in the registry`, 'use_case', 'not_found');
+        useCase = body.use_case;
+        auditTarget(req, useCase);
+        target = { undo: true };
+        try {
+          await resolveUndoTarget(deps.prisma, useCase); // nothing to undo is a 409 before any workflow starts
+        } catch (err) {
+          if (err instanceof NotFoundError) throw new ApiError(409, err.message, 'use_case', 'nothing_to_undo');
+          throw err;
         }
+      } else {
+        const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
+        if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
+        if (body.snapshot_id) {
+          const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
+          if (!snapshot || snapshot.useCaseId !== model.useCase) {
+            throw new ApiError(404, `snapshot_id: no snapshot ${body.snapshot_id} of use case "${model.useCase}"`, 'snapshot_id', 'not_found');
+          }
+        }
+        useCase = model.useCase;
+        auditTarget(req, useCase);
+        target = body.snapshot_id ? { snapshotId: body.snapshot_id } : { modelId: model.id };
       }
       const client = await temporal();
-      if (await rolloutRunning(client, model.useCase)) {
-        throw new ApiError(
-          409,
-          `a rollout of "${model.useCase}" is running; abort it (POST ${PREFIX}/rollouts/${model.useCase}/abort), which restores the state it started from`,
-          undefined,
-          'rollout_running',
-        );
+      if (await rolloutRunning(client, useCase)) {
+        throw new ApiError(409, `a rollout of "${useCase}" is running; abort it (POST ${PREFIX}/rollouts/${useCase}/abort), which restores the state it started from`, undefined, 'rollout_running');
       }
+      const requestedBy = await by(req);
       try {
         const result = await client.workflow.execute(rollbackWorkflow, {
           taskQueue: deps.config.temporal.controlTaskQueue,
-          workflowId: rollbackWorkflowId(model.useCase),
-          args: [
-            {
-              useCaseId: model.useCase,
-              target: body.snapshot_id ? { snapshotId: body.snapshot_id } : { modelId: model.id },
-              reason: body.reason ?? 'rollback requested through the management API',
-              requestedBy: await by(req),
-            },
-          ],
+          workflowId: rollbackWorkflowId(useCase),
+          args: [{ useCaseId: useCase, target, reason: body.reason ?? 'rollback requested through the management API', requestedBy }],
           workflowExecutionTimeout: '5 minutes',
+          staticSummary: 'undo' in target ? `undo on ${useCase} (management API)` : `rollback of ${useCase} (management API)`,
+          staticDetails: `requested by ${requestedBy}`,
         });
+        const restored = result.restoredModelId ? await deps.prisma.model.findUnique({ where: { id: result.restoredModelId }, select: { modelName: true, version: true } }) : null;
         return {
           status: 'rolled_back',
-          use_case: model.useCase,
+          use_case: useCase,
+          undo: 'undo' in target,
           deployment_id: result.deploymentId,
           snapshot_id: result.snapshotId,
           model_id: result.restoredModelId,
+          model_name: restored ? `${restored.modelName}@${restored.version}` : null,
+          previous_model_id: result.previousModelId,
           allocation_version: result.allocationVersion,
           verified_by: result.verifiedBy,
         };
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a rollback of "${model.useCase}" is already running`, undefined, 'rollback_running');
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a rollback of "${useCase}" is already running`, undefined, 'rollback_running');
         if (err instanceof WorkflowFailedError) throw new ApiError(422, `rollback failed: ${err.cause?.message ?? err.message}`, undefined, 'rollback_failed');
         throw err;
       }
+    });
+
+    const modelBody = async (row: { id: string; modelName: string; version: string; useCase: string; provider: string | null; upstreamModel: string | null; status: string; configuration: unknown; createdAt: Date }) => {
+      const v = await validationState(deps.prisma, row.id);
+      return {
+        model_id: row.id,
+        name: row.modelName,
+        version: row.version,
+        use_case: row.useCase,
+        provider: row.provider,
+        upstream_model: row.upstreamModel,
+        status: row.status,
+        params: (row.configuration as { params?: unknown } | null)?.params ?? {},
+        created_at: row.createdAt.toISOString(),
+        validation: { state: v.state, reason: v.reason ?? null, evaluation_id: v.evaluationId ?? null, at: v.at ?? null },
+      };
+    };
+    const validate = async (row: Parameters<typeof startValidation>[2], who: string) => {
+      const started = await startValidation(await temporal(), deps.config, row, who);
+      return { workflow_id: started.workflowId, run_id: started.runId, state: 'running' };
+    };
+
+    app.post(`${PREFIX}/models`, authenticated, async (req, reply: FastifyReply) => {
+      const body = parse(registerBody, req.body);
+      const who = await by(req);
+      let row;
+      try {
+        row = await registerModel(deps.prisma, deps.config, {
+          useCaseId: body.use_case,
+          provider: body.provider,
+          upstreamModel: body.model,
+          name: body.name,
+          version: body.version,
+          params: body.params,
+          status: body.validate ? 'testing' : 'candidate',
+          registeredBy: who,
+        });
+      } catch (err) {
+        if (err instanceof ModelRequestError) throw new ApiError(err.field === 'use_case' ? 404 : 400, err.message, err.field, err.field === 'use_case' ? 'not_found' : 'invalid_request');
+        if (err instanceof DuplicateModelError) return reply.code(409).send({ error: { message: err.message, field: 'name', code: 'duplicate', existing_model_id: err.existingId } });
+        throw err;
+      }
+      const validation = body.validate ? await validate(row, who) : null;
+      return reply.code(201).send({ ...(await modelBody(row)), validation_workflow: validation });
+    });
+
+    app.get<{ Querystring: { use_case?: string; status?: string } }>(`${PREFIX}/models`, authenticated, async (req) => {
+      const query = parse(z.strictObject({ use_case: useCaseField.optional(), status: z.enum(modelStatuses, { error: `must be one of ${modelStatuses.join(', ')}` }).optional() }), req.query);
+      const rows = await deps.prisma.model.findMany({ where: { useCase: query.use_case, status: query.status }, orderBy: { createdAt: 'desc' }, take: 1000 });
+      return { models: await Promise.all(rows.map(modelBody)) };
+    });
+
+    const modelParam = (params: unknown) => parse(z.object({ model_id: uuid('a model id') }), params).model_id;
+    const modelOr404 = async (id: string) => {
+      const row = await deps.prisma.model.findUnique({ where: { id } });
+      if (!row) throw new ApiError(404, `model_id: model ${id} is not in the registry`, 'model_id', 'not_found');
+      return row;
+    };
+    app.get<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id`, authenticated, async (req) => modelBody(await modelOr404(modelParam(req.params))));
+    app.post<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id/validate`, authenticated, async (req, reply: FastifyReply) => {
+      const row = await modelOr404(modelParam(req.params));
+      parse(z.strictObject({}), req.body);
+      return reply.code(202).send({ ...(await modelBody(row)), validation_workflow: await validate(row, await by(req)) });
     });
 
     const handleFor = async (useCase: string) => {

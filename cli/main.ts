@@ -12,6 +12,7 @@ import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerLogsCommands } from './commands/logs';
 import { registerGuardrailsCommands } from './commands/guardrails';
 import { registerRegistryCommands } from './commands/registry';
+import { registerModelCommands } from './commands/models';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
   const program = new Command('mms')
@@ -25,6 +26,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerDevCommand(program, context);
   registerDoctorCommand(program, context);
   registerRegistryCommands(program, context);
+  registerModelCommands(program, context);
   registerLifecycleCommands(program, context);
   registerRolloutCommands(program, context);
   registerPipelineCommands(program, context);

@@ -25,6 +25,8 @@ export async function startGatewayService(deps: {
   internalHost?: string;
   internalPort?: number;
   handleSignals?: boolean;
+  /** Sync the config's use cases before serving (`mms gateway`; `mms dev` has synced already). */
+  syncUseCases?: boolean;
 }): Promise<StartedService & { address: string; internalAddress: string }> {
   let client: Promise<Client> | undefined;
   const temporal = () => {
@@ -44,6 +46,7 @@ export async function startGatewayService(deps: {
     internalHost: deps.internalHost,
     internalPort: deps.internalPort,
     handleSignals: deps.handleSignals ?? false,
+    syncUseCases: deps.syncUseCases ?? false,
     plugins: [modelManagementApi({ prisma: deps.prisma, temporal, config: deps.config, verifyApiKey: adminKeyVerifier(deps.prisma) })],
     onCriticalViolation: notify,
     deps: { prisma: deps.prisma },

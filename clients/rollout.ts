@@ -36,6 +36,34 @@ export function describeStage(status: Pick<RolloutStatus, 'stages' | 'stageIndex
   return `stage ${status.stageIndex + 1}/${status.stages.length} ${stage.kind === 'shadow' ? `shadowing ${stage.percent}%` : `at ${stage.percent}%`}`;
 }
 
+/** `5 min`, `30 s`, `1.5 s`, `1 h`: a window length as people say it. */
+export function humanSeconds(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${Number(seconds.toFixed(2))} s`;
+}
+
+/**
+ * The Web UI's one-line summary of a rollout, set when it starts (`staticSummary`):
+ * "canary of llama-3.2-3b-npc-dialogue on npc_dialogue, steps 10/25/50/100, 5 min windows".
+ */
+export function rolloutSummary(request: Pick<RolloutInput, 'strategy' | 'useCaseId' | 'policy'>, candidateLabel: string): string {
+  const p = request.policy;
+  const steps = `steps ${p.steps.join('/')}, ${humanSeconds(p.windowSeconds)} windows`;
+  const shadow = `shadow ${p.shadowMirrorPercent}% for ${humanSeconds(p.shadowWindowSeconds)}`;
+  const what = `of ${candidateLabel} on ${request.useCaseId}`;
+  switch (request.strategy) {
+    case 'shadow_then_canary':
+      return `shadow then canary ${what}: ${shadow}, then ${steps}`;
+    case 'blue_green':
+      return `blue-green ${what}: ${shadow}, then 100% with a ${humanSeconds(p.windowSeconds)} window`;
+    case 'all_at_once':
+      return `all at once (forced) ${what}: one ${humanSeconds(p.windowSeconds)} window`;
+    default:
+      return `${request.strategy} ${what}, ${steps}`;
+  }
+}
+
 export interface StartedRollout {
   workflowId: string;
   runId: string;
@@ -48,6 +76,8 @@ export async function startRollout(
   client: Client,
   config: { temporal: Pick<MmsConfig['temporal'], 'controlTaskQueue'> },
   request: Omit<RolloutInput, 'deploymentId'>,
+  /** How people call the candidate (name@version) in the Web UI summary; default: as requested. */
+  candidateLabel = request.candidate,
 ): Promise<StartedRollout> {
   const problem = strategyProblem(request.strategy, request.force);
   if (problem) throw new RolloutRequestError(problem);
@@ -65,6 +95,8 @@ export async function startRollout(
         { key: MmsStatus, value: 'preparing' },
       ]),
       memo: { summary: `${request.strategy} rollout of ${request.candidate} on ${request.useCaseId}: starting (requested by ${request.requestedBy})` },
+      staticSummary: rolloutSummary(request, candidateLabel),
+      staticDetails: `requested by ${request.requestedBy}`,
     });
     return { workflowId, runId: handle.firstExecutionRunId, deploymentId, handle };
   } catch (err) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { resolveDatabase } from '../../src/db/database';
 import { applyMigrations } from '../../src/db/migrations';
@@ -11,12 +11,14 @@ import { registerSearchAttributes } from '../../src/temporal/admin';
 import { connectWorkerConnection, temporalAddress, temporalNamespace } from '../../src/temporal/connection';
 import { resolveTemporal, startDevServer, waitForTemporal } from '../../src/temporal/server';
 import { stateDir } from '../../src/paths';
+import { createLogger, parseLogFormat } from '../../src/logging/logger';
+import { temporalLogger } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
 import type { MmsConfig } from '../../src/config/schema';
-import type { CliContext } from '../context';
+import { CliError, type CliContext } from '../context';
 import { startOptionalServices } from '../services';
 import { gpuWorkerSetUp, startGpuWorker } from '../../src/gpu/worker-process';
 
@@ -52,10 +54,16 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
     .option('--gateway-port <port>', 'gateway port (default: gateway.port of the config)')
     .option('--no-gateway', 'do not start the gateway and REST API')
     .option('--no-gpu-worker', 'do not start the Python GPU worker even when scripts/setup-gpu.sh has set it up')
+    .option('--log-format <format>', 'pretty (lines a person reads) or json (default: pretty; json when NODE_ENV=production)')
     .description('run MMS locally: Temporal, database, migrations, workers and gateway')
-    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean; gpuWorker: boolean }) => {
+    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean; gpuWorker: boolean; logFormat?: string }) => {
       const c = ctx();
-      const say = (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
+      const format = opts.logFormat === undefined ? (process.env.NODE_ENV === 'production' ? 'json' : 'pretty') : parseLogFormat(opts.logFormat);
+      if (!format) throw new CliError(`--log-format must be pretty or json, got "${opts.logFormat}"`, 2);
+      // Every logger of this process (gateway, worker, Temporal) writes in this format.
+      process.env.MMS_LOG_FORMAT = format;
+      const logger = createLogger('mms dev');
+      const say = format === 'json' ? (line: string) => logger.info(line) : (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
       const config = c.config(); // a bad file exits with status 2 before anything starts
       const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
       let stopping = false;
@@ -74,8 +82,9 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
 
       try {
         fs.mkdirSync(stateDir, { recursive: true });
-        // Our own signal handlers stop everything in order; the Runtime's would exit first.
-        Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+        // Temporal's worker, workflow and core logs through the same logger; our own signal handlers
+        // stop everything in order (the Runtime's would exit first).
+        Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
         // Temporal
         let address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
         let uiUrl = config.temporal.uiUrl;

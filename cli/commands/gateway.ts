@@ -89,7 +89,7 @@ export function registerGatewayCommands(program: Command, ctx: () => CliContext)
     .option('--port <port>', 'listen port (default: gateway.port, or $MMS_GATEWAY_PORT)')
     .option('--internal-host <host>', 'internal listener address (default: gateway.internal.host, or $MMS_GATEWAY_INTERNAL_HOST)')
     .option('--internal-port <port>', 'internal listener port (default: gateway.internal.port, or $MMS_GATEWAY_INTERNAL_PORT)')
-    .description('run the OpenAI-compatible gateway (public listener) and metrics, allocations and the management REST API (internal listener) until SIGTERM')
+    .description('sync the config\'s use cases, then run the OpenAI-compatible gateway (public listener) and metrics, allocations and the management REST API (internal listener) until SIGTERM')
     .action(async (opts: { host?: string; port?: string; internalHost?: string; internalPort?: string }) => {
       const c = ctx();
       const config = c.config();
@@ -108,6 +108,7 @@ export function registerGatewayCommands(program: Command, ctx: () => CliContext)
         internalHost: opts.internalHost ?? process.env.MMS_GATEWAY_INTERNAL_HOST,
         internalPort: internalPort === undefined ? undefined : Number(internalPort),
         handleSignals: true,
+        syncUseCases: true,
       });
       await new Promise(() => undefined); // serves until a signal stops the process
     });

@@ -6,10 +6,18 @@ import { rollbackStatusQuery, rollbackWorkflowId, type RollbackInput, type Rollb
 import { snapshotWorkflowId } from '../../workflows/snapshot-messages';
 import { requestedBy, rolloutRunning } from '../../clients/rollout-control';
 import { webUiLink } from '../../src/temporal/connection';
+import { NotFoundError } from '../../src/registry/allocations';
+import { resolveUndoTarget } from '../../src/registry/snapshots';
 import { CliError, type CliContext } from '../context';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const failureReason = (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message);
+
+/** `name@version` of a model, for messages. */
+async function modelLabel(ctx: CliContext, id: string): Promise<string> {
+  const row = await (await ctx.prisma()).model.findUnique({ where: { id }, select: { modelName: true, version: true } });
+  return row ? `${row.modelName}@${row.version}` : id;
+}
 
 async function ensureUseCase(ctx: CliContext, useCase: string) {
   const prisma = await ctx.prisma();
@@ -35,6 +43,7 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
           workflowId,
           args: [{ useCaseId: useCase, name: opts.name, reason: opts.reason }],
           workflowExecutionTimeout: '5 minutes',
+          staticSummary: `snapshot of ${useCase}: ${opts.reason}`,
         });
         await c.audit('snapshot.create', useCase, { snapshotId: result.snapshotId, name: opts.name ?? null, reason: opts.reason });
         c.print({ ...result, workflowId }, () => `snapshot ${result.snapshotId} of ${useCase} (allocation v${result.allocationVersion}, ${result.isStable ? 'stable' : 'in-flight'})`);
@@ -49,14 +58,29 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
     .option('--to-model <id>', 'restore the latest snapshot of this model')
     .option('--reason <text>', 'recorded on the deployment row', 'manual rollback')
     .option('--no-wait', 'print the workflow id and return at once')
-    .description('restore a snapshot (default: the most recent stable one) and verify the data plane serves it')
+    .description('undo the last change of the serving model (default), or restore a snapshot; then verify the data plane serves it')
     .action(async (useCase: string, opts: { snapshot?: string; toModel?: string; reason: string; wait: boolean }) => {
       const c = ctx();
       if (opts.snapshot && opts.toModel) throw new CliError('--snapshot and --to-model exclude each other', 2);
       if (opts.snapshot && !uuid.test(opts.snapshot)) throw new CliError(`--snapshot "${opts.snapshot}" is not a snapshot id (UUID)`, 2);
       if (opts.toModel && !uuid.test(opts.toModel)) throw new CliError(`--to-model "${opts.toModel}" is not a model id (UUID)`, 2);
       await ensureUseCase(c, useCase);
-      const target: RollbackInput['target'] = opts.snapshot ? { snapshotId: opts.snapshot } : opts.toModel ? { modelId: opts.toModel } : { latestStable: true };
+      const prisma = await c.prisma();
+      const target: RollbackInput['target'] = opts.snapshot ? { snapshotId: opts.snapshot } : opts.toModel ? { modelId: opts.toModel } : { undo: true };
+      let summary = opts.snapshot ? `rollback of ${useCase} to snapshot ${opts.snapshot}` : `rollback of ${useCase} to the latest snapshot of model ${opts.toModel}`;
+      if ('undo' in target) {
+        // Say where undo goes before doing it: the model that served before the last change.
+        let undo;
+        try {
+          undo = await resolveUndoTarget(prisma, useCase);
+        } catch (err) {
+          if (err instanceof NotFoundError) throw new CliError(err.message);
+          throw err;
+        }
+        const [from, to] = await Promise.all([modelLabel(c, undo.fromModelId), modelLabel(c, undo.toModelId)]);
+        summary = undo.fromModelId === undo.toModelId ? `undo on ${useCase}: ${to} alone again (${undo.explanation})` : `undo on ${useCase}: back to ${to} from ${from}`;
+        c.progress(`${summary} — restoring snapshot ${undo.snapshot.snapshotId} (${undo.snapshot.createdAt})`);
+      }
       const client = await c.temporal();
       if (await rolloutRunning(client, useCase)) {
         throw new CliError(`a rollout of "${useCase}" is running: \`mms rollout abort ${useCase} --reason …\` restores the state it started from`);
@@ -68,6 +92,8 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
           taskQueue: c.config().temporal.controlTaskQueue,
           workflowId,
           args: [{ useCaseId: useCase, target, reason: opts.reason, requestedBy: requestedBy.cli() }],
+          staticSummary: summary,
+          staticDetails: `reason: ${opts.reason} (requested by ${requestedBy.cli()})`,
         });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -90,7 +116,8 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
       }, 300);
       try {
         const result = await handle.result();
-        c.print({ ...result, workflowId, webUi: link }, () => `rolled back ${useCase} to snapshot ${result.snapshotId}: allocation v${result.allocationVersion}, verified by ${result.verifiedBy.join(', ')}`);
+        const restored = result.restoredModelId ? await modelLabel(c, result.restoredModelId) : 'no stable model';
+        c.print({ ...result, workflowId, webUi: link }, () => `rolled back ${useCase} to ${restored} (snapshot ${result.snapshotId}): allocation v${result.allocationVersion}, verified by ${result.verifiedBy.join(', ')}`);
       } catch (err) {
         throw new CliError(`rollback of "${useCase}" failed: ${failureReason(err)}`);
       } finally {

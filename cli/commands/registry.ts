@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { CliError, table, type CliContext } from '../context';
 import { getServingAllocation, type AllocationEntry } from '../../src/registry/allocations';
 import { listHistory } from '../../src/registry/history';
+import { syncUseCases } from '../../src/registry/use-cases';
 
-/** Read commands over the registry: use cases, models, history. */
+/** Commands over the registry's use cases and history (models: ./models.ts). */
 export function registerRegistryCommands(program: Command, ctx: () => CliContext) {
   const usecase = program.command('usecase').description('use cases and their serving allocation');
   usecase
@@ -24,6 +25,14 @@ export function registerRegistryCommands(program: Command, ctx: () => CliContext
           ...out.map((u) => [u.id, u.kind, u.temperature, u.maxTokens, u.allocationVersion ? `v${u.allocationVersion} ${u.allocation.map((e) => `${e.role}:${e.modelId.slice(0, 8)}@${e.weight / 100}%`).join(' ')}` : 'none']),
         ]),
       );
+    });
+  usecase
+    .command('sync')
+    .description('bring the registry in line with the use cases of the config (idempotent; the gateway, every worker and `mms dev` also do it at start)')
+    .action(async () => {
+      const c = ctx();
+      const synced = await syncUseCases(await c.prisma(), c.config());
+      c.print(synced, () => `use cases synced from ${c.configPath}: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
     });
   usecase
     .command('show <useCase>')
@@ -51,32 +60,6 @@ export function registerRegistryCommands(program: Command, ctx: () => CliContext
             .join('\n'),
         ].join('\n'),
       );
-    });
-
-  const model = program.command('model').description('models in the registry');
-  model
-    .command('list')
-    .option('--use-case <id>', 'only this use case')
-    .option('--status <status>', 'candidate | testing | current | deprecated')
-    .description('registered models, newest first')
-    .action(async (opts: { useCase?: string; status?: string }) => {
-      const c = ctx();
-      const statuses = ['candidate', 'testing', 'current', 'deprecated'];
-      if (opts.status && !statuses.includes(opts.status)) throw new CliError(`--status must be one of ${statuses.join(', ')}`, 2);
-      const prisma = await c.prisma();
-      const rows = await prisma.model.findMany({ where: { useCase: opts.useCase, status: opts.status }, orderBy: { createdAt: 'desc' } });
-      c.print(rows, () => table([['ID', 'NAME', 'VERSION', 'USE CASE', 'TYPE', 'STATUS', 'PROVIDER'], ...rows.map((m) => [m.id, m.modelName, m.version, m.useCase, m.modelType, m.status, m.provider])]));
-    });
-  model
-    .command('show <modelId>')
-    .description('one model with its configuration, metrics and lineage')
-    .action(async (id: string) => {
-      const c = ctx();
-      if (!/^[0-9a-f-]{36}$/i.test(id)) throw new CliError(`model id "${id}" is not a UUID`, 2);
-      const prisma = await c.prisma();
-      const row = await prisma.model.findUnique({ where: { id }, include: { baseModel: { select: { id: true, modelName: true, version: true } } } });
-      if (!row) throw new CliError(`model ${id} is not in the registry`);
-      c.print(row, () => Object.entries(row).map(([k, v]) => `${k.padEnd(20)} ${v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n'));
     });
 
   program

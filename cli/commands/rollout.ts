@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RolloutPolicy } from '../../src/config/schema';
 import { webUiLink } from '../../src/temporal/connection';
+import { findModel, validationProblem } from '../../src/registry/models';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, describeStage, readRollout, rolloutHandle, startRollout, type RolloutReading } from '../../clients/rollout';
 import {
   PolicyOverrideError,
@@ -160,7 +161,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .command('start <useCase> <candidate>')
     .description('start rollout:<useCase> of a candidate (model id or registry name)')
     .option('--strategy <strategy>', `${rolloutStrategies.join(' | ')} (default: policies.rollout.strategy)`)
-    .option('--force', 'allow all_at_once (every player switched in one step)')
+    .option('--force', 'allow all_at_once (every player switched in one step), or a candidate that has not passed validation')
     .option('--steps <list>', 'traffic steps in percent, e.g. 10,25,50,100 (default: policies.rollout.steps)')
     .option('--window <seconds>', 'monitoring window of each step (default: policies.rollout.windowSeconds)')
     .option('--shadow-window <seconds>', 'shadow window (default: policies.rollout.shadowWindowSeconds)')
@@ -172,10 +173,20 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const policy = policyWithOverrides(config.policies.rollout, opts);
       const strategy = opts.strategy ?? policy.strategy;
       if (strategy === 'all_at_once' && opts.force) process.stderr.write(`${ALL_AT_ONCE_WARNING}\n`);
+      // Players are moved only to a model that answered its validation prompts (seed 2.1 step 1).
+      const prisma = await c.prisma();
+      const model = await findModel(prisma, candidate, useCase);
+      const problem = model && !opts.force ? await validationProblem(prisma, model) : undefined;
+      if (problem) throw new CliError(`refusing to roll out: ${problem} (--force)`);
       const client = await c.temporal();
       let started;
       try {
-        started = await startRollout(client, config, { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy.cli(), expectedStableModelId: opts.current });
+        started = await startRollout(
+          client,
+          config,
+          { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy.cli(), expectedStableModelId: opts.current },
+          model ? `${model.modelName}@${model.version}` : candidate,
+        );
       } catch (err) {
         if (err instanceof RolloutRequestError) throw new CliError(`--strategy: ${err.message}`, 2);
         if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);

@@ -8,7 +8,7 @@ import { runMms } from '../support/cli';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { rolloutWorkflowId, type RolloutStatus } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases, testConfig } from '../support/fixtures';
+import { addModel, markValidated, seedUseCases, testConfig } from '../support/fixtures';
 import { healthy, startLogTraffic } from '../support/rollout';
 
 /**
@@ -34,6 +34,7 @@ beforeEach(async () => {
   db = await createTestDatabase();
   await seedUseCases(db.prisma, testConfig({ useCaseIds: [USE_CASE] }));
   candidateId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-rollout-cli');
+  await markValidated(db.prisma, candidateId);
   taskQueue = uniqueTaskQueue('rollout-cli');
   worker = await startControlWorker({ prisma: db.prisma, taskQueue });
   configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-rollout-cli-')), 'mms.config.yaml');

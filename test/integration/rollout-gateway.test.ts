@@ -12,6 +12,7 @@ import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { agent, chatBody, gatewayTestConfig, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import { allocationHistory, candidateWeights, testPolicy, waitFor } from '../support/rollout';
+import { markValidated } from '../support/fixtures';
 
 /**
  * End to end: the real gateway (with the management API mounted on it) in front of fake providers on
@@ -77,6 +78,7 @@ beforeEach(async () => {
   candidateId = (
     await db.prisma.model.create({ data: { modelName: CANDIDATE, version: '1', useCase: USE_CASE, modelType: 'self_hosted', provider: 'flaky', upstreamModel: CANDIDATE, status: 'candidate' } })
   ).id;
+  await markValidated(db.prisma, candidateId);
   poisonCandidate = false;
   const notify = criticalViolationNotifier(client);
   gw = await startTestGateway(db.prisma, config, {

@@ -33,3 +33,14 @@ export async function addModel(prisma: PrismaClient, useCaseId: string, name: st
   });
   return row.id;
 }
+
+/**
+ * Records a passed validation of a model, as `validate:<modelId>` would: for tests that roll out a
+ * candidate through the CLI or the REST API without exercising validation itself.
+ */
+export async function markValidated(prisma: PrismaClient, modelId: string): Promise<void> {
+  const model = await prisma.model.findUniqueOrThrow({ where: { id: modelId } });
+  await prisma.evaluation.create({
+    data: { useCaseId: model.useCase, candidateModelId: modelId, kind: 'validation', status: 'passed', meetsThreshold: true, completedAt: new Date(), results: { reason: 'marked validated by the test' } },
+  });
+}

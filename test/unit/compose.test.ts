@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -5,12 +6,21 @@ import { buildProgram } from '../../cli/main';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is checked for what can be checked: it parses,
- * every image is pinned, and every command it runs exists in this project.
+ * every image is pinned, every command it runs exists in this project, the schema is migrated and the
+ * use cases synced before anything serves, and Compose itself accepts the file.
  */
 const root = path.resolve(__dirname, '../..');
 const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: string; command?: string[]; entrypoint?: string[]; depends_on?: unknown }>;
+  services: Record<string, { image?: string; build?: string; command?: string[]; entrypoint?: string[]; depends_on?: unknown; healthcheck?: { test?: string[] } }>;
 };
+
+/** `{service: condition}` of a service's depends_on (a list means service_started). */
+const dependsOn = (name: string): Record<string, string> => {
+  const deps = compose.services[name]!.depends_on;
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d: string) => [d, 'service_started']));
+  return Object.fromEntries(Object.entries((deps as Record<string, { condition?: string }>) ?? {}).map(([k, v]) => [k, v.condition ?? 'service_started']));
+};
+const runs = (name: string) => [...(compose.services[name]!.entrypoint ?? []), ...(compose.services[name]!.command ?? [])].join(' ');
 
 test('every image pulled from a registry is pinned to a version', () => {
   for (const [name, service] of Object.entries(compose.services).filter(([, s]) => !s.build)) {
@@ -61,3 +71,39 @@ test('only the gateway public API is published; Prometheus scrapes the internal 
   const scrape = parse(raw.configs.prometheus!.content) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
   expect(scrape.scrape_configs[0]!.static_configs[0]!.targets).toEqual(['mms-gateway:8081']);
 });
+
+/**
+ * `docker compose` (the v2 plugin) when the docker client has it. The standalone docker-compose 1.x
+ * (Debian's) predates the Compose Specification this file uses (`name`, inline `configs.content`).
+ */
+function composeCli(): string[] | undefined {
+  const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  return probe.status === 0 ? ['docker', 'compose'] : undefined;
+}
+
+test('the schema is migrated and the use cases synced before any service that serves starts', () => {
+  // the migration step waits for a healthy database and is itself a one-shot that must succeed
+  expect(runs('mms-migrate')).toBe('db migrate');
+  expect(dependsOn('mms-migrate')).toEqual({ 'mms-postgres': 'service_healthy' });
+  expect(compose.services['mms-postgres']!.healthcheck?.test?.join(' ')).toContain('pg_isready');
+  // the sync step runs after the migration and before the services
+  expect(runs('mms-sync')).toBe('usecase sync');
+  expect(dependsOn('mms-sync')).toMatchObject({ 'mms-migrate': 'service_completed_successfully' });
+  for (const service of ['mms-control-worker', 'mms-gateway']) {
+    expect([service, dependsOn(service)]).toEqual([service, expect.objectContaining({ 'mms-migrate': 'service_completed_successfully', 'mms-sync': 'service_completed_successfully' })]);
+  }
+  // and the workers and gateway sync again at start (a config edit plus a restart is enough)
+  expect(runs('mms-control-worker')).toContain('workers/control-main.ts');
+  expect(fs.readFileSync(path.join(root, 'workers/control-main.ts'), 'utf8')).toMatch(/await syncUseCases\(prisma, config\)/);
+  expect(runs('mms-gateway')).toBe('gateway');
+  expect(fs.readFileSync(path.join(root, 'cli/commands/gateway.ts'), 'utf8')).toContain('syncUseCases: true');
+  expect(compose.services['mms-gateway']!.healthcheck?.test?.join(' ')).toContain('/readyz');
+
+  // Compose itself accepts the file (`docker compose config` needs no engine), where a Compose CLI is installed
+  const cli = composeCli();
+  if (cli) {
+    const run = spawnSync(cli[0]!, [...cli.slice(1), '-f', path.join(root, 'docker-compose.yml'), 'config', '-q'], { cwd: root, encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr.trim() }).toEqual({ status: 0, stderr: '' });
+  }
+});
+
