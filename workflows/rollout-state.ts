@@ -1,6 +1,6 @@
 import { allHandlersFinished, CancellationScope, condition, log, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RolloutEvent, RolloutEventType } from '../activities/rollout';
-import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../src/temporal/search-attributes';
+import { MmsCandidateModel, MmsOutcome, MmsStatus, MmsStep, MmsUseCase, type MmsOutcomeValue } from '../src/temporal/search-attributes';
 import { webhooks } from './activity-stubs';
 import {
   abortUpdate,
@@ -98,11 +98,23 @@ export class RolloutState {
     const { status, input, stages } = this;
     status.updatedAt = now();
     const state = status.paused ? 'paused' : status.outcome ?? status.phase;
+    // How it ended, for the Web UI's list (a rolled-back rollout still *completes* as a workflow):
+    // an operator's abort is `aborted`, an automatic rollback `rolled_back`; `paused` while it waits.
+    const outcome: MmsOutcomeValue | null = status.paused
+      ? 'paused'
+      : status.outcome === 'promoted'
+        ? 'promoted'
+        : status.outcome === 'rolled_back'
+          ? status.reason?.startsWith('aborted by ')
+            ? 'aborted'
+            : 'rolled_back'
+          : null;
     upsertSearchAttributes([
       { key: MmsUseCase, value: input.useCaseId },
       { key: MmsCandidateModel, value: status.candidateModelId ?? input.candidate },
       { key: MmsStep, value: status.stageIndex + 1 },
       { key: MmsStatus, value: state },
+      { key: MmsOutcome, value: outcome },
     ]);
     const stage = stages[status.stageIndex];
     upsertMemo({

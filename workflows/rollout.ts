@@ -169,7 +169,9 @@ async function waitWindow(rollout: RolloutState, stage: RolloutStage, windowNo: 
     const endsAtMs = Date.now() + remainingMs;
     status.window = { stage: stage.index, startedAt, endsAt: new Date(endsAtMs).toISOString(), seconds: stage.windowSeconds, extension: windowNo };
     const load = startEvaluationTraffic(rollout, remainingMs);
-    const woken = await condition(() => status.paused || rollout.interrupted(), remainingMs);
+    const woken = await condition(() => status.paused || rollout.interrupted(), remainingMs, {
+      summary: `window ${windowNo + 1} of stage ${stage.index + 1}/${rollout.stages.length} (${stage.label})${windowNo > 0 ? ', extended: the last one was inconclusive' : ''}`,
+    });
     await load?.stop(woken);
     remainingMs = woken ? Math.max(0, endsAtMs - Date.now()) : 0;
   }
