@@ -22,20 +22,21 @@ let fake: FakeProvider;
 let temporalPort: number;
 let gatewayPort: number;
 let uiPort: number;
+let internalPort: number;
 let dev: ChildProcess | undefined;
 let devOutput = '';
 
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-first-day-'));
   fake = await startFakeProvider({ latencyMs: 3, record: true });
-  [temporalPort, gatewayPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+  [temporalPort, gatewayPort, uiPort, internalPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const configFile = path.join(stateDir, 'mms.config.yaml');
   fs.writeFileSync(
     configFile,
     [
       `temporal: { uiUrl: "http://127.0.0.1:${uiPort}", controlTaskQueue: mms-control-first-day }`,
       '# the registry is polled once a second: every traffic change waits for the gateway to pick it up',
-      'gateway: { allocationPollMs: 1000 }',
+      `gateway: { allocationPollMs: 1000, internal: { port: ${internalPort} } }`,
       'providers:',
       `  local_vllm: { kind: openai_compatible, baseUrl: "${fake.baseUrls.openai_compatible}" }`,
       'useCases:',
@@ -187,10 +188,10 @@ test('the README first day: doctor, register + validate, rollout --wait to promo
   succeeded(rollback);
   expect(rollback.stderr).toMatch(/^undo on npc_dialogue: back to llama-3\.1-8b-instruct-npc-dialogue@1 from my-finetune-npc-dialogue@1 — restoring snapshot [0-9a-f-]{36} \(.+\)\nrollback started: rollback:npc_dialogue\n/);
   expect(rollback.stdout).toMatch(
-    new RegExp(`^rolled back npc_dialogue to llama-3\\.1-8b-instruct-npc-dialogue@1 \\(snapshot [0-9a-f-]{36}\\): allocation v\\d+, verified by registry, gateway http://127\\.0\\.0\\.1:${gatewayPort}\n$`),
+    new RegExp(`^rolled back npc_dialogue to llama-3\\.1-8b-instruct-npc-dialogue@1 \\(snapshot [0-9a-f-]{36}\\): allocation v\\d+, verified by registry, gateway http://127\\.0\\.0\\.1:${internalPort}\n$`),
   );
   // the gateway serves the model from before the promotion
-  const served = (await (await fetch(`http://127.0.0.1:${gatewayPort}/v1/allocations/npc_dialogue`)).json()) as { entries: Array<{ modelId: string; role: string }> };
+  const served = (await (await fetch(`http://127.0.0.1:${internalPort}/v1/allocations/npc_dialogue`)).json()) as { entries: Array<{ modelId: string; role: string }> };
   const models = JSON.parse((await mms('model', 'list', '--use-case', 'npc_dialogue', '--json')).stdout) as Array<{ id: string; modelName: string; status: string }>;
   expect(served.entries).toEqual([{ modelId: models.find((m) => m.modelName === 'llama-3.1-8b-instruct-npc-dialogue')!.id, role: 'stable', weight: 10_000 }]);
 

@@ -48,7 +48,7 @@ beforeAll(async () => {
   config = { ...base, temporal: { ...base.temporal, controlTaskQueue: taskQueue }, policies: { ...base.policies, rollout: testPolicy({ steps: [100], windowSeconds: 600 }) } };
   await syncUseCases(db.prisma, config);
   gw = await startTestGateway(db.prisma, config);
-  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.url], config });
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.internalUrl], config });
 });
 
 afterAll(async () => {
@@ -82,7 +82,7 @@ async function undo() {
 
 /** What the gateway serves: its allocation endpoint's stable model, and who answers a real chat call. */
 async function served(): Promise<{ stable: string; answeredBy: string }> {
-  const allocation = await gw.call(undefined, { method: 'GET', path: `/v1/allocations/${USE_CASE}` });
+  const allocation = await gw.call(undefined, { method: 'GET', path: `/v1/allocations/${USE_CASE}`, internal: true });
   const chat = await gw.call(chatBody('Hello', { model: USE_CASE, metadata: { npc_name: 'Mira' } }));
   expect(chat.status).toBe(200);
   return { stable: (allocation.body.entries as Array<{ modelId: string; role: string }>).find((e) => e.role === 'stable')!.modelId, answeredBy: chat.body.choices[0].message.content.split(':')[0] };
