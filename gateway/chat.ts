@@ -256,6 +256,24 @@ export class ChatHandler {
     }
   }
 
+  /**
+   * A cut stream still gives the player what was received before the cut, as it does without a
+   * hold-back: the held-back tail is judged like any partial answer and released only if it passes.
+   */
+  private async releaseHeldBack(
+    gctx: GuardrailContext,
+    output: string,
+    released: number,
+    sentRole: boolean,
+    write: (data: unknown) => Promise<void>,
+    chunk: (delta: Record<string, unknown>, finishReason: FinishReason | null) => unknown,
+  ): Promise<void> {
+    if (output.length <= released) return;
+    if ((await this.judgePartial(gctx, output)).verdict) return;
+    if (!sentRole) await write(chunk({ role: 'assistant', content: '' }, null));
+    await write(chunk({ content: output.slice(released) }, null));
+  }
+
   private recordViolations(gctx: GuardrailContext, verdict: GuardrailVerdict, output: string, logId: string) {
     if (verdict.violations.length === 0) return;
     const intervention = gctx.role === 'shadow' ? 'recorded (shadow answer, not returned)' : verdict.action === 'block' ? 'blocked' : verdict.action === 'redact' ? 'redacted' : 'recorded';
@@ -545,6 +563,7 @@ export class ChatHandler {
       }
     } else {
       status = 'incomplete';
+      if (holdBack > 0 && errorClass !== 'client_disconnected') await this.releaseHeldBack(gctx, output, released, sentRole, write, chunk);
       // An explicit error event: the OpenAI SDKs raise it, so a cut stream is never mistaken for a short answer.
       if (errorClass !== 'client_disconnected') await write(errorBody(errorMessage, 'upstream_error', null, errorClass));
     }
