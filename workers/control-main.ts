@@ -51,9 +51,14 @@ async function main() {
     evaluation,
   });
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
-  const client = await connectClient(config);
-  const schedules = await ensureLogSchedules(client, config);
-  await client.connection.close();
+  // MMS_SCHEDULES=off leaves the cluster's schedules to another process (the test stack sets it, so
+  // workers spawned by one test file never rewrite the schedules another file asserts on).
+  let schedules: Awaited<ReturnType<typeof ensureLogSchedules>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
+  if (process.env.MMS_SCHEDULES !== 'off') {
+    const client = await connectClient(config);
+    schedules = await ensureLogSchedules(client, config);
+    await client.connection.close();
+  }
   logger.info({ taskQueue: worker.options.taskQueue, schedules }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();

@@ -34,7 +34,7 @@ test('minutes are rolled up per use case, model and role; late rows are counted 
   const rows = [
     row(at(1), { latencyMs: 40 }),
     row(at(2), { latencyMs: 80, feedbackScore: 1 }),
-    row(at(3), { latencyMs: 300, feedbackScore: 0 }),
+    row(at(3), { latencyMs: 300, feedbackScore: 0, attempts: 2, firstAttemptError: 'server_error' }),
     row(at(4), { latencyMs: 2000, status: 'error', errorClass: 'upstream_5xx', tokensIn: null, tokensOut: null, costUsd: null }),
     row(at(5), { latencyMs: 90, status: 'blocked', guardrailVerdict: 'blocked' }),
     row(at(6), { role: 'canary', latencyMs: 45_000 }),
@@ -49,7 +49,7 @@ test('minutes are rolled up per use case, model and role; late rows are counted 
   expect(report.rows).toBe(3); // stable, canary, and the call that reached no model
 
   const [stable] = await readRollups(db.prisma, { from: minute, to: new Date(minute.getTime() + 60_000), useCaseId: 'npc_dialogue', modelId, bucketMinutes: 1 }).then((p) => p.filter((x) => x.role === 'stable'));
-  expect(stable).toMatchObject({ calls: 5, errors: 1, blocked: 1, violations: 2, tokensIn: 40, tokensOut: 80, feedbackCount: 2, feedbackMean: 0.5, firstAttemptFailures: null });
+  expect(stable).toMatchObject({ calls: 5, errors: 1, blocked: 1, violations: 2, tokensIn: 40, tokensOut: 80, feedbackCount: 2, feedbackMean: 0.5, firstAttemptFailures: 1 });
   expect(stable!.costUsd).toBeCloseTo(0.004, 10);
   // Buckets ≤50, ≤100, ≤250, ≤500, ≤1000, ≤2500, …: 40 | 80, 90 | 300 | 2000.
   expect(stable!.latencyBuckets).toEqual([1, 2, 0, 1, 0, 1, 0, 0, 0, 0]);

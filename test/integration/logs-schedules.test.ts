@@ -21,6 +21,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await seedUseCases(db.prisma, config(14));
   client = await temporalClient();
+  // Start from no schedules, whatever ran on this server before.
+  for (const id of [PARTITION_MAINTENANCE_SCHEDULE_ID, LOG_ROLLUPS_SCHEDULE_ID]) await client.schedule.getHandle(id).delete().catch(() => undefined);
   worker = await startControlWorker({ taskQueue, prisma: db.prisma });
 });
 

@@ -23,4 +23,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.MMS_TEST_EMBEDDINGS_URL = info.embeddingsUrl;
   // Worker processes the tests spawn (workers/control-main.ts) use it instead of starting their own.
   process.env.MMS_EMBEDDINGS_URL = info.embeddingsUrl;
+  // Spawned control workers leave the shared server's schedules alone: logs-schedules owns them.
+  process.env.MMS_SCHEDULES = 'off';
 }
