@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
+import { DEFAULT_CATEGORY_SEVERITY, DEFAULT_ENGAGEMENT_SEVERITY, HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
 import { jsonSchemaProblem } from './json-schema';
 
 /**
@@ -480,20 +480,7 @@ export const configSchema = z
              * Severity of a full-strength finding per harm category or unhealthy engagement indicator
              * (weaker evidence is one level below); keys left out keep src/guardrails' defaults.
              */
-            severities: z.partialRecord(z.enum(guardrailLabels, { error: `must be a harm category or an unhealthy engagement indicator (${guardrailLabels.join(', ')})` }), severity).default({
-              self_harm: 'critical',
-              real_world_violence: 'critical',
-              weapons_or_drugs_instructions: 'critical',
-              sexual_minors: 'critical',
-              hate: 'high',
-              harassment: 'high',
-              illegal_instructions: 'high',
-              privacy: 'high',
-              medical_or_financial_harm: 'high',
-              manipulation: 'medium',
-              encourages_obsession: 'medium',
-              fomo: 'low',
-            }),
+            severities: z.partialRecord(z.enum(guardrailLabels, { error: `must be a harm category or an unhealthy engagement indicator (${guardrailLabels.join(', ')})` }), severity).default({ ...DEFAULT_CATEGORY_SEVERITY, ...DEFAULT_ENGAGEMENT_SEVERITY }),
             /**
              * What happens at each severity. critical: `rollback` blocks the output, aborts a running
              * rollout and, outside one, rolls the use case back when the critical rate passes

@@ -1,6 +1,6 @@
 import type { MmsConfig } from '../config/schema';
 import { classifyTier1 } from './tier1';
-import { severityRank, UNHEALTHY_INDICATORS, type AgeRating, type GuardrailVerdict, type HarmCategory, type Severity } from './types';
+import { DEFAULT_ENGAGEMENT_SEVERITY, severityRank, UNHEALTHY_INDICATORS, type AgeRating, type GuardrailVerdict, type HarmCategory, type Severity } from './types';
 
 /**
  * policies.guardrails, read: which severity each category or indicator has, what each severity does,
@@ -19,9 +19,6 @@ export interface ResolvedGuardrailPolicy {
   severities: Partial<Record<string, Exclude<Severity, 'none'>>>;
   actions: { critical: 'rollback' | 'block'; high: 'block' | 'redact' | 'record'; medium: 'block' | 'record'; low: 'block' | 'record' };
 }
-
-/** Severity of an unhealthy engagement indicator when the policy does not name it. */
-const DEFAULT_ENGAGEMENT_SEVERITY: Record<(typeof UNHEALTHY_INDICATORS)[number], Exclude<Severity, 'none'>> = { manipulation: 'medium', encourages_obsession: 'medium', fomo: 'low' };
 
 export function resolvePolicy(config: GuardrailsPolicyConfig, useCaseId: string): ResolvedGuardrailPolicy {
   const own = config.useCases[useCaseId];

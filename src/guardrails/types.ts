@@ -91,7 +91,7 @@ export interface ClassifyOptions {
 }
 
 /** Severity of a full-strength finding per category unless the policy says otherwise. */
-export const DEFAULT_CATEGORY_SEVERITY: Record<HarmCategory, Severity> = {
+export const DEFAULT_CATEGORY_SEVERITY: Record<HarmCategory, Exclude<Severity, 'none'>> = {
   self_harm: 'critical',
   real_world_violence: 'critical',
   weapons_or_drugs_instructions: 'critical',
@@ -141,3 +141,6 @@ export function isUnhealthy(verdict: GuardrailVerdict): boolean {
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+/** Severity of an unhealthy engagement indicator when the policy does not name it. */
+export const DEFAULT_ENGAGEMENT_SEVERITY: Record<(typeof UNHEALTHY_INDICATORS)[number], Exclude<Severity, 'none'>> = { manipulation: 'medium', encourages_obsession: 'medium', fomo: 'low' };
