@@ -137,8 +137,12 @@ export class KeyLimiter {
   private readonly lastUsedFlushMs: number;
   private timer: NodeJS.Timeout | undefined;
   private settling: Promise<void> | undefined;
-  private lastTouchFlush = 0;
-  private lastPrune = 0;
+  /**
+   * Cadences (flush last_used_at, prune old windows) run on the monotonic clock, not on `now`: `now`
+   * is the clock of budgets and expiry, which a test or a corrected wall clock can move backwards.
+   */
+  private lastTouchFlush = -Infinity;
+  private lastPrune = -Infinity;
   /** Counts for /metrics and the bench: leases asked for, settles, calls that had to wait. */
   readonly stats = { leases: 0, settles: 0, waited: 0, refused: 0, storeErrors: 0 };
 
@@ -440,14 +444,15 @@ export class KeyLimiter {
         this.retired.push(...retired.filter((l) => settled.some((s) => s.lease === l)));
       }
     }
-    if (this.options.store.prune && now - this.lastPrune > 600_000) {
-      this.lastPrune = now;
+    const tick = performance.now();
+    if (this.options.store.prune && tick - this.lastPrune > 600_000) {
+      this.lastPrune = tick;
       await this.options.store.prune(new Date(now - 3_600_000)).catch((err: unknown) => this.options.onError?.(err, 'prune'));
     }
-    if (this.lastUsed.size > 0 && (final || now - this.lastTouchFlush >= this.lastUsedFlushMs)) {
+    if (this.lastUsed.size > 0 && (final || tick - this.lastTouchFlush >= this.lastUsedFlushMs)) {
       const touched = [...this.lastUsed].map(([keyId, at]) => ({ keyId, at: new Date(at) }));
       this.lastUsed.clear();
-      this.lastTouchFlush = now;
+      this.lastTouchFlush = tick;
       try {
         await this.options.store.touch(touched);
       } catch (err) {

@@ -50,7 +50,12 @@ beforeAll(async () => {
       '      - { prompt: "Where can I find the blacksmith?", metadata: { npc_name: Mira } }',
       '      - { prompt: "I need a room for the night.", metadata: { npc_name: Old Tom } }',
       'policies:',
-      '  rollout: { steps: [50, 100], windowSeconds: 4, analysis: { minSamples: 10 } }',
+      '  # ~25 calls a second cannot show non-inferiority within the default margins in 4 s windows:',
+      '  # margins a first day can show (a few hundred calls a side)',
+      '  rollout:',
+      '    steps: [50, 100]',
+      '    windowSeconds: 4',
+      '    analysis: { minSamples: 10, maxErrorRateIncrease: 0.05, maxFirstAttemptFailureRateIncrease: 0.05, maxViolationRateIncrease: 0.05, maxLatencyP95IncreasePercent: 100, maxLatencySlowerProbability: 0.75 }',
     ].join('\n'),
   );
   // `mms` as npm installs it (node_modules/.bin symlink), for the commands the README does not show
