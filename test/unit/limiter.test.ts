@@ -22,6 +22,9 @@ function memoryStore(latency: () => number = () => 0) {
     },
     async settle(changes) {
       await wait();
+      // As PostgreSQL's upsert: one statement may not touch a row twice.
+      const ids = changes.map(id);
+      if (new Set(ids).size !== ids.length) throw new Error('ON CONFLICT DO UPDATE command cannot affect row a second time');
       return changes.map((c) => {
         const row = rows.get(id(c)) ?? { reserved: 0, used: 0 };
         row.reserved += c.reservedDelta;
@@ -114,6 +117,41 @@ test('an unreachable database: the replica enforces the limit on its own and cha
   await limiter.settle();
   expect([...mem.rows.values()]).toEqual([{ reserved: 3, used: 3 }]);
   expect(limiter.stats.storeErrors).toBeGreaterThan(0);
+});
+
+test('a call that read the clock before the minute turned neither reopens that minute nor makes a settle touch a counter twice', async () => {
+  const mem = memoryStore();
+  // Leases are held until released, so a call can be caught across the turn of the minute.
+  let holding = true;
+  const held: Array<() => void> = [];
+  const store: CounterStore = {
+    ...mem.store,
+    lease: async (...a) => {
+      if (holding) await new Promise<void>((r) => held.push(r));
+      return mem.store.lease(...a);
+    },
+  };
+  const minute = Date.UTC(2026, 10, 30, 12, 0, 0);
+  let now = minute + 59_000;
+  const errors: unknown[] = [];
+  const limiter = new KeyLimiter({ store, now: () => now, onError: (err) => errors.push(err) });
+  const k = key({ rpm: 100, useCases: { npc_dialogue: { rpm: 100 } } });
+  const early = limiter.admitChat(k, 'npc_dialogue'); // read 12:00:59, waits for its leases
+  now = minute + 61_000;
+  const late = limiter.admitChat(k, 'npc_dialogue'); // 12:01:01: leases of the new minute
+  // The late call gets its leases and goes first; then the early one resumes with its old reading.
+  holding = false;
+  expect(held).toHaveLength(2);
+  held.pop()!();
+  expect(await late).toBeUndefined();
+  held.pop()!();
+  expect(await early).toBeUndefined();
+  await limiter.settle(true);
+  expect(errors).toEqual([]);
+  expect(limiter.stats.storeErrors).toBe(0);
+  // Both calls count in the minute they were admitted in (12:01), on both counters; 12:00 keeps none.
+  const used = [...mem.rows].map(([id, row]) => `${id.split('|').slice(1).join('@')} used ${row.used}`);
+  expect(used.filter((u) => !u.endsWith(' used 0')).sort()).toEqual([`rpm:npc_dialogue@${minute + 60_000} used 2`, `rpm@${minute + 60_000} used 2`]);
 });
 
 test('windows and values people type', () => {
