@@ -11,6 +11,7 @@ if [ -x .tools/bin/compose-config ] && [ "$(cat .tools/bin/.compose-config-hash 
   echo "[setup] compose-config: up to date"
 else
   echo "[setup] building compose-config (compose-go v2.16.2, the loader of docker compose config)"
+  mkdir -p .tools/bin
   (cd scripts/compose-config && go build -o ../../.tools/bin/compose-config .)
   echo "$compose_hash" > .tools/bin/.compose-config-hash
 fi
