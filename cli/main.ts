@@ -13,6 +13,7 @@ import { registerLogsCommands } from './commands/logs';
 import { registerGuardrailsCommands } from './commands/guardrails';
 import { registerRegistryCommands } from './commands/registry';
 import { registerModelCommands } from './commands/models';
+import { registerEvaluationCommands } from './commands/evaluation';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
   const program = new Command('mms')
@@ -30,6 +31,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerLifecycleCommands(program, context);
   registerRolloutCommands(program, context);
   registerPipelineCommands(program, context);
+  registerEvaluationCommands(program, context);
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);

@@ -11,3 +11,4 @@ export * from './similarity';
 export * from './suite';
 export * from './deps';
 export * from './lifecycle';
+export * from './render';
