@@ -8,20 +8,15 @@
  * concurrency` (target ≤ 1.2×), the provider calls counted at the fake server (a second run of the
  * same suite must make none), and the embeddings server's throughput in sentences per second.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Client as PgClient } from 'pg';
 import type { Prisma } from '@prisma/client';
 import { parseConfig } from '../src/config/load';
 import { createPrisma } from '../src/db/prisma';
-import { applyMigrations } from '../src/db/migrations';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { startLocalEmbeddings } from '../src/embeddings/local-server';
 import { createEmbeddingsClient } from '../src/embeddings/client';
 import { buildSuite, createEvaluationDeps, evaluatePrompts } from '../src/evaluation';
-import { stateDir } from '../src/paths';
 import { syncUseCases } from '../src/registry/use-cases';
 import { startFakeProvider } from '../testkit/fake-providers';
+import { freshBenchDatabase } from './database';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,39 +32,13 @@ async function main() {
   const json = process.argv.includes('--json');
   const stops: Array<() => Promise<void>> = [];
   try {
-    const benchDir = path.join(stateDir, 'bench');
-    fs.mkdirSync(benchDir, { recursive: true });
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const dataDir = path.join(benchDir, `eval-pg-${process.pid}`);
-      const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', onProgress: say });
-      stops.unshift(async () => {
-        await pg.stop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-        fs.rmSync(`${dataDir}.json`, { force: true });
-      });
-      serverUrl = pg.url;
-    }
-    const dbName = `mms_bench_eval_${process.pid}`;
-    const admin = new PgClient({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const dbUrl = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString();
-    stops.unshift(async () => {
-      const c = new PgClient({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    });
-    say('database: applying migrations');
-    await applyMigrations(dbUrl);
+    const { url: dbUrl } = await freshBenchDatabase('mms_bench_eval', stops, say);
     const prisma = createPrisma(dbUrl, { max: 16 });
-    stops.unshift(() => prisma.$disconnect());
+    stops.push(() => prisma.$disconnect());
     const embeddingsServer = await startLocalEmbeddings({ onProgress: say });
-    stops.unshift(embeddingsServer.stop);
+    stops.push(embeddingsServer.stop);
     const fake = await startFakeProvider({ latencyMs, record: false });
-    stops.unshift(fake.close);
+    stops.push(fake.close);
     for (const model of ['bench-current', 'bench-candidate']) fake.forModel(model, { respond: (text) => `The innkeeper answers about ${text}: the road is long, the ale is cold, and the night is quiet.` });
 
     const config = parseConfig({
@@ -137,7 +106,7 @@ async function main() {
       ].join('\n') + '\n',
     );
   } finally {
-    for (const stop of stops) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
+    for (const stop of stops.reverse()) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
   }
 }
 
