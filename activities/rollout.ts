@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
 import { judgeCanaryWindow, judgeShadowWindow, type WindowAnalysis } from '../src/analysis/canary';
 import { loadGroupSample } from '../src/analysis/samples';
+import type { SequentialState } from '../src/analysis/sequential';
 import type { RolloutPolicy } from '../src/config/schema';
 import { NotFoundError } from '../src/registry/allocations';
 import {
@@ -63,6 +64,10 @@ export interface AnalyseWindowInput {
   stageLabel: string;
   /** Idempotency: a retried analysis returns the verdict recorded first. */
   requestKey: string;
+  /** The evidence of the stages already closed (sequential analysis over the whole rollout). */
+  sequential?: SequentialState;
+  /** End of the window (calls that started before it count, wherever they finished); default now. */
+  until?: string;
 }
 
 export interface WindowVerdict extends WindowAnalysis {
@@ -119,7 +124,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         const recorded = await prisma.evaluation.findUnique({ where: { requestKey: input.requestKey } });
         if (recorded) return storedVerdict(recorded.results);
         await assertOwnsAllocation(prisma, input.useCaseId, input.rolloutKey);
-        const until = clock();
+        const until = input.until ? new Date(input.until) : clock();
         const since = new Date(input.since);
         const base = { useCaseId: input.useCaseId, since, until };
         const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
@@ -137,8 +142,8 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         }
         const analysis =
           input.mode === 'shadow'
-            ? judgeShadowWindow(candidate, baseline, input.policy.analysis)
-            : judgeCanaryWindow(candidate, baseline, input.policy.analysis, { sameWindow: baselineSource === 'same_window' });
+            ? judgeShadowWindow(candidate, baseline, input.policy.analysis, { state: input.sequential })
+            : judgeCanaryWindow(candidate, baseline, input.policy.analysis, { sameWindow: baselineSource === 'same_window', state: input.sequential });
         const verdict: WindowVerdict = { ...analysis, since: since.toISOString(), until: until.toISOString(), baselineSource };
         await prisma.evaluation
           .create({

@@ -48,10 +48,12 @@ interface Options {
   faultErrorRate: number;
   baseErrorRate: number;
   latencyMs: number;
+  /** analysis.graceSeconds: the bench's calls take ~20 ms and the log flushes every 50 ms. */
+  graceS: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, runs: 20, windowS: 5, rate: 120, concurrency: 4, faultErrorRate: 0.3, baseErrorRate: 0.01, latencyMs: 20 };
+  const o: Options = { json: false, runs: 20, windowS: 5, rate: 120, concurrency: 4, faultErrorRate: 0.3, baseErrorRate: 0.01, latencyMs: 20, graceS: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (min: number, max: number) => {
@@ -68,7 +70,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--fault-error-rate') o.faultErrorRate = num(0, 1);
     else if (a === '--base-error-rate') o.baseErrorRate = num(0, 1);
     else if (a === '--latency-ms') o.latencyMs = num(0, 10_000);
-    else throw new Error(`unknown option ${a} (known: --json --runs --window --rate --concurrency --fault-error-rate --base-error-rate --latency-ms)`);
+    else if (a === '--grace') o.graceS = num(0, 3600);
+    else throw new Error(`unknown option ${a} (known: --json --runs --window --rate --concurrency --fault-error-rate --base-error-rate --latency-ms --grace)`);
   }
   return o;
 }
@@ -197,7 +200,7 @@ async function main() {
         flaky: { kind: 'openai_compatible', baseUrl: flaky.baseUrls.openai_compatible },
       },
       useCases: [useCase('bench_fault'), ...lanes.map(useCase)],
-      policies: { rollout: { windowSeconds: o.windowS } },
+      policies: { rollout: { windowSeconds: o.windowS, analysis: { graceSeconds: o.graceS } } },
     });
     const policy = config.policies.rollout;
     await syncUseCases(prisma, config);

@@ -91,6 +91,8 @@ export interface RolloutStatus {
   paused: boolean;
   pauseReason?: string;
   verdicts: VerdictRecord[];
+  /** Critical-violation signals about a model other than the candidate: not this rollout's to abort. */
+  ignoredViolations?: Array<{ modelId: string; category: string; logId?: string; at: string }>;
   /** What the last window's evaluation traffic did (policy evaluationTraffic.enabled). */
   evaluationTraffic?: { sent: number; ok: number; failed: number; toCandidate: number; toStable: number; promptPool: number; lastError?: string };
   outcome?: 'promoted' | 'rolled_back' | 'failed';

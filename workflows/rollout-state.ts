@@ -1,5 +1,6 @@
 import { allHandlersFinished, CancellationScope, condition, log, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RolloutEvent, RolloutEventType } from '../activities/rollout';
+import { closeStage, initialSequentialState, type SequentialState } from '../src/analysis/sequential';
 import { MmsCandidateModel, MmsOutcome, MmsStatus, MmsStep, MmsUseCase, type MmsOutcomeValue } from '../src/temporal/search-attributes';
 import { webhooks } from './activity-stubs';
 import {
@@ -48,6 +49,13 @@ export class RolloutState {
   rolloutStartedAt: string;
   /** Traffic changes made so far: the `seq` of the next one (part of its request key). */
   trafficSeq = 0;
+  /**
+   * The analysis evidence of the stages closed so far (src/analysis/sequential.ts): a pure function of
+   * the verdicts in this history, so the always-valid bounds hold over the whole rollout.
+   */
+  sequential: SequentialState = initialSequentialState();
+  /** Critical-violation signals that arrived before the candidate was resolved: judged once it is. */
+  private pendingViolations: CriticalViolation[] = [];
   rollbackStarted = false;
   private readonly notifications: Array<Promise<unknown>> = [];
   private eventSeq = 0;
@@ -223,9 +231,28 @@ export class RolloutState {
     return this.status;
   }
 
+  /** Adds a closed stage's last evidence (nothing when the stage was skipped before any analysis). */
+  closeStage(evidence: Record<string, { estimate: number; variance: number } | undefined> | undefined): void {
+    if (evidence) this.sequential = closeStage(this.sequential, evidence);
+  }
+
+  /** The candidate is known: signals that waited for it are judged now. */
+  candidateResolved(): void {
+    const pending = this.pendingViolations;
+    this.pendingViolations = [];
+    for (const v of pending) this.onCriticalViolation(v);
+  }
+
   private onCriticalViolation(violation: CriticalViolation): void {
-    if (this.status.candidateModelId && violation.modelId !== this.status.candidateModelId) {
-      log.warn('critical violation by a model other than the candidate: not this rollout’s to abort', { modelId: violation.modelId });
+    if (!this.status.candidateModelId) {
+      // before the candidate is resolved nobody can tell whether the signal is about it: wait
+      this.pendingViolations.push(violation);
+      return;
+    }
+    if (violation.modelId !== this.status.candidateModelId) {
+      log.warn('critical violation by a model other than the candidate: ignored and recorded', { modelId: violation.modelId });
+      (this.status.ignoredViolations ??= []).push({ modelId: violation.modelId, category: violation.category, logId: violation.logId, at: now() });
+      this.publish();
       return;
     }
     this.control.abort ??= `critical guardrail violation (${violation.category}) by the candidate${violation.logId ? ` in call ${violation.logId}` : ''}${violation.detail ? `: ${violation.detail}` : ''}`;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, condition, isCancellation, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, log, patched } from '@temporalio/workflow';
 import type { WindowVerdict } from '../activities/rollout';
 import { analysis, evaluation, lockedRegistry, registry, verification } from './activity-stubs';
 import { planRollout, strategyProblem, type RolloutInput, type RolloutResult, type RolloutStage, type RolloutStrategy } from './rollout-messages';
@@ -69,6 +69,7 @@ async function prepare(rollout: RolloutState): Promise<string> {
   const prepared = await registry.prepareRollout({ useCaseId: input.useCaseId, candidate: input.candidate, expectedStableModelId: input.expectedStableModelId });
   rollout.candidateModelId = status.candidateModelId = prepared.candidateModelId;
   rollout.stableModelId = status.stableModelId = prepared.stableModelId;
+  rollout.candidateResolved();
   rollout.publish();
   const snapshot = await registry.captureSnapshot({ useCaseId: input.useCaseId, reason: `before ${strategy} rollout of ${prepared.candidateName}`, requestKey: `${rolloutKey}/snapshot` });
   rollout.snapshotId = status.snapshotId = snapshot.snapshotId;
@@ -93,13 +94,28 @@ async function runStage(rollout: RolloutState, stage: RolloutStage, since: strin
   const { control, policy } = rollout;
   let windowNo = 0;
   let extensionsLeft = policy.analysis.maxInconclusiveExtensions;
+  let last: WindowVerdict | undefined;
   for (;;) {
     const waited = await waitWindow(rollout, stage, windowNo);
-    if (waited !== 'elapsed') return waited;
-    const verdict = await analyseWindow(rollout, stage, since, windowNo);
+    if (waited !== 'elapsed') {
+      // an operator moved past the stage: its last look still counts as evidence for the next ones
+      if (waited.kind === 'next') rollout.closeStage(last?.evidence);
+      return waited;
+    }
+    const until = now();
+    // Calls still in flight when the window closed are counted: wait out the longest call before
+    // judging (an abort still ends the wait at once). Patched: histories from before it replay unchanged.
+    if (patched('analysis-grace-period') && policy.analysis.graceSeconds > 0) {
+      await condition(() => control.abort !== undefined, policy.analysis.graceSeconds * 1000);
+      if (control.abort) return { kind: 'abort', reason: control.abort };
+    }
+    const verdict = (last = await analyseWindow(rollout, stage, since, windowNo, until));
     windowNo++;
     if (verdict.verdict === 'fail') return { kind: 'abort', reason: `stage ${stage.index + 1} (${stage.label}) failed analysis: ${verdict.reason}` };
-    if (verdict.verdict === 'pass') return { kind: 'next' };
+    if (verdict.verdict === 'pass') {
+      rollout.closeStage(verdict.evidence);
+      return { kind: 'next' };
+    }
     if (control.abort || control.promote) continue; // an abort or promote that arrived during analysis wins
     if (extensionsLeft > 0) {
       extensionsLeft--;
@@ -114,7 +130,7 @@ async function runStage(rollout: RolloutState, stage: RolloutStage, since: strin
 }
 
 /** Judges one window, canary against stable, and records the verdict with its numbers. */
-async function analyseWindow(rollout: RolloutState, stage: RolloutStage, since: string, windowNo: number): Promise<WindowVerdict> {
+async function analyseWindow(rollout: RolloutState, stage: RolloutStage, since: string, windowNo: number, until: string): Promise<WindowVerdict> {
   const { input, policy, rolloutKey, status } = rollout;
   const verdict = await analysis.analyseWindow({
     useCaseId: input.useCaseId,
@@ -129,6 +145,8 @@ async function analyseWindow(rollout: RolloutState, stage: RolloutStage, since: 
     stageLabel: stage.label,
     rolloutKey,
     requestKey: `${rolloutKey}/analysis/${stage.index}/${windowNo}`,
+    sequential: rollout.sequential,
+    until,
   });
   status.verdicts.push({
     stage: stage.index,

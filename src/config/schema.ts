@@ -147,6 +147,13 @@ export const rolloutPolicySchema = z.strictObject({
       /** Feedback scores each side needs before the feedback metric is judged (it arrives late and sparse). */
       minFeedbackSamples: z.number().int().min(2).default(20),
       maxCostIncreasePercent: z.number().min(0).default(50),
+      /**
+       * Seconds the analysis waits after a window closes, so calls that started in it and were still in
+       * flight (slow tails, timeouts) are logged before it is judged: rows carry their start time, and
+       * a call that times out is a failure of the window it started in. Cover the gateway's longest
+       * call (gateway.retry.budgetSeconds, 30 by default) plus log flushing.
+       */
+      graceSeconds: z.number().min(0).max(3600).default(35),
       /** Windows an inconclusive verdict may extend before the rollout pauses for a person. */
       maxInconclusiveExtensions: z.number().int().min(0).default(3),
     })

@@ -12,6 +12,7 @@ import {
   rolloutWorkflowId,
   windowSecondsLeft,
 } from '../../workflows/rollout-messages';
+import { rolloutWorkflow } from '../../workflows';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, startRolloutWorkflow, startWebhookReceiver, testPolicy, waitFor } from '../support/rollout';
@@ -51,7 +52,7 @@ afterEach(async () => {
 });
 
 const servesOnlyStable = async () => (await getServingAllocation(db.prisma, USE_CASE))!.entries;
-const inWindowOfStage = (handle: Awaited<ReturnType<typeof startRolloutWorkflow>>, stageIndex: number) =>
+const inWindowOfStage = (handle: Pick<Awaited<ReturnType<typeof startRolloutWorkflow>>, 'query'>, stageIndex: number) =>
   waitFor(`a window of stage ${stageIndex + 1}`, async () => {
     const s = await handle.query(rolloutStatusQuery);
     return s.stageIndex === stageIndex && s.window?.stage === stageIndex && s.window.endsAt !== undefined && s;
@@ -130,19 +131,28 @@ test('promote --full skips the remaining steps; promote of one stage ends only t
   expect((await db.prisma.model.findUniqueOrThrow({ where: { id: stableId } })).status).toBe('deprecated');
 });
 
-test('a critical guardrail violation by the candidate aborts within 2 s, without waiting for the window', async () => {
+test('a critical guardrail violation by the candidate aborts within 2 s, without waiting for the window; stray ones are ignored and recorded', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 100, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ windowSeconds: 120 }) });
-  await inWindowOfStage(handle, 0);
-
-  // a violation by the stable model is not this rollout's to abort
-  await handle.signal(criticalViolationSignal, { modelId: stableId, category: 'hate' });
-  await waitFor('the workflow task that delivered the signal to complete', async () => {
-    const events = (await handle.fetchHistory()).events!;
-    const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
-    return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+  // a violation by the stable model, signalled before the rollout even resolved its candidate
+  const handle = await client.workflow.signalWithStart(rolloutWorkflow, {
+    taskQueue,
+    workflowId: rolloutWorkflowId(USE_CASE),
+    args: [{ useCaseId: USE_CASE, candidate: candidateId, strategy: 'canary', policy: testPolicy({ windowSeconds: 120 }), requestedBy: 'jest' }],
+    signal: criticalViolationSignal,
+    signalArgs: [{ modelId: stableId, category: 'hate', logId: 'early' }],
   });
-  expect((await handle.query(rolloutStatusQuery)).phase).toBe('canary');
+  await inWindowOfStage(handle, 0);
+  // and one while the canary serves: neither is this rollout's to abort
+  await handle.signal(criticalViolationSignal, { modelId: stableId, category: 'hate', logId: 'late' });
+  const recorded = await waitFor('the stray signals recorded', async () => {
+    const s = await handle.query(rolloutStatusQuery);
+    return (s.ignoredViolations?.length ?? 0) >= 2 ? s : undefined;
+  });
+  expect(recorded.phase).toBe('canary');
+  expect(recorded.ignoredViolations!.map((v) => [v.modelId, v.logId])).toEqual([
+    [stableId, 'early'],
+    [stableId, 'late'],
+  ]);
 
   const notify = criticalViolationNotifier(client);
   const signalledAt = Date.now();

@@ -71,6 +71,9 @@ test('a healthy candidate is promoted through every step, each window analysed a
     expect(v.checks.find((c) => c.metric === 'error_rate')).toMatchObject({ verdict: 'pass' });
   }
   expect(passes[3]!.baselineSource).toBe('before_stage'); // at 100% stable serves no one
+  // the evidence of closed stages carries over: later stages judge the rollout so far
+  expect(passes[1]!.checks.find((c) => c.metric === 'error_rate')!.detail).toContain('over 2 stages');
+  expect(passes[3]!.checks.find((c) => c.metric === 'error_rate')!.detail).toContain('over 4 stages');
 
   // weights only ever went up, through each step, and the candidate is now the stable model at 100%
   const history = await allocationHistory(db.prisma, USE_CASE);

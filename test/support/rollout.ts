@@ -21,6 +21,7 @@ export function testPolicy(overrides: Record<string, unknown> = {}): RolloutPoli
     analysis: {
       minSamples: 20,
       maxInconclusiveExtensions: 2,
+      graceSeconds: 0.3,
       maxErrorRateIncrease: 0.1,
       maxFirstAttemptFailureRateIncrease: 0.1,
       maxViolationRateIncrease: 0.1,
