@@ -55,7 +55,8 @@ beforeAll(async () => {
       '  rollout:',
       '    steps: [50, 100]',
       '    windowSeconds: 4',
-      '    analysis: { minSamples: 10, maxErrorRateIncrease: 0.05, maxFirstAttemptFailureRateIncrease: 0.05, maxViolationRateIncrease: 0.05, maxLatencyP95IncreasePercent: 100, maxLatencySlowerProbability: 0.75 }',
+      '    # the fake answers in milliseconds: a window is judged 1 s after it closes, not after the default 35 s grace',
+      '    analysis: { minSamples: 10, graceSeconds: 1, maxErrorRateIncrease: 0.05, maxFirstAttemptFailureRateIncrease: 0.05, maxViolationRateIncrease: 0.05, maxLatencyP95IncreasePercent: 100, maxLatencySlowerProbability: 0.75 }',
     ].join('\n'),
   );
   // `mms` as npm installs it (node_modules/.bin symlink), for the commands the README does not show
