@@ -17,6 +17,7 @@ import { NotFoundError } from '../src/registry/allocations';
 import { DuplicateModelError, ModelRequestError, modelStatuses, registerModel, validationProblem, validationState } from '../src/registry/models';
 import { resolveUndoTarget } from '../src/registry/snapshots';
 import { startValidation } from '../clients/validation';
+import { EvaluationRequestError, evaluationReport, startEvaluation } from '../clients/evaluation';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
 import {
   PolicyOverrideError,
@@ -39,6 +40,8 @@ import { rolloutStrategies, windowSecondsLeft, type RolloutStatus } from '../wor
  * route needs an API key (Authorization: Bearer) that the injected verifier accepts — the admin scope.
  * Bodies are validated with zod; a bad field is named in the error and nothing changes.
  *
+ *   POST /api/v1/model-management/test       {candidate, against?, use_case?, sample_size?} | the seed's {candidate_model_id, current_model_id?}
+ *                                            → 202 {workflow_id}; ?wait=true → 200 the report
  *   POST /api/v1/model-management/deploy     {new_model_id, current_model_id, strategy, force?, steps?, window_seconds?}
  *   POST /api/v1/model-management/rollback   {model_id, snapshot_id?, reason?} | {use_case, reason?} (undo)
  *   POST /api/v1/model-management/models     {use_case, provider, model, name?, version?, params?, validate?}
@@ -95,6 +98,31 @@ const registerBody = z.strictObject({
   /** Start validate:<model_id> at once (default); false registers an unvalidated candidate. */
   validate: z.boolean({ error: 'must be true or false' }).default(true),
 });
+
+const modelRef = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * An evaluation request. `candidate` (a model id or registry name) and `against` (`current`, `stable`
+ * or a model id; default `current`) are the CLI's words; `candidate_model_id` / `current_model_id`
+ * are the seed's. One spelling per side, so a body never names two different models.
+ */
+const testBody = z
+  .strictObject({
+    candidate: z.string({ error: 'must be text: a model id or name' }).trim().min(1, { error: 'must not be empty' }).max(200, { error: 'must be at most 200 characters' }).optional(),
+    candidate_model_id: uuid('a model id').optional(),
+    against: z
+      .string({ error: 'must be text' })
+      .refine((v) => v === 'current' || v === 'stable' || modelRef.test(v), { error: 'must be current, stable or a model id (a UUID)' })
+      .optional(),
+    current_model_id: uuid('a model id').optional(),
+    use_case: useCaseField.optional(),
+    sample_size: z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(10_000, { error: 'must be <= 10000' }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.candidate === undefined && b.candidate_model_id === undefined) ctx.addIssue({ code: 'custom', path: ['candidate'], message: 'is required (a model id or name; or candidate_model_id)' });
+    if (b.candidate !== undefined && b.candidate_model_id !== undefined) ctx.addIssue({ code: 'custom', path: ['candidate_model_id'], message: 'give candidate or candidate_model_id, not both' });
+    if (b.against !== undefined && b.current_model_id !== undefined) ctx.addIssue({ code: 'custom', path: ['current_model_id'], message: 'give against or current_model_id, not both' });
+  });
+const testQuery = z.strictObject({ wait: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() });
 
 const forgetBody = z.strictObject({
   player: z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }).max(512).optional(),
@@ -156,6 +184,7 @@ function policyFor(config: MmsConfig, overrides: { steps?: number[]; window_seco
 
 /** The audit action of each POST route (every one is an administrative action). */
 const auditActions: Record<string, string> = {
+  [`${PREFIX}/test`]: 'evaluation.start',
   [`${PREFIX}/deploy`]: 'rollout.start',
   [`${PREFIX}/rollback`]: 'rollback',
   [`${PREFIX}/rollouts/:use_case/pause`]: 'rollout.pause',
@@ -204,6 +233,51 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       await recordAuditEvent(deps.prisma, { actor, keyId: keyIds.get(req) ?? null, action, target, details: { via: 'rest', status: reply.statusCode, request: body } }).catch((err: unknown) =>
         req.log.error({ err: safeErrorMessage(err) }, 'audit: could not record the admin action'),
       );
+    });
+
+    app.post(`${PREFIX}/test`, authenticated, async (req, reply: FastifyReply) => {
+      const query = parse(testQuery, req.query);
+      const body = parse(testBody, req.body);
+      // errors name the field as the caller spelled it
+      const spelled = (field: string) => (field === 'candidate' && body.candidate_model_id ? 'candidate_model_id' : field === 'against' && body.current_model_id ? 'current_model_id' : field);
+      let started;
+      try {
+        started = await startEvaluation(
+          { client: await temporal(), prisma: deps.prisma, config: deps.config },
+          { candidate: body.candidate ?? body.candidate_model_id!, against: body.against ?? body.current_model_id ?? 'current', useCaseId: body.use_case, sampleSize: body.sample_size },
+        );
+      } catch (err) {
+        if (!(err instanceof EvaluationRequestError)) throw err;
+        const field = spelled(err.field);
+        const message = err.message.startsWith(`${err.field}:`) ? `${field}${err.message.slice(err.field.length)}` : err.message;
+        throw new ApiError(err.status, message, field, err.status === 404 ? 'not_found' : err.status === 422 ? 'no_suite' : 'invalid_request');
+      }
+      auditTarget(req, started.useCaseId);
+      const s = started.suite;
+      const accepted = {
+        workflow_id: started.workflowId,
+        use_case: started.useCaseId,
+        candidate_model_id: started.candidateModelId,
+        current_model_id: started.currentModelId,
+        suite: { hash: s.hash, prompts: s.items, sampled: s.sampled, regression: s.regression, red_team: s.redTeam },
+      };
+      if (query.wait !== 'true') return reply.code(202).send({ ...accepted, status: 'running' });
+      try {
+        const { result, report } = await evaluationReport(deps.prisma, started.handle);
+        return reply.code(200).send({
+          ...accepted,
+          status: report.meetsThreshold ? 'passed' : 'failed',
+          evaluation_id: result.evaluationId,
+          meets_threshold: report.meetsThreshold,
+          // the seed's score is the calibrated similarity: the threshold is defined on it (the report says so)
+          similarity_score: report.similarity.calibrated,
+          failing: report.failing,
+          test_results: report,
+        });
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) throw new ApiError(422, `evaluation failed: ${err.cause?.message ?? err.message}`, undefined, 'evaluation_failed');
+        throw err;
+      }
     });
 
     app.post(`${PREFIX}/deploy`, authenticated, async (req, reply: FastifyReply) => {

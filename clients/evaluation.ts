@@ -78,7 +78,7 @@ export async function startEvaluation(deps: { client: Client; prisma: PrismaClie
   const useCaseId = candidate.useCase;
   if (!deps.config.useCases.some((u) => u.id === useCaseId)) throw new EvaluationRequestError(`use case "${useCaseId}" is not in the configuration`, 'use_case', 404);
   const currentModelId = await resolveCurrent(deps.prisma, request.against, useCaseId);
-  if (currentModelId === candidate.id) throw new EvaluationRequestError(`candidate and ${request.against} model are the same model (${candidate.id})`, 'candidate');
+  if (currentModelId === candidate.id) throw new EvaluationRequestError(`candidate: model ${candidate.id} is the model it would be compared with (against ${request.against})`, 'candidate');
   let suite: SuiteBuildReport;
   try {
     suite = await buildSuite(deps.prisma, deps.config, useCaseId, { sampleSize: request.sampleSize, classifier: guardrailsClassifier(deps.config) });

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import Fastify from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Prisma } from '@prisma/client';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { createApiKey } from '../../src/auth/api-keys';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
 import { buildSuite, createEvaluationDeps, type EvaluationReport } from '../../src/evaluation';
@@ -145,7 +149,7 @@ beforeAll(async () => {
     extra({ prompt: 'A mirrored call', role: 'shadow' }, 5),
   );
   await db.prisma.modelHistoricalLog.createMany({ data: rows });
-  for (const model of ['mara-current', 'mara-twin', 'mara-alt']) fake.forModel(model, { respond: (text, body) => maraSays(text, seedOf(body) + (model === 'mara-alt' ? 1 : 0)), latencyMs: 20 });
+  for (const model of ['mara-current', 'mara-twin', 'mara-alt', 'mara-rest']) fake.forModel(model, { respond: (text, body) => maraSays(text, seedOf(body) + (model === 'mara-alt' ? 1 : 0)), latencyMs: 20 });
   fake.forModel('rogue-candidate', { respond: (text) => rogueSays(text), latencyMs: 1200 });
   fake.forModel('slow-twin', { respond: (text, body) => maraSays(text, seedOf(body)), latencyMs: 800 });
   fake.forModel('judge-fair', { respond: (text) => fairJudge(text) });
@@ -323,3 +327,67 @@ test('a worker killed mid-evaluation is replaced and resumes after the last fini
   const attempts = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
 }, 180_000);
+
+test('REST POST /api/v1/model-management/test: 202 with the workflow id; ?wait=true joins it and returns the report; bad input names the field and changes nothing', async () => {
+  const taskQueue = uniqueTaskQueue('evaluation-rest');
+  const config = configFor('judge-fair', { temporal: { controlTaskQueue: taskQueue } });
+  const worker = await startControlWorker({ prisma: db.prisma, taskQueue, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }) });
+  const app = Fastify();
+  await app.register(modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) }));
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const key = (await createApiKey(db.prisma, { name: 'evaluation-desk', scopes: ['admin'] })).key;
+  // a real HTTP call (fastify's inject cannot load in jest)
+  const post = async (body: unknown, query = '', bearer = key) => {
+    const res = await fetch(`${baseUrl}/api/v1/model-management/test${query}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as Record<string, any> };
+  };
+  try {
+    const restId = await addModel(db.prisma, USE_CASE, 'mara-rest');
+    const state = async () => ({ evaluations: await db.prisma.evaluation.count(), suites: await db.prisma.evaluationSuite.count(), calls: fake.counts.chat });
+    const before = await state();
+    const refused: Array<[unknown, string, number, string]> = [
+      [{}, '', 400, 'candidate'],
+      [{ candidate: 'mara-rest', against: 'yesterday' }, '', 400, 'against'],
+      [{ candidate: 'mara-rest', sample_size: 0 }, '', 400, 'sample_size'],
+      [{ candidate: 'mara-rest', use_case: 'Eval NPC' }, '', 400, 'use_case'],
+      [{ candidate: 'mara-rest', colour: 'red' }, '', 400, 'colour'],
+      [{ candidate: 'mara-rest' }, '?wait=soon', 400, 'wait'],
+      [{ candidate_model_id: 'mara-rest' }, '', 400, 'candidate_model_id'],
+      [{ candidate: 'mara-rest', candidate_model_id: restId }, '', 400, 'candidate_model_id'],
+      [{ candidate: 'mara-rest', against: 'stable', current_model_id: currentId }, '', 400, 'current_model_id'],
+      [{ candidate: 'mara-nobody' }, '', 404, 'candidate'],
+      [{ candidate_model_id: crypto.randomUUID() }, '', 404, 'candidate_model_id'],
+      [{ candidate: 'mara-rest', against: crypto.randomUUID() }, '', 404, 'against'],
+      [{ candidate: restId, against: restId }, '', 400, 'candidate'],
+    ];
+    for (const [body, query, status, field] of refused) {
+      const res = await post(body, query);
+      expect([JSON.stringify(body) + query, res.status, res.json.error?.field]).toEqual([JSON.stringify(body) + query, status, field]);
+      expect(res.json.error.message).toMatch(new RegExp(`^${field}: `));
+    }
+    expect((await post({ candidate: 'mara-rest' }, '', 'not-a-key')).status).toBe(401);
+    expect(await state()).toEqual(before); // nothing built, started or called
+
+    // Without wait: 202 and the workflow id, at once.
+    const accepted = await post({ candidate: 'mara-rest', against: 'current' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.json).toMatchObject({ status: 'running', use_case: USE_CASE, candidate_model_id: restId, current_model_id: currentId, suite: { hash: suiteHash, prompts: 15 } });
+    expect(accepted.json.workflow_id).toBe(evaluateWorkflowId(restId, currentId, suiteHash));
+
+    // The seed's spelling with ?wait=true joins the same evaluation and returns its report.
+    const done = await post({ candidate_model_id: restId, current_model_id: currentId }, '?wait=true');
+    expect(done.status).toBe(200);
+    expect(done.json).toMatchObject({ workflow_id: accepted.json.workflow_id, status: 'passed', meets_threshold: true, failing: [] });
+    expect(done.json.similarity_score).toBeGreaterThanOrEqual(0.95);
+    expect(done.json.similarity_score).toBe(done.json.test_results.similarity.calibrated);
+    expect(done.json.test_results).toMatchObject({ evaluationId: done.json.evaluation_id, suiteHash, candidate: { id: restId }, current: { id: currentId } });
+    expect(done.json.test_results.criteria.map((c: { name: string; status: string }) => c.status)).toEqual(['passed', 'passed', 'passed', 'passed', 'passed']);
+    expect(calls('mara-rest')).toBe(15); // one evaluation, joined: every candidate answer bought once
+    expect(await db.prisma.evaluation.count({ where: { requestKey: accepted.json.workflow_id } })).toBe(1);
+    const audit = await db.prisma.auditEvent.findMany({ where: { action: 'evaluation.start', target: USE_CASE } });
+    expect(audit.map((a) => (a.details as { status: number }).status).sort()).toEqual([200, 202]);
+  } finally {
+    await app.close();
+    await worker.stop();
+  }
+}, 120_000);
