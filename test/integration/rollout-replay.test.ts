@@ -5,7 +5,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { Worker } from '@temporalio/worker';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { criticalViolationSignal, pauseUpdate, promoteUpdate, resumeUpdate, rolloutStatusQuery } from '../../workflows/rollout-messages';
-import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, workflowBundlePath, type TestDatabase } from '../support/stack';
+import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, workflowBundleAt, workflowBundlePath, type TestDatabase } from '../support/stack';
 import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { healthy, startLogTraffic, startRolloutWorkflow, testPolicy, waitFor } from '../support/rollout';
 
@@ -13,7 +13,8 @@ import { healthy, startLogTraffic, startRolloutWorkflow, testPolicy, waitFor } f
  * Rollout histories replay against the current workflow bundle without non-determinism: the committed
  * ones (test/histories/rollout-*.json: a promoted and a rolled-back rollout, recorded by this file with
  * MMS_RECORD_HISTORIES=1) and, on every run, fresh ones of the paths with messages (pause, resume,
- * promote of a stage, a critical-violation signal), so a change that breaks replay fails here.
+ * promote of a stage, a critical-violation signal), so a change that breaks replay fails here. And a
+ * rollout started and paused on older workflow code is resumed by a worker on this code and completes.
  */
 const USE_CASE = 'rollout_replay';
 const historiesDir = path.join(__dirname, '../histories');
@@ -92,6 +93,57 @@ describe('fresh histories of every path', () => {
     for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: workflowBundlePath() }, replayName: 'rollout-fresh' }, fresh)) results.push(r);
     expect(results.map((r) => [r.workflowId, r.error ? String(r.error) : null])).toEqual(fresh.map((f) => [f.workflowId, null]));
   });
+});
+
+/**
+ * The commit on main just before the analysis grace period (414697a) (patched 'analysis-grace-period'): its
+ * workflows judge a window as soon as it closes. Rollouts it started must finish on the new code.
+ */
+const BEFORE_GRACE_PERIOD = '32fe5ed5d340d7709bbdba86d0b750051c8d34a5';
+
+test('a rollout started and paused on the code before the grace period is resumed by a worker on this code and completes', async () => {
+  const oldBundle = await workflowBundleAt(BEFORE_GRACE_PERIOD);
+  const queue = uniqueTaskQueue('rollout-deploy');
+  const candidate = await addModel(db.prisma, USE_CASE, `deployed-${Date.now()}`);
+  traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
+  try {
+    const oldWorker = await startControlWorker({ prisma: db.prisma, taskQueue: queue, workflowBundleFile: oldBundle });
+    let handle: WorkflowHandle;
+    try {
+      handle = await startRolloutWorkflow(client, queue, { useCaseId: USE_CASE, candidate, policy: testPolicy({ steps: [20, 50, 100], windowSeconds: 1.5 }) });
+      // the old code judges stage 1 (no grace period), then is paused in stage 2
+      await waitFor('stage 2', async () => (await handle.query(rolloutStatusQuery)).window?.stage === 1, 60_000);
+      await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'deploy' }] });
+      await waitFor('the window clock to stop', async () => (await handle.query(rolloutStatusQuery)).window?.secondsLeftWhenPaused !== undefined);
+    } finally {
+      await oldWorker.stop();
+    }
+    // the markers patched('analysis-grace-period') records when new code runs past it
+    const graceMarkers = async () =>
+      (await handle.fetchHistory()).events!.filter((e) => {
+        const marker = e.markerRecordedEventAttributes;
+        const details = Object.values(marker?.details ?? {}).flatMap((p) => p.payloads ?? []);
+        return marker?.markerName === 'core_patch' && details.some((p) => Buffer.from(p.data ?? []).toString().includes('analysis-grace-period'));
+      }).length;
+    expect(await graceMarkers()).toBe(0);
+
+    // the deploy: a worker on this code replays the old history (patched() is false there) and goes on
+    const newWorker = await startControlWorker({ prisma: db.prisma, taskQueue: queue, maxCachedWorkflows: 0 });
+    try {
+      await handle.executeUpdate(resumeUpdate, { args: [{}] });
+      expect((await handle.result()).outcome).toBe('promoted');
+      const status = await handle.query(rolloutStatusQuery);
+      expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.stage)).toEqual([0, 1, 2]);
+    } finally {
+      await newWorker.stop();
+    }
+    // the windows judged after the deploy waited out the grace period: the patch marker is in the history
+    expect(await graceMarkers()).toBe(1);
+    await keep(handle, 'rollout-deployed-mid-rollout');
+  } finally {
+    await traffic.stop();
+    traffic = undefined;
+  }
 });
 
 test('the committed histories of a promoted and of a rolled-back rollout replay against the current bundle', async () => {

@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { PrismaClient } from '@prisma/client';
 import { createPrisma } from '../../src/db/prisma';
 import { createControlWorker, type ControlWorkerDeps } from '../../workers/control';
@@ -80,17 +83,43 @@ export async function workerConnection(): Promise<NativeConnection> {
 
 export const uniqueTaskQueue = (prefix: string) => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 
-/** A control worker over the shared workflow bundle, in this process. */
+/**
+ * The workflow code of an earlier commit, bundled (cached in .mms/test by commit): what a worker ran
+ * before a deploy, for tests of workflows that live across one. Needs the repository's git history.
+ */
+export async function workflowBundleAt(commit: string): Promise<string> {
+  const root = path.resolve(__dirname, '../..');
+  const dir = path.join(root, '.mms/test');
+  const file = path.join(dir, `workflow-bundle-${commit}.js`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(dir, { recursive: true });
+  const sources = fs.mkdtempSync(path.join(dir, `workflows-${commit}-`));
+  try {
+    // inside the repository, so the bundler resolves packages from its node_modules
+    const tar = execFileSync('git', ['archive', commit, 'workflows', 'src', 'activities'], { cwd: root, maxBuffer: 512 * 1024 * 1024 });
+    execFileSync('tar', ['-x', '-C', sources], { input: tar });
+    const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
+    const { code } = await bundleWorkflowCode({ workflowsPath: path.join(sources, 'workflows/index.ts'), logger: silent });
+    fs.writeFileSync(`${file}.${process.pid}`, code);
+    fs.renameSync(`${file}.${process.pid}`, file);
+    return file;
+  } finally {
+    fs.rmSync(sources, { recursive: true, force: true });
+  }
+}
+
+/** A control worker over the shared workflow bundle (or `workflowBundleFile`, e.g. older code), in this process. */
 export async function startControlWorker(
-  deps: Omit<ControlWorkerDeps, 'connection' | 'namespace' | 'workflowBundle'> & { connection?: NativeConnection },
+  deps: Omit<ControlWorkerDeps, 'connection' | 'namespace' | 'workflowBundle'> & { connection?: NativeConnection; workflowBundleFile?: string },
 ): Promise<{ worker: Worker; running: Promise<void>; stop(): Promise<void> }> {
+  const { workflowBundleFile, ...rest } = deps;
   const connection = deps.connection ?? (await workerConnection());
   const worker = await createControlWorker({
     maxCachedWorkflows: process.env.MMS_TEST_MAX_CACHED_WORKFLOWS ? Number(process.env.MMS_TEST_MAX_CACHED_WORKFLOWS) : undefined,
-    ...deps,
+    ...rest,
     connection,
     namespace: 'default',
-    workflowBundle: { codePath: workflowBundlePath() },
+    workflowBundle: { codePath: workflowBundleFile ?? workflowBundlePath() },
   });
   const running = worker.run();
   return {
