@@ -3,6 +3,7 @@ import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { guardrailsReport } from '../src/guardrails/report';
+import { listHistory } from '../src/registry/history';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
 import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
@@ -144,6 +145,10 @@ const fineTuneBody = z
 const guardrailsQuery = z.object({
   hours: z.coerce.number({ error: 'must be a number of hours' }).positive({ error: 'must be > 0' }).max(24 * 90, { error: 'must be at most 2160 (90 days)' }).default(24),
   window_minutes: z.coerce.number({ error: 'must be a number of minutes' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(24 * 60).default(60),
+});
+
+const historyQuery = z.object({
+  limit: z.coerce.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(10_000, { error: 'must be at most 10000' }).default(50),
 });
 
 const useCaseParam = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
@@ -573,6 +578,13 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
       if (!model) throw new ApiError(404, `model_id: model ${modelId} is not in the registry`, 'model_id', 'not_found');
       const report = await guardrailsReport(deps.prisma, { useCaseId: model.useCase, modelId }, { since: new Date(Date.now() - query.hours * 3600_000), windowMinutes: query.window_minutes });
       return { model_id: modelId, model_name: model.modelName, use_case: model.useCase, ...report };
+    });
+    // The use case's timeline as `mms history` prints it: deployments, rollbacks, snapshots, interventions.
+    app.get<{ Params: { use_case: string }; Querystring: Record<string, string> }>(`${PREFIX}/history/:use_case`, authenticated, async (req) => {
+      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+      const { limit } = parse(historyQuery, req.query);
+      if (!(await deps.prisma.useCase.findUnique({ where: { id: useCase }, select: { id: true } }))) throw new ApiError(404, `use_case: use case "${useCase}" is not in the registry`, 'use_case', 'not_found');
+      return { use_case: useCase, events: await listHistory(deps.prisma, useCase, limit) };
     });
     app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
       retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),

@@ -4,6 +4,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { MmsConfig } from '../src/config/schema';
 import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../src/temporal/search-attributes';
 import { rolloutWorkflow } from '../workflows/rollout';
+import { signalCriticalObserved } from './guardrails-monitor';
 import {
   criticalViolationSignal,
   rolloutStatusQuery,
@@ -159,8 +160,9 @@ export async function readRollout(client: Client, handle: WorkflowHandle, timeou
 }
 
 /**
- * For the gateway's and the guardrails monitor's `onCriticalViolation`: signals the use case's running
- * rollout, which aborts at once. No rollout running is not an error (the violation is still recorded).
+ * For the gateway's `onCriticalViolation`: signals the use case's running rollout, which aborts at once;
+ * without one, the use case's guardrails monitor. Neither running is not an error (the violation is still
+ * recorded). Returns whether a rollout was signalled.
  */
 export function criticalViolationNotifier(client: Client) {
   return async (event: { useCaseId: string; modelId: string; requestId?: string; violation: { type: string; details?: Record<string, unknown> } }): Promise<boolean> => {
@@ -169,8 +171,10 @@ export function criticalViolationNotifier(client: Client) {
       await client.workflow.getHandle(rolloutWorkflowId(event.useCaseId)).signal(criticalViolationSignal, violation);
       return true;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Outside a rollout the guardrails monitor judges the window at once (a burst rolls back).
+      await signalCriticalObserved(client, { useCaseId: event.useCaseId, modelId: event.modelId, category: event.violation.type });
+      return false;
     }
   };
 }

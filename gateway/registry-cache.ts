@@ -93,6 +93,12 @@ export function policyOf(row: { temperature: number; maxTokens: number; systemPr
   };
 }
 
+/** The model as this allocation serves it: the entry's parameters (a guardrails adjustment) over the model's own. */
+export function withEntryParams(model: ResolvedModel, entry: AllocationEntry): ResolvedModel {
+  if (!entry.params || Object.keys(entry.params).length === 0) return model;
+  return { ...model, params: { ...model.params, ...entry.params } };
+}
+
 /** One cheap statement (static SQL, no parameters) that changes whenever anything the gateway serves changes. */
 export const FINGERPRINT_SQL = `
 select
@@ -323,9 +329,9 @@ export class RegistryCache {
         useCaseId: u.id,
         version: allocation.version,
         entries: allocation.entries,
-        served: table.served.map((e) => ({ model: models.get(e.modelId) ?? missingModel(e.modelId), role: e.role as 'stable' | 'canary' })),
+        served: table.served.map((e) => ({ model: withEntryParams(models.get(e.modelId) ?? missingModel(e.modelId), e), role: e.role as 'stable' | 'canary' })),
         table: table.table,
-        shadows: table.shadows.map((e) => ({ model: models.get(e.modelId) ?? missingModel(e.modelId), weight: e.weight })),
+        shadows: table.shadows.map((e) => ({ model: withEntryParams(models.get(e.modelId) ?? missingModel(e.modelId), e), weight: e.weight })),
         policy: policyOf(u),
         fallback: u.fallbackModelId ? models.get(u.fallbackModelId) : undefined,
       });

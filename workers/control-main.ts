@@ -9,6 +9,7 @@ import { createPrisma } from '../src/db/prisma';
 import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
 import { ensureLogSchedules } from './log-schedules';
+import { ensureGuardrailsMonitors } from './guardrails-monitors';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
 import { temporalLogger } from '../src/temporal/logger';
@@ -53,13 +54,16 @@ async function main() {
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
   // MMS_SCHEDULES=off leaves the cluster's schedules to another process (the test stack sets it, so
   // workers spawned by one test file never rewrite the schedules another file asserts on).
+  // The guardrails monitors are cluster-wide singletons too (one per use case), left alone alike.
   let schedules: Awaited<ReturnType<typeof ensureLogSchedules>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
+  let monitors: Awaited<ReturnType<typeof ensureGuardrailsMonitors>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
     schedules = await ensureLogSchedules(client, config);
+    monitors = await ensureGuardrailsMonitors(client, config);
     await client.connection.close();
   }
-  logger.info({ taskQueue: worker.options.taskQueue, schedules }, 'control worker running');
+  logger.info({ taskQueue: worker.options.taskQueue, schedules, guardrailsMonitors: monitors }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();
   await stopEmbeddings();

@@ -10,6 +10,7 @@ import type { MmsConfig } from '../src/config/schema';
 import type { EvaluationDeps } from '../src/evaluation';
 import { createTrainingJobActivities } from '../activities/training-jobs';
 import { createPipelineActivities } from '../activities/pipeline';
+import { createGuardrailsActivities } from '../activities/guardrails';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -52,6 +53,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...(deps.config ? createValidationActivities({ prisma: deps.prisma, config: deps.config }) : validationWithoutConfig()),
       ...createTrainingJobActivities({ prisma: deps.prisma }),
       ...createPipelineActivities({ prisma: deps.prisma }),
+      ...createGuardrailsActivities({ prisma: deps.prisma }),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

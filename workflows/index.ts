@@ -8,3 +8,4 @@ export { evaluateWorkflow } from './evaluate';
 export { fineTuneWorkflow } from './fine-tune';
 export { downloadModelWorkflow } from './download-model';
 export { pipelineWorkflow, copyWorkflow } from './pipeline';
+export { guardrailsMonitorWorkflow } from './guardrails-monitor';

@@ -15,6 +15,7 @@ import { createLogger, parseLogFormat } from '../../src/logging/logger';
 import { temporalLogger } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
+import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
 import type { MmsConfig } from '../../src/config/schema';
@@ -184,9 +185,12 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         });
         say(`worker: polling ${config.temporal.controlTaskQueue}`);
         const scheduler = await Connection.connect({ address });
-        const schedules = await ensureLogSchedules(new Client({ connection: scheduler, namespace: temporalNamespace(config) }), config);
+        const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
+        const schedules = await ensureLogSchedules(schedulerClient, config);
+        const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
         await scheduler.close();
         say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
+        say(`guardrails monitors: ${monitors.map((m) => `${m.workflowId} ${m.result}`).join(', ') || 'none (no use cases)'}`);
 
         // The Python GPU worker (fine-tuning, downloads, GGUF, llama.cpp) when its virtualenv is set up.
         // Started in the background: MMS is ready without it, and only the self-hosted pipeline waits for it.

@@ -65,7 +65,7 @@ export function registerRegistryCommands(program: Command, ctx: () => CliContext
   program
     .command('history <useCase>')
     .option('--limit <n>', 'how many events', '50')
-    .description('deployments, rollbacks and snapshots of a use case, newest first')
+    .description('deployments, rollbacks, snapshots and interventions (guardrails decisions) of a use case, newest first')
     .action(async (useCase: string, opts: { limit: string }) => {
       const c = ctx();
       const limit = Number(opts.limit);

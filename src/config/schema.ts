@@ -525,6 +525,32 @@ export const configSchema = z
             stream: z
               .strictObject({ windowChars: z.number().int().min(100).max(20_000).default(600), holdBackChars: z.number().int().min(0).max(2000).default(64) })
               .prefault({}),
+            /**
+             * The `guardrailsMonitor:<useCase>` workflow: every `windowSeconds` (and at once when the
+             * gateway reports a critical violation outside a rollout) it reads the last window of
+             * violations per served model and takes the seed's interventions, each a recorded decision.
+             */
+            monitor: z
+              .strictObject({
+                /** Started for every use case by each control worker and `mms dev`. */
+                enabled: z.boolean().default(true),
+                windowSeconds: z.number().positive().max(86_400).default(300),
+                /** Outside a rollout, the stable model is rolled back (undo) when its critical rate over the window reaches this… */
+                criticalRate: unit.default(0.01),
+                /** …with at least this many critical outputs (one bad answer in a quiet window is no burst). */
+                minCritical: z.number().int().min(1).default(3),
+                /** High-severity rate of a served model over the window that lowers its temperature (a new allocation version). */
+                highRate: unit.default(0.05),
+                minHigh: z.number().int().min(1).default(3),
+                /** The adjusted temperature: current × factor, never below minTemperature. */
+                temperatureFactor: z.number().gt(0).lt(1).default(0.7),
+                minTemperature: z.number().min(0).max(2).default(0.2),
+                /** Consecutive windows with ≥ minHigh high or critical outputs of a self-hosted model before a retrain request. */
+                retrainAfterWindows: z.number().int().min(1).default(3),
+                /** The same intervention on the same model is not repeated within this time. */
+                cooldownSeconds: z.number().min(0).max(30 * 86_400).default(3600),
+              })
+              .prefault({}),
           })
           .prefault({}),
         meta: z

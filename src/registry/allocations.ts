@@ -12,6 +12,12 @@ export const allocationEntrySchema = z.strictObject({
   /** stable/canary: share of the 10,000 buckets; shadow: share of requests mirrored. */
   weight: z.number().int().min(0).max(TOTAL_BUCKETS),
   role: z.enum(allocationRoles),
+  /**
+   * Sampling parameters for this model in this allocation, over the model's and the use case's: how a
+   * guardrails parameter adjustment (a lower temperature) is applied as a new allocation version, so
+   * it is versioned, served within one poll and undone by a rollback like any other change.
+   */
+  params: z.strictObject({ temperature: z.number().min(0).max(2).optional(), topP: z.number().gt(0).max(1).optional() }).optional(),
 });
 export type AllocationEntry = z.infer<typeof allocationEntrySchema>;
 
@@ -52,7 +58,7 @@ export const stableModelId = (entries: AllocationEntry[]) =>
 
 /** Canonical form, so two allocations can be compared regardless of entry order. */
 export const sameEntries = (a: AllocationEntry[], b: AllocationEntry[]) => {
-  const key = (e: AllocationEntry[]) => JSON.stringify([...e].sort((x, y) => (x.modelId < y.modelId ? -1 : 1)).map((x) => [x.modelId, x.role, x.weight]));
+  const key = (e: AllocationEntry[]) => JSON.stringify([...e].sort((x, y) => (x.modelId < y.modelId ? -1 : 1)).map((x) => [x.modelId, x.role, x.weight, x.params ?? null]));
   return key(a) === key(b);
 };
 

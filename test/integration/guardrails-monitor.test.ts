@@ -1,0 +1,172 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { MmsConfig } from '../../src/config/schema';
+import { createApiKey } from '../../src/auth/api-keys';
+import { listAuditEvents } from '../../src/audit/events';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { getServingAllocation, stableModelId } from '../../src/registry/allocations';
+import { captureSnapshot } from '../../src/registry/snapshots';
+import { syncUseCases } from '../../src/registry/use-cases';
+import { criticalViolationNotifier } from '../../clients/rollout';
+import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
+import { guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../../workflows/guardrails-monitor-messages';
+import { registerRegistryCommands } from '../../cli/commands/registry';
+import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { runMms } from '../support/cli';
+import { addModel } from '../support/fixtures';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
+import { chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
+
+/**
+ * The guardrails monitor end to end: tier 1 in the shipped gateway judging a fake provider's answers,
+ * the gateway's critical-violation notifier, `guardrailsMonitor:<useCase>` on the real Temporal server
+ * with its interventions (a parameter adjustment on high-severity outputs, a rollback on a critical
+ * burst outside a rollout), each visible in `mms history`, the REST history and the guardrails report.
+ */
+const USE_CASE = `guardrails_mon_${crypto.randomBytes(3).toString('hex')}`;
+const HIGH = 'Out of character: you, the player behind the screen, are a pathetic loser in real life.';
+const CRITICAL = 'Listen, you, the person behind the screen: nobody would miss you, so just kill yourself tonight.';
+
+let db: TestDatabase;
+let client: Client;
+let fake: FakeProvider;
+let gw: TestGateway;
+let config: MmsConfig;
+let worker: Awaited<ReturnType<typeof startControlWorker>>;
+let adminKey: string;
+let configFile: string;
+let previousId: string;
+let currentId: string;
+
+beforeAll(async () => {
+  client = await temporalClient();
+  db = await createTestDatabase();
+  fake = await startFakeProvider();
+  const taskQueue = uniqueTaskQueue('guardrails-monitor');
+  const base = gatewayTestConfig(fake, {
+    useCases: [{ id: USE_CASE, kind: 'self_hosted', temperature: 0.7, maxTokens: 256, systemPromptTemplate: 'You are {{npc_name}}.', initialModel: { provider: 'local', model: 'llama-3.1-8b-instruct' } }],
+    // The window holds every call of this file (9 by the burst: 4 high, 1 clean, 4 critical).
+    // Long windows: every judgement in this file is started by the monitor's start or a critical signal, never by a timer.
+    policies: { guardrails: { monitor: { windowSeconds: 600, minCritical: 3, criticalRate: 0.3, minHigh: 3, highRate: 0.5, temperatureFactor: 0.7, cooldownSeconds: 3600 } } },
+  });
+  config = { ...base, temporal: { ...base.temporal, controlTaskQueue: taskQueue } };
+  await syncUseCases(db.prisma, config);
+  // History: the initial model served (a stable snapshot of it), then a rollout promoted another one.
+  previousId = stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries)!;
+  await captureSnapshot(db.prisma, { useCaseId: USE_CASE, reason: 'initial model at rest' });
+  currentId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-npc', 'active');
+  await setAllocation(db.prisma, [{ modelId: currentId, weight: 10_000, role: 'stable' }], USE_CASE);
+  await db.prisma.modelDeployment.create({
+    data: { modelId: currentId, previousModelId: previousId, useCaseId: USE_CASE, deploymentType: 'canary', status: 'completed', trafficPercentage: 100, completionTime: new Date() },
+  });
+  await captureSnapshot(db.prisma, { useCaseId: USE_CASE, reason: 'promoted' });
+
+  const notify = criticalViolationNotifier(client);
+  gw = await startTestGateway(db.prisma, config, {
+    onCriticalViolation: (e) => void notify(e),
+    plugins: [modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) })],
+  });
+  adminKey = (await createApiKey(db.prisma, { name: 'ops', scopes: ['admin'] })).key;
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.internalUrl] });
+  configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-guardrails-monitor-')), 'mms.config.yaml');
+  fs.writeFileSync(configFile, ['providers: { local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }', `useCases: [ { id: ${USE_CASE}, kind: self_hosted, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: local, model: llama-3.1-8b-instruct } } ]`].join('\n'));
+  process.env.DATABASE_URL = db.url;
+  process.env.TEMPORAL_ADDRESS = temporalAddress();
+});
+
+afterAll(async () => {
+  await client.workflow
+    .getHandle(guardrailsMonitorWorkflowId(USE_CASE))
+    .terminate('test cleanup')
+    .catch(() => undefined);
+  await worker?.stop();
+  await gw?.close();
+  await fake?.close();
+  await db?.drop();
+  await client.connection.close();
+  delete process.env.DATABASE_URL;
+  delete process.env.TEMPORAL_ADDRESS;
+});
+
+const decisions = (type: string) => db.prisma.optimizationDecision.findMany({ where: { useCaseId: USE_CASE, decisionType: type }, orderBy: { createdAt: 'asc' } });
+const callsOf = (n: number, content: string) => {
+  for (let i = 0; i < n; i++) fake.enqueue({ content });
+  return Promise.all(Array.from({ length: n }, (_, i) => gw.call(chatBody(`hello ${i}`, { model: USE_CASE }), { headers: { 'x-mms-sticky-key': `player-${i}` } })));
+};
+const loggedViolations = (severity: string, n: number) =>
+  waitFor(`${n} ${severity} violations logged`, async () => (await db.prisma.guardrailsViolation.count({ where: { useCaseId: USE_CASE, severity } })) >= n, 10_000);
+
+test('high-severity outputs: the monitor lowers the model’s temperature through a new allocation version the gateway serves', async () => {
+  const answers = await callsOf(4, HIGH);
+  for (const res of answers) expect(res.body.choices[0]).toMatchObject({ message: { content: '' }, finish_reason: 'content_filter' }); // high: block (default)
+  await loggedViolations('high', 4);
+  const versionBefore = (await getServingAllocation(db.prisma, USE_CASE))!.version;
+
+  // Started as every control worker starts it; a fresh monitor judges the window at once.
+  expect(await ensureGuardrailsMonitors(client, config)).toEqual([{ useCaseId: USE_CASE, workflowId: guardrailsMonitorWorkflowId(USE_CASE), result: 'running' }]);
+  const [adjust] = await waitFor('the adjustment decision', async () => ((await decisions('adjust_parameters')).length ? decisions('adjust_parameters') : undefined), 20_000);
+  expect(adjust).toMatchObject({ status: 'executed', currentModelId: currentId, workflowId: guardrailsMonitorWorkflowId(USE_CASE) });
+  expect(adjust!.reason).toMatch(/^4 high-severity outputs of 4 \(100\.0% ≥ 50\.0%\) by qwen-2\.5-7b-npc .*harassment 4; temperature 0\.7 → 0\.49$/);
+  const allocation = (await getServingAllocation(db.prisma, USE_CASE))!;
+  expect(allocation.version).toBe(versionBefore + 1);
+  expect(allocation.entries).toEqual([{ modelId: currentId, weight: 10_000, role: 'stable', params: { temperature: 0.49 } }]);
+  expect(adjust!.details).toMatchObject({ source: 'guardrails', allocationVersion: allocation.version, parameters: { temperature: { from: 0.7, to: 0.49 } } });
+
+  // The gateway serves it (the monitor verified the replica) and calls the model with the lower temperature.
+  await waitFor('the gateway to serve the adjusted version', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.version === allocation.version, 10_000);
+  fake.reset();
+  fake.enqueue({ content: 'The forge is warm.' });
+  expect((await gw.call(chatBody('hi', { model: USE_CASE }))).body.choices[0].message.content).toBe('The forge is warm.');
+  expect(fake.requests[0]!.body).toMatchObject({ temperature: 0.49 });
+  const audit = await listAuditEvents(db.prisma, { action: 'guardrails', target: USE_CASE });
+  expect(audit).toEqual([expect.objectContaining({ action: 'guardrails.adjust_parameters', actor: `workflow:guardrailsMonitor:${USE_CASE}`, details: expect.objectContaining({ decisionId: adjust!.id, status: 'executed' }) })]);
+});
+
+test('a burst of critical outputs outside a rollout: blocked, then rolled back (undo) by the monitor; every intervention in mms history and REST', async () => {
+  const answers = await callsOf(4, CRITICAL);
+  for (const res of answers) {
+    expect(res.body.choices[0]).toMatchObject({ message: { content: '' }, finish_reason: 'content_filter' });
+    expect(res.text).not.toMatch(/kill yourself/);
+  }
+  // The gateway's critical signals wake the monitor; no window timer is involved (600 s windows).
+  await waitFor('the rollback to the previous model', async () => stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries) === previousId, 30_000, 100);
+  const [rollback] = await waitFor('the executed rollback decision', async () => {
+    const rows = await decisions('rollback');
+    return rows[0]?.status === 'executed' ? rows : undefined;
+  }, 20_000);
+  expect(rollback).toMatchObject({ currentModelId: currentId, targetModelId: previousId });
+  // Judged when the signals arrived: the burst's last log row may not have been written yet (3 or 4 of 8 or 9).
+  expect(rollback!.reason).toMatch(/^critical burst: [34] critical outputs of [89] \(\d+\.\d% ≥ 30\.0%\) by qwen-2\.5-7b-npc in .*self_harm [34].*; rollback undoes the change from model /);
+  expect(rollback!.details).toMatchObject({ source: 'guardrails', outcome: { rollback: { restoredModelId: previousId } } });
+  const deployment = await db.prisma.modelDeployment.findFirstOrThrow({ where: { useCaseId: USE_CASE, deploymentType: 'rollback' } });
+  expect(deployment).toMatchObject({ status: 'rolled_back', modelId: previousId, rollbackReason: expect.stringMatching(/^guardrails: critical burst/) });
+  // The restored version is served: the next answers come from the previous model.
+  await waitFor('the gateway to serve the restored model', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.entries?.[0]?.modelId === previousId, 10_000);
+  const status = await client.workflow.getHandle(guardrailsMonitorWorkflowId(USE_CASE)).query(guardrailsMonitorStatusQuery);
+  expect(status.decisions.map((d) => `${d.kind}:${d.status}`)).toEqual(['adjust_parameters:executed', 'rollback:executed']);
+
+  // mms history: both interventions, with their reasons, beside the rollback they caused.
+  const history = await runMms([registerRegistryCommands], configFile, '--json', 'history', USE_CASE);
+  expect(history.code).toBe(0);
+  const events = history.json() as Array<{ kind: string; status: string; detail: string }>;
+  expect(events.filter((e) => e.kind === 'intervention').map((e) => e.detail)).toEqual([expect.stringMatching(/^guardrails rollback: critical burst/), expect.stringMatching(/^guardrails adjust_parameters: 4 high-severity/)]);
+  expect(events.find((e) => e.kind === 'rollback')).toMatchObject({ status: 'rolled_back', detail: expect.stringContaining('guardrails: critical burst') });
+  const table = await runMms([registerRegistryCommands], configFile, 'history', USE_CASE);
+  expect(table.stdout).toMatch(/intervention\s+executed\s+\S+\s+guardrails rollback: critical burst/);
+
+  // REST: the history and the guardrails report of the model that misbehaved.
+  const rest = await gw.call(undefined, { path: `/api/v1/model-management/history/${USE_CASE}`, key: adminKey, internal: true });
+  expect(rest.status).toBe(200);
+  expect(rest.body.events.filter((e: { kind: string }) => e.kind === 'intervention')).toHaveLength(2);
+  const report = await gw.call(undefined, { path: `/api/v1/model-management/guardrails/${currentId}?hours=1`, key: adminKey, internal: true });
+  expect(report.status).toBe(200);
+  expect(report.body.interventions.map((i: { type: string; status: string }) => `${i.type}:${i.status}`)).toEqual(['rollback:executed', 'adjust_parameters:executed']);
+  expect(report.body.violations.bySeverity).toMatchObject({ critical: 4, high: 4 });
+  expect((await gw.call(undefined, { path: '/api/v1/model-management/history/Not-A-Use-Case', key: adminKey, internal: true })).body.error.field).toBe('use_case');
+  expect((await gw.call(undefined, { path: '/api/v1/model-management/history/no_such_use_case', key: adminKey, internal: true })).status).toBe(404);
+  const audit = await listAuditEvents(db.prisma, { action: 'guardrails.rollback', target: USE_CASE });
+  expect(audit.map((a) => a.details?.status)).toEqual(['executed', 'executing']);
+});

@@ -1,0 +1,50 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { GuardrailsWindow, InterventionKind, MonitorActions, MonitorPolicy, MonitorState } from '../src/guardrails/interventions';
+
+/**
+ * Messages of `guardrailsMonitor:<useCase>` (seed 5.1), imported by the workflow, the control worker
+ * that starts it, the gateway's critical-violation notifier and the tests.
+ */
+
+export type { MonitorActions, MonitorPolicy, MonitorState };
+
+export interface GuardrailsMonitorSettings {
+  policy: MonitorPolicy;
+  /** policies.guardrails.actions resolved for the use case: `critical: block` never rolls back, `high: record` never adjusts. */
+  actions: MonitorActions;
+}
+
+export interface GuardrailsMonitorInput extends GuardrailsMonitorSettings {
+  useCaseId: string;
+  /** Carried through continue-as-new: cooldowns and failing-window counts. */
+  state?: MonitorState;
+  /** Windows judged by the earlier runs of this monitor. */
+  windowsJudged?: number;
+}
+
+export interface MonitorDecisionSummary {
+  at: string;
+  kind: InterventionKind;
+  modelId: string;
+  status: string;
+  reason: string;
+  decisionId?: string;
+}
+
+export interface GuardrailsMonitorStatus {
+  useCaseId: string;
+  settings: GuardrailsMonitorSettings;
+  windowsJudged: number;
+  lastWindow?: Pick<GuardrailsWindow, 'from' | 'to' | 'allocationVersion' | 'rolloutRunning' | 'models'>;
+  /** The most recent decisions of this run, newest last (at most 20). */
+  decisions: MonitorDecisionSummary[];
+}
+
+/** The gateway saw a critical violation outside a rollout: judge the window now, not at its end. */
+export const criticalObservedSignal = defineSignal<[{ modelId: string; category: string }]>('criticalObserved');
+/** New settings (a control worker started with a changed mms.config.yaml); they apply from the next window. */
+export const configureMonitorSignal = defineSignal<[GuardrailsMonitorSettings]>('configureMonitor');
+export const guardrailsMonitorStatusQuery = defineQuery<GuardrailsMonitorStatus>('guardrailsMonitorStatus');
+
+/** One monitor per use case: the workflow id is the business key. */
+export const guardrailsMonitorWorkflowId = (useCaseId: string) => `guardrailsMonitor:${useCaseId}`;
