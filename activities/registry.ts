@@ -13,7 +13,7 @@ export interface RegistryActivityDeps {
 }
 
 /** A registry fault that no retry can mend becomes a non-retryable failure with a readable message. */
-async function failFastOnNotFound<T>(work: () => Promise<T>): Promise<T> {
+export async function failFastOnNotFound<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
