@@ -11,6 +11,7 @@ import { Cancellation, type CancelSignal, type ChatParams, type ChatResult, type
 import { applyPolicy, parseChatRequest, RequestError, type AppliedPolicy, type ChatRequest } from './chat-request';
 import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardrail, type GuardrailContext, type GuardrailVerdict, type OnCriticalViolation, type VerdictLabel } from './guardrails';
 import type { LogRow, LogSink } from './log-writer';
+import type { CallOutcomes } from './call-outcome';
 import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
 import { randomBucket, stickyBucket } from '../src/routing/buckets';
@@ -26,13 +27,17 @@ import type { KeyLimiter } from '../src/auth/limiter';
  */
 export interface ChatDeps {
   cache: RegistryCache;
+  /** Where guardrail violations are queued (call rows go through `outcomes`). */
   logWriter: LogSink;
+  /** Rejections, retries, fallbacks, skipped shadows and violations (per-call figures go through `outcomes`). */
   metrics: GatewayMetrics;
+  /** Every finished call, to its subscribers: the historical log, /metrics, the key limits. */
+  outcomes: CallOutcomes;
   logger: Logger;
   config: GatewayConfig;
   guardrail?: Guardrail;
   onCriticalViolation?: OnCriticalViolation;
-  /** Per-key limits; admission before the call, tokens and cost charged after it. */
+  /** Per-key limits: admission before the call (tokens and cost are charged after it, by an outcome subscriber). */
   limiter?: KeyLimiter;
 }
 
@@ -91,6 +96,21 @@ function costOf(model: ResolvedModel, usage: Usage | undefined): number | null {
 function lastUserIndex(messages: ChatRequest['messages']): number {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return i;
   return -1;
+}
+
+/** What a finished call (or shadow call) reports, from which its log row and outcome are built. */
+interface OutcomeFields {
+  id: string;
+  requestId: string;
+  model: ResolvedModel;
+  role: Role;
+  status: LogRow['status'];
+  errorClass: string | null;
+  output: string;
+  ttftMs: number | null;
+  usage: Usage | undefined;
+  verdict: string | null;
+  extra?: Record<string, unknown>;
 }
 
 interface CallContext {
@@ -301,26 +321,18 @@ export class ChatHandler {
     }
   }
 
-  // ---- log rows
-  private logRow(
-    ctx: CallContext,
-    fields: { id: string; requestId: string; model: ResolvedModel; role: Role; status: LogRow['status']; errorClass: string | null; output: string; ttftMs: number | null; usage: Usage | undefined; verdict: string | null; extra?: Record<string, unknown> },
-  ): LogRow {
+  // ---- the call's outcome (logging, metrics and limits subscribe to it)
+  /** The call is over: its outcome goes to every subscriber (gateway/call-outcome.ts). */
+  private finish(ctx: CallContext, fields: OutcomeFields): void {
+    this.deps.outcomes.emit({ row: this.logRow(ctx, fields), modelName: fields.model.name, limitedKey: ctx.limitedKey });
+  }
+
+  private logRow(ctx: CallContext, fields: OutcomeFields): LogRow {
     const { request, applied } = ctx;
     const last = lastUserIndex(request.messages);
     const latencyMs = performance.now() - ctx.started;
     const usage = fields.usage;
     const cost = costOf(fields.model, usage);
-    const metrics = this.deps.metrics.forCall(ctx.route.useCaseId, fields.model.name, fields.role);
-    if (fields.status === 'ok' || fields.status === 'blocked') metrics.ok(latencyMs / 1000);
-    else metrics.failed(fields.errorClass ?? fields.status, latencyMs / 1000);
-    if (fields.ttftMs !== null) metrics.ttft(fields.ttftMs / 1000);
-    if (usage) metrics.tokens(usage.inputTokens, usage.outputTokens);
-    if (cost !== null) metrics.cost(cost);
-    // The caller pays for its own calls (the logged tokens and cost), not for the shadows MMS mirrors.
-    if (ctx.limitedKey && fields.role !== 'shadow' && (usage || cost !== null)) {
-      this.deps.limiter!.charge(ctx.limitedKey, ctx.route.useCaseId, usage ? usage.inputTokens + usage.outputTokens : 0, cost);
-    }
     const { messages: _messages, ...sampling } = applied.params;
     const context: Record<string, unknown> = {
       system: applied.systemPrompt,
@@ -366,9 +378,7 @@ export class ChatHandler {
     const clientGone = signal.aborted;
     const errorClass = clientGone ? 'client_disconnected' : pe.errorClass;
     this.deps.logger.debug({ requestId: ctx.requestId, useCase: ctx.route.useCaseId, model: ctx.model.name, errorClass, status: pe.status, err: pe.message }, 'provider call failed');
-    this.deps.logWriter.enqueueLog(
-      this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: clientGone ? 'incomplete' : 'error', errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: this.fallbackExtra(ctx) }),
-    );
+    this.finish(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: clientGone ? 'incomplete' : 'error', errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: this.fallbackExtra(ctx) });
     if (clientGone) return reply;
     const response = providerFailureResponse(pe);
     if (response.retryAfterSeconds !== undefined) reply.header('retry-after', String(response.retryAfterSeconds));
@@ -419,9 +429,7 @@ export class ChatHandler {
       // The answer goes out first (send writes it synchronously); the log row and metrics after.
       reply.code(200).send(body);
     }
-    this.deps.logWriter.enqueueLog(
-      this.logRow(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: verdict.action === 'block' ? 'blocked' : 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: this.fallbackExtra(ctx) }),
-    );
+    this.finish(ctx, { id: ctx.requestId, requestId: ctx.requestId, model: ctx.model, role: ctx.role, status: verdict.action === 'block' ? 'blocked' : 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: this.fallbackExtra(ctx) });
     return reply;
   }
 
@@ -568,21 +576,19 @@ export class ChatHandler {
       if (errorClass !== 'client_disconnected') await write(errorBody(errorMessage, 'upstream_error', null, errorClass));
     }
     if (!res.destroyed) res.end();
-    this.deps.logWriter.enqueueLog(
-      this.logRow(ctx, {
-        id: ctx.requestId,
-        requestId: ctx.requestId,
-        model: ctx.model,
-        role: ctx.role,
-        status,
-        errorClass: label === 'error' ? 'guardrail_error' : errorClass,
-        output,
-        ttftMs,
-        usage,
-        verdict: status === 'incomplete' ? null : label,
-        extra: { ...this.fallbackExtra(ctx), ...(finishReason ? { finishReason } : {}) },
-      }),
-    );
+    this.finish(ctx, {
+      id: ctx.requestId,
+      requestId: ctx.requestId,
+      model: ctx.model,
+      role: ctx.role,
+      status,
+      errorClass: label === 'error' ? 'guardrail_error' : errorClass,
+      output,
+      ttftMs,
+      usage,
+      verdict: status === 'incomplete' ? null : label,
+      extra: { ...this.fallbackExtra(ctx), ...(finishReason ? { finishReason } : {}) },
+    });
     return reply;
   }
 
@@ -616,11 +622,11 @@ export class ChatHandler {
       const timeoutMs = Math.min(this.retryPolicy.budgetMs, 600_000);
       const result = await model.provider.chat(this.paramsFor(ctx, model), { timeoutMs });
       const { label } = await this.judge(this.guardrailContext(ctx, model, 'shadow', requestId), result.content, id);
-      this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: { shadowOf: primary.requestId } }));
+      this.finish(ctx, { id, requestId, model, role: 'shadow', status: 'ok', errorClass: label === 'error' ? 'guardrail_error' : null, output: result.content, ttftMs: null, usage: result.usage, verdict: label, extra: { shadowOf: primary.requestId } });
     } catch (err) {
       const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
       ctx.firstAttemptError = pe.errorClass;
-      this.deps.logWriter.enqueueLog(this.logRow(ctx, { id, requestId, model, role: 'shadow', status: 'error', errorClass: pe.errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: { shadowOf: primary.requestId } }));
+      this.finish(ctx, { id, requestId, model, role: 'shadow', status: 'error', errorClass: pe.errorClass, output: '', ttftMs: null, usage: undefined, verdict: null, extra: { shadowOf: primary.requestId } });
     }
   }
 }

@@ -14,6 +14,7 @@ import { ApiKeyError, authorize, checkNotExpired, keyAllowsUseCase, presentedKey
 import { NO_LIMITS } from '../src/auth/limits';
 import { KeyLimiter, LimitExceededError, type CounterStore } from '../src/auth/limiter';
 import { postgresCounterStore } from '../src/auth/counter-store';
+import { CallOutcomes, limitOutcomes, logOutcomes, metricOutcomes } from './call-outcome';
 import { ChatHandler, errorBody } from './chat';
 import { RequestError } from './chat-request';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
@@ -131,7 +132,9 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       logger.warn({ err: safeErrorMessage(err), what }, 'limit counters unavailable: each replica enforces limits on its own until the database is back');
     },
   });
-  const chat = new ChatHandler({ cache, logWriter, metrics, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
+  // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).
+  const outcomes = new CallOutcomes([logOutcomes(logWriter), metricOutcomes(metrics), limitOutcomes(limiter)], logger);
+  const chat = new ChatHandler({ cache, logWriter, metrics, outcomes, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
   let closing = false;
   let address: string | undefined;
   let internalAddress: string | undefined;
