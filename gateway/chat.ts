@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,6 +13,7 @@ import type { LogRow, LogSink } from './log-writer';
 import type { CallOutcomes } from './call-outcome';
 import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
+import { ChatSseWriter } from './sse';
 import { randomBucket, stickyBucket } from '../src/routing/buckets';
 import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
 import { NO_LIMITS } from '../src/auth/limits';
@@ -131,6 +131,56 @@ interface CallContext {
   attempts: number;
   /** Error class of the first upstream attempt, when it failed (retried or not). */
   firstAttemptError: string | null;
+}
+
+/** What a relayed stream came to: its text, how it ended, and what the guardrail said so far. */
+interface RelayedStream {
+  output: string;
+  usage?: Usage;
+  finishReason?: FinishReason;
+  /** The provider said the stream is complete. */
+  done: boolean;
+  ttftMs: number | null;
+  errorClass: string | null;
+  errorMessage: string;
+  /** The partial verdict that stopped the stream. */
+  blockedBy?: GuardrailVerdict;
+  label: VerdictLabel;
+  /** With a hold-back: how many characters of `output` the caller has been sent. */
+  released: number;
+}
+
+/** The events that only change what is known of the stream (nothing is sent for them). */
+function noteStreamEnd(event: StreamEvent, relayed: RelayedStream): void {
+  if (event.type === 'usage') relayed.usage = event.usage;
+  else if (event.type === 'done') relayed.done = true;
+}
+
+/** One upstream event with a hold-back: text goes out up to `upTo` (judged, minus the hold-back); the finish waits for the whole answer's verdict. */
+async function relayHeldBack(event: StreamEvent, relayed: RelayedStream, sse: ChatSseWriter, upTo: number): Promise<void> {
+  if (event.type === 'delta') {
+    await sse.role();
+    if (upTo > relayed.released) {
+      await sse.content(relayed.output.slice(relayed.released, upTo));
+      relayed.released = upTo;
+    }
+  } else if (event.type === 'finish') relayed.finishReason = event.finishReason;
+  else noteStreamEnd(event, relayed);
+}
+
+/** One upstream event without a hold-back: passed through at once (as the provider's own chunk when it speaks OpenAI). */
+async function relayAsIs(event: StreamEvent, relayed: RelayedStream, sse: ChatSseWriter): Promise<void> {
+  if (event.type === 'delta') {
+    if (event.raw) await sse.relay(event.raw, { announcesRole: true });
+    else {
+      await sse.role();
+      if (event.text) await sse.content(event.text);
+    }
+  } else if (event.type === 'finish') {
+    relayed.finishReason = event.finishReason;
+    if (event.raw) await sse.relay(event.raw, { announcesRole: false });
+    else if (!event.carried) await sse.finish(event.finishReason);
+  } else noteStreamEnd(event, relayed);
 }
 
 export class ChatHandler {
@@ -280,18 +330,11 @@ export class ChatHandler {
    * A cut stream still gives the player what was received before the cut, as it does without a
    * hold-back: the held-back tail is judged like any partial answer and released only if it passes.
    */
-  private async releaseHeldBack(
-    gctx: GuardrailContext,
-    output: string,
-    released: number,
-    sentRole: boolean,
-    write: (data: unknown) => Promise<void>,
-    chunk: (delta: Record<string, unknown>, finishReason: FinishReason | null) => unknown,
-  ): Promise<void> {
+  private async releaseHeldBack(gctx: GuardrailContext, output: string, released: number, sse: ChatSseWriter): Promise<void> {
     if (output.length <= released) return;
     if ((await this.judgePartial(gctx, output)).verdict) return;
-    if (!sentRole) await write(chunk({ role: 'assistant', content: '' }, null));
-    await write(chunk({ content: output.slice(released) }, null));
+    await sse.role();
+    await sse.content(output.slice(released));
   }
 
   private recordViolations(gctx: GuardrailContext, verdict: GuardrailVerdict, output: string, logId: string) {
@@ -434,6 +477,11 @@ export class ChatHandler {
   }
 
   // ---- streaming
+  /** Guardrail hold-back of a stream (characters), 0 when none. */
+  private get holdBack(): number {
+    return this.deps.guardrail?.streamHoldBackChars ?? 0;
+  }
+
   private async stream(ctx: CallContext, reply: FastifyReply, signal: CancelSignal) {
     let events: AsyncIterable<StreamEvent>;
     try {
@@ -442,154 +490,103 @@ export class ChatHandler {
       return this.failed(ctx, reply, err, signal);
     }
     this.modelHeaders(ctx, reply);
-    reply.hijack();
-    const res = reply.raw;
-    const headers = reply.getHeaders();
-    res.writeHead(200, { ...(headers as OutgoingHttpHeaders), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-    const created = Math.floor(ctx.startedAt.getTime() / 1000);
-    const upstreamModel = ctx.model.upstreamModel;
-    const chunk = (delta: Record<string, unknown>, finishReason: FinishReason | null) => ({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] });
-    const write = async (data: unknown) => {
-      if (res.destroyed) return;
-      if (!res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
-      }
-    };
-
+    const sse = ChatSseWriter.open(reply, ctx.requestId, Math.floor(ctx.startedAt.getTime() / 1000), ctx.model.upstreamModel);
     const gctx = this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId);
-    const guardrail = this.deps.guardrail;
-    let output = '';
-    let usage: Usage | undefined;
-    let finishReason: FinishReason | undefined;
-    let done = false;
-    let ttftMs: number | null = null;
-    let errorClass: string | null = null;
-    let errorMessage = '';
-    let sentRole = false;
-    let blockedBy: GuardrailVerdict | undefined;
-    let label: VerdictLabel = 'pass';
-    // With a hold-back, the last N characters are sent only once the text after them (or the whole
-    // answer) has been judged, so a harmful phrase split across pieces never reaches the player.
-    const holdBack = guardrail?.streamHoldBackChars ?? 0;
-    // With a hold-back, judging every few pieces is as safe as judging each (nothing unjudged is
-    // released) and keeps a long stream's guardrail cost linear instead of one window per word.
-    const judgeEvery = holdBack > 0 ? Math.max(1, Math.floor(holdBack / 2)) : 1;
-    let released = 0;
-    let judged = 0;
-    try {
-      for await (const event of events) {
-        if (event.type === 'delta' && event.text) {
-          if (ttftMs === null) ttftMs = performance.now() - ctx.started;
-          output += event.text;
-          if (output.length - judged >= judgeEvery) {
-            const partial = await this.judgePartial(gctx, output);
-            if (partial.verdict) {
-              blockedBy = partial.verdict;
-              label = partial.label;
-              break;
-            }
-            judged = output.length;
-          }
-        }
-        if (event.type === 'delta' && holdBack > 0) {
-          if (!sentRole) {
-            await write(chunk({ role: 'assistant', content: '' }, null));
-            sentRole = true;
-          }
-          const upTo = judged - holdBack;
-          if (upTo > released) {
-            await write(chunk({ content: output.slice(released, upTo) }, null));
-            released = upTo;
-          }
-        } else if (event.type === 'finish' && holdBack > 0) {
-          finishReason = event.finishReason;
-        } else if (event.type === 'delta') {
-          if (event.raw) {
-            event.raw.id = ctx.requestId;
-            await write(event.raw);
-            sentRole = true;
-          } else {
-            if (!sentRole) {
-              await write(chunk({ role: 'assistant', content: '' }, null));
-              sentRole = true;
-            }
-            if (event.text) await write(chunk({ content: event.text }, null));
-          }
-        } else if (event.type === 'finish') {
-          finishReason = event.finishReason;
-          if (event.raw) {
-            event.raw.id = ctx.requestId;
-            await write(event.raw);
-          } else if (!event.carried) await write(chunk({}, event.finishReason));
-        } else if (event.type === 'usage') usage = event.usage;
-        else if (event.type === 'done') done = true;
-      }
-    } catch (err) {
-      const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
-      errorClass = signal.aborted ? 'client_disconnected' : pe.errorClass === 'connection' || pe.errorClass === 'timeout' ? 'stream_incomplete' : pe.errorClass;
-      errorMessage = pe.message;
-    }
-    if (!done && !errorClass && !blockedBy) {
-      errorClass = signal.aborted ? 'client_disconnected' : 'stream_incomplete';
-      errorMessage = `the upstream stream of model "${ctx.model.name}" ended before it was complete`;
-    }
-
-    let status: LogRow['status'] = 'ok';
-    if (blockedBy) {
-      this.recordViolations(gctx, blockedBy, output, ctx.requestId);
-      status = 'blocked';
-      if (blockedBy.replacement) await write(chunk({ content: blockedBy.replacement }, null));
-      await write(chunk({}, 'content_filter'));
-      // An explicit error event (the OpenAI SDKs raise it): a cut answer is never mistaken for a short one.
-      await write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
-    } else if (done) {
-      const judged = await this.judge(gctx, output, ctx.requestId);
-      label = judged.label;
-      if (judged.verdict.action !== 'pass') {
-        status = 'blocked';
-        await write(chunk({}, 'content_filter'));
-        await write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
-      } else {
-        if (holdBack > 0) {
-          if (!sentRole) await write(chunk({ role: 'assistant', content: '' }, null));
-          if (output.length > released) await write(chunk({ content: output.slice(released) }, null));
-          await write(chunk({}, finishReason ?? 'stop'));
-        }
-        if (ctx.request.includeUsage) {
-          const u = usage ?? { inputTokens: 0, outputTokens: 0 };
-          await write({ id: ctx.requestId, object: 'chat.completion.chunk', created, model: upstreamModel, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
-        }
-        await write('[DONE]');
-      }
-    } else {
-      status = 'incomplete';
-      if (holdBack > 0 && errorClass !== 'client_disconnected') await this.releaseHeldBack(gctx, output, released, sentRole, write, chunk);
-      // An explicit error event: the OpenAI SDKs raise it, so a cut stream is never mistaken for a short answer.
-      if (errorClass !== 'client_disconnected') await write(errorBody(errorMessage, 'upstream_error', null, errorClass));
-    }
-    if (!res.destroyed) res.end();
+    const relayed = await this.relay(ctx, events, sse, gctx, signal);
+    const status = await this.endStream(ctx, sse, gctx, relayed);
+    sse.end();
     this.finish(ctx, {
       id: ctx.requestId,
       requestId: ctx.requestId,
       model: ctx.model,
       role: ctx.role,
       status,
-      errorClass: label === 'error' ? 'guardrail_error' : errorClass,
-      output,
-      ttftMs,
-      usage,
-      verdict: status === 'incomplete' ? null : label,
-      extra: { ...this.fallbackExtra(ctx), ...(finishReason ? { finishReason } : {}) },
+      errorClass: relayed.label === 'error' ? 'guardrail_error' : relayed.errorClass,
+      output: relayed.output,
+      ttftMs: relayed.ttftMs,
+      usage: relayed.usage,
+      verdict: status === 'incomplete' ? null : relayed.label,
+      extra: { ...this.fallbackExtra(ctx), ...(relayed.finishReason ? { finishReason: relayed.finishReason } : {}) },
     });
     return reply;
+  }
+
+  /**
+   * Relays the upstream events to the caller while judging the text so far; stops at the first
+   * partial verdict other than pass. With a hold-back, the last N characters are sent only once the
+   * text after them (or the whole answer) has been judged, so a harmful phrase split across pieces
+   * never reaches the player.
+   */
+  private async relay(ctx: CallContext, events: AsyncIterable<StreamEvent>, sse: ChatSseWriter, gctx: GuardrailContext, signal: CancelSignal): Promise<RelayedStream> {
+    const holdBack = this.holdBack;
+    // With a hold-back, judging every few pieces is as safe as judging each (nothing unjudged is
+    // released) and keeps a long stream's guardrail cost linear instead of one window per word.
+    const judgeEvery = holdBack > 0 ? Math.max(1, Math.floor(holdBack / 2)) : 1;
+    const relayed: RelayedStream = { output: '', done: false, ttftMs: null, errorClass: null, errorMessage: '', label: 'pass', released: 0 };
+    let judged = 0;
+    try {
+      for await (const event of events) {
+        if (event.type === 'delta' && event.text) {
+          if (relayed.ttftMs === null) relayed.ttftMs = performance.now() - ctx.started;
+          relayed.output += event.text;
+          if (relayed.output.length - judged >= judgeEvery) {
+            const partial = await this.judgePartial(gctx, relayed.output);
+            if (partial.verdict) {
+              relayed.blockedBy = partial.verdict;
+              relayed.label = partial.label;
+              break;
+            }
+            judged = relayed.output.length;
+          }
+        }
+        if (holdBack > 0) await relayHeldBack(event, relayed, sse, judged - holdBack);
+        else await relayAsIs(event, relayed, sse);
+      }
+    } catch (err) {
+      const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
+      relayed.errorClass = signal.aborted ? 'client_disconnected' : pe.errorClass === 'connection' || pe.errorClass === 'timeout' ? 'stream_incomplete' : pe.errorClass;
+      relayed.errorMessage = pe.message;
+    }
+    if (!relayed.done && !relayed.errorClass && !relayed.blockedBy) {
+      relayed.errorClass = signal.aborted ? 'client_disconnected' : 'stream_incomplete';
+      relayed.errorMessage = `the upstream stream of model "${ctx.model.name}" ended before it was complete`;
+    }
+    return relayed;
+  }
+
+  /** Ends the event stream the way the relay ended (stopped by the guardrail, complete and judged whole, or cut); returns the row's status. */
+  private async endStream(ctx: CallContext, sse: ChatSseWriter, gctx: GuardrailContext, relayed: RelayedStream): Promise<LogRow['status']> {
+    // An explicit error event ends a stopped or cut stream: the OpenAI SDKs raise it, so a cut answer is never mistaken for a short one.
+    const stoppedByGuardrail = () => sse.write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
+    if (relayed.blockedBy) {
+      this.recordViolations(gctx, relayed.blockedBy, relayed.output, ctx.requestId);
+      if (relayed.blockedBy.replacement) await sse.content(relayed.blockedBy.replacement);
+      await sse.finish('content_filter');
+      await stoppedByGuardrail();
+      return 'blocked';
+    }
+    if (relayed.done) {
+      const judged = await this.judge(gctx, relayed.output, ctx.requestId);
+      relayed.label = judged.label;
+      if (judged.verdict.action !== 'pass') {
+        await sse.finish('content_filter');
+        await stoppedByGuardrail();
+        return 'blocked';
+      }
+      if (this.holdBack > 0) {
+        await sse.role();
+        if (relayed.output.length > relayed.released) await sse.content(relayed.output.slice(relayed.released));
+        await sse.finish(relayed.finishReason ?? 'stop');
+      }
+      if (ctx.request.includeUsage) await sse.usage(relayed.usage ?? { inputTokens: 0, outputTokens: 0 });
+      await sse.done();
+      return 'ok';
+    }
+    if (relayed.errorClass !== 'client_disconnected') {
+      if (this.holdBack > 0) await this.releaseHeldBack(gctx, relayed.output, relayed.released, sse);
+      await sse.write(errorBody(relayed.errorMessage, 'upstream_error', null, relayed.errorClass));
+    }
+    return 'incomplete';
   }
 
   // ---- shadows
