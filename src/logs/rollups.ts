@@ -7,7 +7,10 @@ import type { PrismaClient } from '@prisma/client';
  *
  * Written by the logRollups schedule: each run recomputes every minute from a little before the last
  * rolled-up minute to the last closed minute, and upserts it. Recomputing (never incrementing) makes a
- * run idempotent and lets late rows (spill replays, feedback, violations) land in the next run.
+ * run idempotent and lets late rows (spill replays, feedback, violations) land in the next run. The
+ * hours those minutes fall in are then recomputed from the minutes into model_call_rollups_hourly, in
+ * the same transaction, so a month read in hourly or daily buckets sums hundreds of rows, not tens of
+ * thousands (readRollups reads whole hours from there and only the ragged edges from the minutes).
  */
 
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
@@ -17,6 +20,34 @@ export const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 
 export const NO_MODEL_ID = '00000000-0000-0000-0000-000000000000';
 
 const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+/**
+ * Sums of the roll-up columns over any set of roll-up rows (minutes or hours), named as the columns.
+ * Kept bigint (a month of one series can exceed 2^31 calls); an hourly row takes them back as int.
+ */
+export function rollupSumsSql(alias = ''): string {
+  const c = (name: string) => `${alias}${name}`;
+  const histogram = LATENCY_BUCKETS_MS.map((_b, i) => `sum(${c('latency_buckets')}[${i + 1}])`).concat(`sum(${c('latency_buckets')}[${LATENCY_BUCKETS_MS.length + 1}])`);
+  return [
+    `sum(${c('calls')}) as calls`, `sum(${c('errors')}) as errors`, `sum(${c('first_attempt_failures')}) as first_attempt_failures`,
+    `array[${histogram.join(', ')}] as latency_buckets`, `sum(${c('latency_sum_ms')}) as latency_sum_ms`, `sum(${c('tokens_in')}) as tokens_in`,
+    `sum(${c('tokens_out')}) as tokens_out`, `sum(${c('cost_usd')}) as cost_usd`, `sum(${c('violations')}) as violations`, `sum(${c('blocked')}) as blocked`,
+    `sum(${c('feedback_count')}) as feedback_count`, `sum(${c('feedback_score_sum')}) as feedback_score_sum`,
+  ].join(', ');
+}
+
+/** The value columns of both roll-up tables, in rollupSumsSql's order. */
+export const ROLLUP_VALUE_COLUMNS =
+  'calls, errors, first_attempt_failures, latency_buckets, latency_sum_ms, tokens_in, tokens_out, cost_usd, violations, blocked, feedback_count, feedback_score_sum';
+
+const upsertValuesSql = ROLLUP_VALUE_COLUMNS.split(', ')
+  .map((col) => `${col} = excluded.${col}`)
+  .join(', ');
+
+/** Hour boundaries as readRollups and the hourly table use them: UTC, whatever the session's time zone. */
+export const floorHour = (t: Date) => new Date(Math.floor(t.getTime() / HOUR_MS) * HOUR_MS);
+export const ceilHour = (t: Date) => new Date(Math.ceil(t.getTime() / HOUR_MS) * HOUR_MS);
 
 /**
  * How a first-attempt failure is recorded, if it is: the logs may gain such a column (a column of
@@ -46,12 +77,16 @@ function bucketsSql(): string {
   return `array[${parts.join(', ')}]::int[]`;
 }
 
-/** Recomputes the roll-ups of the minutes [from, to) from the raw rows; returns the rows upserted. */
+/**
+ * Recomputes the roll-ups of the minutes [from, to) from the raw rows, then the hours they fall in from
+ * the minutes, in one transaction (a reader never sees an hour that disagrees with its minutes);
+ * returns the minute rows upserted.
+ */
 export async function rollUpMinutes(prisma: PrismaClient, from: Date, to: Date): Promise<number> {
   const firstAttempt = await firstAttemptFailureSql(prisma);
-  return prisma.$executeRawUnsafe(
-    `insert into model_call_rollups (minute, use_case, model_id, role, calls, errors, first_attempt_failures, latency_buckets, latency_sum_ms,
-        tokens_in, tokens_out, cost_usd, violations, blocked, feedback_count, feedback_score_sum, updated_at)
+  const [minutes] = await prisma.$transaction([
+    prisma.$executeRawUnsafe(
+    `insert into model_call_rollups (minute, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
      select date_trunc('minute', l."timestamp"), coalesce(l.use_case, ''), coalesce(l.model_id, '${NO_MODEL_ID}'::uuid), coalesce(l.role, ''),
             count(*), count(*) filter (where l.status = 'error'), ${firstAttempt}, ${bucketsSql()}, coalesce(sum(l.latency_ms), 0),
             coalesce(sum(l.tokens_in), 0), coalesce(sum(l.tokens_out), 0), coalesce(sum(l.cost_usd), 0),
@@ -63,14 +98,22 @@ export async function rollUpMinutes(prisma: PrismaClient, from: Date, to: Date):
               on v.log_id = l.log_id
       where l."timestamp" >= $1::timestamptz and l."timestamp" < $2::timestamptz
       group by 1, 2, 3, 4
-     on conflict (minute, use_case, model_id, role) do update set
-            calls = excluded.calls, errors = excluded.errors, first_attempt_failures = excluded.first_attempt_failures,
-            latency_buckets = excluded.latency_buckets, latency_sum_ms = excluded.latency_sum_ms, tokens_in = excluded.tokens_in,
-            tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, violations = excluded.violations, blocked = excluded.blocked,
-            feedback_count = excluded.feedback_count, feedback_score_sum = excluded.feedback_score_sum, updated_at = now()`,
+     on conflict (minute, use_case, model_id, role) do update set ${upsertValuesSql}, updated_at = now()`,
     from,
     to,
-  );
+    ),
+    prisma.$executeRawUnsafe(
+      `insert into model_call_rollups_hourly (hour, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
+       select date_bin('1 hour', minute, '2000-01-01T00:00:00Z'), use_case, model_id, role, ${rollupSumsSql()}, now()
+         from model_call_rollups
+        where minute >= $1::timestamptz and minute < $2::timestamptz
+        group by 1, 2, 3, 4
+       on conflict (hour, use_case, model_id, role) do update set ${upsertValuesSql}, updated_at = now()`,
+      floorHour(from),
+      ceilHour(to),
+    ),
+  ]);
+  return minutes;
 }
 
 export interface RollupSettings {
@@ -90,12 +133,14 @@ export interface RollupReport {
 export async function rollUpRecent(prisma: PrismaClient, settings: RollupSettings, now = new Date()): Promise<RollupReport> {
   const to = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
   const last = await prisma.modelCallRollup.findFirst({ orderBy: { minute: 'desc' }, select: { minute: true } });
-  const fromMs = last ? last.minute.getTime() - settings.lookbackMinutes * MINUTE_MS : to.getTime() - settings.backfillHours * 3_600_000;
-  const from = new Date(Math.max(fromMs, to.getTime() - Math.max(settings.backfillHours * 3_600_000, settings.lookbackMinutes * MINUTE_MS)));
+  const fromMs = last ? last.minute.getTime() - settings.lookbackMinutes * MINUTE_MS : to.getTime() - settings.backfillHours * HOUR_MS;
+  const from = new Date(Math.max(fromMs, to.getTime() - Math.max(settings.backfillHours * HOUR_MS, settings.lookbackMinutes * MINUTE_MS)));
   let rows = 0;
   // An hour per statement, so a long backfill never holds one huge transaction.
-  for (let t = from.getTime(); t < to.getTime(); t += 3_600_000) rows += await rollUpMinutes(prisma, new Date(t), new Date(Math.min(t + 3_600_000, to.getTime())));
+  for (let t = from.getTime(); t < to.getTime(); t += HOUR_MS) rows += await rollUpMinutes(prisma, new Date(t), new Date(Math.min(t + HOUR_MS, to.getTime())));
   // Roll-ups are a small table (minutes × use cases × models × roles): a DELETE keeps it bounded.
-  const expiredRows = await prisma.modelCallRollup.deleteMany({ where: { minute: { lt: new Date(now.getTime() - settings.retentionDays * 86_400_000) } } });
+  const expiry = new Date(now.getTime() - settings.retentionDays * 86_400_000);
+  const expiredRows = await prisma.modelCallRollup.deleteMany({ where: { minute: { lt: expiry } } });
+  await prisma.modelCallRollupHourly.deleteMany({ where: { hour: { lt: floorHour(expiry) } } });
   return { from: from.toISOString(), to: to.toISOString(), rows, expiredRows: expiredRows.count };
 }

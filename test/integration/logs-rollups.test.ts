@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { PrismaLogStore, toLogRecord, toViolationRecord, type LogRow } from '../../gateway/log-store';
-import { NO_MODEL_ID, rollUpRecent } from '../../src/logs/rollups';
+import { NO_MODEL_ID, rollUpMinutes, rollUpRecent } from '../../src/logs/rollups';
 import { readRollups } from '../../src/registry/rollups';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { seedUseCases, testConfig } from '../support/fixtures';
@@ -64,4 +64,43 @@ test('minutes are rolled up per use case, model and role; late rows are counted 
   await rollUpRecent(db.prisma, settings, now);
   const again = await readRollups(db.prisma, { from: minute, to: new Date(minute.getTime() + 60_000), modelId, bucketMinutes: 1 });
   expect(again.find((p) => p.role === 'stable')!.calls).toBe(6);
+});
+
+test('whole hours are read from the hourly roll-ups and the ragged edges from the minutes, with the same sums', async () => {
+  // A fixed day long ago (the DEFAULT partition holds it): nothing else of this test file is there.
+  const at = (hhmmss: string) => new Date(`2025-06-01T${hhmmss}Z`);
+  const store = new PrismaLogStore(db.prisma);
+  const rows = [
+    row(at('09:10:00'), { latencyMs: 40 }),
+    row(at('09:59:30'), { latencyMs: 120 }),
+    row(at('10:00:10'), { latencyMs: 700, status: 'error', errorClass: 'upstream_5xx' }),
+    row(at('10:45:00'), { latencyMs: 80, feedbackScore: 1 }),
+    row(at('11:20:00'), { latencyMs: 3000, role: 'canary' }),
+    row(at('12:05:00'), { latencyMs: 60 }),
+  ];
+  await store.insertLogs(rows.map(toLogRecord));
+  await rollUpMinutes(db.prisma, at('09:00:00'), at('13:00:00'));
+  const hourly = await db.prisma.modelCallRollupHourly.findMany({ where: { modelId, hour: { gte: at('09:00:00'), lt: at('13:00:00') } }, orderBy: { hour: 'asc' } });
+  expect(hourly.map((h) => [h.hour.toISOString().slice(11, 16), h.role, h.calls])).toEqual([['09:00', 'stable', 2], ['10:00', 'stable', 2], ['11:00', 'canary', 1], ['12:00', 'stable', 1]]);
+
+  const range = { from: at('09:30:00'), to: at('12:30:00'), modelId };
+  const byMinute = await readRollups(db.prisma, { ...range, bucketMinutes: 1 });
+  const byHour = await readRollups(db.prisma, { ...range, bucketMinutes: 60 });
+  expect(byHour.map((p) => [p.bucket.toISOString().slice(11, 16), p.role, p.calls])).toEqual([['09:00', 'stable', 1], ['10:00', 'stable', 2], ['11:00', 'canary', 1], ['12:00', 'stable', 1]]);
+  const [whole] = await readRollups(db.prisma, { ...range, bucketMinutes: 0 }).then((p) => p.filter((x) => x.role === 'stable'));
+  const stableMinutes = byMinute.filter((p) => p.role === 'stable');
+  expect(whole).toMatchObject({
+    calls: 4,
+    errors: 1,
+    feedbackCount: 1,
+    latencyBuckets: stableMinutes.reduce((sum, p) => sum.map((v, i) => v + p.latencyBuckets[i]!), new Array(10).fill(0)),
+  });
+  expect(whole!.latencyMeanMs).toBeCloseTo((120 + 700 + 80 + 60) / 4, 6);
+
+  // A late row re-rolls its hour; the interior hour is read from the hourly table (its minutes are not read).
+  await store.insertLogs([toLogRecord(row(at('10:30:00'), { latencyMs: 90 }))]);
+  await rollUpMinutes(db.prisma, at('10:00:00'), at('11:00:00'));
+  await db.prisma.modelCallRollup.deleteMany({ where: { modelId, minute: { gte: at('10:00:00'), lt: at('11:00:00') } } });
+  const after = await readRollups(db.prisma, { ...range, bucketMinutes: 60 });
+  expect(after.find((p) => p.bucket.getTime() === at('10:00:00').getTime())).toMatchObject({ calls: 3, errors: 1 });
 });
