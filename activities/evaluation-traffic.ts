@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PrismaClient } from '@prisma/client';
-import { buildBucketTable, EVALUATION_KEY_SEARCH_LIMIT, evaluationStickyKey, stickyBucket } from '../src/routing/buckets';
+import { EVALUATION_KEYS_PER_MODEL, stickyKeysFor } from '../src/routing/buckets';
 import { allocationEntriesSchema } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
 
@@ -71,19 +71,6 @@ export async function promptPool(prisma: PrismaClient, useCaseId: string, size: 
   });
 }
 
-/** Sticky keys that the gateway routes to `modelId` under this allocation. */
-export function stickyKeysFor(useCaseId: string, entries: Parameters<typeof buildBucketTable>[0], modelId: string, count: number): string[] {
-  const { served, table } = buildBucketTable(entries);
-  const target = served.findIndex((e) => e.modelId === modelId);
-  if (target < 0) return [];
-  const keys: string[] = [];
-  for (let n = 0; keys.length < count && n < EVALUATION_KEY_SEARCH_LIMIT; n++) {
-    const key = evaluationStickyKey(n);
-    if (table[stickyBucket(useCaseId, key)] === target) keys.push(key);
-  }
-  return keys;
-}
-
 export async function driveEvaluationTraffic(prisma: PrismaClient, input: EvaluationTrafficInput, deps: EvaluationTrafficDeps): Promise<EvaluationTrafficReport> {
   const report: EvaluationTrafficReport = { sent: 0, ok: 0, failed: 0, toCandidate: 0, toStable: 0, promptPool: 0 };
   const prompts = await promptPool(prisma, input.useCaseId, input.promptPoolSize);
@@ -95,8 +82,8 @@ export async function driveEvaluationTraffic(prisma: PrismaClient, input: Evalua
   const allocation = await prisma.trafficAllocation.findFirst({ where: { useCaseId: input.useCaseId }, orderBy: { version: 'desc' } });
   if (!allocation) throw new Error(`use case "${input.useCaseId}" has no traffic allocation`);
   const entries = allocationEntriesSchema.parse(allocation.entries);
-  const candidateKeys = stickyKeysFor(input.useCaseId, entries, input.candidateModelId, 32);
-  const stableKeys = stickyKeysFor(input.useCaseId, entries, input.stableModelId, 32);
+  const candidateKeys = stickyKeysFor(input.useCaseId, entries, input.candidateModelId, EVALUATION_KEYS_PER_MODEL);
+  const stableKeys = stickyKeysFor(input.useCaseId, entries, input.stableModelId, EVALUATION_KEYS_PER_MODEL);
   const targets = [candidateKeys, stableKeys].filter((k) => k.length > 0);
   if (targets.length === 0) throw new Error(`allocation v${allocation.version} of "${input.useCaseId}" serves neither the candidate nor stable`);
 

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import type { PrismaClient } from '@prisma/client';
+import { Prisma, type PrismaClient } from '@prisma/client';
 import { recordAuditEvent, type AuditActor } from '../audit/events';
-import { evaluationStickyKey } from '../routing/buckets';
+import { allocationEntriesSchema } from '../registry/allocations';
+import { buildBucketTable, stickyKeysFor } from '../routing/buckets';
 
 /**
  * A player's right to be forgotten. The gateway never stores a player id: it stores the SHA-256 of
@@ -16,10 +17,26 @@ export type PlayerRef = { player: string } | { stickyKeyHash: string };
 
 export const stickyKeyHash = (key: string) => crypto.createHash('sha256').update(key).digest('hex');
 
-/** Hashes of the first evaluation keys (those rollouts use unless a canary is below ~0.4%). */
-const EVALUATION_KEYS_SEARCHED = 8192;
-let evaluationHashes: string[] | undefined;
-const evaluationKeyHashes = () => (evaluationHashes ??= Array.from({ length: EVALUATION_KEYS_SEARCHED }, (_v, n) => stickyKeyHash(evaluationStickyKey(n))));
+/**
+ * The hashes of every sticky key evaluation traffic can have sent for these use cases: under each
+ * allocation version (versions are never deleted), the keys stickyKeysFor gives each served model.
+ * Usually a few dozen, where probing a fixed first-8,192 keys cost 8,192 index probes per partition
+ * (and missed the keys of canaries below ~0.4%).
+ */
+async function evaluationKeyHashes(tx: Pick<PrismaClient, 'trafficAllocation'>, useCases: string[]): Promise<string[]> {
+  const allocations = await tx.trafficAllocation.findMany({ where: { useCaseId: { in: useCases } }, select: { useCaseId: true, entries: true } });
+  const keys = new Set<string>();
+  const seen = new Set<string>();
+  for (const a of allocations) {
+    const parsed = allocationEntriesSchema.safeParse(a.entries);
+    if (!parsed.success) continue; // an allocation the gateway cannot serve sent no evaluation traffic
+    const signature = `${a.useCaseId}\u0000${JSON.stringify(parsed.data)}`;
+    if (seen.has(signature)) continue;
+    seen.add(signature);
+    for (const e of buildBucketTable(parsed.data).served) for (const key of stickyKeysFor(a.useCaseId, parsed.data, e.modelId)) keys.add(key);
+  }
+  return [...keys].map(stickyKeyHash);
+}
 
 export function resolvePlayerHash(ref: PlayerRef): string {
   if ('player' in ref) {
@@ -52,26 +69,32 @@ export async function forgetPlayer(prisma: PrismaClient, ref: PlayerRef, by: Aud
         delete from model_historical_logs_long_term where sticky_key_hash = ${hash} returning log_id::text, use_case, prompt, "timestamp"`;
       const all = [...recent, ...kept];
       let evaluationReplays: Array<{ log_id: string }> = [];
-      if (all.length > 0) {
+      const prompts = new Map<string, { useCase: string; prompt: string }>();
+      for (const r of all) if (r.use_case && r.prompt) prompts.set(`${r.use_case}\u0000${r.prompt}`, { useCase: r.use_case, prompt: r.prompt });
+      const replayKeys = prompts.size > 0 ? await evaluationKeyHashes(tx, [...new Set([...prompts.values()].map((p) => p.useCase))]) : [];
+      if (replayKeys.length > 0) {
         const first = new Date(Math.min(...all.map((r) => r.timestamp.getTime())));
-        const prompts = new Map<string, { useCase: string; prompt: string }>();
-        for (const r of all) if (r.use_case && r.prompt) prompts.set(`${r.use_case}\u0000${r.prompt}`, { useCase: r.use_case, prompt: r.prompt });
-        if (prompts.size > 0) {
-          const useCases = [...prompts.values()].map((p) => p.useCase);
-          const texts = [...prompts.values()].map((p) => p.prompt);
-          // Evaluation traffic replays recent player prompts under keys mms-eval-<n>, always after the original.
-          evaluationReplays = await tx.$queryRaw<Array<{ log_id: string }>>`
-            delete from model_historical_logs l
-             using (select distinct u, p from unnest(${useCases}::text[], ${texts}::text[]) as x(u, p)) f
-             where l.sticky_key_hash = any(${evaluationKeyHashes()}::text[]) and l.use_case = f.u and l.prompt = f.p and l."timestamp" >= ${first}
-            returning l.log_id::text`;
+        const useCases = [...prompts.values()].map((p) => p.useCase);
+        const texts = [...prompts.values()].map((p) => p.prompt);
+        // Evaluation traffic replays recent player prompts under its keys, always after the original; a
+        // replay with feedback or a violation may have been moved to the long-term table.
+        for (const table of [Prisma.raw('model_historical_logs'), Prisma.raw('model_historical_logs_long_term')]) {
+          evaluationReplays = evaluationReplays.concat(
+            await tx.$queryRaw<Array<{ log_id: string }>>`
+              delete from ${table} l
+               using unnest(${useCases}::text[], ${texts}::text[]) as f(u, p)
+               where l.sticky_key_hash = any(${replayKeys}::text[]) and l.use_case = f.u and l.prompt = f.p and l."timestamp" >= ${first}
+              returning l.log_id::text`,
+          );
         }
       }
       const ids = [...all, ...evaluationReplays].map((r) => r.log_id);
       let violations = 0;
       if (ids.length > 0) {
-        violations += await tx.$executeRaw`delete from guardrails_violations where log_id = any(${ids}::uuid[])`;
-        violations += await tx.$executeRaw`delete from guardrails_violations_long_term where log_id = any(${ids}::uuid[])`;
+        // A join, not log_id = any(…): with thousands of ids the planner can hash-join each small
+        // violations partition instead of probing its index once per id in every partition.
+        violations += await tx.$executeRaw`delete from guardrails_violations v using unnest(${ids}::uuid[]) as x(id) where v.log_id = x.id`;
+        violations += await tx.$executeRaw`delete from guardrails_violations_long_term v using unnest(${ids}::uuid[]) as x(id) where v.log_id = x.id`;
       }
       const counts = { logs: recent.length, longTermLogs: kept.length, violations, evaluationReplays: evaluationReplays.length };
       const audit = await recordAuditEvent(tx, {

@@ -61,3 +61,21 @@ export function buildBucketTable(entries: readonly AllocationEntry[]): BucketTab
  */
 export const evaluationStickyKey = (n: number) => `mms-eval-${n}`;
 export const EVALUATION_KEY_SEARCH_LIMIT = 1_000_000;
+/** Evaluation keys sent per target model: the first this many keys the allocation routes to it. */
+export const EVALUATION_KEYS_PER_MODEL = 32;
+
+/**
+ * Evaluation sticky keys that the gateway routes to `modelId` under this allocation: what evaluation
+ * traffic sends, and so (over every allocation version) all the keys a replay of a prompt can carry.
+ */
+export function stickyKeysFor(useCaseId: string, entries: readonly AllocationEntry[], modelId: string, count = EVALUATION_KEYS_PER_MODEL): string[] {
+  const { served, table } = buildBucketTable(entries);
+  const target = served.findIndex((e) => e.modelId === modelId);
+  if (target < 0) return [];
+  const keys: string[] = [];
+  for (let n = 0; keys.length < count && n < EVALUATION_KEY_SEARCH_LIMIT; n++) {
+    const key = evaluationStickyKey(n);
+    if (table[stickyBucket(useCaseId, key)] === target) keys.push(key);
+  }
+  return keys;
+}

@@ -6,7 +6,8 @@ import { createApiKey } from '../../src/auth/api-keys';
 import { stickyKeyHash } from '../../src/logs/forget';
 import { maintainPartitions } from '../../src/logs/partitions';
 import { retentionPolicy } from '../../src/logs/retention';
-import { evaluationStickyKey } from '../../src/routing/buckets';
+import { writeAllocation } from '../../src/registry/allocations';
+import { evaluationStickyKey, stickyKeysFor } from '../../src/routing/buckets';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { seedUseCases, testConfig } from '../support/fixtures';
 
@@ -77,7 +78,16 @@ test('a forgotten player has no rows anywhere: every partition, the long-term ta
   // An evaluation call replayed A's prompt: a derived row under an evaluation key, after the original.
   const replay = row(evaluationStickyKey(3), new Date(now - 0.5 * DAY), 'hello from A 1');
   const replayOfB = row(evaluationStickyKey(3), new Date(now - 0.5 * DAY), 'hello from B 1');
-  await store.insertLogs([...a, aOld, ...b, replay, replayOfB].map(toLogRecord));
+  // A 0.02% canary's evaluation keys lie far beyond the first thousands: a later allocation version
+  // served one, and a replay of A's prompt went to it under its last key.
+  const stable = await db.prisma.model.findFirstOrThrow({ where: { useCase: 'npc_dialogue' } });
+  const canaryId = crypto.randomUUID();
+  const entries = [{ modelId: stable.id, weight: 9998, role: 'stable' as const }, { modelId: canaryId, weight: 2, role: 'canary' as const }];
+  await db.prisma.$transaction((tx) => writeAllocation(tx, { useCaseId: 'npc_dialogue', entries, reason: 'tiny canary', createdBy: 'test' }));
+  const canaryKey = stickyKeysFor('npc_dialogue', entries, canaryId).at(-1)!;
+  expect(Number(canaryKey.replace('mms-eval-', ''))).toBeGreaterThan(8192);
+  const replayOnCanary = row(canaryKey, new Date(now - 0.4 * DAY), 'hello from A 2');
+  await store.insertLogs([...a, aOld, ...b, replay, replayOfB, replayOnCanary].map(toLogRecord));
   const violation = (r: LogRow) =>
     toViolationRecord({ id: crypto.randomUUID(), logId: r.id, modelId: null, useCaseId: 'npc_dialogue', violationType: 'hate', severity: 'low', violationDetails: {}, outputSample: 'sample', interventionTaken: 'recorded', timestamp: r.timestamp });
   await store.insertViolations([violation(a[0]!), violation(aOld), violation(b[0]!)]);
@@ -96,7 +106,7 @@ test('a forgotten player has no rows anywhere: every partition, the long-term ta
 
   const res = await forget({ player: 'player-A', reason: 'ticket 4711' });
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toMatchObject({ sticky_key_hash: hashA, deleted: { logs: 4, long_term_logs: 1, violations: 2, evaluation_replays: 1 } });
+  expect(res.json()).toMatchObject({ sticky_key_hash: hashA, deleted: { logs: 4, long_term_logs: 1, violations: 2, evaluation_replays: 2 } });
 
   expect(await db.prisma.modelHistoricalLog.count({ where: { stickyKeyHash: hashA } })).toBe(0);
   expect(await db.prisma.modelHistoricalLogLongTerm.count({ where: { stickyKeyHash: hashA } })).toBe(0);
@@ -110,7 +120,7 @@ test('a forgotten player has no rows anywhere: every partition, the long-term ta
 
   const audit = await db.prisma.auditEvent.findFirstOrThrow({ where: { action: 'logs.forget_player' } });
   expect(audit).toMatchObject({ target: `sticky_key_hash:${hashA}`, keyId: adminKeyId, actor: expect.stringContaining('api:privacy-desk') });
-  expect(audit.details).toMatchObject({ logs: 4, longTermLogs: 1, violations: 2, evaluationReplays: 1, reason: 'ticket 4711' });
+  expect(audit.details).toMatchObject({ logs: 4, longTermLogs: 1, violations: 2, evaluationReplays: 2, reason: 'ticket 4711' });
   // The raw player id is stored nowhere.
   expect(JSON.stringify(audit)).not.toContain('player-A');
 
