@@ -42,10 +42,12 @@ interface Options {
   seed: number;
   players: number;
   parallel: number;
+  /** Keep the filled database at the end (for EXPLAIN by hand); it is dropped by the next run. */
+  keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rows: 10_000_000, days: 30, json: false, seed: 0.42, players: 200_000, parallel: 2 };
+  const o: Options = { rows: 10_000_000, days: 30, json: false, seed: 0.42, players: 200_000, parallel: 2, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (min: number) => {
@@ -54,12 +56,13 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     if (a === '--json') o.json = true;
+    else if (a === '--keep') o.keep = true;
     else if (a === '--rows') o.rows = Math.round(num(10_000));
     else if (a === '--days') o.days = Math.round(num(2));
     else if (a === '--players') o.players = Math.round(num(100));
     else if (a === '--parallel') o.parallel = Math.round(num(1));
     else if (a === '--seed') o.seed = num(-1);
-    else throw new Error(`unknown option ${a} (known: --rows --days --players --parallel --seed --json)`);
+    else throw new Error(`unknown option ${a} (known: --rows --days --players --parallel --seed --keep --json)`);
   }
   if (o.seed > 1) throw new Error('--seed: must be between -1 and 1 (PostgreSQL setseed)');
   return o;
@@ -113,8 +116,8 @@ function fillDaySql(table: string, dayStart: Date, n: number, every: number, mod
            case when g % 211 = 0 then 'blocked' when g % 401 = 0 then 'redacted' else 'pass' end,
            case when g % ${every} = 0 then '${stickyKeyHash(TARGET_PLAYER)}' else encode(sha256(('player-' || (g::bigint * 2654435761 % ${players}))::bytea), 'hex') end,
            case when g % 50 = 0 then (g % 10) / 10.0 end, case when g % 50 = 0 then '${dayStart.toISOString()}'::timestamptz + interval '1 day' end
-      from generate_series(1, ${n}) g
-      cross join lateral (select ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os) z
+      from (select g, ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os
+              from generate_series(1, ${n}) g) z
       cross join (select $1::text as text) t
       cross join (select $2::text as system) s`;
 }
@@ -189,6 +192,10 @@ async function main() {
     await admin.query(`create database ${dbName}`);
     await admin.end();
     stops.push(async () => {
+      if (o.keep) {
+        log(`bench: kept database ${dbName} (--keep)`);
+        return;
+      }
       const c = new PgClient({ connectionString: serverUrl });
       await c.connect();
       await c.query(`drop database if exists ${dbName} with (force)`);
@@ -267,6 +274,14 @@ async function main() {
     await pg.query(`create table bench_day (like model_historical_logs including defaults including constraints)`);
     await pg.query(fillDaySql('bench_day', days[0]!, perDay, every, modelIds, o.players), [text, system]);
     log(`bench: generated ${perDay} rows in ${((performance.now() - genStarted) / 1000).toFixed(1)} s (load ${load()})`);
+    // The sizes the rows really have (the printed distribution is a sample of the same generator).
+    const stored = (await pg.query<Record<string, number>>(
+      `select ${['prompt', "context->>'history'", 'generated_output'].flatMap((c, i) => [0.1, 0.5, 0.9, 0.99].map((q) => `percentile_disc(${q}) within group (order by length(${c})) as c${i}_${q * 100}`)).join(', ')},
+              avg(pg_column_size(bench_day.*))::int as row_bytes from bench_day`,
+    )).rows[0]!;
+    const quantiles = (i: number) => Object.fromEntries([10, 50, 90, 99].map((q) => [`p${q}`, stored[`c${i}_${q}`]]));
+    report.storedSizesChars = { prompt: quantiles(0), history: quantiles(1), output: quantiles(2), avgRowBytesCompressed: stored.row_bytes };
+    log(`bench: stored sizes ${JSON.stringify(report.storedSizesChars)}`);
     const copyStarted = performance.now();
     const cols = (await pg.query<{ attname: string }>(`select attname from pg_attribute where attrelid = 'bench_day'::regclass and attnum > 0 and not attisdropped order by attnum`)).rows.map((r) => r.attname);
     const shifted = (offsetDays: number) =>
@@ -325,7 +340,8 @@ async function main() {
 
     // ---- roll-ups of the 30 days, then the 30-day query
     const rollStarted = performance.now();
-    for (let t = days[0]!.getTime(); t < today; t += 6 * 3_600_000) await rollUpMinutes(prisma, new Date(t), new Date(t + 6 * 3_600_000));
+    // A day per statement: each reads its day partition once.
+    for (let t = days[0]!.getTime(); t < today; t += DAY) await rollUpMinutes(prisma, new Date(t), new Date(t + DAY));
     const rollupRows = Number((await pg.query<{ n: string }>('select count(*) as n from model_call_rollups')).rows[0]!.n);
     await pg.query('analyze model_call_rollups');
     const thirty = { from: new Date(today - 30 * DAY), to: new Date(today), useCaseId: USE_CASES[0]!, bucketMinutes: 1440 };
@@ -347,6 +363,7 @@ async function main() {
     // ---- drop the oldest day through retention (plain rows kept days-1 days: exactly one partition is due)
     const policy = retentionPolicy({ ...config.logs, retention: { ...config.logs.retention, plainDays: o.days - 1 } }, USE_CASES);
     const deadBefore = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
+    const beforeBytes = await size();
     const t0 = performance.now();
     const dropped = await expirePartitions(prisma, LOG_TABLE, policy, { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000 }, new Date());
     const dropMs = performance.now() - t0;
@@ -356,7 +373,7 @@ async function main() {
       ms: Math.round(dropMs),
       partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), rowsMovedToLongTerm: d.movedToLongTerm })),
       failed: dropped.failed,
-      tableSizeBefore: gb(fullBytes),
+      tableSizeBefore: gb(beforeBytes),
       tableSizeAfter: gb(afterBytes),
       deadTuplesBefore: deadBefore,
       deadTuplesAfter: deadAfter,
