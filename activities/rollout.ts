@@ -68,6 +68,8 @@ export interface AnalyseWindowInput {
   sequential?: SequentialState;
   /** End of the window (calls that started before it count, wherever they finished); default now. */
   until?: string;
+  /** Stable keeps a holdback in this stage: its same-window traffic is the baseline, however small. */
+  stableHeldBack?: boolean;
 }
 
 export interface WindowVerdict extends WindowAnalysis {
@@ -130,10 +132,10 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
         let baseline = await loadGroupSample(prisma, { ...base, modelId: input.stableModelId, roles: ['stable'] });
         let baselineSource: WindowVerdict['baselineSource'] = 'same_window';
-        if (input.mode === 'canary' && (baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
-          // At 100% (blue-green, the last canary step) stable serves no one but the stragglers of the
-          // switch, too few to show anything: judge against its own traffic from before this stage
-          // instead of calling the window inconclusive forever.
+        if (input.mode === 'canary' && !input.stableHeldBack && (baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
+          // At 100% (blue-green, all-at-once, a canary without a stable holdback) stable serves no one
+          // but the stragglers of the switch, too few to show anything: judge against its own traffic
+          // from before this stage instead of calling the window inconclusive forever.
           const earlier = await loadGroupSample(prisma, { ...base, since: new Date(input.baselineSince), until: since, modelId: input.stableModelId, roles: ['stable'] });
           if (earlier.requests > baseline.requests) {
             baseline = earlier;

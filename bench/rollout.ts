@@ -50,10 +50,12 @@ interface Options {
   latencyMs: number;
   /** analysis.graceSeconds: the bench's calls take ~20 ms and the log flushes every 50 ms. */
   graceS: number;
+  /** stableHoldbackPercent: the default 5 % of a 5 s window at 120 calls/s is 30 calls, below minSamples. */
+  holdbackPercent: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, runs: 20, windowS: 5, rate: 120, concurrency: 4, faultErrorRate: 0.3, baseErrorRate: 0.01, latencyMs: 20, graceS: 1 };
+  const o: Options = { json: false, runs: 20, windowS: 5, rate: 120, concurrency: 4, faultErrorRate: 0.3, baseErrorRate: 0.01, latencyMs: 20, graceS: 1, holdbackPercent: 20 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (min: number, max: number) => {
@@ -71,7 +73,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--base-error-rate') o.baseErrorRate = num(0, 1);
     else if (a === '--latency-ms') o.latencyMs = num(0, 10_000);
     else if (a === '--grace') o.graceS = num(0, 3600);
-    else throw new Error(`unknown option ${a} (known: --json --runs --window --rate --concurrency --fault-error-rate --base-error-rate --latency-ms --grace)`);
+    else if (a === '--holdback') o.holdbackPercent = num(0, 50);
+    else throw new Error(`unknown option ${a} (known: --json --runs --window --rate --concurrency --fault-error-rate --base-error-rate --latency-ms --grace --holdback)`);
   }
   return o;
 }
@@ -200,7 +203,7 @@ async function main() {
         flaky: { kind: 'openai_compatible', baseUrl: flaky.baseUrls.openai_compatible },
       },
       useCases: [useCase('bench_fault'), ...lanes.map(useCase)],
-      policies: { rollout: { windowSeconds: o.windowS, analysis: { graceSeconds: o.graceS } } },
+      policies: { rollout: { windowSeconds: o.windowS, stableHoldbackPercent: o.holdbackPercent, analysis: { graceSeconds: o.graceS } } },
     });
     const policy = config.policies.rollout;
     await syncUseCases(prisma, config);
@@ -333,7 +336,7 @@ async function main() {
       rate_per_use_case: o.rate,
       fault_error_rate: o.faultErrorRate,
       base_error_rate: o.baseErrorRate,
-      policy: { steps: policy.steps, minSamples: policy.analysis.minSamples, confidence: policy.analysis.confidence, maxErrorRateIncrease: policy.analysis.maxErrorRateIncrease, maxLatencyP95IncreasePercent: policy.analysis.maxLatencyP95IncreasePercent },
+      policy: { steps: policy.steps, minSamples: policy.analysis.minSamples, confidence: policy.analysis.confidence, maxErrorRateIncrease: policy.analysis.maxErrorRateIncrease, maxLatencyP95IncreasePercent: policy.analysis.maxLatencyP95IncreasePercent, graceSeconds: policy.analysis.graceSeconds, stableHoldbackPercent: policy.stableHoldbackPercent },
       machine: { cpus: os.cpus().length, node: process.version },
     };
     const lines = [

@@ -36,6 +36,8 @@ export interface RolloutStage {
   percent: number;
   windowSeconds: number;
   label: string;
+  /** The last step of a canary: the share stable keeps through its window (policy stableHoldbackPercent). */
+  stableHoldbackPercent?: number;
 }
 
 export type RolloutPhase = 'preparing' | 'shadow' | 'canary' | 'paused' | 'promoting' | 'rolling_back' | 'completed' | 'rolled_back' | 'failed';
@@ -178,15 +180,25 @@ export const ALL_AT_ONCE_WARNING =
 export function planRollout(strategy: RolloutStrategy, policy: RolloutPolicy): RolloutStage[] {
   const shadow = { kind: 'shadow' as const, percent: policy.shadowMirrorPercent, windowSeconds: policy.shadowWindowSeconds };
   const traffic = (percent: number) => ({ kind: 'traffic' as const, percent, windowSeconds: policy.windowSeconds });
-  const stages =
+  // the canaries' 100 % step keeps a stable holdback, so it is judged against stable of the same window
+  // (never more than the step before it left, so weights only go up)
+  const step = (percent: number, i: number, steps: number[]) => {
+    const holdback = Math.min(policy.stableHoldbackPercent, 100 - (steps[i - 1] ?? 0));
+    return percent === 100 && holdback > 0 ? { ...traffic(100 - holdback), stableHoldbackPercent: holdback } : traffic(percent);
+  };
+  const stages: Array<Omit<RolloutStage, 'index' | 'label'>> =
     strategy === 'canary'
-      ? policy.steps.map(traffic)
+      ? policy.steps.map(step)
       : strategy === 'shadow_then_canary'
-        ? [shadow, ...policy.steps.map(traffic)]
+        ? [shadow, ...policy.steps.map(step)]
         : strategy === 'blue_green'
           ? [shadow, traffic(100)]
           : [traffic(100)];
-  return stages.map((s, index) => ({ ...s, index, label: s.kind === 'shadow' ? `shadow ${s.percent}%` : `${s.percent}%` }));
+  return stages.map((s, index) => ({
+    ...s,
+    index,
+    label: s.kind === 'shadow' ? `shadow ${s.percent}%` : s.stableHoldbackPercent ? `${s.percent}% (stable holdback ${s.stableHoldbackPercent}%)` : `${s.percent}%`,
+  }));
 }
 
 /** Seconds left in the current window at `now` (frozen while paused). */

@@ -147,6 +147,7 @@ async function analyseWindow(rollout: RolloutState, stage: RolloutStage, since: 
     requestKey: `${rolloutKey}/analysis/${stage.index}/${windowNo}`,
     sequential: rollout.sequential,
     until,
+    stableHeldBack: (stage.stableHoldbackPercent ?? 0) > 0,
   });
   status.verdicts.push({
     stage: stage.index,

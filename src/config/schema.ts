@@ -125,6 +125,13 @@ export const rolloutPolicySchema = z.strictObject({
   shadowWindowSeconds: z.number().positive().default(3600),
   shadowMirrorPercent: z.number().min(1).max(100).default(100),
   shadowSuccessRate: unit.default(0.95),
+  /**
+   * Share of traffic stable keeps through the last step's window (canary strategies), so the 100 % step
+   * is judged against stable's traffic of the same window, never against its traffic from before the
+   * stage (provider drift over time is not the candidate's regression); promotion then moves the last
+   * share. 0 restores the cross-time comparison. Blue-green and all-at-once switch whole by design.
+   */
+  stableHoldbackPercent: z.number().min(0).max(50).default(5),
   analysis: z
     .strictObject({
       minSamples: z.number().int().min(1).default(50),

@@ -52,10 +52,14 @@ async function endState() {
   };
 }
 
-test('a healthy candidate is promoted through every step, each window analysed and recorded', async () => {
+test('a healthy candidate is promoted through every step (the last with a stable holdback), each window analysed and recorded', async () => {
   const hooks = await startWebhookReceiver();
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
-  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ steps: [10, 25, 50, 100], webhookUrl: hooks.url }) });
+  const handle = await startRolloutWorkflow(client, taskQueue, {
+    useCaseId: USE_CASE,
+    candidate: candidateId,
+    policy: testPolicy({ steps: [10, 25, 50, 100], stableHoldbackPercent: 20, webhookUrl: hooks.url }),
+  });
   const result = await handle.result();
   await traffic.stop();
 
@@ -64,13 +68,16 @@ test('a healthy candidate is promoted through every step, each window analysed a
   expect(status.phase).toBe('completed');
   // every step reached a pass verdict (inconclusive extensions allowed before it), in order
   const passes = status.verdicts.filter((v) => v.verdict === 'pass');
-  expect(passes.map((v) => v.label)).toEqual(['10%', '25%', '50%', '100%']);
+  expect(passes.map((v) => v.label)).toEqual(['10%', '25%', '50%', '80% (stable holdback 20%)']);
   expect(status.verdicts.every((v) => v.verdict !== 'fail')).toBe(true);
   for (const v of passes) {
     expect(v.canary.requests).toBeGreaterThanOrEqual(20);
     expect(v.checks.find((c) => c.metric === 'error_rate')).toMatchObject({ verdict: 'pass' });
   }
-  expect(passes[3]!.baselineSource).toBe('before_stage'); // at 100% stable serves no one
+  // the last step is judged against the stable holdback of the same window, latency included
+  expect(passes[3]!.baselineSource).toBe('same_window');
+  expect(passes[3]!.baseline.requests).toBeGreaterThanOrEqual(20);
+  expect(passes[3]!.checks.find((c) => c.metric === 'latency_shift')!.verdict).toBe('pass');
   // the evidence of closed stages carries over: later stages judge the rollout so far
   expect(passes[1]!.checks.find((c) => c.metric === 'error_rate')!.detail).toContain('over 2 stages');
   expect(passes[3]!.checks.find((c) => c.metric === 'error_rate')!.detail).toContain('over 4 stages');
@@ -78,7 +85,7 @@ test('a healthy candidate is promoted through every step, each window analysed a
   // weights only ever went up, through each step, and the candidate is now the stable model at 100%
   const history = await allocationHistory(db.prisma, USE_CASE);
   const weights = candidateWeights(history, candidateId).slice(1);
-  expect(weights).toEqual([0, 1000, 2500, 5000, 10000, 10000]);
+  expect(weights).toEqual([0, 1000, 2500, 5000, 8000, 10000]);
   expect(await endState()).toEqual({ entries: [{ modelId: candidateId, weight: 10000, role: 'stable' }], stable: 'deprecated', candidate: 'current' });
 
   const deployment = await db.prisma.modelDeployment.findUniqueOrThrow({ where: { id: result.deploymentId } });
@@ -231,5 +238,7 @@ describe('strategies with a shadow stage', () => {
     ]);
     const status = await handle.query(rolloutStatusQuery);
     expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.label)).toEqual(['shadow 100%', '100%']);
+    // blue serves no one after the switch: the window is judged against its traffic before it
+    expect(status.verdicts.find((v) => v.label === '100%')!.baselineSource).toBe('before_stage');
   });
 });

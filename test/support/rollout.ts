@@ -15,6 +15,8 @@ export function testPolicy(overrides: Record<string, unknown> = {}): RolloutPoli
     steps: [20, 50, 100],
     windowSeconds: 1.5,
     shadowWindowSeconds: 1.5,
+    // 5 % of a 1.5 s window is a dozen calls, too few to judge: tests that want a holdback size it
+    stableHoldbackPercent: 0,
     // Margins wide enough that a healthy candidate is shown non-inferior on the few dozen calls a
     // 1.5 s window gives it (the analysis passes only what it has shown), still far below the faults
     // the tests inject (40–50 % errors).
