@@ -74,6 +74,11 @@ export const SELF_HARM_METHOD = anyOf(
     'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
     'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', '(?:a|the|whole) bottle of (?:sleeping )?pills', 'never wake up', '(?<![a-z] )(?:hurt|harm|cut) (?:your ?self|urself)(?! (?:a|an|some|on|with|by|while))',
     '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
+    // containers and places beyond the commonest ones (a pack of painkillers, a parking garage, the train tracks)
+    'swallow (?:a|the|that|this|your) (?:whole |entire )?(?:bottle|pack|box|packet|handful|jar|strip) of (?:[a-z]+ )?(?:pills|tablets|painkillers|meds|medication|paracetamol|tylenol|aspirin|ibuprofen|acetaminophen)',
+    '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
+    'lie (?:down )?on the (?:train |railway |subway )?tracks', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
+    'geh (?:doch )?sterben', 'muerete', 'vete a morir',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
   ),
   kana('薬を全部飲', '飛び降り'),
@@ -105,6 +110,8 @@ export const SELF_HARM_DIRECT = anyOf(
     "(?:nobody|no one|no-one) (?:would|will|is going to) (?:miss|care about|notice) you", "(?:the )?world (?:would be|is|'d be) better (?:off )?without you",
     "you(?:'re| are|'d be) better off dead", "you don'?t deserve to (?:live|exist|be alive)", 'your life is (?:worthless|meaningless|not worth living)',
     'not worth living', 'better off (?:not existing|gone)',
+    '(?:do|doing) (?:us|everyone|the world|your family|all of us) a favou?r and (?:just )?(?:die|disappear|end it|kill (?:your ?self|urself))', "you won'?t be missed",
+    "(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care) if you (?:were gone|died|disappeared|vanished|were dead)", "why don'?t you (?:just )?(?:die|end it)",
     // methods and encouragement of eating disorders
     '(?:lethal|fatal|deadly) dose', 'how many (?:pills|tablets|sleeping pills) (?:would|to|does it take to) (?:kill|die|end)', '(?:easiest|best|painless|quickest) way to (?:die|kill yourself|end it|commit suicide)',
     'cut (?:deeper|along the vein)', '(?:starve|purge) (?:your ?self|after (?:every )?meals?)', '(?:skip|stop) eating (?:until|so)', 'throw up after (?:you eat|eating|meals)',
