@@ -26,8 +26,31 @@ export interface EvaluationTrafficInput {
 
 export interface EvaluationTrafficDeps {
   http: (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
-  heartbeat: (details?: unknown) => void;
+  /** Records progress (an EvaluationTrafficProgress) where a retried attempt finds it. */
+  heartbeat: (details: EvaluationTrafficProgress) => void;
   cancelled: AbortSignal;
+  /** A retry: the last progress an earlier attempt recorded, and when the first attempt was scheduled. */
+  retry?: { progress: unknown; firstScheduledAt: number };
+}
+
+/**
+ * The heartbeat of evaluation traffic: where a retried attempt resumes, so it never re-sends a call an
+ * earlier attempt sent (a paid provider would bill the prompt twice).
+ */
+export interface EvaluationTrafficProgress {
+  /** When the first attempt started (ms since epoch): every attempt keeps its schedule and its end. */
+  startedAt: number;
+  /** The prompt pool as of this instant (ISO), so a retry replays the same prompts in the same order. */
+  poolAsOf: string;
+  /** The next call; every call before it was sent. */
+  next: number;
+  report: EvaluationTrafficReport;
+}
+
+function parseProgress(value: unknown): EvaluationTrafficProgress | undefined {
+  const p = value as Partial<EvaluationTrafficProgress> | undefined;
+  const ok = p && Number.isFinite(p.startedAt) && Number.isInteger(p.next) && typeof p.poolAsOf === 'string' && !Number.isNaN(Date.parse(p.poolAsOf)) && p.report && Number.isInteger(p.report.sent);
+  return ok ? (p as EvaluationTrafficProgress) : undefined;
 }
 
 export interface EvaluationTrafficReport {
@@ -48,18 +71,19 @@ export interface PooledPrompt {
 }
 
 /**
- * Prompts players sent in the last 7 days that stable answered, newest first, each with the context it
- * was sent in (earlier turns, template metadata): the pool evaluation calls replay.
+ * Prompts players sent in the 7 days up to `asOf` that stable answered, newest first, each with the
+ * context it was sent in (earlier turns, template metadata): the pool evaluation calls replay. The same
+ * `asOf` gives the same pool in the same order (what a retried attempt resumes on).
  */
-export async function promptPool(prisma: PrismaClient, useCaseId: string, size: number): Promise<PooledPrompt[]> {
+export async function promptPool(prisma: PrismaClient, useCaseId: string, size: number, asOf: Date = new Date()): Promise<PooledPrompt[]> {
   const rows = await prisma.$queryRaw<Array<{ prompt: string; context: unknown }>>`
     select prompt, context from (
       select distinct on (prompt) prompt, context, timestamp
         from model_historical_logs
        where use_case = ${useCaseId} and status = 'ok' and coalesce(role, 'stable') = 'stable'
-         and length(prompt) > 0 and timestamp > now() - interval '7 days'
+         and length(prompt) > 0 and timestamp > ${asOf}::timestamptz - interval '7 days' and timestamp <= ${asOf}::timestamptz
        order by prompt, timestamp desc) latest
-    order by timestamp desc
+    order by timestamp desc, prompt
     limit ${size}`;
   return rows.map((r) => {
     const context = (r.context ?? {}) as { history?: unknown; metadata?: unknown };
@@ -72,8 +96,13 @@ export async function promptPool(prisma: PrismaClient, useCaseId: string, size: 
 }
 
 export async function driveEvaluationTraffic(prisma: PrismaClient, input: EvaluationTrafficInput, deps: EvaluationTrafficDeps): Promise<EvaluationTrafficReport> {
-  const report: EvaluationTrafficReport = { sent: 0, ok: 0, failed: 0, toCandidate: 0, toStable: 0, promptPool: 0 };
-  const prompts = await promptPool(prisma, input.useCaseId, input.promptPoolSize);
+  const resumed = deps.retry ? parseProgress(deps.retry.progress) : undefined;
+  const report: EvaluationTrafficReport = resumed ? { ...resumed.report } : { sent: 0, ok: 0, failed: 0, toCandidate: 0, toStable: 0, promptPool: 0 };
+  // A retry keeps the first attempt's schedule (call i is due at started + i·interval, never earlier).
+  // Without its progress (it died before recording any) it starts from when the first attempt was scheduled.
+  const started = resumed?.startedAt ?? deps.retry?.firstScheduledAt ?? Date.now();
+  const poolAsOf = resumed?.poolAsOf ?? new Date(started).toISOString();
+  const prompts = await promptPool(prisma, input.useCaseId, input.promptPoolSize, new Date(poolAsOf));
   report.promptPool = prompts.length;
   if (prompts.length === 0) {
     report.lastError = `no prompts of "${input.useCaseId}" in the historical logs to replay`;
@@ -89,13 +118,25 @@ export async function driveEvaluationTraffic(prisma: PrismaClient, input: Evalua
 
   const url = new URL('/v1/chat/completions', input.gatewayUrl).toString();
   const intervalMs = 1000 / input.requestsPerSecond;
-  const started = Date.now();
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = Math.max(1, Math.min(32, Math.ceil(input.requestsPerSecond)));
-  for (let i = 0; Date.now() - started < input.durationMs && !deps.cancelled.aborted; i++) {
+  // Resume after every call an earlier attempt sent: the recorded `next`, or later. A call is sent no
+  // earlier than it is due, and every call of an earlier attempt was sent before this one started, so
+  // every call already due now is one that was sent or whose time passed while no attempt ran (the
+  // recorded progress may lag behind the last calls: heartbeats are throttled).
+  const first = deps.retry ? Math.max(resumed?.next ?? 0, Math.ceil((Date.now() - started) / intervalMs)) : 0;
+  for (let i = first; ; i++) {
+    const wait = started + i * intervalMs - Date.now();
+    if (wait > 0) await delay(wait, undefined, { signal: deps.cancelled }).catch(() => undefined);
+    if (deps.cancelled.aborted || Date.now() - started >= input.durationMs) break;
     const keys = targets[i % targets.length]!;
     const toCandidate = keys === candidateKeys;
     const pooled = prompts[i % prompts.length]!;
+    report.sent++;
+    if (toCandidate) report.toCandidate++;
+    else report.toStable++;
+    // recorded before the call goes out: a retry never sends call i again
+    deps.heartbeat({ startedAt: started, poolAsOf, next: i + 1, report: { ...report } });
     const call = (async () => {
       try {
         const res = await deps.http(url, {
@@ -124,16 +165,9 @@ export async function driveEvaluationTraffic(prisma: PrismaClient, input: Evalua
         report.lastError = safeErrorMessage(err);
       }
     })();
-    report.sent++;
-    if (toCandidate) report.toCandidate++;
-    else report.toStable++;
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
     if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    deps.heartbeat({ sent: report.sent });
-    const next = started + (i + 1) * intervalMs;
-    const wait = next - Date.now();
-    if (wait > 0) await delay(wait, undefined, { signal: deps.cancelled }).catch(() => undefined);
   }
   await Promise.allSettled([...inFlight]);
   return report;

@@ -200,7 +200,18 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
       const apiKey = input.apiKeyEnv ? env[input.apiKeyEnv] : undefined;
       if (input.apiKeyEnv && !apiKey) throw ApplicationFailure.nonRetryable(`evaluation traffic: environment variable ${input.apiKeyEnv} is not set`, 'NoApiKey');
       const context = Context.current();
-      return driveEvaluationTraffic(prisma, { ...input, gatewayUrl, apiKey }, { http, heartbeat: (d) => context.heartbeat(d), cancelled: context.cancellationSignal });
+      const { attempt, heartbeatDetails, scheduledTimestampMs } = context.info;
+      return driveEvaluationTraffic(
+        prisma,
+        { ...input, gatewayUrl, apiKey },
+        {
+          http,
+          heartbeat: (d) => context.heartbeat(d),
+          cancelled: context.cancellationSignal,
+          // a retried attempt resumes where the last one got to, and never re-sends its calls
+          retry: attempt > 1 ? { progress: heartbeatDetails, firstScheduledAt: scheduledTimestampMs } : undefined,
+        },
+      );
     },
   };
 }

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type { EvaluationTrafficProgress, EvaluationTrafficReport } from '../../activities/evaluation-traffic';
 import { createRolloutActivities, type AnalyseWindowInput } from '../../activities/rollout';
 import { getServingAllocation, lockUseCase, writeAllocation } from '../../src/registry/allocations';
 import { captureSnapshot } from '../../src/registry/snapshots';
@@ -263,5 +266,60 @@ describe('every side-effecting rollout activity run twice leaves the state of on
     await db.prisma.modelHistoricalLog.createMany({ data: Array.from({ length: 30 }, () => log(candidateId, 'canary', 'error')) });
     expect(await env.run(activities.analyseWindow, input)).toEqual(once);
     expect(await dump()).toEqual(afterOnce);
+  });
+
+  test('driveEvaluationTraffic retried after its attempt died resumes from its heartbeat: no prompt reaches the gateway twice', async () => {
+    await env.run(activities.applyTraffic, { ...base, seq: 1, percent: 50, label: '50%' });
+    // a pool of distinct prompts larger than both attempts send, so a re-sent call is a repeated prompt
+    const loggedAt = Date.now() - 60_000;
+    await db.prisma.modelHistoricalLog.createMany({
+      data: Array.from({ length: 400 }, (_, i) => ({ modelId: stableId, useCase: USE_CASE, role: 'stable', status: 'ok', prompt: `pool prompt ${i}`, generatedOutput: 'o', latencyMs: 100, timestamp: new Date(loggedAt + i) })),
+    });
+    // the gateway, counting what arrives
+    const received = new Map<string, number>();
+    const gateway = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const prompt = (JSON.parse(body) as { messages: Array<{ content: string }> }).messages.at(-1)!.content;
+        received.set(prompt, (received.get(prompt) ?? 0) + 1);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const total = () => [...received.values()].reduce((a, b) => a + b, 0);
+    try {
+      const input = {
+        useCaseId: USE_CASE,
+        candidateModelId: candidateId,
+        stableModelId: stableId,
+        gatewayUrl: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`,
+        requestsPerSecond: 20,
+        durationMs: 600_000,
+        promptPoolSize: 400,
+      };
+      // attempt 1 dies (its worker is gone: here, cancelled) after a dozen calls
+      const first = new MockActivityEnvironment({ attempt: 1 });
+      let progress: EvaluationTrafficProgress | undefined;
+      first.on('heartbeat', (d: EvaluationTrafficProgress) => (progress = d));
+      const running = first.run(activities.driveEvaluationTraffic, input);
+      await waitFor('a dozen calls of attempt 1', async () => total() >= 12);
+      first.cancel();
+      await running;
+      const afterFirst = total();
+      // attempt 2 gets the last heartbeat, as Temporal hands it to a retry
+      const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: progress, scheduledTimestampMs: progress!.startedAt });
+      const resumed = second.run(activities.driveEvaluationTraffic, input) as Promise<EvaluationTrafficReport>;
+      await waitFor('a dozen calls of attempt 2', async () => total() >= afterFirst + 12);
+      second.cancel();
+      const report = await resumed;
+
+      const repeated = [...received].filter(([, n]) => n > 1);
+      expect(repeated).toEqual([]);
+      expect(report.sent).toBeGreaterThanOrEqual(total()); // the report carries attempt 1's calls on
+      expect(report.promptPool).toBe(400);
+    } finally {
+      await new Promise((resolve) => gateway.close(resolve));
+    }
   });
 });
