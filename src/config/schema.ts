@@ -14,11 +14,37 @@ const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be 
 
 export const providerKinds = ['openai', 'anthropic', 'google', 'openrouter', 'openai_compatible', 'ollama', 'huggingface'] as const;
 
-/** USD per million tokens, as providers publish them. */
-const priceSchema = z.strictObject({
-  inputPerMTok: z.number().min(0),
-  outputPerMTok: z.number().min(0),
-});
+/**
+ * A model's price: USD per million tokens, as providers publish them; or, for a self-hosted model, what
+ * its GPUs cost an hour and the output tokens a second they produce under load (measured, e.g. with
+ * llama.cpp's llama-bench or a load test), turned into the same per-token price so that every cost
+ * (gateway logs, budgets, the rollout's cost metric, evaluations) is judged alike.
+ */
+const priceSchema = z
+  .strictObject({
+    inputPerMTok: z.number().min(0).optional(),
+    outputPerMTok: z.number().min(0).optional(),
+    gpuHourUsd: z.number().positive().optional(),
+    gpus: z.number().int().min(1).optional(),
+    outputTokensPerSecond: z.number().positive().optional(),
+  })
+  .superRefine((p, ctx) => {
+    const perToken = p.inputPerMTok !== undefined || p.outputPerMTok !== undefined;
+    const perGpuHour = p.gpuHourUsd !== undefined || p.gpus !== undefined || p.outputTokensPerSecond !== undefined;
+    const missing = (keys: Array<keyof typeof p>) => {
+      for (const k of keys) if (p[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required with ${perToken ? 'a per-token price' : 'a GPU-hour price'}` });
+    };
+    if (perToken && perGpuHour) ctx.addIssue({ code: 'custom', path: [], message: 'either inputPerMTok/outputPerMTok or gpuHourUsd/outputTokensPerSecond, not both' });
+    else if (perToken) missing(['inputPerMTok', 'outputPerMTok']);
+    else if (perGpuHour) missing(['gpuHourUsd', 'outputTokensPerSecond']);
+    else ctx.addIssue({ code: 'custom', path: [], message: 'needs inputPerMTok and outputPerMTok, or gpuHourUsd and outputTokensPerSecond (self-hosted)' });
+  })
+  .transform((p) =>
+    p.gpuHourUsd !== undefined && p.outputTokensPerSecond !== undefined
+      ? // the GPUs' hour buys outputTokensPerSecond · 3600 tokens; prompt tokens ride along in that throughput
+        { inputPerMTok: 0, outputPerMTok: ((p.gpuHourUsd * (p.gpus ?? 1)) / (p.outputTokensPerSecond * 3600)) * 1_000_000 }
+      : { inputPerMTok: p.inputPerMTok!, outputPerMTok: p.outputPerMTok! },
+  );
 
 export const providerSchema = z.strictObject({
   kind: z.enum(providerKinds),

@@ -69,7 +69,20 @@ const cases: Array<[string, (c: Record<string, any>) => void, string[]]> = [
   ['embeddings provider not defined', (c) => (c.embeddings = { provider: 'nomic' }), ['embeddings.provider: must be "local" or a provider id (defined: openai, local_vllm)']],
   ['embeddings from a provider without /v1/embeddings', (c) => ((c.providers.claude = { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' }), (c.embeddings = { provider: 'claude' })), ['embeddings.provider: provider "claude" is anthropic, which serves no OpenAI-compatible /v1/embeddings']],
   ['local embeddings in passage mode', (c) => (c.embeddings = { model: 'e5-passage' }), ['embeddings.model: the local server reads "passage"/"doc" in a model name as passage mode; use multilingual-e5-small-q4']],
+  ['a GPU-hour price without the throughput', (c) => (c.providers.local_vllm.prices = { 'my-finetune': { gpuHourUsd: 2 } }), ['providers.local_vllm.prices.my-finetune.outputTokensPerSecond: is required with a GPU-hour price']],
+  ['a per-token and a GPU-hour price at once', (c) => (c.providers.local_vllm.prices = { 'my-finetune': { inputPerMTok: 0, outputPerMTok: 1, gpuHourUsd: 2, outputTokensPerSecond: 500 } }), ['providers.local_vllm.prices.my-finetune: either inputPerMTok/outputPerMTok or gpuHourUsd/outputTokensPerSecond, not both']],
+  ['an empty price', (c) => (c.providers.local_vllm.prices = { 'my-finetune': {} }), ['providers.local_vllm.prices.my-finetune: needs inputPerMTok and outputPerMTok, or gpuHourUsd and outputTokensPerSecond (self-hosted)']],
 ];
+
+test('a self-hosted model priced per GPU-hour costs its GPUs’ hour over the tokens they produce in it', () => {
+  const config = base();
+  config.providers.local_vllm.prices = { 'my-finetune': { gpuHourUsd: 2.5, gpus: 2, outputTokensPerSecond: 1000 }, 'llama-3.1-8b-instruct': { inputPerMTok: 0.1, outputPerMTok: 0.2 } };
+  const prices = parseConfigText(stringify(config)).providers.local_vllm!.prices;
+  // 2 GPUs × $2.50 an hour for 3.6 M output tokens: $1.39 per million; prompt tokens ride along
+  expect(prices['my-finetune']!.inputPerMTok).toBe(0);
+  expect(prices['my-finetune']!.outputPerMTok).toBeCloseTo((2 * 2.5 * 1e6) / (1000 * 3600), 10);
+  expect(prices['llama-3.1-8b-instruct']).toEqual({ inputPerMTok: 0.1, outputPerMTok: 0.2 });
+});
 
 test.each(cases)('%s', (_name, mutate, expected) => {
   expect(problemsOf(mutate)).toEqual(expected);
