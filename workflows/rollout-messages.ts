@@ -93,8 +93,12 @@ export interface RolloutStatus {
   paused: boolean;
   pauseReason?: string;
   verdicts: VerdictRecord[];
-  /** Critical-violation signals about a model other than the candidate: not this rollout's to abort. */
+  /**
+   * Critical-violation signals about a model other than the candidate: not this rollout's to abort. The
+   * last 20 (the status is published on every change: it stays small however many arrive); the count is of all.
+   */
   ignoredViolations?: Array<{ modelId: string; category: string; logId?: string; at: string }>;
+  ignoredViolationCount?: number;
   /** What the last window's evaluation traffic did (policy evaluationTraffic.enabled). */
   evaluationTraffic?: { sent: number; ok: number; failed: number; toCandidate: number; toStable: number; promptPool: number; lastError?: string };
   outcome?: 'promoted' | 'rolled_back' | 'failed';

@@ -251,7 +251,10 @@ export class RolloutState {
     }
     if (violation.modelId !== this.status.candidateModelId) {
       log.warn('critical violation by a model other than the candidate: ignored and recorded', { modelId: violation.modelId });
-      (this.status.ignoredViolations ??= []).push({ modelId: violation.modelId, category: violation.category, logId: violation.logId, at: now() });
+      const ignored = (this.status.ignoredViolations ??= []);
+      ignored.push({ modelId: violation.modelId, category: violation.category, logId: violation.logId, at: now() });
+      if (ignored.length > 20) ignored.shift();
+      this.status.ignoredViolationCount = (this.status.ignoredViolationCount ?? 0) + 1;
       this.publish();
       return;
     }

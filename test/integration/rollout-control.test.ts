@@ -149,6 +149,7 @@ test('a critical guardrail violation by the candidate aborts within 2 s, without
     return (s.ignoredViolations?.length ?? 0) >= 2 ? s : undefined;
   });
   expect(recorded.phase).toBe('canary');
+  expect(recorded.ignoredViolationCount).toBe(2);
   expect(recorded.ignoredViolations!.map((v) => [v.modelId, v.logId])).toEqual([
     [stableId, 'early'],
     [stableId, 'late'],
