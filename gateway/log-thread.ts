@@ -8,7 +8,7 @@ import { safeErrorMessage } from '../src/logging/redact';
 import { PgLogStore, PrismaLogStore, type LogRow, type ViolationRow } from './log-store';
 import { LogWriter, type Entry, type LogObserver, type LogSink } from './log-writer';
 import type { GatewayMetrics } from './metrics';
-import { FINGERPRINT_SQL } from './registry-cache';
+import { RegistryPoller } from './registry-poller';
 
 /**
  * The log thread. Turning rows into records, hashing sticky keys, building batch parameters, talking
@@ -228,28 +228,14 @@ export function runLogWorker(): void {
     },
   });
 
-  // The registry fingerprint poll (see RegistryCache): tells the main thread when to reload.
-  let last = '';
-  let lastError = '';
-  let stopped = false;
-  const poll = async () => {
-    try {
-      const result = await store.pool.query<Record<string, string>>(FINGERPRINT_SQL);
-      const fingerprint = JSON.stringify(result.rows[0] ?? {});
-      lastError = '';
-      if (fingerprint !== last) {
-        last = fingerprint;
-        port.postMessage({ t: 'fingerprint', fingerprint } satisfies ToMain);
-      }
-    } catch (err) {
-      const message = safeErrorMessage(err);
-      if (message !== lastError) port.postMessage({ t: 'poll-error', message } satisfies ToMain);
-      lastError = message;
-      last = '';
-    }
-    if (!stopped) setTimeout(() => void poll(), input.pollMs);
-  };
-  void poll();
+  // The registry fingerprint poll (gateway/registry-poller.ts) shares this thread's pool: it tells the main thread when to reload.
+  const poller = new RegistryPoller({
+    run: async (sql) => (await store.pool.query<Record<string, string>>(sql)).rows,
+    intervalMs: input.pollMs,
+    onFingerprint: (fingerprint) => port.postMessage({ t: 'fingerprint', fingerprint } satisfies ToMain),
+    onError: (message) => port.postMessage({ t: 'poll-error', message } satisfies ToMain),
+  });
+  poller.start();
 
   port.on('message', (m: ToWorker) => {
     switch (m.t) {
@@ -263,7 +249,7 @@ export function runLogWorker(): void {
         });
         break;
       case 'close':
-        stopped = true;
+        poller.stop();
         void writer
           .close()
           .catch((err) => logger.error({ err: safeErrorMessage(err) }, 'closing the log writer failed'))

@@ -8,6 +8,7 @@ import { safeErrorMessage } from '../src/logging/redact';
 import type { ChatProvider } from '../src/providers/types';
 import { buildBucketTable } from '../src/routing/buckets';
 import type { GatewayMetrics } from './metrics';
+import { readFingerprint } from './registry-poller';
 
 /**
  * Everything the hot path needs, in memory: per use case the allocation version it serves (with its
@@ -97,20 +98,6 @@ export function policyOf(row: { temperature: number; maxTokens: number; systemPr
 export function withEntryParams(model: ResolvedModel, entry: AllocationEntry): ResolvedModel {
   if (!entry.params || Object.keys(entry.params).length === 0) return model;
   return { ...model, params: { ...model.params, ...entry.params } };
-}
-
-/** One cheap statement (static SQL, no parameters) that changes whenever anything the gateway serves changes. */
-export const FINGERPRINT_SQL = `
-select
-  (select coalesce(string_agg(use_case_id || ':' || v, ',' order by use_case_id), '')
-     from (select use_case_id, max(version) as v from traffic_allocations group by use_case_id) a) as allocations,
-  (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from use_cases) as use_cases,
-  (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from models) as models,
-  (select count(*)::text || '/' || coalesce(max(updated_at)::text, '') from api_keys) as keys`;
-
-async function readFingerprint(prisma: PrismaClient): Promise<string> {
-  const rows = await prisma.$queryRawUnsafe<Array<Record<string, string>>>(FINGERPRINT_SQL);
-  return JSON.stringify(rows[0] ?? {});
 }
 
 export interface RegistryCacheOptions {
@@ -236,10 +223,14 @@ export class RegistryCache {
     this.options.metrics.registryLoads.inc({ result: 'error' });
   }
 
+  private readFingerprint(): Promise<string> {
+    return readFingerprint((sql) => this.options.prisma.$queryRawUnsafe<Array<Record<string, string>>>(sql));
+  }
+
   /** Reloads now if the registry changed (tests and the feedback path use it to skip a poll). */
   async poll(): Promise<void> {
     try {
-      const fp = await readFingerprint(this.options.prisma);
+      const fp = await this.readFingerprint();
       this.databaseReachable = true;
       if (fp !== this.fingerprint || Date.now() - this.lastFullLoad > (this.options.fullReloadMs ?? 30_000)) await this.reload(fp);
     } catch (err) {
@@ -269,7 +260,7 @@ export class RegistryCache {
   private async load(fingerprint?: string): Promise<void> {
     const { prisma, config, providers, logger, metrics } = this.options;
     // The fingerprint is read before the data: a change landing in between triggers one more reload.
-    const fp = fingerprint ?? (await readFingerprint(prisma));
+    const fp = fingerprint ?? (await this.readFingerprint());
     const [useCases, allocations, keyRows] = await Promise.all([
       prisma.useCase.findMany(),
       prisma.trafficAllocation.findMany({ distinct: ['useCaseId'], orderBy: [{ useCaseId: 'asc' }, { version: 'desc' }] }),
