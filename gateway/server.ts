@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Prisma, PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MmsConfig } from '../src/config/schema';
@@ -9,6 +9,7 @@ import { createLogger } from '../src/logging/logger';
 import { safeErrorMessage } from '../src/logging/redact';
 import { stateDir as defaultStateDir } from '../src/paths';
 import { createProviders } from '../src/providers';
+import { findLoggedCall, recordCallFeedback, type LoggedCall } from '../src/registry/feedback';
 import type { ChatProvider } from '../src/providers/types';
 import { ApiKeyError, authorize, checkNotExpired, keyAllowsUseCase, presentedKey, type ApiKeyRecord, type ApiKeyScope } from '../src/auth/api-keys';
 import { NO_LIMITS } from '../src/auth/limits';
@@ -234,23 +235,8 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       let refused = limiter.admitFeedback(key);
       if (refused instanceof Promise) refused = await refused;
       if (refused) throw refused;
-      const patch = {
-        userFeedback: { score: body.score, feedback: body.feedback, by: key.keyPrefix, at: new Date().toISOString() },
-        feedbackScore: body.score,
-        correctedOutput: body.corrected_output,
-        feedbackAt: new Date(),
-      };
-      // Logged calls are unique by (request_id, timestamp), the partition key: the lookup probes each
-      // day partition's index on request_id, then the long-term table (rows kept past their partition).
-      const findRow = async () => {
-        const where = { requestId: body.request_id };
-        const select = { useCase: true, timestamp: true };
-        const recent = await prisma.modelHistoricalLog.findFirst({ where, select });
-        if (recent) return { ...recent, longTerm: false };
-        const kept = await prisma.modelHistoricalLogLongTerm.findFirst({ where, select });
-        return kept && { ...kept, longTerm: true };
-      };
-      let row: { useCase: string | null; timestamp: Date; longTerm: boolean } | null;
+      const findRow = () => findLoggedCall(prisma, body.request_id);
+      let row: LoggedCall | null;
       try {
         row = await findRow();
         if (!row && chat.servedRecently(body.request_id)) {
@@ -268,15 +254,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
         throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
       }
       try {
-        const data = {
-          userFeedback: patch.userFeedback as Prisma.InputJsonValue,
-          ...(patch.feedbackScore !== undefined ? { feedbackScore: patch.feedbackScore } : {}),
-          ...(patch.correctedOutput !== undefined ? { correctedOutput: patch.correctedOutput } : {}),
-          feedbackAt: patch.feedbackAt,
-        };
-        const where = { requestId: body.request_id, timestamp: row.timestamp };
-        if (row.longTerm) await prisma.modelHistoricalLogLongTerm.updateMany({ where, data });
-        else await prisma.modelHistoricalLog.updateMany({ where, data });
+        await recordCallFeedback(prisma, body.request_id, row, { score: body.score, feedback: body.feedback, correctedOutput: body.corrected_output, by: key.keyPrefix, at: new Date() });
       } catch (err) {
         logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
         return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
