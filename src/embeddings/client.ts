@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import OpenAI from 'openai';
 import type { MmsConfig } from '../config/schema';
 import { registerSecret } from '../logging/redact';
@@ -19,6 +20,28 @@ export interface EmbeddingsClient {
   readonly endpoint: EmbeddingsEndpoint;
   /** One unit vector per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** What this client did so far (benches and tests read it). */
+  stats(): EmbeddingsStats;
+}
+
+export interface EmbeddingsStats {
+  /** Texts asked for through embed(). */
+  texts: number;
+  /** Texts sent to the endpoint (the rest came from a cache or joined an identical text in flight). */
+  embedded: number;
+  /** Requests sent to the endpoint. */
+  requests: number;
+  /** Texts found in the persistent cache (withEmbeddingsCache). */
+  persistentHits: number;
+}
+
+/**
+ * Where computed vectors are kept beyond this process (the `embeddings` table): keyed by the
+ * endpoint's model and the SHA-256 of the text, so an answer is embedded once, whoever asks.
+ */
+export interface EmbeddingsCache {
+  get(modelKey: string, contentHashes: string[]): Promise<Map<string, Float32Array>>;
+  put(modelKey: string, entries: Array<{ contentHash: string; vector: Float32Array }>): Promise<void>;
 }
 
 /**
@@ -50,22 +73,105 @@ function unit(vector: ArrayLike<number>): Float32Array {
   return out;
 }
 
-export function createEmbeddingsClient(endpoint: EmbeddingsEndpoint, options: { batchSize?: number; timeoutMs?: number } = {}): EmbeddingsClient {
+/** The cache key of a text: SHA-256 of what is sent (an empty text is sent as one space). */
+export const embeddingsContentHash = (text: string) => crypto.createHash('sha256').update(sendable(text)).digest('hex');
+/** An empty string has no tokens to embed; one space keeps the index aligned. */
+const sendable = (text: string) => (text.trim() ? text : ' ');
+/** Vectors of one model are interchangeable wherever it is served (the local server's URL changes per run). */
+export const embeddingsModelKey = (endpoint: EmbeddingsEndpoint) => `${endpoint.source}/${endpoint.model}`;
+
+interface Waiter {
+  text: string;
+  hash: string;
+  resolve: (v: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Concurrent embed() calls are coalesced: texts wait in one queue and go out in requests of up to
+ * `batchSize`, at most `maxInFlight` at a time, so while one request is answered the texts of every
+ * other caller gather into the next (the local server runs one inference at a time over all cores,
+ * and a batch of 32 costs far less than 32 requests of one). An identical text already queued or in
+ * flight is joined, never sent twice; recent vectors are kept in memory (`memoryEntries`);
+ * withEmbeddingsCache adds the database across processes.
+ */
+export function createEmbeddingsClient(
+  endpoint: EmbeddingsEndpoint,
+  options: { batchSize?: number; timeoutMs?: number; maxInFlight?: number; memoryEntries?: number } = {},
+): EmbeddingsClient {
   const batchSize = options.batchSize ?? 32;
+  // the local server serialises inferences (one lock): a second request would only wait behind the first
+  const maxInFlight = options.maxInFlight ?? (endpoint.source === 'local' ? 1 : 4);
+  const memoryEntries = options.memoryEntries ?? 4096;
   const openai = new OpenAI({ baseURL: endpoint.baseUrl, apiKey: endpoint.apiKey ?? 'not-needed', maxRetries: 2, timeout: options.timeoutMs ?? 60_000 });
+  const stats: EmbeddingsStats = { texts: 0, embedded: 0, requests: 0, persistentHits: 0 };
+  const memory = new Map<string, Float32Array>(); // insertion order = age: the oldest is evicted first
+  const pending = new Map<string, Promise<Float32Array>>();
+  const queue: Waiter[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+
+  const remember = (hash: string, vector: Float32Array) => {
+    memory.delete(hash);
+    memory.set(hash, vector);
+    if (memory.size > memoryEntries) memory.delete(memory.keys().next().value!);
+  };
+
+  const send = async (batch: Waiter[]) => {
+    stats.requests++;
+    stats.embedded += batch.length;
+    try {
+      const res = await openai.embeddings.create({ model: endpoint.model, input: batch.map((w) => sendable(w.text)) });
+      const data = [...res.data].sort((a, b) => a.index - b.index);
+      if (data.length !== batch.length) throw new Error(`embeddings: ${endpoint.source} returned ${data.length} vectors for ${batch.length} inputs`);
+      const vectors = data.map((d) => unit(d.embedding));
+      batch.forEach((w, i) => remember(w.hash, vectors[i]!));
+      batch.forEach((w, i) => w.resolve(vectors[i]!));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  };
+
+  const pump = () => {
+    scheduled = false;
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, batchSize);
+      inFlight++;
+      void send(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  };
+
+  const request = (text: string, hash: string): Promise<Float32Array> => {
+    const joined = pending.get(hash);
+    if (joined) return joined;
+    const promise = new Promise<Float32Array>((resolve, reject) => queue.push({ text, hash, resolve, reject })).finally(() => pending.delete(hash));
+    pending.set(hash, promise);
+    // the callers of this turn of the event loop join the same batch
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(pump);
+    }
+    return promise;
+  };
+
   return {
     endpoint,
+    stats: () => ({ ...stats }),
     async embed(texts) {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += batchSize) {
-        // An empty string has no tokens to embed; one space keeps the index aligned.
-        const batch = texts.slice(i, i + batchSize).map((t) => (t.trim() ? t : ' '));
-        const res = await openai.embeddings.create({ model: endpoint.model, input: batch });
-        const data = [...res.data].sort((a, b) => a.index - b.index);
-        if (data.length !== batch.length) throw new Error(`embeddings: ${endpoint.source} returned ${data.length} vectors for ${batch.length} inputs`);
-        for (const d of data) out.push(unit(d.embedding));
+      stats.texts += texts.length;
+      const hashes = texts.map(embeddingsContentHash);
+      const found = new Map<string, Float32Array>();
+      for (const h of hashes) {
+        const v = memory.get(h);
+        if (v) {
+          remember(h, v); // recently used: evicted last
+          found.set(h, v);
+        }
       }
-      return out;
+      return Promise.all(hashes.map((h, i) => found.get(h) ?? request(texts[i]!, h)));
     },
   };
 }

@@ -1,2 +1,3 @@
 export * from './client';
 export * from './local-server';
+export * from './cache';

@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
+import { prismaEmbeddingsCache, withEmbeddingsCache } from '../embeddings/cache';
 import { cosine, type EmbeddingsClient } from '../embeddings/client';
 import { NotFoundError } from '../registry/allocations';
 import type { ChatMessage, ChatProvider } from '../providers/types';
@@ -90,6 +91,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   const checks = createAnswerChecks(suite.spec.tests);
   const judgeEndpoint: ModelEndpoint | undefined = policy.judge ? { key: `${policy.judge.provider}/${policy.judge.model}`, providerId: policy.judge.provider, upstreamModel: policy.judge.model } : undefined;
   const calibration = calibrationIndexes(suite, policy.calibrationPrompts);
+  const embeddings = withEmbeddingsCache(deps.embeddings, prismaEmbeddingsCache(prisma));
 
   const finished = new Set((await prisma.evaluationPromptResult.findMany({ where: { evaluationId }, select: { itemIndex: true } })).map((r) => r.itemIndex));
   const total = suite.items.length;
@@ -103,8 +105,10 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   };
   const classify = async (a: AnswerSummary) => (a.ok && deps.classifier ? deps.classifier(a.content, suite.useCaseId) : null);
 
-  // Prompts run concurrently (their provider calls share the limiter), so the limiter stays full.
-  await forEachConcurrent(pending, policy.concurrency, async ({ item, index }) => {
+  // Twice as many prompts in flight as provider calls: while some embed, judge and store, the others'
+  // calls wait in the limiter, so it stays full. A crash re-asks at most the calls in flight (the
+  // answers of finished calls are cached).
+  await forEachConcurrent(pending, policy.concurrency * 2, async ({ item, index }) => {
     const messages = suite.prompts.get(item.promptHash);
     if (!messages) throw new NotFoundError(`prompt ${item.promptHash} of suite ${suite.hash} is missing`);
     const ask = (endpoint: ModelEndpoint, sample: number) => answers.answer({ endpoint, promptHash: item.promptHash, messages, params: suite.spec.params, sample });
@@ -115,7 +119,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
     ]);
     const texts = [candidate, current, currentSecond].map((a) => (a?.ok ? a.content : undefined));
     const toEmbed = texts.filter((t): t is string => t !== undefined);
-    const vectors = toEmbed.length ? await deps.embeddings.embed(toEmbed) : [];
+    const vectors = toEmbed.length ? await embeddings.embed(toEmbed) : [];
     const vectorOf = (i: number) => (texts[i] === undefined ? undefined : vectors[texts.slice(0, i).filter((t) => t !== undefined).length]);
     const [vCandidate, vCurrent, vSecond] = [vectorOf(0), vectorOf(1), vectorOf(2)];
 

@@ -240,9 +240,14 @@ test('a degraded candidate (other persona, unsafe, slower, malformed JSON) fails
   const config = configFor('judge-fair');
   const rogueId = await addModel(db.prisma, USE_CASE, 'rogue-candidate');
   const currentBefore = calls('mara-current');
+  const embeddedBefore = await db.prisma.embedding.count();
   const { result, report } = await runEvaluation(config, rogueId, suiteHash);
   expect(result.meetsThreshold).toBe(false);
   expect(calls('mara-current')).toBe(currentBefore); // the current model's answers came from the cache
+  // …and so did their embeddings (a new worker, so from the database): only the candidate's answers were embedded
+  const rogueTexts = new Set((await db.prisma.evaluationAnswer.findMany({ where: { modelKey: { contains: 'rogue-candidate' } }, select: { content: true } })).map((a) => a.content));
+  expect(rogueTexts.size).toBeGreaterThan(1);
+  expect(await db.prisma.embedding.count()).toBe(embeddedBefore + rogueTexts.size);
   const failing = Object.fromEntries(report.criteria.filter((c) => c.status === 'failed').map((c) => [c.name, c.detail]));
   expect(Object.keys(failing).sort()).toEqual(['performance', 'quality', 'safety', 'similarity', 'use_case_tests']);
   expect(failing.similarity).toMatch(/^calibrated 0\.\d{3} < threshold 0\.95 \(raw cosine 0\.\d{3}; current vs itself 0\.\d{3}, vs unrelated answers 0\.\d{3}; 14 prompts\)$/);
