@@ -166,7 +166,9 @@ test('a timeout counts against the budget: each attempt bounded by the provider 
   const res = await gw.call(body('uc_compatible'));
   fake.forModel('llama-3.1-8b-instruct', undefined);
   expect(res.status).toBe(504);
-  expect(Date.now() - t0).toBeLessThan(3000);
+  // Three attempts of 0.5 s plus backoff take ~1.6 s; the bound is loose for a loaded machine (3.1 s
+  // was seen at load 18) and still far below what one unbounded attempt (the fake never answers) takes.
+  expect(Date.now() - t0).toBeLessThan(10_000);
   expect(fake.counts.chat).toBe(3);
   await waitFor('the hung attempts to be aborted', () => fake.counts.aborted === 3, 2000);
 });
