@@ -95,16 +95,15 @@ const baseUrlOf = (app: FastifyInstance) => {
   return typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
 };
 
-export function createGatewayServer(deps: GatewayDeps): Gateway {
-  const { prisma, config } = deps;
-  const gatewayConfig = config.gateway;
-  const logger = deps.logger ?? createLogger('gateway');
-  const metrics = new GatewayMetrics({ defaultMetrics: deps.processMetrics });
-  const providers = deps.providers ?? createProviders(config, { env: deps.env, connections: gatewayConfig.upstreamConnections });
-  const threaded = Boolean(deps.databaseUrl);
-  const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs, externalFingerprints: threaded });
+/**
+ * Where historical-log rows go: with a database URL, a log thread with its own connections (which also
+ * polls the registry fingerprint for the cache); without one, an in-process writer over Prisma.
+ */
+function createLogSink(deps: GatewayDeps, cache: RegistryCache, metrics: GatewayMetrics, logger: Logger): LogSink {
+  const { prisma } = deps;
+  const gatewayConfig = deps.config.gateway;
   const spillDir = path.resolve(deps.stateDir ?? defaultStateDir, gatewayConfig.log.spillDir);
-  const logWriter: LogSink = deps.databaseUrl
+  return deps.databaseUrl
     ? new ThreadedLogWriter({
         databaseUrl: deps.databaseUrl,
         log: gatewayConfig.log,
@@ -118,14 +117,15 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
         onThreadLost: () => cache.pollYourself(),
       })
     : new LogWriter({ store: new PrismaLogStore(prisma), config: gatewayConfig.log, spillDir, logger, observer: metricsObserver(metrics) });
-  // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
-  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
-  const clock = deps.clock ?? Date.now;
+}
+
+/** Per-key limits over shared counters (PostgreSQL by default). */
+function createLimiter(deps: GatewayDeps, clock: () => number, logger: Logger): KeyLimiter {
   let lastLimiterError = 0;
-  const limiter = new KeyLimiter({
-    store: deps.counterStore ?? postgresCounterStore(prisma),
+  return new KeyLimiter({
+    store: deps.counterStore ?? postgresCounterStore(deps.prisma),
     now: clock,
-    ...gatewayConfig.limits,
+    ...deps.config.gateway.limits,
     onError: (err, what) => {
       // At most one line per 10 s: an unreachable database would otherwise log on every lease.
       if (Date.now() - lastLimiterError < 10_000) return;
@@ -133,29 +133,11 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       logger.warn({ err: safeErrorMessage(err), what }, 'limit counters unavailable: each replica enforces limits on its own until the database is back');
     },
   });
-  // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).
-  const outcomes = new CallOutcomes([logOutcomes(logWriter), metricOutcomes(metrics), limitOutcomes(limiter)], logger);
-  const chat = new ChatHandler({ cache, logWriter, metrics, outcomes, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
-  let closing = false;
-  let address: string | undefined;
-  let internalAddress: string | undefined;
+}
 
-  const serverOptions = {
-    logger: false,
-    bodyLimit: gatewayConfig.bodyLimitBytes,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle' as const,
-    keepAliveTimeout: 65_000,
-    // Request ids are ours (x-request-id on the response), never taken from the caller.
-    genReqId: () => '',
-  };
-  /** What games call. */
-  const app = Fastify(serverOptions);
-  /** What operators and MMS itself call (metrics, allocations, management API); never published. */
-  const internalApp = Fastify(serverOptions);
-
-  // ---- errors in the OpenAI shape, never with a secret or a stack trace in them
-  const errorHandler = (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+/** Errors in the OpenAI shape, never with a secret or a stack trace in them; every refusal is counted. */
+function gatewayErrorHandler(metrics: GatewayMetrics, logger: Logger, bodyLimitBytes: number) {
+  return (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof LimitExceededError) {
       metrics.rejected.inc({ reason: err.code });
       reply.header('retry-after', String(err.retryAfterSeconds));
@@ -175,7 +157,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       const message = code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err as Error).name === 'SyntaxError'
         ? 'the request body is not valid JSON'
         : code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? `the request body is larger than ${gatewayConfig.bodyLimitBytes} bytes`
+          ? `the request body is larger than ${bodyLimitBytes} bytes`
           : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
             ? 'content-type must be application/json'
             : safeErrorMessage(err);
@@ -185,15 +167,56 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     logger.error({ err: safeErrorMessage(err) }, 'unexpected gateway error');
     return reply.code(500).send(errorBody('internal gateway error', 'server_error'));
   };
-  for (const server of [app, internalApp]) {
-    server.setErrorHandler(errorHandler);
-    server.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', null, 'unknown_url')));
-  }
+}
 
-  /** Auth of the route actually dispatched (a route-level hook, not a URL-prefix check). */
+/** POST /v1/feedback: a score, a comment or a corrected answer attached to a logged call of the caller's use cases. */
+function feedbackHandler(parts: { prisma: PrismaClient; limiter: KeyLimiter; logWriter: LogSink; logger: Logger; servedRecently(requestId: string): boolean; keyOf(req: FastifyRequest): ApiKeyRecord | undefined }) {
+  const { prisma, limiter, logWriter, logger, keyOf } = parts;
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const parsed = feedbackSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const first = formatIssues(parsed.error)[0] ?? 'invalid body';
+      const param = first.split(':')[0] ?? null;
+      throw new RequestError(400, first.startsWith('(root)') ? first.replace('(root): ', '') : first, param === '(root)' ? null : param);
+    }
+    const body = parsed.data;
+    const key = keyOf(req)!;
+    let refused = limiter.admitFeedback(key);
+    if (refused instanceof Promise) refused = await refused;
+    if (refused) throw refused;
+    const findRow = () => findLoggedCall(prisma, body.request_id);
+    let row: LoggedCall | null;
+    try {
+      row = await findRow();
+      if (!row && parts.servedRecently(body.request_id)) {
+        // A call this replica answered moments ago may still be in the log buffer: write it out, look
+        // again. Unknown ids never force a flush (they would let any key stall the log writer).
+        await logWriter.flush();
+        row = await findRow();
+      }
+    } catch (err) {
+      logger.warn({ err: safeErrorMessage(err) }, 'feedback: database unavailable');
+      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+    }
+    if (!row || (row.useCase && !keyAllowsUseCase(key, row.useCase))) {
+      // A call of a use case the key may not see is reported as missing, so keys cannot probe ids.
+      throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
+    }
+    try {
+      await recordCallFeedback(prisma, body.request_id, row, { score: body.score, feedback: body.feedback, correctedOutput: body.corrected_output, by: key.keyPrefix, at: new Date() });
+    } catch (err) {
+      logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
+      return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
+    }
+    return { request_id: body.request_id, status: 'recorded' };
+  };
+}
+
+/** API-key auth of the route actually dispatched (a route-level preHandler, not a URL-prefix check). */
+function keyAuthentication(requireApiKey: boolean, cache: RegistryCache, limiter: KeyLimiter, clock: () => number) {
   async function authenticate(req: FastifyRequest, scope: ApiKeyScope): Promise<ApiKeyRecord> {
     const key = presentedKey(req.headers);
-    if (!gatewayConfig.requireApiKey) {
+    if (!requireApiKey) {
       if (!key) return ANONYMOUS;
     }
     if (!key) throw new ApiKeyError(401, 'missing API key: send "Authorization: Bearer mms_…"');
@@ -207,6 +230,68 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   const requireScope = (scope: ApiKeyScope) => async (req: FastifyRequest) => {
     (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = await authenticate(req, scope);
   };
+
+  return { keyOf, requireScope };
+}
+
+/** Internal listener only: what the replica serves and how it is doing. */
+function internalRoutes(internalApp: FastifyInstance, cache: RegistryCache, metrics: GatewayMetrics): void {
+  // Which allocation this replica serves: read by rollback verification (src/registry/serving-probes.ts).
+  internalApp.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
+    const route = cache.route(req.params.useCase);
+    if (!route) return reply.code(404).send(errorBody(`use case "${req.params.useCase.slice(0, 100)}" is not served by this gateway`, 'not_found_error', 'useCase', 'use_case_not_found'));
+    return { useCase: route.useCaseId, version: route.version, entries: route.entries };
+  });
+  internalApp.get('/metrics', async (_req, reply: FastifyReply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+/** Both listeners: finish calls in flight on close, answer 503 to new ones meanwhile, outlive load balancers' keep-alive. */
+const fastifyOptions = (bodyLimitBytes: number) => ({
+  logger: false,
+  bodyLimit: bodyLimitBytes,
+  return503OnClosing: true,
+  forceCloseConnections: 'idle' as const,
+  keepAliveTimeout: 65_000,
+  // Request ids are ours (x-request-id on the response), never taken from the caller.
+  genReqId: () => '',
+});
+
+export function createGatewayServer(deps: GatewayDeps): Gateway {
+  const { prisma, config } = deps;
+  const gatewayConfig = config.gateway;
+  const logger = deps.logger ?? createLogger('gateway');
+  const metrics = new GatewayMetrics({ defaultMetrics: deps.processMetrics });
+  const providers = deps.providers ?? createProviders(config, { env: deps.env, connections: gatewayConfig.upstreamConnections });
+  const threaded = Boolean(deps.databaseUrl);
+  const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs, externalFingerprints: threaded });
+  const logWriter = createLogSink(deps, cache, metrics, logger);
+  // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
+  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
+  const clock = deps.clock ?? Date.now;
+  const limiter = createLimiter(deps, clock, logger);
+  // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).
+  const outcomes = new CallOutcomes([logOutcomes(logWriter), metricOutcomes(metrics), limitOutcomes(limiter)], logger);
+  const chat = new ChatHandler({ cache, logWriter, metrics, outcomes, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
+  let closing = false;
+  let address: string | undefined;
+  let internalAddress: string | undefined;
+
+  const serverOptions = fastifyOptions(gatewayConfig.bodyLimitBytes);
+  /** What games call. */
+  const app = Fastify(serverOptions);
+  /** What operators and MMS itself call (metrics, allocations, management API); never published. */
+  const internalApp = Fastify(serverOptions);
+
+  const errorHandler = gatewayErrorHandler(metrics, logger, gatewayConfig.bodyLimitBytes);
+  for (const server of [app, internalApp]) {
+    server.setErrorHandler(errorHandler);
+    server.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', null, 'unknown_url')));
+  }
+
+  const { keyOf, requireScope } = keyAuthentication(gatewayConfig.requireApiKey, cache, limiter, clock);
 
   /** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
   const dataPlane = (app: FastifyInstance) => {
@@ -223,44 +308,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
       };
     });
 
-    app.post('/v1/feedback', { preHandler: requireScope('gateway') }, async (req, reply) => {
-      const parsed = feedbackSchema.safeParse(req.body);
-      if (!parsed.success) {
-        const first = formatIssues(parsed.error)[0] ?? 'invalid body';
-        const param = first.split(':')[0] ?? null;
-        throw new RequestError(400, first.startsWith('(root)') ? first.replace('(root): ', '') : first, param === '(root)' ? null : param);
-      }
-      const body = parsed.data;
-      const key = keyOf(req)!;
-      let refused = limiter.admitFeedback(key);
-      if (refused instanceof Promise) refused = await refused;
-      if (refused) throw refused;
-      const findRow = () => findLoggedCall(prisma, body.request_id);
-      let row: LoggedCall | null;
-      try {
-        row = await findRow();
-        if (!row && chat.servedRecently(body.request_id)) {
-          // A call this replica answered moments ago may still be in the log buffer: write it out, look
-          // again. Unknown ids never force a flush (they would let any key stall the log writer).
-          await logWriter.flush();
-          row = await findRow();
-        }
-      } catch (err) {
-        logger.warn({ err: safeErrorMessage(err) }, 'feedback: database unavailable');
-        return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
-      }
-      if (!row || (row.useCase && !keyAllowsUseCase(key, row.useCase))) {
-        // A call of a use case the key may not see is reported as missing, so keys cannot probe ids.
-        throw new RequestError(404, `request_id: no logged call "${body.request_id}"`, 'request_id', 'request_not_found');
-      }
-      try {
-        await recordCallFeedback(prisma, body.request_id, row, { score: body.score, feedback: body.feedback, correctedOutput: body.corrected_output, by: key.keyPrefix, at: new Date() });
-      } catch (err) {
-        logger.warn({ err: safeErrorMessage(err) }, 'feedback: update failed');
-        return reply.code(503).send(errorBody('the historical log is unavailable right now; retry later', 'service_unavailable', null, 'database_unavailable'));
-      }
-      return { request_id: body.request_id, status: 'recorded' };
-    });
+    app.post('/v1/feedback', { preHandler: requireScope('gateway') }, feedbackHandler({ prisma, limiter, logWriter, logger, servedRecently: (id) => chat.servedRecently(id), keyOf }));
 
     // ---- operations (both listeners: orchestrators probe either)
     app.get('/healthz', async () => ({ status: 'ok' }));
@@ -279,17 +327,8 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   dataPlane(app);
   dataPlane(internalApp);
 
-  // ---- internal only: what the replica serves and how it is doing, and the management API
-  // Which allocation this replica serves: read by rollback verification (src/registry/serving-probes.ts).
-  internalApp.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
-    const route = cache.route(req.params.useCase);
-    if (!route) return reply.code(404).send(errorBody(`use case "${req.params.useCase.slice(0, 100)}" is not served by this gateway`, 'not_found_error', 'useCase', 'use_case_not_found'));
-    return { useCase: route.useCaseId, version: route.version, entries: route.entries };
-  });
-  internalApp.get('/metrics', async (_req, reply: FastifyReply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  internalRoutes(internalApp, cache, metrics);
+  // The management API (and any other plugin) lives on the internal listener only.
   for (const plugin of deps.plugins ?? []) void internalApp.register(plugin);
 
   return {
