@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RolloutPolicy } from '../src/config/schema';
 import type { GroupSummary, MetricCheck, Verdict } from '../src/analysis/canary';
+import type { SequentialState } from '../src/analysis/sequential';
 
 /**
  * Messages of the rollout lifecycle, defined once and imported by the workflow, the activities, the
@@ -26,6 +27,28 @@ export interface RolloutInput {
   expectedStableModelId?: string;
   /** The deployment row id to create (the REST API returns it before the workflow records it). */
   deploymentId?: string;
+  /** Set by the rollout itself when it continues as new: where the earlier run got to. */
+  continued?: ContinuedRollout;
+}
+
+/**
+ * What a rollout carries into its next run when its history grows long (continue-as-new, at a stage
+ * boundary): the same request-key prefix (so its writes stay its own), the stages still to run, and the
+ * evidence and status so far.
+ */
+export interface ContinuedRollout {
+  rolloutKey: string;
+  nextStage: number;
+  candidateName: string;
+  candidateModelId: string;
+  stableModelId: string;
+  snapshotId: string;
+  deploymentId: string;
+  rolloutStartedAt: string;
+  trafficSeq: number;
+  eventSeq: number;
+  sequential: SequentialState;
+  status: RolloutStatus;
 }
 
 /** One stage of a rollout: a shadow (mirrored, answers unused) or a share of served traffic. */

@@ -16,6 +16,7 @@ import {
   type PromoteRequest,
   type ResumeRequest,
   type AbortRequest,
+  type ContinuedRollout,
   type RolloutInput,
   type RolloutStage,
   type RolloutStatus,
@@ -68,9 +69,9 @@ export class RolloutState {
     const { workflowId, runId } = workflowInfo();
     this.workflowId = workflowId;
     this.runId = runId;
-    this.rolloutKey = `${workflowId}/${runId}`;
+    this.rolloutKey = input.continued?.rolloutKey ?? `${workflowId}/${runId}`;
     this.requestedBy = `rollout ${workflowId} (${input.requestedBy})`;
-    this.status = {
+    this.status = input.continued ? { ...input.continued.status, updatedAt: now() } : {
       workflowId,
       useCaseId: input.useCaseId,
       strategy,
@@ -86,6 +87,35 @@ export class RolloutState {
       updatedAt: now(),
     };
     this.rolloutStartedAt = this.status.startedAt;
+    const c = input.continued;
+    if (c) {
+      this.candidateModelId = c.candidateModelId;
+      this.stableModelId = c.stableModelId;
+      this.snapshotId = c.snapshotId;
+      this.deploymentId = c.deploymentId;
+      this.rolloutStartedAt = c.rolloutStartedAt;
+      this.trafficSeq = c.trafficSeq;
+      this.eventSeq = c.eventSeq;
+      this.sequential = c.sequential;
+    }
+  }
+
+  /** What the next run needs to go on from `nextStage` (continue-as-new at a stage boundary). */
+  carry(nextStage: number, candidateName: string): ContinuedRollout {
+    return {
+      rolloutKey: this.rolloutKey,
+      nextStage,
+      candidateName,
+      candidateModelId: this.candidateModelId,
+      stableModelId: this.stableModelId,
+      snapshotId: this.snapshotId!,
+      deploymentId: this.deploymentId!,
+      rolloutStartedAt: this.rolloutStartedAt,
+      trafficSeq: this.trafficSeq,
+      eventSeq: this.eventSeq,
+      sequential: this.sequential,
+      status: { ...this.status, window: undefined },
+    };
   }
 
   get policy() {

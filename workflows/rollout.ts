@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, condition, isCancellation, log, patched } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, ContinueAsNew, continueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { WindowVerdict } from '../activities/rollout';
 import { analysis, evaluation, lockedRegistry, registry, verification } from './activity-stubs';
 import { planRollout, strategyProblem, type RolloutInput, type RolloutResult, type RolloutStage, type RolloutStrategy } from './rollout-messages';
@@ -25,6 +25,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   try {
     return await runRollout(rollout);
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err; // not a failure: the rollout goes on in its next run
     return await failRollout(rollout, err);
   } finally {
     await rollout.settle();
@@ -33,14 +34,21 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
 /** The stage loop: each stage sets its traffic, then waits out and judges its windows. */
 async function runRollout(rollout: RolloutState): Promise<RolloutResult> {
-  const { stages, control, status } = rollout;
-  const candidateName = await prepare(rollout);
-  // Deploy beside stable: as a shadow when the first stage is one, else at weight 0.
-  const deployed = await setTraffic(rollout, stages[0]!.kind === 'shadow' ? stages[0]! : { kind: 'traffic', percent: 0, label: 'deployed at 0%' });
-  rollout.rolloutStartedAt = deployed.appliedAt;
+  const { stages, control, status, input } = rollout;
+  let candidateName: string;
+  let deployed: { appliedAt: string } | undefined;
+  if (input.continued) {
+    // an earlier run prepared, deployed and ran the stages before this one
+    candidateName = input.continued.candidateName;
+  } else {
+    candidateName = await prepare(rollout);
+    // Deploy beside stable: as a shadow when the first stage is one, else at weight 0.
+    deployed = await setTraffic(rollout, stages[0]!.kind === 'shadow' ? stages[0]! : { kind: 'traffic', percent: 0, label: 'deployed at 0%' });
+    rollout.rolloutStartedAt = deployed.appliedAt;
+  }
 
   let promoted: Promoted = 'all stages passed';
-  for (const stage of stages) {
+  for (const stage of stages.slice(input.continued?.nextStage ?? 0)) {
     if (control.abort) return await rollBack(rollout, control.abort);
     if (control.promote === 'full') {
       promoted = 'promoted by an operator';
@@ -49,7 +57,7 @@ async function runRollout(rollout: RolloutState): Promise<RolloutResult> {
     status.stageIndex = stage.index;
     status.phase = stage.kind === 'shadow' ? 'shadow' : 'canary';
     status.window = undefined;
-    const applied = stage.index === 0 && stage.kind === 'shadow' ? deployed : await setTraffic(rollout, stage);
+    const applied = stage.index === 0 && stage.kind === 'shadow' && deployed ? deployed : await setTraffic(rollout, stage);
     rollout.publish();
     rollout.notify('step');
     const outcome = await runStage(rollout, stage, applied.appliedAt);
@@ -58,9 +66,26 @@ async function runRollout(rollout: RolloutState): Promise<RolloutResult> {
       promoted = 'promoted by an operator';
       break;
     }
+    if (stage.index + 1 < stages.length) await continueIfLong(rollout, stage.index + 1, candidateName);
   }
   if (control.abort) return await rollBack(rollout, control.abort);
   return await promote(rollout, promoted, candidateName);
+}
+
+/**
+ * Between stages, a rollout whose history grew past `continueAsNewAfterEvents` (or that Temporal
+ * suggests continue as new) goes on in a fresh run with its evidence, status and request keys. Not
+ * while an operator's request waits to be acted on, and not in histories from before this existed.
+ */
+async function continueIfLong(rollout: RolloutState, nextStage: number, candidateName: string): Promise<void> {
+  const { historyLength, continueAsNewSuggested } = workflowInfo();
+  // (a policy frozen before the key existed has none: the schema's default)
+  const bound = rollout.policy.continueAsNewAfterEvents ?? 10_000;
+  if (historyLength < bound && !continueAsNewSuggested) return;
+  if (rollout.interrupted() || rollout.status.paused || !patched('continue-as-new-between-stages')) return;
+  log.info('rollout history is long: continuing as new', { historyLength, nextStage });
+  await rollout.settle();
+  await continueAsNew<typeof rolloutWorkflow>({ ...rollout.input, continued: rollout.carry(nextStage, candidateName) });
 }
 
 /** Resolves candidate and stable, snapshots the use case and records the deployment; returns the candidate's name. */

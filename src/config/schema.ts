@@ -158,6 +158,11 @@ export const rolloutPolicySchema = z.strictObject({
    * share. 0 restores the cross-time comparison. Blue-green and all-at-once switch whole by design.
    */
   stableHoldbackPercent: z.number().min(0).max(50).default(5),
+  /**
+   * History events after which a rollout continues as new at its next stage boundary (carrying its
+   * evidence and status), so a rollout paused and extended for days never nears Temporal's history limits.
+   */
+  continueAsNewAfterEvents: z.number().int().min(1).default(10_000),
   analysis: z
     .strictObject({
       minSamples: z.number().int().min(1).default(50),

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { startRollout, RolloutAlreadyRunningError } from '../../clients/rollout';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages';
@@ -103,6 +103,42 @@ test('a healthy candidate is promoted through every step (the last with a stable
   await waitFor('webhook events', async () => hooks.events.some((e) => e.type === 'completed'));
   expect(hooks.events.map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'step', 'completed']);
   expect(new Set(hooks.events.map((e) => e.headers['x-mms-event-id'])).size).toBe(6);
+  await hooks.close();
+});
+
+test('a rollout whose history grows long continues as new between stages, carrying its evidence, status and request keys', async () => {
+  const hooks = await startWebhookReceiver();
+  traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
+  // a bound every stage passes: each stage after the first runs in a run of its own
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, policy: testPolicy({ steps: [20, 50, 100], continueAsNewAfterEvents: 1, webhookUrl: hooks.url }) });
+  const firstRunId = handle.firstExecutionRunId;
+  const result = await handle.result();
+  await traffic.stop();
+  expect(result).toMatchObject({ outcome: 'promoted', candidateModelId: candidateId, stableModelId: stableId });
+
+  // the chain of runs: two continued as new (after stages 1 and 2), the last completed
+  const runs: string[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const run: WorkflowHandle = client.workflow.getHandle(rolloutWorkflowId(USE_CASE), runId);
+    const events = (await run.fetchHistory()).events ?? [];
+    runs.push((await run.describe()).status.name);
+    runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  expect(runs).toEqual(['CONTINUED_AS_NEW', 'CONTINUED_AS_NEW', 'COMPLETED']);
+
+  // the last run's status holds every verdict, and its analysis judged the whole rollout
+  const status = await handle.query(rolloutStatusQuery);
+  const passes = status.verdicts.filter((v) => v.verdict === 'pass');
+  expect(passes.map((v) => v.label)).toEqual(['20%', '50%', '100%']);
+  expect(passes[2]!.checks.find((c) => c.metric === 'error_rate')!.detail).toContain('over 3 stages');
+  expect(candidateWeights(await allocationHistory(db.prisma, USE_CASE), candidateId).slice(1)).toEqual([0, 2000, 5000, 10000, 10000]);
+  expect(await endState()).toEqual({ entries: [{ modelId: candidateId, weight: 10000, role: 'stable' }], stable: 'deprecated', candidate: 'current' });
+  // one deployment, one numbering of events across the runs
+  expect(await db.prisma.modelDeployment.findUniqueOrThrow({ where: { id: result.deploymentId } })).toMatchObject({ status: 'completed', trafficPercentage: 100 });
+  await waitFor('webhook events', async () => hooks.events.some((e) => e.type === 'completed'));
+  expect(hooks.events.map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'completed']);
+  expect(hooks.events.map((e) => Number(String(e.headers['x-mms-event-id']).split('/event/')[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
   await hooks.close();
 });
 
