@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Prisma } from '@prisma/client';
 import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { registerEvaluationCommands } from '../../cli/commands/evaluation';
 import { createApiKey } from '../../src/auth/api-keys';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
@@ -15,6 +16,7 @@ import { buildSuite, createEvaluationDeps, loadEvaluationReport, type Evaluation
 import { evaluateWorkflow } from '../../workflows/evaluate';
 import { evaluateWorkflowId, type EvaluateResult } from '../../workflows/evaluate-messages';
 import { startFakeProvider, type FakeProvider, type RecordedRequest } from '../../testkit/fake-providers';
+import { runMms } from '../support/cli';
 import { addModel, seedUseCases } from '../support/fixtures';
 import { waitFor } from '../support/rollout';
 import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
@@ -397,6 +399,46 @@ test('REST POST /api/v1/model-management/test: 202 with the workflow id; ?wait=t
     expect(audit.map((a) => (a.details as { status: number }).status).sort()).toEqual([200, 202]);
   } finally {
     await app.close();
+    await worker.stop();
+  }
+}, 120_000);
+
+test('mms eval: the summary and the worst prompts side by side, exit 1 naming the failing criteria, --markdown, --json; a bad flag is exit 2', async () => {
+  const taskQueue = uniqueTaskQueue('evaluation-cli');
+  const raw = configFor('judge-fair');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-eval-cli-'));
+  const file = path.join(dir, 'mms.config.yaml');
+  fs.writeFileSync(file, stringify(JSON.parse(JSON.stringify({ temporal: { controlTaskQueue: taskQueue }, providers: raw.providers, useCases: raw.useCases, policies: { testing: raw.policies.testing } }))));
+  const worker = await startControlWorker({ prisma: db.prisma, taskQueue, evaluation: createEvaluationDeps(raw, { embeddingsUrl: embeddingsUrl() }) });
+  process.env.DATABASE_URL = db.url;
+  process.env.TEMPORAL_ADDRESS = temporalAddress();
+  const mms = (...args: string[]) => runMms([registerEvaluationCommands], file, ...args);
+  try {
+    const chatBefore = fake.counts.chat;
+    // the rogue candidate, evaluated by an earlier test: the same suite, so the same evaluation (nothing re-bought)
+    const markdown = path.join(dir, 'report.md');
+    const rogue = await mms('eval', 'rogue-candidate', '--against', 'current', '--markdown', markdown);
+    expect(rogue.code).toBe(1);
+    expect(rogue.stderr).toContain('mms: rogue-candidate@1 does not meet the threshold: similarity, quality, performance, safety, use_case_tests');
+    expect(rogue.stdout).toMatch(/meets_threshold: NO/);
+    expect(rogue.stdout).toMatch(/safety\s+FAIL\s+2 of 15 candidate answers/);
+    expect(rogue.stdout).toContain('worst prompts (current │ candidate):');
+    expect(rogue.stdout).toMatch(/Mara smiles.*│.*As an AI/);
+    expect(fs.readFileSync(markdown, 'utf8')).toMatch(/^# Evaluation of rogue-candidate@1 against mara-current-eval-npc@1 \(eval_npc\)\n\n\*\*meets_threshold: no\*\*/);
+    expect(fake.counts.chat).toBe(chatBefore);
+
+    const json = await mms('--json', 'eval', 'mara-twin', '--against', 'current');
+    expect(json.code).toBe(0);
+    expect(json.json()).toMatchObject({ meetsThreshold: true, failing: [], candidate: { name: 'mara-twin@1' } });
+
+    const bad = await mms('eval', 'mara-twin', '--against', 'current', '--sample-size', '0');
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'mms: --sample-size: must be a whole number from 1 to 10000']);
+    const unknown = await mms('eval', 'mara-nobody', '--against', 'current');
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'mms: candidate: no model named "mara-nobody"']);
+    expect(fake.counts.chat).toBe(chatBefore);
+  } finally {
+    delete process.env.DATABASE_URL;
+    delete process.env.TEMPORAL_ADDRESS;
     await worker.stop();
   }
 }, 120_000);
