@@ -371,7 +371,7 @@ async function main() {
     const deadAfter = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
     report.dropOneDay = {
       ms: Math.round(dropMs),
-      partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), rowsMovedToLongTerm: d.movedToLongTerm })),
+      partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), rowsMovedToLongTerm: d.movedToLongTerm, ms: d.ms })),
       failed: dropped.failed,
       tableSizeBefore: gb(beforeBytes),
       tableSizeAfter: gb(afterBytes),

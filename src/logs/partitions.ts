@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Prisma, PrismaClient } from '@prisma/client';
 import { DAY_MS, logPartitionDays, policyRecords, violationPartitionDays, type RetentionPolicy } from './retention';
 
@@ -204,11 +205,34 @@ export function partitionDropAt(table: PartitionedTable, partitionEnd: Date, pol
 }
 
 /**
+ * The rows that can outlive their partition by their own columns: the predicate of the partial index
+ * idx_historical_logs_long_lived (migration …_long_lived_logs_index), written identically so the
+ * planner uses it.
+ */
+export const LONG_LIVED_LOGS_SQL = `(user_feedback is not null or feedback_score is not null or corrected_output is not null or guardrail_verdict in ('redacted', 'blocked'))`;
+
+const textArray = (values: string[]) => `array[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ')}]::text[]`;
+
+/**
+ * The rows of a due log partition that may still be plain-kept: those of use cases whose plain
+ * retention is longer than the shortest (the one that made the partition due); null when none is.
+ */
+function longerPlainSql(policy: RetentionPolicy): string | null {
+  const shortest = logPartitionDays(policy);
+  const entries = Object.entries(policy.useCases);
+  if (policy.defaults.plain > shortest) return `coalesce(use_case, '') <> all(${textArray(entries.filter(([, d]) => d.plain <= shortest).map(([id]) => id))})`;
+  const longer = entries.filter(([, d]) => d.plain > shortest).map(([id]) => id);
+  return longer.length > 0 ? `use_case = any(${textArray(longer)})` : null;
+}
+
+/**
  * The SELECT that picks the rows of one partition that outlive it, with their class and expiry. A
  * row is kept for the longest class it belongs to (plain; feedback: a score, feedback or correction;
  * violation: a guardrail verdict other than pass, or a guardrails_violations row), per its use case.
+ * Only candidates are read, by row address: the partial index's rows, the rows with a violation row
+ * (by primary key), and the rows of use cases kept plain longer; never the whole day.
  */
-function keptRowsSql(table: PartitionedTable, partition: string, cols: string[], from: Date, to: Date): string {
+function keptRowsSql(table: PartitionedTable, partition: string, cols: string[], from: Date, to: Date, policy: RetentionPolicy): string {
   const c = cols.map((x) => `l.${ident(x)}`).join(', ');
   if (table.kind === 'violations') {
     return `select ${c}, k.days, 'violation' as retention_class
@@ -216,12 +240,18 @@ function keptRowsSql(table: PartitionedTable, partition: string, cols: string[],
       left join policy r on r.use_case = l.use_case_id
       cross join lateral (select coalesce(r.violation, $2::int) as days) k`;
   }
+  const violated = `(select distinct log_id from guardrails_violations
+                  where "timestamp" >= ${lit(new Date(from.getTime() - DAY_MS))} and "timestamp" < ${lit(new Date(to.getTime() + DAY_MS))})`;
+  const longerPlain = longerPlainSql(policy);
+  const candidates = [
+    `select ctid from ${ident(partition)} where ${LONG_LIVED_LOGS_SQL}`,
+    `select v.ctid from ${ident(partition)} v join ${violated} g on g.log_id = v.log_id`,
+    ...(longerPlain ? [`select ctid from ${ident(partition)} where ${longerPlain}`] : []),
+  ].join(' union all ');
   return `select ${c}, k.days, k.retention_class
       from ${ident(partition)} l
       left join policy r on r.use_case = l.use_case
-      left join (select distinct log_id from guardrails_violations
-                  where "timestamp" >= ${lit(new Date(from.getTime() - DAY_MS))} and "timestamp" < ${lit(new Date(to.getTime() + DAY_MS))}) f
-             on f.log_id = l.log_id
+      left join ${violated} f on f.log_id = l.log_id
       cross join lateral (
         select coalesce(r.plain, $3::int) as plain,
                case when l.user_feedback is not null or l.feedback_score is not null or l.corrected_output is not null then coalesce(r.feedback, $4::int) end as feedback,
@@ -229,12 +259,14 @@ function keptRowsSql(table: PartitionedTable, partition: string, cols: string[],
       cross join lateral (
         select greatest(d.plain, d.feedback, d.violation) as days,
                case when greatest(d.plain, d.feedback, d.violation) = d.violation then 'violation'
-                    when greatest(d.plain, d.feedback, d.violation) = d.feedback then 'feedback' else 'plain' end as retention_class) k`;
+                    when greatest(d.plain, d.feedback, d.violation) = d.feedback then 'feedback' else 'plain' end as retention_class) k
+     where l.ctid = any(array(${candidates}))`;
 }
 
 export interface ExpireReport {
   table: string;
-  dropped: Array<{ name: string; from: string; to: string; bytes: number; movedToLongTerm: number }>;
+  /** ms: time spent creating long-term partitions, copying the long-lived rows, and detaching + dropping. */
+  dropped: Array<{ name: string; from: string; to: string; bytes: number; movedToLongTerm: number; ms: { longTermPartitions: number; copy: number; detachDrop: number } }>;
   /** Expired long-term partitions dropped. */
   droppedLongTerm: Array<{ name: string; bytes: number }>;
   failed: Array<{ name: string; error: string }>;
@@ -267,7 +299,10 @@ export async function expirePartitions(prisma: PrismaClient, table: PartitionedT
         for (const n of retentionDayCounts(table, policy)) {
           for (let t = floorToInterval(new Date(p.from!.getTime() + n * DAY_MS), 24).getTime(); t < p.to!.getTime() + n * DAY_MS; t += DAY_MS) if (t + DAY_MS > now.getTime()) starts.add(t);
         }
+        const started = performance.now();
         const made = await ensureRanges(prisma, table.longTerm, [...starts], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs });
+        const ensured = performance.now();
+        let copied = ensured;
         if (made.failed.length > 0) throw new Error(`long-term partitions: ${made.failed.map((f) => f.error).join('; ')}`);
         const moved = await prisma.$transaction(
           async (tx) => {
@@ -276,12 +311,13 @@ export async function expirePartitions(prisma: PrismaClient, table: PartitionedT
             const n = await tx.$executeRawUnsafe(
               `with policy as (select * from jsonb_to_recordset($1::jsonb) as r(use_case text, plain int, feedback int, violation int))
                insert into ${ident(table.longTerm)} (${target})
-               select ${values} from (${keptRowsSql(table, p.name, common, p.from!, p.to!)}) kept
+               select ${values} from (${keptRowsSql(table, p.name, common, p.from!, p.to!, policy)}) kept
                 where "timestamp" + make_interval(days => days) > ${lit(now)}
                on conflict do nothing`,
               policyRecords(policy),
               ...params,
             );
+            copied = performance.now();
             await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
             await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
             await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
@@ -289,7 +325,8 @@ export async function expirePartitions(prisma: PrismaClient, table: PartitionedT
           },
           { timeout: 60 * 60_000, maxWait: 30_000 },
         );
-        report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, movedToLongTerm: moved });
+        const ms = { longTermPartitions: Math.round(ensured - started), copy: Math.round(copied - ensured), detachDrop: Math.round(performance.now() - copied) };
+        report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, movedToLongTerm: moved, ms });
       } catch (err) {
         report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
       }
