@@ -16,6 +16,7 @@ import { getServingAllocation, lockUseCase, writeAllocation, type AllocationEntr
 import { captureSnapshot } from '../../src/registry/snapshots';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { addModel, seedUseCases, testConfig } from '../support/fixtures';
+import { waitFor } from '../support/wait-for';
 
 // Test files share one Temporal server and workflow ids come from the use case: a use case of its own
 // keeps this file's rollbacks from colliding with other files'.
@@ -159,16 +160,6 @@ async function holdUseCaseLock(url: string) {
     await pg.query('rollback');
     await pg.end();
   };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('a second rollback of the same use case while one runs is refused with a clear message', async () => {

@@ -9,7 +9,7 @@ import { getServingAllocation } from '../../src/registry/allocations';
 import { rolloutWorkflowId, type RolloutStatus } from '../../workflows/rollout-messages';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { addModel, markValidated, seedUseCases, testConfig } from '../support/fixtures';
-import { healthy, startLogTraffic } from '../support/rollout';
+import { healthy, startLogTraffic, waitFor } from '../support/rollout';
 
 /**
  * `mms rollout …` in-process, exactly as cli/main.ts runs a command (one-line errors, exit codes),
@@ -106,7 +106,7 @@ test('pause, resume, promote --step and abort drive a running rollout; watch end
   expect(again.code).toBe(1);
   expect(again.stderr).toMatch(new RegExp(`^mms: a rollout of "${USE_CASE}" is already running \\(workflow rollout:${USE_CASE}, candidate ${candidateId}, .*\\n$`));
 
-  for (let i = 0; i < 100 && !(await mms('--json', 'rollout', 'status', USE_CASE)).json().window?.endsAt; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitFor('a window of stage 1', async () => (await mms('--json', 'rollout', 'status', USE_CASE)).json().window?.endsAt, 10_000, 100);
   expect((await mms('rollout', 'pause', USE_CASE, '--reason', 'checking')).stdout).toBe(`paused rollout:${USE_CASE} at stage 1/3 at 20%\n`);
   expect((await mms('rollout', 'pause', USE_CASE)).stderr).toBe(`mms: cannot pause the rollout of "${USE_CASE}": the rollout is already paused (checking)\n`);
   expect((await mms('rollout', 'status', USE_CASE)).stdout).toContain('phase paused (checking)');
@@ -130,7 +130,8 @@ test('watch --json streams one status line per change until promotion; all_at_on
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
   const unforced = await mms('rollout', 'start', USE_CASE, candidateId, '--strategy', 'all_at_once');
   expect(unforced.code).toBe(2);
-  await new Promise((r) => setTimeout(r, 1600)); // stable history for the post-switch baseline
+  // stable history for the post-switch baseline (what 1.6 s of this traffic logs)
+  await waitFor('400 logged calls of stable', async () => (await db.prisma.modelHistoricalLog.count({ where: { useCase: USE_CASE } })) >= 400);
   const forced = await mms('rollout', 'start', USE_CASE, candidateId, '--strategy', 'all_at_once', '--force');
   expect(forced.code).toBe(0);
   expect(forced.stderr).toContain('WARNING: all_at_once moves 100% of traffic to the candidate in one step');

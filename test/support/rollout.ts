@@ -113,15 +113,7 @@ export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: stri
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from './wait-for';
 
 /** Starts `rollout:<useCase>`; each test file uses its own use case, so files running in parallel never share a workflow id. */
 export function startRolloutWorkflow(client: Client, taskQueue: string, input: Partial<RolloutInput> & Pick<RolloutInput, 'candidate' | 'useCaseId'>) {
