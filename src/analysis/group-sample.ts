@@ -16,13 +16,15 @@ export interface GroupSample {
   attempts: number;
   /** Calls whose output a guardrail flagged or blocked. */
   violations: number;
+  /** Calls whose output showed an unhealthy engagement indicator (manipulation, FOMO, encouraging obsession; seed 5.2). */
+  unhealthyEngagement: number;
   /** Critical guardrail violations recorded against the model in the window. */
   criticalViolations: number;
   /**
    * The same counts per player (sticky key hash; a call without one is a player of its own), column by
    * column. Empty when unknown: the calls are then taken as independent.
    */
-  players: { calls: number[]; errors: number[]; firstAttemptFailures: number[]; violations: number[] };
+  players: { calls: number[]; errors: number[]; firstAttemptFailures: number[]; violations: number[]; unhealthyEngagement: number[] };
   /** Latencies of successful calls. */
   latenciesMs: ClusteredValues;
   feedbackScores: ClusteredValues;
@@ -38,8 +40,9 @@ export const emptySample = (): GroupSample => ({
   firstAttemptFailures: 0,
   attempts: 0,
   violations: 0,
+  unhealthyEngagement: 0,
   criticalViolations: 0,
-  players: { calls: [], errors: [], firstAttemptFailures: [], violations: [] },
+  players: { calls: [], errors: [], firstAttemptFailures: [], violations: [], unhealthyEngagement: [] },
   latenciesMs: { values: [], clusters: [] },
   feedbackScores: { values: [], clusters: [] },
   costsUsd: { values: [], clusters: [] },
@@ -54,6 +57,8 @@ export interface CallRecord {
   attempts?: number;
   firstAttemptFailed?: boolean;
   violation?: boolean;
+  /** The output showed an unhealthy engagement indicator (also a violation when the guardrail recorded it). */
+  unhealthyEngagement?: boolean;
   latencyMs?: number | null;
   costUsd?: number | null;
   feedbackScore?: number | null;
@@ -79,6 +84,7 @@ export class GroupSampleBuilder {
       s.players.errors.push(0);
       s.players.firstAttemptFailures.push(0);
       s.players.violations.push(0);
+      s.players.unhealthyEngagement.push(0);
     }
     const firstFailed = call.firstAttemptFailed ?? call.error;
     s.requests++;
@@ -95,6 +101,10 @@ export class GroupSampleBuilder {
     if (call.violation) {
       s.violations++;
       s.players.violations[k]!++;
+    }
+    if (call.unhealthyEngagement) {
+      s.unhealthyEngagement++;
+      s.players.unhealthyEngagement[k]!++;
     }
     if (!call.error && call.latencyMs !== undefined && call.latencyMs !== null) {
       s.latenciesMs.values.push(call.latencyMs);

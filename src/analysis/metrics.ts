@@ -18,6 +18,7 @@ export type MetricName =
   | 'latency_p99'
   | 'latency_shift'
   | 'violation_rate'
+  | 'unhealthy_engagement_rate'
   | 'cost_per_request'
   | 'feedback_score';
 
@@ -171,6 +172,8 @@ export const METRICS: readonly MetricDefinition[] = [
     showValue: (v) => v.toFixed(3),
   },
   rate('violation_rate', 'guardrail violation rate', (s) => ({ total: s.violations, perPlayer: s.players.violations }), (p) => p.maxViolationRateIncrease, 0.005),
+  // Seed 5.2: a candidate that makes the game more manipulative fails its window like one that makes more errors.
+  rate('unhealthy_engagement_rate', 'unhealthy engagement rate', (s) => ({ total: s.unhealthyEngagement, perPlayer: s.players.unhealthyEngagement }), (p) => p.maxUnhealthyEngagementRateIncrease, 0.01),
   {
     name: 'cost_per_request',
     label: 'cost per request',

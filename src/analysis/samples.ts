@@ -1,4 +1,5 @@
 import { Prisma, type PrismaClient } from '@prisma/client';
+import { UNHEALTHY_INDICATORS } from '../guardrails/types';
 import { emptySample, type GroupSample } from './group-sample';
 
 /**
@@ -34,6 +35,10 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
   const flagged = Prisma.sql`log_id in (select log_id from guardrails_violations
        where model_id = ${q.modelId}::uuid and log_id is not null
          and timestamp >= ${new Date(q.since.getTime() - 60_000)} and timestamp < ${new Date(q.until.getTime() + 60_000)})`;
+  // Calls whose output showed an unhealthy engagement indicator (the gateway records each as a violation).
+  const unhealthy = Prisma.sql`log_id in (select log_id from guardrails_violations
+       where model_id = ${q.modelId}::uuid and log_id is not null and violation_type in (${Prisma.join([...UNHEALTHY_INDICATORS])})
+         and timestamp >= ${new Date(q.since.getTime() - 60_000)} and timestamp < ${new Date(q.until.getTime() + 60_000)})`;
   // One row per player (sticky key hash; a call without a key is a player of its own): exact counts,
   // so the analysis can treat players, not calls, as the independent unit.
   const player = Prisma.sql`coalesce(sticky_key_hash, log_id::text)`;
@@ -41,13 +46,14 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
   // The first attempt failed when the gateway recorded its error class (a client disconnect aside), or,
   // in rows from before the gateway logged attempts, when the call itself failed.
   const firstFailed = Prisma.sql`(case when attempts is null then ${failed} else first_attempt_error_class is not null and first_attempt_error_class not in ('aborted', 'client_disconnected') end)`;
-  const players = await db.$queryRaw<Array<{ player: string; calls: number; errors: number; first_failures: number; attempts: number; violations: number }>>`
+  const players = await db.$queryRaw<Array<{ player: string; calls: number; errors: number; first_failures: number; attempts: number; violations: number; unhealthy: number }>>`
     select ${player} as player,
            count(*)::int as calls,
            (count(*) filter (where ${failed}))::int as errors,
            (count(*) filter (where ${firstFailed}))::int as first_failures,
            coalesce(sum(coalesce(attempts, 1)), 0)::int as attempts,
-           (count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})))::int as violations
+           (count(*) filter (where not ${fellBack} and (guardrail_verdict in (${verdicts}) or ${flagged})))::int as violations,
+           (count(*) filter (where not ${fellBack} and ${unhealthy}))::int as unhealthy
       from model_historical_logs
      where ${window}
      group by 1`;
@@ -70,11 +76,13 @@ export async function loadGroupSample(db: PrismaClient, q: SampleQuery): Promise
     sample.players.errors.push(p.errors);
     sample.players.firstAttemptFailures.push(p.first_failures);
     sample.players.violations.push(p.violations);
+    sample.players.unhealthyEngagement.push(p.unhealthy);
     sample.requests += p.calls;
     sample.errors += p.errors;
     sample.firstAttemptFailures += p.first_failures;
     sample.attempts += p.attempts;
     sample.violations += p.violations;
+    sample.unhealthyEngagement += p.unhealthy;
   }
   sample.criticalViolations = Number(critical?.n ?? 0);
   for (const r of rows) {

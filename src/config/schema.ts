@@ -181,6 +181,8 @@ export const rolloutPolicySchema = z.strictObject({
       /** Mann–Whitney location shift: the largest allowed P(a canary call is slower than a stable one). */
       maxLatencySlowerProbability: z.number().min(0.5).lt(1).default(0.6),
       maxViolationRateIncrease: unit.default(0.005),
+      /** Share of outputs with an unhealthy engagement indicator (manipulation, FOMO, obsession; seed 5.2). */
+      maxUnhealthyEngagementRateIncrease: unit.default(0.01),
       minFeedbackScoreRatio: unit.default(0.9),
       /** Feedback scores each side needs before the feedback metric is judged (it arrives late and sparse). */
       minFeedbackSamples: z.number().int().min(2).default(20),

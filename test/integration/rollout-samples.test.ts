@@ -61,4 +61,7 @@ test('one side of a comparison is read from the logs the way the gateway writes 
   expect(sample.players.calls).toHaveLength(10);
   expect(sample.players.errors.reduce((a, b) => a + b, 0)).toBe(3);
   expect(sample.players.violations.reduce((a, b) => a + b, 0)).toBe(3);
+  // the recorded FOMO answer is also the window's one output with an unhealthy engagement indicator
+  expect(sample.unhealthyEngagement).toBe(1);
+  expect(sample.players.unhealthyEngagement.reduce((a, b) => a + b, 0)).toBe(1);
 });

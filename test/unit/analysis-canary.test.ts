@@ -5,7 +5,7 @@ import { rolloutPolicySchema } from '../../src/config/schema';
 import { rng } from '../support/random';
 
 const policy = rolloutPolicySchema.parse({}).analysis;
-const zeroMargins = { ...policy, maxErrorRateIncrease: 0, maxFirstAttemptFailureRateIncrease: 0, maxLatencyP95IncreasePercent: 0, maxLatencyP99IncreasePercent: 0, maxLatencySlowerProbability: 0.5, maxViolationRateIncrease: 0, maxCostIncreasePercent: 0, minFeedbackScoreRatio: 1 };
+const zeroMargins = { ...policy, maxErrorRateIncrease: 0, maxFirstAttemptFailureRateIncrease: 0, maxLatencyP95IncreasePercent: 0, maxLatencyP99IncreasePercent: 0, maxLatencySlowerProbability: 0.5, maxViolationRateIncrease: 0, maxUnhealthyEngagementRateIncrease: 0, maxCostIncreasePercent: 0, minFeedbackScoreRatio: 1 };
 
 interface Behaviour {
   errorRate: number;
@@ -17,6 +17,8 @@ interface Behaviour {
   /** Multiplier of latencies above the 80th percentile (a tail-only regression). */
   tailFactor: number;
   violationRate: number;
+  /** Share of answered calls with an unhealthy engagement indicator (0: no random draw, so other streams are unchanged). */
+  unhealthyRate?: number;
   costUsd: number | null;
   feedbackMean: number;
   feedbackShare: number;
@@ -47,6 +49,7 @@ function simulate(random: () => number, n: number, b: Behaviour, perPlayer = 1, 
       firstAttemptFailed: firstAttemptFailed || hard,
       attempts,
       violation: !error && random() < b.violationRate,
+      unhealthyEngagement: !error && (b.unhealthyRate ?? 0) > 0 && random() < b.unhealthyRate!,
       latencyMs: latency,
       costUsd: b.costUsd === null ? null : b.costUsd * (0.8 + 0.4 * random()),
       feedbackScore: !error && random() < b.feedbackShare ? Math.min(5, Math.max(1, Math.round(b.feedbackMean + normal()))) : null,
@@ -91,7 +94,7 @@ describe('verdict rules', () => {
     const random = rng(4);
     const r = judgeCanaryWindow(simulate(random, 4000, stable), simulate(random, 12000, stable), policy);
     expect(r.verdict).toBe('pass');
-    for (const m of ['error_rate', 'first_attempt_failure_rate', 'latency_p95', 'latency_p99', 'latency_shift', 'violation_rate', 'feedback_score', 'cost_per_request']) {
+    for (const m of ['error_rate', 'first_attempt_failure_rate', 'latency_p95', 'latency_p99', 'latency_shift', 'violation_rate', 'unhealthy_engagement_rate', 'feedback_score', 'cost_per_request']) {
       const c = check(r, m)!;
       expect(c.verdict).toBe('pass');
       expect(c.upper!).toBeLessThan(c.margin!);
@@ -100,9 +103,9 @@ describe('verdict rules', () => {
     expect(check(r, 'error_rate')!.detail).toMatch(/^error rate [+−]\d\.\d\d pp, 95 % upper bound \+\d\.\d\d pp < margin \+2\.00 pp \(canary \d\.\d\d % vs stable \d\.\d\d %\)$/);
     expect(check(r, 'latency_p95')!.detail).toMatch(/^latency p95 [+−]\d+\.\d %, 95 % upper bound \+\d+\.\d % < margin \+25\.0 %/);
     expect(check(r, 'feedback_score')!.detail).toMatch(/^feedback score [+−]\d+\.\d %, 95 % lower bound −\d+\.\d % > margin −10\.0 %/);
-    expect(r.alphaPerMetric).toBeCloseTo(0.05 / 8, 12);
+    expect(r.alphaPerMetric).toBeCloseTo(0.05 / 9, 12);
     expect(Object.keys(r.evidence).sort()).toEqual(
-      ['cost_per_request', 'error_rate', 'feedback_score', 'first_attempt_failure_rate', 'latency_p95', 'latency_p99', 'latency_shift', 'violation_rate'].sort(),
+      ['cost_per_request', 'error_rate', 'feedback_score', 'first_attempt_failure_rate', 'latency_p95', 'latency_p99', 'latency_shift', 'violation_rate', 'unhealthy_engagement_rate'].sort(),
     );
   });
 
@@ -110,6 +113,8 @@ describe('verdict rules', () => {
     ['error_rate', { errorRate: 0.3 }, 300],
     ['latency_shift', { latencyMedianMs: 900 }, 300],
     ['violation_rate', { violationRate: 0.15 }, 300],
+    // seed 5.2: a candidate that makes the game more manipulative fails like one that makes more errors
+    ['unhealthy_engagement_rate', { unhealthyRate: 0.12 }, 300],
 
     ['feedback_score', { feedbackMean: 2 }, 300],
     ['cost_per_request', { costUsd: 0.003 }, 300],
