@@ -240,7 +240,7 @@ function main() {
   const args = process.argv.slice(2).join(" ");
   const command = `npm run bench:analysis${args ? ` -- ${args}` : ""}`;
   const defaults = rolloutPolicySchema.parse({}).analysis;
-  const zero = { ...defaults, maxErrorRateIncrease: 0, maxFirstAttemptFailureRateIncrease: 0, maxLatencyP95IncreasePercent: 0, maxLatencyP99IncreasePercent: 0, maxLatencySlowerProbability: 0.5, maxViolationRateIncrease: 0, maxCostIncreasePercent: 0, minFeedbackScoreRatio: 1 };
+  const zero = { ...defaults, maxErrorRateIncrease: 0, maxFirstAttemptFailureRateIncrease: 0, maxLatencyP95IncreasePercent: 0, maxLatencyP99IncreasePercent: 0, maxLatencySlowerProbability: 0.5, maxViolationRateIncrease: 0, maxUnhealthyEngagementRateIncrease: 0, maxCostIncreasePercent: 0, minFeedbackScoreRatio: 1 };
   const scenarios: Scenario[] = [
     { name: 'identical candidate, default margins', canary: stable, margins: 'default', icc: 0, kind: 'null' },
     { name: 'identical candidate, margins 0', canary: stable, margins: 'zero', icc: 0, kind: 'null' },

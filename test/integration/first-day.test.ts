@@ -57,7 +57,7 @@ beforeAll(async () => {
       '    windowSeconds: 4',
       '    stableHoldbackPercent: 0   # 5 % of ~25 calls/s is 5 calls a window: the 100 % step is judged against stable before it',
       '    # the fake answers in milliseconds: a window is judged 1 s after it closes, not after the default 35 s grace',
-      '    analysis: { minSamples: 10, graceSeconds: 1, maxErrorRateIncrease: 0.05, maxFirstAttemptFailureRateIncrease: 0.05, maxViolationRateIncrease: 0.05, maxLatencyP95IncreasePercent: 100, maxLatencySlowerProbability: 0.75 }',
+      '    analysis: { minSamples: 10, graceSeconds: 1, maxErrorRateIncrease: 0.05, maxFirstAttemptFailureRateIncrease: 0.05, maxViolationRateIncrease: 0.05, maxUnhealthyEngagementRateIncrease: 0.05, maxLatencyP95IncreasePercent: 100, maxLatencySlowerProbability: 0.75 }',
     ].join('\n'),
   );
   // `mms` as npm installs it (node_modules/.bin symlink), for the commands the README does not show

@@ -44,7 +44,7 @@ beforeEach(async () => {
       `temporal: { controlTaskQueue: ${taskQueue} }`,
       'providers: { local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }',
       `useCases: [ { id: ${USE_CASE}, kind: self_hosted, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: local, model: llama-3.1-8b-instruct } } ]`,
-      'policies: { rollout: { steps: [20, 50, 100], windowSeconds: 1.5, stableHoldbackPercent: 0, analysis: { minSamples: 20, maxInconclusiveExtensions: 2, graceSeconds: 0.3, maxErrorRateIncrease: 0.1, maxFirstAttemptFailureRateIncrease: 0.1, maxViolationRateIncrease: 0.1, maxLatencySlowerProbability: 0.8, maxLatencyP95IncreasePercent: 100, maxLatencyP99IncreasePercent: 200, maxCostIncreasePercent: 100 } } }',
+      'policies: { rollout: { steps: [20, 50, 100], windowSeconds: 1.5, stableHoldbackPercent: 0, analysis: { minSamples: 20, maxInconclusiveExtensions: 2, graceSeconds: 0.3, maxErrorRateIncrease: 0.1, maxFirstAttemptFailureRateIncrease: 0.1, maxViolationRateIncrease: 0.1, maxUnhealthyEngagementRateIncrease: 0.1, maxLatencySlowerProbability: 0.8, maxLatencyP95IncreasePercent: 100, maxLatencyP99IncreasePercent: 200, maxCostIncreasePercent: 100 } } }',
     ].join('\n'),
   );
   process.env.DATABASE_URL = db.url;

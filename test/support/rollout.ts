@@ -27,6 +27,7 @@ export function testPolicy(overrides: Record<string, unknown> = {}): RolloutPoli
       maxErrorRateIncrease: 0.1,
       maxFirstAttemptFailureRateIncrease: 0.1,
       maxViolationRateIncrease: 0.1,
+      maxUnhealthyEngagementRateIncrease: 0.1,
       maxLatencyP95IncreasePercent: 100,
       maxLatencyP99IncreasePercent: 200,
       maxLatencySlowerProbability: 0.8,
