@@ -96,7 +96,12 @@ export async function workflowBundleAt(commit: string): Promise<string> {
   const sources = fs.mkdtempSync(path.join(dir, `workflows-${commit}-`));
   try {
     // inside the repository, so the bundler resolves packages from its node_modules
-    const tar = execFileSync('git', ['archive', commit, 'workflows', 'src', 'activities'], { cwd: root, maxBuffer: 512 * 1024 * 1024 });
+    let tar: Buffer;
+    try {
+      tar = execFileSync('git', ['archive', commit, 'workflows', 'src', 'activities'], { cwd: root, maxBuffer: 512 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      throw new Error(`the workflow code of commit ${commit} is needed from git, and git archive failed (a shallow clone or an export without history? \`git fetch --unshallow\`): ${(err as { stderr?: Buffer }).stderr?.toString().trim() ?? String(err)}`);
+    }
     execFileSync('tar', ['-x', '-C', sources], { input: tar });
     const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
     const { code } = await bundleWorkflowCode({ workflowsPath: path.join(sources, 'workflows/index.ts'), logger: silent });
