@@ -570,7 +570,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         audit_event_id: report.auditEventId,
       };
     });
-    // Seed section 8: what the guardrails saw and did for one model (counts, rates per window, engagement health, interventions).
+    // The guardrails report of the original design: what the guardrails saw and did for one model (counts, rates per window, engagement health, interventions).
     app.get<{ Params: { model_id: string }; Querystring: Record<string, string> }>(`${PREFIX}/guardrails/:model_id`, authenticated, async (req) => {
       const { model_id: modelId } = parse(z.object({ model_id: uuid('a model id') }), req.params);
       const query = parse(guardrailsQuery, req.query);

@@ -19,12 +19,7 @@ import { keyAllowsUseCase, type ApiKeyRecord } from '../src/auth/api-keys';
 import { NO_LIMITS } from '../src/auth/limits';
 import type { KeyLimiter } from '../src/auth/limiter';
 
-/**
- * POST /v1/chat/completions: route by the sticky bucket, apply the use case's policy, call the
- * provider within one retry budget (falling back to the use case's fallback model when the budget is
- * spent on an outage), mirror to shadows without waiting for them, judge the answer with the
- * guardrail, answer in the OpenAI wire format (JSON or SSE) and queue exactly one log row.
- */
+/** What a ChatHandler is built from (one per gateway). */
 export interface ChatDeps {
   cache: RegistryCache;
   /** Where guardrail violations are queued (call rows go through `outcomes`). */
@@ -183,6 +178,12 @@ async function relayAsIs(event: StreamEvent, relayed: RelayedStream, sse: ChatSs
   } else noteStreamEnd(event, relayed);
 }
 
+/**
+ * POST /v1/chat/completions: route by the sticky bucket, apply the use case's policy, call the
+ * provider within one retry budget (falling back to the use case's fallback model when the budget is
+ * spent on an outage), mirror to shadows without waiting for them, judge the answer with the
+ * guardrail, answer in the OpenAI wire format (JSON or SSE) and report exactly one outcome (its log row, metrics and charge).
+ */
 export class ChatHandler {
   private readonly retryPolicy: RetryPolicy;
   private shadowInFlight = 0;

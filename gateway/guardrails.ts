@@ -1,11 +1,12 @@
-import type { ChatMessage } from '../src/providers/types';
-
 /**
  * The guardrail hook on the output path, before an answer reaches the caller. The guardrails
  * capability implements `Guardrail`; with none configured every answer passes. Each call's verdict is
  * written to its log row, every violation to guardrails_violations, and critical ones are reported
  * through `onCriticalViolation` at once (so a rollout can be aborted without waiting for its window).
  */
+
+import type { ChatMessage } from '../src/providers/types';
+
 export type GuardrailSeverity = 'critical' | 'high' | 'medium' | 'low';
 
 export interface GuardrailViolation {

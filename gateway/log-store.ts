@@ -1,12 +1,13 @@
-import crypto from 'node:crypto';
-import type { PrismaClient } from '@prisma/client';
-import { Pool } from 'pg';
-
 /**
  * Historical-log rows and where they are written. A row becomes a record of column values (plain
  * JSON: that is also what a spill file holds), and a store inserts records a batch per statement.
  * Two stores: over `pg` directly (the gateway's log thread) and over Prisma (in-process use).
  */
+
+import crypto from 'node:crypto';
+import type { PrismaClient } from '@prisma/client';
+import { Pool } from 'pg';
+
 export interface LogRow {
   id: string;
   requestId: string;

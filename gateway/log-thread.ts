@@ -10,13 +10,7 @@ import { LogWriter, type Entry, type LogObserver, type LogSink } from './log-wri
 import type { GatewayMetrics } from './metrics';
 import { RegistryPoller } from './registry-poller';
 
-/**
- * The log thread. Turning rows into records, hashing sticky keys, building batch parameters, talking
- * to PostgreSQL, spilling and replaying all run on a worker thread with its own `pg` pool, so none of
- * it can stall the event loop that serves calls. The main thread only appends rows to an array and
- * hands the array over every few milliseconds. The same thread polls the registry fingerprint and
- * tells the main thread when allocations, use cases, models or keys changed.
- */
+/** Messages from the main thread to the log thread, and back. */
 type ToWorker = { t: 'entries'; entries: Entry[] } | { t: 'flush'; id: number } | { t: 'close' };
 type ToMain =
   | { t: 'flushed'; id: number }
@@ -43,6 +37,13 @@ export interface ThreadedLogWriterOptions extends WorkerInput {
   onThreadLost(): void;
 }
 
+/**
+ * The log thread. Turning rows into records, hashing sticky keys, building batch parameters, talking
+ * to PostgreSQL, spilling and replaying all run on a worker thread with its own `pg` pool, so none of
+ * it can stall the event loop that serves calls. The main thread only appends rows to an array and
+ * hands the array over every few milliseconds. The same thread polls the registry fingerprint and
+ * tells the main thread when allocations, use cases, models or keys changed.
+ */
 export class ThreadedLogWriter implements LogSink {
   private pending: Entry[] = [];
   private readonly worker: Worker;

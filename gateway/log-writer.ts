@@ -8,13 +8,7 @@ import { toLogRecord, toViolationRecord, type LogRecord, type LogRow, type LogSt
 
 export type { LogRow, ViolationRow } from './log-store';
 
-/**
- * The historical log, written off the hot path. A call appends its row to an in-memory queue (O(1));
- * a flush loop inserts the queue in batches (`ON CONFLICT DO NOTHING`: every row carries its own id
- * and request_id, so writing a row twice is harmless). When the database cannot be reached, rows go to
- * a bounded spill file under .mms/ instead, the gateway keeps serving, and once a probe reaches the
- * database again the spill is replayed and deleted. close() (SIGTERM) flushes everything that is queued.
- */
+/** A queued write: a call's log row or a guardrail violation. */
 export type Entry = { kind: 'log'; row: LogRow } | { kind: 'violation'; row: ViolationRow };
 
 /** What the writer reports as it goes (to /metrics, or from the log thread to the main thread). */
@@ -79,6 +73,13 @@ export interface LogWriterOptions {
   probeIntervalMs?: number;
 }
 
+/**
+ * The historical log, written off the hot path. A call appends its row to an in-memory queue (O(1));
+ * a flush loop inserts the queue in batches (`ON CONFLICT DO NOTHING`: every row carries its own id
+ * and request_id, so writing a row twice is harmless). When the database cannot be reached, rows go to
+ * a bounded spill file under .mms/ instead, the gateway keeps serving, and once a probe reaches the
+ * database again the spill is replayed and deleted. close() (SIGTERM) flushes everything that is queued.
+ */
 export class LogWriter implements LogSink {
   private queue: Entry[] = [];
   private timer: NodeJS.Timeout | undefined;

@@ -10,14 +10,7 @@ import { buildBucketTable } from '../src/routing/buckets';
 import type { GatewayMetrics } from './metrics';
 import { readFingerprint } from './registry-poller';
 
-/**
- * Everything the hot path needs, in memory: per use case the allocation version it serves (with its
- * bucket table), the generation policy, the models behind each entry with their provider client and
- * price; and the active API keys by hash. A poll every allocationPollMs compares a fingerprint of the
- * registry (latest allocation versions, use-case and model changes, keys) and reloads when it moved,
- * so an allocation change reaches every replica within one poll (250 ms by default), without restart.
- * When the database is unreachable the last loaded state keeps serving.
- */
+/** A model as the hot path calls it: its provider client, upstream name, price and own parameters. */
 export interface ResolvedModel {
   id: string;
   name: string;
@@ -116,6 +109,14 @@ export interface RegistryCacheOptions {
   externalFingerprints?: boolean;
 }
 
+/**
+ * Everything the hot path needs, in memory: per use case the allocation version it serves (with its
+ * bucket table), the generation policy, the models behind each entry with their provider client and
+ * price; and the active API keys by hash. A poll every allocationPollMs compares a fingerprint of the
+ * registry (latest allocation versions, use-case and model changes, keys) and reloads when it moved,
+ * so an allocation change reaches every replica within one poll (250 ms by default), without restart.
+ * When the database is unreachable the last loaded state keeps serving.
+ */
 export class RegistryCache {
   private routes = new Map<string, UseCaseRoute>();
   private keys = new Map<string, ApiKeyRecord>();

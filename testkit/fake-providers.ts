@@ -1,8 +1,3 @@
-import fs from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-
 /**
  * Fake provider servers on 127.0.0.1 that speak the real wire formats, so the gateway's provider code
  * runs unchanged against them:
@@ -15,6 +10,12 @@ import path from 'node:path';
  * error rate, a queue of next answers (429 with retry-after, 5xx, 529), streams cut mid-way, hangs.
  * The answer is deterministic: `reply from <model>: <last user message>`.
  */
+
+import fs from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
 export interface Behaviour {
   /** Answer with this status and an error body of the wire's shape. */
   status?: number;

@@ -17,7 +17,7 @@ const prompts = proxyActivities<EvaluationActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 50, nonRetryableErrorTypes: ['NotFound', 'EvaluationUnavailable'] },
 });
 
-/** Compares a candidate with the model in service on a stored prompt suite (seed section 3.5). */
+/** Compares a candidate with the model in service on a stored prompt suite (the use-case test a model passes before it serves). */
 export async function evaluateWorkflow(input: EvaluateInput): Promise<EvaluateResult> {
   const { workflowId } = workflowInfo();
   const opened = await registry.openEvaluation({ ...input, workflowId });

@@ -8,7 +8,7 @@ import type { RolloutPolicy } from '../src/config/schema';
 import type { DatasetCard } from '../src/pipeline/dataset';
 
 /**
- * Messages of the self-hosted pipeline (seed 3.1-3.5): `pipeline:<useCase>` discovers, downloads
+ * Messages of the self-hosted pipeline, from finding a model to serving its use-case copy: `pipeline:<useCase>` discovers, downloads
  * and starts one child `copy:<useCase>:<copy>` per use-case copy, which builds its dataset, trains,
  * tests until as good, serves and rolls out. Settings are resolved from mms.config.yaml when the
  * pipeline starts and travel in the input, so each run's history shows what it used.
@@ -149,7 +149,7 @@ export const copyStatusQuery = defineQuery<CopyStatus>('copyStatus');
 export const pipelineWorkflowId = (useCaseId: string) => `pipeline:${useCaseId}`;
 export const copyWorkflowId = (useCaseId: string, copyName: string) => `copy:${useCaseId}:${copyName}`;
 
-/** `<base>-<use-case-with-dashes>`, the design's copy name (seed 3.3). */
+/** `<base>-<use-case-with-dashes>`: the name the original design gives a use-case copy of a base model. */
 export const copyNameOf = (baseName: string, useCaseId: string) => `${baseName}-${useCaseId.replace(/_/g, '-')}`;
 
 /** The registry name of a Hub repository: its name without the owner, lower-cased (`Llama-3.1-8B` → `llama-3.1-8b`). */

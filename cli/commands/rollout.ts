@@ -173,7 +173,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
       const policy = policyWithOverrides(config.policies.rollout, opts);
       const strategy = opts.strategy ?? policy.strategy;
       if (strategy === 'all_at_once' && opts.force) process.stderr.write(`${ALL_AT_ONCE_WARNING}\n`);
-      // Players are moved only to a model that answered its validation prompts (seed 2.1 step 1).
+      // Players are moved only to a model that answered its validation prompts: validation comes first in a deployment.
       const prisma = await c.prisma();
       const model = await findModel(prisma, candidate, useCase);
       const problem = model && !opts.force ? await validationProblem(prisma, model) : undefined;

@@ -1,12 +1,13 @@
-import os from 'node:os';
-import type { Prisma, PrismaClient } from '@prisma/client';
-
 /**
  * The audit trail of administrative actions (audit_events): who (a person or an API key's name), with
  * which key, when, what, on what, and the numbers of what it did. Written in the same transaction as
  * the action, so an action without its audit row cannot happen. Never holds secrets or raw personal
  * identifiers: targets are ids or hashes.
  */
+
+import os from 'node:os';
+import type { Prisma, PrismaClient } from '@prisma/client';
+
 export interface AuditActor {
   /** A person (`cli:<os user>`) or an API key (`apikey:<name>`). */
   actor: string;

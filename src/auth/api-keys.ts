@@ -1,13 +1,14 @@
-import crypto from 'node:crypto';
-import type { Prisma, PrismaClient } from '@prisma/client';
-import { NO_LIMITS, budgetPeriods, budgetWindow, parseKeyLimits, type BudgetPeriod, type KeyLimits } from './limits';
-
 /**
  * API keys of the gateway and the management API. A key is `mms_` + 43 random base64url characters,
  * shown once at creation; only its SHA-256 hash and a short prefix (to recognise it in a list) are
  * stored. Scopes say which surface a key opens (`gateway`: chat, models, feedback; `admin`: the
  * management API); use cases say which use cases a gateway key may call (`*` = all).
  */
+
+import crypto from 'node:crypto';
+import type { Prisma, PrismaClient } from '@prisma/client';
+import { NO_LIMITS, budgetPeriods, budgetWindow, parseKeyLimits, type BudgetPeriod, type KeyLimits } from './limits';
+
 export const API_KEY_PREFIX = 'mms_';
 export const apiKeyScopes = ['gateway', 'admin'] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];

@@ -1,26 +1,5 @@
 import { NANO_USD, budgetWindow, minuteWindow, type KeyLimits, type Window } from './limits';
 
-/**
- * Per-key limits that hold across N gateway replicas without a database round trip per call.
- *
- * Each (key, counter, window) has one shared row in PostgreSQL (`api_key_counters`). A replica
- * *leases* a slice of what is left of the limit (`reserved += grant`, never past the limit, in one
- * statement) and spends it from memory: the common call is a few map lookups. It asks for the next
- * slice in the background when half of the current one is spent, and settles every `settleMs`
- * (`used += consumed`, and it gives back what it holds unused when the lease went idle for
- * `leaseMs`, the window ended, or the counter is nearly exhausted). Because the grants of all
- * replicas together never exceed the limit, N replicas never let more than the limit through.
- *
- * Near the end of a window (less than `tightSlices` slices left) leases shrink to what one call
- * needs and unused remainders go back at the next settle, so a replica refused while others still
- * hold unused slices waits for one settle (`2.5 × settleMs`) and asks again before it answers 429.
- *
- * Tokens and spend are known only after a call: admission needs a positive balance, and the call's
- * actual tokens and cost are charged afterwards (a replica may go one call over, as LiteLLM and
- * Envoy's token buckets do). When the database is unreachable a replica grants itself one slice per
- * counter and window (and charges it when the database is back): the game keeps playing, and the
- * overshoot is bounded by one slice per replica.
- */
 export type LimitName = 'rpm' | 'tpm' | 'use_case_rpm' | 'use_case_tpm' | 'budget' | 'feedback_rpm';
 
 export interface LimitedKey {
@@ -123,6 +102,27 @@ interface Lease {
 
 const available = (l: Lease) => l.granted - l.consumed;
 
+/**
+ * Per-key limits that hold across N gateway replicas without a database round trip per call.
+ *
+ * Each (key, counter, window) has one shared row in PostgreSQL (`api_key_counters`). A replica
+ * *leases* a slice of what is left of the limit (`reserved += grant`, never past the limit, in one
+ * statement) and spends it from memory: the common call is a few map lookups. It asks for the next
+ * slice in the background when half of the current one is spent, and settles every `settleMs`
+ * (`used += consumed`, and it gives back what it holds unused when the lease went idle for
+ * `leaseMs`, the window ended, or the counter is nearly exhausted). Because the grants of all
+ * replicas together never exceed the limit, N replicas never let more than the limit through.
+ *
+ * Near the end of a window (less than `tightSlices` slices left) leases shrink to what one call
+ * needs and unused remainders go back at the next settle, so a replica refused while others still
+ * hold unused slices waits for one settle (`2.5 × settleMs`) and asks again before it answers 429.
+ *
+ * Tokens and spend are known only after a call: admission needs a positive balance, and the call's
+ * actual tokens and cost are charged afterwards (a replica may go one call over, as LiteLLM and
+ * Envoy's token buckets do). When the database is unreachable a replica grants itself one slice per
+ * counter and window (and charges it when the database is back): the game keeps playing, and the
+ * overshoot is bounded by one slice per replica.
+ */
 export class KeyLimiter {
   private readonly leases = new Map<string, Lease>();
   private readonly retired: Lease[] = [];

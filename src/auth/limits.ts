@@ -6,6 +6,7 @@
  *   useCases[id].rpm / .tpm   the same for one use case
  *   budgetUsd + budgetPeriod  spend in USD (the cost logged for each call) per UTC day, ISO week or month
  */
+
 export const budgetPeriods = ['daily', 'weekly', 'monthly'] as const;
 export type BudgetPeriod = (typeof budgetPeriods)[number];
 

@@ -74,7 +74,7 @@ const configPromptSchema = z.strictObject({
   history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string() })).default([]),
 });
 
-/** Checks every answer of a use case must pass (seed 3.5: use-case-specific tests). */
+/** Checks every answer of a use case must pass: the use case's own tests, beyond generic quality, before a model may serve it. */
 const useCaseTestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('json_schema'), name: z.string().min(1).optional(), schema: z.record(z.string(), z.unknown()) }),
   z.strictObject({ type: z.literal('regex'), name: z.string().min(1).optional(), pattern: z.string().min(1), flags: z.string().regex(/^[gimsuy]*$/).default('') }),
@@ -222,7 +222,7 @@ export const rolloutPolicySchema = z.strictObject({
 export const quantizations = ['f32', 'f16', 'q8_0', 'q6_K', 'q5_K_M', 'q4_K_M', 'q4_0'] as const;
 
 /**
- * The self-hosted pipeline (seed 3.1-3.5): discovery, download, use-case copies, datasets from the
+ * The self-hosted pipeline, from finding a model to serving its use-case copy: discovery, download, use-case copies, datasets from the
  * logs, training on the GPU worker, test until as good, deploy.
  */
 export const selfHostedSchema = z.strictObject({

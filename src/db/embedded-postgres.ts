@@ -1,14 +1,15 @@
+/**
+ * The embedded default when DATABASE_URL is unset: real PostgreSQL binaries shipped by npm, data kept
+ * under a directory of ours. A small JSON file beside the data records the port and password so other
+ * commands (`mms doctor`, `mms model list`) find the server a running `mms dev` started.
+ */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { Client } from 'pg';
 
-/**
- * The embedded default when DATABASE_URL is unset: real PostgreSQL binaries shipped by npm, data kept
- * under a directory of ours. A small JSON file beside the data records the port and password so other
- * commands (`mms doctor`, `mms model list`) find the server a running `mms dev` started.
- */
 export interface EmbeddedPostgresHandle {
   url: string;
   /** True when this process started the server (and so must stop it). */

@@ -3,7 +3,7 @@ import { Ollama } from 'ollama';
 import { parseParameterSize } from '../providers/model-lists';
 
 /**
- * Discovery and ranking of self-hosted models (seed 3.2): text-generation models of the Hugging Face
+ * Discovery and ranking of self-hosted models (the pipeline's first step): text-generation models of the Hugging Face
  * Hub (through `@huggingface/hub`) and the models of an Ollama node, ranked with the design's
  * self-hosted weights. Every criterion is a score in [0, 1] with the facts it came from, so a ranking
  * can be explained. A card without benchmark results scores a neutral 0.5 on benchmarks (unknown,

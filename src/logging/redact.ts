@@ -3,6 +3,8 @@
  * that leaves the process as text passes through redactSecrets: it masks every value registered with
  * registerSecret (provider keys read from the environment) and anything shaped like a credential.
  */
+
+/** The secret values registered so far (registerSecret), masked wherever they appear. */
 const registered = new Set<string>();
 
 export function registerSecret(value: string | undefined): void {

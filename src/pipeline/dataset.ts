@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { PrismaClient } from '@prisma/client';
 
 /**
- * The fine-tuning data set of a use case from its historical logs (seed 3.4): a human's corrected
+ * The fine-tuning data set of a use case from its historical logs (what a use-case copy is trained on): a human's corrected
  * output is preferred over the model's; otherwise the call must have a good enough feedback score
  * (or none, unless feedback is required); only successful, guardrail-clean calls; duplicates dropped;
  * personal data redacted; a deterministic train/validation split. Written as chat JSONL

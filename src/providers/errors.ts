@@ -1,9 +1,10 @@
-import { redactSecrets } from '../logging/redact';
-
 /**
  * Every provider failure becomes a ProviderError with an error class the logs, metrics and retry
  * budget understand. Messages are redacted: a provider that echoes our key back never leaks it.
  */
+
+import { redactSecrets } from '../logging/redact';
+
 export type ErrorClass =
   | 'rate_limited' // 429
   | 'overloaded' // 529 (Anthropic), 503

@@ -1,6 +1,3 @@
-import { ProviderError } from './errors';
-import { onCancel, type CancelSignal } from './types';
-
 /**
  * One retry budget per call: a number of attempts and a deadline, shared by the primary model and
  * the fallback. 429 (honouring retry-after), 5xx, 529, timeouts and connection failures are retried;
@@ -8,6 +5,10 @@ import { onCancel, type CancelSignal } from './types';
  * call fails now with that retry-after (the caller can pass it on) instead of sleeping past the deadline.
  * The SDKs' own retries are disabled, so the budget never multiplies.
  */
+
+import { ProviderError } from './errors';
+import { onCancel, type CancelSignal } from './types';
+
 export interface RetryPolicy {
   maxAttempts: number;
   budgetMs: number;

@@ -1,10 +1,11 @@
-import { EventEmitter } from 'node:events';
-import type { ProviderConfig } from '../config/schema';
-
 /**
  * One interface over every provider the gateway and the evaluation activities call. Requests and
  * answers are in a provider-neutral shape; the OpenAI wire format is the lingua franca of the API.
  */
+
+import { EventEmitter } from 'node:events';
+import type { ProviderConfig } from '../config/schema';
+
 export type ChatRole = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {

@@ -35,11 +35,7 @@ export class DuplicateModelError extends Error {
   }
 }
 
-/**
- * Per-model sampling parameters (`--param temperature=0.7`): the gateway applies them on top of the
- * use case's config when it calls this model, and validation calls with them too. Names in our
- * spelling or OpenAI's wire spelling.
- */
+/** What each per-model parameter accepts (coerced: values arrive as typed on the command line). */
 const paramSchemas = {
   temperature: z.coerce.number().min(0).max(2),
   maxTokens: z.coerce.number().int().min(1).max(1_000_000),
@@ -50,6 +46,11 @@ const paramSchemas = {
   presencePenalty: z.coerce.number().min(-2).max(2),
   stop: z.union([z.array(z.string().min(1)).max(4), z.string().min(1).transform((s) => s.split('|'))]),
 } as const;
+/**
+ * Per-model sampling parameters (`--param temperature=0.7`): the gateway applies them on top of the
+ * use case's config when it calls this model, and validation calls with them too. Names in our
+ * spelling or OpenAI's wire spelling.
+ */
 export type ModelParams = { [K in keyof typeof paramSchemas]?: z.infer<(typeof paramSchemas)[K]> };
 const wireNames: Record<string, keyof typeof paramSchemas> = {
   max_tokens: 'maxTokens',

@@ -1,12 +1,13 @@
-import { isDeepStrictEqual } from 'node:util';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-
 /**
  * A workflow on a Temporal Schedule, made to match its definition idempotently: created when missing,
  * updated when its period, workflow, task queue or arguments changed, left alone otherwise. `mms dev`
  * and every worker start-up call it with what mms.config.yaml says, so the schedule follows the config
  * without anyone running a command. Runs never overlap (SKIP): a slow run delays, it does not pile up.
  */
+
+import { isDeepStrictEqual } from 'node:util';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+
 export interface ScheduledWorkflow {
   scheduleId: string;
   workflowType: string;

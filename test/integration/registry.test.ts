@@ -14,7 +14,7 @@ afterEach(async () => {
   await db.drop();
 });
 
-/** Seed section 7, column by column: the registry must hold every one of them. */
+/** The original design's tables, column by column: the registry must hold every one of them. */
 const seedColumns: Record<string, string[]> = {
   models: ['model_id', 'model_name', 'model_type', 'provider', 'use_case', 'version', 'status', 'model_path', 'configuration', 'performance_metrics', 'created_at', 'updated_at'],
   model_historical_logs: ['log_id', 'model_id', 'use_case', 'prompt', 'context', 'generated_output', 'user_feedback', 'corrected_output', 'performance_metrics', 'timestamp'],
