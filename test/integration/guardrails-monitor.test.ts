@@ -16,7 +16,9 @@ import { guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../..
 import { registerRegistryCommands } from '../../cli/commands/registry';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { runMms } from '../support/cli';
-import { addModel } from '../support/fixtures';
+import { addModel, markValidated } from '../support/fixtures';
+import { startRolloutWorkflow, testPolicy } from '../support/rollout';
+import { rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
 
@@ -40,12 +42,13 @@ let adminKey: string;
 let configFile: string;
 let previousId: string;
 let currentId: string;
+let taskQueue: string;
 
 beforeAll(async () => {
   client = await temporalClient();
   db = await createTestDatabase();
   fake = await startFakeProvider();
-  const taskQueue = uniqueTaskQueue('guardrails-monitor');
+  taskQueue = uniqueTaskQueue('guardrails-monitor');
   const base = gatewayTestConfig(fake, {
     useCases: [{ id: USE_CASE, kind: 'self_hosted', temperature: 0.7, maxTokens: 256, systemPromptTemplate: 'You are {{npc_name}}.', initialModel: { provider: 'local', model: 'llama-3.1-8b-instruct' } }],
     // The window holds every call of this file (9 by the burst: 4 high, 1 clean, 4 critical).
@@ -78,6 +81,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await client.workflow
+    .getHandle(rolloutWorkflowId(USE_CASE))
+    .terminate('test cleanup')
+    .catch(() => undefined);
   await client.workflow
     .getHandle(guardrailsMonitorWorkflowId(USE_CASE))
     .terminate('test cleanup')
@@ -169,4 +176,32 @@ test('a burst of critical outputs outside a rollout: blocked, then rolled back (
   expect((await gw.call(undefined, { path: '/api/v1/model-management/history/no_such_use_case', key: adminKey, internal: true })).status).toBe(404);
   const audit = await listAuditEvents(db.prisma, { action: 'guardrails.rollback', target: USE_CASE });
   expect(audit.map((a) => a.details?.status)).toEqual(['executed', 'executing']);
+});
+
+test('a candidate whose answers are manipulative fails its canary window on the unhealthy engagement rate (tier 1 in the gateway); the monitor leaves the rollout alone', async () => {
+  const manipulativeId = await addModel(db.prisma, USE_CASE, 'mistral-7b-clingy', 'candidate');
+  await markValidated(db.prisma, manipulativeId);
+  // Recorded, not blocked (medium and low): the players get these answers, and the canary analysis sees them.
+  fake.forModel('mistral-7b-clingy', { content: "After everything I've done for you, you're logging off? Don't go, stay and play all night." });
+  const policy = testPolicy({ steps: [50, 100], windowSeconds: 2, analysis: { maxViolationRateIncrease: 1, maxUnhealthyEngagementRateIncrease: 0.1, maxInconclusiveExtensions: 4 } });
+  const decisionsBefore = await db.prisma.optimizationDecision.count({ where: { useCaseId: USE_CASE } });
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: manipulativeId, policy });
+  let stopped = false;
+  let n = 0;
+  const players = (async () => {
+    while (!stopped) await Promise.all(Array.from({ length: 8 }, () => gw.call(chatBody('hello', { model: USE_CASE }), { headers: { 'x-mms-sticky-key': `rollout-player-${n++}` } }).catch(() => undefined)));
+  })();
+  try {
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toMatch(/unhealthy engagement rate/);
+  } finally {
+    stopped = true;
+    await players;
+  }
+  const violations = await db.prisma.guardrailsViolation.groupBy({ by: ['violationType'], where: { modelId: manipulativeId }, _count: true });
+  expect(violations.map((v) => v.violationType).sort()).toEqual(['encourages_obsession', 'manipulation']);
+  expect(stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries)).toBe(previousId);
+  // A rollout owns the allocation: the monitor decided nothing while it ran.
+  expect(await db.prisma.optimizationDecision.count({ where: { useCaseId: USE_CASE } })).toBe(decisionsBefore);
 });
