@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { MmsConfig } from '../../src/config/schema';
 import { createApiKey } from '../../src/auth/api-keys';
 import { listAuditEvents } from '../../src/audit/events';
@@ -154,6 +155,11 @@ test('a burst of critical outputs outside a rollout: blocked, then rolled back (
   await waitFor('the gateway to serve the restored model', async () => (await gw.call(undefined, { path: `/v1/allocations/${USE_CASE}`, internal: true })).body.entries?.[0]?.modelId === previousId, 10_000);
   const status = await client.workflow.getHandle(guardrailsMonitorWorkflowId(USE_CASE)).query(guardrailsMonitorStatusQuery);
   expect(status.decisions.map((d) => `${d.kind}:${d.status}`)).toEqual(['adjust_parameters:executed', 'rollback:executed']);
+  // MMS_RECORD_HISTORIES=1 saves the monitor's history so far (both interventions, the rollback child) for test/integration/replay.test.ts.
+  if (process.env.MMS_RECORD_HISTORIES) {
+    const history = await client.workflow.getHandle(guardrailsMonitorWorkflowId(USE_CASE)).fetchHistory();
+    fs.writeFileSync(path.join(__dirname, '../histories', 'guardrails-monitor-adjust-and-rollback.json'), historyToJSON(history));
+  }
 
   // mms history: both interventions, with their reasons, beside the rollback they caused.
   const history = await runMms([registerRegistryCommands], configFile, '--json', 'history', USE_CASE);

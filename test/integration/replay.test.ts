@@ -12,7 +12,7 @@ const dir = path.join(__dirname, '../histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 test('histories of every lifecycle are committed', () => {
-  expect(files).toEqual(expect.arrayContaining(['rollback-completed.json', 'rollback-snapshot-not-found.json']));
+  expect(files).toEqual(expect.arrayContaining(['rollback-completed.json', 'rollback-snapshot-not-found.json', 'guardrails-monitor-adjust-and-rollback.json']));
 });
 
 test.each(files)('%s replays without non-determinism', async (file) => {
