@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -200,6 +200,20 @@ const auditActions: Record<string, string> = {
 
 const statusBody = (status: RolloutStatus) => ({ ...status, windowSecondsLeft: windowSecondsLeft(status, Date.now()) ?? null });
 
+/** What every route group of the management API shares: its dependencies, the Temporal client, auth and the audit target. */
+interface RouteContext {
+  deps: ModelManagementDeps;
+  temporal: () => Promise<Client>;
+  /** Route options that authenticate the caller (an admin key) before the handler runs. */
+  authenticated: { preHandler: (req: FastifyRequest) => Promise<void> };
+  /** Who asked, as written in deployments, audit events and workflow inputs (`api:<key name>`). */
+  by: (req: FastifyRequest) => Promise<string>;
+  /** The audited target of a POST when it is not the route's use case or model id. */
+  auditTarget: (req: FastifyRequest, target: string) => void;
+  /** The id of the key the request came with (null without one). */
+  keyIdOf: (req: FastifyRequest) => string | null;
+}
+
 export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsync {
   const temporal = async () => (typeof deps.temporal === 'function' ? deps.temporal() : deps.temporal);
 
@@ -239,358 +253,384 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
         req.log.error({ err: safeErrorMessage(err) }, 'audit: could not record the admin action'),
       );
     });
-
-    app.post(`${PREFIX}/test`, authenticated, async (req, reply: FastifyReply) => {
-      const query = parse(testQuery, req.query);
-      const body = parse(testBody, req.body);
-      // errors name the field as the caller spelled it
-      const spelled = (field: string) => (field === 'candidate' && body.candidate_model_id ? 'candidate_model_id' : field === 'against' && body.current_model_id ? 'current_model_id' : field);
-      let started;
-      try {
-        started = await startEvaluation(
-          { client: await temporal(), prisma: deps.prisma, config: deps.config },
-          { candidate: body.candidate ?? body.candidate_model_id!, against: body.against ?? body.current_model_id ?? 'current', useCaseId: body.use_case, sampleSize: body.sample_size },
-        );
-      } catch (err) {
-        if (!(err instanceof EvaluationRequestError)) throw err;
-        const field = spelled(err.field);
-        const message = err.message.startsWith(`${err.field}:`) ? `${field}${err.message.slice(err.field.length)}` : err.message;
-        throw new ApiError(err.status, message, field, err.status === 404 ? 'not_found' : err.status === 422 ? 'no_suite' : 'invalid_request');
-      }
-      auditTarget(req, started.useCaseId);
-      const s = started.suite;
-      const accepted = {
-        workflow_id: started.workflowId,
-        use_case: started.useCaseId,
-        candidate_model_id: started.candidateModelId,
-        current_model_id: started.currentModelId,
-        suite: { hash: s.hash, prompts: s.items, sampled: s.sampled, regression: s.regression, red_team: s.redTeam },
-      };
-      if (query.wait !== 'true') return reply.code(202).send({ ...accepted, status: 'running' });
-      try {
-        const { result, report } = await evaluationReport(deps.prisma, started.handle);
-        return reply.code(200).send({
-          ...accepted,
-          status: report.meetsThreshold ? 'passed' : 'failed',
-          evaluation_id: result.evaluationId,
-          meets_threshold: report.meetsThreshold,
-          // the seed's score is the calibrated similarity: the threshold is defined on it (the report says so)
-          similarity_score: report.similarity.calibrated,
-          failing: report.failing,
-          test_results: report,
-        });
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new ApiError(422, `evaluation failed: ${err.cause?.message ?? err.message}`, undefined, 'evaluation_failed');
-        throw err;
-      }
-    });
-
-    app.post(`${PREFIX}/deploy`, authenticated, async (req, reply: FastifyReply) => {
-      const body = parse(deployBody, req.body);
-      const [candidate, current] = await Promise.all([
-        deps.prisma.model.findUnique({ where: { id: body.new_model_id } }),
-        deps.prisma.model.findUnique({ where: { id: body.current_model_id } }),
-      ]);
-      if (!candidate) throw new ApiError(404, `new_model_id: model ${body.new_model_id} is not in the registry`, 'new_model_id', 'not_found');
-      if (!current) throw new ApiError(404, `current_model_id: model ${body.current_model_id} is not in the registry`, 'current_model_id', 'not_found');
-      if (candidate.useCase !== current.useCase) {
-        throw new ApiError(409, `new_model_id: model ${candidate.id} serves use case "${candidate.useCase}", current_model_id serves "${current.useCase}"`, 'new_model_id', 'use_case_mismatch');
-      }
-      auditTarget(req, current.useCase);
-      const stable = await servingStableModel(deps.prisma, current.useCase);
-      if (stable !== current.id) {
-        throw new ApiError(409, `current_model_id: model ${current.id} is not the stable model of "${current.useCase}" (it serves ${stable ?? 'nothing'})`, 'current_model_id', 'not_current');
-      }
-      const policy = policyFor(deps.config, body);
-      // players move only to a model that answered its validation prompts, unless forced
-      const problem = body.force ? undefined : await validationProblem(deps.prisma, candidate);
-      if (problem) throw new ApiError(409, `new_model_id: refusing to roll out: ${problem} ("force": true)`, 'new_model_id', 'not_validated');
-      try {
-        const started = await startRollout(await temporal(), deps.config, {
-          useCaseId: current.useCase,
-          candidate: candidate.id,
-          strategy: body.strategy,
-          force: body.force,
-          policy,
-          requestedBy: await by(req),
-          expectedStableModelId: current.id,
-        }, `${candidate.modelName}@${candidate.version}`);
-        return reply.code(202).send({
-          deployment_id: started.deploymentId,
-          status: 'in_progress',
-          use_case: current.useCase,
-          strategy: body.strategy,
-          workflow_id: started.workflowId,
-          run_id: started.runId,
-          ...(body.strategy === 'all_at_once' ? { warning: 'all_at_once moves every player to the candidate in one step' } : {}),
-        });
-      } catch (err) {
-        if (err instanceof RolloutAlreadyRunningError) throw new ApiError(409, err.message, undefined, 'rollout_running');
-        if (err instanceof RolloutRequestError) throw new ApiError(400, `strategy: ${err.message}`, body.strategy === 'all_at_once' ? 'force' : 'strategy', 'invalid_request');
-        throw err;
-      }
-    });
-
-    app.post(`${PREFIX}/fine-tune`, authenticated, async (req, reply: FastifyReply) => {
-      const body = parse(fineTuneBody, req.body);
-      let baseRepo: { repo: string; revision: string } | undefined;
-      if (body.base_repo) {
-        const [repo, revision] = body.base_repo.split('@');
-        baseRepo = { repo: repo!, revision: revision ?? 'main' };
-      }
-      if (body.base_model_id) {
-        const base = await deps.prisma.model.findUnique({ where: { id: body.base_model_id } });
-        const pinned = base?.configuration as { repo?: string; sha?: string } | null | undefined;
-        if (!base) throw new ApiError(404, `base_model_id: model ${body.base_model_id} is not in the registry`, 'base_model_id', 'not_found');
-        if (!pinned?.repo || !pinned.sha) throw new ApiError(409, `base_model_id: model ${base.id} (${base.modelName}) is not a downloaded base model (no repository and commit recorded)`, 'base_model_id', 'not_a_base');
-        baseRepo = { repo: pinned.repo, revision: pinned.sha };
-      }
-      const range = body.historical_logs_range;
-      if (range?.end && range.start >= range.end) throw new ApiError(400, 'historical_logs_range.end: must be after start', 'historical_logs_range.end', 'invalid_request');
-      // Every use case is checked before any pipeline starts: a bad one changes nothing.
-      const settings = body.use_cases.map((useCaseId) => {
-        try {
-          const s = pipelineSettings(deps.config, useCaseId);
-          if (range) s.dataset = { ...s.dataset, since: range.start, ...(range.end ? { until: range.end } : {}) };
-          return { useCaseId, settings: s };
-        } catch (err) {
-          if (err instanceof PipelineRequestError) throw new ApiError(400, `use_cases: ${err.message}`, 'use_cases', 'invalid_request');
-          throw err;
-        }
-      });
-      const client = await temporal();
-      const started: Array<{ use_case: string; workflow_id: string; run_id: string }> = [];
-      try {
-        for (const { useCaseId, settings: s } of settings) {
-          const p = await startPipeline(client, deps.config, { useCaseId, requestedBy: await by(req), settings: s, ...(baseRepo ? { baseRepo } : {}) });
-          started.push({ use_case: useCaseId, workflow_id: p.workflowId, run_id: p.runId });
-        }
-      } catch (err) {
-        if (err instanceof PipelineAlreadyRunningError) throw new ApiError(409, err.message, 'use_cases', 'pipeline_running');
-        throw err;
-      }
-      return reply.code(202).send({ training_status: 'in_progress', workflow_ids: started.map((p) => p.workflow_id), pipelines: started, fine_tuned_models: [] });
-    });
-
-    app.post(`${PREFIX}/rollback`, authenticated, async (req) => {
-      const raw = (req.body ?? {}) as Record<string, unknown>;
-      if (raw.use_case !== undefined && (raw.model_id !== undefined || raw.snapshot_id !== undefined)) {
-        throw new ApiError(400, 'use_case: give use_case alone (undo) or model_id with an optional snapshot_id, not both', 'use_case', 'invalid_request');
-      }
-      const body = raw.use_case !== undefined ? parse(undoBody, raw) : parse(rollbackBody, raw);
-      let useCase: string;
-      let target: { snapshotId: string } | { modelId: string } | { undo: true };
-      if ('use_case' in body) {
-        if (!(await deps.prisma.useCase.findUnique({ where: { id: body.use_case } }))) throw new ApiError(404, `use_case: "${body.use_case}" is not in the registry`, 'use_case', 'not_found');
-        useCase = body.use_case;
-        auditTarget(req, useCase);
-        target = { undo: true };
-        try {
-          await resolveUndoTarget(deps.prisma, useCase); // nothing to undo is a 409 before any workflow starts
-        } catch (err) {
-          if (err instanceof NotFoundError) throw new ApiError(409, err.message, 'use_case', 'nothing_to_undo');
-          throw err;
-        }
-      } else {
-        const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
-        if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
-        if (body.snapshot_id) {
-          const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
-          if (!snapshot || snapshot.useCaseId !== model.useCase) {
-            throw new ApiError(404, `snapshot_id: no snapshot ${body.snapshot_id} of use case "${model.useCase}"`, 'snapshot_id', 'not_found');
-          }
-        }
-        useCase = model.useCase;
-        auditTarget(req, useCase);
-        target = body.snapshot_id ? { snapshotId: body.snapshot_id } : { modelId: model.id };
-      }
-      const client = await temporal();
-      if (await rolloutRunning(client, useCase)) {
-        throw new ApiError(409, `a rollout of "${useCase}" is running; abort it (POST ${PREFIX}/rollouts/${useCase}/abort), which restores the state it started from`, undefined, 'rollout_running');
-      }
-      const requestedBy = await by(req);
-      try {
-        const result = await client.workflow.execute(rollbackWorkflow, {
-          taskQueue: deps.config.temporal.controlTaskQueue,
-          workflowId: rollbackWorkflowId(useCase),
-          args: [{ useCaseId: useCase, target, reason: body.reason ?? 'rollback requested through the management API', requestedBy }],
-          workflowExecutionTimeout: '5 minutes',
-          staticSummary: 'undo' in target ? `undo on ${useCase} (management API)` : `rollback of ${useCase} (management API)`,
-          staticDetails: `requested by ${requestedBy}`,
-        });
-        const restored = result.restoredModelId ? await deps.prisma.model.findUnique({ where: { id: result.restoredModelId }, select: { modelName: true, version: true } }) : null;
-        return {
-          status: 'rolled_back',
-          use_case: useCase,
-          undo: 'undo' in target,
-          deployment_id: result.deploymentId,
-          snapshot_id: result.snapshotId,
-          model_id: result.restoredModelId,
-          model_name: restored ? `${restored.modelName}@${restored.version}` : null,
-          previous_model_id: result.previousModelId,
-          allocation_version: result.allocationVersion,
-          verified_by: result.verifiedBy,
-        };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a rollback of "${useCase}" is already running`, undefined, 'rollback_running');
-        if (err instanceof WorkflowFailedError) throw new ApiError(422, `rollback failed: ${err.cause?.message ?? err.message}`, undefined, 'rollback_failed');
-        throw err;
-      }
-    });
-
-    const modelBody = async (row: { id: string; modelName: string; version: string; useCase: string; provider: string | null; upstreamModel: string | null; status: string; configuration: unknown; createdAt: Date }) => {
-      const v = await validationState(deps.prisma, row.id);
-      return {
-        model_id: row.id,
-        name: row.modelName,
-        version: row.version,
-        use_case: row.useCase,
-        provider: row.provider,
-        upstream_model: row.upstreamModel,
-        status: row.status,
-        params: (row.configuration as { params?: unknown } | null)?.params ?? {},
-        created_at: row.createdAt.toISOString(),
-        validation: { state: v.state, reason: v.reason ?? null, evaluation_id: v.evaluationId ?? null, at: v.at ?? null },
-      };
-    };
-    const validate = async (row: Parameters<typeof startValidation>[2], who: string) => {
-      const started = await startValidation(await temporal(), deps.config, row, who);
-      return { workflow_id: started.workflowId, run_id: started.runId, state: 'running' };
-    };
-
-    app.post(`${PREFIX}/models`, authenticated, async (req, reply: FastifyReply) => {
-      const body = parse(registerBody, req.body);
-      const who = await by(req);
-      let row;
-      try {
-        row = await registerModel(deps.prisma, deps.config, {
-          useCaseId: body.use_case,
-          provider: body.provider,
-          upstreamModel: body.model,
-          name: body.name,
-          version: body.version,
-          params: body.params,
-          status: body.validate ? 'testing' : 'candidate',
-          registeredBy: who,
-        });
-      } catch (err) {
-        if (err instanceof ModelRequestError) throw new ApiError(err.field === 'use_case' ? 404 : 400, err.message, err.field, err.field === 'use_case' ? 'not_found' : 'invalid_request');
-        if (err instanceof DuplicateModelError) return reply.code(409).send({ error: { message: err.message, field: 'name', code: 'duplicate', existing_model_id: err.existingId } });
-        throw err;
-      }
-      const validation = body.validate ? await validate(row, who) : null;
-      return reply.code(201).send({ ...(await modelBody(row)), validation_workflow: validation });
-    });
-
-    app.get<{ Querystring: { use_case?: string; status?: string } }>(`${PREFIX}/models`, authenticated, async (req) => {
-      const query = parse(z.strictObject({ use_case: useCaseField.optional(), status: z.enum(modelStatuses, { error: `must be one of ${modelStatuses.join(', ')}` }).optional() }), req.query);
-      const rows = await deps.prisma.model.findMany({ where: { useCase: query.use_case, status: query.status }, orderBy: { createdAt: 'desc' }, take: 1000 });
-      return { models: await Promise.all(rows.map(modelBody)) };
-    });
-
-    const modelParam = (params: unknown) => parse(z.object({ model_id: uuid('a model id') }), params).model_id;
-    const modelOr404 = async (id: string) => {
-      const row = await deps.prisma.model.findUnique({ where: { id } });
-      if (!row) throw new ApiError(404, `model_id: model ${id} is not in the registry`, 'model_id', 'not_found');
-      return row;
-    };
-    app.get<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id`, authenticated, async (req) => modelBody(await modelOr404(modelParam(req.params))));
-    app.post<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id/validate`, authenticated, async (req, reply: FastifyReply) => {
-      const row = await modelOr404(modelParam(req.params));
-      parse(z.strictObject({}), req.body);
-      return reply.code(202).send({ ...(await modelBody(row)), validation_workflow: await validate(row, await by(req)) });
-    });
-
-    const handleFor = async (useCase: string) => {
-      try {
-        return await rolloutHandle(await temporal(), useCase);
-      } catch (err) {
-        if (err instanceof NoRolloutError) throw new ApiError(404, err.message, 'use_case', 'not_found');
-        throw err;
-      }
-    };
-    const control = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        if (err instanceof RolloutControlError) throw new ApiError(409, err.code === 'finished' ? 'the rollout has finished' : err.message, undefined, err.code);
-        throw err;
-      }
-    };
-
-    app.get<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      const handle = await handleFor(useCase);
-      const reading = await readRollout(await temporal(), handle);
-      if (reading.status) return statusBody(reading.status);
-      // no worker answered (e.g. a finished rollout whose worker is gone): what Temporal recorded
-      return { workflowId: reading.workflowId, runId: reading.runId, live: false, execution: reading.execution, phase: reading.state ?? null, summary: reading.summary ?? null };
-    });
-    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/pause`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      const body = parse(pauseBody, req.body);
-      const handle = await handleFor(useCase);
-      const who = await by(req);
-      return statusBody(await control(() => pauseRollout(handle, { reason: body.reason ?? `paused by ${who}`, by: who })));
-    });
-    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/resume`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      parse(z.strictObject({}), req.body);
-      const handle = await handleFor(useCase);
-      const who = await by(req);
-      return statusBody(await control(() => resumeRollout(handle, { by: who })));
-    });
-    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/abort`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      const body = parse(abortBody, req.body);
-      const handle = await handleFor(useCase);
-      const who = await by(req);
-      return statusBody(await control(() => abortRollout(handle, { reason: body.reason, by: who })));
-    });
-    app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/promote`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      const body = parse(promoteBody, req.body);
-      const handle = await handleFor(useCase);
-      const who = await by(req);
-      return statusBody(await control(() => promoteRollout(handle, { full: body.full, by: who })));
-    });
-
-    // ---- historical logs: a player's right to be forgotten, and what retention will drop when
-    app.post(`${PREFIX}/logs/forget`, authenticated, async (req) => {
-      const body = parse(forgetBody, req.body);
-      if (Boolean(body.player) === Boolean(body.sticky_key_hash)) throw new ApiError(400, 'player: give exactly one of player or sticky_key_hash', 'player', 'invalid_request');
-      const report = await forgetPlayer(deps.prisma, body.player ? { player: body.player } : { stickyKeyHash: body.sticky_key_hash! }, {
-        actor: await by(req),
-        keyId: keyIds.get(req) ?? null,
-        reason: body.reason,
-      });
-      return {
-        sticky_key_hash: report.stickyKeyHash,
-        deleted: { logs: report.logs, long_term_logs: report.longTermLogs, violations: report.violations, evaluation_replays: report.evaluationReplays },
-        audit_event_id: report.auditEventId,
-      };
-    });
-    // The guardrails report of the original design: what the guardrails saw and did for one model (counts, rates per window, engagement health, interventions).
-    app.get<{ Params: { model_id: string }; Querystring: Record<string, string> }>(`${PREFIX}/guardrails/:model_id`, authenticated, async (req) => {
-      const { model_id: modelId } = parse(z.object({ model_id: uuid('a model id') }), req.params);
-      const query = parse(guardrailsQuery, req.query);
-      const model = await deps.prisma.model.findUnique({ where: { id: modelId } });
-      if (!model) throw new ApiError(404, `model_id: model ${modelId} is not in the registry`, 'model_id', 'not_found');
-      const report = await guardrailsReport(deps.prisma, { useCaseId: model.useCase, modelId }, { since: new Date(Date.now() - query.hours * 3600_000), windowMinutes: query.window_minutes });
-      return { model_id: modelId, model_name: model.modelName, use_case: model.useCase, ...report };
-    });
-    // The use case's timeline as `mms history` prints it: deployments, rollbacks, snapshots, interventions.
-    app.get<{ Params: { use_case: string }; Querystring: Record<string, string> }>(`${PREFIX}/history/:use_case`, authenticated, async (req) => {
-      const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
-      const { limit } = parse(historyQuery, req.query);
-      if (!(await deps.prisma.useCase.findUnique({ where: { id: useCase }, select: { id: true } }))) throw new ApiError(404, `use_case: use case "${useCase}" is not in the registry`, 'use_case', 'not_found');
-      return { use_case: useCase, events: await listHistory(deps.prisma, useCase, limit) };
-    });
-    app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
-      retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),
-    );
+    const ctx: RouteContext = { deps, temporal, authenticated, by, auditTarget, keyIdOf: (req) => keyIds.get(req) ?? null };
+    evaluationRoute(app, ctx);
+    deploymentRoutes(app, ctx);
+    rollbackRoute(app, ctx);
+    modelRoutes(app, ctx);
+    rolloutRoutes(app, ctx);
+    logsAndReportRoutes(app, ctx);
   };
 }
+
+/** POST /test: evaluate a candidate against the model in service (202 with the workflow id; ?wait=true answers with the report). */
+function evaluationRoute(app: FastifyInstance, { deps, temporal, authenticated, auditTarget }: RouteContext): void {
+  app.post(`${PREFIX}/test`, authenticated, async (req, reply: FastifyReply) => {
+    const query = parse(testQuery, req.query);
+    const body = parse(testBody, req.body);
+    // errors name the field as the caller spelled it
+    const spelled = (field: string) => (field === 'candidate' && body.candidate_model_id ? 'candidate_model_id' : field === 'against' && body.current_model_id ? 'current_model_id' : field);
+    let started;
+    try {
+      started = await startEvaluation(
+        { client: await temporal(), prisma: deps.prisma, config: deps.config },
+        { candidate: body.candidate ?? body.candidate_model_id!, against: body.against ?? body.current_model_id ?? 'current', useCaseId: body.use_case, sampleSize: body.sample_size },
+      );
+    } catch (err) {
+      if (!(err instanceof EvaluationRequestError)) throw err;
+      const field = spelled(err.field);
+      const message = err.message.startsWith(`${err.field}:`) ? `${field}${err.message.slice(err.field.length)}` : err.message;
+      throw new ApiError(err.status, message, field, err.status === 404 ? 'not_found' : err.status === 422 ? 'no_suite' : 'invalid_request');
+    }
+    auditTarget(req, started.useCaseId);
+    const s = started.suite;
+    const accepted = {
+      workflow_id: started.workflowId,
+      use_case: started.useCaseId,
+      candidate_model_id: started.candidateModelId,
+      current_model_id: started.currentModelId,
+      suite: { hash: s.hash, prompts: s.items, sampled: s.sampled, regression: s.regression, red_team: s.redTeam },
+    };
+    if (query.wait !== 'true') return reply.code(202).send({ ...accepted, status: 'running' });
+    try {
+      const { result, report } = await evaluationReport(deps.prisma, started.handle);
+      return reply.code(200).send({
+        ...accepted,
+        status: report.meetsThreshold ? 'passed' : 'failed',
+        evaluation_id: result.evaluationId,
+        meets_threshold: report.meetsThreshold,
+        // the seed's score is the calibrated similarity: the threshold is defined on it (the report says so)
+        similarity_score: report.similarity.calibrated,
+        failing: report.failing,
+        test_results: report,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) throw new ApiError(422, `evaluation failed: ${err.cause?.message ?? err.message}`, undefined, 'evaluation_failed');
+      throw err;
+    }
+  });
+}
+
+/** POST /deploy (start a rollout) and /fine-tune (start the self-hosted pipeline). */
+function deploymentRoutes(app: FastifyInstance, { deps, temporal, authenticated, by, auditTarget }: RouteContext): void {
+  app.post(`${PREFIX}/deploy`, authenticated, async (req, reply: FastifyReply) => {
+    const body = parse(deployBody, req.body);
+    const [candidate, current] = await Promise.all([
+      deps.prisma.model.findUnique({ where: { id: body.new_model_id } }),
+      deps.prisma.model.findUnique({ where: { id: body.current_model_id } }),
+    ]);
+    if (!candidate) throw new ApiError(404, `new_model_id: model ${body.new_model_id} is not in the registry`, 'new_model_id', 'not_found');
+    if (!current) throw new ApiError(404, `current_model_id: model ${body.current_model_id} is not in the registry`, 'current_model_id', 'not_found');
+    if (candidate.useCase !== current.useCase) {
+      throw new ApiError(409, `new_model_id: model ${candidate.id} serves use case "${candidate.useCase}", current_model_id serves "${current.useCase}"`, 'new_model_id', 'use_case_mismatch');
+    }
+    auditTarget(req, current.useCase);
+    const stable = await servingStableModel(deps.prisma, current.useCase);
+    if (stable !== current.id) {
+      throw new ApiError(409, `current_model_id: model ${current.id} is not the stable model of "${current.useCase}" (it serves ${stable ?? 'nothing'})`, 'current_model_id', 'not_current');
+    }
+    const policy = policyFor(deps.config, body);
+    // players move only to a model that answered its validation prompts, unless forced
+    const problem = body.force ? undefined : await validationProblem(deps.prisma, candidate);
+    if (problem) throw new ApiError(409, `new_model_id: refusing to roll out: ${problem} ("force": true)`, 'new_model_id', 'not_validated');
+    try {
+      const started = await startRollout(await temporal(), deps.config, {
+        useCaseId: current.useCase,
+        candidate: candidate.id,
+        strategy: body.strategy,
+        force: body.force,
+        policy,
+        requestedBy: await by(req),
+        expectedStableModelId: current.id,
+      }, `${candidate.modelName}@${candidate.version}`);
+      return reply.code(202).send({
+        deployment_id: started.deploymentId,
+        status: 'in_progress',
+        use_case: current.useCase,
+        strategy: body.strategy,
+        workflow_id: started.workflowId,
+        run_id: started.runId,
+        ...(body.strategy === 'all_at_once' ? { warning: 'all_at_once moves every player to the candidate in one step' } : {}),
+      });
+    } catch (err) {
+      if (err instanceof RolloutAlreadyRunningError) throw new ApiError(409, err.message, undefined, 'rollout_running');
+      if (err instanceof RolloutRequestError) throw new ApiError(400, `strategy: ${err.message}`, body.strategy === 'all_at_once' ? 'force' : 'strategy', 'invalid_request');
+      throw err;
+    }
+  });
+
+  app.post(`${PREFIX}/fine-tune`, authenticated, async (req, reply: FastifyReply) => {
+    const body = parse(fineTuneBody, req.body);
+    let baseRepo: { repo: string; revision: string } | undefined;
+    if (body.base_repo) {
+      const [repo, revision] = body.base_repo.split('@');
+      baseRepo = { repo: repo!, revision: revision ?? 'main' };
+    }
+    if (body.base_model_id) {
+      const base = await deps.prisma.model.findUnique({ where: { id: body.base_model_id } });
+      const pinned = base?.configuration as { repo?: string; sha?: string } | null | undefined;
+      if (!base) throw new ApiError(404, `base_model_id: model ${body.base_model_id} is not in the registry`, 'base_model_id', 'not_found');
+      if (!pinned?.repo || !pinned.sha) throw new ApiError(409, `base_model_id: model ${base.id} (${base.modelName}) is not a downloaded base model (no repository and commit recorded)`, 'base_model_id', 'not_a_base');
+      baseRepo = { repo: pinned.repo, revision: pinned.sha };
+    }
+    const range = body.historical_logs_range;
+    if (range?.end && range.start >= range.end) throw new ApiError(400, 'historical_logs_range.end: must be after start', 'historical_logs_range.end', 'invalid_request');
+    // Every use case is checked before any pipeline starts: a bad one changes nothing.
+    const settings = body.use_cases.map((useCaseId) => {
+      try {
+        const s = pipelineSettings(deps.config, useCaseId);
+        if (range) s.dataset = { ...s.dataset, since: range.start, ...(range.end ? { until: range.end } : {}) };
+        return { useCaseId, settings: s };
+      } catch (err) {
+        if (err instanceof PipelineRequestError) throw new ApiError(400, `use_cases: ${err.message}`, 'use_cases', 'invalid_request');
+        throw err;
+      }
+    });
+    const client = await temporal();
+    const started: Array<{ use_case: string; workflow_id: string; run_id: string }> = [];
+    try {
+      for (const { useCaseId, settings: s } of settings) {
+        const p = await startPipeline(client, deps.config, { useCaseId, requestedBy: await by(req), settings: s, ...(baseRepo ? { baseRepo } : {}) });
+        started.push({ use_case: useCaseId, workflow_id: p.workflowId, run_id: p.runId });
+      }
+    } catch (err) {
+      if (err instanceof PipelineAlreadyRunningError) throw new ApiError(409, err.message, 'use_cases', 'pipeline_running');
+      throw err;
+    }
+    return reply.code(202).send({ training_status: 'in_progress', workflow_ids: started.map((p) => p.workflow_id), pipelines: started, fine_tuned_models: [] });
+  });
+}
+
+/** POST /rollback: back to a snapshot, a model's latest snapshot or the model that served before (undo). */
+function rollbackRoute(app: FastifyInstance, { deps, temporal, authenticated, by, auditTarget }: RouteContext): void {
+  app.post(`${PREFIX}/rollback`, authenticated, async (req) => {
+    const raw = (req.body ?? {}) as Record<string, unknown>;
+    if (raw.use_case !== undefined && (raw.model_id !== undefined || raw.snapshot_id !== undefined)) {
+      throw new ApiError(400, 'use_case: give use_case alone (undo) or model_id with an optional snapshot_id, not both', 'use_case', 'invalid_request');
+    }
+    const body = raw.use_case !== undefined ? parse(undoBody, raw) : parse(rollbackBody, raw);
+    let useCase: string;
+    let target: { snapshotId: string } | { modelId: string } | { undo: true };
+    if ('use_case' in body) {
+      if (!(await deps.prisma.useCase.findUnique({ where: { id: body.use_case } }))) throw new ApiError(404, `use_case: "${body.use_case}" is not in the registry`, 'use_case', 'not_found');
+      useCase = body.use_case;
+      auditTarget(req, useCase);
+      target = { undo: true };
+      try {
+        await resolveUndoTarget(deps.prisma, useCase); // nothing to undo is a 409 before any workflow starts
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new ApiError(409, err.message, 'use_case', 'nothing_to_undo');
+        throw err;
+      }
+    } else {
+      const model = await deps.prisma.model.findUnique({ where: { id: body.model_id } });
+      if (!model) throw new ApiError(404, `model_id: model ${body.model_id} is not in the registry`, 'model_id', 'not_found');
+      if (body.snapshot_id) {
+        const snapshot = await deps.prisma.modelSnapshot.findUnique({ where: { id: body.snapshot_id } });
+        if (!snapshot || snapshot.useCaseId !== model.useCase) {
+          throw new ApiError(404, `snapshot_id: no snapshot ${body.snapshot_id} of use case "${model.useCase}"`, 'snapshot_id', 'not_found');
+        }
+      }
+      useCase = model.useCase;
+      auditTarget(req, useCase);
+      target = body.snapshot_id ? { snapshotId: body.snapshot_id } : { modelId: model.id };
+    }
+    const client = await temporal();
+    if (await rolloutRunning(client, useCase)) {
+      throw new ApiError(409, `a rollout of "${useCase}" is running; abort it (POST ${PREFIX}/rollouts/${useCase}/abort), which restores the state it started from`, undefined, 'rollout_running');
+    }
+    const requestedBy = await by(req);
+    try {
+      const result = await client.workflow.execute(rollbackWorkflow, {
+        taskQueue: deps.config.temporal.controlTaskQueue,
+        workflowId: rollbackWorkflowId(useCase),
+        args: [{ useCaseId: useCase, target, reason: body.reason ?? 'rollback requested through the management API', requestedBy }],
+        workflowExecutionTimeout: '5 minutes',
+        staticSummary: 'undo' in target ? `undo on ${useCase} (management API)` : `rollback of ${useCase} (management API)`,
+        staticDetails: `requested by ${requestedBy}`,
+      });
+      const restored = result.restoredModelId ? await deps.prisma.model.findUnique({ where: { id: result.restoredModelId }, select: { modelName: true, version: true } }) : null;
+      return {
+        status: 'rolled_back',
+        use_case: useCase,
+        undo: 'undo' in target,
+        deployment_id: result.deploymentId,
+        snapshot_id: result.snapshotId,
+        model_id: result.restoredModelId,
+        model_name: restored ? `${restored.modelName}@${restored.version}` : null,
+        previous_model_id: result.previousModelId,
+        allocation_version: result.allocationVersion,
+        verified_by: result.verifiedBy,
+      };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a rollback of "${useCase}" is already running`, undefined, 'rollback_running');
+      if (err instanceof WorkflowFailedError) throw new ApiError(422, `rollback failed: ${err.cause?.message ?? err.message}`, undefined, 'rollback_failed');
+      throw err;
+    }
+  });
+}
+
+/** Models: register (validated at once), list, read, validate again. */
+function modelRoutes(app: FastifyInstance, { deps, temporal, authenticated, by }: RouteContext): void {
+  const modelBody = async (row: { id: string; modelName: string; version: string; useCase: string; provider: string | null; upstreamModel: string | null; status: string; configuration: unknown; createdAt: Date }) => {
+    const v = await validationState(deps.prisma, row.id);
+    return {
+      model_id: row.id,
+      name: row.modelName,
+      version: row.version,
+      use_case: row.useCase,
+      provider: row.provider,
+      upstream_model: row.upstreamModel,
+      status: row.status,
+      params: (row.configuration as { params?: unknown } | null)?.params ?? {},
+      created_at: row.createdAt.toISOString(),
+      validation: { state: v.state, reason: v.reason ?? null, evaluation_id: v.evaluationId ?? null, at: v.at ?? null },
+    };
+  };
+  const validate = async (row: Parameters<typeof startValidation>[2], who: string) => {
+    const started = await startValidation(await temporal(), deps.config, row, who);
+    return { workflow_id: started.workflowId, run_id: started.runId, state: 'running' };
+  };
+
+  app.post(`${PREFIX}/models`, authenticated, async (req, reply: FastifyReply) => {
+    const body = parse(registerBody, req.body);
+    const who = await by(req);
+    let row;
+    try {
+      row = await registerModel(deps.prisma, deps.config, {
+        useCaseId: body.use_case,
+        provider: body.provider,
+        upstreamModel: body.model,
+        name: body.name,
+        version: body.version,
+        params: body.params,
+        status: body.validate ? 'testing' : 'candidate',
+        registeredBy: who,
+      });
+    } catch (err) {
+      if (err instanceof ModelRequestError) throw new ApiError(err.field === 'use_case' ? 404 : 400, err.message, err.field, err.field === 'use_case' ? 'not_found' : 'invalid_request');
+      if (err instanceof DuplicateModelError) return reply.code(409).send({ error: { message: err.message, field: 'name', code: 'duplicate', existing_model_id: err.existingId } });
+      throw err;
+    }
+    const validation = body.validate ? await validate(row, who) : null;
+    return reply.code(201).send({ ...(await modelBody(row)), validation_workflow: validation });
+  });
+
+  app.get<{ Querystring: { use_case?: string; status?: string } }>(`${PREFIX}/models`, authenticated, async (req) => {
+    const query = parse(z.strictObject({ use_case: useCaseField.optional(), status: z.enum(modelStatuses, { error: `must be one of ${modelStatuses.join(', ')}` }).optional() }), req.query);
+    const rows = await deps.prisma.model.findMany({ where: { useCase: query.use_case, status: query.status }, orderBy: { createdAt: 'desc' }, take: 1000 });
+    return { models: await Promise.all(rows.map(modelBody)) };
+  });
+
+  const modelParam = (params: unknown) => parse(z.object({ model_id: uuid('a model id') }), params).model_id;
+  const modelOr404 = async (id: string) => {
+    const row = await deps.prisma.model.findUnique({ where: { id } });
+    if (!row) throw new ApiError(404, `model_id: model ${id} is not in the registry`, 'model_id', 'not_found');
+    return row;
+  };
+  app.get<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id`, authenticated, async (req) => modelBody(await modelOr404(modelParam(req.params))));
+  app.post<{ Params: { model_id: string } }>(`${PREFIX}/models/:model_id/validate`, authenticated, async (req, reply: FastifyReply) => {
+    const row = await modelOr404(modelParam(req.params));
+    parse(z.strictObject({}), req.body);
+    return reply.code(202).send({ ...(await modelBody(row)), validation_workflow: await validate(row, await by(req)) });
+  });
+}
+
+/** Running rollouts: status, pause, resume, abort, promote (through clients/rollout, as the CLI). */
+function rolloutRoutes(app: FastifyInstance, { temporal, authenticated, by }: RouteContext): void {
+  const handleFor = async (useCase: string) => {
+    try {
+      return await rolloutHandle(await temporal(), useCase);
+    } catch (err) {
+      if (err instanceof NoRolloutError) throw new ApiError(404, err.message, 'use_case', 'not_found');
+      throw err;
+    }
+  };
+  const control = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof RolloutControlError) throw new ApiError(409, err.code === 'finished' ? 'the rollout has finished' : err.message, undefined, err.code);
+      throw err;
+    }
+  };
+
+  app.get<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    const handle = await handleFor(useCase);
+    const reading = await readRollout(await temporal(), handle);
+    if (reading.status) return statusBody(reading.status);
+    // no worker answered (e.g. a finished rollout whose worker is gone): what Temporal recorded
+    return { workflowId: reading.workflowId, runId: reading.runId, live: false, execution: reading.execution, phase: reading.state ?? null, summary: reading.summary ?? null };
+  });
+  app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/pause`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    const body = parse(pauseBody, req.body);
+    const handle = await handleFor(useCase);
+    const who = await by(req);
+    return statusBody(await control(() => pauseRollout(handle, { reason: body.reason ?? `paused by ${who}`, by: who })));
+  });
+  app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/resume`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    parse(z.strictObject({}), req.body);
+    const handle = await handleFor(useCase);
+    const who = await by(req);
+    return statusBody(await control(() => resumeRollout(handle, { by: who })));
+  });
+  app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/abort`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    const body = parse(abortBody, req.body);
+    const handle = await handleFor(useCase);
+    const who = await by(req);
+    return statusBody(await control(() => abortRollout(handle, { reason: body.reason, by: who })));
+  });
+  app.post<{ Params: { use_case: string } }>(`${PREFIX}/rollouts/:use_case/promote`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    const body = parse(promoteBody, req.body);
+    const handle = await handleFor(useCase);
+    const who = await by(req);
+    return statusBody(await control(() => promoteRollout(handle, { full: body.full, by: who })));
+  });
+}
+
+/** Historical logs (forget a player, the retention plan), the guardrails report, a use case's history. */
+function logsAndReportRoutes(app: FastifyInstance, { deps, authenticated, by, keyIdOf }: RouteContext): void {
+  // ---- historical logs: a player's right to be forgotten, and what retention will drop when
+  app.post(`${PREFIX}/logs/forget`, authenticated, async (req) => {
+    const body = parse(forgetBody, req.body);
+    if (Boolean(body.player) === Boolean(body.sticky_key_hash)) throw new ApiError(400, 'player: give exactly one of player or sticky_key_hash', 'player', 'invalid_request');
+    const report = await forgetPlayer(deps.prisma, body.player ? { player: body.player } : { stickyKeyHash: body.sticky_key_hash! }, {
+      actor: await by(req),
+      keyId: keyIdOf(req),
+      reason: body.reason,
+    });
+    return {
+      sticky_key_hash: report.stickyKeyHash,
+      deleted: { logs: report.logs, long_term_logs: report.longTermLogs, violations: report.violations, evaluation_replays: report.evaluationReplays },
+      audit_event_id: report.auditEventId,
+    };
+  });
+  // The guardrails report of the original design: what the guardrails saw and did for one model (counts, rates per window, engagement health, interventions).
+  app.get<{ Params: { model_id: string }; Querystring: Record<string, string> }>(`${PREFIX}/guardrails/:model_id`, authenticated, async (req) => {
+    const { model_id: modelId } = parse(z.object({ model_id: uuid('a model id') }), req.params);
+    const query = parse(guardrailsQuery, req.query);
+    const model = await deps.prisma.model.findUnique({ where: { id: modelId } });
+    if (!model) throw new ApiError(404, `model_id: model ${modelId} is not in the registry`, 'model_id', 'not_found');
+    const report = await guardrailsReport(deps.prisma, { useCaseId: model.useCase, modelId }, { since: new Date(Date.now() - query.hours * 3600_000), windowMinutes: query.window_minutes });
+    return { model_id: modelId, model_name: model.modelName, use_case: model.useCase, ...report };
+  });
+  // The use case's timeline as `mms history` prints it: deployments, rollbacks, snapshots, interventions.
+  app.get<{ Params: { use_case: string }; Querystring: Record<string, string> }>(`${PREFIX}/history/:use_case`, authenticated, async (req) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), req.params).use_case;
+    const { limit } = parse(historyQuery, req.query);
+    if (!(await deps.prisma.useCase.findUnique({ where: { id: useCase }, select: { id: true } }))) throw new ApiError(404, `use_case: use case "${useCase}" is not in the registry`, 'use_case', 'not_found');
+    return { use_case: useCase, events: await listHistory(deps.prisma, useCase, limit) };
+  });
+  app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
+    retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),
+  );
+}
+
 
 /** The verifier over src/auth: a stored, unrevoked key with the `admin` scope (401/403 otherwise). */
 export const adminKeyVerifier =
