@@ -128,6 +128,92 @@ function errorPayload(wire: RecordedRequest['wire'], status: number, message: st
   return { error: { message, type, param: null, code: type } };
 }
 
+/** The credential a request carries, where each wire format puts it. */
+function credentialOf(req: IncomingMessage, wire: RecordedRequest['wire']): string | undefined {
+  // API version 2026-10-21 (SDK 1.x) sends Authorization: Bearer; older clients send x-api-key.
+  if (wire === 'anthropic') return (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer\s+/i, '');
+  if (wire === 'google') return (req.headers['x-goog-api-key'] as string | undefined) ?? new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined;
+  const auth = req.headers.authorization;
+  return auth?.replace(/^Bearer\s+/i, '');
+}
+
+/** One answer of a fake provider, in whichever wire format it is sent. */
+interface FakeAnswer {
+  id: string;
+  created: number;
+  model: string;
+  content: string;
+  inTokens: number;
+  outTokens: number;
+}
+
+/** A non-streamed answer in the wire format's own shape. */
+function completionPayload(wire: RecordedRequest['wire'], { id, created, model, content, inTokens, outTokens }: FakeAnswer): unknown {
+  if (wire === 'openai') {
+    return { id: `chatcmpl-${id}`, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } };
+  } else if (wire === 'anthropic') {
+    return { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: outTokens } };
+  } else {
+    return { candidates: [{ content: { parts: [{ text: content }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens }, modelVersion: model, responseId: id };
+  }
+}
+
+/** A streamed answer in the wire format's own events; false when it was cut mid-way (`cutAfterChunks`). */
+async function streamAnswer(res: ServerResponse, wire: RecordedRequest['wire'], { id, created, model, content, inTokens, outTokens }: FakeAnswer, how: { cutAfterChunks?: number; chunkDelayMs: number; includeUsage: boolean }): Promise<boolean> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const parts = pieces(content);
+  const send = async (data: string, event?: string) => {
+    if (res.destroyed) return;
+    res.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+    if (how.chunkDelayMs > 0) await sleep(how.chunkDelayMs);
+  };
+  const cut = () => {
+    // A cut mid-body: the connection dies without the end of the chunked body.
+    res.socket?.destroy();
+  };
+  if (wire === 'openai') {
+    const base = { id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake' };
+    await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
+    for (let i = 0; i < parts.length; i++) {
+      if (how.cutAfterChunks !== undefined && i >= how.cutAfterChunks) {
+        cut();
+        return false;
+      }
+      await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, logprobs: null, finish_reason: null }] }));
+    }
+    await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }));
+    if (how.includeUsage) await send(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } }));
+    await send('[DONE]');
+  } else if (wire === 'anthropic') {
+    await send(JSON.stringify({ type: 'message_start', message: { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: 1 } } }), 'message_start');
+    await send(JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), 'content_block_start');
+    await send(JSON.stringify({ type: 'ping' }), 'ping');
+    for (let i = 0; i < parts.length; i++) {
+      if (how.cutAfterChunks !== undefined && i >= how.cutAfterChunks) {
+        cut();
+        return false;
+      }
+      await send(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: parts[i] } }), 'content_block_delta');
+    }
+    await send(JSON.stringify({ type: 'content_block_stop', index: 0 }), 'content_block_stop');
+    await send(JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outTokens } }), 'message_delta');
+    await send(JSON.stringify({ type: 'message_stop' }), 'message_stop');
+  } else {
+    for (let i = 0; i < parts.length; i++) {
+      if (how.cutAfterChunks !== undefined && i >= how.cutAfterChunks) {
+        cut();
+        return false;
+      }
+      const last = i === parts.length - 1;
+      const chunk: Record<string, unknown> = { candidates: [{ content: { parts: [{ text: parts[i] }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }], modelVersion: model, responseId: id };
+      if (last) chunk.usageMetadata = { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens };
+      if (!res.destroyed) res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
+      if (how.chunkDelayMs > 0) await sleep(how.chunkDelayMs);
+    }
+  }
+  return true;
+}
+
 export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const fixturesDir = options.fixturesDir ?? fixturesDefault;
   const fixture = (name: string) => fs.readFileSync(path.join(fixturesDir, name));
@@ -136,14 +222,6 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const requests: RecordedRequest[] = [];
   const counts = { chat: 0, aborted: 0, byModel: new Map<string, number>() };
   let seq = 0;
-
-  function credentialOf(req: IncomingMessage, wire: RecordedRequest['wire']): string | undefined {
-    // API version 2026-10-21 (SDK 1.x) sends Authorization: Bearer; older clients send x-api-key.
-    if (wire === 'anthropic') return (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer\s+/i, '');
-    if (wire === 'google') return (req.headers['x-goog-api-key'] as string | undefined) ?? new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined;
-    const auth = req.headers.authorization;
-    return auth?.replace(/^Bearer\s+/i, '');
-  }
 
   async function chat(req: IncomingMessage, res: ServerResponse, wire: RecordedRequest['wire'], modelFromPath?: string, streamFromPath?: boolean) {
     let body: Record<string, unknown>;
@@ -183,70 +261,14 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return;
     }
     const content = behaviour.content ?? (behaviour.respond ? behaviour.respond(lastUserText(body, wire), body) : answerFor(model, body, wire));
-    const inTokens = promptTokens(body);
-    const outTokens = words(content);
-    const id = `fake-${++seq}`;
-    const created = Math.floor(Date.now() / 1000);
-    const chunkDelay = behaviour.chunkDelayMs ?? options.chunkDelayMs ?? 0;
-
+    const answer: FakeAnswer = { id: `fake-${++seq}`, created: Math.floor(Date.now() / 1000), model, content, inTokens: promptTokens(body), outTokens: words(content) };
     if (!stream) {
-      let payload: unknown;
-      if (wire === 'openai') {
-        payload = { id: `chatcmpl-${id}`, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } };
-      } else if (wire === 'anthropic') {
-        payload = { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: outTokens } };
-      } else {
-        payload = { candidates: [{ content: { parts: [{ text: content }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens }, modelVersion: model, responseId: id };
-      }
-      const text = JSON.stringify(payload);
+      const text = JSON.stringify(completionPayload(wire, answer));
       finished = true;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
       return;
     }
-
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const parts = pieces(content);
-    const send = async (data: string, event?: string) => {
-      if (res.destroyed) return;
-      res.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
-      if (chunkDelay > 0) await sleep(chunkDelay);
-    };
-    const cut = () => {
-      // A cut mid-body: the connection dies without the end of the chunked body.
-      res.socket?.destroy();
-    };
-    if (wire === 'openai') {
-      const base = { id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake' };
-      await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
-      for (let i = 0; i < parts.length; i++) {
-        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
-        await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, logprobs: null, finish_reason: null }] }));
-      }
-      await send(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }));
-      const so = body.stream_options as { include_usage?: boolean } | undefined;
-      if (so?.include_usage) await send(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } }));
-      await send('[DONE]');
-    } else if (wire === 'anthropic') {
-      await send(JSON.stringify({ type: 'message_start', message: { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: 1 } } }), 'message_start');
-      await send(JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), 'content_block_start');
-      await send(JSON.stringify({ type: 'ping' }), 'ping');
-      for (let i = 0; i < parts.length; i++) {
-        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
-        await send(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: parts[i] } }), 'content_block_delta');
-      }
-      await send(JSON.stringify({ type: 'content_block_stop', index: 0 }), 'content_block_stop');
-      await send(JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outTokens } }), 'message_delta');
-      await send(JSON.stringify({ type: 'message_stop' }), 'message_stop');
-    } else {
-      for (let i = 0; i < parts.length; i++) {
-        if (behaviour.cutAfterChunks !== undefined && i >= behaviour.cutAfterChunks) return cut();
-        const last = i === parts.length - 1;
-        const chunk: Record<string, unknown> = { candidates: [{ content: { parts: [{ text: parts[i] }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }], modelVersion: model, responseId: id };
-        if (last) chunk.usageMetadata = { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens };
-        if (!res.destroyed) res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
-        if (chunkDelay > 0) await sleep(chunkDelay);
-      }
-    }
+    if (!(await streamAnswer(res, wire, answer, { cutAfterChunks: behaviour.cutAfterChunks, chunkDelayMs: behaviour.chunkDelayMs ?? options.chunkDelayMs ?? 0, includeUsage: Boolean((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) }))) return;
     finished = true;
     if (!res.destroyed) res.end();
   }
