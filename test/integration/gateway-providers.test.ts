@@ -31,7 +31,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   fake = await startFakeProvider();
   const config = parseConfig({
-    gateway: { port: 0, allocationPollMs: 100, log: { flushIntervalMs: 20, spillDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mms-spill-')) } },
+    gateway: { port: 0, internal: { port: 0 }, allocationPollMs: 100, log: { flushIntervalMs: 20, spillDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mms-spill-')) } },
     providers: {
       openai: { kind: 'openai', baseUrl: fake.baseUrls.openai, apiKeyEnv: 'OPENAI_KEY', prices: { 'gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6 } } },
       openrouter: { kind: 'openrouter', baseUrl: fake.baseUrls.openrouter, apiKeyEnv: 'OPENROUTER_KEY' },

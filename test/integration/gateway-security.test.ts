@@ -151,7 +151,7 @@ describe('secrets', () => {
     const configFile = path.join(dir, 'mms.config.yaml');
     const uc = (id: string, provider: string, model: string) => ({ id, kind: 'paid', temperature: 0.5, maxTokens: 50, systemPromptTemplate: 'x', initialModel: { provider, model } });
     const configObject = {
-      gateway: { port: 0, allocationPollMs: 100, retry: { maxAttempts: 2, baseDelayMs: 10 }, log: { flushIntervalMs: 20, spillDir: path.join(dir, 'spill') } },
+      gateway: { port: 0, internal: { port: 0 }, allocationPollMs: 100, retry: { maxAttempts: 2, baseDelayMs: 10 }, log: { flushIntervalMs: 20, spillDir: path.join(dir, 'spill') } },
       providers: {
         openai: { kind: 'openai', baseUrl: strict.baseUrls.openai, apiKeyEnv: 'PLANTED_OPENAI' },
         anthropic: { kind: 'anthropic', baseUrl: strict.baseUrls.anthropic, apiKeyEnv: 'PLANTED_ANTHROPIC' },
