@@ -57,6 +57,17 @@ export interface FakeProviderOptions {
   keys?: { openai?: string; anthropic?: string; google?: string };
   /** Directory of the real model-list responses. */
   fixturesDir?: string;
+  /**
+   * Largest page of the paginated model lists (Anthropic `limit`, Google `pageSize`). The real APIs cap
+   * at 1000 (defaults 20 and 50); a smaller cap makes a client walk several pages of the fixtures.
+   */
+  listPageCap?: { anthropic?: number; google?: number };
+}
+
+export interface ListRequest {
+  wire: RecordedRequest['wire'] | 'openrouter' | 'ollama';
+  path: string;
+  query: Record<string, string>;
 }
 
 const fixturesDefault = path.resolve(__dirname, '../test/fixtures/real-api');
@@ -73,6 +84,12 @@ export interface FakeProvider {
   enqueue(...behaviours: Behaviour[]): void;
   /** Every request for this model gets the behaviour (until cleared with undefined). */
   forModel(model: string, behaviour: Behaviour | undefined): void;
+  /** The next model-list requests (of any wire) get these behaviours (status, retryAfter), in order. */
+  enqueueList(...behaviours: Behaviour[]): void;
+  /** Serve a model-list fixture (e.g. 'openrouter-models.json') edited by this function; undefined restores it. */
+  editModelList(file: string, edit: ((body: Record<string, unknown>) => Record<string, unknown>) | undefined): void;
+  /** Every model-list request, page by page. */
+  listRequests: ListRequest[];
   reset(): void;
   close(): Promise<void>;
 }
@@ -221,6 +238,9 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const perModel = new Map<string, Behaviour>();
   const requests: RecordedRequest[] = [];
   const counts = { chat: 0, aborted: 0, byModel: new Map<string, number>() };
+  const listQueue: Behaviour[] = [];
+  const listEdits = new Map<string, (body: Record<string, unknown>) => Record<string, unknown>>();
+  const listRequests: ListRequest[] = [];
   let seq = 0;
 
   async function chat(req: IncomingMessage, res: ServerResponse, wire: RecordedRequest['wire'], modelFromPath?: string, streamFromPath?: boolean) {
@@ -273,9 +293,53 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     if (!res.destroyed) res.end();
   }
 
-  function list(res: ServerResponse, file: string) {
-    const data = fixture(file);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': data.length }).end(data);
+  function listBody(file: string): Record<string, unknown> {
+    const body = JSON.parse(fixture(file).toString('utf8')) as Record<string, unknown>;
+    return listEdits.get(file)?.(body) ?? body;
+  }
+
+  /** A model list as the real API serves it: credentials checked, scripted refusals, pages where the API pages. */
+  function list(req: IncomingMessage, res: ServerResponse, url: URL, file: string, wire: ListRequest['wire']) {
+    listRequests.push({ wire, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      const text = JSON.stringify(payload);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+    };
+    const keyed = wire === 'openrouter' || wire === 'ollama' ? undefined : wire; // OpenRouter's list is public; Ollama has no keys
+    const errorWire = keyed ?? 'openai';
+    const behaviour = listQueue.shift() ?? {};
+    const expected = keyed ? options.keys?.[keyed] : undefined;
+    const credential = keyed ? credentialOf(req, keyed) : undefined;
+    if (expected !== undefined && credential !== expected) {
+      behaviour.status = 401;
+      behaviour.message ??= 'Incorrect API key provided: {auth}';
+    }
+    if (behaviour.status !== undefined && behaviour.status !== 200) {
+      const message = (behaviour.message ?? `fake ${behaviour.status}`).replace('{auth}', credential ?? '');
+      return send(behaviour.status, errorPayload(errorWire, behaviour.status, message), behaviour.retryAfter !== undefined ? { 'retry-after': behaviour.retryAfter } : {});
+    }
+    const body = listBody(file);
+    if (wire === 'anthropic') {
+      // GET /v1/models?limit=&after_id=: newest first, limit 1..1000 (default 20), has_more/first_id/last_id
+      const all = body.data as Array<{ id: string }>;
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 20), 1000, options.listPageCap?.anthropic ?? Infinity);
+      const after = url.searchParams.get('after_id');
+      const start = after ? all.findIndex((m) => m.id === after) + 1 : 0;
+      if (after && start === 0) return send(400, errorPayload('anthropic', 400, `after_id ${after} is not a model id`));
+      const page = all.slice(start, start + limit);
+      return send(200, { data: page, has_more: start + limit < all.length, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null });
+    }
+    if (wire === 'google') {
+      // GET /v1beta/models?pageSize=&pageToken=: pageSize default 50, max 1000; an opaque nextPageToken
+      const all = body.models as unknown[];
+      const size = Math.min(Number(url.searchParams.get('pageSize') ?? 50), 1000, options.listPageCap?.google ?? Infinity);
+      const token = url.searchParams.get('pageToken');
+      const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, '')) : 0;
+      if (!Number.isInteger(start) || start < 0) return send(400, errorPayload('google', 400, 'Invalid page token.'));
+      const next = start + size < all.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
+      return send(200, { models: all.slice(start, start + size), ...(next ? { nextPageToken: next } : {}) });
+    }
+    return send(200, body);
   }
 
   const server = http.createServer((req, res) => {
@@ -286,10 +350,10 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       if (req.method === 'POST' && p === '/v1/messages') return chat(req, res, 'anthropic');
       const g = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(p);
       if (req.method === 'POST' && g) return chat(req, res, 'google', decodeURIComponent(g[1]!), g[2] === 'streamGenerateContent');
-      if (req.method === 'GET' && p === '/v1/models') return req.headers['anthropic-version'] ? list(res, 'anthropic-models.json') : list(res, 'openai-models.json');
-      if (req.method === 'GET' && p === '/api/v1/models') return list(res, 'openrouter-models.json');
-      if (req.method === 'GET' && p === '/v1beta/models') return list(res, 'gemini-models.json');
-      if (req.method === 'GET' && p === '/api/tags') return list(res, 'ollama-tags.json');
+      if (req.method === 'GET' && p === '/v1/models') return req.headers['anthropic-version'] ? list(req, res, url, 'anthropic-models.json', 'anthropic') : list(req, res, url, 'openai-models.json', 'openai');
+      if (req.method === 'GET' && p === '/api/v1/models') return list(req, res, url, 'openrouter-models.json', 'openrouter');
+      if (req.method === 'GET' && p === '/v1beta/models') return list(req, res, url, 'gemini-models.json', 'google');
+      if (req.method === 'GET' && p === '/api/tags') return list(req, res, url, 'ollama-tags.json', 'ollama');
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake: no route ${req.method} ${p}` } }));
     };
     handle().catch((err) => {
@@ -309,7 +373,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     options,
     enqueue: (...b) => queue.push(...b),
     forModel: (model, b) => (b ? perModel.set(model, b) : perModel.delete(model)),
+    enqueueList: (...b) => listQueue.push(...b),
+    editModelList: (file, edit) => (edit ? listEdits.set(file, edit) : listEdits.delete(file)),
+    listRequests,
     reset() {
+      listQueue.length = 0;
+      listEdits.clear();
+      listRequests.length = 0;
       queue.length = 0;
       perModel.clear();
       requests.length = 0;

@@ -11,6 +11,7 @@ import type { EvaluationDeps } from '../src/evaluation';
 import { createTrainingJobActivities } from '../activities/training-jobs';
 import { createPipelineActivities } from '../activities/pipeline';
 import { createGuardrailsActivities } from '../activities/guardrails';
+import { createPaidCatalogActivities } from '../activities/paid-catalog';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -54,6 +55,8 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createTrainingJobActivities({ prisma: deps.prisma }),
       ...createPipelineActivities({ prisma: deps.prisma }),
       ...createGuardrailsActivities({ prisma: deps.prisma }),
+      // The paid providers' keys are read from this worker's environment, like the validation's.
+      ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });
