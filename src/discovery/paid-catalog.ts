@@ -8,7 +8,7 @@ import { parseAnthropicModelList, parseGeminiModelList, parseOpenAIModelList, pa
 import type { ProviderModelInfo } from '../providers/types';
 
 /**
- * The paid-model catalog (issue 14, seed 2.2): one scan reads the model lists of every configured
+ * The paid-model catalog (issue 14): one scan reads the model lists of every configured
  * OpenAI, Anthropic, Google and OpenRouter provider, keeps each record it can use and says why it
  * rejects the others, fills the prices a provider's own list lacks (the config's price table, then
  * OpenRouter's listing of the same model), and is stored in the registry diffed against the last scan.
