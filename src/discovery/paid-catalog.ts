@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { MmsConfig, ProviderConfig } from '../config/schema';
 import { registerSecret, redactSecrets } from '../logging/redact';
 import { errorBodyMessage, parseRetryAfter } from '../providers/errors';
-import { parseAnthropicModelList, parseGeminiModelList, parseOpenAIModelList, parseOpenRouterModelList, ModelListError } from '../providers/model-lists';
+import { joinPath, parseAnthropicModelList, parseGeminiModelList, parseOpenAIModelList, parseOpenRouterModelList, ModelListError } from '../providers/model-lists';
 import type { ProviderModelInfo } from '../providers/types';
 
 /**
@@ -133,12 +133,6 @@ async function getJson(deps: PaidCatalogDeps, provider: string, config: Provider
 
 /** Providers echo the refused key back ("Incorrect API key provided: sk-…"): it never leaves here. */
 const scrub = (text: string, key: string | undefined) => redactSecrets(key ? text.split(key).join('***') : text);
-
-const joinPath = (base: string, suffix: string) => {
-  const u = new URL(base);
-  u.pathname = `${u.pathname.replace(/\/+$/, '')}${suffix}`;
-  return u;
-};
 
 const MAX_PAGES = 100;
 

@@ -217,7 +217,8 @@ async function getJson(providerId: string, url: URL, headers: Record<string, str
   return body;
 }
 
-const joinPath = (base: string, suffix: string) => {
+/** `base` with `suffix` appended to its path (a trailing slash of the base is not doubled). */
+export const joinPath = (base: string, suffix: string) => {
   const u = new URL(base);
   u.pathname = `${u.pathname.replace(/\/+$/, '')}${suffix}`;
   return u;
