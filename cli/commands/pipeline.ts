@@ -4,6 +4,7 @@ import { discoverHuggingFace, discoverOllama, rankCandidates } from '../../src/d
 import { NoPipelineError, PipelineAlreadyRunningError, PipelineRequestError, cancelPipeline, pipelineSettings, readPipeline, renderPipeline, startPipeline } from '../../clients/pipeline';
 import { webUiLink } from '../../src/temporal/connection';
 import { CliError, table, type CliContext } from '../context';
+import { discoverPaid } from './discover-paid';
 
 /**
  * `mms pipeline start|status|cancel <useCase>` (discover → download → copy → dataset → train → test
@@ -84,12 +85,18 @@ export function registerPipelineCommands(program: Command, ctx: () => CliContext
 
   program
     .command('discover')
-    .description('discover and rank candidate models')
-    .requiredOption('--self-hosted', 'Hugging Face text-generation models and the Ollama node, ranked with policies.ranking.selfHosted')
+    .description('paid models: scan OpenAI, Anthropic, Google and OpenRouter, store and print the catalog (prices with their source, shutdown dates, changes since the last scan; not ranked yet); --self-hosted: discover and rank self-hosted candidates')
+    .option('--self-hosted', 'Hugging Face text-generation models and the Ollama node, ranked with policies.ranking.selfHosted')
+    .option('--provider <id...>', 'paid: only these providers of the config (OpenRouter is still read for prices)')
     .option('--use-case <id>', 'a self_hosted use case (its settings pick the sources)')
-    .option('--limit <n>', 'rows to show', '20')
-    .action(async (opts: { useCase?: string; limit: string }) => {
+    .option('--limit <n>', 'rows to show (paid: all by default)')
+    .action(async (opts: { selfHosted?: boolean; provider?: string[]; useCase?: string; limit?: string }) => {
       const c = ctx();
+      if (!opts.selfHosted) {
+        if (opts.useCase) throw new CliError('--use-case: paid discovery is not ranked per use case yet; use it with --self-hosted', 2);
+        return discoverPaid(c, opts);
+      }
+      if (opts.provider) throw new CliError('--provider is for paid discovery (without --self-hosted)', 2);
       const config = c.config();
       const useCase = opts.useCase ?? config.useCases.find((u) => u.kind === 'self_hosted')?.id;
       if (!useCase) throw new CliError('no self_hosted use case is configured', 2);
@@ -109,7 +116,7 @@ export function registerPipelineCommands(program: Command, ctx: () => CliContext
       const failures = sources.flatMap((s, i) => (s.status === 'rejected' ? [`${i === 0 ? 'huggingface' : 'ollama'}: ${(s.reason as Error).message}`] : []));
       const found = sources.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
       if (!found.length && failures.length) throw new CliError(`discovery failed: ${failures.join('; ')}`);
-      const ranked = rankCandidates(found, { weights: d.weights, gpuMemoryGb: d.gpuMemoryGb, licenseAllowList: d.licenseAllowList, now: new Date() }).slice(0, Number(opts.limit) || 20);
+      const ranked = rankCandidates(found, { weights: d.weights, gpuMemoryGb: d.gpuMemoryGb, licenseAllowList: d.licenseAllowList, now: new Date() }).slice(0, Number(opts.limit ?? 20) || 20);
       for (const f of failures) c.progress(`warning: ${f}`);
       c.print(ranked, () =>
         table([

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { registerPipelineCommands } from '../../cli/commands/pipeline';
 import type { ProviderConfig } from '../../src/config/schema';
+import { runMms } from '../support/cli';
 import { latestCatalog, openRouterIdsFor, scanPaidCatalog, storeCatalogScan, type PaidCatalogDeps } from '../../src/discovery/paid-catalog';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
@@ -186,4 +191,44 @@ test('a 429 is retried after its retry-after; one asking for longer than the lim
   expect(limited.providers.find((p) => p.provider === 'openai')).toMatchObject({ status: 'failed', message: expect.stringMatching(/rate limited and asks to wait 3600 s/) });
 
   await expect(scanPaidCatalog(deps(), ['nope'])).rejects.toThrow('unknown paid provider "nope" (paid providers in the config: openai, anthropic, gemini, openrouter)');
+});
+
+test('mms discover [--provider P] [--json] scans, stores and prints the catalog with price sources, shutdown dates and changes', async () => {
+  const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-paid-discover-')), 'mms.config.yaml');
+  fs.writeFileSync(
+    configFile,
+    [
+      'providers:',
+      `  openai: { kind: openai, baseUrl: "${fake.baseUrls.openai}", apiKeyEnv: MMS_TEST_PAID_OPENAI_KEY }`,
+      `  anthropic: { kind: anthropic, baseUrl: "${fake.baseUrls.anthropic}", apiKeyEnv: MMS_TEST_PAID_ANTHROPIC_KEY }`,
+      `  openrouter: { kind: openrouter, baseUrl: "${fake.baseUrls.openrouter}" }`,
+      'useCases: [ { id: story, kind: paid, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: openai, model: gpt-4o-mini } } ]',
+    ].join('\n'),
+  );
+  process.env.DATABASE_URL = db.url;
+  process.env.MMS_TEST_PAID_OPENAI_KEY = KEY;
+  delete process.env.MMS_TEST_PAID_ANTHROPIC_KEY;
+  try {
+    const first = await runMms([registerPipelineCommands], configFile, '--json', 'discover', '--provider', 'openai', 'anthropic');
+    expect(first.code).toBe(0);
+    const out = first.json();
+    expect(out.providers.map((p: { provider: string; status: string }) => `${p.provider}:${p.status}`)).toEqual(['openai:scanned', 'anthropic:skipped']);
+    expect(out.catalog).toHaveLength(47);
+    expect(out.catalog.find((e: { upstreamId: string }) => e.upstreamId === 'gpt-4o-mini')).toMatchObject({ inputPerMTok: 0.15, outputPerMTok: 0.6, priceSource: 'openrouter:openai/gpt-4o-mini' });
+    expect(out.baseline).toEqual(['openai']);
+
+    fake.editModelList('openai-models.json', (body) => ({ ...body, data: (body.data as Array<{ id: string }>).filter((m) => m.id !== 'gpt-4') }));
+    const second = await runMms([registerPipelineCommands], configFile, 'discover', '--provider', 'openai');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('not ranked');
+    expect(second.stdout).toMatch(/gpt-4o-mini +128000 +\$0\.15 +\$0\.6 +openrouter:openai\/gpt-4o-mini +tools,json,vision/);
+    expect(second.stdout).toMatch(/gone +openai gpt-4 /);
+
+    const unknown = await runMms([registerPipelineCommands], configFile, 'discover', '--provider', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown paid provider "nope"');
+  } finally {
+    delete process.env.DATABASE_URL;
+    delete process.env.MMS_TEST_PAID_OPENAI_KEY;
+  }
 });
