@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPaidCatalogActivities } from '../../activities/paid-catalog';
 import { registerPipelineCommands } from '../../cli/commands/pipeline';
 import type { ProviderConfig } from '../../src/config/schema';
 import { runMms } from '../support/cli';
@@ -231,4 +233,15 @@ test('mms discover [--provider P] [--json] scans, stores and prints the catalog 
     delete process.env.DATABASE_URL;
     delete process.env.MMS_TEST_PAID_OPENAI_KEY;
   }
+});
+
+test('the scanPaidCatalog activity stores one catalog per run and returns the change counts (the changes stay in the registry)', async () => {
+  const { scanPaidCatalog: activity } = createPaidCatalogActivities({ prisma: db.prisma, ...deps() });
+  const env = new MockActivityEnvironment();
+  const first = await env.run(activity, { providers: ['anthropic'] });
+  expect(first).toMatchObject({ entries: 11, baseline: ['anthropic'], changes: {} });
+  fake.editModelList('anthropic-models.json', (body) => ({ ...body, data: (body.data as Array<{ id: string }>).filter((m) => m.id !== 'claude-2.0' && m.id !== 'claude-2.1') }));
+  const second = (await env.run(activity, { providers: ['anthropic'] })) as Awaited<ReturnType<typeof activity>>;
+  expect(second).toMatchObject({ entries: 9, baseline: [], changes: { gone: 2 } });
+  expect(await db.prisma.paidCatalogChange.count({ where: { scanId: second.scanId, change: 'gone' } })).toBe(2);
 });
