@@ -170,9 +170,13 @@ async function openLoop(pool: Pool, pathName: string, headers: Record<string, st
       pool
         .request({ path: pathName, method: 'POST', headers, body: bodies[i % bodies.length] })
         .then(async (res) => {
-          await res.body.dump();
+          if (res.statusCode === 200) await res.body.dump();
           latencies[i] = performance.now() - sent;
-          if (res.statusCode !== 200) fail(`http ${res.statusCode}`);
+          if (res.statusCode !== 200) {
+            // The error's code (rpm_limit_exceeded, upstream_timeout, …) says which refusal it was.
+            const code = await res.body.json().then((b) => (b as { error?: { code?: string } }).error?.code, () => undefined);
+            fail(`http ${res.statusCode}${code ? ` ${code}` : ''}`);
+          }
           done();
         })
         .catch((err: { code?: string }) => {

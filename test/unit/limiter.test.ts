@@ -119,6 +119,24 @@ test('an unreachable database: the replica enforces the limit on its own and cha
   expect(limiter.stats.storeErrors).toBeGreaterThan(0);
 });
 
+test('a burst on an empty lease sends one request to the counter, not one per caller, and reserves one slice', async () => {
+  const { store, rows } = memoryStore(() => 5);
+  const limiter = new KeyLimiter({ store, now: () => T0, sliceFraction: 0.05 });
+  const k = key({ rpm: 100_000, tpm: 1_000_000, budgetUsd: 1000, budgetPeriod: 'monthly' });
+  const verdicts = await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      const verdict = await limiter.admitChat(k, 'npc_dialogue');
+      if (!verdict) limiter.charge(k, 'npc_dialogue', 40, 0.00001);
+      return verdict?.limit ?? 'ok';
+    }),
+  );
+  expect(verdicts.filter((v) => v !== 'ok')).toEqual([]);
+  // One lease request per counter (rpm, tpm, spend); 200 would each have reserved a slice, which is
+  // the whole limit 20 times over.
+  expect(limiter.stats.leases).toBe(3);
+  expect([...rows].map(([id, row]) => `${id.split('|')[1]} reserved ${row.reserved}`).sort()).toEqual(['rpm reserved 5000', 'spend reserved 50000000000', 'tpm reserved 50000']);
+});
+
 test('a call that read the clock before the minute turned neither reopens that minute nor makes a settle touch a counter twice', async () => {
   const mem = memoryStore();
   // Leases are held until released, so a call can be caught across the turn of the minute.
