@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
+import { partitionSettings } from '../src/logs/partitions';
 import { retentionPolicy } from '../src/logs/retention';
 import { ensureSchedule, type EnsureResult, type ScheduledWorkflow } from '../src/temporal/schedules';
 import {
@@ -14,7 +15,7 @@ export function logSchedules(config: MmsConfig): ScheduledWorkflow[] {
   const { partitions, rollups } = config.logs;
   const maintenance: PartitionMaintenanceInput = {
     policy: retentionPolicy(config.logs, config.useCases.map((u) => u.id)),
-    partitions: { intervalHours: partitions.intervalHours, createAheadHours: partitions.createAheadHours, lockTimeoutMs: partitions.lockTimeoutMs },
+    partitions: partitionSettings(partitions),
   };
   const rollupInput: LogRollupsInput = { lookbackMinutes: rollups.lookbackMinutes, backfillHours: rollups.backfillHours, retentionDays: rollups.retentionDays };
   return [

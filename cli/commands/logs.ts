@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliError, table, type CliContext } from '../context';
 import { cliActor } from '../../src/audit/events';
 import { forgetPlayer, type PlayerRef } from '../../src/logs/forget';
-import { maintainPartitions } from '../../src/logs/partitions';
+import { maintainPartitions, partitionSettings } from '../../src/logs/partitions';
 import { retentionPlan } from '../../src/logs/plan';
 import { retentionPolicy } from '../../src/logs/retention';
 import { rollUpRecent } from '../../src/logs/rollups';
@@ -48,22 +48,19 @@ export function registerLogsCommands(program: Command, ctx: () => CliContext) {
       const c = ctx();
       const config = c.config();
       const p = config.logs.partitions;
-      const report = await maintainPartitions(await c.prisma(), retentionPolicy(config.logs, config.useCases.map((u) => u.id)), {
-        intervalHours: p.intervalHours,
-        createAheadHours: p.createAheadHours,
-        lockTimeoutMs: p.lockTimeoutMs,
-      });
+      const report = await maintainPartitions(await c.prisma(), retentionPolicy(config.logs, config.useCases.map((u) => u.id)), partitionSettings(p));
       c.print(report, () =>
         [
           ...report.created.filter((r) => r.created.length || r.failed.length).map((r) => `${r.table}: created ${r.created.join(', ') || 'none'}${r.movedFromDefault ? ` (${r.movedFromDefault} row(s) moved out of DEFAULT)` : ''}`),
           ...report.expired.flatMap((e) => [
-            ...e.dropped.map((d) => `${e.table}: dropped ${d.name} (${mb(d.bytes)}, ${d.movedToLongTerm} row(s) kept in the long-term table)`),
+            ...e.dropped.map((d) => `${e.table}: dropped ${d.name} (${mb(d.bytes)}, ${d.movedToLongTerm} row(s) ${d.precopied ? 'changed since its pre-copy ' : ''}kept in the long-term table, in ${d.ms.copy + d.ms.detachDrop} ms)`),
             ...e.droppedLongTerm.map((d) => `${e.table}: dropped long-term ${d.name} (${mb(d.bytes)})`),
           ]),
-          ...[...report.created, ...report.expired].flatMap((r) => r.failed.map((f) => `FAILED ${f.name}: ${f.error} (retried next run)`)),
+          ...report.precopied.flatMap((r) => r.precopied.map((d) => `${r.table}: pre-copied ${d.rows} long-lived row(s) of ${d.name} ahead of its drop (${d.ms} ms)`)),
+          ...[...report.created, ...report.precopied, ...report.expired].flatMap((r) => r.failed.map((f) => `FAILED ${f.name}: ${f.error} (retried next run)`)),
         ].join('\n') || 'nothing to do: partitions exist ahead and nothing has expired',
       );
-      if ([...report.created, ...report.expired].some((r) => r.failed.length > 0)) process.exitCode = 1;
+      if ([...report.created, ...report.precopied, ...report.expired].some((r) => r.failed.length > 0)) process.exitCode = 1;
     });
   logs
     .command('forget')

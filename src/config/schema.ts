@@ -328,8 +328,17 @@ export const logsSchema = z.strictObject({
       maintenanceIntervalMinutes: z.number().int().min(1).max(24 * 60).default(60),
       /** How long a partition detach may wait for its lock before it gives up until the next run (ms). */
       lockTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+      /**
+       * Copy a partition's long-lived rows to the long-term table this long before its drop (0: at the
+       * drop), so the drop itself only copies rows whose feedback arrived since and stays under a second.
+       */
+      precopyAheadHours: z.number().int().min(0).max(24 * 31).default(6),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((p) => p.precopyAheadHours === 0 || p.precopyAheadHours * 60 >= p.maintenanceIntervalMinutes, {
+      message: 'precopyAheadHours must span at least one maintenanceIntervalMinutes, or no run would pre-copy a partition before its drop (0 turns pre-copying off)',
+      path: ['precopyAheadHours'],
+    }),
   retention: logRetentionSchema
     .extend({
       /** Per use case overrides of the classes above. */

@@ -34,15 +34,28 @@ export interface PartitionInfo {
   bytes: number;
   /** From pg_class.reltuples (as of the last ANALYZE/VACUUM): -1 when never analysed. */
   estimatedRows: number;
+  /** When its long-lived rows were copied ahead of its drop (see precopyDuePartitions); null if not yet. */
+  precopiedAt: Date | null;
 }
 
 export interface PartitionSettings {
   intervalHours: number;
   createAheadHours: number;
   lockTimeoutMs: number;
+  /**
+   * Copy a partition's long-lived rows to the long-term table this long before it is due, so that the
+   * drop only copies the rows changed since (late feedback) and stays under a second. 0 or absent:
+   * everything is copied at the drop.
+   */
+  precopyAheadHours?: number;
 }
 
 const HOUR_MS = 3_600_000;
+
+/** The partition settings of `logs.partitions` in mms.config.yaml (the schedule's period is not one). */
+export function partitionSettings(p: PartitionSettings): PartitionSettings {
+  return { intervalHours: p.intervalHours, createAheadHours: p.createAheadHours, lockTimeoutMs: p.lockTimeoutMs, precopyAheadHours: p.precopyAheadHours ?? 0 };
+}
 
 /** Identifiers are built by this module from [a-z0-9_]; anything else is a bug, not input. */
 function ident(name: string): string {
@@ -60,8 +73,9 @@ function parseBound(text: string): Date {
 }
 
 export async function listPartitions(db: Db, table: string): Promise<PartitionInfo[]> {
-  const rows = await db.$queryRawUnsafe<Array<{ name: string; bound: string; bytes: bigint; reltuples: number }>>(
-    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes, c.reltuples::float8 as reltuples
+  const rows = await db.$queryRawUnsafe<Array<{ name: string; bound: string; bytes: bigint; reltuples: number; note: string | null }>>(
+    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes, c.reltuples::float8 as reltuples,
+            obj_description(c.oid, 'pg_class') as note
        from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = $1::regclass`,
     table,
@@ -76,6 +90,7 @@ export async function listPartitions(db: Db, table: string): Promise<PartitionIn
         isDefault: r.bound === 'DEFAULT',
         bytes: Number(r.bytes),
         estimatedRows: Math.round(r.reltuples),
+        precopiedAt: readPrecopyNote(r.note),
       };
     })
     .sort((a, b) => (a.from?.getTime() ?? Infinity) - (b.from?.getTime() ?? Infinity));
@@ -190,7 +205,7 @@ export async function ensureRanges(prisma: PrismaClient, table: string, starts: 
       const made = await createPartition(prisma, table, from, to, name, settings.lockTimeoutMs);
       report.created.push(made.name);
       report.movedFromDefault += made.movedFromDefault;
-      existing.push({ name, from, to, isDefault: false, bytes: 0, estimatedRows: 0 });
+      existing.push({ name, from, to, isDefault: false, bytes: 0, estimatedRows: 0, precopiedAt: null });
     } catch (err) {
       report.failed.push({ name, error: (err as Error).message.split('\n')[0] ?? String(err) });
     }
@@ -232,7 +247,7 @@ function longerPlainSql(policy: RetentionPolicy): string | null {
  * Only candidates are read, by row address: the partial index's rows, the rows with a violation row
  * (by primary key), and the rows of use cases kept plain longer; never the whole day.
  */
-function keptRowsSql(table: PartitionedTable, partition: string, cols: string[], from: Date, to: Date, policy: RetentionPolicy): string {
+function keptRowsSql(table: PartitionedTable, partition: string, cols: string[], from: Date, to: Date, policy: RetentionPolicy, changedSince: Date | null = null): string {
   const c = cols.map((x) => `l.${ident(x)}`).join(', ');
   if (table.kind === 'violations') {
     return `select ${c}, k.days, 'violation' as retention_class
@@ -243,11 +258,14 @@ function keptRowsSql(table: PartitionedTable, partition: string, cols: string[],
   const violated = `(select distinct log_id from guardrails_violations
                   where "timestamp" >= ${lit(new Date(from.getTime() - DAY_MS))} and "timestamp" < ${lit(new Date(to.getTime() + DAY_MS))})`;
   const longerPlain = longerPlainSql(policy);
-  const candidates = [
-    `select ctid from ${ident(partition)} where ${LONG_LIVED_LOGS_SQL}`,
-    `select v.ctid from ${ident(partition)} v join ${violated} g on g.log_id = v.log_id`,
-    ...(longerPlain ? [`select ctid from ${ident(partition)} where ${longerPlain}`] : []),
-  ].join(' union all ');
+  // Feedback marks a row long-lived (feedback_at is set with user_feedback): the partial index finds them.
+  const candidates = changedSince
+    ? `select ctid from ${ident(partition)} where ${LONG_LIVED_LOGS_SQL} and feedback_at >= ${lit(changedSince)}`
+    : [
+        `select ctid from ${ident(partition)} where ${LONG_LIVED_LOGS_SQL}`,
+        `select v.ctid from ${ident(partition)} v join ${violated} g on g.log_id = v.log_id`,
+        ...(longerPlain ? [`select ctid from ${ident(partition)} where ${longerPlain}`] : []),
+      ].join(' union all ');
   return `select ${c}, k.days, k.retention_class
       from ${ident(partition)} l
       left join policy r on r.use_case = l.use_case
@@ -265,71 +283,178 @@ function keptRowsSql(table: PartitionedTable, partition: string, cols: string[],
 
 export interface ExpireReport {
   table: string;
-  /** ms: time spent creating long-term partitions, copying the long-lived rows, and detaching + dropping. */
-  dropped: Array<{ name: string; from: string; to: string; bytes: number; movedToLongTerm: number; ms: { longTermPartitions: number; copy: number; detachDrop: number } }>;
+  /**
+   * ms: time spent creating long-term partitions, copying the long-lived rows, and detaching + dropping.
+   * `precopied`: the rows had been copied ahead (precopyDuePartitions), so only those whose feedback
+   * arrived since were copied at the drop.
+   */
+  dropped: Array<{ name: string; from: string; to: string; bytes: number; precopied: boolean; movedToLongTerm: number; ms: { longTermPartitions: number; copy: number; detachDrop: number } }>;
   /** Expired long-term partitions dropped. */
   droppedLongTerm: Array<{ name: string; bytes: number }>;
   failed: Array<{ name: string; error: string }>;
 }
 
 /**
+ * The pre-copy stamp is the partition's own COMMENT: it goes with the partition (dropped, or detached
+ * by hand), so no tracking row can go stale, and it needs no table of its own.
+ */
+const PRECOPY_NOTE = 'mms:precopied_at=';
+
+function readPrecopyNote(note: string | null): Date | null {
+  if (!note?.startsWith(PRECOPY_NOTE)) return null;
+  const at = new Date(note.slice(PRECOPY_NOTE.length));
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+/**
+ * Feedback stamped up to this long before a pre-copy is copied again at the drop: `feedback_at` is the
+ * gateway's clock and the stamp the database's, and a request may be stamped before it commits.
+ */
+const PRECOPY_SKEW_MARGIN_MS = HOUR_MS;
+
+/** What copying the kept rows of any partition of a table needs: column lists and the statement's parameters. */
+interface KeptCopyPlan {
+  table: PartitionedTable;
+  policy: RetentionPolicy;
+  common: string[];
+  target: string;
+  values: string;
+  params: unknown[];
+}
+
+async function keptCopyPlan(db: Db, table: PartitionedTable, policy: RetentionPolicy): Promise<KeptCopyPlan> {
+  const [cols, longTermCols] = await Promise.all([tableColumns(db, table.name), tableColumns(db, table.longTerm)]);
+  // Columns the long-term table lacks (added to the logs later) cannot be kept: copy the common ones.
+  const common = cols.filter((c) => longTermCols.includes(c));
+  const withClass = longTermCols.includes('retention_class');
+  return {
+    table,
+    policy,
+    common,
+    target: [...common.map(ident), 'expires_at', ...(withClass ? ['retention_class'] : [])].join(', '),
+    values: [...common.map(ident), '"timestamp" + make_interval(days => days)', ...(withClass ? ['retention_class'] : [])].join(', '),
+    // $1 the per-use-case policy, $2 the default violation days (+ $3 plain, $4 feedback for logs).
+    params: [policyRecords(policy), ...(table.kind === 'logs' ? [policy.defaults.violation, policy.defaults.plain, policy.defaults.feedback] : [policy.defaults.violation])],
+  };
+}
+
+/**
+ * The long-term days the kept rows of partition `p` can expire on: [from, to) + N days, N one of the
+ * policy's retentions. Exactly those must exist (no scan needed to know them).
+ */
+async function ensureLongTermDays(prisma: PrismaClient, plan: KeptCopyPlan, p: PartitionInfo, settings: PartitionSettings, now: Date): Promise<void> {
+  const starts = new Set<number>();
+  for (const n of retentionDayCounts(plan.table, plan.policy)) {
+    for (let t = floorToInterval(new Date(p.from!.getTime() + n * DAY_MS), 24).getTime(); t < p.to!.getTime() + n * DAY_MS; t += DAY_MS) if (t + DAY_MS > now.getTime()) starts.add(t);
+  }
+  const made = await ensureRanges(prisma, plan.table.longTerm, [...starts], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs });
+  if (made.failed.length > 0) throw new Error(`long-term partitions: ${made.failed.map((f) => f.error).join('; ')}`);
+}
+
+/**
+ * Copies the rows of partition `p` that outlive it into the long-term table, under a SHARE lock on the
+ * partition (writes to an expired day are rare: feedback, forget; they wait, so no copied row goes
+ * stale). With `changedSince` (a pre-copy was made), only the log rows whose feedback arrived since:
+ * their earlier copy, if any, is replaced, since feedback can lengthen a row's retention and so move
+ * its expiry day. Violation rows are written with their call, long before any pre-copy.
+ */
+async function copyKeptRows(tx: Prisma.TransactionClient, plan: KeptCopyPlan, p: PartitionInfo, now: Date, changedSince: Date | null): Promise<number> {
+  await tx.$executeRawUnsafe(`lock table ${ident(p.name)} in share mode`);
+  if (changedSince && plan.table.kind !== 'logs') return 0;
+  if (changedSince) {
+    await tx.$executeRawUnsafe(
+      `delete from ${ident(plan.table.longTerm)} where log_id = any(array(select log_id from ${ident(p.name)} where ${LONG_LIVED_LOGS_SQL} and feedback_at >= ${lit(changedSince)}))`,
+    );
+  }
+  return tx.$executeRawUnsafe(
+    `with policy as (select * from jsonb_to_recordset($1::jsonb) as r(use_case text, plain int, feedback int, violation int))
+     insert into ${ident(plan.table.longTerm)} (${plan.target})
+     select ${plan.values} from (${keptRowsSql(plan.table, p.name, plan.common, p.from!, p.to!, plan.policy, changedSince)}) kept
+      where "timestamp" + make_interval(days => days) > ${lit(now)}
+     on conflict do nothing`,
+    ...plan.params,
+  );
+}
+
+export interface PrecopyReport {
+  table: string;
+  precopied: Array<{ name: string; rows: number; ms: number }>;
+  failed: Array<{ name: string; error: string }>;
+}
+
+/**
+ * Copies the long-lived rows of the partitions due within `precopyAheadHours` to the long-term table
+ * ahead of their drop, and stamps each partition with the time. Copying thousands of rows with their
+ * TOASTed prompts takes seconds on a day of game traffic; done here, a maintenance run or more before
+ * the drop, the drop itself only copies the rows whose feedback arrived since.
+ */
+export async function precopyDuePartitions(prisma: PrismaClient, table: PartitionedTable, policy: RetentionPolicy, settings: PartitionSettings, now: Date): Promise<PrecopyReport> {
+  const report: PrecopyReport = { table: table.name, precopied: [], failed: [] };
+  const ahead = (settings.precopyAheadHours ?? 0) * HOUR_MS;
+  if (ahead <= 0) return report;
+  const soon = (await listPartitions(prisma, table.name)).filter((p) => {
+    if (p.isDefault || p.precopiedAt) return false;
+    const dropAt = partitionDropAt(table, p.to!, policy).getTime();
+    return dropAt > now.getTime() && dropAt - ahead <= now.getTime();
+  });
+  if (soon.length === 0) return report;
+  const plan = await keptCopyPlan(prisma, table, policy);
+  for (const p of soon) {
+    try {
+      const started = performance.now();
+      await ensureLongTermDays(prisma, plan, p, settings, now);
+      const rows = await prisma.$transaction(
+        async (tx) => {
+          const n = await copyKeptRows(tx, plan, p, now, null);
+          // The database's clock, at the start of this transaction: no later write is in the copy.
+          const at = (await tx.$queryRawUnsafe<Array<{ at: Date }>>('select now() as at'))[0]!.at;
+          await tx.$executeRawUnsafe(`comment on table ${ident(p.name)} is '${PRECOPY_NOTE}${at.toISOString()}'`);
+          return n;
+        },
+        { timeout: 60 * 60_000, maxWait: 30_000 },
+      );
+      report.precopied.push({ name: p.name, rows, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+    }
+  }
+  return report;
+}
+
+/**
  * Drops every expired partition of `table`: in one transaction, copies the rows that must outlive it
- * into the long-term table (with their class and expiry), then detaches and drops it. The detach takes
- * ACCESS EXCLUSIVE on the parent for an instant; lock_timeout bounds how long inserts can queue behind
- * it when a long query holds the table (the partition is then retried next run). Then drops the
- * long-term partitions whose day of expiry has passed.
+ * into the long-term table (with their class and expiry; only those changed since its pre-copy when
+ * it has one), then detaches and drops it. The detach takes ACCESS EXCLUSIVE on the parent for an
+ * instant; lock_timeout bounds how long inserts can queue behind it when a long query holds the table
+ * (the partition is then retried next run). Then drops the long-term partitions whose day of expiry
+ * has passed.
  */
 export async function expirePartitions(prisma: PrismaClient, table: PartitionedTable, policy: RetentionPolicy, settings: PartitionSettings, now: Date): Promise<ExpireReport> {
   const report: ExpireReport = { table: table.name, dropped: [], droppedLongTerm: [], failed: [] };
   const due = (await listPartitions(prisma, table.name)).filter((p) => !p.isDefault && partitionDropAt(table, p.to!, policy) <= now);
-  if (due.length > 0) {
-    const [cols, longTermCols] = await Promise.all([tableColumns(prisma, table.name), tableColumns(prisma, table.longTerm)]);
-    // Columns the long-term table lacks (added to the logs later) cannot be kept: copy the common ones.
-    const common = cols.filter((c) => longTermCols.includes(c));
-    const withClass = longTermCols.includes('retention_class');
-    const target = [...common.map(ident), 'expires_at', ...(withClass ? ['retention_class'] : [])].join(', ');
-    const values = [...common.map(ident), '"timestamp" + make_interval(days => days)', ...(withClass ? ['retention_class'] : [])].join(', ');
-    // $1 the per-use-case policy, $2 the default violation days (+ $3 plain, $4 feedback for logs).
-    const params = table.kind === 'logs' ? [policy.defaults.violation, policy.defaults.plain, policy.defaults.feedback] : [policy.defaults.violation];
-    for (const p of due) {
-      try {
-        // The rows of [from, to) expire at from + N … to + N days, N one of the policy's retentions:
-        // exactly those days of the long-term table must exist (no scan needed to know them).
-        const starts = new Set<number>();
-        for (const n of retentionDayCounts(table, policy)) {
-          for (let t = floorToInterval(new Date(p.from!.getTime() + n * DAY_MS), 24).getTime(); t < p.to!.getTime() + n * DAY_MS; t += DAY_MS) if (t + DAY_MS > now.getTime()) starts.add(t);
-        }
-        const started = performance.now();
-        const made = await ensureRanges(prisma, table.longTerm, [...starts], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs });
-        const ensured = performance.now();
-        let copied = ensured;
-        if (made.failed.length > 0) throw new Error(`long-term partitions: ${made.failed.map((f) => f.error).join('; ')}`);
-        const moved = await prisma.$transaction(
-          async (tx) => {
-            // Writes to an expired day are rare (feedback, forget): they wait, so no copied row goes stale.
-            await tx.$executeRawUnsafe(`lock table ${ident(p.name)} in share mode`);
-            const n = await tx.$executeRawUnsafe(
-              `with policy as (select * from jsonb_to_recordset($1::jsonb) as r(use_case text, plain int, feedback int, violation int))
-               insert into ${ident(table.longTerm)} (${target})
-               select ${values} from (${keptRowsSql(table, p.name, common, p.from!, p.to!, policy)}) kept
-                where "timestamp" + make_interval(days => days) > ${lit(now)}
-               on conflict do nothing`,
-              policyRecords(policy),
-              ...params,
-            );
-            copied = performance.now();
-            await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
-            await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
-            await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
-            return n;
-          },
-          { timeout: 60 * 60_000, maxWait: 30_000 },
-        );
-        const ms = { longTermPartitions: Math.round(ensured - started), copy: Math.round(copied - ensured), detachDrop: Math.round(performance.now() - copied) };
-        report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, movedToLongTerm: moved, ms });
-      } catch (err) {
-        report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
-      }
+  const plan = due.length > 0 ? await keptCopyPlan(prisma, table, policy) : null;
+  for (const p of plan ? due : []) {
+    try {
+      const started = performance.now();
+      await ensureLongTermDays(prisma, plan!, p, settings, now);
+      const ensured = performance.now();
+      let copied = ensured;
+      const changedSince = p.precopiedAt && new Date(p.precopiedAt.getTime() - PRECOPY_SKEW_MARGIN_MS);
+      const moved = await prisma.$transaction(
+        async (tx) => {
+          const n = await copyKeptRows(tx, plan!, p, now, changedSince);
+          copied = performance.now();
+          await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
+          await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
+          await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
+          return n;
+        },
+        { timeout: 60 * 60_000, maxWait: 30_000 },
+      );
+      const ms = { longTermPartitions: Math.round(ensured - started), copy: Math.round(copied - ensured), detachDrop: Math.round(performance.now() - copied) };
+      report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, precopied: p.precopiedAt !== null, movedToLongTerm: moved, ms });
+    } catch (err) {
+      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
     }
   }
   for (const p of await listPartitions(prisma, table.longTerm)) {
@@ -356,18 +481,23 @@ function retentionDayCounts(table: PartitionedTable, policy: RetentionPolicy): n
 
 export interface MaintenanceReport {
   created: CreateReport[];
+  precopied: PrecopyReport[];
   expired: ExpireReport[];
 }
 
 /** One maintenance run over both log tables and their long-term tables. */
 export async function maintainPartitions(prisma: PrismaClient, policy: RetentionPolicy, settings: PartitionSettings, now = new Date()): Promise<MaintenanceReport> {
   const created: CreateReport[] = [];
+  const precopied: PrecopyReport[] = [];
   const expired: ExpireReport[] = [];
   for (const table of PARTITIONED_TABLES) {
     created.push(await ensurePartitions(prisma, table.name, settings, now));
     // Long-term partitions (days of expiry) are made when rows move; here only DEFAULT rows get theirs.
     created.push(await ensureRanges(prisma, table.longTerm, [], { intervalHours: 24, lockTimeoutMs: settings.lockTimeoutMs }));
   }
-  for (const table of PARTITIONED_TABLES) expired.push(await expirePartitions(prisma, table, policy, settings, now));
-  return { created, expired };
+  for (const table of PARTITIONED_TABLES) {
+    expired.push(await expirePartitions(prisma, table, policy, settings, now));
+    precopied.push(await precopyDuePartitions(prisma, table, policy, settings, now));
+  }
+  return { created, precopied, expired };
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { PrismaLogStore, toLogRecord, toViolationRecord, type LogRow } from '../../gateway/log-store';
-import { LOG_TABLE, VIOLATION_TABLE, listPartitions, maintainPartitions } from '../../src/logs/partitions';
+import { LOG_TABLE, VIOLATION_TABLE, floorToInterval, listPartitions, maintainPartitions, partitionDropAt } from '../../src/logs/partitions';
+import { findLoggedCall, recordCallFeedback } from '../../src/registry/feedback';
 import { retentionPolicy } from '../../src/logs/retention';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 import { seedUseCases, testConfig } from '../support/fixtures';
@@ -119,4 +120,49 @@ test('expired partitions are dropped; feedback, violation and longer-kept rows m
   expect(late.expired.flatMap((e) => e.failed)).toEqual([]);
   expect(await db.prisma.modelHistoricalLogLongTerm.count({ where: { id: { in: ids } } })).toBe(0);
   expect(await db.prisma.guardrailsViolation.count({ where: { logId: { in: [blocked.id, recorded.id] } } })).toBe(0);
+});
+
+test('long-lived rows are copied ahead of the drop; the drop copies only the rows whose feedback arrived since', async () => {
+  const store = new PrismaLogStore(db.prisma);
+  const HOUR = 3_600_000;
+  const day = floorToInterval(new Date(Date.now() - 12 * DAY), 24);
+  const dayName = `model_historical_logs_p${day.toISOString().slice(0, 10).replace(/-/g, '')}`;
+  const dropAt = partitionDropAt(LOG_TABLE, new Date(day.getTime() + DAY), policy).getTime();
+  const at = new Date(day.getTime() + 3 * HOUR);
+  const kept = row('npc_dialogue', at, { feedbackScore: 0.9, userFeedback: { score: 0.9 } });
+  const late = row('npc_dialogue', at); // plain at the pre-copy; its feedback arrives after it
+  const plain = row('npc_dialogue', at);
+  await store.insertLogs([kept, late, plain].map(toLogRecord));
+  const ahead = { ...settings, precopyAheadHours: 6 };
+
+  // 7 hours before the drop: not yet within the pre-copy lead.
+  const early = await maintainPartitions(db.prisma, policy, ahead, new Date(dropAt - 7 * HOUR));
+  expect(early.precopied.flatMap((r) => r.precopied).map((p) => p.name)).not.toContain(dayName);
+  expect(await db.prisma.modelHistoricalLogLongTerm.count({ where: { id: kept.id } })).toBe(0);
+
+  // 3 hours before: the kept row is copied and the partition stamped; nothing is dropped yet.
+  const precopyRun = await maintainPartitions(db.prisma, policy, ahead, new Date(dropAt - 3 * HOUR));
+  expect(precopyRun.precopied.flatMap((r) => r.precopied).find((p) => p.name === dayName)).toMatchObject({ rows: 1 });
+  expect(precopyRun.expired.flatMap((e) => e.dropped).map((d) => d.name)).not.toContain(dayName);
+  expect((await listPartitions(db.prisma, LOG_TABLE.name)).find((p) => p.name === dayName)?.precopiedAt).toBeInstanceOf(Date);
+  expect(await db.prisma.modelHistoricalLogLongTerm.count({ where: { id: { in: [kept.id, late.id, plain.id] } } })).toBe(1);
+  // A second run does not copy it again.
+  const again = await maintainPartitions(db.prisma, policy, ahead, new Date(dropAt - 2 * HOUR));
+  expect(again.precopied.flatMap((r) => r.precopied).map((p) => p.name)).not.toContain(dayName);
+
+  // Feedback on the plain row, and a correction of the kept one, after the pre-copy.
+  const feedback = async (r: LogRow, score: number, correctedOutput?: string) =>
+    recordCallFeedback(db.prisma, r.requestId, (await findLoggedCall(db.prisma, r.requestId))!, { score, correctedOutput, by: 'test', at: new Date() });
+  await feedback(late, 0.1);
+  await feedback(kept, 0.3, 'corrected after the pre-copy');
+
+  // At the drop only those two rows are copied, replacing the kept row's earlier copy.
+  const dropRun = await maintainPartitions(db.prisma, policy, ahead, new Date(dropAt + 60_000));
+  const dropped = dropRun.expired.flatMap((e) => e.dropped).find((d) => d.name === dayName);
+  expect(dropped).toMatchObject({ precopied: true, movedToLongTerm: 2 });
+  expect((await listPartitions(db.prisma, LOG_TABLE.name)).map((p) => p.name)).not.toContain(dayName);
+  const longTerm = await db.prisma.modelHistoricalLogLongTerm.findMany({ where: { id: { in: [kept.id, late.id, plain.id] } } });
+  expect(longTerm.map((r) => r.id).sort()).toEqual([kept.id, late.id].sort());
+  expect(longTerm.find((r) => r.id === kept.id)).toMatchObject({ feedbackScore: 0.3, correctedOutput: 'corrected after the pre-copy', retentionClass: 'feedback' });
+  expect(longTerm.find((r) => r.id === late.id)).toMatchObject({ feedbackScore: 0.1, retentionClass: 'feedback' });
 });

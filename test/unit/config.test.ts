@@ -71,6 +71,7 @@ const cases: Array<[string, (c: Record<string, any>) => void, string[]]> = [
   ['local embeddings in passage mode', (c) => (c.embeddings = { model: 'e5-passage' }), ['embeddings.model: the local server reads "passage"/"doc" in a model name as passage mode; use multilingual-e5-small-q4']],
   ['a GPU-hour price without the throughput', (c) => (c.providers.local_vllm.prices = { 'my-finetune': { gpuHourUsd: 2 } }), ['providers.local_vllm.prices.my-finetune.outputTokensPerSecond: is required with a GPU-hour price']],
   ['a per-token and a GPU-hour price at once', (c) => (c.providers.local_vllm.prices = { 'my-finetune': { inputPerMTok: 0, outputPerMTok: 1, gpuHourUsd: 2, outputTokensPerSecond: 500 } }), ['providers.local_vllm.prices.my-finetune: either inputPerMTok/outputPerMTok or gpuHourUsd/outputTokensPerSecond, not both']],
+  ['a pre-copy lead shorter than the maintenance period', (c) => (c.logs = { partitions: { maintenanceIntervalMinutes: 120, precopyAheadHours: 1 } }), ['logs.partitions.precopyAheadHours: precopyAheadHours must span at least one maintenanceIntervalMinutes, or no run would pre-copy a partition before its drop (0 turns pre-copying off)']],
   ['an empty price', (c) => (c.providers.local_vllm.prices = { 'my-finetune': {} }), ['providers.local_vllm.prices.my-finetune: needs inputPerMTok and outputPerMTok, or gpuHourUsd and outputTokensPerSecond (self-hosted)']],
 ];
 
