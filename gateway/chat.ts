@@ -10,7 +10,7 @@ import { Cancellation, type CancelSignal, type ChatParams, type ChatResult, type
 import { applyPolicy, parseChatRequest, RequestError, type AppliedPolicy, type ChatRequest } from './chat-request';
 import { GUARDRAIL_ERROR_VERDICT, PASS, checkVerdict, verdictLabel, type Guardrail, type GuardrailContext, type GuardrailVerdict, type OnCriticalViolation, type VerdictLabel } from './guardrails';
 import type { LogRow, LogSink } from './log-writer';
-import type { CallOutcomes } from './call-outcome';
+import type { CallLogRow, CallOutcomes } from './call-outcome';
 import type { GatewayMetrics } from './metrics';
 import type { RegistryCache, ResolvedModel, UseCaseRoute } from './registry-cache';
 import { ChatSseWriter } from './sse';
@@ -188,6 +188,13 @@ export class ChatHandler {
   private readonly retryPolicy: RetryPolicy;
   private shadowInFlight = 0;
   readonly shadowCalls = new Set<Promise<void>>();
+  /**
+   * The last RECENT_REQUESTS request ids: a ring (the oldest slot is overwritten) plus a set for the
+   * lookup. A Set used as a FIFO (delete its first entry) cost 2.6 % of the gateway's busy time at
+   * 3,000 calls/s: V8 walks over deleted entries to find the first live one until it rehashes.
+   */
+  private readonly recentRing: Array<string | undefined> = new Array<string | undefined>(RECENT_REQUESTS).fill(undefined);
+  private recentNext = 0;
   private readonly recentRequests = new Set<string>();
 
   constructor(private readonly deps: ChatDeps) {
@@ -240,7 +247,10 @@ export class ChatHandler {
   }
 
   private remember(requestId: string) {
-    if (this.recentRequests.size >= RECENT_REQUESTS) this.recentRequests.delete(this.recentRequests.values().next().value!);
+    const oldest = this.recentRing[this.recentNext];
+    if (oldest !== undefined) this.recentRequests.delete(oldest);
+    this.recentRing[this.recentNext] = requestId;
+    this.recentNext = this.recentNext + 1 === RECENT_REQUESTS ? 0 : this.recentNext + 1;
     this.recentRequests.add(requestId);
   }
 
@@ -371,7 +381,7 @@ export class ChatHandler {
     this.deps.outcomes.emit({ row: this.logRow(ctx, fields), modelName: fields.model.name, limitedKey: ctx.limitedKey });
   }
 
-  private logRow(ctx: CallContext, fields: OutcomeFields): LogRow {
+  private logRow(ctx: CallContext, fields: OutcomeFields): CallLogRow {
     const { request, applied } = ctx;
     const last = lastUserIndex(request.messages);
     const latencyMs = performance.now() - ctx.started;
