@@ -165,13 +165,15 @@ async function openLoop(pool: Pool, pathName: string, headers: Record<string, st
     const now = performance.now();
     while (next < total && t0 + next * interval <= now) {
       const i = next++;
-      const sent = performance.now();
-      lags[i] = sent - (t0 + i * interval);
+      // Latency is timed from the scheduled send (wrk2's coordinated-omission correction): when the
+      // load generator itself falls behind, that wait counts against the target, never hides.
+      const scheduled = t0 + i * interval;
+      lags[i] = performance.now() - scheduled;
       pool
         .request({ path: pathName, method: 'POST', headers, body: bodies[i % bodies.length] })
         .then(async (res) => {
           if (res.statusCode === 200) await res.body.dump();
-          latencies[i] = performance.now() - sent;
+          latencies[i] = performance.now() - scheduled;
           if (res.statusCode !== 200) {
             // The error's code (rpm_limit_exceeded, upstream_timeout, …) says which refusal it was.
             const code = await res.body.json().then((b) => (b as { error?: { code?: string } }).error?.code, () => undefined);
@@ -180,7 +182,7 @@ async function openLoop(pool: Pool, pathName: string, headers: Record<string, st
           done();
         })
         .catch((err: { code?: string }) => {
-          latencies[i] = performance.now() - sent;
+          latencies[i] = performance.now() - scheduled;
           fail(err.code ?? 'error');
           done();
         });
