@@ -5,6 +5,9 @@ import { safeErrorMessage } from '../src/logging/redact';
 import type { LogRow, LogSink } from './log-writer';
 import type { GatewayMetrics } from './metrics';
 
+/** The row of a call that was routed (so it has a use case; only a shed call's row has none). */
+export type CallLogRow = LogRow & { useCase: string };
+
 /**
  * How one call ended (a player's call or a mirrored shadow call), built once by the chat handler and
  * handed to every subscriber: the historical log, /metrics and the per-key limits each subscribe to
@@ -12,7 +15,7 @@ import type { GatewayMetrics } from './metrics';
  */
 export interface CallOutcome {
   /** The historical-log row: use case, model id, role, status, error class, latency, tokens, cost. */
-  readonly row: LogRow;
+  readonly row: CallLogRow;
   /** The model's registry name (the metrics label; the row holds its id). */
   readonly modelName: string;
   /** The caller's key when it carries limits (its tokens and cost are charged to it). */

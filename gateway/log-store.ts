@@ -12,10 +12,12 @@ export interface LogRow {
   id: string;
   requestId: string;
   modelId: string | null;
-  useCase: string;
+  /** Null only for a call shed by admission control: its body (and so its use case) was never read. */
+  useCase: string | null;
   role: string;
   allocationVersion: number | null;
-  status: 'ok' | 'error' | 'incomplete' | 'blocked';
+  /** `shed`: refused by admission control (gateway/admission.ts) before its body was read. */
+  status: 'ok' | 'error' | 'incomplete' | 'blocked' | 'shed';
   errorClass: string | null;
   prompt: string;
   context: Record<string, unknown>;
@@ -64,7 +66,7 @@ const jsonText = (v: unknown) => (v === undefined || v === null ? null : JSON.st
 export interface LogRecord {
   id: string;
   modelId: string | null;
-  useCase: string;
+  useCase: string | null;
   prompt: string;
   context: string | null;
   generatedOutput: string;

@@ -32,6 +32,12 @@ export class GatewayMetrics {
   readonly logBuffered = new Gauge({ name: 'mms_gateway_log_buffered_rows', help: 'Rows waiting to be written', registers: [this.registry] });
   readonly spillBytes = new Gauge({ name: 'mms_gateway_log_spill_bytes', help: 'Bytes in this replica’s spill files', registers: [this.registry] });
   readonly databaseUp = new Gauge({ name: 'mms_gateway_database_up', help: '1 when the last registry poll or log write reached the database', registers: [this.registry] });
+  readonly shed = new Counter({ name: 'mms_gateway_shed_requests_total', help: 'Chat calls refused with 503 by admission control, by reason (in_flight | event_loop_delay)', labelNames: ['reason'], registers: [this.registry] });
+  /** Read at scrape time from admission control. */
+  inFlightNow: () => number = () => 0;
+  readonly inFlight: Gauge = new Gauge({ name: 'mms_gateway_in_flight_requests', help: 'Chat calls in flight on this replica', registers: [this.registry], collect: (): void => this.inFlight.set(this.inFlightNow()) });
+  eventLoopDelayNow: () => number = () => 0;
+  readonly eventLoopDelay: Gauge = new Gauge({ name: 'mms_gateway_event_loop_delay_seconds', help: 'Event-loop delay admission control sees (mean over the last sample interval)', registers: [this.registry], collect: (): void => this.eventLoopDelay.set(this.eventLoopDelayNow() / 1000) });
   readonly guardrailViolations = new Counter({ name: 'mms_gateway_guardrail_violations_total', help: 'Guardrail violations', labelNames: ['use_case', 'model', 'role', 'severity'], registers: [this.registry] });
 
   private readonly children = new Map<string, CallMetrics>();

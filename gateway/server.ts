@@ -16,6 +16,7 @@ import { NO_LIMITS } from '../src/auth/limits';
 import { KeyLimiter, LimitExceededError, type CounterStore } from '../src/auth/limiter';
 import { postgresCounterStore } from '../src/auth/counter-store';
 import { CallOutcomes, limitOutcomes, logOutcomes, metricOutcomes } from './call-outcome';
+import { AdmissionControl } from './admission';
 import { ChatHandler, errorBody } from './chat';
 import { RequestError } from './chat-request';
 import type { Guardrail, OnCriticalViolation } from './guardrails';
@@ -275,6 +276,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).
   const outcomes = new CallOutcomes([logOutcomes(logWriter), metricOutcomes(metrics), limitOutcomes(limiter)], logger);
   const chat = new ChatHandler({ cache, logWriter, metrics, outcomes, logger, config: gatewayConfig, guardrail, onCriticalViolation: deps.onCriticalViolation, limiter });
+  const admission = new AdmissionControl(gatewayConfig.admission, metrics, logWriter);
   let closing = false;
   let address: string | undefined;
   let internalAddress: string | undefined;
@@ -284,6 +286,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   const app = Fastify(serverOptions);
   /** What operators and MMS itself call (metrics, allocations, management API); never published. */
   const internalApp = Fastify(serverOptions);
+  admission.measureOn(app);
 
   const errorHandler = gatewayErrorHandler(metrics, logger, gatewayConfig.bodyLimitBytes);
   for (const server of [app, internalApp]) {
@@ -295,7 +298,8 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
 
   /** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
   const dataPlane = (app: FastifyInstance) => {
-    app.post('/v1/chat/completions', { preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
+    // Admission first (onRequest, before the body is read): past a bound the call is shed at once.
+    app.post('/v1/chat/completions', { onRequest: admission.admit, preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
 
     app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
       const key = keyOf(req)!;
@@ -311,7 +315,9 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
     app.post('/v1/feedback', { preHandler: requireScope('gateway') }, feedbackHandler({ prisma, limiter, logWriter, logger, servedRecently: (id) => chat.servedRecently(id), keyOf }));
 
     // ---- operations (both listeners: orchestrators probe either)
-    app.get('/healthz', async () => ({ status: 'ok' }));
+    // Pressure is shown, not failed on: a replica that sheds still serves what it admits, and taking
+    // every replica out of a load balancer during a spike would turn overload into an outage.
+    app.get('/healthz', async () => ({ status: 'ok', pressure: admission.report() }));
     app.get('/readyz', async (_req, reply) => {
       const ready = cache.loaded && !closing;
       const body = {
@@ -320,6 +326,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
         registryReachable: cache.databaseReachable,
         logDatabaseAvailable: logWriter.databaseAvailable,
         bufferedLogRows: logWriter.buffered,
+        pressure: admission.report(),
       };
       return reply.code(ready ? 200 : 503).send(body);
     });

@@ -432,6 +432,31 @@ export const configSchema = z
             lastUsedFlushMs: z.number().int().min(100).max(600_000).default(5000),
           })
           .prefault({}),
+        /**
+         * Admission control (gateway/admission.ts): past either bound a new chat call is refused at once
+         * with 503 and retry-after instead of queueing, so a spike slows the game's dialogue a little
+         * instead of timing every call out. Health, readiness and metrics are never shed.
+         */
+        admission: z
+          .strictObject({
+            /**
+             * Chat calls in flight at once on this replica (0 = no bound). Calls waiting on a slow
+             * provider count too, so size it at about peak calls/s × the providers' p99 latency × 2.
+             */
+            maxInFlight: z.number().int().min(0).max(1_000_000).default(4096),
+            /**
+             * Event-loop delay (ms) past which new calls are shed: the mean over the last sample interval,
+             * above the 10 ms resolution of @fastify/under-pressure's monitor (50 is a good bound for a
+             * dedicated gateway). Off (0) by default: on a shared or throttled host (CI, a laptop running
+             * `mms dev`) a descheduled process or a long GC pause would shed calls it could still serve.
+             */
+            maxEventLoopDelayMs: z.number().min(0).max(60_000).default(0),
+            /** How often the event-loop delay is sampled (ms, at least 10): a spike is noticed within about this long. */
+            sampleIntervalMs: z.number().int().min(10).max(10_000).default(50),
+            /** The retry-after a shed call gets (seconds). */
+            retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
+          })
+          .prefault({}),
         /** Historical-log writer: batched inserts off the hot path, spilling to a bounded file when the database is down. */
         log: z
           .strictObject({

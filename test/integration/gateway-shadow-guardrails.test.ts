@@ -201,7 +201,7 @@ describe('operations', () => {
     expect(text).toMatch(/mms_gateway_cost_usd_total\{use_case="npc_dialogue"/);
     expect(text).toMatch(/mms_gateway_allocation_version\{use_case="npc_dialogue"\} \d+/);
     expect(text).toMatch(/mms_gateway_log_rows_written_total \d+/);
-    expect((await gw.call(undefined, { path: '/healthz', key: null })).body).toEqual({ status: 'ok' });
+    expect((await gw.call(undefined, { path: '/healthz', key: null })).body).toMatchObject({ status: 'ok', pressure: { shedding: false, shedTotal: 0 } });
     const ready = await gw.call(undefined, { path: '/readyz', key: null });
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'ready', allocationsLoaded: true, registryReachable: true, logDatabaseAvailable: true });
