@@ -116,6 +116,31 @@ const rate = (
 
 const notSameWindow = 'stable served no one in this window; latency drifts with load and time, so it is not compared across time';
 
+/**
+ * A latency quantile (p95, p99) as the log ratio canary / stable, judged only within one window
+ * (latency drifts with load and time) and only once each side has enough calls for that quantile.
+ */
+const quantile = (name: MetricName, p: number, maxIncreasePercent: (policy: AnalysisPolicy) => number, mixingScale: number): MetricDefinition => ({
+  name,
+  label: `latency p${Math.round(p * 100)}`,
+  kind: 'quantile_ratio',
+  required: false,
+  mixingScale,
+  margin: (policy) => Math.log1p(maxIncreasePercent(policy) / 100),
+  measure(c, b, ctx) {
+    if (!ctx.sameWindow) return { notJudged: notSameWindow, waived: true };
+    const need = quantileMinSamples(p);
+    if (c.latenciesMs.values.length < need || b.latenciesMs.values.length < need) {
+      return { notJudged: `needs ${need} successful calls a side for p${Math.round(p * 100)} (canary ${c.latenciesMs.values.length}, stable ${b.latenciesMs.values.length})` };
+    }
+    const m = quantileLogRatio(c.latenciesMs, b.latenciesMs, p);
+    if (!m) return { notJudged: `the p${Math.round(p * 100)} tail is too thin to judge` };
+    return { estimate: m.estimate, variance: m.variance, canary: m.canary, baseline: m.stable };
+  },
+  show: percentChange,
+  showValue: ms,
+});
+
 export const METRICS: readonly MetricDefinition[] = [
   rate(
     'error_rate',
@@ -131,28 +156,8 @@ export const METRICS: readonly MetricDefinition[] = [
         : { total: s.errors, perPlayer: s.players.errors },
   ),
   rate('first_attempt_failure_rate', 'first-attempt failure rate', (s) => ({ total: s.firstAttemptFailures, perPlayer: s.players.firstAttemptFailures }), (p) => p.maxFirstAttemptFailureRateIncrease, 0.02),
-  {
-    name: 'latency_p95',
-    label: 'latency p95',
-    kind: 'quantile_ratio',
-    required: false,
-    mixingScale: 0.2,
-    margin: (p) => Math.log1p(p.maxLatencyP95IncreasePercent / 100),
-    measure: (c, b, ctx) => quantileMeasure(c, b, ctx, 0.95),
-    show: percentChange,
-    showValue: ms,
-  },
-  {
-    name: 'latency_p99',
-    label: 'latency p99',
-    kind: 'quantile_ratio',
-    required: false,
-    mixingScale: 0.25,
-    margin: (p) => Math.log1p(p.maxLatencyP99IncreasePercent / 100),
-    measure: (c, b, ctx) => quantileMeasure(c, b, ctx, 0.99),
-    show: percentChange,
-    showValue: ms,
-  },
+  quantile('latency_p95', 0.95, (p) => p.maxLatencyP95IncreasePercent, 0.2),
+  quantile('latency_p99', 0.99, (p) => p.maxLatencyP99IncreasePercent, 0.25),
   {
     name: 'latency_shift',
     label: 'P(canary call slower)',
@@ -172,7 +177,7 @@ export const METRICS: readonly MetricDefinition[] = [
     showValue: (v) => v.toFixed(3),
   },
   rate('violation_rate', 'guardrail violation rate', (s) => ({ total: s.violations, perPlayer: s.players.violations }), (p) => p.maxViolationRateIncrease, 0.005),
-  // Seed 5.2: a candidate that makes the game more manipulative fails its window like one that makes more errors.
+  // A candidate that makes the game more manipulative fails its window like one that makes more errors.
   rate('unhealthy_engagement_rate', 'unhealthy engagement rate', (s) => ({ total: s.unhealthyEngagement, perPlayer: s.players.unhealthyEngagement }), (p) => p.maxUnhealthyEngagementRateIncrease, 0.01),
   {
     name: 'cost_per_request',
@@ -214,14 +219,3 @@ export const METRICS: readonly MetricDefinition[] = [
     lowerIsWorse: true,
   },
 ];
-
-function quantileMeasure(c: GroupSample, b: GroupSample, ctx: JudgeContext, p: number): Measurement | NotJudged {
-  if (!ctx.sameWindow) return { notJudged: notSameWindow, waived: true };
-  const need = quantileMinSamples(p);
-  if (c.latenciesMs.values.length < need || b.latenciesMs.values.length < need) {
-    return { notJudged: `needs ${need} successful calls a side for p${Math.round(p * 100)} (canary ${c.latenciesMs.values.length}, stable ${b.latenciesMs.values.length})` };
-  }
-  const m = quantileLogRatio(c.latenciesMs, b.latenciesMs, p);
-  if (!m) return { notJudged: `the p${Math.round(p * 100)} tail is too thin to judge` };
-  return { estimate: m.estimate, variance: m.variance, canary: m.canary, baseline: m.stable };
-}
