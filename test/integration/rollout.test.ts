@@ -216,7 +216,10 @@ test('a candidate of another use case or the stable model itself is refused befo
 
 test('all_at_once with force switches at once and still watches one window', async () => {
   traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 200, behaviour: () => healthy });
-  await new Promise((r) => setTimeout(r, 1600)); // stable history for the post-switch baseline
+  // At 100 % stable serves no one in the window, so its calls of the window before the switch are the
+  // baseline: wait until that window holds most of its 300 calls (200/s × 1.5 s) rather than for a time.
+  const windowMs = testPolicy().windowSeconds * 1000;
+  await waitFor('a window of stable traffic before the switch', async () => (await db.prisma.modelHistoricalLog.count({ where: { useCase: USE_CASE, modelId: stableId, role: 'stable', timestamp: { gte: new Date(Date.now() - windowMs) } } })) >= 200);
   const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'all_at_once', force: true });
   const result = await handle.result();
   expect(result.outcome).toBe('promoted');
