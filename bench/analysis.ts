@@ -20,38 +20,18 @@ import { judgeCanaryWindow, type Verdict } from '../src/analysis/canary';
 import { GroupSampleBuilder } from '../src/analysis/group-sample';
 import { closeStage, initialSequentialState } from '../src/analysis/sequential';
 import { rolloutPolicySchema } from '../src/config/schema';
+import { parseBenchArgs, type BenchFlag, type BenchOptions } from './support/args';
 
-interface Options {
-  rollouts: number;
-  powerRollouts: number;
-  seed: number;
-  rate: number;
-  windowS: number;
-  callsPerPlayer: number;
-  json: boolean;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { rollouts: 400, powerRollouts: 200, seed: 1, rate: 120, windowS: 60, callsPerPlayer: 20, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = (min: number, max: number) => {
-      const v = argv[++i];
-      const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${a}: must be a number from ${min} to ${max}, got "${v ?? ''}"`);
-      return n;
-    };
-    if (a === '--rollouts') o.rollouts = num(1, 1e6);
-    else if (a === '--power-rollouts') o.powerRollouts = num(1, 1e6);
-    else if (a === '--seed') o.seed = num(0, 2 ** 32 - 1);
-    else if (a === '--rate') o.rate = num(1, 1e5);
-    else if (a === '--window') o.windowS = num(1, 3600);
-    else if (a === '--calls-per-player') o.callsPerPlayer = num(1, 1e4);
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a} (see the comment at the top of bench/analysis.ts)`);
-  }
-  return o;
-}
+const FLAGS = {
+  rollouts: { type: 'number', default: 400, min: 1, max: 1e6, integer: true },
+  'power-rollouts': { type: 'number', default: 200, min: 1, max: 1e6, integer: true },
+  seed: { type: 'number', default: 1, min: 0, max: 2 ** 32 - 1, integer: true },
+  rate: { type: 'number', default: 120, min: 1, max: 1e5 },
+  window: { type: 'number', default: 60, min: 1, max: 3600 },
+  'calls-per-player': { type: 'number', default: 20, min: 1, max: 1e4, integer: true },
+  json: { type: 'boolean' },
+} satisfies Record<string, BenchFlag>;
+type Options = BenchOptions<typeof FLAGS>;
 
 /** mulberry32: small, fast, seedable. */
 class Random {
@@ -208,7 +188,7 @@ function simulateRollout(r: Random, s: Scenario, o: Options, policy: ReturnType<
   let looks = 0;
   let operatorMoves = 0;
   let nextPlayer = 0;
-  const callsPerWindow = Math.round(o.rate * o.windowS);
+  const callsPerWindow = Math.round(o.rate * o.window);
   const playersPerWindow = Math.max(1, Math.round(callsPerWindow / o.callsPerPlayer));
   for (const step of STEPS) {
     const canaryShare = step === 100 ? (100 - HOLDBACK_PERCENT) / 100 : step / 100;
@@ -236,7 +216,7 @@ function simulateRollout(r: Random, s: Scenario, o: Options, policy: ReturnType<
 }
 
 function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseBenchArgs('bench:analysis', process.argv.slice(2), FLAGS);
   const args = process.argv.slice(2).join(" ");
   const command = `npm run bench:analysis${args ? ` -- ${args}` : ""}`;
   const defaults = rolloutPolicySchema.parse({}).analysis;
@@ -306,7 +286,7 @@ function main() {
   }
   console.log(`$ ${command}`);
   console.log(
-    `${o.rate} calls/s, ${o.windowS} s windows, ${o.callsPerPlayer} calls per player, stages ${STEPS.join('/')} % (${HOLDBACK_PERCENT} % stable holdback at 100 %), up to ${MAX_EXTENSIONS} extensions a stage, confidence ${defaults.confidence}, seed ${o.seed}`,
+    `${o.rate} calls/s, ${o.window} s windows, ${o.callsPerPlayer} calls per player, stages ${STEPS.join('/')} % (${HOLDBACK_PERCENT} % stable holdback at 100 %), up to ${MAX_EXTENSIONS} extensions a stage, confidence ${defaults.confidence}, seed ${o.seed}`,
   );
   const header = ['scenario', 'rollouts', 'figure', 'target', 'met', 'rolled back (any look)', 'mean looks', 'operator moved a stage', 'failing metrics (rollouts)'];
   const table = rows.map((row) => [
