@@ -4,15 +4,10 @@ import { NotFoundError } from '../registry/allocations';
 import { qualityScore, type PairwiseVerdict } from './judge';
 import type { PromptDetails } from './run';
 import { failingSeverity, type SafetySeverity } from './safety';
-import { calibrate, calibratedOne, mean, percentile, type SimilarityResult } from './similarity';
+import { calibrate, calibratedOne, mean, percentile, type Calibration, type SimilarityResult } from './similarity';
 import type { Suite } from './suite';
 
-/**
- * The verdict of an evaluation, as the design defines it: meets_threshold when similarity ≥ threshold
- * (calibrated), performance ≥ current, safety passed and use-case tests passed. Quality (the judge)
- * must pass when a judge is configured; without one it is "not judged" — never a pass. Every failing
- * criterion is named with its numbers.
- */
+/** `not_judged`: the criterion could not be evaluated (no judge, no classifier); it is never a pass. */
 export type CriterionStatus = 'passed' | 'failed' | 'not_judged';
 
 export interface Criterion {
@@ -102,13 +97,11 @@ export interface ReportInput {
   safetyChecked: boolean;
 }
 
-export function buildReport(input: ReportInput): EvaluationReport {
-  const { suite, config } = input;
-  const policy = config.policies.testing;
-  const rows = [...input.rows].sort((a, b) => a.itemIndex - b.itemIndex);
-  const judgedRows = rows.filter((r) => r.details.kind !== 'red_team');
+type TestingPolicy = MmsConfig['policies']['testing'];
+type ReportRow = ReportInput['rows'][number];
 
-  // Similarity, calibrated against the current model's own spread.
+/** Similarity, calibrated against the current model's own spread (itself above, unrelated answers below). */
+function judgeSimilarity(judgedRows: ReportRow[], policy: TestingPolicy) {
   const raws = judgedRows.flatMap((r) => (r.details.similarity.raw === null ? [] : [r.details.similarity.raw]));
   const selfs = judgedRows.flatMap((r) => (r.details.similarity.self === null ? [] : [r.details.similarity.self]));
   const embedded = judgedRows.filter((r) => r.currentEmbedding.length > 0);
@@ -121,56 +114,76 @@ export function buildReport(input: ReportInput): EvaluationReport {
     for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
     unrelated.push(dot);
   }
-  const calibration = { ceiling: mean(selfs), floor: mean(unrelated), ceilingPairs: selfs.length, floorPairs: unrelated.length };
+  const calibration: Calibration = { ceiling: mean(selfs), floor: mean(unrelated), ceilingPairs: selfs.length, floorPairs: unrelated.length };
   const sim = calibrate(raws.length ? mean(raws) : NaN, calibration);
-  const similarityPassed = raws.length > 0 && sim.calibrated !== null && sim.calibrated >= policy.similarityThreshold;
-  const similarity: Criterion = {
+  const passed = raws.length > 0 && sim.calibrated !== null && sim.calibrated >= policy.similarityThreshold;
+  const criterion: Criterion = {
     name: 'similarity',
-    status: similarityPassed ? 'passed' : 'failed',
+    status: passed ? 'passed' : 'failed',
     detail:
       raws.length === 0
         ? 'no prompt where both models answered'
         : sim.calibrated === null
           ? `calibration failed: ${sim.problem} (raw ${f3(sim.raw)})`
-          : `calibrated ${f3(sim.calibrated)} ${similarityPassed ? '≥' : '<'} threshold ${policy.similarityThreshold} (raw cosine ${f3(sim.raw)}; current vs itself ${f3(calibration.ceiling)}, vs unrelated answers ${f3(calibration.floor)}; ${raws.length} prompts)`,
+          : `calibrated ${f3(sim.calibrated)} ${passed ? '≥' : '<'} threshold ${policy.similarityThreshold} (raw cosine ${f3(sim.raw)}; current vs itself ${f3(calibration.ceiling)}, vs unrelated answers ${f3(calibration.floor)}; ${raws.length} prompts)`,
   };
+  return { criterion, calibration, section: { ...sim, threshold: policy.similarityThreshold, note: SIMILARITY_NOTE } };
+}
 
-  // Quality: pairwise judge in both orders.
+/** Quality: the pairwise judge in both orders; not judged (never a pass) without a judge or a readable verdict. */
+function judgeQuality(judgedRows: ReportRow[], policy: TestingPolicy): { criterion: Criterion; section: EvaluationReport['quality'] } {
   const verdicts = judgedRows.flatMap((r) => (r.details.judge ? [r.details.judge] : [])) as PairwiseVerdict[];
   const score = qualityScore(verdicts);
   const count = (p: string) => verdicts.filter((v) => v.preference === p).length;
-  const qualityStatus: CriterionStatus = !policy.judge || score === undefined ? 'not_judged' : score >= policy.minQualityScore ? 'passed' : 'failed';
-  const quality: Criterion = {
+  const positionSplits = verdicts.filter((v) => v.positionSplit).length;
+  const status: CriterionStatus = !policy.judge || score === undefined ? 'not_judged' : score >= policy.minQualityScore ? 'passed' : 'failed';
+  const criterion: Criterion = {
     name: 'quality',
-    status: qualityStatus,
+    status,
     detail: !policy.judge
       ? 'not judged: no judge model configured (policies.testing.judge)'
       : score === undefined
         ? `not judged: the judge gave no readable verdict (${verdicts.length} prompts)`
-        : `judge preference for the candidate ${f3(score)} ${qualityStatus === 'passed' ? '≥' : '<'} ${policy.minQualityScore} (candidate ${count('candidate')}, current ${count('current')}, ties ${count('tie')}, unreadable ${count('invalid')}; ${verdicts.filter((v) => v.positionSplit).length} position splits cancelled)`,
+        : `judge preference for the candidate ${f3(score)} ${status === 'passed' ? '≥' : '<'} ${policy.minQualityScore} (candidate ${count('candidate')}, current ${count('current')}, ties ${count('tie')}, unreadable ${count('invalid')}; ${positionSplits} position splits cancelled)`,
   };
+  const section = {
+    status,
+    judge: policy.judge ? `${policy.judge.provider}/${policy.judge.model}` : null,
+    score: score ?? null,
+    minScore: policy.minQualityScore,
+    candidateWins: count('candidate'),
+    currentWins: count('current'),
+    ties: count('tie'),
+    invalid: count('invalid'),
+    positionSplits,
+    judgedPrompts: verdicts.length,
+  };
+  return { criterion, section };
+}
 
-  // Performance: the candidate must not be slower or less reliable than the current model.
-  const perfCandidate = performanceOf(rows.map((r) => r.details.candidate));
-  const perfCurrent = performanceOf(rows.map((r) => r.details.current));
-  const perfProblems: string[] = [];
-  const latencyLimit = perfCurrent.latencyP95Ms === null ? null : perfCurrent.latencyP95Ms * (1 + policy.maxLatencyIncreasePercent / 100) + policy.latencyToleranceMs;
-  if (perfCandidate.latencyP95Ms === null) perfProblems.push('no successful candidate answer');
-  else if (latencyLimit !== null && perfCandidate.latencyP95Ms > latencyLimit) {
-    perfProblems.push(`p95 latency ${ms(perfCandidate.latencyP95Ms)} > ${ms(latencyLimit)} (current ${ms(perfCurrent.latencyP95Ms)} + ${policy.maxLatencyIncreasePercent}% + ${policy.latencyToleranceMs} ms)`);
+/** Performance: the candidate must not be slower or less reliable than the current model. */
+function judgePerformance(rows: ReportRow[], policy: TestingPolicy): { criterion: Criterion; section: EvaluationReport['performance'] } {
+  const candidate = performanceOf(rows.map((r) => r.details.candidate));
+  const current = performanceOf(rows.map((r) => r.details.current));
+  const problems: string[] = [];
+  const latencyLimit = current.latencyP95Ms === null ? null : current.latencyP95Ms * (1 + policy.maxLatencyIncreasePercent / 100) + policy.latencyToleranceMs;
+  if (candidate.latencyP95Ms === null) problems.push('no successful candidate answer');
+  else if (latencyLimit !== null && candidate.latencyP95Ms > latencyLimit) {
+    problems.push(`p95 latency ${ms(candidate.latencyP95Ms)} > ${ms(latencyLimit)} (current ${ms(current.latencyP95Ms)} + ${policy.maxLatencyIncreasePercent}% + ${policy.latencyToleranceMs} ms)`);
   }
-  if (perfCandidate.errorRate > perfCurrent.errorRate + policy.maxErrorRateIncrease) {
-    perfProblems.push(`error rate ${pct(perfCandidate.errorRate)} > current ${pct(perfCurrent.errorRate)} + ${pct(policy.maxErrorRateIncrease)}`);
+  if (candidate.errorRate > current.errorRate + policy.maxErrorRateIncrease) {
+    problems.push(`error rate ${pct(candidate.errorRate)} > current ${pct(current.errorRate)} + ${pct(policy.maxErrorRateIncrease)}`);
   }
-  const performance: Criterion = {
+  const criterion: Criterion = {
     name: 'performance',
-    status: perfProblems.length ? 'failed' : 'passed',
-    detail: perfProblems.length
-      ? perfProblems.join('; ')
-      : `p95 ${ms(perfCandidate.latencyP95Ms)} vs current ${ms(perfCurrent.latencyP95Ms)}, errors ${pct(perfCandidate.errorRate)} vs ${pct(perfCurrent.errorRate)}`,
+    status: problems.length ? 'failed' : 'passed',
+    detail: problems.length ? problems.join('; ') : `p95 ${ms(candidate.latencyP95Ms)} vs current ${ms(current.latencyP95Ms)}, errors ${pct(candidate.errorRate)} vs ${pct(current.errorRate)}`,
   };
+  return { criterion, section: { candidate, current, maxLatencyIncreasePercent: policy.maxLatencyIncreasePercent, maxErrorRateIncrease: policy.maxErrorRateIncrease } };
+}
 
-  // Safety: the guardrail verdict of every candidate answer, red-team prompts included.
+/** Safety: the guardrail verdict of every candidate answer, red-team prompts included. */
+function judgeSafety(rows: ReportRow[], safetyChecked: boolean): { criterion: Criterion; section: EvaluationReport['safety'] } {
   const bySeverity: Partial<Record<SafetySeverity, number>> = {};
   let candidateFailing = 0;
   let currentFailing = 0;
@@ -193,16 +206,21 @@ export function buildReport(input: ReportInput): EvaluationReport {
     }
   }
   const redTeamPrompts = rows.filter((r) => r.details.kind === 'red_team').length;
-  const safetyFailed = candidateFailing > 0;
-  const safety: Criterion = {
+  const criterion: Criterion = {
     name: 'safety',
-    status: !input.safetyChecked ? 'not_judged' : safetyFailed ? 'failed' : 'passed',
-    detail: !input.safetyChecked
+    status: !safetyChecked ? 'not_judged' : candidateFailing > 0 ? 'failed' : 'passed',
+    detail: !safetyChecked
       ? 'not checked: no guardrail classifier on this worker'
       : `${candidateFailing} of ${candidateAnswers} candidate answers at severity high or critical (red-team: ${redTeamFailing} of ${redTeamPrompts}); current model: ${currentFailing} of ${currentAnswers}`,
   };
+  return {
+    criterion,
+    section: { checked: safetyChecked, candidate: { answers: candidateAnswers, failing: candidateFailing, bySeverity }, current: { answers: currentAnswers, failing: currentFailing }, redTeam: { prompts: redTeamPrompts, failing: redTeamFailing } },
+  };
+}
 
-  // Use-case tests: each test's pass rate over the candidate's answers.
+/** Use-case tests: each test's pass rate over the candidate's answers, against the policy's minimum. */
+function judgeUseCaseTests(judgedRows: ReportRow[], policy: TestingPolicy): { criterion: Criterion; tests: EvaluationReport['tests'] } {
   const names = [...new Set(judgedRows.flatMap((r) => [...r.details.tests.candidate, ...r.details.tests.current].map((t) => t.test)))];
   const tests = names.map((test) => {
     const cand = judgedRows.flatMap((r) => r.details.tests.candidate.filter((t) => t.test === test));
@@ -217,7 +235,7 @@ export function buildReport(input: ReportInput): EvaluationReport {
     };
   });
   const failingTests = tests.filter((t) => t.candidatePassRate === null || t.candidatePassRate < policy.minTestPassRate);
-  const useCaseTests: Criterion = {
+  const criterion: Criterion = {
     name: 'use_case_tests',
     status: failingTests.length ? 'failed' : 'passed',
     detail:
@@ -227,18 +245,12 @@ export function buildReport(input: ReportInput): EvaluationReport {
           ? failingTests.map((t) => `${t.test} passed ${t.candidatePassRate === null ? 'n/a' : pct(t.candidatePassRate)} < ${pct(policy.minTestPassRate)}${t.example ? ` (e.g. ${t.example})` : ''}`).join('; ')
           : tests.map((t) => `${t.test} ${pct(t.candidatePassRate!)}`).join(', '),
   };
+  return { criterion, tests };
+}
 
-  const criteria = [similarity, quality, performance, safety, useCaseTests];
-  const required = (c: Criterion) => {
-    if (c.name === 'quality') return c.status !== 'not_judged'; // judged → must pass; not judged → reported, not a pass
-    if (c.name === 'safety') return policy.requireSafetyPass;
-    return true;
-  };
-  const failing = criteria.filter((c) => required(c) && c.status !== 'passed');
-  const meetsThreshold = failing.length === 0;
-
-  // Worst prompts: the most issues first, then the least similar.
-  const worstPrompts: WorstPrompt[] = rows
+/** The five prompts to read first: the most issues first, then the least similar. */
+function worstPromptsOf(rows: ReportRow[], suite: Suite, calibration: Calibration): WorstPrompt[] {
+  return rows
     .map((r) => {
       const d = r.details;
       const issues: string[] = [];
@@ -260,6 +272,33 @@ export function buildReport(input: ReportInput): EvaluationReport {
     })
     .sort((a, b) => b.issues.length - a.issues.length || (a.rawSimilarity ?? -1) - (b.rawSimilarity ?? -1))
     .slice(0, 5);
+}
+
+/**
+ * The verdict of an evaluation, as the design defines it: meets_threshold when similarity ≥ threshold
+ * (calibrated), performance ≥ current, safety passed and use-case tests passed. Quality (the judge)
+ * must pass when a judge is configured; without one it is "not judged" — never a pass. Every failing
+ * criterion is named with its numbers.
+ */
+export function buildReport(input: ReportInput): EvaluationReport {
+  const { suite, config } = input;
+  const policy = config.policies.testing;
+  const rows = [...input.rows].sort((a, b) => a.itemIndex - b.itemIndex);
+  const judgedRows = rows.filter((r) => r.details.kind !== 'red_team');
+
+  const similarity = judgeSimilarity(judgedRows, policy);
+  const quality = judgeQuality(judgedRows, policy);
+  const performance = judgePerformance(rows, policy);
+  const safety = judgeSafety(rows, input.safetyChecked);
+  const useCaseTests = judgeUseCaseTests(judgedRows, policy);
+
+  const criteria = [similarity.criterion, quality.criterion, performance.criterion, safety.criterion, useCaseTests.criterion];
+  const required = (c: Criterion) => {
+    if (c.name === 'quality') return c.status !== 'not_judged'; // judged → must pass; not judged → reported, not a pass
+    if (c.name === 'safety') return policy.requireSafetyPass;
+    return true;
+  };
+  const failing = criteria.filter((c) => required(c) && c.status !== 'passed');
 
   return {
     evaluationId: input.evaluationId,
@@ -271,28 +310,17 @@ export function buildReport(input: ReportInput): EvaluationReport {
       total: rows.length,
       sampled: rows.filter((r) => r.details.kind === 'sampled').length,
       regression: rows.filter((r) => r.details.kind === 'regression').length,
-      redTeam: redTeamPrompts,
+      redTeam: safety.section.redTeam.prompts,
     },
-    meetsThreshold,
+    meetsThreshold: failing.length === 0,
     criteria,
     failing: failing.map((c) => `${c.name}: ${c.detail}`),
-    similarity: { ...sim, threshold: policy.similarityThreshold, note: SIMILARITY_NOTE },
-    quality: {
-      status: qualityStatus,
-      judge: policy.judge ? `${policy.judge.provider}/${policy.judge.model}` : null,
-      score: score ?? null,
-      minScore: policy.minQualityScore,
-      candidateWins: count('candidate'),
-      currentWins: count('current'),
-      ties: count('tie'),
-      invalid: count('invalid'),
-      positionSplits: verdicts.filter((v) => v.positionSplit).length,
-      judgedPrompts: verdicts.length,
-    },
-    performance: { candidate: perfCandidate, current: perfCurrent, maxLatencyIncreasePercent: policy.maxLatencyIncreasePercent, maxErrorRateIncrease: policy.maxErrorRateIncrease },
-    safety: { checked: input.safetyChecked, candidate: { answers: candidateAnswers, failing: candidateFailing, bySeverity }, current: { answers: currentAnswers, failing: currentFailing }, redTeam: { prompts: redTeamPrompts, failing: redTeamFailing } },
-    tests,
-    worstPrompts,
+    similarity: similarity.section,
+    quality: quality.section,
+    performance: performance.section,
+    safety: safety.section,
+    tests: useCaseTests.tests,
+    worstPrompts: worstPromptsOf(rows, suite, similarity.calibration),
   };
 }
 

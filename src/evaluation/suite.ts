@@ -6,13 +6,6 @@ import { hashOf, sha256 } from './canonical';
 import { redactPii } from './pii';
 import { uncleanSeverity, type SafetyClassifier } from './safety';
 
-/**
- * A test suite of one use case: prompts sampled from the game's own historical logs (stratified by
- * recency and feedback score, deduplicated, PII redacted, guardrail-clean), plus the fixed regression
- * and red-team sets of the config, with the generation params and the use-case tests. Stored once
- * (evaluation_suites, prompts in evaluation_prompts) and referenced by its hash, so every run of the
- * same hash answers exactly the same prompts.
- */
 export type SuiteItemKind = 'sampled' | 'regression' | 'red_team';
 
 export interface SuiteItem {
@@ -33,6 +26,13 @@ export interface SuiteSpec {
   rubric: string[];
 }
 
+/**
+ * A test suite of one use case: prompts sampled from the game's own historical logs (stratified by
+ * recency and feedback score, deduplicated, PII redacted, guardrail-clean), plus the fixed regression
+ * and red-team sets of the config, with the generation params and the use-case tests. Stored once
+ * (evaluation_suites, prompts in evaluation_prompts) and referenced by its hash, so every run of the
+ * same hash answers exactly the same prompts.
+ */
 export interface Suite {
   hash: string;
   useCaseId: string;
@@ -124,29 +124,15 @@ interface Candidate {
   order: string;
 }
 
-export async function buildSuite(
-  prisma: PrismaClient,
-  config: MmsConfig,
-  useCaseId: string,
-  options: { sampleSize?: number; now?: Date; classifier?: SafetyClassifier } = {},
-): Promise<SuiteBuildReport> {
-  const useCaseConfig = config.useCases.find((u) => u.id === useCaseId);
-  if (!useCaseConfig) throw new NotFoundError(`use case "${useCaseId}" is not in the configuration`);
-  const useCase = await prisma.useCase.findUnique({ where: { id: useCaseId } });
-  if (!useCase) throw new NotFoundError(`use case "${useCaseId}" is not in the registry`);
-  const policy = config.policies.testing;
-  const sampleSize = options.sampleSize ?? policy.promptSampleSize;
-  const now = options.now ?? new Date();
-  const redactions: Record<string, number> = {};
-  const redact = (text: string) => {
-    const r = redactPii(text);
-    for (const [k, n] of Object.entries(r.found)) redactions[k] = (redactions[k] ?? 0) + n;
-    return r.text;
-  };
-  const isClean = async (text: string) => !uncleanSeverity((await options.classifier?.(text, useCaseId))?.severity ?? 'none');
+type TestingPolicy = MmsConfig['policies']['testing'];
+type UseCaseConfig = MmsConfig['useCases'][number];
 
-  // The pool: recent successful calls whose answers passed the guardrails; mirrored (shadow) and
-  // synthetic (evaluation) calls repeat prompts the primary calls already have.
+/**
+ * The pool: recent successful calls whose answers passed the guardrails, one per distinct prompt
+ * (normalised). Mirrored (shadow) and synthetic (evaluation) calls repeat prompts the primary calls
+ * already have.
+ */
+async function loadPromptPool(prisma: PrismaClient, useCaseId: string, policy: TestingPolicy, sampleSize: number, now: Date) {
   const poolLimit = Math.min(20_000, sampleSize * 20);
   const rows = await prisma.modelHistoricalLog.findMany({
     where: {
@@ -171,15 +157,37 @@ export async function buildSuite(
     seen.add(key);
     distinct.push({ logId: row.id, messages, output: row.generatedOutput, feedbackStratum: feedbackStratum(row.feedbackScore), order: sha256(`${useCaseId}:${row.id}`) });
   }
-  // Guardrail-clean: a prompt whose text or logged answer the guardrails flag is left out before
-  // sampling, so the strata are filled from clean prompts only.
-  const clean: typeof distinct = [];
-  let unclean = 0;
-  for (const c of distinct) {
-    if ((await isClean(c.messages[c.messages.length - 1]!.content)) && (await isClean(c.output))) clean.push(c);
-    else unclean++;
+  return { poolRows: rows.length, distinct };
+}
+
+/** The suite's items and prompts as they are collected; every prompt is PII-redacted on the way in. */
+class SuiteCollector {
+  readonly items: SuiteItem[] = [];
+  readonly prompts = new Map<string, ChatMessage[]>();
+  readonly redactions: Record<string, number> = {};
+
+  /** Adds one prompt; with `skipDuplicate`, a prompt already in the suite (after redaction) is not added again and false is returned. */
+  add(raw: ChatMessage[], item: Omit<SuiteItem, 'promptHash'>, skipDuplicate = false): boolean {
+    const messages = raw.map((m) => ({ role: m.role, content: this.redact(m.content) }));
+    const promptHash = promptHashOf(messages);
+    if (skipDuplicate && this.prompts.has(promptHash)) return false;
+    this.prompts.set(promptHash, messages);
+    this.items.push({ promptHash, ...item });
+    return true;
   }
-  // Recency strata of equal size over the clean distinct prompts (newest first).
+
+  private redact(text: string): string {
+    const r = redactPii(text);
+    for (const [k, n] of Object.entries(r.found)) this.redactions[k] = (this.redactions[k] ?? 0) + n;
+    return r.text;
+  }
+}
+
+/**
+ * Samples `sampleSize` of the clean pool (newest first), stratified by recency (strata of equal size)
+ * and feedback score, with a deterministic shuffle of each cell (by hash of the log id).
+ */
+function sampleStratified(clean: Array<Omit<Candidate, 'recencyStratum'>>, sampleSize: number, suite: SuiteCollector): void {
   const cells = new Map<string, Candidate[]>();
   clean.forEach((c, rank) => {
     const recencyStratum = Math.min(RECENCY_STRATA - 1, Math.floor((rank * RECENCY_STRATA) / clean.length));
@@ -191,32 +199,22 @@ export async function buildSuite(
     cellKeys.map((k) => cells.get(k)?.length ?? 0),
     sampleSize,
   );
-  const items: SuiteItem[] = [];
-  const prompts = new Map<string, ChatMessage[]>();
   for (const [i, cellKey] of cellKeys.entries()) {
-    // A deterministic shuffle of the cell (by hash of the log id), then its quota.
     const members = [...(cells.get(cellKey) ?? [])].sort((a, b) => (a.order < b.order ? -1 : 1));
     let taken = 0;
     for (const c of members) {
       if (taken >= quotas[i]!) break;
-      const messages = c.messages.map((m) => ({ role: m.role, content: redact(m.content) }));
-      const promptHash = promptHashOf(messages);
-      if (prompts.has(promptHash)) continue;
-      prompts.set(promptHash, messages);
-      items.push({ promptHash, kind: 'sampled', source: { logId: c.logId, recencyStratum: c.recencyStratum, feedbackStratum: c.feedbackStratum } });
-      taken++;
+      if (suite.add(c.messages, { kind: 'sampled', source: { logId: c.logId, recencyStratum: c.recencyStratum, feedbackStratum: c.feedbackStratum } }, true)) taken++;
     }
   }
-  const sampled = items.length;
+}
 
+/** The fixed regression and red-team prompts of the config, each with the use case's system prompt rendered from its metadata. */
+function addConfigPrompts(suite: SuiteCollector, config: MmsConfig, useCaseConfig: UseCaseConfig, systemPromptTemplate: string): void {
   const fromConfig = (list: ConfigPrompt[], kind: SuiteItemKind, field: string) =>
     list.forEach((p, j) => {
       const where = `useCases[${config.useCases.indexOf(useCaseConfig)}].${field}[${j}]`;
-      const raw: ChatMessage[] = [{ role: 'system', content: renderTemplate(useCase.systemPromptTemplate, p.metadata, where) }, ...p.history, { role: 'user', content: p.prompt }];
-      const messages = raw.map((m) => ({ role: m.role, content: redact(m.content) }));
-      const promptHash = promptHashOf(messages);
-      prompts.set(promptHash, messages);
-      items.push({ promptHash, kind });
+      suite.add([{ role: 'system', content: renderTemplate(systemPromptTemplate, p.metadata, where) }, ...p.history, { role: 'user', content: p.prompt }], { kind });
     });
   fromConfig(
     useCaseConfig.regressionPrompts.map((p) => (typeof p === 'string' ? { prompt: p, metadata: {}, history: [] } : { ...p, history: [] })),
@@ -224,13 +222,13 @@ export async function buildSuite(
     'regressionPrompts',
   );
   fromConfig(useCaseConfig.evaluation.redTeamPrompts, 'red_team', 'evaluation.redTeamPrompts');
-  if (items.length === 0) {
-    throw new NotFoundError(`use case "${useCaseId}" has no prompts to evaluate: no successful calls in the last ${policy.promptHistoryDays} days and no regression or red-team prompts in the config`);
-  }
+}
 
+/** The generation params of the registry's use case row; unset keys are left out (they would change the hash). */
+function suiteParamsOf(useCase: { temperature: number; maxTokens: number; samplingParams: Prisma.JsonValue }): SuiteParams {
   const sampling = (useCase.samplingParams ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  const params: SuiteParams = JSON.parse(
+  return JSON.parse(
     JSON.stringify({
       temperature: useCase.temperature,
       maxTokens: useCase.maxTokens,
@@ -242,9 +240,43 @@ export async function buildSuite(
       presencePenalty: num(sampling.presencePenalty),
     }),
   ) as SuiteParams;
-  const spec: SuiteSpec = { params, tests: useCaseConfig.evaluation.tests, rubric: useCaseConfig.evaluation.rubric };
-  const hash = hashOf({ useCaseId, items: items.map((i) => [i.promptHash, i.kind]), spec });
+}
 
+/** Builds the suite of a use case (see `Suite`) and stores it under its hash; building it again stores nothing new. */
+export async function buildSuite(
+  prisma: PrismaClient,
+  config: MmsConfig,
+  useCaseId: string,
+  options: { sampleSize?: number; now?: Date; classifier?: SafetyClassifier } = {},
+): Promise<SuiteBuildReport> {
+  const useCaseConfig = config.useCases.find((u) => u.id === useCaseId);
+  if (!useCaseConfig) throw new NotFoundError(`use case "${useCaseId}" is not in the configuration`);
+  const useCase = await prisma.useCase.findUnique({ where: { id: useCaseId } });
+  if (!useCase) throw new NotFoundError(`use case "${useCaseId}" is not in the registry`);
+  const policy = config.policies.testing;
+  const sampleSize = options.sampleSize ?? policy.promptSampleSize;
+  const isClean = async (text: string) => !uncleanSeverity((await options.classifier?.(text, useCaseId))?.severity ?? 'none');
+
+  const { poolRows, distinct } = await loadPromptPool(prisma, useCaseId, policy, sampleSize, options.now ?? new Date());
+  // Guardrail-clean: a prompt whose text or logged answer the guardrails flag is left out before
+  // sampling, so the strata are filled from clean prompts only.
+  const clean: typeof distinct = [];
+  let unclean = 0;
+  for (const c of distinct) {
+    if ((await isClean(c.messages[c.messages.length - 1]!.content)) && (await isClean(c.output))) clean.push(c);
+    else unclean++;
+  }
+  const suite = new SuiteCollector();
+  sampleStratified(clean, sampleSize, suite);
+  const sampled = suite.items.length;
+  addConfigPrompts(suite, config, useCaseConfig, useCase.systemPromptTemplate);
+  const { items, prompts } = suite;
+  if (items.length === 0) {
+    throw new NotFoundError(`use case "${useCaseId}" has no prompts to evaluate: no successful calls in the last ${policy.promptHistoryDays} days and no regression or red-team prompts in the config`);
+  }
+
+  const spec: SuiteSpec = { params: suiteParamsOf(useCase), tests: useCaseConfig.evaluation.tests, rubric: useCaseConfig.evaluation.rubric };
+  const hash = hashOf({ useCaseId, items: items.map((i) => [i.promptHash, i.kind]), spec });
   const created = await prisma.$transaction(async (tx) => {
     await tx.evaluationPrompt.createMany({ data: [...prompts].map(([h, messages]) => ({ hash: h, messages: messages as unknown as Prisma.InputJsonValue })), skipDuplicates: true });
     const made = await tx.evaluationSuite.createMany({
@@ -260,10 +292,10 @@ export async function buildSuite(
     sampled,
     regression: useCaseConfig.regressionPrompts.length,
     redTeam: useCaseConfig.evaluation.redTeamPrompts.length,
-    poolRows: rows.length,
+    poolRows,
     distinctPrompts: distinct.length,
     unclean,
-    redactions,
+    redactions: suite.redactions,
     created,
   };
 }
