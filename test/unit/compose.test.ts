@@ -115,3 +115,16 @@ test('the schema is migrated and the use cases synced before any service that se
   expect(fs.readFileSync(path.join(root, 'cli/commands/gateway.ts'), 'utf8')).toContain('syncUseCases: true');
   expect(compose.services['mms-gateway']!.healthcheck?.test?.join(' ')).toContain('/readyz');
 });
+
+test('Grafana loads the MMS dashboard from the repository; the GPU worker is behind the gpu profile', () => {
+  const raw = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { volumes?: string[]; profiles?: string[]; build?: { dockerfile?: string }; depends_on?: unknown }>;
+  };
+  const mounts = (name: string) => (raw.services[name]!.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => v.split(':')[0]!);
+  for (const source of [...mounts('grafana'), ...mounts('grafana-grants')]) expect(`${source}: ${fs.existsSync(path.join(root, source))}`).toBe(`${source}: true`);
+  expect(mounts('grafana')).toEqual(expect.arrayContaining(['./deploy/grafana/provisioning', './deploy/grafana/dashboards']));
+  expect(dependsOn('grafana')).toMatchObject({ 'grafana-grants': 'service_completed_successfully' });
+  expect(dependsOn('grafana-grants')).toMatchObject({ 'mms-migrate': 'service_completed_successfully' });
+  expect(raw.services['mms-gpu-worker']!.profiles).toEqual(['gpu']);
+  expect(fs.existsSync(path.join(root, raw.services['mms-gpu-worker']!.build!.dockerfile!))).toBe(true);
+});
