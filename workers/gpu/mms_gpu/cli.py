@@ -3,6 +3,8 @@
   python -m mms_gpu.cli persona <rows> <out.jsonl> [--seed N]      persona chat JSONL
   python -m mms_gpu.cli build-tiny <out_dir> <data.jsonl>           tiny Llama + BPE tokenizer (prints JSON)
   python -m mms_gpu.cli bench <endpoint> <repo> <work_dir> [--steps N]  every phase of a copy, timed (bench:pipeline)
+  python -m mms_gpu.cli serve <model.gguf> <port> <alias> <state_dir> [--lora a.gguf]  a llama.cpp server (detached)
+  python -m mms_gpu.cli stop-server <state_dir> <port>              stops the server serve started on that port
 """
 
 from __future__ import annotations
@@ -31,7 +33,24 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("repo")
     bench.add_argument("work_dir")
     bench.add_argument("--steps", type=int, default=300)
+    serve = sub.add_parser("serve")
+    serve.add_argument("model")
+    serve.add_argument("port", type=int)
+    serve.add_argument("alias")
+    serve.add_argument("state_dir")
+    serve.add_argument("--lora", default=None)
+    stop = sub.add_parser("stop-server")
+    stop.add_argument("state_dir")
+    stop.add_argument("port", type=int)
     args = parser.parse_args(argv)
+    if args.command in ("serve", "stop-server"):
+        from . import serving
+
+        if args.command == "serve":
+            print(json.dumps(serving.start_server({"modelPath": args.model, "loraPath": args.lora, "port": args.port, "alias": args.alias, "stateDir": args.state_dir})))
+        else:
+            print(json.dumps(serving.stop_server(args.state_dir, args.port)))
+        return
     if args.command == "bench":
         from .bench import run_bench
 

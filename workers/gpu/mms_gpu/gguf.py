@@ -109,6 +109,9 @@ def evaluate_gguf(model_file: str, texts: list[str], lora_file: str | None = Non
     import numpy as np
     from llama_cpp import Llama
 
+    from . import llama_runtime
+
+    llama_runtime.apply()
     kwargs = {"lora_path": lora_file} if lora_file else {}
     llm = Llama(model_path=model_file, n_ctx=n_ctx, logits_all=True, verbose=False, seed=0, **kwargs)
     total_nll, count, argmax = 0.0, 0, []

@@ -1,5 +1,5 @@
 """A llama.cpp OpenAI-compatible server for a copy: `python -m llama_cpp.server --model base.gguf
---lora_path adapter.gguf`, started detached on the serving node so it outlives the activity (and a
+--lora_path adapter.gguf` (through mms_gpu.llama_runtime), started detached on the serving node so it outlives the activity (and a
 restart of the worker), recorded in a pid file per port. Starting the same model + adapter again on
 the same port is a no-op; a different one replaces the running server.
 """
@@ -78,14 +78,17 @@ def start_server(raw: dict, ready_timeout: float = 60.0) -> dict:
             return {**record, "reused": True}
         stop_server(str(state_dir), port)
 
-    args = [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", host, "--port", str(port),
+    # llama_cpp.server behind mms_gpu.llama_runtime (extra buffer types off: see that module).
+    args = [sys.executable, "-m", "mms_gpu.llama_runtime", "--model", model, "--host", host, "--port", str(port),
             "--model_alias", alias, "--n_ctx", str(n_ctx), "--verbose", "false"]
     if lora:
         args += ["--lora_path", lora]
     log = open(state_dir / f"llama-server-{port}.log", "ab")
     started = time.monotonic()
     # Its own session: the server must outlive this activity and the worker process that started it.
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     while not _ready(base_url):
         if proc.poll() is not None:
             tail = (state_dir / f"llama-server-{port}.log").read_text(errors="replace").strip().splitlines()[-8:]
