@@ -141,116 +141,134 @@ function expanded(repo: FakeRepo, expand: string[]) {
   return out;
 }
 
+/** What the handlers share: the repositories, the scripted faults and what was asked. */
+interface HubState {
+  repos: Map<string, FakeRepo>;
+  faults: FakeHubFaults;
+  ranges: FakeHub['ranges'];
+  requests: string[];
+  fixtureList: Array<Record<string, unknown>>;
+  fixtureInfo: Record<string, unknown>;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+const notFound = (res: ServerResponse) => json(res, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
+const authorised = (req: IncomingMessage, repo: FakeRepo) => !repo.gated || /^Bearer hf_/.test(req.headers.authorization ?? '');
+
+/** GET /api/models: the fixtures and the added repositories, filtered, sorted, paginated with Link rel="next". */
+function listModels(state: HubState, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const task = url.searchParams.get('pipeline_tag');
+  const search = url.searchParams.get('search');
+  const expand = url.searchParams.getAll('expand');
+  const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), state.faults.pageSize ?? 1000);
+  const cursor = Number(url.searchParams.get('cursor') ?? 0);
+  const ours = [...state.repos.values()].map((r) => expanded(r, expand) as Record<string, unknown>);
+  let all = [...state.fixtureList, ...ours].filter((m) => (!task || m.pipeline_tag === task) && (!search || String(m.id).includes(search)));
+  if (url.searchParams.get('sort') === 'trendingScore') all = all.sort((a, b) => Number(b.trendingScore ?? 0) - Number(a.trendingScore ?? 0));
+  const page = all.slice(cursor, cursor + limit);
+  const headers: Record<string, string> = {};
+  if (cursor + limit < all.length) {
+    const next = new URL(url.toString());
+    next.searchParams.set('cursor', String(cursor + limit));
+    headers.link = `<http://${req.headers.host}${next.pathname}${next.search}>; rel="next"`;
+  }
+  return json(res, 200, page, headers);
+}
+
+/** The tree of a commit: git oid and size of every file, lfs {oid, size} for the weights. */
+function treeEntries(state: HubState, repo: FakeRepo) {
+  const entries = repo.files.map((f) => ({
+    type: 'file',
+    oid: gitBlobOid(f.lfs ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.content)}\nsize ${f.content.length}\n`) : f.content),
+    size: f.content.length,
+    path: f.path,
+    ...(f.lfs ? { lfs: { oid: sha256(f.content), size: f.content.length, pointerSize: 134 } } : {}),
+  }));
+  for (const e of state.faults.extraTreeEntries ?? []) {
+    entries.push({ type: 'file', oid: '0'.repeat(40), size: e.size, path: e.path, ...(e.lfs ? { lfs: { oid: '0'.repeat(64), size: e.size, pointerSize: 134 } } : {}) });
+  }
+  return entries;
+}
+
+/** GET /api/models/{repo}[/revision/{rev}] and /api/models/{repo}/tree/{sha}. */
+function modelApi(state: HubState, req: IncomingMessage, res: ServerResponse, parts: string[]) {
+  const repoId = `${parts[2]}/${parts[3]}`;
+  if (repoId === state.fixtureInfo.id && parts.length === 4) return json(res, 200, state.fixtureInfo);
+  const repo = state.repos.get(repoId);
+  const rest = parts.slice(4);
+  if (!repo) return notFound(res);
+  if (!authorised(req, repo)) return json(res, 401, { error: 'Access to model is restricted. You must have access to it and be authenticated to access it.' }, { 'x-error-code': 'GatedRepo' });
+  if (rest.length === 0 || rest[0] === 'revision') {
+    const rev = rest[1];
+    if (rev && rev !== 'main' && rev !== repo.sha) return json(res, 404, { error: `Invalid rev id: ${rev}` }, { 'x-error-code': 'RevisionNotFound' });
+    return json(res, 200, { ...expanded(repo, ['author', 'sha', 'lastModified', 'private', 'gated', 'disabled', 'downloads', 'likes', 'tags', 'pipeline_tag', 'library_name', 'cardData', 'siblings', 'safetensors', 'createdAt']), disabled: false, author: parts[2] });
+  }
+  if (rest[0] === 'tree') {
+    if (rest[1] !== repo.sha) return json(res, 404, { error: `Invalid rev id: ${rest[1]}` }, { 'x-error-code': 'RevisionNotFound' });
+    return json(res, 200, treeEntries(state, repo));
+  }
+  return notFound(res);
+}
+
+/** GET|HEAD /{owner}/{name}/resolve/{sha}/{path…}: bytes, honouring Range (206 + Content-Range), faults applied. */
+async function serveFile(state: HubState, req: IncomingMessage, res: ServerResponse, parts: string[]) {
+  const repo = state.repos.get(`${parts[0]}/${parts[1]}`);
+  if (!repo) return notFound(res);
+  if (!authorised(req, repo)) return json(res, 401, { error: 'Access to model is restricted.' }, { 'x-error-code': 'GatedRepo' });
+  if (parts[3] !== repo.sha && parts[3] !== 'main') return json(res, 404, { error: 'Invalid rev id' }, { 'x-error-code': 'RevisionNotFound' });
+  const filePath = parts.slice(4).join('/');
+  const file = repo.files.find((f) => f.path === filePath);
+  if (!file) return json(res, 404, { error: 'Entry not found' }, { 'x-error-code': 'EntryNotFound' });
+  const { faults } = state;
+  let content = file.content;
+  if (faults.flipByteOf === filePath) {
+    content = Buffer.from(content);
+    content[Math.floor(content.length / 2)]! ^= 0xff;
+  }
+  const range = req.headers.range;
+  state.ranges.push({ path: filePath, range });
+  let start = 0;
+  const m = range && !faults.ignoreRange ? /^bytes=(\d+)-$/.exec(range) : null;
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'x-repo-commit': repo.sha, etag: `"${file.lfs ? sha256(file.content) : gitBlobOid(file.content)}"` };
+  if (m) {
+    start = Number(m[1]);
+    if (start >= content.length) return res.writeHead(416, { 'content-range': `bytes */${content.length}` }).end();
+    res.writeHead(206, { ...headers, 'content-length': String(content.length - start), 'content-range': `bytes ${start}-${content.length - 1}/${content.length}` });
+  } else res.writeHead(200, { ...headers, 'content-length': String(content.length) });
+  if (req.method === 'HEAD') return res.end();
+  const body = content.subarray(start);
+  if (!faults.bytesPerSecond) return res.end(body);
+  // Throttled: 20 slices a second, so a download takes a predictable while.
+  const slice = Math.max(1, Math.floor(faults.bytesPerSecond / 20));
+  for (let off = 0; off < body.length && !res.destroyed; off += slice) {
+    if (!res.write(body.subarray(off, off + slice))) await new Promise((r) => res.once('drain', r));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  res.end();
+}
+
+async function route(state: HubState, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://hub');
+  state.requests.push(`${req.method} ${url.pathname}${url.search}`);
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'api' && parts[1] === 'models' && parts.length === 2) return listModels(state, req, res, url);
+  if (parts[0] === 'api' && parts[1] === 'models' && parts.length >= 4) return modelApi(state, req, res, parts);
+  if (parts.length >= 5 && parts[2] === 'resolve') return serveFile(state, req, res, parts);
+  notFound(res);
+}
+
 export async function startFakeHub(): Promise<FakeHub> {
-  const repos = new Map<string, FakeRepo>();
-  const faults: FakeHubFaults = {};
-  const ranges: FakeHub['ranges'] = [];
-  const requests: string[] = [];
-  const fixtureList = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'huggingface-models.json'), 'utf8')) as Array<Record<string, unknown>>;
-  const fixtureInfo = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'huggingface-model-info.json'), 'utf8')) as Record<string, unknown>;
-
-  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-  const notFound = (res: ServerResponse) => json(res, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
-
-  function repoAndRest(parts: string[]): { repo: FakeRepo | undefined; rest: string[] } {
-    return { repo: repos.get(`${parts[0]}/${parts[1]}`), rest: parts.slice(2) };
-  }
-
-  function authorised(req: IncomingMessage, repo: FakeRepo) {
-    return !repo.gated || /^Bearer hf_/.test(req.headers.authorization ?? '');
-  }
-
-  async function serveFile(req: IncomingMessage, res: ServerResponse, repo: FakeRepo, filePath: string) {
-    const file = repo.files.find((f) => f.path === filePath);
-    if (!file) return json(res, 404, { error: 'Entry not found' }, { 'x-error-code': 'EntryNotFound' });
-    let content = file.content;
-    if (faults.flipByteOf === filePath) {
-      content = Buffer.from(content);
-      content[Math.floor(content.length / 2)]! ^= 0xff;
-    }
-    const range = req.headers.range;
-    ranges.push({ path: filePath, range });
-    let start = 0;
-    const m = range && !faults.ignoreRange ? /^bytes=(\d+)-$/.exec(range) : null;
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'x-repo-commit': repo.sha, etag: `"${file.lfs ? sha256(file.content) : gitBlobOid(file.content)}"` };
-    if (m) {
-      start = Number(m[1]);
-      if (start >= content.length) return res.writeHead(416, { 'content-range': `bytes */${content.length}` }).end();
-      res.writeHead(206, { ...headers, 'content-length': String(content.length - start), 'content-range': `bytes ${start}-${content.length - 1}/${content.length}` });
-    } else res.writeHead(200, { ...headers, 'content-length': String(content.length) });
-    if (req.method === 'HEAD') return res.end();
-    const body = content.subarray(start);
-    if (!faults.bytesPerSecond) return res.end(body);
-    // Throttled: 20 slices a second, so a download takes a predictable while.
-    const slice = Math.max(1, Math.floor(faults.bytesPerSecond / 20));
-    for (let off = 0; off < body.length && !res.destroyed; off += slice) {
-      if (!res.write(body.subarray(off, off + slice))) await new Promise((r) => res.once('drain', r));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    res.end();
-  }
-
+  const state: HubState = {
+    repos: new Map<string, FakeRepo>(),
+    faults: {},
+    ranges: [],
+    requests: [],
+    fixtureList: JSON.parse(fs.readFileSync(path.join(fixturesDir, 'huggingface-models.json'), 'utf8')) as Array<Record<string, unknown>>,
+    fixtureInfo: JSON.parse(fs.readFileSync(path.join(fixturesDir, 'huggingface-model-info.json'), 'utf8')) as Record<string, unknown>,
+  };
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://hub');
-    requests.push(`${req.method} ${url.pathname}${url.search}`);
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    void (async () => {
-      if (parts[0] === 'api' && parts[1] === 'models' && parts.length === 2) {
-        const task = url.searchParams.get('pipeline_tag');
-        const search = url.searchParams.get('search');
-        const expand = url.searchParams.getAll('expand');
-        const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), faults.pageSize ?? 1000);
-        const cursor = Number(url.searchParams.get('cursor') ?? 0);
-        const ours = [...repos.values()].map((r) => expanded(r, expand) as Record<string, unknown>);
-        let all = [...fixtureList, ...ours].filter((m) => (!task || m.pipeline_tag === task) && (!search || String(m.id).includes(search)));
-        if (url.searchParams.get('sort') === 'trendingScore') all = all.sort((a, b) => Number(b.trendingScore ?? 0) - Number(a.trendingScore ?? 0));
-        const page = all.slice(cursor, cursor + limit);
-        const headers: Record<string, string> = {};
-        if (cursor + limit < all.length) {
-          const next = new URL(url.toString());
-          next.searchParams.set('cursor', String(cursor + limit));
-          headers.link = `<http://${req.headers.host}${next.pathname}${next.search}>; rel="next"`;
-        }
-        return json(res, 200, page, headers);
-      }
-      if (parts[0] === 'api' && parts[1] === 'models' && parts.length >= 4) {
-        const repoId = `${parts[2]}/${parts[3]}`;
-        if (repoId === fixtureInfo.id && parts.length === 4) return json(res, 200, fixtureInfo);
-        const { repo, rest } = repoAndRest(parts.slice(2));
-        if (!repo) return notFound(res);
-        if (!authorised(req, repo)) return json(res, 401, { error: 'Access to model is restricted. You must have access to it and be authenticated to access it.' }, { 'x-error-code': 'GatedRepo' });
-        if (rest.length === 0 || rest[0] === 'revision') {
-          const rev = rest[1];
-          if (rev && rev !== 'main' && rev !== repo.sha) return json(res, 404, { error: `Invalid rev id: ${rev}` }, { 'x-error-code': 'RevisionNotFound' });
-          return json(res, 200, { ...expanded(repo, ['author', 'sha', 'lastModified', 'private', 'gated', 'disabled', 'downloads', 'likes', 'tags', 'pipeline_tag', 'library_name', 'cardData', 'siblings', 'safetensors', 'createdAt']), disabled: false, author: parts[2] });
-        }
-        if (rest[0] === 'tree') {
-          if (rest[1] !== repo.sha) return json(res, 404, { error: `Invalid rev id: ${rest[1]}` }, { 'x-error-code': 'RevisionNotFound' });
-          const entries = repo.files.map((f) => ({
-            type: 'file',
-            oid: gitBlobOid(f.lfs ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.content)}\nsize ${f.content.length}\n`) : f.content),
-            size: f.content.length,
-            path: f.path,
-            ...(f.lfs ? { lfs: { oid: sha256(f.content), size: f.content.length, pointerSize: 134 } } : {}),
-          }));
-          for (const e of faults.extraTreeEntries ?? []) {
-            entries.push({ type: 'file', oid: '0'.repeat(40), size: e.size, path: e.path, ...(e.lfs ? { lfs: { oid: '0'.repeat(64), size: e.size, pointerSize: 134 } } : {}) });
-          }
-          return json(res, 200, entries);
-        }
-        return notFound(res);
-      }
-      // /{owner}/{name}/resolve/{sha}/{path…}
-      if (parts.length >= 5 && parts[2] === 'resolve') {
-        const { repo } = repoAndRest(parts);
-        if (!repo) return notFound(res);
-        if (!authorised(req, repo)) return json(res, 401, { error: 'Access to model is restricted.' }, { 'x-error-code': 'GatedRepo' });
-        if (parts[3] !== repo.sha && parts[3] !== 'main') return json(res, 404, { error: 'Invalid rev id' }, { 'x-error-code': 'RevisionNotFound' });
-        return serveFile(req, res, repo, parts.slice(4).join('/'));
-      }
-      notFound(res);
-    })().catch((err: unknown) => {
+    route(state, req, res).catch((err: unknown) => {
       if (!res.headersSent) json(res, 500, { error: String(err) });
       else res.destroy();
     });
@@ -259,12 +277,12 @@ export async function startFakeHub(): Promise<FakeHub> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    repos,
-    faults,
-    ranges,
-    requests,
+    repos: state.repos,
+    faults: state.faults,
+    ranges: state.ranges,
+    requests: state.requests,
     addRepo(repo) {
-      repos.set(repo.id, repo);
+      state.repos.set(repo.id, repo);
       return repo;
     },
     close: () =>
