@@ -1,7 +1,12 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
+import { Ollama } from 'ollama';
 import type { Prisma, PrismaClient } from '@prisma/client';
 import { discoverHuggingFace, discoverOllama, rankCandidates, type RankedCandidate, type SelfHostedWeights } from '../src/discovery/self-hosted';
 import { buildDataset, type DatasetCard } from '../src/pipeline/dataset';
+import { getServingAllocation, stableModelId } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
 
 /**
@@ -51,6 +56,21 @@ export interface AdapterRegistrationInput {
   baseModel?: string;
 }
 
+export interface BuildTrainingDatasetInput {
+  useCaseId: string;
+  copyModelId: string;
+  outDir: string;
+  lookbackDays: number;
+  since?: string;
+  until?: string;
+  minFeedbackScore: number;
+  requireFeedback: boolean;
+  validationFraction: number;
+  maxRows: number;
+  minTrainRows: number;
+  splitSeed: string;
+}
+
 function nonRetryable(err: unknown, type: string): never {
   throw ApplicationFailure.nonRetryable(safeErrorMessage(err), type);
 }
@@ -64,9 +84,11 @@ async function retryable<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createPipelineActivities({ prisma, env = process.env, fetch: fetchImpl = fetch, clock = () => new Date() }: PipelineActivityDeps) {
+type Deps = Required<Pick<PipelineActivityDeps, 'env' | 'fetch' | 'clock'>> & { prisma: PrismaClient };
+
+/** Discovery: scans the sources, ranks, and records every candidate in discovered_candidates. */
+function discoveryActivities({ prisma, env, fetch: fetchImpl, clock }: Deps) {
   return {
-    /** Scans the sources, ranks, and records every candidate in discovered_candidates. */
     async discoverSelfHosted(input: DiscoverInput): Promise<CandidateSummary[]> {
       return retryable(async () => {
         const found = [
@@ -88,7 +110,12 @@ export function createPipelineActivities({ prisma, env = process.env, fetch: fet
         return summaries;
       });
     },
+  };
+}
 
+/** Registry rows of bases and use-case copies, and the datasets they are trained on. */
+function copyRegistryActivities({ prisma, clock }: Deps) {
+  return {
     /**
      * The base row (one per base model and use case, holding the downloaded weights) and the copy
      * row `<base>-<use-case>` with its configuration and lineage. Idempotent on (name, version, use case).
@@ -120,20 +147,7 @@ export function createPipelineActivities({ prisma, env = process.env, fetch: fet
     },
 
     /** Chat JSONL + card from the use case's historical logs; the card is recorded on the copy's row. */
-    async buildTrainingDataset(input: {
-      useCaseId: string;
-      copyModelId: string;
-      outDir: string;
-      lookbackDays: number;
-      since?: string;
-      until?: string;
-      minFeedbackScore: number;
-      requireFeedback: boolean;
-      validationFraction: number;
-      maxRows: number;
-      minTrainRows: number;
-      splitSeed: string;
-    }): Promise<DatasetCard> {
+    async buildTrainingDataset(input: BuildTrainingDatasetInput): Promise<DatasetCard> {
       const card = await retryable(() =>
         buildDataset(prisma, {
           useCaseId: input.useCaseId,
@@ -157,8 +171,8 @@ export function createPipelineActivities({ prisma, env = process.env, fetch: fet
       return card;
     },
 
-    /** Merges facts into a copy's configuration (quantisation result, serving, attempts). */
-    async updateCopy(input: { copyModelId: string; configuration?: Record<string, unknown>; modelPath?: string; status?: 'candidate' | 'testing'; performanceMetrics?: Record<string, unknown> }): Promise<void> {
+    /** Merges facts into a copy's configuration (quantisation result, serving, attempts); a failed attempt's row is marked failed. */
+    async updateCopy(input: { copyModelId: string; configuration?: Record<string, unknown>; modelPath?: string; status?: 'candidate' | 'testing' | 'failed'; performanceMetrics?: Record<string, unknown> }): Promise<void> {
       await retryable(async () => {
         const copy = await prisma.model.findUniqueOrThrow({ where: { id: input.copyModelId } });
         await prisma.model.update({
@@ -173,6 +187,19 @@ export function createPipelineActivities({ prisma, env = process.env, fetch: fet
       });
     },
 
+    /** The model the use case serves now (the stable entry with the most traffic), which a copy must be as good as. */
+    async currentModelOf(input: { useCaseId: string }): Promise<{ modelId: string | null }> {
+      return retryable(async () => {
+        const allocation = await getServingAllocation(prisma, input.useCaseId);
+        return { modelId: (allocation && stableModelId(allocation.entries)) ?? null };
+      });
+    },
+  };
+}
+
+/** Registering an adapter with a serving node, and a call to it (no database: usable alone). */
+export function createServingActivities({ env = process.env, fetch: fetchImpl = fetch }: Pick<PipelineActivityDeps, 'env' | 'fetch'> = {}) {
+  return {
     /** One chat call to the served copy: it must answer, with text, before it gets any player traffic. */
     async probeServedCopy(input: { baseUrl: string; apiKeyEnv?: string; model: string; prompt: string; system?: string }): Promise<{ content: string; latencyMs: number }> {
       const key = input.apiKeyEnv ? env[input.apiKeyEnv] : undefined;
@@ -192,26 +219,65 @@ export function createPipelineActivities({ prisma, env = process.env, fetch: fet
 
     /**
      * Registers an adapter with a running serving node: vLLM's POST /v1/load_lora_adapter (needs
-     * VLLM_ALLOW_RUNTIME_LORA_UPDATING on the server) or Ollama's POST /api/create with `adapters`.
+     * VLLM_ALLOW_RUNTIME_LORA_UPDATING on the server; the path is read by the vLLM node, so the
+     * models directory must be shared with it), or Ollama: the GGUF adapter uploaded as a blob
+     * (POST /api/blobs/sha256:…, skipped when HEAD finds it), then POST /api/create {from, adapters}.
      */
     async registerAdapter(input: AdapterRegistrationInput): Promise<{ status: number }> {
       const key = input.apiKeyEnv ? env[input.apiKeyEnv] : undefined;
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
       const root = input.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-      const [url, body] =
-        input.kind === 'vllm'
-          ? [`${root}/v1/load_lora_adapter`, { lora_name: input.name, lora_path: input.adapterPath }]
-          : [`${root}/api/create`, { model: input.name, from: input.baseModel, adapters: { 'adapter.gguf': input.adapterPath }, stream: false }];
+      if (input.kind === 'ollama') return registerOllamaAdapter({ ...input, root, headers, fetchImpl });
+      const url = `${root}/v1/load_lora_adapter`;
       return retryable(async () => {
-        const res = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body) });
+        const res = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify({ lora_name: input.name, lora_path: input.adapterPath }) });
         const text = await res.text();
-        // vLLM answers 400 "already loaded" on a retried registration: the adapter is there, as wanted.
-        if (res.ok || (input.kind === 'vllm' && res.status === 400 && /already been loaded|already loaded/i.test(text))) return { status: res.status };
+        // vLLM answers 400 "already been loaded" on a retried registration: the adapter is there, as
+        // wanted (every training attempt has its own name, so the name means this adapter).
+        if (res.ok || (res.status === 400 && /already been loaded/i.test(text))) return { status: res.status };
         if (res.status >= 400 && res.status < 500) nonRetryable(new Error(`${url} refused the adapter (${res.status}): ${text.slice(0, 300)}`), 'AdapterRefused');
         throw new Error(`${url} answered ${res.status}: ${text.slice(0, 300)}`);
       });
     },
   };
+}
+
+async function registerOllamaAdapter(input: AdapterRegistrationInput & { root: string; headers: Record<string, string>; fetchImpl: typeof fetch }): Promise<{ status: number }> {
+  if (!input.baseModel) nonRetryable(new Error('baseModel: Ollama needs the base model the adapter applies to'), 'BadRequest');
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(input.adapterPath);
+  } catch (err) {
+    nonRetryable(new Error(`adapterPath: cannot read ${input.adapterPath} (${(err as Error).message})`), 'BadRequest');
+  }
+  const digest = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+  const blobUrl = `${input.root}/api/blobs/${digest}`;
+  return retryable(async () => {
+    const head = await input.fetchImpl(blobUrl, { method: 'HEAD', headers: input.headers });
+    if (head.status === 404) {
+      const put = await input.fetchImpl(blobUrl, { method: 'POST', headers: { ...input.headers, 'content-type': 'application/octet-stream' }, body: bytes });
+      if (!put.ok) {
+        const text = await put.text();
+        if (put.status >= 400 && put.status < 500) nonRetryable(new Error(`${blobUrl} refused the adapter blob (${put.status}): ${text.slice(0, 300)}`), 'AdapterRefused');
+        throw new Error(`${blobUrl} answered ${put.status}: ${text.slice(0, 300)}`);
+      }
+    } else if (!head.ok) throw new Error(`${blobUrl} answered ${head.status}`);
+    const ollama = new Ollama({ host: input.root, fetch: input.fetchImpl, headers: input.headers });
+    try {
+      const done = await ollama.create({ model: input.name, from: input.baseModel, adapters: { [path.basename(input.adapterPath)]: digest }, stream: false });
+      if (done.status !== 'success') throw new Error(`${input.root}/api/create answered status "${done.status}"`);
+    } catch (err) {
+      const status = (err as { status_code?: number }).status_code;
+      if (status && status >= 400 && status < 500) nonRetryable(new Error(`${input.root}/api/create refused the adapter (${status}): ${(err as Error).message}`), 'AdapterRefused');
+      throw err;
+    }
+    return { status: 200 };
+  });
+}
+
+export function createPipelineActivities({ prisma, env = process.env, fetch: fetchImpl = fetch, clock = () => new Date() }: PipelineActivityDeps) {
+  const deps: Deps = { prisma, env, fetch: fetchImpl, clock };
+  return { ...discoveryActivities(deps), ...copyRegistryActivities(deps), ...createServingActivities(deps) };
 }
 
 export type PipelineActivities = ReturnType<typeof createPipelineActivities>;

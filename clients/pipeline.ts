@@ -63,7 +63,7 @@ export function pipelineSettings(config: MmsConfig, useCaseId: string): Pipeline
     dataset: sh.dataset,
     training: sh.training,
     quantization: sh.copies[useCaseId]?.quantization ?? sh.defaultQuantization,
-    serving: { kind: sh.serving.kind, provider: sh.serving.provider, baseUrl: serving.baseUrl.replace(/\/+$/, ''), ...(serving.apiKeyEnv ? { apiKeyEnv: serving.apiKeyEnv } : {}) },
+    serving: { kind: sh.serving.kind, provider: sh.serving.provider, baseUrl: serving.baseUrl.replace(/\/+$/, ''), ...(serving.apiKeyEnv ? { apiKeyEnv: serving.apiKeyEnv } : {}), ...(sh.serving.baseModel ? { baseModel: sh.serving.baseModel } : {}) },
     evaluation: sh.evaluation,
     rollout: { strategy: config.policies.rollout.strategy, policy: config.policies.rollout },
   };

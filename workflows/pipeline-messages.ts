@@ -24,6 +24,7 @@ export interface TrainingSettings {
   saveSteps: number;
   maxLength: number;
   maxAttempts: number;
+  retrainStepsMultiplier: number;
   heartbeatTimeoutSeconds: number;
 }
 
@@ -45,6 +46,8 @@ export interface ServingSettings {
   provider: string;
   baseUrl: string;
   apiKeyEnv?: string;
+  /** Ollama: the model on the node the adapter applies to (default: the base's registry name). */
+  baseModel?: string;
 }
 
 export interface PipelineSettings {
@@ -102,21 +105,50 @@ export interface CopyInput {
   requestedBy: string;
 }
 
-export interface CopyAttempt {
-  attempt: number;
-  /** Why this training run happened: the first one, or what the previous evaluation found. */
+/** What a training attempt is given: the first from the config, each retrain adjusted by the last verdict. */
+export interface AttemptPlan {
+  /** Why this training run happens: the first one, or what the previous evaluation found and what changed. */
   reason: string;
   maxSteps: number;
   learningRate: number;
   lookbackDays: number;
+}
+
+export interface CopyAttempt extends AttemptPlan {
+  attempt: number;
+  /** This attempt's registry version of the copy, and the name the serving node knows it by. */
+  version: string;
+  upstreamModel: string;
+  copyModelId?: string;
   trainingWorkflowId: string;
   dataset?: DatasetCard['counts'];
   initialEvalLoss?: number;
   finalEvalLoss?: number;
   secondsPerStep?: number | null;
+  /** The evaluate workflow's comparison with the model in service (absent when the loss gate failed first). */
+  evaluationWorkflowId?: string;
+  evaluation?: { evaluationId: string; meetsThreshold: boolean; failing: string[]; similarity: number | null; prompts: number };
   passed?: boolean;
   verdict?: string;
 }
+
+/**
+ * The next attempt after a failed one: a loss that did not fall means the step size is wrong (half
+ * the learning rate); a loss that fell but not far enough, or a copy the evaluation found not as
+ * good, needs more training on more data (`stepsMultiplier` times the steps, twice the window of logs).
+ */
+export function nextAttemptPlan(plan: AttemptPlan, failed: CopyAttempt, stepsMultiplier = 2): AttemptPlan {
+  const diverged = failed.finalEvalLoss !== undefined && failed.initialEvalLoss !== undefined && failed.finalEvalLoss >= failed.initialEvalLoss;
+  if (diverged) {
+    const learningRate = plan.learningRate / 2;
+    return { ...plan, learningRate, reason: `attempt ${failed.attempt} failed: ${failed.verdict}; retraining with learning rate ${learningRate}` };
+  }
+  const next = { ...plan, maxSteps: Math.round(plan.maxSteps * stepsMultiplier), lookbackDays: plan.lookbackDays * 2 };
+  return { ...next, reason: `attempt ${failed.attempt} failed: ${failed.verdict}; retraining with ${next.maxSteps} steps on ${next.lookbackDays} days of logs` };
+}
+
+/** The name the serving node knows an attempt's adapter by (each attempt its own, so a retry never swaps a loaded one). */
+export const upstreamModelOf = (copyName: string, attempt: number) => `${copyName}-a${attempt}`;
 
 export type CopyPhase = 'registering' | 'dataset' | 'training' | 'evaluating' | 'converting' | 'serving' | 'validating' | 'rolling_out' | 'completed' | 'failed';
 
@@ -124,8 +156,11 @@ export interface CopyStatus {
   useCaseId: string;
   copyName: string;
   phase: CopyPhase;
+  /** The latest attempt's registry row. */
   copyModelId?: string;
   baseModelId?: string;
+  /** The model in service the copy is compared with (null: none yet, the held-out loss decides). */
+  currentModelId?: string | null;
   attempts: CopyAttempt[];
   quantization?: { type: string; bytes: number; quality?: Record<string, unknown> };
   serving?: { baseUrl: string; upstreamModel: string };

@@ -277,6 +277,8 @@ export const selfHostedSchema = z.strictObject({
       maxLength: z.number().int().min(16).max(131_072).default(512),
       /** Training runs per copy before the pipeline gives up (each retrain has more data or adjusted parameters). */
       maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** A retrain after a copy that learned but was not as good trains this many times longer (on twice the window of logs). */
+      retrainStepsMultiplier: z.number().min(1).max(100).default(2),
       heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
     })
     .prefault({}),
@@ -298,6 +300,8 @@ export const selfHostedSchema = z.strictObject({
       kind: z.enum(['llama_cpp', 'vllm', 'ollama']).default('llama_cpp'),
       /** Provider (openai_compatible or ollama) the copies are served through by the gateway. */
       provider: z.string().min(1).default('local_vllm'),
+      /** Ollama: the model on the node an adapter applies to (default: the base's registry name). */
+      baseModel: z.string().min(1).optional(),
     })
     .prefault({}),
 });
