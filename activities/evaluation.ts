@@ -63,6 +63,7 @@ export function createEvaluationActivities({ prisma, evaluation }: EvaluationAct
             workflowId: input.workflowId,
             requestKey: input.workflowId,
             suiteHash: input.suiteHash,
+            budgetId: input.budgetId ?? null,
           },
           update: {},
         });

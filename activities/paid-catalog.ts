@@ -22,3 +22,4 @@ export function createPaidCatalogActivities({ prisma, ...deps }: PaidCatalogActi
     },
   };
 }
+export type PaidCatalogActivities = ReturnType<typeof createPaidCatalogActivities>;

@@ -18,6 +18,7 @@ import { NotFoundError } from '../src/registry/allocations';
 import { DuplicateModelError, ModelRequestError, modelStatuses, registerModel, validationProblem, validationState } from '../src/registry/models';
 import { resolveUndoTarget } from '../src/registry/snapshots';
 import { startValidation } from '../clients/validation';
+import { latestPaidRanking } from '../clients/paid-switch';
 import { EvaluationRequestError, evaluationReport, startEvaluation } from '../clients/evaluation';
 import { NoRolloutError, RolloutAlreadyRunningError, RolloutRequestError, readRollout, rolloutHandle, startRollout } from '../clients/rollout';
 import {
@@ -260,6 +261,7 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
     modelRoutes(app, ctx);
     rolloutRoutes(app, ctx);
     logsAndReportRoutes(app, ctx);
+    paidDiscoveryRoute(app, ctx);
   };
 }
 
@@ -594,6 +596,37 @@ function rolloutRoutes(app: FastifyInstance, { temporal, authenticated, by }: Ro
 }
 
 /** Historical logs (forget a player, the retention plan), the guardrails report, a use case's history. */
+/** GET /discover?use_case=: the use case's latest paid ranking (a dry-run or real `paidSwitch`), every row with its score parts and their sources. */
+function paidDiscoveryRoute(app: FastifyInstance, { deps, authenticated }: RouteContext): void {
+  app.get<{ Querystring: Record<string, string> }>(`${PREFIX}/discover`, authenticated, async (req) => {
+    const { use_case: useCase } = parse(z.object({ use_case: useCaseParam }), req.query);
+    if (!deps.config.useCases.some((u) => u.id === useCase)) throw new ApiError(404, `use_case: "${useCase}" is not a use case of the config`, 'use_case', 'not_found');
+    const ranking = await latestPaidRanking(deps.prisma, useCase);
+    if (!ranking) throw new ApiError(404, `use_case: "${useCase}" has not been ranked yet: run \`mms discover --use-case ${useCase}\` or \`mms switch ${useCase} --dry-run\``, 'use_case', 'not_ranked');
+    const d = ranking.decision;
+    return {
+      use_case: useCase,
+      decision_id: ranking.decisionId,
+      ranked_at: ranking.createdAt,
+      workflow_id: ranking.workflowId,
+      status: ranking.status,
+      dry_run: d.dryRun,
+      decision: d.decision,
+      reason: d.reason,
+      trigger: d.trigger ?? null,
+      outcome: d.outcome ?? null,
+      current_model_id: d.currentModelId,
+      best: d.best,
+      margin: d.margin,
+      shutdown: d.shutdown,
+      weights: d.weights,
+      token_mix: d.tokenMix,
+      spending: d.spending,
+      candidates: d.table,
+    };
+  });
+}
+
 function logsAndReportRoutes(app: FastifyInstance, { deps, authenticated, by, keyIdOf }: RouteContext): void {
   // ---- historical logs: a player's right to be forgotten, and what retention will drop when
   app.post(`${PREFIX}/logs/forget`, authenticated, async (req) => {

@@ -14,6 +14,7 @@ import { registerGuardrailsCommands } from './commands/guardrails';
 import { registerRegistryCommands } from './commands/registry';
 import { registerModelCommands } from './commands/models';
 import { registerEvaluationCommands } from './commands/evaluation';
+import { registerPaidSwitchCommands } from './commands/paid-switch';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
   const program = new Command('mms')
@@ -32,6 +33,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerRolloutCommands(program, context);
   registerPipelineCommands(program, context);
   registerEvaluationCommands(program, context);
+  registerPaidSwitchCommands(program, context);
   registerDbCommands(program, context);
   registerTemporalCommands(program, context);
   registerGatewayCommands(program, context);

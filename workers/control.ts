@@ -12,6 +12,7 @@ import { createTrainingJobActivities } from '../activities/training-jobs';
 import { createPipelineActivities } from '../activities/pipeline';
 import { createGuardrailsActivities } from '../activities/guardrails';
 import { createPaidCatalogActivities } from '../activities/paid-catalog';
+import { createPaidSwitchActivities } from '../activities/paid-switch';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
 
 export interface ControlWorkerDeps {
@@ -57,6 +58,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createGuardrailsActivities({ prisma: deps.prisma }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),
+      ...(deps.config ? createPaidSwitchActivities({ prisma: deps.prisma, config: deps.config }) : {}),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   });

@@ -9,3 +9,4 @@ export { fineTuneWorkflow } from './fine-tune';
 export { downloadModelWorkflow } from './download-model';
 export { pipelineWorkflow, copyWorkflow } from './pipeline';
 export { guardrailsMonitorWorkflow } from './guardrails-monitor';
+export { paidSwitchWorkflow, paidCatalogScanWorkflow } from './paid-switch';

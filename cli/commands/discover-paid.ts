@@ -3,8 +3,8 @@ import { CliError, table, type CliContext } from '../context';
 
 /**
  * `mms discover [--provider P] [--json]`: scans the paid providers now, stores the catalog in the
- * registry (diffed against the last scan) and prints it. Not ranked yet: ranking per use case on the
- * game's own prompts is the next slice of issue 14.
+ * registry (diffed against the last scan) and prints it, unranked; `--use-case` ranks it for a use
+ * case (cli/commands/paid-switch.ts).
  */
 export interface PaidDiscoveryOutput {
   scanId: string;
@@ -45,7 +45,7 @@ export async function discoverPaid(c: CliContext, opts: { provider?: string[]; l
   c.print(output, () =>
     [
       `scan ${stored.scanId}: ${scan.providers.map((p) => `${p.provider} ${p.status === 'scanned' ? `${p.parsed} models (${p.rejected.length} rejected)` : p.status}`).join(', ')}`,
-      'not ranked: ranking per use case comes with the next part of paid discovery',
+      'not ranked: `mms discover --use-case <id>` ranks the catalog for a use case on its logged prompts',
       table([
         ['PROVIDER', 'MODEL', 'CONTEXT', 'IN $/MTOK', 'OUT $/MTOK', 'PRICE SOURCE', 'CAPABILITIES', 'SHUTDOWN'],
         ...shown.map((e) => [e.provider, e.upstreamId, e.contextLength ?? '-', price(e.inputPerMTok), price(e.outputPerMTok), e.priceSource ?? '-', flags(e), e.shutdownAt ? `${day(e.shutdownAt)} (${e.shutdownSource})` : '-']),

@@ -5,6 +5,7 @@ import { NoPipelineError, PipelineAlreadyRunningError, PipelineRequestError, can
 import { webUiLink } from '../../src/temporal/connection';
 import { CliError, table, type CliContext } from '../context';
 import { discoverPaid } from './discover-paid';
+import { discoverRanked } from './paid-switch';
 
 /**
  * `mms pipeline start|status|cancel <useCase>` (discover → download → copy → dataset → train → test
@@ -85,15 +86,15 @@ export function registerPipelineCommands(program: Command, ctx: () => CliContext
 
   program
     .command('discover')
-    .description('paid models: scan OpenAI, Anthropic, Google and OpenRouter, store and print the catalog (prices with their source, shutdown dates, changes since the last scan; not ranked yet); --self-hosted: discover and rank self-hosted candidates')
+    .description('paid models: scan OpenAI, Anthropic, Google and OpenRouter, store and print the catalog (prices with their source, shutdown dates, changes since the last scan); with --use-case: ranked for that use case on its logged prompts (a dry-run paidSwitch); --self-hosted: discover and rank self-hosted candidates')
     .option('--self-hosted', 'Hugging Face text-generation models and the Ollama node, ranked with policies.ranking.selfHosted')
     .option('--provider <id...>', 'paid: only these providers of the config (OpenRouter is still read for prices)')
-    .option('--use-case <id>', 'a self_hosted use case (its settings pick the sources)')
+    .option('--use-case <id>', 'paid: rank the catalog for this use case (filters, probes on its logged prompts, score parts); --self-hosted: the use case whose settings pick the sources')
     .option('--limit <n>', 'rows to show (paid: all by default)')
     .action(async (opts: { selfHosted?: boolean; provider?: string[]; useCase?: string; limit?: string }) => {
       const c = ctx();
       if (!opts.selfHosted) {
-        if (opts.useCase) throw new CliError('--use-case: paid discovery is not ranked per use case yet; use it with --self-hosted', 2);
+        if (opts.useCase) return discoverRanked(c, opts.useCase, opts);
         return discoverPaid(c, opts);
       }
       if (opts.provider) throw new CliError('--provider is for paid discovery (without --self-hosted)', 2);

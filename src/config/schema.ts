@@ -219,6 +219,55 @@ export const rolloutPolicySchema = z.strictObject({
 });
 
 /** GGUF quantisation types a use-case copy may be served at (llama.cpp's quantize). */
+/**
+ * Which paid models may serve a use case (issue 14): the catalog's models failing any filter are left
+ * out of its ranking, each with the reason. Unset limits do not filter.
+ */
+export const paidCandidateFiltersSchema = z.strictObject({
+  /** Smallest context window (tokens); a model whose context no source knows is left out when set. */
+  minContext: z.number().int().min(0).max(100_000_000).default(0),
+  /** Request parameters the use case sends: `tools`, `response_format` (JSON mode); unknown support is left out. */
+  requiredParams: z.array(z.enum(['tools', 'response_format'])).default([]),
+  /** Highest price, USD per million input / output tokens. */
+  maxInputPerMTok: z.number().min(0).optional(),
+  maxOutputPerMTok: z.number().min(0).optional(),
+  /** Provider ids (of providers:) the use case may use; empty = every paid provider. */
+  allowedProviders: z.array(identifier).default([]),
+  /** Regular expressions over `<provider>/<upstream id>`; a match is left out. */
+  exclude: z.array(z.string().min(1)).default([]),
+});
+
+/** Paid-model discovery, ranking and switching (issue 14): the `paidSwitch:<useCase>` workflow and its scan schedule. */
+export const paidModelsSchema = z.strictObject({
+  /** The scan schedule (`paid-catalog-scan`): scans, then starts a switch for every use case whose model nears its shutdown date. */
+  scan: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      intervalMinutes: z.number().int().min(1).max(30 * 24 * 60).default(24 * 60),
+    })
+    .prefault({}),
+  /** Compatibility filters per use case id; `default` applies to use cases without their own entry. */
+  filters: z.record(z.string().min(1), paidCandidateFiltersSchema).default({}),
+  ranking: z
+    .strictObject({
+      /** Candidates probe-evaluated after the cheap prior (price, context, recency). */
+      topK: z.number().int().min(1).max(20).default(3),
+      /** Logged prompts of the use case each probe answers (the evaluation suite's sample size). */
+      probePrompts: z.number().int().min(1).max(1000).default(20),
+      /** USD one ranking run may spend on provider calls (candidates, the current model, the judge), enforced before each call. */
+      spendingCapUsd: z.number().min(0).max(100_000).default(5),
+      /** The token mix (input and output tokens per call) comes from this many days of the use case's logs. */
+      tokenMixDays: z.number().int().min(1).max(365).default(14),
+    })
+    .prefault({}),
+  /** The best candidate must beat the current model's score by this much (scores are 0..1) to be switched to. */
+  switchMargin: z.number().min(0).max(1).default(0.05),
+  /** A use case whose model shuts down within this many days is switched (margin waived), with the date as the reason. */
+  shutdownNoticeDays: z.number().int().min(0).max(3650).default(30),
+  /** How the winner reaches traffic: a shadow window judged against stable, then the policy's canary steps. */
+  rolloutStrategy: z.enum(['shadow_then_canary', 'canary', 'blue_green']).default('shadow_then_canary'),
+});
+
 export const quantizations = ['f32', 'f16', 'q8_0', 'q6_K', 'q5_K_M', 'q4_K_M', 'q4_0'] as const;
 
 /**
@@ -639,6 +688,7 @@ export const configSchema = z
       })
       .prefault({}),
     selfHosted: selfHostedSchema.prefault({}),
+    paidModels: paidModelsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const judge = config.policies.testing.judge;
@@ -697,6 +747,25 @@ export const configSchema = z
         }
       }
     });
+  })
+  .superRefine((config, ctx) => {
+    const paidProviders = Object.entries(config.providers).filter(([, p]) => ['openai', 'anthropic', 'google', 'openrouter'].includes(p.kind)).map(([id]) => id);
+    for (const [key, filters] of Object.entries(config.paidModels.filters)) {
+      const path = ['paidModels', 'filters', key];
+      if (key !== 'default' && !config.useCases.some((u) => u.id === key)) {
+        ctx.addIssue({ code: 'custom', path, message: `unknown use case "${key}" (use "default" or one of: ${config.useCases.map((u) => u.id).join(', ')})` });
+      }
+      filters.allowedProviders.forEach((provider, i) => {
+        if (!paidProviders.includes(provider)) ctx.addIssue({ code: 'custom', path: [...path, 'allowedProviders', i], message: `"${provider}" is not a paid provider of the config (paid providers: ${paidProviders.join(', ') || 'none'})` });
+      });
+      filters.exclude.forEach((pattern, i) => {
+        try {
+          new RegExp(pattern);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'exclude', i], message: `not a valid regular expression: ${(err as Error).message}` });
+        }
+      });
+    }
   });
 
 export type MmsConfig = z.infer<typeof configSchema>;
@@ -711,3 +780,5 @@ export type TestingPolicy = MmsConfig['policies']['testing'];
 export type GatewayConfig = MmsConfig['gateway'];
 export type LogsConfig = MmsConfig['logs'];
 export type SelfHostedConfig = MmsConfig['selfHosted'];
+export type PaidModelsConfig = MmsConfig['paidModels'];
+export type PaidCandidateFilters = z.infer<typeof paidCandidateFiltersSchema>;

@@ -450,9 +450,9 @@ export async function storeCatalogScan(prisma: PrismaClient, scan: CatalogScan):
   }, { timeout: 60_000 });
 }
 
-/** The catalog of the latest stored scan (optionally one provider), with that scan's changes. */
-export async function latestCatalog(prisma: PrismaClient, options: { provider?: string } = {}) {
-  const scan = await prisma.paidCatalogScan.findFirst({ where: { finishedAt: { not: null } }, orderBy: { startedAt: 'desc' } });
+/** The catalog of the latest stored scan, or of `scanId` (optionally one provider), with that scan's changes. */
+export async function latestCatalog(prisma: PrismaClient, options: { provider?: string; scanId?: string } = {}) {
+  const scan = await prisma.paidCatalogScan.findFirst({ where: { finishedAt: { not: null }, ...(options.scanId ? { id: options.scanId } : {}) }, orderBy: { startedAt: 'desc' } });
   if (!scan) return undefined;
   const where = { scanId: scan.id, ...(options.provider ? { provider: options.provider } : {}) };
   const [entries, changes] = await Promise.all([

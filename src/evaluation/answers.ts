@@ -5,6 +5,7 @@ import { RetryBudget, withRetries, type RetryPolicy } from '../providers/retry';
 import type { ChatMessage, ChatProvider } from '../providers/types';
 import { safeErrorMessage } from '../logging/redact';
 import { hashOf } from './canonical';
+import type { BudgetGuard } from './budget';
 import type { CallLimiter } from './limiter';
 import type { SuiteParams } from './suite';
 
@@ -55,6 +56,12 @@ export interface AnswerRequest {
   sample: number;
 }
 
+/** What a run's budget prices an endpoint by: the provider and the model it knows (an adapter path does not change the price list). */
+export const priceKey = (endpoint: Pick<ModelEndpoint, 'providerId' | 'upstreamModel'>) => `${endpoint.providerId}/${endpoint.upstreamModel}`;
+
+/** The error class of an answer not asked for because it could have passed the run's spending cap. */
+export const SPENDING_CAP_ERROR = 'spending_cap';
+
 export class AnswerService {
   private readonly retryPolicy: RetryPolicy;
 
@@ -66,6 +73,8 @@ export class AnswerService {
       limiter: CallLimiter;
       /** Called after each real provider call (tests and the bench count them). */
       onProviderCall?: (endpoint: ModelEndpoint) => void;
+      /** The run's spending cap: each call reserves its worst-case cost first, or is not made. */
+      budget?: BudgetGuard;
     },
   ) {
     const r = deps.config.gateway.retry;
@@ -73,7 +82,8 @@ export class AnswerService {
   }
 
   private priceOf(endpoint: ModelEndpoint) {
-    return this.deps.config.providers[endpoint.providerId]?.prices[endpoint.upstreamModel];
+    // the config's price table, else the price the run's budget holds the model to (the paid catalog's)
+    return this.deps.config.providers[endpoint.providerId]?.prices[endpoint.upstreamModel] ?? this.deps.budget?.priceOf(priceKey(endpoint));
   }
 
   async answer(request: AnswerRequest): Promise<Answer | FailedAnswer> {
@@ -87,6 +97,9 @@ export class AnswerService {
     const provider = this.deps.providers.get(endpoint.providerId);
     if (!provider) return { ok: false, errorClass: 'config', error: `provider "${endpoint.providerId}" is not configured`, latencyMs: 0, cached: false };
     return this.deps.limiter.run(async () => {
+      const reservation = this.deps.budget ? await this.deps.budget.reserve(priceKey(endpoint), request.messages, params.maxTokens) : undefined;
+      if (reservation && !reservation.ok) return { ok: false as const, errorClass: SPENDING_CAP_ERROR, error: reservation.reason, latencyMs: 0, cached: false as const };
+      let usage: { inputTokens: number; outputTokens: number } | undefined;
       const started = performance.now();
       try {
         const result = await withRetries(new RetryBudget(this.retryPolicy), (timeoutMs) => {
@@ -107,6 +120,7 @@ export class AnswerService {
             { timeoutMs },
           );
         });
+        usage = result.usage;
         const latencyMs = performance.now() - started;
         const price = this.priceOf(endpoint);
         const costUsd = price && result.usage ? (result.usage.inputTokens * price.inputPerMTok + result.usage.outputTokens * price.outputPerMTok) / 1_000_000 : null;
@@ -118,6 +132,8 @@ export class AnswerService {
         const latencyMs = performance.now() - started;
         const errorClass = err instanceof ProviderError ? err.errorClass : 'provider_error';
         return { ok: false as const, errorClass, error: safeErrorMessage(err), latencyMs, cached: false as const };
+      } finally {
+        if (reservation?.ok) await this.deps.budget!.settle(reservation, usage);
       }
     });
   }

@@ -12,3 +12,4 @@ export * from './suite';
 export * from './deps';
 export * from './lifecycle';
 export * from './render';
+export * from './budget';

@@ -10,6 +10,8 @@ export interface EvaluateInput {
   currentModelId: string;
   /** An evaluation_suites hash (mms eval / prepareEvaluationSuite build one). */
   suiteHash: string;
+  /** A spending_budgets id: every provider call of the evaluation is held to its cap (a paid ranking run). */
+  budgetId?: string;
 }
 
 export interface EvaluateResult {

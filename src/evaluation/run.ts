@@ -4,6 +4,7 @@ import { prismaEmbeddingsCache, withEmbeddingsCache } from '../embeddings/cache'
 import { cosine, type EmbeddingsClient } from '../embeddings/client';
 import { NotFoundError } from '../registry/allocations';
 import type { ChatMessage, ChatProvider } from '../providers/types';
+import { createBudgetGuard } from './budget';
 import { AnswerService, modelEndpoint, type Answer, type FailedAnswer, type ModelEndpoint } from './answers';
 import { createAnswerChecks, type TestOutcome } from './checks';
 import { combineOrders, JUDGE_PARAMS, pairwiseJudgeMessages, parseJudgeChoice, parsePersonaVerdict, personaJudgeMessages, type PairwiseVerdict } from './judge';
@@ -87,7 +88,8 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   const models = await loadEvaluationModels(prisma, evaluation.candidateModelId, evaluation.currentModelId);
   const policy = config.policies.testing;
   const limiter = new CallLimiter(policy.concurrency, policy.requestsPerSecond);
-  const answers = new AnswerService({ prisma, config, providers: deps.providers, limiter, onProviderCall: deps.onProviderCall });
+  const budget = evaluation.budgetId ? await createBudgetGuard(prisma, evaluation.budgetId) : undefined;
+  const answers = new AnswerService({ prisma, config, providers: deps.providers, limiter, onProviderCall: deps.onProviderCall, budget });
   const checks = createAnswerChecks(suite.spec.tests);
   const judgeEndpoint: ModelEndpoint | undefined = policy.judge ? { key: `${policy.judge.provider}/${policy.judge.model}`, providerId: policy.judge.provider, upstreamModel: policy.judge.model } : undefined;
   const calibration = calibrationIndexes(suite, policy.calibrationPrompts);
