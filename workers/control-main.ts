@@ -9,6 +9,7 @@ import { createPrisma } from '../src/db/prisma';
 import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
 import { ensureLogSchedules } from './log-schedules';
+import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
@@ -55,11 +56,11 @@ async function main() {
   // MMS_SCHEDULES=off leaves the cluster's schedules to another process (the test stack sets it, so
   // workers spawned by one test file never rewrite the schedules another file asserts on).
   // The guardrails monitors are cluster-wide singletons too (one per use case), left alone alike.
-  let schedules: Awaited<ReturnType<typeof ensureLogSchedules>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
+  let schedules: Array<{ scheduleId: string; result: string }> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   let monitors: Awaited<ReturnType<typeof ensureGuardrailsMonitors>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
-    schedules = await ensureLogSchedules(client, config);
+    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config)];
     monitors = await ensureGuardrailsMonitors(client, config);
     await client.connection.close();
   }

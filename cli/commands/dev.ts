@@ -15,6 +15,7 @@ import { createLogger, parseLogFormat } from '../../src/logging/logger';
 import { temporalLogger } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
+import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
@@ -186,7 +187,7 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         say(`worker: polling ${config.temporal.controlTaskQueue}`);
         const scheduler = await Connection.connect({ address });
         const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
-        const schedules = await ensureLogSchedules(schedulerClient, config);
+        const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config)];
         const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
         await scheduler.close();
         say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);

@@ -1,15 +1,26 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import { stringify } from 'yaml';
 import type { Client } from '@temporalio/client';
 import type { Prisma } from '@prisma/client';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { registerPaidSwitchCommands } from '../../cli/commands/paid-switch';
+import { registerPipelineCommands } from '../../cli/commands/pipeline';
+import { createApiKey } from '../../src/auth/api-keys';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
 import { createEvaluationDeps } from '../../src/evaluation';
 import { getServingAllocation, stableModelId } from '../../src/registry/allocations';
+import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { paidCatalogScanWorkflow, paidSwitchWorkflow } from '../../workflows/paid-switch';
-import { paidSwitchWorkflowId, type PaidSwitchInput, type PaidSwitchResult, type RankingRow } from '../../workflows/paid-switch-messages';
+import { PAID_CATALOG_SCAN_SCHEDULE_ID, paidSwitchWorkflowId, type PaidSwitchInput, type PaidSwitchResult, type RankingRow } from '../../workflows/paid-switch-messages';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
+import { runMms } from '../support/cli';
 import { seedUseCases } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, testPolicy } from '../support/rollout';
-import { createTestDatabase, embeddingsUrl, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 
 /**
  * The paid switch end to end on the real stack (Temporal, PostgreSQL, the local embeddings server),
@@ -40,6 +51,7 @@ let db: TestDatabase;
 let client: Client;
 let config: MmsConfig;
 let taskQueue: string;
+let configFile: string;
 let worker: Awaited<ReturnType<typeof startControlWorker>>;
 
 const words = (text: string) => (text.trim() ? text.trim().split(/\s+/).length : 0);
@@ -64,7 +76,9 @@ beforeAll(async () => {
   for (const model of ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-nano', 'gpt-4.1-mini']) fake.forModel(model, { respond: (last, body) => padTo(`reply from ${model}: ${last}`, body), latencyMs: 20 });
   fake.forModel('judge-model', { respond: userJudge });
   const policy = testPolicy({ steps: [50, 100] });
-  config = parseConfig({
+  taskQueue = uniqueTaskQueue('paid-switch');
+  const raw = {
+    temporal: { controlTaskQueue: taskQueue },
     providers: {
       openai: {
         kind: 'openai',
@@ -96,7 +110,11 @@ beforeAll(async () => {
       rollout: { ...policy, strategy: 'shadow_then_canary' },
       testing: { judge: { provider: 'judge', model: 'judge-model' }, concurrency: 4, requestsPerSecond: 500, calibrationPrompts: 3, latencyToleranceMs: 300 },
     },
-  });
+  };
+  config = parseConfig(raw);
+  // the same file for the CLI
+  configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-paid-switch-')), 'mms.config.yaml');
+  fs.writeFileSync(configFile, stringify(raw));
   db = await createTestDatabase();
   client = await temporalClient();
   await seedUseCases(db.prisma, config);
@@ -123,7 +141,6 @@ beforeAll(async () => {
     }
   }
   await db.prisma.modelHistoricalLog.createMany({ data: rows });
-  taskQueue = uniqueTaskQueue('paid-switch');
   worker = await startControlWorker({ prisma: db.prisma, taskQueue, config, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }) });
 }, 60_000);
 
@@ -220,21 +237,60 @@ test('a candidate that fails in its shadow window is not promoted', async () => 
   expect((stored.details as { outcome: string }).outcome).toBe('rolled_back');
 }, 240_000);
 
-test('a dry run records the decision and its ranking table and changes no allocation', async () => {
+test('a dry run (mms discover --use-case) records the decision and its ranking table and changes no allocation; GET /discover serves it', async () => {
   const useCaseId = ucId('dry');
   const before = await allocationHistory(db.prisma, useCaseId);
-  const result = await runSwitch(useCaseId, { dryRun: true });
-  expect(result.outcome).toBe('dry_run');
-  expect(result.decision.decision).toBe('switch'); // it would switch…
+  Object.assign(process.env, { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress() });
+  let cli;
+  try {
+    cli = await runMms([registerPipelineCommands, registerPaidSwitchCommands], configFile, '--json', 'discover', '--use-case', useCaseId);
+    expect(cli.code).toBe(0);
+    const human = await runMms([registerPipelineCommands, registerPaidSwitchCommands], configFile, 'discover', '--use-case', useCaseId);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^RANK +PROVIDER +MODEL +SCORE +PERF +COST +LATENCY +QUALITY +\$\/REQUEST +PRICE SOURCE +SHUTDOWN +NOTE/);
+    expect(human.stdout).toMatch(/\n1 +openai +gpt-4\.1-nano +[01]\.\d{3} +1\.000 +1\.000 +\d\.\d{3} +1\.000 +\$0\.0000200 +config:providers\.openai\.prices +- +evaluated/);
+    expect(human.stdout).toMatch(/decision: switch \(dry run\): openai\/gpt-4\.1-nano scores/);
+    const bad = await runMms([registerPipelineCommands, registerPaidSwitchCommands], configFile, 'switch', 'no_such_use_case', '--dry-run');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('use_case: "no_such_use_case" is not a use case of the config');
+  } finally {
+    delete process.env.DATABASE_URL;
+    delete process.env.TEMPORAL_ADDRESS;
+  }
+  const result = cli.json() as PaidSwitchResult['decision'] & { decisionId: string };
+  expect(result.decision).toBe('switch'); // it would switch…
   expect(await allocationHistory(db.prisma, useCaseId)).toEqual(before); // …and changed nothing
   expect(await db.prisma.evaluation.count({ where: { useCaseId, kind: 'validation' } })).toBe(0);
-  const stored = await db.prisma.optimizationDecision.findUniqueOrThrow({ where: { id: result.decisionId } });
+  const stored = await db.prisma.optimizationDecision.findFirstOrThrow({ where: { useCaseId }, orderBy: { createdAt: 'desc' } });
   expect(stored).toMatchObject({ decisionType: 'deploy_model', status: 'proposed' });
   expect(stored.reason).toMatch(/^dry run: /);
   const details = stored.details as unknown as { dryRun: boolean; table: RankingRow[]; spending: { calls: number; capUsd: number } };
   expect(details.dryRun).toBe(true);
   expect(details.table.length).toBeGreaterThan(400); // every catalog entry, with why it is out or where it ranks
-  expect(details.spending.calls).toBeGreaterThan(0);
+  expect(details.spending.calls).toBe(0); // the second run found every answer cached
+  expect(result.spending!.calls).toBeGreaterThan(0);
+
+  const app = Fastify();
+  await app.register(modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) }));
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const key = (await createApiKey(db.prisma, { name: 'paid-desk', scopes: ['admin'] })).key;
+  const get = async (query: string, bearer = key) => {
+    const res = await fetch(`${baseUrl}/api/v1/model-management/discover${query}`, { headers: { authorization: `Bearer ${bearer}` } });
+    return { status: res.status, json: (await res.json()) as Record<string, any> };
+  };
+  try {
+    const ok = await get(`?use_case=${useCaseId}`);
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ use_case: useCaseId, decision_id: stored.id, dry_run: true, decision: 'switch', best: { upstreamId: 'gpt-4.1-nano' } });
+    expect(ok.json.candidates.find((r: RankingRow) => r.upstreamId === 'gpt-4.1-nano' && r.provider === 'openai').parts.quality.source).toMatch(/judge/);
+    expect((await get('')).json.error).toMatchObject({ field: 'use_case' });
+    expect((await get('?use_case=Saga')).status).toBe(400);
+    expect((await get('?use_case=saga_unknown')).status).toBe(404);
+    expect((await get(`?use_case=${ucId('cap')}`)).json.error.code).toBe('not_ranked');
+    expect((await get(`?use_case=${useCaseId}`, 'mms_wrong')).status).toBe(401);
+  } finally {
+    await app.close();
+  }
 }, 240_000);
 
 test('the spending cap of N calls is never exceeded, counted at the fake server', async () => {
@@ -280,3 +336,18 @@ test('a current model near its shutdown date makes the scan start a switch, with
     fake.editModelList('openrouter-models.json', undefined);
   }
 }, 240_000);
+
+test('the scan schedule is created once, left alone when unchanged, updated with the config, deleted when disabled', async () => {
+  const withScan = (scan: Record<string, unknown>) => ({ ...config, paidModels: { ...config.paidModels, scan: { ...config.paidModels.scan, ...scan } } });
+  try {
+    expect(await ensurePaidScanSchedule(client, withScan({ enabled: true }))).toEqual({ scheduleId: PAID_CATALOG_SCAN_SCHEDULE_ID, result: 'created' });
+    expect((await ensurePaidScanSchedule(client, withScan({ enabled: true }))).result).toBe('unchanged');
+    expect((await ensurePaidScanSchedule(client, withScan({ enabled: true, intervalMinutes: 60 }))).result).toBe('updated');
+    const described = await client.schedule.getHandle(PAID_CATALOG_SCAN_SCHEDULE_ID).describe();
+    expect(described.spec.intervals?.[0]?.every).toBe(3_600_000);
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'paidCatalogScanWorkflow', taskQueue });
+  } finally {
+    expect((await ensurePaidScanSchedule(client, withScan({ enabled: false }))).result).toBe('disabled');
+  }
+  await expect(client.schedule.getHandle(PAID_CATALOG_SCAN_SCHEDULE_ID).describe()).rejects.toThrow();
+});
