@@ -57,6 +57,22 @@ const cases: Array<[string, (c: Record<string, any>) => void, string[]]> = [
   ['apiKeyEnv not a variable name', (c) => (c.providers.openai.apiKeyEnv = 'sk-abc'), ['providers.openai.apiKeyEnv: must be an environment variable name like OPENAI_API_KEY']],
   ['unknown provider kind', (c) => (c.providers.local_vllm.kind = 'tgi'), ['providers.local_vllm.kind: must be one of "openai", "anthropic", "google", "openrouter", "openai_compatible", "ollama", "huggingface"']],
   ['steps not ascending and not ending at 100', (c) => (c.policies = { rollout: { steps: [10, 50, 25] } }), ['policies.rollout.steps[2]: must be greater than the step before it (50)', 'policies.rollout.steps[2]: the last step must be 100']],
+  [
+    'paid filters: a required parameter the filters do not know',
+    (c) => (c.paidModels = { filters: { story: { allowedProviders: ['local_vllm'], exclude: ['('], requiredParams: ['vision'] } } }),
+    [
+      'paidModels.filters.story.requiredParams[0]: must be one of "tools", "response_format"',
+    ],
+  ],
+  [
+    'paid filters: unknown use case, a provider that is not paid, a bad regex',
+    (c) => (c.paidModels = { filters: { story: { allowedProviders: ['local_vllm'], exclude: ['('] } } }),
+    [
+      'paidModels.filters.story: unknown use case "story" (use "default" or one of: story_generation, npc_dialogue, faction_decision)',
+      'paidModels.filters.story.allowedProviders[0]: "local_vllm" is not a paid provider of the config (paid providers: openai)',
+      'paidModels.filters.story.exclude[0]: not a valid regular expression: Invalid regular expression: /(/: Unterminated group',
+    ],
+  ],
   ['ranking weights not summing to 1', (c) => (c.policies = { ranking: { paid: { performanceScore: 0.5, costEfficiency: 0.2, latency: 0.2, qualityMetrics: 0.3 } } }), ['policies.ranking.paid: weights must sum to 1 (they sum to 1.2)']],
   ['window of zero seconds', (c) => (c.policies = { rollout: { windowSeconds: 0 } }), ['policies.rollout.windowSeconds: must be > 0']],
   ['similarity threshold above 1', (c) => (c.policies = { testing: { similarityThreshold: 1.5 } }), ['policies.testing.similarityThreshold: must be <= 1']],
