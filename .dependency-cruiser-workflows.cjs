@@ -7,7 +7,9 @@
 // no-restricted-imports on workflows/ sees only direct imports; this follows every chain.
 const base = require('./.dependency-cruiser.cjs');
 
-const sandboxPackages = ['@temporalio/workflow', '@temporalio/common', 'zod'];
+// @opentelemetry/api: the context API only (Temporal's OpenTelemetry workflow interceptors run it in the
+// sandbox); the rollout keeps the trace context an abort arrived in. No I/O, no clock.
+const sandboxPackages = ['@temporalio/workflow', '@temporalio/common', 'zod', '@opentelemetry/api'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

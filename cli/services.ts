@@ -2,6 +2,7 @@ import type { PrismaClient } from '@prisma/client';
 import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
 import { connectClient } from '../src/temporal/connection';
+import { activeTracing, startTracingFromEnv } from '../src/telemetry/tracing';
 import { adminKeyVerifier, modelManagementApi } from '../api/model-management';
 import { criticalViolationNotifier } from '../clients/rollout';
 import { runGateway, type OnCriticalViolation } from '../gateway';
@@ -28,6 +29,8 @@ export async function startGatewayService(deps: {
   /** Sync the config's use cases before serving (`mms gateway`; `mms dev` has synced already). */
   syncUseCases?: boolean;
 }): Promise<StartedService & { address: string; internalAddress: string }> {
+  // Before the Temporal client is made: with OTEL_* set, a chat call and what it signals share a trace.
+  const tracing = activeTracing() ?? startTracingFromEnv('mms-gateway');
   let client: Promise<Client> | undefined;
   const temporal = () => {
     client ??= connectClient(deps.config).catch((err) => {
@@ -60,6 +63,7 @@ export async function startGatewayService(deps: {
     stop: async () => {
       await gateway.stop();
       if (client) await (await client.catch(() => undefined))?.connection.close();
+      await tracing?.shutdown();
     },
   };
 }

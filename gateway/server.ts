@@ -26,6 +26,8 @@ import { PrismaLogStore } from './log-store';
 import { ThreadedLogWriter, metricsObserver } from './log-thread';
 import { GatewayMetrics } from './metrics';
 import { RegistryCache } from './registry-cache';
+import { tracedRoute } from './tracing';
+import { activeTracing } from '../src/telemetry/tracing';
 
 export interface GatewayDeps {
   prisma: PrismaClient;
@@ -299,7 +301,9 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   /** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
   const dataPlane = (app: FastifyInstance) => {
     // Admission first (onRequest, before the body is read): past a bound the call is shed at once.
-    app.post('/v1/chat/completions', { onRequest: admission.admit, preHandler: requireScope('gateway') }, (req, reply) => chat.handle(req, reply, keyOf(req)));
+    const chatRoute = (req: FastifyRequest, reply: FastifyReply) => chat.handle(req, reply, keyOf(req));
+    const tracing = activeTracing();
+    app.post('/v1/chat/completions', { onRequest: admission.admit, preHandler: requireScope('gateway') }, tracing ? tracedRoute(tracing.tracer, 'POST /v1/chat/completions', chatRoute) : chatRoute);
 
     app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
       const key = keyOf(req)!;

@@ -8,6 +8,7 @@ import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
 import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
+import { activeTracing } from '../src/telemetry/tracing';
 import { ensureLogSchedules } from './log-schedules';
 import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
@@ -67,6 +68,7 @@ async function main() {
   logger.info({ taskQueue: worker.options.taskQueue, schedules, guardrailsMonitors: monitors }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();
+  await activeTracing()?.shutdown(); // flushes the spans still batched
   await stopEmbeddings();
   await prisma.$disconnect();
   await connection.close();

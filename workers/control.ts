@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { activeTracing, startTracingFromEnv } from '../src/telemetry/tracing';
 import type { PrismaClient } from '@prisma/client';
 import { createLogActivities } from '../activities/logs';
 import { createRegistryActivities } from '../activities/registry';
@@ -41,6 +43,9 @@ function validationWithoutConfig(): ValidationActivities {
 
 /** The worker of the control task queue: every workflow and the control-plane activities. */
 export async function createControlWorker(deps: ControlWorkerDeps): Promise<Worker> {
+  // OTEL_* set: workflow and activity spans, joined to the trace of whoever started or signalled.
+  // The plugin adds its workflow interceptors at bundling, so a prebuilt bundle runs untraced.
+  const tracing = deps.workflowBundle ? undefined : (activeTracing() ?? startTracingFromEnv('mms-control-worker'));
   const servingProbes = [databaseProbe(deps.prisma), ...(deps.gatewayReplicaUrls ?? []).map((url) => gatewayReplicaProbe(url))];
   return Worker.create({
     connection: deps.connection,
@@ -61,5 +66,6 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...(deps.config ? createPaidSwitchActivities({ prisma: deps.prisma, config: deps.config }) : {}),
     },
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
+    ...(tracing ? { plugins: [new OpenTelemetryPlugin({ resource: tracing.resource, spanProcessor: tracing.spanProcessor })] } : {}),
   });
 }

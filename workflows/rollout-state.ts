@@ -1,3 +1,4 @@
+import * as otel from '@opentelemetry/api';
 import { allHandlersFinished, CancellationScope, condition, log, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RolloutEvent, RolloutEventType } from '../activities/rollout';
 import { closeStage, initialSequentialState, type SequentialState } from '../src/analysis/sequential';
@@ -41,6 +42,11 @@ export class RolloutState {
   readonly status: RolloutStatus;
   /** What operators (updates) and the gateway (critical violations) asked for, not yet acted on. */
   readonly control: { abort?: string; promote?: 'full' | 'stage'; resumed: number } = { resumed: 0 };
+  /**
+   * The trace context the abort was asked in (the gateway call that saw a critical violation, or the
+   * operator's update), so the rollback's activities join that trace. The root context without tracing.
+   */
+  abortTraceContext: otel.Context | undefined;
   /** Set once prepared; the orchestrator passes them to every activity. */
   candidateModelId = '';
   stableModelId = '';
@@ -240,7 +246,7 @@ export class RolloutState {
 
   /** Returns once the rollout has ended (rolled back), so the caller knows stable serves 100%. */
   private async onAbort(req: AbortRequest): Promise<RolloutStatus> {
-    this.control.abort ??= `aborted by ${req.by ?? 'an operator'}: ${req.reason}`;
+    this.requestAbort(`aborted by ${req.by ?? 'an operator'}: ${req.reason}`);
     await condition(() => this.isTerminal());
     return this.status;
   }
@@ -288,6 +294,13 @@ export class RolloutState {
       this.publish();
       return;
     }
-    this.control.abort ??= `critical guardrail violation (${violation.category}) by the candidate${violation.logId ? ` in call ${violation.logId}` : ''}${violation.detail ? `: ${violation.detail}` : ''}`;
+    this.requestAbort(`critical guardrail violation (${violation.category}) by the candidate${violation.logId ? ` in call ${violation.logId}` : ''}${violation.detail ? `: ${violation.detail}` : ''}`);
+  }
+
+  /** The first abort wins; its reason and trace context are kept. */
+  private requestAbort(reason: string) {
+    if (this.control.abort !== undefined) return;
+    this.control.abort = reason;
+    this.abortTraceContext = otel.context.active();
   }
 }

@@ -1,3 +1,4 @@
+import * as otel from '@opentelemetry/api';
 import { ApplicationFailure, CancellationScope, condition, ContinueAsNew, continueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { WindowVerdict } from '../activities/rollout';
 import { analysis, evaluation, lockedRegistry, registry, verification } from './activity-stubs';
@@ -321,7 +322,7 @@ async function rollBack(rollout: RolloutState, reason: string): Promise<RolloutR
   status.reason = reason;
   status.paused = false;
   rollout.publish();
-  return CancellationScope.nonCancellable(async () => {
+  return otel.context.with(rollout.abortTraceContext ?? otel.context.active(), () => CancellationScope.nonCancellable(async () => {
     const restored = await lockedRegistry.restoreSnapshot({
       useCaseId: input.useCaseId,
       snapshotId: rollout.snapshotId!,
@@ -349,7 +350,7 @@ async function rollBack(rollout: RolloutState, reason: string): Promise<RolloutR
     rollout.notify('rolled_back', { reason });
     log.info('rollout rolled back', { useCaseId: input.useCaseId, reason });
     return result(rollout, 'rolled_back', reason, restored.allocationVersion);
-  });
+  }));
 }
 
 /**

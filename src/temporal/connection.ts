@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
+import { activeTracing } from '../telemetry/tracing';
 import type { MmsConfig } from '../config/schema';
 
 /** TEMPORAL_ADDRESS wins over the file; the file over the dev default. */
@@ -20,7 +22,9 @@ function auth(config?: MmsConfig): { apiKey?: string; tls?: boolean } {
 
 export async function connectClient(config?: MmsConfig): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress(config), ...auth(config), connectTimeout: 5000 });
-  return new Client({ connection, namespace: temporalNamespace(config) });
+  // With tracing on, starts, signals and updates carry the caller's trace context to the workflow.
+  const interceptors = activeTracing() ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+  return new Client({ connection, namespace: temporalNamespace(config), ...(interceptors ? { interceptors } : {}) });
 }
 
 export function connectWorkerConnection(config?: MmsConfig): Promise<NativeConnection> {

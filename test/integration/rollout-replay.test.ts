@@ -144,7 +144,8 @@ test('a rollout started and paused on the code before the grace period is resume
     await traffic.stop();
     traffic = undefined;
   }
-});
+  // Bundling an older commit from git and three stages of windows: minutes on a loaded machine.
+}, 240_000);
 
 test('the committed histories of a promoted and of a rolled-back rollout replay against the current bundle', async () => {
   const files = fs.readdirSync(historiesDir).filter((f) => f.startsWith('rollout-') && f.endsWith('.json')).sort();
