@@ -84,9 +84,12 @@ function bucketsSql(): string {
  */
 export async function rollUpMinutes(prisma: PrismaClient, from: Date, to: Date): Promise<number> {
   const firstAttempt = await firstAttemptFailureSql(prisma);
-  const [minutes] = await prisma.$transaction([
-    prisma.$executeRawUnsafe(
-    `insert into model_call_rollups (minute, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
+  // Interactive, with its own timeout: a day of game traffic (a backfill, the bench) takes more than
+  // Prisma's 5 s default on a busy server, and the batch form cannot be given a longer one.
+  return prisma.$transaction(
+    async (tx) => {
+      const minutes = await tx.$executeRawUnsafe(
+        `insert into model_call_rollups (minute, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
      select date_trunc('minute', l."timestamp"), coalesce(l.use_case, ''), coalesce(l.model_id, '${NO_MODEL_ID}'::uuid), coalesce(l.role, ''),
             count(*), count(*) filter (where l.status = 'error'), ${firstAttempt}, ${bucketsSql()}, coalesce(sum(l.latency_ms), 0),
             coalesce(sum(l.tokens_in), 0), coalesce(sum(l.tokens_out), 0), coalesce(sum(l.cost_usd), 0),
@@ -99,21 +102,23 @@ export async function rollUpMinutes(prisma: PrismaClient, from: Date, to: Date):
       where l."timestamp" >= $1::timestamptz and l."timestamp" < $2::timestamptz
       group by 1, 2, 3, 4
      on conflict (minute, use_case, model_id, role) do update set ${upsertValuesSql}, updated_at = now()`,
-    from,
-    to,
-    ),
-    prisma.$executeRawUnsafe(
-      `insert into model_call_rollups_hourly (hour, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
+        from,
+        to,
+      );
+      await tx.$executeRawUnsafe(
+        `insert into model_call_rollups_hourly (hour, use_case, model_id, role, ${ROLLUP_VALUE_COLUMNS}, updated_at)
        select date_bin('1 hour', minute, '2000-01-01T00:00:00Z'), use_case, model_id, role, ${rollupSumsSql()}, now()
          from model_call_rollups
         where minute >= $1::timestamptz and minute < $2::timestamptz
         group by 1, 2, 3, 4
        on conflict (hour, use_case, model_id, role) do update set ${upsertValuesSql}, updated_at = now()`,
-      floorHour(from),
-      ceilHour(to),
-    ),
-  ]);
-  return minutes;
+        floorHour(from),
+        ceilHour(to),
+      );
+      return minutes;
+    },
+    { timeout: 30 * 60_000, maxWait: 30_000 },
+  );
 }
 
 export interface RollupSettings {
