@@ -65,7 +65,8 @@ export function createEvaluationActivities({ prisma, evaluation }: EvaluationAct
             suiteHash: input.suiteHash,
             budgetId: input.budgetId ?? null,
           },
-          update: {},
+          // a later run of the same evaluation (a new ranking re-asking what an exhausted cap refused) spends from its own budget
+          update: input.budgetId ? { budgetId: input.budgetId } : {},
         });
         const done = await prisma.evaluationPromptResult.count({ where: { evaluationId: row.id } });
         return { evaluationId: row.id, finished: done >= suite.promptCount, total: suite.promptCount };

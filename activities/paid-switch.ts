@@ -211,6 +211,21 @@ export function createPaidSwitchActivities({ prisma, config, now = () => new Dat
       );
     },
 
+    /**
+     * Before a probe: an earlier run of the same evaluation (same candidate, current model and suite)
+     * whose answers its spending cap refused keeps those prompts unfinished, so this run asks them
+     * again from its own budget; the answers it did buy stay cached. Returns the prompts reopened.
+     */
+    async reopenCappedEvaluation(input: { evaluationWorkflowId: string }): Promise<number> {
+      const evaluation = await prisma.evaluation.findUnique({ where: { requestKey: input.evaluationWorkflowId }, select: { id: true, budgetId: true } });
+      if (!evaluation?.budgetId) return 0;
+      const budget = await prisma.spendingBudget.findUnique({ where: { id: evaluation.budgetId }, select: { refused: true } });
+      if (!budget?.refused) return 0;
+      // a refused judge call leaves an unreadable verdict (no error class): reopen those prompts too
+      return prisma.$executeRaw`delete from evaluation_prompt_results where evaluation_id = ${evaluation.id}::uuid
+        and (details->'candidate'->>'errorClass' = ${SPENDING_CAP_ERROR} or details->'current'->>'errorClass' = ${SPENDING_CAP_ERROR} or details->'judge'->>'preference' = 'invalid')`;
+    },
+
     /** What the run may still spend (the workflow stops probing once nothing is left). */
     async paidRankingSpending(input: { rankingId: string }): Promise<SpendingReport> {
       return failFastOnNotFound(() => spendingReport(prisma, input.rankingId));

@@ -79,6 +79,7 @@ export async function paidSwitchWorkflow(input: PaidSwitchInput): Promise<PaidSw
       }
       entry.evaluationWorkflowId = evaluateWorkflowId(probe.modelId, plan.currentModelId, plan.suiteHash);
       try {
+        await registry.reopenCappedEvaluation({ evaluationWorkflowId: entry.evaluationWorkflowId });
         const result = await executeChild(evaluateWorkflow, {
           workflowId: entry.evaluationWorkflowId,
           args: [{ candidateModelId: probe.modelId, currentModelId: plan.currentModelId, suiteHash: plan.suiteHash, budgetId: plan.rankingId }],

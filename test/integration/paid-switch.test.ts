@@ -311,6 +311,14 @@ test('the spending cap of N calls is never exceeded, counted at the fake server'
   expect(mini.eligible).toBe(false);
   expect(mini.notes.join(' ')).toMatch(/spending cap/);
   expect(result.decision.decision).toBe('keep');
+
+  // a second ranking with room to spend re-asks only what the cap refused (the answers bought stay cached)
+  const refusedBefore = fake.counts.chat;
+  const again = await runSwitch(useCaseId, { dryRun: true });
+  const second = fake.counts.chat - refusedBefore;
+  expect(second).toBe(again.decision.spending!.calls);
+  expect(second).toBeGreaterThan(0);
+  expect(row(again.decision.table, 'gpt-4.1-mini')).toMatchObject({ eligible: true, notes: [] });
 }, 240_000);
 
 test('a current model near its shutdown date makes the scan start a switch, with the date as the reason', async () => {
