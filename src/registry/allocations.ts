@@ -56,6 +56,18 @@ export async function getServingAllocation(db: Db, useCaseId: string): Promise<S
 export const stableModelId = (entries: AllocationEntry[]) =>
   entries.filter((e) => e.role === 'stable').sort((a, b) => b.weight - a.weight)[0]?.modelId;
 
+/**
+ * `entries` with each model's `params` as the `current` allocation serves it: a rollout or promotion
+ * rewrites the weights, but a model's adjusted sampling (a guardrails temperature decision) stays
+ * with the model until an allocation written for that purpose changes it.
+ */
+export function carryParams(entries: AllocationEntry[], current: AllocationEntry[]): AllocationEntry[] {
+  return entries.map((e) => {
+    const params = e.params ?? current.find((c) => c.modelId === e.modelId && c.role !== 'shadow')?.params;
+    return params ? { ...e, params } : e;
+  });
+}
+
 /** Canonical form, so two allocations can be compared regardless of entry order. */
 export const sameEntries = (a: AllocationEntry[], b: AllocationEntry[]) => {
   const key = (e: AllocationEntry[]) => JSON.stringify([...e].sort((x, y) => (x.modelId < y.modelId ? -1 : 1)).map((x) => [x.modelId, x.role, x.weight, x.params ?? null]));

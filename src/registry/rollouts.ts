@@ -3,6 +3,8 @@ import {
   NotFoundError,
   TOTAL_BUCKETS,
   allocationEntriesSchema,
+  carryParams,
+  getServingAllocation,
   lockUseCase,
   percentToWeight,
   stableModelId as stableOf,
@@ -192,7 +194,7 @@ export async function applyTraffic(prisma: PrismaClient, input: ApplyTrafficInpu
 
       const allocation = await writeAllocation(tx, {
         useCaseId: input.useCaseId,
-        entries: trafficEntries(input),
+        entries: carryParams(trafficEntries(input), currentEntries),
         reason: `rollout ${input.rolloutKey.split('/')[0]}: ${input.mode === 'shadow' ? `shadow mirroring ${input.percent}%` : `candidate at ${input.percent}%`} (${input.label})`,
         createdBy: input.createdBy,
         requestKey,
@@ -229,9 +231,10 @@ export async function finalizePromotion(
       const done = await tx.trafficAllocation.findUnique({ where: { requestKey } });
       if (done) return { allocationVersion: done.version, entries: allocationEntriesSchema.parse(done.entries), appliedAt: done.createdAt.toISOString() };
       await assertOwnsAllocation(tx, input.useCaseId, input.rolloutKey);
+      const current = await getServingAllocation(tx, input.useCaseId);
       const allocation = await writeAllocation(tx, {
         useCaseId: input.useCaseId,
-        entries: [{ modelId: input.candidateModelId, weight: TOTAL_BUCKETS, role: 'stable' }],
+        entries: carryParams([{ modelId: input.candidateModelId, weight: TOTAL_BUCKETS, role: 'stable' }], current?.entries ?? []),
         reason: `rollout ${input.rolloutKey.split('/')[0]} promoted the candidate: ${input.reason}`,
         createdBy: input.createdBy,
         requestKey,
