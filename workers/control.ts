@@ -13,6 +13,7 @@ import type { EvaluationDeps } from '../src/evaluation';
 import { createTrainingJobActivities } from '../activities/training-jobs';
 import { createPipelineActivities } from '../activities/pipeline';
 import { createGuardrailsActivities } from '../activities/guardrails';
+import type { Tier2Judge } from '../src/guardrails/tier2-window';
 import { createPaidCatalogActivities } from '../activities/paid-catalog';
 import { createPaidSwitchActivities } from '../activities/paid-switch';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
@@ -31,6 +32,8 @@ export interface ControlWorkerDeps {
   config?: MmsConfig;
   /** Providers, embeddings and the guardrail classifier for evaluations (createEvaluationDeps); without them evaluations fail at once with the reason. */
   evaluation?: Omit<EvaluationDeps, 'prisma'>;
+  /** Tier 2 of the guardrails for the monitors' windows (createTier2Judge), or why there is none. */
+  guardrailsTier2?: Tier2Judge | { unavailable: string };
 }
 
 /** Without a config this worker cannot call providers: validations fail at once with the reason. */
@@ -60,7 +63,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...(deps.config ? createValidationActivities({ prisma: deps.prisma, config: deps.config }) : validationWithoutConfig()),
       ...createTrainingJobActivities({ prisma: deps.prisma }),
       ...createPipelineActivities({ prisma: deps.prisma }),
-      ...createGuardrailsActivities({ prisma: deps.prisma }),
+      ...createGuardrailsActivities({ prisma: deps.prisma, tier2: deps.guardrailsTier2 }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),
       ...(deps.config ? createPaidSwitchActivities({ prisma: deps.prisma, config: deps.config }) : {}),

@@ -1,13 +1,20 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
 import { resolvePolicy } from '../src/guardrails/policy';
+import { pipelineSettings } from '../clients/pipeline';
 import { guardrailsMonitorWorkflow } from '../workflows/guardrails-monitor';
 import { configureMonitorSignal, guardrailsMonitorWorkflowId, type GuardrailsMonitorSettings } from '../workflows/guardrails-monitor-messages';
 
 /** The monitor settings of one use case from mms.config.yaml (policies.guardrails, resolved per use case). */
 export function monitorSettings(config: MmsConfig, useCaseId: string): GuardrailsMonitorSettings {
   const { actions } = resolvePolicy(config.policies.guardrails, useCaseId);
-  return { policy: config.policies.guardrails.monitor, actions: { critical: actions.critical, high: actions.high } };
+  let retrain: GuardrailsMonitorSettings['retrain'];
+  try {
+    retrain = { gpuTaskQueue: config.temporal.gpuTaskQueue, settings: pipelineSettings(config, useCaseId) };
+  } catch (err) {
+    retrain = { unavailable: (err as Error).message };
+  }
+  return { policy: config.policies.guardrails.monitor, actions: { critical: actions.critical, high: actions.high }, retrain };
 }
 
 export type EnsureMonitorResult = 'running' | 'stopped (monitor.enabled: false)' | 'not running';

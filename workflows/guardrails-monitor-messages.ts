@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { GuardrailsWindow, InterventionKind, MonitorActions, MonitorPolicy, MonitorState } from '../src/guardrails/interventions';
+import type { PipelineSettings } from './pipeline-messages';
 
 /**
  * Messages of `guardrailsMonitor:<useCase>` (seed 5.1), imported by the workflow, the control worker
@@ -12,6 +13,12 @@ export interface GuardrailsMonitorSettings {
   policy: MonitorPolicy;
   /** policies.guardrails.actions resolved for the use case: `critical: block` never rolls back, `high: record` never adjusts. */
   actions: MonitorActions;
+  /**
+   * How a retrain request starts the self-hosted pipeline (`pipeline:<useCase>`, settings resolved
+   * from mms.config.yaml like `mms pipeline start`), or why it cannot (a paid use case, a selfHosted
+   * section that does not resolve): the request is then recorded as rejected with that reason.
+   */
+  retrain?: { gpuTaskQueue: string; settings: PipelineSettings } | { unavailable: string };
 }
 
 export interface GuardrailsMonitorInput extends GuardrailsMonitorSettings {
@@ -36,6 +43,8 @@ export interface GuardrailsMonitorStatus {
   settings: GuardrailsMonitorSettings;
   windowsJudged: number;
   lastWindow?: Pick<GuardrailsWindow, 'from' | 'to' | 'allocationVersion' | 'rolloutRunning' | 'models'>;
+  /** What tier 2 found in the last window it judged (or why it did not run on this worker). */
+  lastTier2?: { judged: number; recorded: Record<string, number>; sources: string[] } | { skipped: string };
   /** The most recent decisions of this run, newest last (at most 20). */
   decisions: MonitorDecisionSummary[];
 }

@@ -1,4 +1,7 @@
-import { condition, continueAsNew, executeChild, log, ParentClosePolicy, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, log, ParentClosePolicy, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { pipelineWorkflow } from './pipeline';
+import { pipelineWorkflowId } from './pipeline-messages';
 import type { GuardrailsActivities } from '../activities/guardrails';
 import { decideInterventions, emptyMonitorState, type GuardrailsWindow, type Intervention } from '../src/guardrails/interventions';
 import { verification } from './activity-stubs';
@@ -19,6 +22,14 @@ import { rollbackWorkflowId } from './rollback-messages';
 const registry = proxyActivities<GuardrailsActivities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['NotFound'] },
+});
+
+// Tier 2 on a window's logged outputs: embeddings (seconds to minutes for thousands of outputs on a
+// CPU) and model guards over the network. Retried a few times; a window it cannot judge is judged on
+// tier 1 alone (logged), and the next window judges its own outputs.
+const tier2 = proxyActivities<GuardrailsActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['NotFound'] },
 });
 
 /** Early judgements after critical signals are at least this far apart, so a burst is read as one window, not one query per output. */
@@ -85,9 +96,40 @@ export async function guardrailsMonitorWorkflow(input: GuardrailsMonitorInput): 
     }
   }
 
+  /**
+   * A retrain request starts the self-hosted pipeline (`pipeline:<useCase>`, abandoned by this
+   * monitor when it closes): it builds its dataset from guardrail-clean logged answers only, so the
+   * outputs that failed are not learnt again. Rejected, with the reason, when a pipeline run is already
+   * going or the use case has none.
+   */
+  async function retrain(i: Intervention, requestKey: string): Promise<void> {
+    const how = settings.retrain;
+    if (!how || 'unavailable' in how) {
+      const { decisionId } = await registry.recordGuardrailsDecision({ useCaseId, intervention: { ...i, status: 'rejected', reason: `${i.reason}; not started: ${how?.unavailable ?? 'no pipeline settings'}` }, status: 'rejected', workflowId, requestKey });
+      return remember(i, 'rejected', decisionId);
+    }
+    const { decisionId } = await registry.recordGuardrailsDecision({ useCaseId, intervention: i, status: 'executing', workflowId, requestKey });
+    const pipelineId = pipelineWorkflowId(useCaseId);
+    try {
+      const child = await startChild<typeof pipelineWorkflow>('pipelineWorkflow', {
+        workflowId: pipelineId,
+        args: [{ useCaseId, gpuTaskQueue: how.gpuTaskQueue, settings: how.settings, requestedBy: `workflow:${workflowId}` }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `self-hosted pipeline of ${useCaseId}: retrain after repeated safety failures`,
+      });
+      await registry.finishGuardrailsDecision({ decisionId, useCaseId, kind: i.kind, status: 'executed', outcome: { pipeline: { workflowId: pipelineId, runId: child.firstExecutionRunId } } });
+      remember(i, 'executed', decisionId);
+    } catch (err) {
+      const running = err instanceof WorkflowExecutionAlreadyStartedError;
+      await registry.finishGuardrailsDecision({ decisionId, useCaseId, kind: i.kind, status: running ? 'rejected' : 'failed', outcome: running ? { pipeline: { workflowId: pipelineId }, reason: 'a pipeline run of this use case is already going' } : { error: errorText(err) } });
+      remember(i, running ? 'rejected' : 'failed', decisionId);
+    }
+  }
+
   async function intervene(i: Intervention, requestKey: string): Promise<void> {
     if (i.kind === 'rollback' && i.status === 'proposed') return rollBack(i, requestKey);
     if (i.kind === 'adjust_parameters') return adjust(i, requestKey);
+    if (i.kind === 'retrain' && patched('guardrails-retrain-pipeline')) return retrain(i, requestKey);
     const { decisionId } = await registry.recordGuardrailsDecision({ useCaseId, intervention: i, status: i.status, workflowId, requestKey });
     remember(i, i.status, decisionId);
   }
@@ -105,6 +147,15 @@ export async function guardrailsMonitorWorkflow(input: GuardrailsMonitorInput): 
     criticalObserved = false;
     const to = Date.now();
     lastJudgedAt = to;
+    // Tier 2 behind the hot path, on each window's logged outputs; an early judgement after a critical
+    // signal skips it (tier 1 already found the burst, and the rollback must not wait for embeddings).
+    if (!signalled && followUps === 0 && patched('guardrails-tier2')) {
+      try {
+        status.lastTier2 = await tier2.judgeWindowTier2({ useCaseId, from: new Date(to - settings.policy.windowSeconds * 1000).toISOString(), to: new Date(to).toISOString() });
+      } catch (err) {
+        log.warn('tier 2 did not judge this window; tier 1 findings only', { useCaseId, error: errorText(err) });
+      }
+    }
     let window: GuardrailsWindow;
     try {
       window = await registry.readGuardrailsWindow({ useCaseId, from: new Date(to - settings.policy.windowSeconds * 1000).toISOString(), to: new Date(to).toISOString() });

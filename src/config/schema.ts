@@ -648,6 +648,33 @@ export const configSchema = z
                 }),
               )
               .default({}),
+            /**
+             * Tier 2, behind the hot path: every monitor window, the logged outputs are judged by the
+             * embeddings classifier (`model`, trained by `npm run guardrails:train`; vectors from
+             * `embeddings:`) and the configured model guards, combined with tier 1 (`combine`); what
+             * tier 1 did not record becomes a violation of the call (recorded: the answer was sent).
+             */
+            tier2: z
+              .strictObject({
+                enabled: z.boolean().default(true),
+                /** The trained heads; relative paths resolve from the repository. */
+                model: z.string().min(1).default('data/guardrails/tier2-model.json'),
+                /** At most this many outputs per window (the newest); the rest are left to tier 1. */
+                maxOutputsPerWindow: z.number().int().min(1).max(100_000).default(2000),
+              })
+              .prefault({}),
+            /**
+             * Optional model guards in tier 2: Llama Guard through an OpenAI-compatible or Ollama provider
+             * of `providers:`, and OpenAI's moderation endpoint (used when the provider's key is set).
+             */
+            guards: z
+              .strictObject({
+                llamaGuard: z.strictObject({ provider: identifier, model: z.string().min(1).max(255) }).optional(),
+                openaiModeration: z
+                  .strictObject({ enabled: z.boolean().default(true), provider: identifier.optional(), model: z.string().min(1).max(255).default('omni-moderation-latest') })
+                  .prefault({}),
+              })
+              .prefault({}),
             /** Streams: tier 1 judges the last `windowChars` before each piece and holds the last `holdBackChars` until the text after them is judged. */
             stream: z
               .strictObject({ windowChars: z.number().int().min(100).max(20_000).default(600), holdBackChars: z.number().int().min(0).max(2000).default(64) })
@@ -711,6 +738,20 @@ export const configSchema = z
         }
       });
     });
+  })
+  .superRefine((config, ctx) => {
+    const { llamaGuard, openaiModeration } = config.policies.guardrails.guards;
+    const at = ['policies', 'guardrails', 'guards'];
+    if (llamaGuard) {
+      const provider = config.providers[llamaGuard.provider];
+      if (!provider) ctx.addIssue({ code: 'custom', path: [...at, 'llamaGuard', 'provider'], message: `unknown provider "${llamaGuard.provider}" (defined: ${Object.keys(config.providers).join(', ')})` });
+      else if (!['openai_compatible', 'ollama', 'openai', 'openrouter'].includes(provider.kind)) ctx.addIssue({ code: 'custom', path: [...at, 'llamaGuard', 'provider'], message: `provider "${llamaGuard.provider}" is ${provider.kind}: Llama Guard needs an OpenAI-compatible chat endpoint (openai_compatible, ollama, openrouter)` });
+    }
+    if (openaiModeration.provider) {
+      const provider = config.providers[openaiModeration.provider];
+      if (!provider) ctx.addIssue({ code: 'custom', path: [...at, 'openaiModeration', 'provider'], message: `unknown provider "${openaiModeration.provider}" (defined: ${Object.keys(config.providers).join(', ')})` });
+      else if (provider.kind !== 'openai' && provider.kind !== 'openai_compatible') ctx.addIssue({ code: 'custom', path: [...at, 'openaiModeration', 'provider'], message: `provider "${openaiModeration.provider}" is ${provider.kind}: the moderation endpoint is OpenAI's (openai or openai_compatible)` });
+    }
   })
   .superRefine((config, ctx) => {
     const embeddings = config.embeddings;

@@ -122,8 +122,8 @@ export async function recordGuardrailsDecision(prisma: PrismaClient, input: Reco
   return prisma.$transaction((tx) => writeDecision(tx, input));
 }
 
-/** Moves a decision to its outcome (executed or failed), with an audit event saying so. */
-export async function finishGuardrailsDecision(prisma: PrismaClient, input: { decisionId: string; useCaseId: string; kind: InterventionKind; status: 'executed' | 'failed'; outcome: Record<string, unknown> }): Promise<void> {
+/** Moves a decision to its outcome (executed, failed, or rejected when it could not be carried out), with an audit event saying so. */
+export async function finishGuardrailsDecision(prisma: PrismaClient, input: { decisionId: string; useCaseId: string; kind: InterventionKind; status: 'executed' | 'failed' | 'rejected'; outcome: Record<string, unknown> }): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const row = await tx.optimizationDecision.findUniqueOrThrow({ where: { id: input.decisionId } });
     if (row.status === input.status) return; // a retried activity

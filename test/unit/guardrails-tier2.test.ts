@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { classifyTier1 } from '../../src/guardrails/tier1';
+import { combineVerdicts } from '../../src/guardrails/combine';
+import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
+import { classifyTier2, loadTier2Model, TIER2_HEADS, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
+import { startFakeModeration } from '../../testkit/fake-moderation';
+import { startFakeProvider } from '../../testkit/fake-providers';
+
+const harm = (source: string, label: string, severity: 'critical' | 'high' | 'medium'): GuardrailVerdict => ({
+  ...emptyVerdict(),
+  harm: { severity, categories: [label as never] },
+  explanations: [{ kind: 'harm', label, severity, rule: `${source}.${label}`, evidence: 'x', source }],
+});
+
+describe('combineVerdicts', () => {
+  test('max: any source’s finding counts at the highest severity; engagement from the sources that judge it', () => {
+    const t1 = { ...emptyVerdict(), fiction_dark: true };
+    t1.engagement = { ...t1.engagement, fomo: true, unhealthy_score: 0.333 };
+    const v = combineVerdicts(
+      [
+        { source: 'tier1', verdict: t1, judgesEngagement: true },
+        { source: 'tier2', verdict: harm('tier2', 'self_harm', 'critical'), judgesEngagement: false },
+        { source: 'llama_guard', verdict: harm('llama_guard', 'privacy', 'high'), judgesEngagement: false },
+      ],
+      'max',
+    );
+    expect(v.harm).toEqual({ severity: 'critical', categories: ['self_harm', 'privacy'] });
+    expect(v.fiction_dark).toBe(true);
+    expect(v.engagement.fomo).toBe(true);
+    expect(v.explanations.map((e) => e.source)).toEqual(['tier2', 'llama_guard']);
+  });
+
+  test('vote: a category counts when two sources agree, and a tier-1 critical alone', () => {
+    const sources = [
+      { source: 'tier1', verdict: harm('tier1', 'harassment', 'high'), judgesEngagement: true },
+      { source: 'tier2', verdict: harm('tier2', 'self_harm', 'critical'), judgesEngagement: false },
+    ];
+    expect(combineVerdicts(sources, 'vote').harm).toEqual({ severity: 'none', categories: [] });
+    const agreeing = [...sources, { source: 'openai_moderation', verdict: harm('openai_moderation', 'self_harm', 'critical'), judgesEngagement: false }];
+    expect(combineVerdicts(agreeing, 'vote').harm).toEqual({ severity: 'critical', categories: ['self_harm'] });
+    expect(combineVerdicts([{ source: 'tier1', verdict: harm('tier1', 'sexual_minors', 'critical'), judgesEngagement: true }, sources[1]!], 'vote').harm.categories).toEqual(['sexual_minors']);
+  });
+});
+
+describe('model guards', () => {
+  test('Llama Guard answers parse, and an unknown answer is an error naming it', () => {
+    expect(parseLlamaGuard('safe')).toEqual({ safe: true, codes: [] });
+    expect(parseLlamaGuard('\nunsafe\nS11,s1\n')).toEqual({ safe: false, codes: ['S11', 'S1'] });
+    expect(() => parseLlamaGuard('I cannot help with that')).toThrow(/expected "safe" or "unsafe".*I cannot help/);
+    expect(() => parseLlamaGuard('unsafe\nS99')).toThrow(/unknown hazard code "S99"/);
+  });
+
+  test('Llama Guard over an OpenAI-compatible chat endpoint: S1–S14 mapped to our categories, the output sent as the assistant turn', async () => {
+    const fake = await startFakeProvider({ record: true });
+    try {
+      fake.forModel('llama-guard3:1b', { respond: (_last, body) => ((body.messages as Array<{ content: string }>)[1]!.content.includes('kill yourself') ? 'unsafe\nS11,S12' : 'safe') });
+      const guard = createLlamaGuard({ baseUrl: fake.baseUrls.openai_compatible, model: 'llama-guard3:1b' });
+      const [bad, fine] = await guard.judge(['You should kill yourself, player.', 'The forge is warm.']);
+      expect(bad!.harm).toEqual({ severity: 'critical', categories: ['self_harm'] }); // S12 (sexual content) is the age rating's
+      expect(bad!.explanations[0]).toMatchObject({ rule: 'llama_guard.S11', source: 'llama_guard' });
+      expect(fine!.harm.severity).toBe('none');
+      expect(fake.requests[0]!.body).toMatchObject({ model: 'llama-guard3:1b', messages: [{ role: 'user' }, { role: 'assistant', content: 'You should kill yourself, player.' }] });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test('OpenAI moderation (omni-moderation-latest wire format): categories mapped, the key sent, story violence dropped where tier 1 reads dark fiction', async () => {
+    const story = '"Cross me again and I will cut out your tongue," the bandit chief snarled at the sellsword.';
+    const moderation = await startFakeModeration({ key: 'sk-test-moderation', flag: (t) => (t === story ? ['violence', 'harassment/threatening'] : t.includes('meth') ? ['illicit/violent', 'illicit'] : []) });
+    try {
+      const guard = createOpenAIModeration({ baseUrl: moderation.baseUrl, apiKey: 'sk-test-moderation', model: 'omni-moderation-latest' });
+      const [dark, drugs] = await guard.judge([story, 'In real life: mix the pseudoephedrine like this to cook meth.']);
+      expect(moderation.requests[0]).toMatchObject({ authorization: 'Bearer sk-test-moderation', body: { model: 'omni-moderation-latest', input: [story, expect.any(String)] } });
+      expect(drugs!.harm).toEqual({ severity: 'critical', categories: ['illegal_instructions', 'weapons_or_drugs_instructions'] });
+      expect(dark!.harm.categories.sort()).toEqual(['harassment', 'real_world_violence']);
+      const tier1 = classifyTier1(story, { useCase: 'npc_dialogue' });
+      expect(tier1.fiction_dark).toBe(true);
+      const kept = withoutStoryFindings(dark!, tier1);
+      expect(kept.harm).toEqual({ severity: 'none', categories: [] });
+      expect(kept.explanations.every((e) => e.kind === 'fiction')).toBe(true);
+      await expect(createOpenAIModeration({ baseUrl: moderation.baseUrl, apiKey: 'wrong', model: 'omni-moderation-latest' }).judge(['x'])).rejects.toThrow(/401|Incorrect API key/);
+    } finally {
+      await moderation.close();
+    }
+  });
+});
+
+describe('tier 2 model', () => {
+  test('logistic heads learn a separable label, and the verdict names each head’s probability', () => {
+    const xs = Array.from({ length: 40 }, (_, i) => Float32Array.from([i % 2 ? 1 : -1, 0.5]));
+    const ys = xs.map((_, i) => i % 2 === 1);
+    const head = trainLogistic(xs, ys, { epochs: 300 });
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, h === 'self_harm' ? { ...head, threshold: 0.8 } : { weights: [0, 0], bias: -6, threshold: 0.9 }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, training: {} };
+    const v = classifyTier2(model, [1, 0.5]);
+    expect(v.harm).toEqual({ severity: 'critical', categories: ['self_harm'] });
+    expect(v.explanations[0]).toMatchObject({ rule: 'tier2.self_harm', source: 'tier2', evidence: expect.stringMatching(/^p=0\.9\d\d$/) });
+    expect(classifyTier2(model, [-1, 0.5]).harm.severity).toBe('none');
+    expect(() => classifyTier2(model, [1, 2, 3])).toThrow(/3 dimensions for a model of 2/);
+  });
+
+  test('the shipped model loads; a damaged file is an error naming the field', () => {
+    const model = loadTier2Model();
+    expect(model).toMatchObject({ embeddingsModel: 'multilingual-e5-small-q4', dim: 384 });
+    expect(model.training).toMatchObject({ split: 'train' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-'));
+    const file = path.join(dir, 'm.json');
+    fs.writeFileSync(file, JSON.stringify({ ...model, heads: { ...model.heads, privacy: { ...model.heads.privacy, weights: [1, 2] } } }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.privacy\.weights: expected 384 finite numbers/);
+    expect(() => loadTier2Model(path.join(dir, 'missing.json'))).toThrow(/npm run guardrails:train/);
+  });
+});
