@@ -358,4 +358,6 @@ test('the scan schedule is created once, left alone when unchanged, updated with
     expect((await ensurePaidScanSchedule(client, withScan({ enabled: false }))).result).toBe('disabled');
   }
   await expect(client.schedule.getHandle(PAID_CATALOG_SCAN_SCHEDULE_ID).describe()).rejects.toThrow();
+  // disabled with no schedule to delete (mms dev on a config without paid providers): nothing to do
+  expect((await ensurePaidScanSchedule(client, withScan({ enabled: false }))).result).toBe('disabled');
 });
