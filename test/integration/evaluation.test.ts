@@ -307,8 +307,8 @@ test('a worker killed mid-evaluation is replaced and resumes after the last fini
   fake.requests.length = 0;
   const first = spawnWorker();
   const handle = await client.workflow.start(evaluateWorkflow, { taskQueue, workflowId: evaluateWorkflowId(slowId, currentId, suiteHash), args: [{ candidateModelId: slowId, currentModelId: currentId, suiteHash }] });
-  const evaluation = await waitFor('the evaluations row', () => db.prisma.evaluation.findUnique({ where: { requestKey: handle.workflowId } }).then((e) => e ?? undefined), 60_000);
-  await waitFor('three finished prompts', async () => (await db.prisma.evaluationPromptResult.count({ where: { evaluationId: evaluation.id } })) >= 3, 60_000);
+  const evaluation = await waitFor('the evaluations row', () => db.prisma.evaluation.findUnique({ where: { requestKey: handle.workflowId } }).then((e) => e ?? undefined), 180_000);
+  await waitFor('three finished prompts', async () => (await db.prisma.evaluationPromptResult.count({ where: { evaluationId: evaluation.id } })) >= 3, 180_000);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   const finishedBeforeKill = await db.prisma.evaluationPromptResult.findMany({ where: { evaluationId: evaluation.id }, select: { itemIndex: true, promptHash: true } });
@@ -333,7 +333,8 @@ test('a worker killed mid-evaluation is replaced and resumes after the last fini
   expect(slowCalls.length).toBeLessThanOrEqual(15 + 2);
   const attempts = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
-}, 180_000);
+  // Each spawned control worker bundles the workflows at start: ~47 s apiece at load 20-27.
+}, 480_000);
 
 test('REST POST /api/v1/model-management/test: 202 with the workflow id; ?wait=true joins it and returns the report; bad input names the field and changes nothing', async () => {
   const taskQueue = uniqueTaskQueue('evaluation-rest');
