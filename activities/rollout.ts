@@ -84,6 +84,70 @@ function storedVerdict(results: unknown): WindowVerdict {
   return verdict;
 }
 
+/**
+ * The candidate's calls of the window and stable's to judge them against: stable's of the same
+ * window, or, when stable served too few of them, its own traffic from before the stage.
+ */
+async function loadWindowSamples(prisma: PrismaClient, input: AnalyseWindowInput, since: Date, until: Date) {
+  const base = { useCaseId: input.useCaseId, since, until };
+  const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
+  let baseline = await loadGroupSample(prisma, { ...base, modelId: input.stableModelId, roles: ['stable'] });
+  let baselineSource: WindowVerdict['baselineSource'] = 'same_window';
+  if (input.mode === 'canary' && !input.stableHeldBack && (baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
+    // At 100% (blue-green, all-at-once, a canary without a stable holdback) stable serves no one
+    // but the stragglers of the switch, too few to show anything: judge against its own traffic
+    // from before this stage instead of calling the window inconclusive forever.
+    const earlier = await loadGroupSample(prisma, { ...base, since: new Date(input.baselineSince), until: since, modelId: input.stableModelId, roles: ['stable'] });
+    if (earlier.requests > baseline.requests) {
+      baseline = earlier;
+      baselineSource = 'before_stage';
+    }
+  }
+  return { candidate, baseline, baselineSource };
+}
+
+/** Records the verdict as an evaluation row (kind rollout_window / shadow); a concurrent attempt's row, if first, is kept. */
+async function recordWindowVerdict(prisma: PrismaClient, input: AnalyseWindowInput, verdict: WindowVerdict, until: Date): Promise<void> {
+  await prisma.evaluation
+    .create({
+      data: {
+        useCaseId: input.useCaseId,
+        candidateModelId: input.candidateModelId,
+        currentModelId: input.stableModelId,
+        kind: input.mode === 'shadow' ? 'shadow' : 'rollout_window',
+        status: verdict.verdict === 'pass' ? 'passed' : verdict.verdict === 'fail' ? 'failed' : 'inconclusive',
+        meetsThreshold: verdict.verdict === 'pass',
+        results: { ...verdict, stage: input.stageLabel, deploymentId: input.deploymentId } as unknown as PrismaTypes.InputJsonValue,
+        workflowId: input.workflowId,
+        requestKey: input.requestKey,
+        completedAt: until,
+      },
+    })
+    .catch(async (err: { code?: string }) => {
+      if (err.code !== 'P2002') throw err; // a concurrent attempt recorded it first: keep that one
+    });
+}
+
+/** One POST of a rollout event; 4xx (except 408/429) is a non-retryable failure, anything else retryable. */
+async function postEvent(http: HttpFetch, url: string, event: RolloutEvent): Promise<{ status: number }> {
+  let res;
+  try {
+    res = await http(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'mms-rollout/1', 'x-mms-event-id': event.id, 'x-mms-event': event.type },
+      body: JSON.stringify(event),
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch (err) {
+    throw ApplicationFailure.retryable(`webhook ${event.type} to ${new URL(url).host} failed: ${safeErrorMessage(err)}`, 'WebhookUnreachable');
+  }
+  await res.text().catch(() => '');
+  if (res.status >= 200 && res.status < 300) return { status: res.status };
+  const message = `webhook ${event.type} to ${new URL(url).host} answered ${res.status}`;
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw ApplicationFailure.nonRetryable(message, 'WebhookRejected');
+  throw ApplicationFailure.retryable(message, 'WebhookFailed');
+}
+
 export function createRolloutActivities(deps: RolloutActivityDeps) {
   const { prisma } = deps;
   const clock = deps.clock ?? (() => new Date());
@@ -128,43 +192,13 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         await assertOwnsAllocation(prisma, input.useCaseId, input.rolloutKey);
         const until = input.until ? new Date(input.until) : clock();
         const since = new Date(input.since);
-        const base = { useCaseId: input.useCaseId, since, until };
-        const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
-        let baseline = await loadGroupSample(prisma, { ...base, modelId: input.stableModelId, roles: ['stable'] });
-        let baselineSource: WindowVerdict['baselineSource'] = 'same_window';
-        if (input.mode === 'canary' && !input.stableHeldBack && (baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
-          // At 100% (blue-green, all-at-once, a canary without a stable holdback) stable serves no one
-          // but the stragglers of the switch, too few to show anything: judge against its own traffic
-          // from before this stage instead of calling the window inconclusive forever.
-          const earlier = await loadGroupSample(prisma, { ...base, since: new Date(input.baselineSince), until: since, modelId: input.stableModelId, roles: ['stable'] });
-          if (earlier.requests > baseline.requests) {
-            baseline = earlier;
-            baselineSource = 'before_stage';
-          }
-        }
+        const { candidate, baseline, baselineSource } = await loadWindowSamples(prisma, input, since, until);
         const analysis =
           input.mode === 'shadow'
             ? judgeShadowWindow(candidate, baseline, input.policy.analysis, { state: input.sequential })
             : judgeCanaryWindow(candidate, baseline, input.policy.analysis, { sameWindow: baselineSource === 'same_window', state: input.sequential });
         const verdict: WindowVerdict = { ...analysis, since: since.toISOString(), until: until.toISOString(), baselineSource };
-        await prisma.evaluation
-          .create({
-            data: {
-              useCaseId: input.useCaseId,
-              candidateModelId: input.candidateModelId,
-              currentModelId: input.stableModelId,
-              kind: input.mode === 'shadow' ? 'shadow' : 'rollout_window',
-              status: verdict.verdict === 'pass' ? 'passed' : verdict.verdict === 'fail' ? 'failed' : 'inconclusive',
-              meetsThreshold: verdict.verdict === 'pass',
-              results: { ...verdict, stage: input.stageLabel, deploymentId: input.deploymentId } as unknown as PrismaTypes.InputJsonValue,
-              workflowId: input.workflowId,
-              requestKey: input.requestKey,
-              completedAt: until,
-            },
-          })
-          .catch(async (err: { code?: string }) => {
-            if (err.code !== 'P2002') throw err; // a concurrent attempt recorded it first: keep that one
-          });
+        await recordWindowVerdict(prisma, input, verdict, until);
         const stored = await prisma.evaluation.findUniqueOrThrow({ where: { requestKey: input.requestKey } });
         return storedVerdict(stored.results);
       });
@@ -175,22 +209,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
      * receiver can drop the duplicate a retry may cause. 4xx (except 408/429) is not retried.
      */
     async postWebhook(input: { url: string; event: RolloutEvent }): Promise<{ status: number }> {
-      let res;
-      try {
-        res = await http(input.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'mms-rollout/1', 'x-mms-event-id': input.event.id, 'x-mms-event': input.event.type },
-          body: JSON.stringify(input.event),
-          signal: AbortSignal.timeout(5000),
-        });
-      } catch (err) {
-        throw ApplicationFailure.retryable(`webhook ${input.event.type} to ${new URL(input.url).host} failed: ${safeErrorMessage(err)}`, 'WebhookUnreachable');
-      }
-      await res.text().catch(() => '');
-      if (res.status >= 200 && res.status < 300) return { status: res.status };
-      const message = `webhook ${input.event.type} to ${new URL(input.url).host} answered ${res.status}`;
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw ApplicationFailure.nonRetryable(message, 'WebhookRejected');
-      throw ApplicationFailure.retryable(message, 'WebhookFailed');
+      return postEvent(http, input.url, input.event);
     },
 
     /** Sends evaluation prompts to the candidate through the gateway for one window (idle canaries). */

@@ -20,6 +20,44 @@ const ANSWER_CHARS = 2000;
 
 const notFound = (message: string) => ApplicationFailure.nonRetryable(message, 'NotFound');
 
+type ModelRow = NonNullable<Awaited<ReturnType<PrismaClient['model']['findUnique']>>>;
+
+/** Recent logged player prompts of the use case, else its regression prompts, else the built-in one. */
+async function choosePrompts(prisma: PrismaClient, config: MmsConfig, useCaseId: string): Promise<Pick<ValidationPlan, 'source' | 'prompts'>> {
+  const policy = config.policies.validation;
+  const logged = await promptPool(prisma, useCaseId, policy.prompts);
+  const configured = config.useCases.find((u) => u.id === useCaseId)?.regressionPrompts ?? [];
+  const source: ValidationPlan['source'] = logged.length > 0 ? 'logged' : configured.length > 0 ? 'regression' : 'builtin';
+  const prompts =
+    source === 'logged'
+      ? logged
+      : source === 'regression'
+        ? configured.slice(0, policy.prompts).map((p) => (typeof p === 'string' ? { prompt: p, history: [] } : { prompt: p.prompt, history: [], metadata: p.metadata }))
+        : [{ prompt: BUILTIN_VALIDATION_PROMPT, history: [] }];
+  return { source, prompts };
+}
+
+/** The chat provider adapter of the model, as the gateway would build it; a model of no chat provider is a non-retryable failure. */
+function chatProviderOf(config: MmsConfig, model: ModelRow) {
+  const providerConfig = model.provider ? config.providers[model.provider] : undefined;
+  if (!providerConfig || providerConfig.kind === 'huggingface') {
+    throw ApplicationFailure.nonRetryable(`provider "${model.provider}" of model ${model.modelName} is not a chat provider of this worker's config`, 'UnknownProvider');
+  }
+  return createProvider(model.provider!, providerConfig, { connections: 4 });
+}
+
+/** One prompt, within the retry budget; a failed call is a result (its error class and a safe message), not a throw. */
+async function callValidationPrompt(call: () => Promise<{ content: string }>, prompt: string): Promise<ValidationCall> {
+  const started = performance.now();
+  try {
+    const answer = await call();
+    return { prompt, answer: answer.content.slice(0, ANSWER_CHARS), latencyMs: performance.now() - started };
+  } catch (err) {
+    const errorClass = err instanceof ProviderError ? err.errorClass : err instanceof Error ? err.name : 'error';
+    return { prompt, latencyMs: performance.now() - started, error: { class: errorClass, message: safeErrorMessage(err) } };
+  }
+}
+
 export function createValidationActivities({ prisma, config }: ValidationActivityDeps) {
   const retryPolicy = {
     maxAttempts: config.gateway.retry.maxAttempts,
@@ -38,15 +76,7 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
       const model = await prisma.model.findUnique({ where: { id: input.modelId } });
       if (!model) throw notFound(`model ${input.modelId} is not in the registry`);
       const policy = config.policies.validation;
-      const logged = await promptPool(prisma, model.useCase, policy.prompts);
-      const configured = config.useCases.find((u) => u.id === model.useCase)?.regressionPrompts ?? [];
-      const source: ValidationPlan['source'] = logged.length > 0 ? 'logged' : configured.length > 0 ? 'regression' : 'builtin';
-      const prompts =
-        source === 'logged'
-          ? logged
-          : source === 'regression'
-            ? configured.slice(0, policy.prompts).map((p) => (typeof p === 'string' ? { prompt: p, history: [] } : { prompt: p.prompt, history: [], metadata: p.metadata }))
-            : [{ prompt: BUILTIN_VALIDATION_PROMPT, history: [] }];
+      const { source, prompts } = await choosePrompts(prisma, config, model.useCase);
       const existing = await prisma.evaluation.findUnique({ where: { requestKey: input.requestKey } });
       const evaluation =
         existing ??
@@ -78,33 +108,21 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
     /**
      * Sends each prompt as the gateway would: the use case's system prompt and sampling, the model's
      * own params, the provider adapter the gateway uses (src/providers), within the gateway's retry
-     * budget. A failed
-     * call is a result, not an activity failure. Heartbeats after each prompt.
+     * budget. A failed call is a result, not an activity failure. Heartbeats after each prompt.
      */
     async runValidationPrompts(input: { modelId: string; prompts: ValidationPlan['prompts']; timeoutSeconds: number }): Promise<ValidationCall[]> {
       const model = await prisma.model.findUnique({ where: { id: input.modelId } });
       if (!model) throw notFound(`model ${input.modelId} is not in the registry`);
       const useCase = await prisma.useCase.findUnique({ where: { id: model.useCase } });
       if (!useCase) throw notFound(`use case "${model.useCase}" is not in the registry`);
-      const providerConfig = model.provider ? config.providers[model.provider] : undefined;
-      if (!providerConfig || providerConfig.kind === 'huggingface') {
-        throw ApplicationFailure.nonRetryable(`provider "${model.provider}" of model ${model.modelName} is not a chat provider of this worker's config`, 'UnknownProvider');
-      }
-      const provider = createProvider(model.provider!, providerConfig, { connections: 4 });
+      const provider = chatProviderOf(config, model);
       const target = { upstreamModel: model.upstreamModel ?? model.modelName, params: modelParamsOf(model.configuration) };
       const context = Context.current();
       const results: ValidationCall[] = [];
       try {
         for (const p of input.prompts) {
-          const started = performance.now();
-          try {
-            const params = validationCallParams(useCase, target, p);
-            const answer = await withRetries(new RetryBudget(retryPolicy), (budgetMs) => provider.chat(params, { timeoutMs: Math.min(budgetMs, input.timeoutSeconds * 1000) }));
-            results.push({ prompt: p.prompt, answer: answer.content.slice(0, ANSWER_CHARS), latencyMs: performance.now() - started });
-          } catch (err) {
-            const errorClass = err instanceof ProviderError ? err.errorClass : err instanceof Error ? err.name : 'error';
-            results.push({ prompt: p.prompt, latencyMs: performance.now() - started, error: { class: errorClass, message: safeErrorMessage(err) } });
-          }
+          const call = () => withRetries(new RetryBudget(retryPolicy), (budgetMs) => provider.chat(validationCallParams(useCase, target, p), { timeoutMs: Math.min(budgetMs, input.timeoutSeconds * 1000) }));
+          results.push(await callValidationPrompt(call, p.prompt));
           context.heartbeat(results.length);
         }
       } finally {

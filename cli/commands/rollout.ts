@@ -24,11 +24,6 @@ import {
 } from '../../workflows/rollout-messages';
 import { CliError, table, type CliContext } from '../context';
 
-/**
- * `mms rollout start|status|watch|pause|resume|abort|promote`: progressive delivery of a candidate
- * model from the terminal. Reads take --json; every failure is one line and a non-zero exit.
- */
-
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${Math.round(x)}ms`);
 
@@ -130,7 +125,12 @@ async function follow(c: CliContext, useCase: string, handle: WorkflowHandle, in
   const tty = Boolean(process.stdout.isTTY) && !c.json;
   let last = '';
   for (;;) {
-    const reading = await readRollout(client, handle, 3000).catch(() => undefined);
+    let reading = await readRollout(client, handle, 3000).catch(() => undefined);
+    if (reading && !reading.status && reading.execution !== 'RUNNING') {
+      // An ended rollout's status no longer changes, but answering the query means replaying its whole
+      // history, which can take a loaded worker longer than a live poll waits: wait for the last word.
+      reading = await readRollout(client, handle, 30_000).catch(() => reading);
+    }
     if (reading) {
       const key = JSON.stringify(reading.status ? { ...reading.status, updatedAt: undefined } : reading);
       const changed = key !== last;
@@ -154,6 +154,63 @@ function endOf(useCase: string, status: RolloutStatus | undefined) {
   if (status?.outcome === 'failed') throw new CliError(`rollout of "${useCase}" failed: ${status.reason}`);
 }
 
+interface StartOptions {
+  strategy?: string;
+  force?: boolean;
+  steps?: string;
+  window?: string;
+  shadowWindow?: string;
+  current?: string;
+  wait?: boolean;
+}
+
+/** `mms rollout start`: refuses an unvalidated candidate (unless --force), starts the workflow, audits it, and with --wait follows it to its end. */
+async function startCommand(c: CliContext, useCase: string, candidate: string, opts: StartOptions): Promise<void> {
+  const config = c.config();
+  const policy = policyWithOverrides(config.policies.rollout, opts);
+  const strategy = opts.strategy ?? policy.strategy;
+  if (strategy === 'all_at_once' && opts.force) process.stderr.write(`${ALL_AT_ONCE_WARNING}\n`);
+  // Players are moved only to a model that answered its validation prompts: validation comes first in a deployment.
+  const prisma = await c.prisma();
+  const model = await findModel(prisma, candidate, useCase);
+  const problem = model && !opts.force ? await validationProblem(prisma, model) : undefined;
+  if (problem) throw new CliError(`refusing to roll out: ${problem} (--force)`);
+  const client = await c.temporal();
+  let started;
+  try {
+    started = await startRollout(
+      client,
+      config,
+      { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy.cli(), expectedStableModelId: opts.current },
+      model ? `${model.modelName}@${model.version}` : candidate,
+    );
+  } catch (err) {
+    if (err instanceof RolloutRequestError) throw new CliError(`--strategy: ${err.message}`, 2);
+    if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);
+    throw err;
+  }
+  await c.audit('rollout.start', useCase, { candidate, strategy, force: Boolean(opts.force), deploymentId: started.deploymentId, workflowId: started.workflowId });
+  const link = webUiLink(config, started.workflowId, started.runId);
+  if (!opts.wait) {
+    c.print({ workflowId: started.workflowId, runId: started.runId, deploymentId: started.deploymentId, webUi: link }, () => `rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
+    return;
+  }
+  c.progress(`rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
+  const status = await follow(c, useCase, started.handle, 500);
+  if (!status) {
+    const failure = await started.handle.result().then(
+      () => undefined,
+      (err: unknown) => failureReason(err),
+    );
+    if (failure) throw new CliError(`rollout of "${useCase}" failed: ${failure}`);
+  }
+  endOf(useCase, status);
+}
+
+/**
+ * `mms rollout start|status|watch|pause|resume|abort|promote`: progressive delivery of a candidate
+ * model from the terminal. Reads take --json; every failure is one line and a non-zero exit.
+ */
 export function registerRolloutCommands(program: Command, ctx: () => CliContext) {
   const rollout = program.command('rollout').description('progressive delivery of a candidate model: canary, blue-green or shadow, watched and rolled back automatically');
 
@@ -167,48 +224,7 @@ export function registerRolloutCommands(program: Command, ctx: () => CliContext)
     .option('--shadow-window <seconds>', 'shadow window (default: policies.rollout.shadowWindowSeconds)')
     .option('--current <modelId>', 'refuse unless this model is the stable one')
     .option('--wait', 'follow the rollout until it ends; exit 1 if it is rolled back')
-    .action(async (useCase: string, candidate: string, opts: { strategy?: string; force?: boolean; steps?: string; window?: string; shadowWindow?: string; current?: string; wait?: boolean }) => {
-      const c = ctx();
-      const config = c.config();
-      const policy = policyWithOverrides(config.policies.rollout, opts);
-      const strategy = opts.strategy ?? policy.strategy;
-      if (strategy === 'all_at_once' && opts.force) process.stderr.write(`${ALL_AT_ONCE_WARNING}\n`);
-      // Players are moved only to a model that answered its validation prompts: validation comes first in a deployment.
-      const prisma = await c.prisma();
-      const model = await findModel(prisma, candidate, useCase);
-      const problem = model && !opts.force ? await validationProblem(prisma, model) : undefined;
-      if (problem) throw new CliError(`refusing to roll out: ${problem} (--force)`);
-      const client = await c.temporal();
-      let started;
-      try {
-        started = await startRollout(
-          client,
-          config,
-          { useCaseId: useCase, candidate, strategy, force: opts.force, policy, requestedBy: requestedBy.cli(), expectedStableModelId: opts.current },
-          model ? `${model.modelName}@${model.version}` : candidate,
-        );
-      } catch (err) {
-        if (err instanceof RolloutRequestError) throw new CliError(`--strategy: ${err.message}`, 2);
-        if (err instanceof RolloutAlreadyRunningError) throw new CliError(err.message);
-        throw err;
-      }
-      await c.audit('rollout.start', useCase, { candidate, strategy, force: Boolean(opts.force), deploymentId: started.deploymentId, workflowId: started.workflowId });
-      const link = webUiLink(config, started.workflowId, started.runId);
-      if (!opts.wait) {
-        c.print({ workflowId: started.workflowId, runId: started.runId, deploymentId: started.deploymentId, webUi: link }, () => `rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
-        return;
-      }
-      c.progress(`rollout started: ${started.workflowId} (deployment ${started.deploymentId})\n${link}`);
-      const status = await follow(c, useCase, started.handle, 500);
-      if (!status) {
-        const failure = await started.handle.result().then(
-          () => undefined,
-          (err: unknown) => failureReason(err),
-        );
-        if (failure) throw new CliError(`rollout of "${useCase}" failed: ${failure}`);
-      }
-      endOf(useCase, status);
-    });
+    .action((useCase: string, candidate: string, opts: StartOptions) => startCommand(ctx(), useCase, candidate, opts));
 
   rollout
     .command('status <useCase>')
