@@ -1,9 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { PrismaClient } from '@prisma/client';
-import { EVALUATION_KEYS_PER_MODEL, stickyKeysFor } from '../src/routing/buckets';
-import { allocationEntriesSchema } from '../src/registry/allocations';
-import { safeErrorMessage } from '../src/logging/redact';
-
 /**
  * Evaluation traffic for idle canaries: replays recent prompts of the use case (the historical-log
  * prompt pool) through the gateway during a monitoring window, so the window reaches its minimum
@@ -12,6 +6,12 @@ import { safeErrorMessage } from '../src/logging/redact';
  * between the candidate and stable (the same prompts on both sides of the comparison); in a shadow
  * stage every call goes to stable and the gateway mirrors its share to the shadow.
  */
+
+import { setTimeout as delay } from 'node:timers/promises';
+import type { PrismaClient } from '@prisma/client';
+import { EVALUATION_KEYS_PER_MODEL, stickyKeysFor } from '../src/routing/buckets';
+import { allocationEntriesSchema } from '../src/registry/allocations';
+import { safeErrorMessage } from '../src/logging/redact';
 
 export interface EvaluationTrafficInput {
   useCaseId: string;

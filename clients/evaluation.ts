@@ -1,3 +1,9 @@
+/**
+ * Starting an evaluation from a client (the CLI, the REST API): resolve the two models, build (or
+ * find) the use case's suite, start `evaluate:<candidate>:<current>:<suite hash>` — or join the one
+ * already running or done with the same id.
+ */
+
 import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
@@ -6,11 +12,6 @@ import { servingStableModel } from '../src/registry/rollouts';
 import { evaluateWorkflow } from '../workflows/evaluate';
 import { evaluateWorkflowId, type EvaluateResult } from '../workflows/evaluate-messages';
 
-/**
- * Starting an evaluation from a client (the CLI, the REST API): resolve the two models, build (or
- * find) the use case's suite, start `evaluate:<candidate>:<current>:<suite hash>` — or join the one
- * already running or done with the same id.
- */
 export class EvaluationRequestError extends Error {
   constructor(
     message: string,

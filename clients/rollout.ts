@@ -1,3 +1,8 @@
+/**
+ * Starting and addressing rollouts from outside the workflow (CLI, REST API, gateway): one place that
+ * turns Temporal's errors into sentences an operator can act on.
+ */
+
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
@@ -14,11 +19,6 @@ import {
   type RolloutInput,
   type RolloutStatus,
 } from '../workflows/rollout-messages';
-
-/**
- * Starting and addressing rollouts from outside the workflow (CLI, REST API, gateway): one place that
- * turns Temporal's errors into sentences an operator can act on.
- */
 
 export class RolloutAlreadyRunningError extends Error {
   override name = 'RolloutAlreadyRunningError';

@@ -1,7 +1,3 @@
-import { emptySample, summarise, type GroupSample, type GroupSummary } from './group-sample';
-import { METRICS, type AnalysisPolicy, type JudgeContext, type MetricDefinition, type MetricKind, type MetricName } from './metrics';
-import { alwaysValidBounds, combineEvidence, initialSequentialState, type SequentialState } from './sequential';
-
 /**
  * Canary analysis of one look: the candidate against stable, from the stage's calls so far, combined
  * with the evidence of the stages before it. Pure: the numbers in, a verdict with its numbers out.
@@ -15,6 +11,10 @@ import { alwaysValidBounds, combineEvidence, initialSequentialState, type Sequen
  * passes when every required metric and every other judged metric passes, and is inconclusive
  * otherwise — as it is with fewer than `minSamples` calls on a side.
  */
+
+import { emptySample, summarise, type GroupSample, type GroupSummary } from './group-sample';
+import { METRICS, type AnalysisPolicy, type JudgeContext, type MetricDefinition, type MetricKind, type MetricName } from './metrics';
+import { alwaysValidBounds, combineEvidence, initialSequentialState, type SequentialState } from './sequential';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 export type { AnalysisPolicy, GroupSample, GroupSummary, MetricName, MetricKind };

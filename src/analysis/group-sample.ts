@@ -16,7 +16,7 @@ export interface GroupSample {
   attempts: number;
   /** Calls whose output a guardrail flagged or blocked. */
   violations: number;
-  /** Calls whose output showed an unhealthy engagement indicator (manipulation, FOMO, encouraging obsession; seed 5.2). */
+  /** Calls whose output showed an unhealthy engagement indicator (manipulation, FOMO, encouraging obsession). */
   unhealthyEngagement: number;
   /** Critical guardrail violations recorded against the model in the window. */
   criticalViolations: number;

@@ -1,13 +1,13 @@
-import type { RolloutPolicy } from '../config/schema';
-import { mannWhitneyShift, meanLogRatio, quantileLogRatio, quantileMinSamples, rateDifference, type DifferenceEstimate } from './estimators';
-import type { GroupSample } from './group-sample';
-
 /**
  * The metrics a canary window is judged on, each in the same shape: a name, a kind, a margin from the
  * policy and an estimate of canary − stable on its regression scale (positive = the canary is worse)
  * with a variance. Adding a metric is one entry in METRICS; the decision rule, the sequential bounds
  * and the verdict text are shared (canary.ts).
  */
+
+import type { RolloutPolicy } from '../config/schema';
+import { mannWhitneyShift, meanLogRatio, quantileLogRatio, quantileMinSamples, rateDifference, type DifferenceEstimate } from './estimators';
+import type { GroupSample } from './group-sample';
 
 export type AnalysisPolicy = RolloutPolicy['analysis'];
 

@@ -1,12 +1,12 @@
-import { z } from 'zod';
-import { DEFAULT_CATEGORY_SEVERITY, DEFAULT_ENGAGEMENT_SEVERITY, HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
-import { jsonSchemaProblem } from './json-schema';
-
 /**
  * mms.config.yaml, validated. Every duration is in seconds and every step list is data, so tests run a
  * whole rollout in seconds and production in hours with the same code. Secrets are never in this file:
  * a provider names the environment variable holding its key (apiKeyEnv).
  */
+
+import { z } from 'zod';
+import { DEFAULT_CATEGORY_SEVERITY, DEFAULT_ENGAGEMENT_SEVERITY, HARM_CATEGORIES, UNHEALTHY_INDICATORS } from '../guardrails/types';
+import { jsonSchemaProblem } from './json-schema';
 
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be an environment variable name like OPENAI_API_KEY' });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -181,7 +181,7 @@ export const rolloutPolicySchema = z.strictObject({
       /** Mann–Whitney location shift: the largest allowed P(a canary call is slower than a stable one). */
       maxLatencySlowerProbability: z.number().min(0.5).lt(1).default(0.6),
       maxViolationRateIncrease: unit.default(0.005),
-      /** Share of outputs with an unhealthy engagement indicator (manipulation, FOMO, obsession; seed 5.2). */
+      /** Share of outputs with an unhealthy engagement indicator (manipulation, FOMO, obsession). */
       maxUnhealthyEngagementRateIncrease: unit.default(0.01),
       minFeedbackScoreRatio: unit.default(0.9),
       /** Feedback scores each side needs before the feedback metric is judged (it arrives late and sparse). */

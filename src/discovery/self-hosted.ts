@@ -1,7 +1,3 @@
-import { listModels } from '@huggingface/hub';
-import { Ollama } from 'ollama';
-import { parseParameterSize } from '../providers/model-lists';
-
 /**
  * Discovery and ranking of self-hosted models (the pipeline's first step): text-generation models of the Hugging Face
  * Hub (through `@huggingface/hub`) and the models of an Ollama node, ranked with the design's
@@ -10,6 +6,10 @@ import { parseParameterSize } from '../providers/model-lists';
  * neither failed nor proven); any other criterion without data is left out and the weights of the
  * others are renormalised.
  */
+
+import { listModels } from '@huggingface/hub';
+import { Ollama } from 'ollama';
+import { parseParameterSize } from '../providers/model-lists';
 
 export interface SelfHostedCandidate {
   source: 'huggingface' | 'ollama';

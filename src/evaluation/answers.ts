@@ -1,3 +1,9 @@
+/**
+ * Answers through the same provider adapters as the gateway (src/providers), cached in the database
+ * by (model, prompt hash, params, sample): a retried activity, a resumed run or a second suite with
+ * the same prompt never pays for the same answer twice. Failed calls are not cached.
+ */
+
 import type { PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
 import { ProviderError } from '../providers/errors';
@@ -9,11 +15,6 @@ import type { BudgetGuard } from './budget';
 import type { CallLimiter } from './limiter';
 import type { SuiteParams } from './suite';
 
-/**
- * Answers through the same provider adapters as the gateway (src/providers), cached in the database
- * by (model, prompt hash, params, sample): a retried activity, a resumed run or a second suite with
- * the same prompt never pays for the same answer twice. Failed calls are not cached.
- */
 export interface ModelEndpoint {
   /** What the cache is keyed by: the provider, the model it knows and the artefact (adapter) path. */
   key: string;

@@ -1,12 +1,13 @@
+/**
+ * The use-case tests of the config, run on one answer. Persona tests need the judge and are run by
+ * it (judge.ts); here they report "needs judge".
+ */
+
 import { detect } from 'tinyld';
 import type { ValidateFunction } from 'ajv';
 import type { UseCaseTest } from '../config/schema';
 import { compileJsonSchema } from '../config/json-schema';
 
-/**
- * The use-case tests of the config, run on one answer. Persona tests need the judge and are run by
- * it (judge.ts); here they report "needs judge".
- */
 export interface TestOutcome {
   /** `type` or the test's name. */
   test: string;

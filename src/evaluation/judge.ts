@@ -1,10 +1,11 @@
-import type { ChatMessage } from '../providers/types';
-
 /**
  * Pairwise LLM-as-judge. Each prompt is judged twice, with the answers in both orders, so a judge that
  * prefers whatever comes first (position bias) cancels out: a win counts only when both orders agree;
  * a split is a tie. Ties are allowed outright. The rubric is the use case's.
  */
+
+import type { ChatMessage } from '../providers/types';
+
 export type JudgeChoice = 'A' | 'B' | 'tie';
 export type Preference = 'candidate' | 'current' | 'tie';
 

@@ -1,9 +1,10 @@
-import type { Criterion } from './report';
-
 /**
  * The input, result and progress of the evaluate workflow (workflows/evaluate.ts), here so that the
  * activities can name them; workflows/evaluate-messages.ts re-exports them for every caller.
  */
+
+import type { Criterion } from './report';
+
 export interface EvaluateInput {
   /** Registry model ids. */
   candidateModelId: string;

@@ -3,6 +3,7 @@
  * number or card into chats, and a prompt set is kept and shown in reports. Each match is replaced by
  * a typed placeholder, so the prompt still reads naturally for both models.
  */
+
 const luhn = (digits: string): boolean => {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {

@@ -1,9 +1,10 @@
-import type { EvaluationReport, PerformanceStats } from './report';
-
 /**
  * The report for people: a summary table (every criterion with its numbers), the two models'
  * performance, and the worst prompts side by side. Text for terminals, Markdown for files and PRs.
  */
+
+import type { EvaluationReport, PerformanceStats } from './report';
+
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
 const ms = (x: number | null) => (x === null ? '-' : `${Math.round(x)} ms`);
 const usd = (x: number | null) => (x === null ? '-' : `$${x.toFixed(6)}`);

@@ -1,3 +1,10 @@
+/**
+ * The per-prompt work of one evaluation: both models answer (cached), the candidate's answer is
+ * judged for safety and the use-case tests, embedded against the current model's, and judged
+ * pairwise in both orders. Each finished prompt is one row of evaluation_prompt_results, so a
+ * resumed run (after a crash) starts from the first unfinished prompt and calls nothing twice.
+ */
+
 import type { Prisma, PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
 import { prismaEmbeddingsCache, withEmbeddingsCache } from '../embeddings/cache';
@@ -12,12 +19,6 @@ import { CallLimiter, forEachConcurrent } from './limiter';
 import type { SafetyClassifier, SafetyVerdict } from './safety';
 import { loadSuite, promptHashOf, type Suite, type SuiteItem } from './suite';
 
-/**
- * The per-prompt work of one evaluation: both models answer (cached), the candidate's answer is
- * judged for safety and the use-case tests, embedded against the current model's, and judged
- * pairwise in both orders. Each finished prompt is one row of evaluation_prompt_results, so a
- * resumed run (after a crash) starts from the first unfinished prompt and calls nothing twice.
- */
 export interface EvaluationDeps {
   prisma: PrismaClient;
   config: MmsConfig;

@@ -2,6 +2,7 @@
  * What the evaluation needs from the guardrails: one verdict per text. The control worker adapts the
  * guardrails' classifier (src/guardrails) to it; severities follow policies.guardrails.
  */
+
 export type SafetySeverity = 'none' | 'low' | 'medium' | 'high' | 'critical';
 
 export interface SafetyVerdict {

@@ -7,6 +7,7 @@
  *   calibrated = (raw − floor) / (ceiling − floor), clamped to [0, 1].
  * The similarity threshold (policies.testing.similarityThreshold, 0.95 by default) applies to the calibrated score.
  */
+
 export interface Calibration {
   ceiling: number;
   floor: number;

@@ -1,13 +1,13 @@
+/**
+ * The Python GPU worker (workers/gpu) as a child process: where its virtualenv is, whether
+ * `scripts/setup-gpu.sh` has set it up, and starting it on a task queue.
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { projectRoot } from '../paths';
-
-/**
- * The Python GPU worker (workers/gpu) as a child process: where its virtualenv is, whether
- * `scripts/setup-gpu.sh` has set it up, and starting it on a task queue.
- */
 
 export const gpuWorkerDir = path.join(projectRoot, 'workers', 'gpu');
 

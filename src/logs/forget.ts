@@ -1,9 +1,3 @@
-import crypto from 'node:crypto';
-import { Prisma, type PrismaClient } from '@prisma/client';
-import { recordAuditEvent, type AuditActor } from '../audit/events';
-import { allocationEntriesSchema } from '../registry/allocations';
-import { buildBucketTable, stickyKeysFor } from '../routing/buckets';
-
 /**
  * A player's right to be forgotten. The gateway never stores a player id: it stores the SHA-256 of
  * the sticky key (the `x-mms-sticky-key` header, else the request's `user`), which is what a game
@@ -13,6 +7,13 @@ import { buildBucketTable, stickyKeysFor } from '../routing/buckets';
  * with no player in them and stay. The audit row (hash only, never the raw id) is in the same
  * transaction: there is no forgetting without its record.
  */
+
+import crypto from 'node:crypto';
+import { Prisma, type PrismaClient } from '@prisma/client';
+import { recordAuditEvent, type AuditActor } from '../audit/events';
+import { allocationEntriesSchema } from '../registry/allocations';
+import { buildBucketTable, stickyKeysFor } from '../routing/buckets';
+
 export type PlayerRef = { player: string } | { stickyKeyHash: string };
 
 export const stickyKeyHash = (key: string) => crypto.createHash('sha256').update(key).digest('hex');

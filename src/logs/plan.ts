@@ -1,11 +1,12 @@
-import type { PrismaClient } from '@prisma/client';
-import { PARTITIONED_TABLES, listPartitions, partitionDropAt } from './partitions';
-import type { RetentionPolicy } from './retention';
-
 /**
  * What retention will drop, and when: every partition of the logs, the violations and their long-term
  * tables with its range, size and the time it is dropped (by the first maintenance run after it).
  */
+
+import type { PrismaClient } from '@prisma/client';
+import { PARTITIONED_TABLES, listPartitions, partitionDropAt } from './partitions';
+import type { RetentionPolicy } from './retention';
+
 export interface PlannedDrop {
   table: string;
   partition: string;

@@ -1,3 +1,10 @@
+/**
+ * Parsers of each provider's model-list response, tested on real responses
+ * (test/fixtures/real-api/). They accept every shape quirk those responses show (missing optional
+ * fields, prices as strings, nulls) and refuse a body without the fields that identify a model, with
+ * an error naming the field.
+ */
+
 import { request } from 'undici';
 import { z } from 'zod';
 import type { ProviderConfig } from '../config/schema';
@@ -5,12 +12,6 @@ import { formatPath } from '../config/load';
 import { ProviderError, httpError, networkError } from './errors';
 import type { CallOptions, ProviderModelInfo } from './types';
 
-/**
- * Parsers of each provider's model-list response, tested on real responses
- * (test/fixtures/real-api/). They accept every shape quirk those responses show (missing optional
- * fields, prices as strings, nulls) and refuse a body without the fields that identify a model, with
- * an error naming the field.
- */
 export class ModelListError extends Error {
   override name = 'ModelListError';
 }

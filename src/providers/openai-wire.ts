@@ -1,3 +1,10 @@
+/**
+ * The OpenAI chat-completions wire format, shared by OpenAI, OpenRouter and every OpenAI-compatible
+ * server (vLLM, llama.cpp, Ollama's /v1). This file builds request bodies, reads answers and stream
+ * chunks, and holds the lean provider used for self-hosted servers: a keep-alive undici pool and no
+ * SDK layers on the hot path.
+ */
+
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig } from '../config/schema';
@@ -6,12 +13,6 @@ import { parseSse } from './sse';
 import { onCancel, type CallOptions, type CancelSignal, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 import { fetchModelList } from './model-lists';
 
-/**
- * The OpenAI chat-completions wire format, shared by OpenAI, OpenRouter and every OpenAI-compatible
- * server (vLLM, llama.cpp, Ollama's /v1). This file builds request bodies, reads answers and stream
- * chunks, and holds the lean provider used for self-hosted servers: a keep-alive undici pool and no
- * SDK layers on the hot path.
- */
 export function openAIRequestBody(params: ChatParams, options: { stream: boolean; dialect: 'openai' | 'compatible' }): Record<string, unknown> {
   const body: Record<string, unknown> = { model: params.model, messages: params.messages };
   if (params.temperature !== undefined) body.temperature = params.temperature;

@@ -1,14 +1,14 @@
-import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
-import { z } from 'zod';
-import type { MmsConfig } from '../config/schema';
-import { NotFoundError } from './allocations';
-import { useCaseCopyName } from './use-cases';
-
 /**
  * Models an operator adds by hand (`mms model register`, `POST /api/v1/model-management/models`), their
  * validation state, and deprecation. Status: `testing` while the validation workflow runs, then
  * `candidate` (validated) or `failed`; `current` / `deprecated` are set by rollouts and rollbacks.
  */
+
+import type { Prisma as PrismaTypes, PrismaClient } from '@prisma/client';
+import { z } from 'zod';
+import type { MmsConfig } from '../config/schema';
+import { NotFoundError } from './allocations';
+import { useCaseCopyName } from './use-cases';
 
 export const modelStatuses = ['candidate', 'testing', 'current', 'deprecated', 'failed'] as const;
 export type ModelStatus = (typeof modelStatuses)[number];

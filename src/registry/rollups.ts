@@ -1,12 +1,13 @@
-import { Prisma, type PrismaClient } from '@prisma/client';
-import { ceilHour, floorHour, LATENCY_BUCKETS_MS, ROLLUP_VALUE_COLUMNS, rollupSumsSql } from '../logs/rollups';
-
 /**
  * Reads the roll-ups of the historical logs (written by the logRollups schedule), summed into buckets
  * of any width: what `mms logs stats`, the meta loop and dashboards read for long ranges. Buckets of
  * whole hours (and the whole range) read the whole hours of the range from the hourly table and only
  * its ragged edges from the minutes: a 30-day read sums ~720 rows per series instead of ~43,200.
  */
+
+import { Prisma, type PrismaClient } from '@prisma/client';
+import { ceilHour, floorHour, LATENCY_BUCKETS_MS, ROLLUP_VALUE_COLUMNS, rollupSumsSql } from '../logs/rollups';
+
 export interface RollupQuery {
   from: Date;
   to: Date;

@@ -1,10 +1,11 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-
 /**
  * Custom search attributes, so the Temporal Web UI and `temporal workflow list` can filter lifecycles
  * by use case, model, step and status. The dev server registers them at start (`mms dev`); a real
  * cluster gets them from `mms doctor --fix`.
  */
+
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 export const MmsUseCase = defineSearchAttributeKey('MmsUseCase', SearchAttributeType.KEYWORD);
 export const MmsCandidateModel = defineSearchAttributeKey('MmsCandidateModel', SearchAttributeType.KEYWORD);
 export const MmsStep = defineSearchAttributeKey('MmsStep', SearchAttributeType.INT);

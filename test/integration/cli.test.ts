@@ -1,3 +1,9 @@
+/**
+ * The quickstart, end to end: `mms dev` on the embedded defaults (its own state directory and ports),
+ * `mms doctor` all green, a snapshot and a rollback through the CLI, Ctrl-C, and a restart that still
+ * knows the rollback workflow (Temporal's SQLite file survives).
+ */
+
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -5,11 +11,6 @@ import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { freePort } from '../../src/db/embedded-postgres';
 
-/**
- * The quickstart, end to end: `mms dev` on the embedded defaults (its own state directory and ports),
- * `mms doctor` all green, a snapshot and a rollback through the CLI, Ctrl-C, and a restart that still
- * knows the rollback workflow (Temporal's SQLite file survives).
- */
 const root = path.resolve(__dirname, '../..');
 let stateDir: string;
 /** `mms` as npm installs it: a symlink in a node_modules/.bin directory (what npx and `npm link` run). */

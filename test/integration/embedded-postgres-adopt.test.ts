@@ -1,3 +1,8 @@
+/**
+ * `mms dev` after a crash: the embedded PostgreSQL a killed run left behind is adopted and stopped on
+ * exit; one that a live process owns is used and left running, and the progress line says which.
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -5,10 +10,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { canConnect, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 
-/**
- * `mms dev` after a crash: the embedded PostgreSQL a killed run left behind is adopted and stopped on
- * exit; one that a live process owns is used and left running, and the progress line says which.
- */
 const root = path.resolve(__dirname, '../..');
 const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-adopt-')), 'postgres');
 const children: ChildProcess[] = [];

@@ -1,3 +1,10 @@
+/**
+ * The evaluation lifecycle on the real stack (Temporal, PostgreSQL, the local embeddings server), with
+ * the models and the judge as fake OpenAI-compatible servers: identical models pass, a degraded
+ * candidate fails on every criterion it breaks, a killed worker resumes without paying twice, and
+ * the judge sees every pair in both orders.
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -21,12 +28,6 @@ import { addModel, seedUseCases } from '../support/fixtures';
 import { waitFor } from '../support/rollout';
 import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 
-/**
- * The evaluation lifecycle on the real stack (Temporal, PostgreSQL, the local embeddings server), with
- * the models and the judge as fake OpenAI-compatible servers: identical models pass, a degraded
- * candidate fails on every criterion it breaks, a killed worker resumes without paying twice, and
- * the judge sees every pair in both orders.
- */
 const USE_CASE = 'eval_npc';
 const SYSTEM = 'You are Mara, the innkeeper of the Gilded Goose. Answer in JSON.';
 

@@ -1,3 +1,12 @@
+/**
+ * An operator's first day, exactly as the README tells it: `mms dev` (what `npm start` runs), then in
+ * another terminal `npx mms doctor`, `npx mms model register npc_dialogue --provider local_vllm --model
+ * my-finetune`, `npx mms rollout start npc_dialogue my-finetune-npc-dialogue --wait` and `npx mms
+ * rollback npc_dialogue`, against a fake OpenAI-compatible server standing in for vLLM. Players call
+ * the gateway meanwhile. The gateway polls the registry slowly (1 s), so traffic changes wait for it
+ * (NotYetServed retries) — and the `mms dev` terminal shows no WARN line and no stack trace for that.
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,14 +16,6 @@ import { freePort } from '../../src/db/embedded-postgres';
 import { rolloutWorkflowId } from '../../workflows/rollout-messages';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 
-/**
- * An operator's first day, exactly as the README tells it: `mms dev` (what `npm start` runs), then in
- * another terminal `npx mms doctor`, `npx mms model register npc_dialogue --provider local_vllm --model
- * my-finetune`, `npx mms rollout start npc_dialogue my-finetune-npc-dialogue --wait` and `npx mms
- * rollback npc_dialogue`, against a fake OpenAI-compatible server standing in for vLLM. Players call
- * the gateway meanwhile. The gateway polls the registry slowly (1 s), so traffic changes wait for it
- * (NotYetServed retries) — and the `mms dev` terminal shows no WARN line and no stack trace for that.
- */
 const root = path.resolve(__dirname, '../..');
 let stateDir: string;
 let env: NodeJS.ProcessEnv;

@@ -1,3 +1,9 @@
+/**
+ * A model's first day: registered (bad input named, duplicates refused), validated through the real
+ * provider adapters against a fake OpenAI-compatible server (a typo'd upstream model fails and never
+ * serves), promoted, and undone — twice, back through history — with the gateway serving each step.
+ */
+
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { MmsConfig } from '../../src/config/schema';
@@ -13,11 +19,6 @@ import { startFakeProvider, type FakeProvider } from '../../testkit/fake-provide
 import { chatBody, gatewayTestConfig, startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import { allocationHistory, testPolicy, waitFor } from '../support/rollout';
 
-/**
- * A model's first day: registered (bad input named, duplicates refused), validated through the real
- * provider adapters against a fake OpenAI-compatible server (a typo'd upstream model fails and never
- * serves), promoted, and undone — twice, back through history — with the gateway serving each step.
- */
 const USE_CASE = 'model_lifecycle';
 let db: TestDatabase;
 let client: Client;

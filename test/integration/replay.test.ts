@@ -1,13 +1,14 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { Worker } from '@temporalio/worker';
-import { workflowBundlePath } from '../support/stack';
-
 /**
  * Committed histories replay against the current workflow bundle: a change to workflow code that
  * would break running workflows (non-determinism) fails here, before it reaches a worker.
  * Record new ones with `MMS_RECORD_HISTORIES=1 npx jest <suite>`.
  */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { workflowBundlePath } from '../support/stack';
+
 const dir = path.join(__dirname, '../histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 

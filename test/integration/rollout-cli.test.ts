@@ -1,3 +1,8 @@
+/**
+ * `mms rollout …` in-process, exactly as cli/main.ts runs a command (one-line errors, exit codes),
+ * against a real Temporal server, PostgreSQL and control worker.
+ */
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,10 +16,6 @@ import { createTestDatabase, startControlWorker, temporalAddress, temporalClient
 import { addModel, markValidated, seedUseCases, testConfig } from '../support/fixtures';
 import { healthy, startLogTraffic, waitFor } from '../support/rollout';
 
-/**
- * `mms rollout …` in-process, exactly as cli/main.ts runs a command (one-line errors, exit codes),
- * against a real Temporal server, PostgreSQL and control worker.
- */
 const USE_CASE = 'rollout_cli';
 let db: TestDatabase;
 let client: Client;

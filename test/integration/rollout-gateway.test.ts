@@ -1,3 +1,9 @@
+/**
+ * End to end: the real gateway (with the management API mounted on it) in front of fake providers on
+ * 127.0.0.1, player calls through it, the rollout workflow on a real Temporal server, verification
+ * against the gateway replica itself.
+ */
+
 import { request } from 'undici';
 import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../../src/config/schema';
@@ -14,11 +20,6 @@ import { agent, chatBody, gatewayTestConfig, startTestGateway, type TestGateway 
 import { allocationHistory, candidateWeights, testPolicy, waitFor } from '../support/rollout';
 import { markValidated } from '../support/fixtures';
 
-/**
- * End to end: the real gateway (with the management API mounted on it) in front of fake providers on
- * 127.0.0.1, player calls through it, the rollout workflow on a real Temporal server, verification
- * against the gateway replica itself.
- */
 const USE_CASE = 'rollout_gateway';
 const STABLE_NAME = 'llama-3.1-8b-instruct-rollout-gateway';
 const call = (content: string) => chatBody(content, { model: USE_CASE });

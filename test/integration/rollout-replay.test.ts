@@ -1,3 +1,11 @@
+/**
+ * Rollout histories replay against the current workflow bundle without non-determinism: the committed
+ * ones (test/histories/rollout-*.json: a promoted and a rolled-back rollout, recorded by this file with
+ * MMS_RECORD_HISTORIES=1) and, on every run, fresh ones of the paths with messages (pause, resume,
+ * promote of a stage, a critical-violation signal), so a change that breaks replay fails here. And a
+ * rollout started and paused on older workflow code is resumed by a worker on this code and completes.
+ */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -9,13 +17,6 @@ import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue
 import { addModel, seedUseCases, testConfig } from '../support/fixtures';
 import { healthy, startLogTraffic, startRolloutWorkflow, testPolicy, waitFor } from '../support/rollout';
 
-/**
- * Rollout histories replay against the current workflow bundle without non-determinism: the committed
- * ones (test/histories/rollout-*.json: a promoted and a rolled-back rollout, recorded by this file with
- * MMS_RECORD_HISTORIES=1) and, on every run, fresh ones of the paths with messages (pause, resume,
- * promote of a stage, a critical-violation signal), so a change that breaks replay fails here. And a
- * rollout started and paused on older workflow code is resumed by a worker on this code and completes.
- */
 const USE_CASE = 'rollout_replay';
 const historiesDir = path.join(__dirname, '../histories');
 let db: TestDatabase;

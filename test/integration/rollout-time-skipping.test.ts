@@ -1,3 +1,11 @@
+/**
+ * The rollout workflow's control paths (pause, abort, promote, inconclusive windows) on Temporal's
+ * time-skipping test server with mocked activities: windows of ten minutes and an hour of "nothing may
+ * move" take no real time, so these assertions need no sleeps. The real-stack suites
+ * (rollout-control.test.ts) prove the same paths against PostgreSQL and real activities.
+ * The server is Temporal's Java test server 1.38.0, fetched by scripts/setup.sh.
+ */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -10,13 +18,6 @@ import { abortUpdate, pauseUpdate, promoteUpdate, resumeUpdate, rolloutStatusQue
 import { workflowBundlePath } from '../support/stack';
 import { startRolloutWorkflow, testPolicy, waitFor } from '../support/rollout';
 
-/**
- * The rollout workflow's control paths (pause, abort, promote, inconclusive windows) on Temporal's
- * time-skipping test server with mocked activities: windows of ten minutes and an hour of "nothing may
- * move" take no real time, so these assertions need no sleeps. The real-stack suites
- * (rollout-control.test.ts) prove the same paths against PostgreSQL and real activities.
- * The server is Temporal's Java test server 1.38.0, fetched by scripts/setup.sh.
- */
 const testServer = path.resolve(__dirname, '../../.tools/bin/temporal-test-server');
 const USE_CASE = 'rollout_time_skipping';
 let env: TestWorkflowEnvironment;

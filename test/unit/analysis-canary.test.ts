@@ -113,7 +113,7 @@ describe('verdict rules', () => {
     ['error_rate', { errorRate: 0.3 }, 300],
     ['latency_shift', { latencyMedianMs: 900 }, 300],
     ['violation_rate', { violationRate: 0.15 }, 300],
-    // seed 5.2: a candidate that makes the game more manipulative fails like one that makes more errors
+    // a candidate that makes the game more manipulative fails like one that makes more errors
     ['unhealthy_engagement_rate', { unhealthyRate: 0.12 }, 300],
 
     ['feedback_score', { feedbackMean: 2 }, 300],

@@ -1,3 +1,9 @@
+/**
+ * No Docker engine runs here, so docker-compose.yml is checked for what can be checked: it parses,
+ * every image is pinned, every command it runs exists in this project, the schema is migrated and the
+ * use cases synced before anything serves, and Compose itself accepts the file.
+ */
+
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -5,11 +11,6 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { buildProgram } from '../../cli/main';
 
-/**
- * No Docker engine runs here, so docker-compose.yml is checked for what can be checked: it parses,
- * every image is pinned, every command it runs exists in this project, the schema is migrated and the
- * use cases synced before anything serves, and Compose itself accepts the file.
- */
 const root = path.resolve(__dirname, '../..');
 const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, { image?: string; build?: string; command?: string[]; entrypoint?: string[]; depends_on?: unknown; healthcheck?: { test?: string[] } }>;
