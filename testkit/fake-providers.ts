@@ -231,6 +231,63 @@ async function streamAnswer(res: ServerResponse, wire: RecordedRequest['wire'], 
   return true;
 }
 
+/** A request without the credential the fake expects is refused as the real API does: 401, `{auth}` naming what was sent. */
+function refuseWrongKey(behaviour: Behaviour, expected: string | undefined, credential: string | undefined): void {
+  if (expected !== undefined && credential !== expected) {
+    behaviour.status = 401;
+    behaviour.message ??= 'Incorrect API key provided: {auth}';
+  }
+}
+
+/** A scripted error answer (its status, retry-after and message) in the wire format's error shape. */
+function sendScriptedError(res: ServerResponse, wire: RecordedRequest['wire'], status: number, behaviour: Behaviour, credential: string | undefined): void {
+  const message = (behaviour.message ?? `fake ${status}`).replace('{auth}', credential ?? '');
+  const text = JSON.stringify(errorPayload(wire, status, message));
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+  if (behaviour.retryAfter !== undefined) headers['retry-after'] = behaviour.retryAfter;
+  res.writeHead(status, headers).end(text);
+}
+
+/** Which fake endpoint a request is for: a chat call of a wire format, or a model list (its fixture). */
+function routeOf(req: IncomingMessage, url: URL): { kind: 'chat'; wire: RecordedRequest['wire']; model?: string; stream?: boolean } | { kind: 'list'; file: string; wire: ListRequest['wire'] } | undefined {
+  const p = url.pathname;
+  if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/api/v1/chat/completions' || p === '/chat/completions')) return { kind: 'chat', wire: 'openai' };
+  if (req.method === 'POST' && p === '/v1/messages') return { kind: 'chat', wire: 'anthropic' };
+  const g = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(p);
+  if (req.method === 'POST' && g) return { kind: 'chat', wire: 'google', model: decodeURIComponent(g[1]!), stream: g[2] === 'streamGenerateContent' };
+  if (req.method !== 'GET') return undefined;
+  if (p === '/v1/models') return req.headers['anthropic-version'] ? { kind: 'list', file: 'anthropic-models.json', wire: 'anthropic' } : { kind: 'list', file: 'openai-models.json', wire: 'openai' };
+  if (p === '/api/v1/models') return { kind: 'list', file: 'openrouter-models.json', wire: 'openrouter' };
+  if (p === '/v1beta/models') return { kind: 'list', file: 'gemini-models.json', wire: 'google' };
+  if (p === '/api/tags') return { kind: 'list', file: 'ollama-tags.json', wire: 'ollama' };
+  return undefined;
+}
+
+/** One page of a model list where the real API pages it (Anthropic, Google); the whole list elsewhere. */
+function modelListPage(wire: ListRequest['wire'], body: Record<string, unknown>, url: URL, pageCap: FakeProviderOptions['listPageCap']): { status: number; payload: unknown } {
+  if (wire === 'anthropic') {
+    // GET /v1/models?limit=&after_id=: newest first, limit 1..1000 (default 20), has_more/first_id/last_id
+    const all = body.data as Array<{ id: string }>;
+    const limit = Math.min(Number(url.searchParams.get('limit') ?? 20), 1000, pageCap?.anthropic ?? Infinity);
+    const after = url.searchParams.get('after_id');
+    const start = after ? all.findIndex((m) => m.id === after) + 1 : 0;
+    if (after && start === 0) return { status: 400, payload: errorPayload('anthropic', 400, `after_id ${after} is not a model id`) };
+    const page = all.slice(start, start + limit);
+    return { status: 200, payload: { data: page, has_more: start + limit < all.length, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null } };
+  }
+  if (wire === 'google') {
+    // GET /v1beta/models?pageSize=&pageToken=: pageSize default 50, max 1000; an opaque nextPageToken
+    const all = body.models as unknown[];
+    const size = Math.min(Number(url.searchParams.get('pageSize') ?? 50), 1000, pageCap?.google ?? Infinity);
+    const token = url.searchParams.get('pageToken');
+    const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, '')) : 0;
+    if (!Number.isInteger(start) || start < 0) return { status: 400, payload: errorPayload('google', 400, 'Invalid page token.') };
+    const next = start + size < all.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
+    return { status: 200, payload: { models: all.slice(start, start + size), ...(next ? { nextPageToken: next } : {}) } };
+  }
+  return { status: 200, payload: body };
+}
+
 export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const fixturesDir = options.fixturesDir ?? fixturesDefault;
   const fixture = (name: string) => fs.readFileSync(path.join(fixturesDir, name));
@@ -261,24 +318,16 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       if (!finished && !res.writableEnded) counts.aborted++;
     });
     const behaviour: Behaviour = { ...(perModel.get(model) ?? {}), ...(queue.shift() ?? {}) };
-    const expected = options.keys?.[wire];
     const credential = credentialOf(req, wire);
-    if (expected !== undefined && credential !== expected) {
-      behaviour.status = 401;
-      behaviour.message ??= `Incorrect API key provided: {auth}`;
-    }
+    refuseWrongKey(behaviour, options.keys?.[wire], credential);
     if (behaviour.status === undefined && options.errorRate && Math.random() < options.errorRate) behaviour.status = 500;
     const latency = behaviour.latencyMs ?? options.latencyMs ?? 0;
     if (behaviour.hang) return; // the client must give up (and its abort is counted)
     if (latency > 0) await sleep(latency);
     if (res.destroyed) return;
     if (behaviour.status !== undefined && behaviour.status !== 200) {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (behaviour.retryAfter !== undefined) headers['retry-after'] = behaviour.retryAfter;
-      const message = (behaviour.message ?? `fake ${behaviour.status}`).replace('{auth}', credential ?? '');
       finished = true;
-      res.writeHead(behaviour.status, headers).end(JSON.stringify(errorPayload(wire, behaviour.status, message)));
-      return;
+      return sendScriptedError(res, wire, behaviour.status, behaviour, credential);
     }
     const content = behaviour.content ?? (behaviour.respond ? behaviour.respond(lastUserText(body, wire), body) : answerFor(model, body, wire));
     const answer: FakeAnswer = { id: `fake-${++seq}`, created: Math.floor(Date.now() / 1000), model, content, inTokens: promptTokens(body), outTokens: words(content) };
@@ -301,60 +350,23 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   /** A model list as the real API serves it: credentials checked, scripted refusals, pages where the API pages. */
   function list(req: IncomingMessage, res: ServerResponse, url: URL, file: string, wire: ListRequest['wire']) {
     listRequests.push({ wire, path: url.pathname, query: Object.fromEntries(url.searchParams) });
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      const text = JSON.stringify(payload);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
-    };
     const keyed = wire === 'openrouter' || wire === 'ollama' ? undefined : wire; // OpenRouter's list is public; Ollama has no keys
-    const errorWire = keyed ?? 'openai';
     const behaviour = listQueue.shift() ?? {};
-    const expected = keyed ? options.keys?.[keyed] : undefined;
     const credential = keyed ? credentialOf(req, keyed) : undefined;
-    if (expected !== undefined && credential !== expected) {
-      behaviour.status = 401;
-      behaviour.message ??= 'Incorrect API key provided: {auth}';
-    }
-    if (behaviour.status !== undefined && behaviour.status !== 200) {
-      const message = (behaviour.message ?? `fake ${behaviour.status}`).replace('{auth}', credential ?? '');
-      return send(behaviour.status, errorPayload(errorWire, behaviour.status, message), behaviour.retryAfter !== undefined ? { 'retry-after': behaviour.retryAfter } : {});
-    }
-    const body = listBody(file);
-    if (wire === 'anthropic') {
-      // GET /v1/models?limit=&after_id=: newest first, limit 1..1000 (default 20), has_more/first_id/last_id
-      const all = body.data as Array<{ id: string }>;
-      const limit = Math.min(Number(url.searchParams.get('limit') ?? 20), 1000, options.listPageCap?.anthropic ?? Infinity);
-      const after = url.searchParams.get('after_id');
-      const start = after ? all.findIndex((m) => m.id === after) + 1 : 0;
-      if (after && start === 0) return send(400, errorPayload('anthropic', 400, `after_id ${after} is not a model id`));
-      const page = all.slice(start, start + limit);
-      return send(200, { data: page, has_more: start + limit < all.length, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null });
-    }
-    if (wire === 'google') {
-      // GET /v1beta/models?pageSize=&pageToken=: pageSize default 50, max 1000; an opaque nextPageToken
-      const all = body.models as unknown[];
-      const size = Math.min(Number(url.searchParams.get('pageSize') ?? 50), 1000, options.listPageCap?.google ?? Infinity);
-      const token = url.searchParams.get('pageToken');
-      const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, '')) : 0;
-      if (!Number.isInteger(start) || start < 0) return send(400, errorPayload('google', 400, 'Invalid page token.'));
-      const next = start + size < all.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
-      return send(200, { models: all.slice(start, start + size), ...(next ? { nextPageToken: next } : {}) });
-    }
-    return send(200, body);
+    refuseWrongKey(behaviour, keyed ? options.keys?.[keyed] : undefined, credential);
+    if (behaviour.status !== undefined && behaviour.status !== 200) return sendScriptedError(res, keyed ?? 'openai', behaviour.status, behaviour, credential);
+    const page = modelListPage(wire, listBody(file), url, options.listPageCap);
+    const text = JSON.stringify(page.payload);
+    res.writeHead(page.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }).end(text);
   }
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const p = url.pathname;
+    const route = routeOf(req, url);
     const handle = async () => {
-      if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/api/v1/chat/completions' || p === '/chat/completions')) return chat(req, res, 'openai');
-      if (req.method === 'POST' && p === '/v1/messages') return chat(req, res, 'anthropic');
-      const g = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(p);
-      if (req.method === 'POST' && g) return chat(req, res, 'google', decodeURIComponent(g[1]!), g[2] === 'streamGenerateContent');
-      if (req.method === 'GET' && p === '/v1/models') return req.headers['anthropic-version'] ? list(req, res, url, 'anthropic-models.json', 'anthropic') : list(req, res, url, 'openai-models.json', 'openai');
-      if (req.method === 'GET' && p === '/api/v1/models') return list(req, res, url, 'openrouter-models.json', 'openrouter');
-      if (req.method === 'GET' && p === '/v1beta/models') return list(req, res, url, 'gemini-models.json', 'google');
-      if (req.method === 'GET' && p === '/api/tags') return list(req, res, url, 'ollama-tags.json', 'ollama');
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake: no route ${req.method} ${p}` } }));
+      if (route?.kind === 'chat') return chat(req, res, route.wire, route.model, route.stream);
+      if (route?.kind === 'list') return list(req, res, url, route.file, route.wire);
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake: no route ${req.method} ${url.pathname}` } }));
     };
     handle().catch((err) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));

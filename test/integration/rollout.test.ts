@@ -164,12 +164,11 @@ test('a canary with a higher error rate is rolled back at the first window with 
   expect(deployment.status).toBe('rolled_back');
   expect(deployment.rollbackReason).toContain('error rate');
 
-  // fault to rollback: from the canary getting traffic to stable serving everything again
+  // The canary's traffic change is followed directly by the restore: no other stage came between. How
+  // fast that is, is a figure of bench:rollout ("fault to rollback"), not a bound a loaded CI can hold.
   const history = await allocationHistory(db.prisma, USE_CASE);
-  const canaryOn = history.find((h) => h.entries.some((e) => e.modelId === candidateId && e.weight > 0))!;
-  const restored = history[history.length - 1]!;
-  const seconds = (restored.createdAt.getTime() - canaryOn.createdAt.getTime()) / 1000;
-  expect(seconds).toBeLessThanOrEqual(policy.windowSeconds + 5);
+  const weights = candidateWeights(history, candidateId);
+  expect(weights.slice(weights.indexOf(2500))).toEqual([2500, 0]);
 });
 
 test('a second rollout of the same use case is refused with a clear message', async () => {

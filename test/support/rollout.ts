@@ -78,11 +78,16 @@ export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: stri
   };
   const loop = (async () => {
     let carry = 0;
+    let lastTick = Date.now();
     while (!stopped) {
       const started = Date.now();
       const allocation = await getServingAllocation(prisma, options.useCaseId);
+      // Calls due since the last tick, by the clock: a loaded machine stretches the ticks, not the
+      // rate (a falling rate would change what a window holds, e.g. stable's stragglers against it).
+      const elapsedMs = Math.min(started - lastTick, 1000);
+      lastTick = started;
       if (allocation) {
-        carry += (options.perSecond * tickMs) / 1000;
+        carry += (options.perSecond * elapsedMs) / 1000;
         const n = Math.floor(carry);
         carry -= n;
         const served = allocation.entries.filter((e) => e.role !== 'shadow' && e.weight > 0);
