@@ -93,7 +93,9 @@ export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: stri
         const served = allocation.entries.filter((e) => e.role !== 'shadow' && e.weight > 0);
         const shadows = allocation.entries.filter((e) => e.role === 'shadow');
         const rows = [];
-        const at = new Date();
+        // Stamped when the allocation was read, as the gateway logs a call at its routing: a read that
+        // began before a traffic change (stale under load) must not put its calls after the change.
+        const at = new Date(started);
         for (let i = 0; i < n; i++) {
           let bucket = Math.floor(Math.random() * TOTAL_BUCKETS);
           const entry = served.find((e) => (bucket -= e.weight) < 0) ?? served[0]!;
