@@ -14,6 +14,7 @@ import {
   costPerRequest,
   type MeasuredModel,
   type PaidSwitchDecision,
+  type PaidSwitchTrigger,
   type RankedEntry,
   type RankingRow,
   type TokenMix,
@@ -26,7 +27,6 @@ import { getServingAllocation, NotFoundError, stableModelId } from '../src/regis
 import { registerModel, DuplicateModelError } from '../src/registry/models';
 import { useCaseCopyName } from '../src/registry/use-cases';
 import { failFastOnNotFound, withHeartbeat } from './registry';
-import type { PaidSwitchTrigger } from '../workflows/paid-switch-messages';
 
 export interface PaidSwitchActivityDeps {
   prisma: PrismaClient;

@@ -1,6 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { RolloutPolicy } from '../src/config/schema';
-import type { PaidSwitchDecision, RankingRow, SpendingReport } from '../src/discovery/paid-ranking';
+import type { PaidSwitchDecision, PaidSwitchTrigger, RankingRow, SpendingReport } from '../src/discovery/paid-ranking';
 
 /**
  * Messages of the paid switch (`paidSwitch:<useCase>`): scan the paid providers, filter and rank their
@@ -16,13 +16,8 @@ import type { PaidSwitchDecision, RankingRow, SpendingReport } from '../src/disc
  * Pure: safe inside the workflow sandbox.
  */
 
-export type { PaidSwitchDecision, RankingRow, SpendingReport };
+export type { PaidSwitchDecision, PaidSwitchTrigger, RankingRow, SpendingReport };
 
-/** Why a switch runs: asked for (CLI, REST), the scan schedule, a shutdown notice, or the meta loop. */
-export interface PaidSwitchTrigger {
-  kind: 'manual' | 'schedule' | 'shutdown' | 'meta';
-  reason: string;
-}
 
 export interface PaidSwitchInput {
   useCaseId: string;

@@ -70,6 +70,12 @@ export interface RankingRow {
   shutdownSource: string | null;
 }
 
+/** Why a paid switch runs (kept here, below activities/ and workflows/, which both name it): asked for (CLI, REST), the scan schedule, a shutdown notice, or the meta loop. */
+export interface PaidSwitchTrigger {
+  kind: 'manual' | 'schedule' | 'shutdown' | 'meta';
+  reason: string;
+}
+
 export interface PaidSwitchDecision {
   decision: 'switch' | 'keep';
   reason: string;
