@@ -2,7 +2,7 @@
 //
 //   cli/ ─▶ api/ ─▶ clients/ ─▶ workflows/ ─▶ src/
 //    │                              ▲  (types only) ─▶ activities/ ─▶ src/
-//    ├─▶ workers/ ─▶ activities/, workflows/
+//    ├─▶ workers/ ─▶ clients/, activities/, workflows/
 //    └─▶ gateway/ ─▶ src/
 //   testkit/ ─▶ src/      test/, bench/ ─▶ anything above (bench never test/)
 //
@@ -15,7 +15,7 @@ const layers = {
   workflows: ['workflows', 'src', 'activities'], // activities: types only, see below
   gateway: ['gateway', 'src'], // the data plane; the management API is mounted by cli/, not here
   clients: ['clients', 'workflows', 'src'], // Temporal client facades (start, signal, query, update)
-  workers: ['workers', 'activities', 'workflows', 'src'],
+  workers: ['workers', 'clients', 'activities', 'workflows', 'src'], // an entry point: the control worker's process may use the client facades
   api: ['api', 'clients', 'workflows', 'src'],
   cli: ['cli', 'api', 'clients', 'workers', 'gateway', 'workflows', 'src'],
   scripts: ['scripts', 'src'],
