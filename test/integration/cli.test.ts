@@ -173,7 +173,8 @@ test('mms dev runs the system, doctor is green, rollback works from the CLI, and
     throw err;
   }
   expect(await stop(second.child)).toBe(0);
-}, 240_000);
+  // Two `mms dev` starts, each now starting the gateway as a process of its own, plus a dozen CLI processes.
+}, 420_000);
 
 afterAll(() => {
   fs.rmSync(stateDir, { recursive: true, force: true });
