@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client 
 import { z } from 'zod';
 import { guardrailsReport } from '../src/guardrails/report';
 import { listHistory } from '../src/registry/history';
+import { listDecisions } from '../src/meta/decisions';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
 import { formatIssues } from '../src/config/load';
 import { verifyApiKey } from '../src/auth/api-keys';
@@ -150,6 +151,15 @@ const guardrailsQuery = z.object({
 
 const historyQuery = z.object({
   limit: z.coerce.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(10_000, { error: 'must be at most 10000' }).default(50),
+});
+
+/** `GET …/decisions`: the meta loop's and the guardrails monitor's decisions, newest first. */
+const decisionsQuery = z.object({
+  use_case: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' }).optional(),
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time (2026-11-30T12:00:00Z)' }).optional(),
+  source: z.enum(['meta', 'guardrails'], { error: 'must be meta or guardrails' }).optional(),
+  actions_only: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  limit: z.coerce.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be >= 1' }).max(10_000, { error: 'must be at most 10000' }).default(100),
 });
 
 const useCaseParam = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, { error: 'must be a use case id (lower_snake_case)' });
@@ -658,6 +668,17 @@ function logsAndReportRoutes(app: FastifyInstance, { deps, authenticated, by, ke
     const { limit } = parse(historyQuery, req.query);
     if (!(await deps.prisma.useCase.findUnique({ where: { id: useCase }, select: { id: true } }))) throw new ApiError(404, `use_case: use case "${useCase}" is not in the registry`, 'use_case', 'not_found');
     return { use_case: useCase, events: await listHistory(deps.prisma, useCase, limit) };
+  });
+  // Every decision with its rule, reasons, numbers, the workflow it started and its outcome (`mms decisions`).
+  app.get<{ Querystring: Record<string, string> }>(`${PREFIX}/decisions`, authenticated, async (req) => {
+    const q = parse(decisionsQuery, req.query);
+    const rows = await listDecisions(deps.prisma, { useCaseId: q.use_case, since: q.since ? new Date(q.since) : undefined, source: q.source, includeNone: q.actions_only !== 'true', limit: q.limit });
+    return {
+      decisions: rows.map((d) => ({
+        id: d.id, at: d.at.toISOString(), use_case: d.useCaseId, source: d.source, decision_type: d.decisionType, action: d.action, rule: d.rule, status: d.status, reason: d.reason,
+        dry_run: d.dryRun, workflow_id: d.workflowId, action_workflow_id: d.actionWorkflowId, outcome: d.outcome, numbers: d.numbers, executed_at: d.executedAt?.toISOString() ?? null,
+      })),
+    };
   });
   app.get(`${PREFIX}/logs/retention`, authenticated, async () =>
     retentionPlan(deps.prisma, retentionPolicy(deps.config.logs, deps.config.useCases.map((u) => u.id))),

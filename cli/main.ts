@@ -15,6 +15,7 @@ import { registerRegistryCommands } from './commands/registry';
 import { registerModelCommands } from './commands/models';
 import { registerEvaluationCommands } from './commands/evaluation';
 import { registerPaidSwitchCommands } from './commands/paid-switch';
+import { registerMetaCommands } from './commands/meta';
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
   const program = new Command('mms')
@@ -39,6 +40,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerGatewayCommands(program, context);
   registerLogsCommands(program, context);
   registerGuardrailsCommands(program, context);
+  registerMetaCommands(program, context);
   // Every subcommand inherits --json and exits through the handler below.
   program.commands.forEach(function inherit(cmd: Command) {
     cmd.exitOverride();

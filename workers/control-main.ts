@@ -12,6 +12,7 @@ import { activeTracing } from '../src/telemetry/tracing';
 import { ensureLogSchedules } from './log-schedules';
 import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
+import { ensureMetaSchedule } from './meta-schedule';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
 import { temporalLogger } from '../src/temporal/logger';
@@ -75,7 +76,7 @@ async function main() {
   let monitors: Awaited<ReturnType<typeof ensureGuardrailsMonitors>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
-    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config)];
+    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config), await ensureMetaSchedule(client, config)];
     monitors = await ensureGuardrailsMonitors(client, config);
     await client.connection.close();
   }

@@ -14,6 +14,8 @@ import { createTrainingJobActivities } from '../activities/training-jobs';
 import { createPipelineActivities } from '../activities/pipeline';
 import { createGuardrailsActivities } from '../activities/guardrails';
 import type { Tier2Judge } from '../src/guardrails/tier2-window';
+import { createMetaActivities } from '../activities/meta';
+import * as workflows from '../workflows';
 import { createPaidCatalogActivities } from '../activities/paid-catalog';
 import { createPaidSwitchActivities } from '../activities/paid-switch';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
@@ -34,6 +36,8 @@ export interface ControlWorkerDeps {
   evaluation?: Omit<EvaluationDeps, 'prisma'>;
   /** Tier 2 of the guardrails for the monitors' windows (createTier2Judge), or why there is none. */
   guardrailsTier2?: Tier2Judge | { unavailable: string };
+  /** The pipeline input of a self-hosted use case, for the retrains the meta loop decides (clients/meta's pipelineInputFor). */
+  pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
 }
 
 /** Without a config this worker cannot call providers: validations fail at once with the reason. */
@@ -64,6 +68,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createTrainingJobActivities({ prisma: deps.prisma }),
       ...createPipelineActivities({ prisma: deps.prisma }),
       ...createGuardrailsActivities({ prisma: deps.prisma, tier2: deps.guardrailsTier2 }),
+      ...createMetaActivities({ prisma: deps.prisma, registeredWorkflowTypes: Object.keys(workflows), pipelineInput: deps.pipelineInput }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),
       ...(deps.config ? createPaidSwitchActivities({ prisma: deps.prisma, config: deps.config }) : {}),

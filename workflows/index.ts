@@ -10,3 +10,4 @@ export { downloadModelWorkflow } from './download-model';
 export { pipelineWorkflow, copyWorkflow } from './pipeline';
 export { guardrailsMonitorWorkflow } from './guardrails-monitor';
 export { paidSwitchWorkflow, paidCatalogScanWorkflow } from './paid-switch';
+export { metaOptimizationWorkflow, metaSweepBatchWorkflow } from './meta-optimization';

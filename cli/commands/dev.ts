@@ -17,6 +17,8 @@ import { createControlWorker } from '../../workers/control';
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
+import { ensureMetaSchedule } from '../../workers/meta-schedule';
+import { pipelineInputFor } from '../../clients/meta';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
 import type { MmsConfig } from '../../src/config/schema';
@@ -149,6 +151,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
     gatewayReplicaUrls: parts.gatewayReplicaUrls,
     config,
     evaluation: evaluationDeps(config, parts.embeddingsUrl, say),
+    pipelineInput: pipelineInputFor(config),
   });
   const running = worker.run();
   stops.push({
@@ -166,7 +169,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
   say(`worker: polling ${config.temporal.controlTaskQueue}`);
   const scheduler = await Connection.connect({ address: parts.address });
   const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
-  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config)];
+  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config), await ensureMetaSchedule(schedulerClient, config)];
   const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
   await scheduler.close();
   say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);

@@ -135,6 +135,92 @@ const weights = <T extends z.ZodRawShape>(shape: T) =>
 
 const unit = z.number().min(0).max(1);
 
+/**
+ * Service-level objectives of a use case, judged by the meta loop over its health window (roll-ups of
+ * the logs); a key left out is not judged.
+ */
+const sloSchema = z.strictObject({
+  errorRate: unit.optional(),
+  p95Ms: z.number().positive().optional(),
+  /** Mean player feedback score (0..1) at least this. */
+  feedbackScore: unit.optional(),
+  costPerRequestUsd: z.number().min(0).optional(),
+});
+
+export const metaMetrics = ['errorRate', 'p95Ms', 'feedbackScore', 'costPerRequestUsd'] as const;
+export const metaActions = ['rollback', 'adjust_parameters', 'retrain', 'paid_switch', 'none'] as const;
+
+/**
+ * One decision rule of the meta loop (data, not code): when `metric` of the stable model over the
+ * health window breaches the use case's SLO (`compare: slo`) or is `factor` times worse than its
+ * baseline (`compare: baseline`), take `action`. Rules are judged in order; each action is taken at
+ * most once per use case and sweep, by the first rule asking for it.
+ */
+const metaRuleSchema = z.strictObject({
+  name: identifier,
+  metric: z.enum(metaMetrics),
+  compare: z.enum(['slo', 'baseline']).default('slo'),
+  /** baseline: breached when the window is this many times worse than the baseline (feedback: below baseline / factor). */
+  factor: z.number().min(1).default(1.5),
+  action: z.enum(metaActions),
+  /** Only use cases of these kinds (both when left out). */
+  kinds: z.array(z.enum(['paid', 'self_hosted'])).min(1).optional(),
+  /** adjust_parameters: the new temperature is current × this (never below minTemperature). */
+  temperatureFactor: z.number().gt(0).lt(1).default(0.8),
+  minTemperature: z.number().min(0).max(2).default(0.2),
+});
+
+/**
+ * `metaOptimization` (seed 6): a Temporal Schedule that sweeps every use case — health from the logs'
+ * roll-ups against SLOs and baseline, the guardrails monitor's decisions, candidates due — and decides
+ * and acts (rollback, parameter change, retrain, paid switch), every decision recorded.
+ */
+export const metaPolicySchema = z.strictObject({
+  scheduleIntervalMinutes: z.number().int().min(1).default(60),
+  /** Sweeps missed while Temporal or the workers were down are run once back, within this window. */
+  catchupWindowMinutes: z.number().int().min(1).default(60),
+  /** Record every decision and act on none (one sweep only: `mms schedule trigger --dry-run`). */
+  dryRun: z.boolean().default(false),
+  /** The health window: the last this many minutes of roll-ups, judged against the SLOs… */
+  healthWindowMinutes: z.number().int().min(1).max(10_080).default(60),
+  /** …and against the baseline: the stable model's this many hours before the window (hourly roll-ups). */
+  baselineHours: z.number().int().min(1).max(24 * 90).default(168),
+  /** Fewer calls than this in the window: health is not judged. */
+  minRequests: z.number().int().min(1).default(50),
+  slos: sloSchema.default({ errorRate: 0.05, p95Ms: 10_000 }),
+  rules: z
+    .array(metaRuleSchema)
+    .default([
+      { name: 'error_rate_slo', metric: 'errorRate', compare: 'slo', factor: 1.5, action: 'rollback', temperatureFactor: 0.8, minTemperature: 0.2 },
+      { name: 'p95_slo', metric: 'p95Ms', compare: 'slo', factor: 1.5, action: 'rollback', temperatureFactor: 0.8, minTemperature: 0.2 },
+      { name: 'feedback_drift', metric: 'feedbackScore', compare: 'baseline', factor: 1.25, action: 'retrain', kinds: ['self_hosted'], temperatureFactor: 0.8, minTemperature: 0.2 },
+      { name: 'cost_slo', metric: 'costPerRequestUsd', compare: 'slo', factor: 1.5, action: 'paid_switch', kinds: ['paid'], temperatureFactor: 0.8, minTemperature: 0.2 },
+    ])
+    .superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((r, i) => {
+        if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate rule name "${r.name}"` });
+        seen.add(r.name);
+      });
+    }),
+  /** Paid use cases: a paid switch (discovery, evaluation, rollout of a better paid model) is due this often. 0 = only on a rule. */
+  paidDiscoveryEveryHours: z.number().min(0).default(24 * 7),
+  /** Self-hosted use cases: a retrain (the pipeline) is due this often. 0 = only on a rule or a guardrails request. */
+  retrainEveryDays: z.number().min(0).default(30),
+  /** Per use case: SLOs (merged over `slos`) and whether the loop may act on it at all. */
+  useCases: z.record(identifier, z.strictObject({ slos: sloSchema.optional(), enabled: z.boolean().default(true) })).default({}),
+  /** Use cases per batch child workflow (one health read and one decision write per batch). */
+  batchSize: z.number().int().min(1).max(1000).default(100),
+  /** Batch children running at once. */
+  parallelBatches: z.number().int().min(1).max(50).default(4),
+  /** Batches per run of the sweep before it continues as new (keeps every history small). */
+  batchesPerRun: z.number().int().min(1).max(500).default(20),
+  /** Actions (child workflows, parameter changes) one sweep may take; later decisions are recorded as deferred. */
+  maxActionsPerSweep: z.number().int().min(0).default(10),
+  /** Actions running at once within a sweep. */
+  maxConcurrentActions: z.number().int().min(1).default(3),
+});
+
 export const rolloutPolicySchema = z.strictObject({
   strategy: z.enum(['canary', 'blue_green', 'shadow_then_canary']).default('canary'),
   steps: z
@@ -707,11 +793,7 @@ export const configSchema = z
               .prefault({}),
           })
           .prefault({}),
-        meta: z
-          .strictObject({
-            scheduleIntervalMinutes: z.number().int().min(1).default(60),
-          })
-          .prefault({}),
+        meta: metaPolicySchema.prefault({}),
       })
       .prefault({}),
     selfHosted: selfHostedSchema.prefault({}),
@@ -773,6 +855,11 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['logs', 'retention', 'useCases', id], message: `unknown use case "${id}" (defined: ${config.useCases.map((u) => u.id).join(', ')})` });
       }
     }
+    for (const id of Object.keys(config.policies.meta.useCases)) {
+      if (!config.useCases.some((u) => u.id === id)) {
+        ctx.addIssue({ code: 'custom', path: ['policies', 'meta', 'useCases', id], message: `unknown use case "${id}" (defined: ${config.useCases.map((u) => u.id).join(', ')})` });
+      }
+    }
     config.useCases.forEach((useCase, i) => {
       const first = seen.get(useCase.id);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['useCases', i, 'id'], message: `duplicate use case id "${useCase.id}" (also useCases[${first}])` });
@@ -813,6 +900,7 @@ export type MmsConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type UseCaseConfig = z.infer<typeof useCaseSchema>;
 export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
+export type MetaPolicy = z.infer<typeof metaPolicySchema>;
 export type ModelRef = z.infer<typeof modelRefSchema>;
 export type UseCaseEvaluation = z.infer<typeof useCaseEvaluationSchema>;
 export type UseCaseTest = UseCaseEvaluation['tests'][number];

@@ -57,8 +57,13 @@ export async function ensureSchedule(client: Client, s: ScheduledWorkflow): Prom
     action.taskQueue === s.taskQueue &&
     isDeepStrictEqual(action.args ?? [], s.args) &&
     current.spec.intervals?.length === 1 &&
-    current.spec.intervals[0]!.every === s.everyMs;
+    current.spec.intervals[0]!.every === s.everyMs &&
+    current.policies.catchupWindow === (s.catchupWindowMs ?? 60_000);
   if (same) return 'unchanged';
-  await handle.update(() => definition(s));
+  // A paused schedule stays paused (with the operator's note): a changed config is no resume.
+  await handle.update(() => {
+    const next = definition(s);
+    return current.state.paused ? { ...next, state: { paused: true, note: current.state.note } } : next;
+  });
   return 'updated';
 }

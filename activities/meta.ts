@@ -1,0 +1,103 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { PrismaClient } from '@prisma/client';
+import { failFastOnNotFound } from './registry';
+import { assessUseCases } from '../src/meta/assess';
+import type { MetaAction, UseCaseAssessment } from '../src/meta/decide';
+import { applyMetaParameterChange, executingMetaDecisions, recordMetaDecisions, updateMetaDecision, type RecordedDecision, type RecordMetaDecisionsInput, type UpdateMetaDecisionInput } from '../src/meta/decisions';
+
+/** How the sweep starts an action that is a workflow of another lifecycle, known by type name and business-key id. */
+export interface ActionWorkflow {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  taskQueue?: string;
+}
+
+export interface MetaActivityDeps {
+  prisma: PrismaClient;
+  /**
+   * The workflow types the control worker registers: an action whose workflow is not among them (a
+   * paid switch on a build without it) is recorded as not started, with the reason, instead of
+   * starting a workflow no worker can run.
+   */
+  registeredWorkflowTypes: readonly string[];
+  /** The pipeline input of a self-hosted use case (settings resolved from mms.config.yaml); without it a retrain is recorded as not started. */
+  pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
+}
+
+/** Activities of the `metaOptimization` sweep: list, assess, record, act on parameters, reconcile outcomes. */
+export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput }: MetaActivityDeps) {
+  return {
+    /** Use case ids after `after`, in id order (the sweep's cursor survives continue-as-new). */
+    async listMetaUseCases(input: { after: string | null; limit: number }): Promise<string[]> {
+      const rows = await prisma.useCase.findMany({ where: input.after ? { id: { gt: input.after } } : {}, orderBy: { id: 'asc' }, take: input.limit, select: { id: true } });
+      return rows.map((r) => r.id);
+    },
+
+    async assessUseCases(input: { useCaseIds: string[]; from: string; to: string; baselineHours: number; lookbackDays: number }): Promise<UseCaseAssessment[]> {
+      return failFastOnNotFound(() => assessUseCases(prisma, { ...input, from: new Date(input.from), to: new Date(input.to) }));
+    },
+
+    async recordMetaDecisions(input: RecordMetaDecisionsInput): Promise<RecordedDecision[]> {
+      return failFastOnNotFound(() => recordMetaDecisions(prisma, input));
+    },
+
+    async updateMetaDecision(input: UpdateMetaDecisionInput): Promise<void> {
+      return failFastOnNotFound(() => updateMetaDecision(prisma, input));
+    },
+
+    async applyMetaParameterChange(input: { decisionId: string; useCaseId: string; modelId: string; temperature: number }) {
+      return failFastOnNotFound(() => applyMetaParameterChange(prisma, input));
+    },
+
+    /** The workflow an action starts, or why this worker cannot start it. */
+    async metaActionWorkflow(input: { useCaseId: string; action: MetaAction; decisionId: string; reason: string; requestedBy: string }): Promise<ActionWorkflow | { unavailable: string }> {
+      if (input.action === 'retrain') {
+        if (!registeredWorkflowTypes.includes('pipelineWorkflow')) return { unavailable: 'this control worker does not register pipelineWorkflow' };
+        if (!pipelineInput) return { unavailable: 'this control worker was started without the pipeline settings of mms.config.yaml (selfHosted)' };
+        try {
+          return { workflowType: 'pipelineWorkflow', workflowId: `pipeline:${input.useCaseId}`, args: [pipelineInput(input.useCaseId, input.requestedBy)] };
+        } catch (err) {
+          return { unavailable: (err as Error).message };
+        }
+      }
+      if (input.action === 'paid_switch') {
+        // The paid switch (discovery → evaluation → rollout of a better paid model) is its own lifecycle,
+        // `paidSwitch:<useCase>`; started by type name so this loop needs no change when it ships.
+        if (!registeredWorkflowTypes.includes('paidSwitchWorkflow')) return { unavailable: 'the paid switch workflow (paidSwitchWorkflow) is not registered on this control worker yet' };
+        return { workflowType: 'paidSwitchWorkflow', workflowId: `paidSwitch:${input.useCaseId}`, args: [{ useCaseId: input.useCaseId, trigger: { kind: 'meta', reason: input.reason }, requestedBy: input.requestedBy }] };
+      }
+      return { unavailable: `${input.action} is not a workflow action` };
+    },
+
+    /**
+     * Outcomes of actions earlier sweeps started and did not wait for (retrain, paid switch): each
+     * workflow that has closed moves its decision to executed or failed, with the close status.
+     */
+    async reconcileMetaOutcomes(): Promise<{ checked: number; closed: number }> {
+      const client = Context.current().client;
+      const open = await executingMetaDecisions(prisma);
+      let closed = 0;
+      for (const d of open) {
+        const handle = client.workflow.getHandle(d.actionWorkflowId, d.actionRunId ?? undefined);
+        let status: string;
+        try {
+          status = (await handle.describe()).status.name;
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          status = 'NOT_FOUND';
+        }
+        if (status === 'RUNNING') continue;
+        closed++;
+        // A completed lifecycle's own verdict (a paid switch's outcome: kept, promoted, rolled back …) is the decision's outcome.
+        const result = status === 'COMPLETED' ? await handle.result().catch(() => undefined) : undefined;
+        const verdict = result && typeof result === 'object' ? Object.fromEntries(Object.entries(result as Record<string, unknown>).filter(([k, v]) => ['outcome', 'reason'].includes(k) && typeof v === 'string')) : {};
+        await updateMetaDecision(prisma, { decisionId: d.decisionId, status: status === 'COMPLETED' ? 'executed' : 'failed', outcome: { workflowStatus: status.toLowerCase(), ...verdict } });
+      }
+      return { checked: open.length, closed };
+    },
+  };
+}
+
+export type MetaActivities = ReturnType<typeof createMetaActivities>;

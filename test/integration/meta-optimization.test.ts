@@ -1,0 +1,215 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import Fastify from 'fastify';
+import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
+import { createApiKey } from '../../src/auth/api-keys';
+import { getServingAllocation, stableModelId } from '../../src/registry/allocations';
+import { captureSnapshot } from '../../src/registry/snapshots';
+import { LATENCY_BUCKETS_MS } from '../../src/logs/rollups';
+import { registerMetaCommands } from '../../cli/commands/meta';
+import { ensureMetaSchedule } from '../../workers/meta-schedule';
+import { META_SCHEDULE_ID, type MetaSweepResult } from '../../workflows/meta-optimization-messages';
+import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { addModel, seedUseCases, testConfig } from '../support/fixtures';
+import { runMms } from '../support/cli';
+import { setAllocation } from '../fixtures/gateway-harness';
+import { waitFor } from '../support/rollout';
+
+/**
+ * The meta loop end to end on the real Temporal server and PostgreSQL, every sweep started through
+ * its schedule (`mms schedule trigger`), never by starting the workflow: overlapping triggers start
+ * one sweep; a dry run records and acts on nothing; a use case whose error rate breaches its SLO is
+ * rolled back (undo) by a rollback child; a use case with a rollout running is left alone; every
+ * decision is in `mms decisions` (and REST) with its reasons; the sweep continues as new between pages.
+ */
+const suffix = crypto.randomBytes(3).toString('hex');
+const BAD = `meta_bad_${suffix}`;
+const OK = `meta_ok_${suffix}`;
+const BUSY = `meta_busy_${suffix}`;
+
+let db: TestDatabase;
+let client: Client;
+let worker: Awaited<ReturnType<typeof startControlWorker>> | undefined;
+let configFile: string;
+let previousId: string;
+let currentId: string;
+const taskQueue = uniqueTaskQueue('meta');
+
+const config = (dryRun: boolean) =>
+  testConfig({
+    useCaseIds: [BAD, OK, BUSY],
+    extra: {
+      temporal: { controlTaskQueue: taskQueue },
+      policies: {
+        meta: {
+          dryRun,
+          minRequests: 20,
+          slos: { errorRate: 0.1 },
+          rules: [{ name: 'error_rate_slo', metric: 'errorRate', compare: 'slo', action: 'rollback' }],
+          // No candidate is due: this file is about health.
+          paidDiscoveryEveryHours: 0,
+          retrainEveryDays: 0,
+          scheduleIntervalMinutes: 1440,
+          // One use case per batch, two batches per page, a new run after every page: 3 use cases take 2 runs.
+          batchSize: 1,
+          parallelBatches: 2,
+          batchesPerRun: 1,
+        },
+      },
+    },
+  });
+
+/** A minute of roll-ups of a use case's stable model: `calls` calls, `errors` of them failed, all under 250 ms. */
+async function rollup(useCaseId: string, modelId: string, calls: number, errors: number) {
+  const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000);
+  const latencyBuckets = LATENCY_BUCKETS_MS.map(() => 0).concat(0);
+  latencyBuckets[2] = calls;
+  await db.prisma.modelCallRollup.create({
+    data: { minute, useCase: useCaseId, modelId, role: 'stable', calls, errors, latencyBuckets, latencySumMs: calls * 200, tokensIn: BigInt(calls * 10), tokensOut: BigInt(calls * 20), costUsd: 0, violations: 0, blocked: 0, feedbackCount: 0, feedbackScoreSum: 0 },
+  });
+}
+
+const stableOf = async (useCaseId: string) => stableModelId((await getServingAllocation(db.prisma, useCaseId))!.entries)!;
+const mms = (...args: string[]) => runMms([registerMetaCommands], configFile, ...args);
+const schedule = () => client.schedule.getHandle(META_SCHEDULE_ID);
+const sweepsSoFar = async () => (await schedule().describe()).info.recentActions.map((a) => a.action.workflow.workflowId);
+
+/** Triggers through the CLI and returns the id of the sweep the schedule started. */
+async function triggerSweep(): Promise<string> {
+  const before = new Set(await sweepsSoFar());
+  const run = await mms('schedule', 'trigger');
+  expect(run).toMatchObject({ code: 0 });
+  return waitFor('the sweep the trigger started', async () => (await sweepsSoFar()).find((id) => !before.has(id)), 30_000);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = await temporalClient();
+  await seedUseCases(db.prisma, config(true));
+  // BAD: the initial model served (a stable snapshot), then a rollout promoted another: undo goes back.
+  previousId = await stableOf(BAD);
+  await captureSnapshot(db.prisma, { useCaseId: BAD, reason: 'initial model at rest' });
+  currentId = await addModel(db.prisma, BAD, 'qwen-2.5-7b-meta', 'current');
+  await setAllocation(db.prisma, [{ modelId: currentId, weight: 10_000, role: 'stable' }], BAD);
+  await db.prisma.modelDeployment.create({ data: { modelId: currentId, previousModelId: previousId, useCaseId: BAD, deploymentType: 'canary', status: 'completed', trafficPercentage: 100, completionTime: new Date() } });
+  await captureSnapshot(db.prisma, { useCaseId: BAD, reason: 'promoted' });
+  await rollup(BAD, currentId, 100, 40); // 40% errors > 10% SLO
+  await rollup(OK, await stableOf(OK), 100, 1);
+  // BUSY breaches too, but a rollout owns it.
+  await rollup(BUSY, await stableOf(BUSY), 100, 50);
+  await db.prisma.modelDeployment.create({ data: { modelId: await stableOf(BUSY), useCaseId: BUSY, deploymentType: 'canary', status: 'in_progress', trafficPercentage: 25, workflowId: `rollout:${BUSY}` } });
+
+  configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-meta-')), 'mms.config.yaml');
+  fs.writeFileSync(configFile, ['providers: { local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }', `useCases: [ { id: ${OK}, kind: self_hosted, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: local, model: llama-3.1-8b-instruct } } ]`].join('\n'));
+  process.env.DATABASE_URL = db.url;
+  process.env.TEMPORAL_ADDRESS = temporalAddress();
+  // This file owns the cluster's meta schedule; start from none, whatever ran on this server before.
+  await schedule().delete().catch(() => undefined);
+});
+
+afterAll(async () => {
+  await schedule()
+    .delete()
+    .catch(() => undefined);
+  await worker?.stop();
+  await client?.connection.close();
+  await db?.drop();
+  delete process.env.DATABASE_URL;
+  delete process.env.TEMPORAL_ADDRESS;
+});
+
+const metaDecisions = (useCaseId: string) => db.prisma.optimizationDecision.findMany({ where: { useCaseId, details: { path: ['source'], equals: 'meta' } }, orderBy: { createdAt: 'asc' } });
+
+test('the schedule follows the config idempotently; overlapping triggers start one sweep; a dry run records every decision and acts on nothing', async () => {
+  expect(await ensureMetaSchedule(client, config(true))).toEqual({ scheduleId: META_SCHEDULE_ID, result: 'created' });
+  expect(await ensureMetaSchedule(client, config(true))).toEqual({ scheduleId: META_SCHEDULE_ID, result: 'unchanged' });
+  // Paused, so no period falls inside the test; a trigger still starts a sweep, and pause survives an update.
+  expect(await mms('schedule', 'pause', '--note', 'jest')).toMatchObject({ code: 0 });
+
+  // No worker polls yet: the first sweep stays running, so the second trigger overlaps it.
+  const first = await triggerSweep();
+  expect(await mms('schedule', 'trigger')).toMatchObject({ code: 0 });
+  await waitFor('the second trigger to be skipped', async () => (await schedule().describe()).info.numActionsSkippedOverlap >= 1);
+  const described = await schedule().describe();
+  expect(described.info.runningActions.map((a) => a.workflow.workflowId)).toEqual([first]);
+  expect(described.state.paused).toBe(true);
+  const dry = await mms('schedule', 'trigger', '--dry-run');
+  expect(dry.code).toBe(1);
+  expect(dry.stderr).toContain(`a sweep is running (${first}): no second sweep is started`);
+
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue });
+  const result: MetaSweepResult = await client.workflow.getHandle(first).result();
+  expect(result).toMatchObject({ dryRun: true, runs: 2, totals: { useCases: 3, batches: 3, actionsStarted: 0, leftAlone: 1 } });
+  expect(result.totals.decisions).toMatchObject({ rollback: 1 });
+  expect(await sweepsSoFar()).toEqual([first]);
+
+  expect(await stableOf(BAD)).toBe(currentId);
+  await expect(client.workflow.getHandle(`rollback:${BAD}`).describe()).rejects.toThrow(/not found/i);
+  const [proposed] = await metaDecisions(BAD);
+  expect(proposed).toMatchObject({ decisionType: 'rollback', status: 'proposed', currentModelId: currentId, workflowId: first });
+  expect(proposed!.details).toMatchObject({ source: 'meta', rule: 'error_rate_slo', dryRun: true, numbers: { metric: 'errorRate', value: 0.4, slo: 0.1, calls: 100 } });
+  expect(proposed!.reason).toMatch(/^errorRate 40\.00% > SLO 10\.00% over 100 calls .*; roll qwen-2\.5-7b-meta back \(undo\)$/);
+});
+
+test('an SLO breach is rolled back by the schedule’s sweep; a use case with a rollout running is left alone; every decision in mms decisions', async () => {
+  expect(await ensureMetaSchedule(client, config(false))).toEqual({ scheduleId: META_SCHEDULE_ID, result: 'updated' });
+  expect((await schedule().describe()).state.paused).toBe(true);
+  const sweep = await triggerSweep();
+  const result: MetaSweepResult = await client.workflow.getHandle(sweep).result();
+  expect(result).toMatchObject({ dryRun: false, runs: 2, totals: { useCases: 3, actionsStarted: 1, leftAlone: 1, actionsFailed: 0 } });
+  expect(result.actions).toEqual([expect.objectContaining({ useCaseId: BAD, action: 'rollback', status: 'executed', workflowId: `rollback:${BAD}` })]);
+
+  expect(await stableOf(BAD)).toBe(previousId);
+  const rollback = (await metaDecisions(BAD)).find((d) => d.workflowId === sweep)!;
+  expect(rollback).toMatchObject({ decisionType: 'rollback', status: 'executed', currentModelId: currentId });
+  expect(rollback.details).toMatchObject({ dryRun: false, actionWorkflowId: `rollback:${BAD}`, outcome: { rollback: { restoredModelId: previousId } } });
+  const deployment = await db.prisma.modelDeployment.findFirstOrThrow({ where: { useCaseId: BAD, deploymentType: 'rollback' } });
+  expect(deployment.rollbackReason).toContain('meta: errorRate 40.00% > SLO 10.00%');
+
+  const busy = (await metaDecisions(BUSY)).filter((d) => d.workflowId === sweep);
+  expect(busy).toEqual([expect.objectContaining({ decisionType: 'none', status: 'executed' })]);
+  expect(busy[0]!.reason).toBe(`left alone: canary rollout:${BUSY} at 25% owns the allocation since ${busy[0]!.details && (busy[0]!.details as { numbers: { running: { since: string } } }).numbers.running.since}`);
+  expect((await metaDecisions(OK)).filter((d) => d.workflowId === sweep)).toEqual([expect.objectContaining({ decisionType: 'none', details: expect.objectContaining({ rule: 'healthy' }) })]);
+
+  const listed = await mms('decisions', '--use-case', BAD);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toContain('error_rate_slo');
+  expect(listed.stdout).toContain(`rollback:${BAD}`);
+  expect(listed.stdout).toMatch(/executed +rollback:\S+ +errorRate 40\.00% > SLO 10\.00%/);
+  const json = (await mms('--json', 'decisions', '--since', '1h')).json() as Array<{ useCaseId: string; action: string; dryRun: boolean }>;
+  expect(json.filter((d) => d.useCaseId === BAD).map((d) => [d.action, d.dryRun])).toEqual([
+    ['rollback', false],
+    ['rollback', true],
+  ]);
+
+  // REST: the same decisions, filtered; bad input names the field.
+  const app = Fastify();
+  await app.register(modelManagementApi({ prisma: db.prisma, temporal: client, config: config(false), verifyApiKey: adminKeyVerifier(db.prisma) }));
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const key = (await createApiKey(db.prisma, { name: 'meta-desk', scopes: ['admin'] })).key;
+    const get = async (query: string) => {
+      const res = await fetch(`${baseUrl}/api/v1/model-management/decisions${query}`, { headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    const rest = await get(`?use_case=${BAD}&actions_only=true`);
+    expect(rest.status).toBe(200);
+    expect(rest.json.decisions.map((d: { action: string; dry_run: boolean; status: string }) => [d.action, d.dry_run, d.status])).toEqual([
+      ['rollback', false, 'executed'],
+      ['rollback', true, 'proposed'],
+    ]);
+    expect(rest.json.decisions[0]).toMatchObject({ source: 'meta', rule: 'error_rate_slo', workflow_id: sweep, action_workflow_id: `rollback:${BAD}`, numbers: { value: 0.4, slo: 0.1 } });
+    expect((await get(`?use_case=${BAD}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).json.decisions).toEqual([]);
+    expect(await get('?limit=0')).toEqual({ status: 400, json: { error: expect.objectContaining({ field: 'limit', message: expect.stringContaining('must be >= 1') }) } });
+    expect((await get('?since=yesterday')).json.error).toMatchObject({ field: 'since' });
+  } finally {
+    await app.close();
+  }
+
+  const status = await mms('status', '--use-case', BUSY);
+  expect(status.stdout).toMatch(new RegExp(`${BUSY} +self_hosted +\\S+ 100% +rollout:${BUSY}`));
+  expect(status.stdout).toContain('BREACH errorRate');
+});
