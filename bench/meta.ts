@@ -11,19 +11,11 @@
  * (targets: < 60 s, < 10,000 events). Not part of `npm test`; the machine may be shared, so the
  * figures say the load average they were measured under.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../src/config/load';
-import { createPrisma } from '../src/db/prisma';
-import { applyMigrations } from '../src/db/migrations';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { resolveTemporal, startDevServer } from '../src/temporal/server';
-import { stateDir } from '../src/paths';
 import { syncUseCases } from '../src/registry/use-cases';
 import { LATENCY_BUCKETS_MS } from '../src/logs/rollups';
 import { createControlWorker } from '../workers/control';
@@ -31,88 +23,25 @@ import { ensureMetaSchedule } from '../workers/meta-schedule';
 import { triggerMetaSweep } from '../clients/meta';
 import { META_SCHEDULE_ID, type MetaSweepResult } from '../workflows/meta-optimization-messages';
 import { startFakeProvider } from '../testkit/fake-providers';
+import { parseBenchArgs, type BenchFlag } from './support/args';
+import { benchTeardown, startBenchDatabase, startBenchTemporal } from './support/stack';
 
-interface Options {
-  useCases: number;
-  batchSize: number;
-  parallel: number;
-  batchesPerRun: number;
-  json: boolean;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { useCases: 1000, batchSize: 100, parallel: 4, batchesPerRun: 20, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const int = (min: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min) throw new Error(`${a}: must be a whole number >= ${min}, got "${argv[i]}"`);
-      return v;
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--use-cases') o.useCases = int(1);
-    else if (a === '--batch-size') o.batchSize = int(1);
-    else if (a === '--parallel') o.parallel = int(1);
-    else if (a === '--batches-per-run') o.batchesPerRun = int(1);
-    else throw new Error(`unknown option ${a} (known: --use-cases --batch-size --parallel --batches-per-run --json)`);
-  }
-  return o;
-}
+const FLAGS = {
+  json: { type: 'boolean' },
+  'use-cases': { type: 'number', default: 1000, min: 1, max: 100_000, integer: true },
+  'batch-size': { type: 'number', default: 100, min: 1, max: 1000, integer: true },
+  parallel: { type: 'number', default: 4, min: 1, max: 50, integer: true },
+  'batches-per-run': { type: 'number', default: 20, min: 1, max: 500, integer: true },
+} satisfies Record<string, BenchFlag>;
 
 const say = (line: string) => process.stderr.write(`[bench:meta] ${line}\n`);
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const stops: Array<() => Promise<void>> = [];
-  const cleanup = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err) => say(`cleanup: ${(err as Error).message}`));
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const o = parseBenchArgs('bench:meta', process.argv.slice(2), FLAGS);
+  const { stops, cleanup } = benchTeardown(say);
   try {
-    const benchDir = path.join(stateDir, 'bench');
-    fs.mkdirSync(benchDir, { recursive: true });
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const dataDir = path.join(benchDir, `meta-pg-${process.pid}`);
-      const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', onProgress: say });
-      stops.push(async () => {
-        await pg.stop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-        fs.rmSync(`${dataDir}.json`, { force: true });
-      });
-      serverUrl = pg.url;
-    }
-    const dbName = `mms_bench_meta_${process.pid}`;
-    const admin = new PgClient({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName}`);
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const dbUrl = (() => {
-      const u = new URL(serverUrl);
-      u.pathname = `/${dbName}`;
-      return u.toString();
-    })();
-    stops.push(async () => {
-      const c = new PgClient({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    });
-    say('database: applying migrations');
-    await applyMigrations(dbUrl);
-    const prisma = createPrisma(dbUrl, { max: 16 });
-    stops.push(() => prisma.$disconnect());
-
-    const target = resolveTemporal({ onProgress: say });
-    let temporalAddress: string;
-    if (target.kind === 'address') temporalAddress = target.address;
-    else {
-      const server = await startDevServer({ binary: target.path, port: await freePort(), headless: true, logFile: path.join(benchDir, 'meta-temporal.log') });
-      stops.push(server.stop);
-      temporalAddress = server.address;
-    }
+    const prisma = await startBenchDatabase('meta', stops, say);
+    const temporalAddress = await startBenchTemporal('meta', stops, say);
     say(`temporal: ${temporalAddress}`);
 
     // Fake providers behind every use case: the sweep calls none, but the registry is what a real one holds.

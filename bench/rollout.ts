@@ -19,19 +19,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as PgClient } from 'pg';
 import { Agent, request } from 'undici';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { PrismaClient } from '@prisma/client';
 import { parseConfig } from '../src/config/load';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
-import { createPrisma } from '../src/db/prisma';
-import { applyMigrations } from '../src/db/migrations';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { resolveTemporal, startDevServer } from '../src/temporal/server';
-import { stateDir } from '../src/paths';
 import { syncUseCases } from '../src/registry/use-cases';
 import { createApiKey } from '../src/auth/api-keys';
 import { createGatewayServer } from '../gateway';
@@ -40,6 +34,7 @@ import { startRollout } from '../clients/rollout';
 import { abortUpdate, rolloutStatusQuery, type RolloutStatus } from '../workflows/rollout-messages';
 import { startFakeProvider } from '../testkit/fake-providers';
 import { parseBenchArgs, type BenchFlag, type BenchOptions } from './support/args';
+import { benchTeardown, startBenchDatabase, startBenchTemporal, type Stops } from './support/stack';
 
 const FLAGS = {
   json: { type: 'boolean' },
@@ -109,52 +104,6 @@ async function allocationTimes(prisma: PrismaClient, useCaseId: string, candidat
   return { canaryOn, last };
 }
 
-/** Cleanup steps, run last-in first-out at the end (or on Ctrl-C). */
-type Stops = Array<() => Promise<void>>;
-
-/** A database of its own on DATABASE_URL's server, or on an embedded PostgreSQL; migrated. */
-async function startDatabase(benchDir: string, stops: Stops): Promise<PrismaClient> {
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const dataDir = path.join(benchDir, `rollout-pg-${process.pid}`);
-    const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', onProgress: say });
-    stops.push(async () => {
-      await pg.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      fs.rmSync(`${dataDir}.json`, { force: true });
-    });
-    serverUrl = pg.url;
-  }
-  const dbName = `mms_bench_rollout_${process.pid}`;
-  const admin = new PgClient({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${dbName}`);
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  const dbUrl = new URL(serverUrl);
-  dbUrl.pathname = `/${dbName}`;
-  stops.push(async () => {
-    const c = new PgClient({ connectionString: serverUrl });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName} with (force)`);
-    await c.end();
-  });
-  say('database: applying migrations');
-  await applyMigrations(dbUrl.toString());
-  const prisma = createPrisma(dbUrl.toString(), { max: 16 });
-  stops.push(() => prisma.$disconnect());
-  return prisma;
-}
-
-/** The Temporal server the config points at, or a dev server of the bench's own. */
-async function startTemporal(benchDir: string, stops: Stops): Promise<string> {
-  const target = resolveTemporal({ onProgress: say });
-  if (target.kind === 'address') return target.address;
-  const server = await startDevServer({ binary: target.path, port: await freePort(), headless: true, logFile: path.join(benchDir, 'rollout-temporal.log') });
-  stops.push(server.stop);
-  return server.address;
-}
-
 /** Everything a rollout of the bench runs on: the gateway in front of two fake providers, the control worker and a client. */
 interface BenchSystem {
   prisma: PrismaClient;
@@ -169,10 +118,8 @@ interface BenchSystem {
 }
 
 async function startSystem(o: Options, stops: Stops): Promise<BenchSystem> {
-  const benchDir = path.join(stateDir, 'bench');
-  fs.mkdirSync(benchDir, { recursive: true });
-  const prisma = await startDatabase(benchDir, stops);
-  const temporalAddress = await startTemporal(benchDir, stops);
+  const prisma = await startBenchDatabase('rollout', stops, say);
+  const temporalAddress = await startBenchTemporal('rollout', stops, say);
   say(`temporal: ${temporalAddress}`);
 
   const good = await startFakeProvider({ record: false, latencyMs: o.latencyMs, errorRate: o.baseErrorRate });
@@ -373,12 +320,7 @@ function printSummary(o: Options, policy: RolloutPolicy, fault: Awaited<ReturnTy
 
 async function main() {
   const o = parseBenchArgs('bench:rollout', process.argv.slice(2), FLAGS);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const stops: Stops = [];
-  const cleanup = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err) => say(`cleanup: ${(err as Error).message}`));
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const { stops, cleanup } = benchTeardown(say);
   try {
     const sys = await startSystem(o, stops);
     const fault = await measureFaultToRollback(sys, o);

@@ -9,7 +9,7 @@ import type { RolloutActivities } from '../activities/rollout';
  */
 
 /** Backoff through a database blip: 0.5 s doubling to 10 s, 10 attempts (about a minute in all). */
-const databaseBlipRetry: RetryPolicy = { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 };
+export const databaseBlipRetry: RetryPolicy = { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 };
 
 // Registry reads and writes (prepare, snapshot, deployment row, promotion): quick and idempotent,
 // retried with backoff through a database blip; a fault no retry can mend fails fast (non-retryable).

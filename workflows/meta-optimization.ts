@@ -11,7 +11,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { MetaActivities } from '../activities/meta';
 import { ACTION_PRIORITY, decideUseCase } from '../src/meta/decide';
-import { verification } from './activity-stubs';
+import { databaseBlipRetry, verification } from './activity-stubs';
 import {
   emptyTotals,
   metaBatchWorkflowId,
@@ -29,10 +29,7 @@ import { rollbackWorkflowId } from './rollback-messages';
 
 // Registry reads and decision writes: quick and idempotent (request keys), retried with backoff
 // through a database blip (about a minute); a missing use case fails at once.
-const meta = proxyActivities<MetaActivities>({
-  startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['NotFound'] },
-});
+const meta = proxyActivities<MetaActivities>({ startToCloseTimeout: '60 seconds', retry: { ...databaseBlipRetry, nonRetryableErrorTypes: ['NotFound'] } });
 
 // Outcomes of earlier sweeps' actions ask Temporal about each: best effort, a few tries, never
 // holding up the sweep (the next sweep asks again).
