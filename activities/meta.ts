@@ -24,10 +24,12 @@ export interface MetaActivityDeps {
   registeredWorkflowTypes: readonly string[];
   /** The pipeline input of a self-hosted use case (settings resolved from mms.config.yaml); without it a retrain is recorded as not started. */
   pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
+  /** Actions this worker cannot start, and why (a paid switch on a worker without the config's providers). */
+  unavailable?: Partial<Record<MetaAction, string>>;
 }
 
 /** Activities of the `metaOptimization` sweep: list, assess, record, act on parameters, reconcile outcomes. */
-export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput }: MetaActivityDeps) {
+export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {} }: MetaActivityDeps) {
   return {
     /** Use case ids after `after`, in id order (the sweep's cursor survives continue-as-new). */
     async listMetaUseCases(input: { after: string | null; limit: number }): Promise<string[]> {
@@ -53,6 +55,8 @@ export function createMetaActivities({ prisma, registeredWorkflowTypes, pipeline
 
     /** The workflow an action starts, or why this worker cannot start it. */
     async metaActionWorkflow(input: { useCaseId: string; action: MetaAction; decisionId: string; reason: string; requestedBy: string }): Promise<ActionWorkflow | { unavailable: string }> {
+      const why = unavailable[input.action];
+      if (why) return { unavailable: why };
       if (input.action === 'retrain') {
         if (!registeredWorkflowTypes.includes('pipelineWorkflow')) return { unavailable: 'this control worker does not register pipelineWorkflow' };
         if (!pipelineInput) return { unavailable: 'this control worker was started without the pipeline settings of mms.config.yaml (selfHosted)' };

@@ -13,6 +13,7 @@ import { ensureLogSchedules } from './log-schedules';
 import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
 import { ensureMetaSchedule } from './meta-schedule';
+import { pipelineInputFor } from '../clients/meta';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
 import { temporalLogger } from '../src/temporal/logger';
@@ -66,6 +67,7 @@ async function main() {
     gatewayReplicaUrls: config.gateway.replicaUrls,
     config,
     evaluation,
+    pipelineInput: pipelineInputFor(config),
     guardrailsTier2,
   });
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).

@@ -68,7 +68,13 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       ...createTrainingJobActivities({ prisma: deps.prisma }),
       ...createPipelineActivities({ prisma: deps.prisma }),
       ...createGuardrailsActivities({ prisma: deps.prisma, tier2: deps.guardrailsTier2 }),
-      ...createMetaActivities({ prisma: deps.prisma, registeredWorkflowTypes: Object.keys(workflows), pipelineInput: deps.pipelineInput }),
+      ...createMetaActivities({
+        prisma: deps.prisma,
+        registeredWorkflowTypes: Object.keys(workflows),
+        pipelineInput: deps.pipelineInput,
+        // The paid switch's activities need the config's providers: without them its child would wait forever.
+        unavailable: deps.config ? {} : { paid_switch: 'this control worker was started without mms.config.yaml, so it cannot run a paid switch' },
+      }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),
       ...(deps.config ? createPaidSwitchActivities({ prisma: deps.prisma, config: deps.config }) : {}),
