@@ -18,7 +18,7 @@ import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
 import { temporalLogger } from '../src/temporal/logger';
 import { ensureLocalEmbeddings } from '../src/embeddings/local-server';
-import { createTier2Judge, type Tier2Judge } from '../src/guardrails/tier2-window';
+import { tier2JudgeOrReason } from '../src/guardrails/tier2-window';
 import { createEvaluationDeps, type EvaluationDeps } from '../src/evaluation';
 
 async function main() {
@@ -47,17 +47,9 @@ async function main() {
     logger.warn({ err: (err as Error).message }, 'evaluations disabled on this worker: no embeddings');
   }
   // Tier 2 of the guardrails judges the monitors' windows with the same embeddings client.
-  let guardrailsTier2: Tier2Judge | { unavailable: string } = { unavailable: 'policies.guardrails.tier2.enabled is false' };
-  if (config.policies.guardrails.tier2.enabled) {
-    try {
-      if (!evaluation) throw new Error('no embeddings on this worker');
-      guardrailsTier2 = createTier2Judge(config, evaluation.embeddings);
-      logger.info({ guards: guardrailsTier2.guards.map((g) => g.name) }, 'guardrails tier 2 on');
-    } catch (err) {
-      guardrailsTier2 = { unavailable: (err as Error).message };
-      logger.warn({ err: (err as Error).message }, 'guardrails tier 2 off on this worker');
-    }
-  }
+  const guardrailsTier2 = tier2JudgeOrReason(config, evaluation?.embeddings);
+  if ('unavailable' in guardrailsTier2) logger.warn({ reason: guardrailsTier2.unavailable }, 'guardrails tier 2 off on this worker');
+  else logger.info({ guards: guardrailsTier2.guards.map((g) => g.name) }, 'guardrails tier 2 on');
   const connection = await connectWorkerConnection(config);
   const worker = await createControlWorker({
     connection,

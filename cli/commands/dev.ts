@@ -14,6 +14,7 @@ import { stateDir } from '../../src/paths';
 import { createLogger, parseLogFormat } from '../../src/logging/logger';
 import { temporalLogger } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
+import { tier2JudgeOrReason } from '../../src/guardrails/tier2-window';
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
@@ -143,6 +144,10 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
   const { config, say, stops } = parts;
   say('worker: bundling workflows and starting the control worker');
   const connection = await connectWorkerConnection(config);
+  const evaluation = evaluationDeps(config, parts.embeddingsUrl, say);
+  // Tier 2 of the guardrails judges the monitors' windows with the evaluations' embeddings client.
+  const guardrailsTier2 = tier2JudgeOrReason(config, evaluation?.embeddings);
+  say('unavailable' in guardrailsTier2 ? `guardrails tier 2: off — ${guardrailsTier2.unavailable}` : `guardrails tier 2: on (embeddings classifier${guardrailsTier2.guards.map((g) => `, ${g.name}`).join('')})`);
   const worker = await createControlWorker({
     connection,
     namespace: temporalNamespace(config),
@@ -150,8 +155,9 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
     prisma: parts.prisma,
     gatewayReplicaUrls: parts.gatewayReplicaUrls,
     config,
-    evaluation: evaluationDeps(config, parts.embeddingsUrl, say),
+    evaluation,
     pipelineInput: pipelineInputFor(config),
+    guardrailsTier2,
   });
   const running = worker.run();
   stops.push({

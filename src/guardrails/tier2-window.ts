@@ -59,6 +59,21 @@ export function createTier2Judge(config: MmsConfig, embeddings: EmbeddingsClient
 }
 
 
+/**
+ * What a control worker runs tier 2 with: the judge, or why there is none (tier 2 disabled, no
+ * embeddings on this worker, no or a mismatched trained model). A worker without it still judges
+ * windows on tier 1; the monitor's status says why tier 2 was skipped.
+ */
+export function tier2JudgeOrReason(config: MmsConfig, embeddings: EmbeddingsClient | undefined, env: NodeJS.ProcessEnv = process.env): Tier2Judge | { unavailable: string } {
+  if (!config.policies.guardrails.tier2.enabled) return { unavailable: 'policies.guardrails.tier2.enabled is false' };
+  if (!embeddings) return { unavailable: 'no embeddings on this worker (embeddings: provider not reachable or not installed)' };
+  try {
+    return createTier2Judge(config, embeddings, env);
+  } catch (err) {
+    return { unavailable: (err as Error).message };
+  }
+}
+
 export interface Tier2WindowResult {
   judged: number;
   /** New violations written, by severity. */

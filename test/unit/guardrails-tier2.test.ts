@@ -8,6 +8,9 @@ import { classifyTier2, loadTier2Model, TIER2_HEADS, trainLogistic, type Tier2Mo
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
+import { parseConfig } from '../../src/config/load';
+import { createEmbeddingsClient } from '../../src/embeddings/client';
+import { tier2JudgeOrReason } from '../../src/guardrails/tier2-window';
 
 const harm = (source: string, label: string, severity: 'critical' | 'high' | 'medium'): GuardrailVerdict => ({
   ...emptyVerdict(),
@@ -112,5 +115,28 @@ describe('tier 2 model', () => {
     fs.writeFileSync(file, JSON.stringify({ ...model, heads: { ...model.heads, privacy: { ...model.heads.privacy, weights: [1, 2] } } }));
     expect(() => loadTier2Model(file)).toThrow(/heads\.privacy\.weights: expected 384 finite numbers/);
     expect(() => loadTier2Model(path.join(dir, 'missing.json'))).toThrow(/npm run guardrails:train/);
+  });
+});
+
+describe('tier 2 on a control worker', () => {
+  const base = { providers: { local: { kind: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1' }, openai: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MMS_T2_OPENAI_KEY' } }, useCases: [{ id: 'npc_dialogue', kind: 'paid', temperature: 0.7, maxTokens: 64, systemPromptTemplate: 'x', initialModel: { provider: 'local', model: 'm' } }] };
+  const embeddings = createEmbeddingsClient({ baseUrl: 'http://127.0.0.1:9/v1', model: 'multilingual-e5-small-q4', source: 'local' });
+
+  test('the judge, with OpenAI moderation only when its key is set; otherwise the reason it is off', () => {
+    const config = parseConfig(base);
+    const on = tier2JudgeOrReason(config, embeddings, { MMS_T2_OPENAI_KEY: 'sk-x' });
+    expect('guards' in on && on.guards.map((g) => g.name)).toEqual(['openai_moderation']);
+    const noKey = tier2JudgeOrReason(config, embeddings, {});
+    expect('guards' in noKey && noKey.guards).toEqual([]);
+    expect(tier2JudgeOrReason(config, undefined)).toEqual({ unavailable: expect.stringMatching(/^no embeddings on this worker/) });
+    expect(tier2JudgeOrReason(parseConfig({ ...base, policies: { guardrails: { tier2: { enabled: false } } } }), embeddings)).toEqual({ unavailable: 'policies.guardrails.tier2.enabled is false' });
+    expect(tier2JudgeOrReason(parseConfig({ ...base, policies: { guardrails: { tier2: { model: 'data/nope.json' } } } }), embeddings)).toEqual({ unavailable: expect.stringMatching(/nope\.json.*npm run guardrails:train/) });
+    const other = createEmbeddingsClient({ baseUrl: 'http://127.0.0.1:9/v1', model: 'text-embedding-3-small', source: 'openai' });
+    expect(tier2JudgeOrReason(config, other)).toEqual({ unavailable: expect.stringMatching(/trained on multilingual-e5-small-q4 embeddings, but embeddings.model is text-embedding-3-small/) });
+  });
+
+  test('a guard naming an unknown or unfit provider is a config error naming the field', () => {
+    expect(() => parseConfig({ ...base, policies: { guardrails: { guards: { llamaGuard: { provider: 'nope', model: 'llama-guard3' } } } } })).toThrow(/policies\.guardrails\.guards\.llamaGuard\.provider.*unknown provider "nope"/s);
+    expect(() => parseConfig({ ...base, policies: { guardrails: { guards: { openaiModeration: { provider: 'local2' } } } } })).toThrow(/openaiModeration\.provider/);
   });
 });
