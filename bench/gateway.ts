@@ -267,7 +267,7 @@ function benchConfig(options: Options, upstreamBaseUrl: string, spillDir: string
       port: 0,
       // Admission control as a dedicated gateway host runs it: an event-loop bound, and an in-flight
       // bound well above what the top rate keeps in flight (rate × upstream latency).
-      admission: { maxEventLoopDelayMs: 20, sampleIntervalMs: 10, maxInFlight: 2048 },
+      admission: { maxEventLoopDelayMs: 20, sampleIntervalMs: 50, maxInFlight: 2048 },
       ...options.gatewayOverrides,
       log: { spillDir, ...((options.gatewayOverrides.log as object) ?? {}) },
     },

@@ -590,8 +590,12 @@ export const configSchema = z
              * `mms dev`) a descheduled process or a long GC pause would shed calls it could still serve.
              */
             maxEventLoopDelayMs: z.number().min(0).max(60_000).default(0),
-            /** How often the event-loop delay is sampled (ms, at least 10): a spike is noticed within about this long. */
-            sampleIntervalMs: z.number().int().min(10).max(10_000).default(50),
+            /**
+             * How often the event-loop delay is read (ms): a spike is noticed within about this long. At
+             * least 40: @fastify/under-pressure samples the loop every 10 ms and reports an interval with
+             * no sample as an infinite delay, so at 10 an idle replica would shed every call.
+             */
+            sampleIntervalMs: z.number().int().min(40).max(10_000).default(50),
             /** The retry-after a shed call gets (seconds). */
             retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
           })
