@@ -1,5 +1,6 @@
 /**
- * `npm run bench:logs [-- --rows 10000000] [--days 30] [--json]`
+ * `npm run bench:logs [-- --rows 10000000] [--days 30] [--keep] [--json]`, or `-- --reuse <database>`
+ * (the read-only figures again on a database a `--keep` run left, e.g. once the machine is quiet)
  *
  * Historical logs at game scale on a real PostgreSQL (DATABASE_URL's server, else an embedded one of
  * the bench's own; a fresh database per run, dropped at the end). Seeded and synthetic: it fills
@@ -22,6 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { PrismaClient } from '@prisma/client';
 import { Client as PgClient } from 'pg';
 import { PgLogStore, toLogRecord, type LogRow } from '../gateway/log-store';
 import { loadGroupSample } from '../src/analysis/samples';
@@ -36,39 +38,22 @@ import { rollUpMinutes } from '../src/logs/rollups';
 import { readRollups } from '../src/registry/rollups';
 import { syncUseCases } from '../src/registry/use-cases';
 import { stateDir } from '../src/paths';
+import { parseBenchArgs } from './support/args';
 
-interface Options {
-  rows: number;
-  days: number;
-  json: boolean;
-  seed: number;
-  players: number;
-  parallel: number;
-  /** Keep the filled database at the end (for EXPLAIN by hand); it is dropped by the next run. */
-  keep: boolean;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { rows: 10_000_000, days: 30, json: false, seed: 0.42, players: 200_000, parallel: 2, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = (min: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v < min) throw new Error(`${a}: must be a number >= ${min}, got "${argv[i]}"`);
-      return v;
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--rows') o.rows = Math.round(num(10_000));
-    else if (a === '--days') o.days = Math.round(num(2));
-    else if (a === '--players') o.players = Math.round(num(100));
-    else if (a === '--parallel') o.parallel = Math.round(num(1));
-    else if (a === '--seed') o.seed = num(-1);
-    else throw new Error(`unknown option ${a} (known: --rows --days --players --parallel --seed --keep --json)`);
-  }
-  if (o.seed > 1) throw new Error('--seed: must be between -1 and 1 (PostgreSQL setseed)');
-  return o;
-}
+/** The flags of bench:logs (bench/support/args.ts parses them: errors name the flag and its bounds). */
+const FLAGS = {
+  rows: { type: 'number', default: 10_000_000, min: 10_000, max: 1e9, integer: true },
+  days: { type: 'number', default: 30, min: 2, max: 400, integer: true },
+  players: { type: 'number', default: 200_000, min: 100, max: 1e9, integer: true },
+  parallel: { type: 'number', default: 2, min: 1, max: 16, integer: true },
+  /** PostgreSQL setseed: the same rows every run. */
+  seed: { type: 'number', default: 0.42, min: -1, max: 1 },
+  /** Keep the filled database at the end (for EXPLAIN by hand, or --reuse); the next run drops it. */
+  keep: { type: 'boolean' },
+  /** Measure the read-only figures (window, roll-up query) again on a database a --keep run left. */
+  reuse: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const DAY = 86_400_000;
@@ -179,8 +164,45 @@ async function timed<T>(runs: number, work: () => Promise<T>): Promise<{ medianM
   return { medianMs: +pct(times, 0.5).toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1), result: result as T };
 }
 
+/** A rollout window's analysis query: 5 minutes of yesterday's noon, the stable calls of one model. */
+async function measureWindowQuery(prisma: PrismaClient, modelId: string, today: number) {
+  const windowStart = new Date(today - DAY + 12 * 3_600_000);
+  const q = { useCaseId: USE_CASES[0]!, modelId, since: windowStart, until: new Date(windowStart.getTime() + 5 * 60_000) };
+  await loadGroupSample(prisma, { ...q, roles: ['stable'] });
+  const analysis = await timed(7, () => loadGroupSample(prisma, { ...q, roles: ['stable'] }));
+  return { medianMs: analysis.medianMs, maxMs: analysis.maxMs, requestsInWindow: analysis.result.requests, target: '< 50 ms' };
+}
+
+/** The 30-day roll-up query of one use case in daily buckets (the roll-ups must have been written). */
+async function measureRollupQuery(prisma: PrismaClient, today: number) {
+  const thirty = { from: new Date(today - 30 * DAY), to: new Date(today), useCaseId: USE_CASES[0]!, bucketMinutes: 1440 };
+  await readRollups(prisma, thirty);
+  const rollupQuery = await timed(7, () => readRollups(prisma, thirty));
+  return { medianMs: rollupQuery.medianMs, maxMs: rollupQuery.maxMs, points: rollupQuery.result.length, calls: rollupQuery.result.reduce((a, p) => a + p.calls, 0), target: '< 100 ms' };
+}
+
+/**
+ * `--reuse <database>`: the read-only figures again on the rows a `--keep` run left (filled the same
+ * day: the window is yesterday's noon), e.g. on a quiet machine after a fill on a busy one.
+ */
+async function measureReused(serverUrl: string, database: string, report: Record<string, unknown>, stops: Array<() => Promise<void>>) {
+  if (!/^mms_bench_logs_\d+$/.test(database)) throw new Error(`--reuse: expected a database a --keep run left (mms_bench_logs_<digits>), got "${database}"`);
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  const prisma = createPrisma(u.toString(), { max: 2 });
+  stops.push(() => prisma.$disconnect());
+  const rows = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('select count(*) as n from model_historical_logs');
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  const modelIds = (await prisma.model.findMany({ select: { id: true } })).map((m) => m.id);
+  report.reused = { database, rows: Number(rows[0]!.n) };
+  report.rolloutWindowQuery = await measureWindowQuery(prisma, modelIds[0]!, today);
+  log(`bench: rollout window ${JSON.stringify(report.rolloutWindowQuery)}`);
+  report.rollups = { thirtyDayQuery: await measureRollupQuery(prisma, today) };
+  log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
+}
+
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseBenchArgs('bench:logs', process.argv.slice(2), FLAGS);
   const benchDir = path.join(stateDir, 'bench');
   fs.mkdirSync(benchDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
@@ -196,6 +218,14 @@ async function main() {
       const pg = await startEmbeddedPostgres({ dataDir: path.join(benchDir, 'logs-postgres'), database: 'postgres', onProgress: log });
       if (pg.owned) stops.push(pg.stop);
       serverUrl = pg.url;
+    }
+    if (o.reuse) {
+      report.command = `npm run bench:logs -- --reuse ${o.reuse}`;
+      await measureReused(serverUrl, o.reuse, report, stops);
+      report.loadAtEnd = load();
+      await cleanup();
+      printReport(report, o.json);
+      return;
     }
     const dbName = `mms_bench_logs_${Date.now()}`;
     const admin = new PgClient({ connectionString: serverUrl });
@@ -363,12 +393,7 @@ async function main() {
     };
     log(`bench: insert path ${JSON.stringify(report.insertPath)}`);
 
-    // ---- rollout window analysis (5 minutes of yesterday, stable and canary of one model)
-    const windowStart = new Date(today - DAY + 12 * 3_600_000);
-    const q = { useCaseId: USE_CASES[0]!, modelId: modelIds[0]!, since: windowStart, until: new Date(windowStart.getTime() + 5 * 60_000) };
-    await loadGroupSample(prisma, { ...q, roles: ['stable'] });
-    const analysis = await timed(7, () => loadGroupSample(prisma, { ...q, roles: ['stable'] }));
-    report.rolloutWindowQuery = { medianMs: analysis.medianMs, maxMs: analysis.maxMs, requestsInWindow: analysis.result.requests, target: '< 50 ms' };
+    report.rolloutWindowQuery = await measureWindowQuery(prisma, modelIds[0]!, today);
     log(`bench: rollout window ${JSON.stringify(report.rolloutWindowQuery)}`);
 
     // ---- roll-ups of the 30 days, then the 30-day query
@@ -377,14 +402,7 @@ async function main() {
     for (let t = days[0]!.getTime(); t < today; t += DAY) await rollUpMinutes(prisma, new Date(t), new Date(t + DAY));
     const rollupRows = Number((await pg.query<{ n: string }>('select count(*) as n from model_call_rollups')).rows[0]!.n);
     await pg.query('analyze model_call_rollups');
-    const thirty = { from: new Date(today - 30 * DAY), to: new Date(today), useCaseId: USE_CASES[0]!, bucketMinutes: 1440 };
-    await readRollups(prisma, thirty);
-    const rollupQuery = await timed(7, () => readRollups(prisma, thirty));
-    report.rollups = {
-      writeSeconds: +((performance.now() - rollStarted) / 1000).toFixed(0),
-      rows: rollupRows,
-      thirtyDayQuery: { medianMs: rollupQuery.medianMs, maxMs: rollupQuery.maxMs, points: rollupQuery.result.length, calls: rollupQuery.result.reduce((a, p) => a + p.calls, 0), target: '< 100 ms' },
-    };
+    report.rollups = { writeSeconds: +((performance.now() - rollStarted) / 1000).toFixed(0), rows: rollupRows, thirtyDayQuery: await measureRollupQuery(prisma, today) };
     log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
 
     // ---- forget one player with ~10,000 rows across every partition
@@ -433,12 +451,16 @@ async function main() {
   } finally {
     await cleanup();
   }
+  printReport(report, o.json);
+}
+
+function printReport(report: Record<string, unknown>, json: boolean) {
   const lines = [
     `bench:logs — ${report.command} (${report.machine}; load average at start ${report.loadAtStart}, at end ${report.loadAtEnd}; the machine is shared)`,
     JSON.stringify(report, null, 2),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
 main().catch((err) => {
