@@ -3,7 +3,7 @@ import type { GuardrailsWindow, InterventionKind, MonitorActions, MonitorPolicy,
 import type { PipelineSettings } from './pipeline-messages';
 
 /**
- * Messages of `guardrailsMonitor:<useCase>` (seed 5.1), imported by the workflow, the control worker
+ * Messages of `guardrailsMonitor:<useCase>`, imported by the workflow, the control worker
  * that starts it, the gateway's critical-violation notifier and the tests.
  */
 

@@ -47,7 +47,7 @@ const WINDOWS_PER_RUN = 500;
 const errorText = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
 
 /**
- * `guardrailsMonitor:<useCase>` (seed 5.1): judges the last `windowSeconds` of the use case's outputs
+ * `guardrailsMonitor:<useCase>`: judges the last `windowSeconds` of the use case's outputs
  * every window (a durable timer) and at once when the gateway reports a critical violation outside a
  * rollout, and takes the interventions `decideInterventions` calls for — rollback (the rollback
  * workflow as a child, undo), a parameter adjustment (a new allocation version), a retrain request —

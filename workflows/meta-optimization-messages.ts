@@ -2,7 +2,7 @@ import { defineQuery } from '@temporalio/workflow';
 import type { MetaAction, MetaSettings } from '../src/meta/decide';
 
 /**
- * Messages of the meta loop (seed 6): `metaOptimization`, started by the schedule of the same id
+ * Messages of the meta loop: `metaOptimization`, started by the schedule of the same id
  * (each run's workflow id is `metaOptimization-<scheduled time>`), sweeps every use case in batches
  * (`<sweep>:batch:<n>` children), records every decision and acts. Imported by the workflows, the
  * schedule definition, the CLI, the REST API, the tests and the bench.

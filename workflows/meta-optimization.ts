@@ -197,7 +197,7 @@ async function actOn(sweep: MetaSweep, actionable: ActionableDecision[]): Promis
 }
 
 /**
- * `metaOptimization` (seed 6), started hourly by its Temporal Schedule (overlap: skip): records the
+ * `metaOptimization`, started hourly by its Temporal Schedule (overlap: skip): records the
  * outcomes of earlier sweeps' actions, then sweeps every use case in id order, `parallelBatches` batch
  * children at a time, acting on each page's decisions within the sweep's budget. It continues as new
  * every `batchesPerRun` batches (carrying cursor, totals and budget), so every history stays small

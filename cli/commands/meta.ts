@@ -6,7 +6,7 @@ import { describeMetaSchedule, MetaScheduleError, pauseMetaSchedule, resumeMetaS
 import { ensureMetaSchedule } from '../../workers/meta-schedule';
 import { CliError, table, type CliContext } from '../context';
 
-/** `mms schedule …`, `mms decisions`, `mms status`: the meta loop (seed 6) from the command line. */
+/** `mms schedule …`, `mms decisions`, `mms status`: the meta loop from the command line. */
 
 async function cliErrors<T>(work: () => Promise<T>): Promise<T> {
   try {

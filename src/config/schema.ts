@@ -171,7 +171,7 @@ const metaRuleSchema = z.strictObject({
 });
 
 /**
- * `metaOptimization` (seed 6): a Temporal Schedule that sweeps every use case — health from the logs'
+ * `metaOptimization`: a Temporal Schedule that sweeps every use case — health from the logs'
  * roll-ups against SLOs and baseline, the guardrails monitor's decisions, candidates due — and decides
  * and acts (rollback, parameter change, retrain, paid switch), every decision recorded.
  */

@@ -1,7 +1,7 @@
 import type { MmsConfig } from '../config/schema';
 
 /**
- * The guardrails monitor's judgement (seed 5.1), outside the hot path: the gateway blocks each bad
+ * The guardrails monitor's judgement, outside the hot path: the gateway blocks each bad
  * output; this looks at a window of them per served model and decides the interventions — roll the
  * use case back on a critical burst outside a rollout, lower a model's temperature on a run of high
  * severity outputs, ask for a retrain of a self-hosted model that keeps failing. Every decision is an

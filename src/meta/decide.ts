@@ -1,7 +1,7 @@
 import type { MetaPolicy } from '../config/schema';
 
 /**
- * The meta loop's judgement (seed 6), pure so the workflow runs it and replays it identically: from
+ * The meta loop's judgement, pure so the workflow runs it and replays it identically: from
  * one use case's assessment (health from the logs' roll-ups, the baseline, what runs, what is due) and
  * the rules of `policies.meta` (data), the decisions of this sweep — each with the rule that fired,
  * its reasons in words and the numbers that triggered it.

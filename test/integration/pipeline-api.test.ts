@@ -9,7 +9,7 @@ import { gatewayTestConfig, startTestGateway, type TestGateway } from '../fixtur
 import { createTestDatabase, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 
 /**
- * REST `POST /api/v1/model-management/fine-tune` (seed section 8) starts `pipeline:<useCase>` with
+ * REST `POST /api/v1/model-management/fine-tune` starts `pipeline:<useCase>` with
  * the settings resolved from the config and answers with the workflow id; bad bodies change nothing
  * and name the field. No worker polls the task queue here: the test reads what was started.
  */

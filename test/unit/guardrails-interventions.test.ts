@@ -36,7 +36,7 @@ const window = (models: ModelWindowStats[], over: Partial<GuardrailsWindow> = {}
   ...over,
 });
 
-describe('decideInterventions (seed 5.1)', () => {
+describe('decideInterventions', () => {
   test('a critical burst of the stable model outside a rollout rolls back (undo), with the numbers in the reason', () => {
     const { interventions, state } = decideInterventions(window([model({ critical: 4, categories: { self_harm: 4 } })]), policy, actions, emptyMonitorState(), 1000);
     expect(interventions).toEqual([

@@ -62,7 +62,7 @@ describe('tier 1 guardrail: harm is about real people, never the story world', (
 });
 
 describe('tier 1 guardrail: engagement indicators', () => {
-  it('healthy: breaks, real life, boundaries (scores per seed 5.2)', () => {
+  it('healthy: breaks, real life, boundaries (scored as the guardrails policy states)', () => {
     const v = classifyOutput("It's late: take a break, have dinner with your family, and come back whenever you're ready.");
     expect(v.engagement).toMatchObject({ encourages_breaks: true, acknowledges_real_life: true, respectful_boundaries: true, healthy_score: 1, unhealthy_score: 0 });
     expect(v.engagement.healthy_score).toBeGreaterThanOrEqual(HEALTHY_THRESHOLD);
