@@ -38,7 +38,7 @@ import { rollUpMinutes } from '../src/logs/rollups';
 import { readRollups } from '../src/registry/rollups';
 import { syncUseCases } from '../src/registry/use-cases';
 import { stateDir } from '../src/paths';
-import { parseBenchArgs } from './support/args';
+import { parseBenchArgs, type BenchOptions } from './support/args';
 
 /** The flags of bench:logs (bench/support/args.ts parses them: errors name the flag and its bounds). */
 const FLAGS = {
@@ -201,17 +201,33 @@ async function measureReused(serverUrl: string, database: string, report: Record
   log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
 }
 
+type Report = Record<string, unknown>;
+type Stops = Array<() => Promise<void>>;
+type Options = BenchOptions<typeof FLAGS>;
+const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
+/** The bench's two databases on the server: the one it fills and an empty one of the same schema. */
+interface BenchDatabases {
+  config: ReturnType<typeof parseConfig>;
+  url: string;
+  prisma: PrismaClient;
+  /** A plain connection for the bulk SQL the fill runs. */
+  pg: PgClient;
+  modelIds: string[];
+  emptyUrl: string;
+  emptyPrisma: PrismaClient;
+}
+
 async function main() {
   const o = parseBenchArgs('bench:logs', process.argv.slice(2), FLAGS);
   const benchDir = path.join(stateDir, 'bench');
   fs.mkdirSync(benchDir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Stops = [];
   const cleanup = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-  const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  const report: Record<string, unknown> = { command: `npm run bench:logs -- --rows ${o.rows} --days ${o.days}`, machine: `${os.cpus().length} CPU, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB RAM`, loadAtStart: load() };
+  const report: Report = { command: `npm run bench:logs -- --rows ${o.rows} --days ${o.days}`, machine: `${os.cpus().length} CPU, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB RAM`, loadAtStart: load() };
   try {
     let serverUrl = process.env.DATABASE_URL;
     if (!serverUrl) {
@@ -222,166 +238,204 @@ async function main() {
     if (o.reuse) {
       report.command = `npm run bench:logs -- --reuse ${o.reuse}`;
       await measureReused(serverUrl, o.reuse, report, stops);
-      report.loadAtEnd = load();
-      await cleanup();
-      printReport(report, o.json);
+    } else {
+      const db = await createBenchDatabases(serverUrl, o, stops);
+      const pool = await createTextPool(db.pg, o.seed, report);
+      const { days, today } = await fillPartitions(db, pool, o, report);
+      await measureInsertPath(db, pool, report);
+      report.rolloutWindowQuery = await measureWindowQuery(db.prisma, db.modelIds[0]!, today);
+      log(`bench: rollout window ${JSON.stringify(report.rolloutWindowQuery)}`);
+      await measureRollups(db, days, today, report);
+      await measureForget(db, report);
+      await measureDropOneDay(db, o, report);
+    }
+    report.loadAtEnd = load();
+  } finally {
+    await cleanup();
+  }
+  printReport(report, o.json);
+}
+
+/** A fresh database to fill and an empty twin, migrated and given the use cases; dropped at the end unless --keep. */
+async function createBenchDatabases(serverUrl: string, o: Options, stops: Stops): Promise<BenchDatabases> {
+  const dbName = `mms_bench_logs_${Date.now()}`;
+  const admin = new PgClient({ connectionString: serverUrl });
+  await admin.connect();
+  // Databases of interrupted runs of this bench (each holds gigabytes).
+  for (const r of (await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'mms_bench_logs_%'`)).rows) await admin.query(`drop database ${r.datname} with (force)`);
+  await admin.query(`create database ${dbName}`);
+  // The same schema, left empty: the insert path is measured on both in alternation.
+  await admin.query(`create database ${dbName}_empty`);
+  await admin.end();
+  stops.push(async () => {
+    if (o.keep) {
+      log(`bench: kept database ${dbName} (--keep)`);
       return;
     }
-    const dbName = `mms_bench_logs_${Date.now()}`;
-    const admin = new PgClient({ connectionString: serverUrl });
-    await admin.connect();
-    // Databases of interrupted runs of this bench (each holds gigabytes).
-    for (const r of (await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'mms_bench_logs_%'`)).rows) await admin.query(`drop database ${r.datname} with (force)`);
-    await admin.query(`create database ${dbName}`);
-    // The same schema, left empty: the insert path is measured on both in alternation.
-    await admin.query(`create database ${dbName}_empty`);
-    await admin.end();
-    stops.push(async () => {
-      if (o.keep) {
-        log(`bench: kept database ${dbName} (--keep)`);
-        return;
+    const c = new PgClient({ connectionString: serverUrl });
+    await c.connect();
+    await c.query(`drop database if exists ${dbName} with (force)`);
+    await c.query(`drop database if exists ${dbName}_empty with (force)`);
+    await c.end();
+  });
+  const u = new URL(serverUrl);
+  u.pathname = `/${dbName}`;
+  const url = u.toString();
+  log(`bench: migrations into ${dbName} and ${dbName}_empty`);
+  await applyMigrations(url);
+  u.pathname = `/${dbName}_empty`;
+  const emptyUrl = u.toString();
+  await applyMigrations(emptyUrl);
+  const config = parseConfig({
+    providers: { vllm: { kind: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1' } },
+    useCases: USE_CASES.map((id) => ({ id, kind: 'self_hosted', temperature: 0.8, maxTokens: 256, systemPromptTemplate: `You are ${id}.`, initialModel: { provider: 'vllm', model: 'llama-3.1-8b-instruct' } })),
+  });
+  const prisma = createPrisma(url, { max: 4 });
+  stops.push(() => prisma.$disconnect());
+  await syncUseCases(prisma, config);
+  const emptyPrisma = createPrisma(emptyUrl, { max: 2 });
+  stops.push(() => emptyPrisma.$disconnect());
+  await syncUseCases(emptyPrisma, config);
+  await maintainPartitions(emptyPrisma, retentionPolicy(config.logs, USE_CASES), { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000 });
+  const modelIds = (await prisma.model.findMany({ select: { id: true } })).map((m) => m.id);
+  const pg = new PgClient({ connectionString: url });
+  await pg.connect();
+  stops.push(() => pg.end());
+  return { config, url, prisma, pg, modelIds, emptyUrl, emptyPrisma };
+}
+
+/** The text the rows cut their prompts from, and a sample of the size distribution (printed). */
+interface TextPool {
+  sample: Array<{ ps: number; hs: number; os: number }>;
+  text: string;
+  system: string;
+}
+
+async function createTextPool(pg: PgClient, seed: number, report: Report): Promise<TextPool> {
+  // Seeded pseudo-words, so TOAST compresses it as it would prose.
+  await pg.query(`select setseed(${seed})`);
+  await pg.query(`create table bench_text as select string_agg(w, ' ') as text from (
+      select (array['the','guard','of','north','gate','said','I','will','not','let','you','pass','until','you','bring','gold','sword','dragon','village',
+        'merchant','quest','night','ale','tavern','king','spell','forest','river','stone','shadow','light','friend','enemy','coin','map','secret'])[1 + floor(random() * 36)::int]
+        || case when random() < 0.1 then '.' else '' end as w
+      from generate_series(1, 14000)) x`);
+  await pg.query(`create table bench_system as select repeat('You are an NPC of the realm; stay in character; never mention the real world. ', 16) as system`);
+
+  await pg.query(`select setseed(${seed})`);
+  const sample = (await pg.query<{ ps: number; hs: number; os: number }>(
+    `select ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os from generate_series(1, 20000)`,
+  )).rows;
+  const dist = (key: 'ps' | 'hs' | 'os') => {
+    const v = sample.map((s) => s[key]).sort((a, b) => a - b);
+    return { p10: pct(v, 0.1), p50: pct(v, 0.5), p90: pct(v, 0.9), p99: pct(v, 0.99), mean: Math.round(v.reduce((a, b) => a + b, 0) / v.length) };
+  };
+  const systemChars = (await pg.query<{ n: number }>('select length(system) as n from bench_system')).rows[0]!.n;
+  report.sizeDistributionChars = { prompt: dist('ps'), history: dist('hs'), output: dist('os'), systemPrompt: systemChars, distribution: SIZES };
+  log(`bench: sizes (chars) ${JSON.stringify(report.sizeDistributionChars)}`);
+  const text = (await pg.query<{ text: string }>('select text from bench_text')).rows[0]!.text;
+  const system = (await pg.query<{ system: string }>('select system from bench_system')).rows[0]!.system;
+  return { sample, text, system };
+}
+
+const partitionOf = (day: Date) => `model_historical_logs_p${day.toISOString().slice(0, 10).replace(/-/g, '')}`;
+
+/**
+ * Fills --days daily partitions with --rows rows. The first day is generated; the others copy it with
+ * their own ids and times (a copy moves the already-compressed TOAST values instead of generating and
+ * compressing kilobytes per row again).
+ */
+async function fillPartitions(db: BenchDatabases, pool: TextPool, o: Options, report: Report): Promise<{ days: Date[]; today: number }> {
+  const { pg, prisma, modelIds, url } = db;
+  const perDay = Math.ceil(o.rows / o.days);
+  const every = Math.max(1, Math.floor((perDay * o.days) / TARGET_ROWS));
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  const fillStarted = performance.now();
+  const days = Array.from({ length: o.days }, (_v, i) => new Date(today - (o.days - i) * DAY));
+  await ensureRanges(prisma, VIOLATION_TABLE.name, days.map((d) => d.getTime()), { intervalHours: 24, lockTimeoutMs: 5000 });
+  const genStarted = performance.now();
+  await pg.query(`select setseed(${o.seed})`);
+  await pg.query(`create table bench_day (like model_historical_logs including defaults including constraints)`);
+  await pg.query(fillDaySql('bench_day', days[0]!, perDay, every, modelIds, o.players), [pool.text, pool.system]);
+  log(`bench: generated ${perDay} rows in ${((performance.now() - genStarted) / 1000).toFixed(1)} s (load ${load()})`);
+  report.storedSizesChars = await storedSizes(pg);
+  log(`bench: stored sizes ${JSON.stringify(report.storedSizesChars)}`);
+  const copyStarted = performance.now();
+  const cols = (await pg.query<{ attname: string }>(`select attname from pg_attribute where attrelid = 'bench_day'::regclass and attnum > 0 and not attisdropped order by attnum`)).rows.map((r) => r.attname);
+  const shifted = (offsetDays: number) =>
+    cols.map((c) => (c === 'log_id' ? 'gen_random_uuid()' : c === 'request_id' ? `md5(request_id || '${offsetDays}')` : c === 'timestamp' ? `"timestamp" + interval '${offsetDays} days'` : `"${c}"`)).join(', ');
+  let next = 0;
+  const worker = async () => {
+    const c = new PgClient({ connectionString: url });
+    await c.connect();
+    try {
+      for (let i = next++; i < days.length; i = next++) {
+        const day = days[i]!;
+        const name = partitionOf(day);
+        const started = performance.now();
+        await c.query(`create table ${name} (like model_historical_logs including defaults including constraints)`);
+        await c.query(`insert into ${name} (${cols.map((x) => `"${x}"`).join(', ')}) select ${shifted(i)} from bench_day`);
+        await attachDay(c, name, day);
+        log(`bench: ${name} filled with ${perDay} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (${i + 1}/${days.length}, load ${load()})`);
       }
-      const c = new PgClient({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.query(`drop database if exists ${dbName}_empty with (force)`);
+    } finally {
       await c.end();
-    });
-    const u = new URL(serverUrl);
-    u.pathname = `/${dbName}`;
-    const url = u.toString();
-    log(`bench: migrations into ${dbName} and ${dbName}_empty`);
-    await applyMigrations(url);
-    u.pathname = `/${dbName}_empty`;
-    const emptyUrl = u.toString();
-    await applyMigrations(emptyUrl);
-    const config = parseConfig({
-      providers: { vllm: { kind: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1' } },
-      useCases: USE_CASES.map((id) => ({ id, kind: 'self_hosted', temperature: 0.8, maxTokens: 256, systemPromptTemplate: `You are ${id}.`, initialModel: { provider: 'vllm', model: 'llama-3.1-8b-instruct' } })),
-    });
-    const prisma = createPrisma(url, { max: 4 });
-    stops.push(() => prisma.$disconnect());
-    await syncUseCases(prisma, config);
-    const emptyPrisma = createPrisma(emptyUrl, { max: 2 });
-    stops.push(() => emptyPrisma.$disconnect());
-    await syncUseCases(emptyPrisma, config);
-    const emptyModelId = (await emptyPrisma.model.findFirstOrThrow({ select: { id: true } })).id;
-    await maintainPartitions(emptyPrisma, retentionPolicy(config.logs, USE_CASES), { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000 });
-    const modelIds = (await prisma.model.findMany({ select: { id: true } })).map((m) => m.id);
-    const pg = new PgClient({ connectionString: url });
-    await pg.connect();
-    stops.push(() => pg.end());
+    }
+  };
+  await Promise.all(Array.from({ length: o.parallel }, () => worker()));
+  const copySeconds = +((performance.now() - copyStarted) / 1000).toFixed(0);
+  await pg.query('drop table bench_day');
+  await pg.query('analyze model_historical_logs');
+  await pg.query('analyze guardrails_violations');
+  const total = Number((await pg.query<{ n: string }>('select count(*) as n from model_historical_logs')).rows[0]!.n);
+  const fullBytes = await logTableBytes(prisma);
+  report.fill = {
+    rows: total,
+    partitions: (await listPartitions(prisma, LOG_TABLE.name)).filter((p) => !p.isDefault && p.estimatedRows > 0).length,
+    seconds: +((performance.now() - fillStarted) / 1000).toFixed(0),
+    copySeconds,
+    generateSeconds: +((copyStarted - genStarted) / 1000).toFixed(0),
+    tableSize: gb(fullBytes),
+    bytesPerRowWithIndexes: Math.round(fullBytes / Math.max(1, total)),
+  };
+  log(`bench: filled ${JSON.stringify(report.fill)}`);
+  return { days, today };
+}
 
-    // The text pool the rows cut their prompts from: seeded pseudo-words, so TOAST compresses it as it would prose.
-    await pg.query(`select setseed(${o.seed})`);
-    await pg.query(`create table bench_text as select string_agg(w, ' ') as text from (
-        select (array['the','guard','of','north','gate','said','I','will','not','let','you','pass','until','you','bring','gold','sword','dragon','village',
-          'merchant','quest','night','ale','tavern','king','spell','forest','river','stone','shadow','light','friend','enemy','coin','map','secret'])[1 + floor(random() * 36)::int]
-          || case when random() < 0.1 then '.' else '' end as w
-        from generate_series(1, 14000)) x`);
-    await pg.query(`create table bench_system as select repeat('You are an NPC of the realm; stay in character; never mention the real world. ', 16) as system`);
+/** Attaches a filled day as a partition (the CHECK first, so ATTACH skips its scan) and logs its violations. */
+async function attachDay(c: PgClient, name: string, day: Date) {
+  await c.query(`alter table ${name} add constraint bench_range check ("timestamp" >= '${day.toISOString()}' and "timestamp" < '${new Date(day.getTime() + DAY).toISOString()}')`);
+  await c.query(`alter table model_historical_logs attach partition ${name} for values from ('${day.toISOString()}') to ('${new Date(day.getTime() + DAY).toISOString()}')`);
+  await c.query(`alter table ${name} drop constraint bench_range`);
+  await c.query(`insert into guardrails_violations (model_id, log_id, use_case_id, violation_type, severity, violation_details, output_sample, intervention_taken, "timestamp")
+                 select model_id, log_id, use_case, 'hate', 'high', '{}'::jsonb, left(generated_output, 200), 'blocked', "timestamp"
+                   from ${name} where guardrail_verdict <> 'pass'`);
+}
 
-    // The size distribution, as printed.
-    await pg.query(`select setseed(${o.seed})`);
-    const sample = (await pg.query<{ ps: number; hs: number; os: number }>(
-      `select ${lognormalSql(SIZES.prompt)} as ps, ${lognormalSql(SIZES.history)} as hs, ${lognormalSql(SIZES.output)} as os from generate_series(1, 20000)`,
-    )).rows;
-    const dist = (key: 'ps' | 'hs' | 'os') => {
-      const v = sample.map((s) => s[key]).sort((a, b) => a - b);
-      return { p10: pct(v, 0.1), p50: pct(v, 0.5), p90: pct(v, 0.9), p99: pct(v, 0.99), mean: Math.round(v.reduce((a, b) => a + b, 0) / v.length) };
-    };
-    const systemChars = (await pg.query<{ n: number }>('select length(system) as n from bench_system')).rows[0]!.n;
-    report.sizeDistributionChars = { prompt: dist('ps'), history: dist('hs'), output: dist('os'), systemPrompt: systemChars, distribution: SIZES };
-    log(`bench: sizes (chars) ${JSON.stringify(report.sizeDistributionChars)}`);
-    const text = (await pg.query<{ text: string }>('select text from bench_text')).rows[0]!.text;
-    const system = (await pg.query<{ system: string }>('select system from bench_system')).rows[0]!.system;
+/** The sizes the generated rows really have (the printed distribution is a sample of the same generator). */
+async function storedSizes(pg: PgClient) {
+  const stored = (await pg.query<Record<string, number>>(
+    `select ${['prompt', "context->>'history'", 'generated_output'].flatMap((c, i) => [0.1, 0.5, 0.9, 0.99].map((q) => `percentile_disc(${q}) within group (order by length(${c})) as c${i}_${q * 100}`)).join(', ')},
+            avg(pg_column_size(bench_day.*))::int as row_bytes from bench_day`,
+  )).rows[0]!;
+  const quantiles = (i: number) => Object.fromEntries([10, 50, 90, 99].map((q) => [`p${q}`, stored[`c${i}_${q}`]]));
+  return { prompt: quantiles(0), history: quantiles(1), output: quantiles(2), avgRowBytesCompressed: stored.row_bytes };
+}
 
-    const store = new PgLogStore(url);
-    stops.push(() => store.close());
-    const emptyStore = new PgLogStore(emptyUrl);
-    stops.push(() => emptyStore.close());
-    const insertTargets = [
-      { store: emptyStore, rows: gatewayRows(20_000, emptyModelId, sample, text) },
-      { store, rows: gatewayRows(20_000, modelIds[0]!, sample, text) },
+const logTableBytes = async (prisma: PrismaClient) => (await listPartitions(prisma, LOG_TABLE.name)).reduce((a, p) => a + p.bytes, 0);
+
+/** The gateway's insert path into today's partition, on the empty and the full database in alternation. */
+async function measureInsertPath(db: BenchDatabases, pool: TextPool, report: Report) {
+  const store = new PgLogStore(db.url);
+  const emptyStore = new PgLogStore(db.emptyUrl);
+  try {
+    const emptyModelId = (await db.emptyPrisma.model.findFirstOrThrow({ select: { id: true } })).id;
+    const targets = [
+      { store: emptyStore, rows: gatewayRows(20_000, emptyModelId, pool.sample, pool.text) },
+      { store, rows: gatewayRows(20_000, db.modelIds[0]!, pool.sample, pool.text) },
     ];
-
-    // ---- fill
-    const perDay = Math.ceil(o.rows / o.days);
-    const every = Math.max(1, Math.floor((perDay * o.days) / TARGET_ROWS));
-    const today = Math.floor(Date.now() / DAY) * DAY;
-    const fillStarted = performance.now();
-    const days = Array.from({ length: o.days }, (_v, i) => new Date(today - (o.days - i) * DAY));
-    await ensureRanges(prisma, VIOLATION_TABLE.name, days.map((d) => d.getTime()), { intervalHours: 24, lockTimeoutMs: 5000 });
-    // The first day is generated; the others copy it with their own ids and times (a copy moves the
-    // already-compressed TOAST values instead of generating and compressing kilobytes per row again).
-    const attach = async (c: PgClient, name: string, day: Date) => {
-      await c.query(`alter table ${name} add constraint bench_range check ("timestamp" >= '${day.toISOString()}' and "timestamp" < '${new Date(day.getTime() + DAY).toISOString()}')`);
-      await c.query(`alter table model_historical_logs attach partition ${name} for values from ('${day.toISOString()}') to ('${new Date(day.getTime() + DAY).toISOString()}')`);
-      await c.query(`alter table ${name} drop constraint bench_range`);
-      await c.query(`insert into guardrails_violations (model_id, log_id, use_case_id, violation_type, severity, violation_details, output_sample, intervention_taken, "timestamp")
-                     select model_id, log_id, use_case, 'hate', 'high', '{}'::jsonb, left(generated_output, 200), 'blocked', "timestamp"
-                       from ${name} where guardrail_verdict <> 'pass'`);
-    };
-    const partitionOf = (day: Date) => `model_historical_logs_p${day.toISOString().slice(0, 10).replace(/-/g, '')}`;
-    const first = partitionOf(days[0]!);
-    const genStarted = performance.now();
-    await pg.query(`select setseed(${o.seed})`);
-    await pg.query(`create table bench_day (like model_historical_logs including defaults including constraints)`);
-    await pg.query(fillDaySql('bench_day', days[0]!, perDay, every, modelIds, o.players), [text, system]);
-    log(`bench: generated ${perDay} rows in ${((performance.now() - genStarted) / 1000).toFixed(1)} s (load ${load()})`);
-    // The sizes the rows really have (the printed distribution is a sample of the same generator).
-    const stored = (await pg.query<Record<string, number>>(
-      `select ${['prompt', "context->>'history'", 'generated_output'].flatMap((c, i) => [0.1, 0.5, 0.9, 0.99].map((q) => `percentile_disc(${q}) within group (order by length(${c})) as c${i}_${q * 100}`)).join(', ')},
-              avg(pg_column_size(bench_day.*))::int as row_bytes from bench_day`,
-    )).rows[0]!;
-    const quantiles = (i: number) => Object.fromEntries([10, 50, 90, 99].map((q) => [`p${q}`, stored[`c${i}_${q}`]]));
-    report.storedSizesChars = { prompt: quantiles(0), history: quantiles(1), output: quantiles(2), avgRowBytesCompressed: stored.row_bytes };
-    log(`bench: stored sizes ${JSON.stringify(report.storedSizesChars)}`);
-    const copyStarted = performance.now();
-    const cols = (await pg.query<{ attname: string }>(`select attname from pg_attribute where attrelid = 'bench_day'::regclass and attnum > 0 and not attisdropped order by attnum`)).rows.map((r) => r.attname);
-    const shifted = (offsetDays: number) =>
-      cols.map((c) => (c === 'log_id' ? 'gen_random_uuid()' : c === 'request_id' ? `md5(request_id || '${offsetDays}')` : c === 'timestamp' ? `"timestamp" + interval '${offsetDays} days'` : `"${c}"`)).join(', ');
-    let next = 0;
-    const worker = async () => {
-      const c = new PgClient({ connectionString: url });
-      await c.connect();
-      try {
-        for (let i = next++; i < days.length; i = next++) {
-          const day = days[i]!;
-          const name = i === 0 ? first : partitionOf(day);
-          const started = performance.now();
-          await c.query(`create table ${name} (like model_historical_logs including defaults including constraints)`);
-          await c.query(`insert into ${name} (${cols.map((x) => `"${x}"`).join(', ')}) select ${shifted(i)} from bench_day`);
-          await attach(c, name, day);
-          log(`bench: ${name} filled with ${perDay} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (${i + 1}/${days.length}, load ${load()})`);
-        }
-      } finally {
-        await c.end();
-      }
-    };
-    await Promise.all(Array.from({ length: o.parallel }, () => worker()));
-    const copySeconds = +((performance.now() - copyStarted) / 1000).toFixed(0);
-    await pg.query('drop table bench_day');
-    await pg.query('analyze model_historical_logs');
-    await pg.query('analyze guardrails_violations');
-    const total = Number((await pg.query<{ n: string }>('select count(*) as n from model_historical_logs')).rows[0]!.n);
-    const size = async () => (await listPartitions(prisma, LOG_TABLE.name)).reduce((a, p) => a + p.bytes, 0);
-    const fullBytes = await size();
-    report.fill = {
-      rows: total,
-      partitions: (await listPartitions(prisma, LOG_TABLE.name)).filter((p) => !p.isDefault && p.estimatedRows > 0).length,
-      seconds: +((performance.now() - fillStarted) / 1000).toFixed(0),
-      copySeconds,
-      generateSeconds: +((copyStarted - genStarted) / 1000).toFixed(0),
-      tableSize: gb(fullBytes),
-      bytesPerRowWithIndexes: Math.round(fullBytes / Math.max(1, total)),
-    };
-    log(`bench: filled ${JSON.stringify(report.fill)}`);
-
-    // ---- insert path, empty and full table in alternation (today's partition, as the gateway writes)
-    await insertPathInterleaved(insertTargets, 3); // warm-up
+    await insertPathInterleaved(targets, 3); // warm-up
     log(`bench: insert path, empty and full database in alternating 1 s slices (load ${load()})`);
-    const [empty, full] = await insertPathInterleaved(insertTargets, 20);
+    const [empty, full] = await insertPathInterleaved(targets, 20);
     report.insertPath = {
       batchRows: 500,
       method: 'alternating 1 s slices, 20 s each, same process and server',
@@ -392,66 +446,75 @@ async function main() {
       target: 'full p99 within 10 % of empty',
     };
     log(`bench: insert path ${JSON.stringify(report.insertPath)}`);
-
-    report.rolloutWindowQuery = await measureWindowQuery(prisma, modelIds[0]!, today);
-    log(`bench: rollout window ${JSON.stringify(report.rolloutWindowQuery)}`);
-
-    // ---- roll-ups of the 30 days, then the 30-day query
-    const rollStarted = performance.now();
-    // A day per statement: each reads its day partition once.
-    for (let t = days[0]!.getTime(); t < today; t += DAY) await rollUpMinutes(prisma, new Date(t), new Date(t + DAY));
-    const rollupRows = Number((await pg.query<{ n: string }>('select count(*) as n from model_call_rollups')).rows[0]!.n);
-    await pg.query('analyze model_call_rollups');
-    report.rollups = { writeSeconds: +((performance.now() - rollStarted) / 1000).toFixed(0), rows: rollupRows, thirtyDayQuery: await measureRollupQuery(prisma, today) };
-    log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
-
-    // ---- forget one player with ~10,000 rows across every partition
-    const targetRows = Number((await pg.query<{ n: string }>(`select count(*) as n from model_historical_logs where sticky_key_hash = $1`, [stickyKeyHash(TARGET_PLAYER)])).rows[0]!.n);
-    const longTermRows = Number((await pg.query<{ n: string }>(`select count(*) as n from model_historical_logs_long_term where sticky_key_hash = $1`, [stickyKeyHash(TARGET_PLAYER)])).rows[0]!.n);
-    const forgotten = await forgetPlayer(prisma, { player: TARGET_PLAYER }, { actor: 'bench', reason: 'bench:logs' });
-    report.forgetPlayer = { ms: Math.round(forgotten.durationMs), rowsBefore: targetRows + longTermRows, deleted: { logs: forgotten.logs, longTerm: forgotten.longTermLogs, violations: forgotten.violations, evaluationReplays: forgotten.evaluationReplays }, target: '< 5 s' };
-    log(`bench: forget ${JSON.stringify(report.forgetPlayer)}`);
-    // ---- drop the oldest day through retention (plain rows kept days-1 days: exactly one partition is due)
-    const policy = retentionPolicy({ ...config.logs, retention: { ...config.logs.retention, plainDays: o.days - 1 } }, USE_CASES);
-    const partitionSettings = { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000, precopyAheadHours: config.logs.partitions.precopyAheadHours };
-    const oldest = (await listPartitions(prisma, LOG_TABLE.name)).find((p) => !p.isDefault)!;
-    const dropAt = partitionDropAt(LOG_TABLE, oldest.to!, policy);
-    // The maintenance run before the drop copies the day's long-lived rows ahead (off the drop's path)...
-    const precopyNow = new Date(dropAt.getTime() - 60 * 60_000);
-    const p0 = performance.now();
-    const precopied = await precopyDuePartitions(prisma, LOG_TABLE, policy, partitionSettings, precopyNow);
-    const precopyMs = performance.now() - p0;
-    // ...then late feedback lands on some of that day's rows, which the drop must still keep.
-    const lateFeedback = await pg.query(
-      `update ${oldest.name} set user_feedback = '{"score": 0.1}', feedback_score = 0.1, feedback_at = now()
-        where ctid = any(array(select ctid from ${oldest.name} where guardrail_verdict = 'pass' and user_feedback is null limit 100))`,
-    );
-    const deadBefore = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
-    const beforeBytes = await size();
-    const t0 = performance.now();
-    const dropped = await expirePartitions(prisma, LOG_TABLE, policy, partitionSettings, new Date(Math.max(Date.now(), dropAt.getTime())));
-    const dropMs = performance.now() - t0;
-    const afterBytes = await size();
-    const deadAfter = Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
-    report.dropOneDay = {
-      ms: Math.round(dropMs),
-      precopyAhead: { ms: Math.round(precopyMs), partitions: precopied.precopied, failed: precopied.failed, note: `a maintenance run ${partitionSettings.precopyAheadHours} h or less before the drop` },
-      lateFeedbackRows: lateFeedback.rowCount,
-      partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), precopied: d.precopied, rowsMovedToLongTerm: d.movedToLongTerm, ms: d.ms })),
-      failed: dropped.failed,
-      tableSizeBefore: gb(beforeBytes),
-      tableSizeAfter: gb(afterBytes),
-      deadTuplesBefore: deadBefore,
-      deadTuplesAfter: deadAfter,
-      target: '< 1 s',
-    };
-    log(`bench: drop a day ${JSON.stringify(report.dropOneDay)}`);
-
-    report.loadAtEnd = load();
   } finally {
-    await cleanup();
+    await store.close();
+    await emptyStore.close();
   }
-  printReport(report, o.json);
+}
+
+/** Roll-ups of every filled day (a day per statement: each reads its day partition once), then the 30-day query. */
+async function measureRollups(db: BenchDatabases, days: Date[], today: number, report: Report) {
+  const rollStarted = performance.now();
+  for (let t = days[0]!.getTime(); t < today; t += DAY) await rollUpMinutes(db.prisma, new Date(t), new Date(t + DAY));
+  const rollupRows = Number((await db.pg.query<{ n: string }>('select count(*) as n from model_call_rollups')).rows[0]!.n);
+  await db.pg.query('analyze model_call_rollups');
+  report.rollups = { writeSeconds: +((performance.now() - rollStarted) / 1000).toFixed(0), rows: rollupRows, thirtyDayQuery: await measureRollupQuery(db.prisma, today) };
+  log(`bench: roll-ups ${JSON.stringify(report.rollups)}`);
+}
+
+/** Forgets the one player who has ~10,000 rows across every partition. */
+async function measureForget(db: BenchDatabases, report: Report) {
+  const count = async (table: string) =>
+    Number((await db.pg.query<{ n: string }>(`select count(*) as n from ${table} where sticky_key_hash = $1`, [stickyKeyHash(TARGET_PLAYER)])).rows[0]!.n);
+  const rowsBefore = (await count('model_historical_logs')) + (await count('model_historical_logs_long_term'));
+  const forgotten = await forgetPlayer(db.prisma, { player: TARGET_PLAYER }, { actor: 'bench', reason: 'bench:logs' });
+  report.forgetPlayer = {
+    ms: Math.round(forgotten.durationMs),
+    rowsBefore,
+    deleted: { logs: forgotten.logs, longTerm: forgotten.longTermLogs, violations: forgotten.violations, evaluationReplays: forgotten.evaluationReplays },
+    target: '< 5 s',
+  };
+  log(`bench: forget ${JSON.stringify(report.forgetPlayer)}`);
+}
+
+/**
+ * Drops the oldest day through retention (plain rows kept days-1 days: exactly one partition is due),
+ * after the maintenance run before it copied the day's long-lived rows ahead, and after late feedback
+ * landed on some of that day's rows, which the drop must still keep.
+ */
+async function measureDropOneDay(db: BenchDatabases, o: Options, report: Report) {
+  const { prisma, pg, config } = db;
+  const policy = retentionPolicy({ ...config.logs, retention: { ...config.logs.retention, plainDays: o.days - 1 } }, USE_CASES);
+  const partitionSettings = { intervalHours: 24, createAheadHours: 72, lockTimeoutMs: 5000, precopyAheadHours: config.logs.partitions.precopyAheadHours };
+  const oldest = (await listPartitions(prisma, LOG_TABLE.name)).find((p) => !p.isDefault)!;
+  const dropAt = partitionDropAt(LOG_TABLE, oldest.to!, policy);
+  const p0 = performance.now();
+  const precopied = await precopyDuePartitions(prisma, LOG_TABLE, policy, partitionSettings, new Date(dropAt.getTime() - 60 * 60_000));
+  const precopyMs = performance.now() - p0;
+  const lateFeedback = await pg.query(
+    `update ${oldest.name} set user_feedback = '{"score": 0.1}', feedback_score = 0.1, feedback_at = now()
+      where ctid = any(array(select ctid from ${oldest.name} where guardrail_verdict = 'pass' and user_feedback is null limit 100))`,
+  );
+  const deadTuples = async () =>
+    Number((await pg.query<{ n: string }>(`select coalesce(sum(n_dead_tup), 0) as n from pg_stat_user_tables where relname like 'model_historical_logs_p%'`)).rows[0]!.n);
+  const deadBefore = await deadTuples();
+  const beforeBytes = await logTableBytes(prisma);
+  const t0 = performance.now();
+  const dropped = await expirePartitions(prisma, LOG_TABLE, policy, partitionSettings, new Date(Math.max(Date.now(), dropAt.getTime())));
+  const dropMs = performance.now() - t0;
+  report.dropOneDay = {
+    ms: Math.round(dropMs),
+    precopyAhead: { ms: Math.round(precopyMs), partitions: precopied.precopied, failed: precopied.failed, note: `a maintenance run ${partitionSettings.precopyAheadHours} h or less before the drop` },
+    lateFeedbackRows: lateFeedback.rowCount,
+    partitions: dropped.dropped.map((d) => ({ name: d.name, size: gb(d.bytes), precopied: d.precopied, rowsMovedToLongTerm: d.movedToLongTerm, ms: d.ms })),
+    failed: dropped.failed,
+    tableSizeBefore: gb(beforeBytes),
+    tableSizeAfter: gb(await logTableBytes(prisma)),
+    deadTuplesBefore: deadBefore,
+    deadTuplesAfter: await deadTuples(),
+    target: '< 1 s',
+  };
+  log(`bench: drop a day ${JSON.stringify(report.dropOneDay)}`);
 }
 
 function printReport(report: Record<string, unknown>, json: boolean) {
