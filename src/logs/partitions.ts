@@ -13,6 +13,9 @@ import { DAY_MS, logPartitionDays, policyRecords, violationPartitionDays, type R
  */
 type Db = PrismaClient | Prisma.TransactionClient;
 
+/** An error's first line, for a report row (PostgreSQL errors carry details on the next lines). */
+const firstLine = (err: unknown) => (err as Error).message.split('\n')[0] ?? String(err);
+
 export interface PartitionedTable {
   /** The logical table the application reads and writes. */
   name: string;
@@ -207,7 +210,7 @@ export async function ensureRanges(prisma: PrismaClient, table: string, starts: 
       report.movedFromDefault += made.movedFromDefault;
       existing.push({ name, from, to, isDefault: false, bytes: 0, estimatedRows: 0, precopiedAt: null });
     } catch (err) {
-      report.failed.push({ name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+      report.failed.push({ name, error: firstLine(err) });
     }
   }
   return report;
@@ -415,7 +418,7 @@ export async function precopyDuePartitions(prisma: PrismaClient, table: Partitio
       );
       report.precopied.push({ name: p.name, rows, ms: Math.round(performance.now() - started) });
     } catch (err) {
-      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+      report.failed.push({ name: p.name, error: firstLine(err) });
     }
   }
   return report;
@@ -432,29 +435,14 @@ export async function precopyDuePartitions(prisma: PrismaClient, table: Partitio
 export async function expirePartitions(prisma: PrismaClient, table: PartitionedTable, policy: RetentionPolicy, settings: PartitionSettings, now: Date): Promise<ExpireReport> {
   const report: ExpireReport = { table: table.name, dropped: [], droppedLongTerm: [], failed: [] };
   const due = (await listPartitions(prisma, table.name)).filter((p) => !p.isDefault && partitionDropAt(table, p.to!, policy) <= now);
-  const plan = due.length > 0 ? await keptCopyPlan(prisma, table, policy) : null;
-  for (const p of plan ? due : []) {
-    try {
-      const started = performance.now();
-      await ensureLongTermDays(prisma, plan!, p, settings, now);
-      const ensured = performance.now();
-      let copied = ensured;
-      const changedSince = p.precopiedAt && new Date(p.precopiedAt.getTime() - PRECOPY_SKEW_MARGIN_MS);
-      const moved = await prisma.$transaction(
-        async (tx) => {
-          const n = await copyKeptRows(tx, plan!, p, now, changedSince);
-          copied = performance.now();
-          await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
-          await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
-          await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
-          return n;
-        },
-        { timeout: 60 * 60_000, maxWait: 30_000 },
-      );
-      const ms = { longTermPartitions: Math.round(ensured - started), copy: Math.round(copied - ensured), detachDrop: Math.round(performance.now() - copied) };
-      report.dropped.push({ name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, precopied: p.precopiedAt !== null, movedToLongTerm: moved, ms });
-    } catch (err) {
-      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+  if (due.length > 0) {
+    const plan = await keptCopyPlan(prisma, table, policy);
+    for (const p of due) {
+      try {
+        report.dropped.push(await dropDuePartition(prisma, table, plan, p, settings, now));
+      } catch (err) {
+        report.failed.push({ name: p.name, error: firstLine(err) });
+      }
     }
   }
   for (const p of await listPartitions(prisma, table.longTerm)) {
@@ -467,10 +455,35 @@ export async function expirePartitions(prisma: PrismaClient, table: PartitionedT
       });
       report.droppedLongTerm.push({ name: p.name, bytes: p.bytes });
     } catch (err) {
-      report.failed.push({ name: p.name, error: (err as Error).message.split('\n')[0] ?? String(err) });
+      report.failed.push({ name: p.name, error: firstLine(err) });
     }
   }
   return report;
+}
+
+/**
+ * Drops one due partition: its long-lived rows (those not copied ahead, or changed since) go to the
+ * long-term table in the same transaction as the DETACH and DROP, so a failure keeps both.
+ */
+async function dropDuePartition(prisma: PrismaClient, table: PartitionedTable, plan: KeptCopyPlan, p: PartitionInfo, settings: PartitionSettings, now: Date): Promise<ExpireReport['dropped'][number]> {
+  const started = performance.now();
+  await ensureLongTermDays(prisma, plan, p, settings, now);
+  const ensured = performance.now();
+  let copied = ensured;
+  const changedSince = p.precopiedAt && new Date(p.precopiedAt.getTime() - PRECOPY_SKEW_MARGIN_MS);
+  const moved = await prisma.$transaction(
+    async (tx) => {
+      const n = await copyKeptRows(tx, plan, p, now, changedSince);
+      copied = performance.now();
+      await tx.$executeRawUnsafe(`set local lock_timeout = ${Math.round(settings.lockTimeoutMs)}`);
+      await tx.$executeRawUnsafe(`alter table ${ident(table.name)} detach partition ${ident(p.name)}`);
+      await tx.$executeRawUnsafe(`drop table ${ident(p.name)}`);
+      return n;
+    },
+    { timeout: 60 * 60_000, maxWait: 30_000 },
+  );
+  const ms = { longTermPartitions: Math.round(ensured - started), copy: Math.round(copied - ensured), detachDrop: Math.round(performance.now() - copied) };
+  return { name: p.name, from: p.from!.toISOString(), to: p.to!.toISOString(), bytes: p.bytes, precopied: p.precopiedAt !== null, movedToLongTerm: moved, ms };
 }
 
 /** Every retention (days) a row of `table` can have under the policy. */
