@@ -1,7 +1,8 @@
 /**
  * Builds the guardrails labelled set: data/guardrails/source/*.txt (hand-written) plus template
- * families below, written to data/guardrails/train.jsonl and test.jsonl. Deterministic: run it again
- * and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
+ * families below, written to data/guardrails/train.jsonl and test.jsonl, and the holdout
+ * (data/guardrails/holdout-source/*.txt, hand-written, every item held out) to holdout.jsonl.
+ * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
  * frames a story line). Their slot values are split too: even-indexed values build train items,
@@ -10,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { DATA_DIR, labelFromCodes, parseSource, type LabelledOutput } from '../src/guardrails/dataset';
+import { DATA_DIR, LABELLED_SPLITS, labelFromCodes, parseSource, type LabelledOutput, type LabelledSplit } from '../src/guardrails/dataset';
 
 type Split = 'train' | 'test';
 interface Family {
@@ -168,8 +169,11 @@ function main() {
     .sort()
     .flatMap((f) => parseSource(f, fs.readFileSync(path.join(sourceDir, f), 'utf8')).map((item) => ({ ...item, origin: 'hand' })));
   for (const family of families) for (const split of ['train', 'test'] as const) items.push(...generate(family, split).map((item) => ({ ...item, origin: 'template' })));
+  // The holdout: hand-written only, every item in it (no template: its slot values are train's and test's).
+  const holdoutDir = path.join(DATA_DIR, 'holdout-source');
+  for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'holdout').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<Split, string[]> = { train: [], test: [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], holdout: [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);
@@ -177,9 +181,9 @@ function main() {
     const id = `gr-${crypto.createHash('sha256').update(key + item.text).digest('hex').slice(0, 10)}`;
     out[item.split].push(JSON.stringify({ id, ...item, origin }));
   }
-  for (const split of ['train', 'test'] as const) fs.writeFileSync(path.join(DATA_DIR, `${split}.jsonl`), out[split].join('\n') + '\n');
+  for (const split of LABELLED_SPLITS) fs.writeFileSync(path.join(DATA_DIR, `${split}.jsonl`), out[split].join('\n') + '\n');
   const all = items.length;
-  console.log(`wrote ${out.train.length} train + ${out.test.length} test = ${all} labelled outputs to ${path.relative(process.cwd(), DATA_DIR)}/`);
+  console.log(`wrote ${out.train.length} train + ${out.test.length} test + ${out.holdout.length} holdout = ${all} labelled outputs to ${path.relative(process.cwd(), DATA_DIR)}/`);
 }
 
 main();

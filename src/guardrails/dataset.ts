@@ -8,13 +8,21 @@ import { ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type EngagementIndi
  * outputs generated from templates (data/guardrails/templates.ts), split into train.jsonl and
  * test.jsonl by scripts/guardrails-dataset.ts. Rules for labelling: data/guardrails/LABELLING.md.
  */
+/**
+ * `train` (lexicons, tier-2 weights and every threshold are fitted here), `test` (the first
+ * held-out split, looked at while tier 2 was tuned) and `holdout` (written later from
+ * `holdout-source/`, committed before any figure on it was seen, never tuned on).
+ */
+export type LabelledSplit = 'train' | 'test' | 'holdout';
+export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout'];
+
 export interface LabelledOutput {
   id: string;
   use_case: string;
   language: string;
   /** What the item is there to test: `dark_fiction`, `timer`, `gold`, `farewell`, `harm`, `engagement`, … */
   kind: string;
-  split: 'train' | 'test';
+  split: LabelledSplit;
   text: string;
   label: {
     harm: { severity: Severity; categories: HarmCategory[] };
@@ -69,8 +77,11 @@ export function labelFromCodes(sev: string, cats: string, flags: string, where: 
   return { harm: { severity, categories: [...new Set(categories)] }, fiction_dark: fictionDark, engagement };
 }
 
-/** Parses one source file: `## <use_case> <language> <kind>` headers, then `SEV CATS FLAGS | text` lines. Every third item of a section is test. */
-export function parseSource(file: string, content: string): Array<Omit<LabelledOutput, 'id'> & { key: string }> {
+/**
+ * Parses one source file: `## <use_case> <language> <kind>` headers, then `SEV CATS FLAGS | text`
+ * lines. Every third item of a section is test, unless `allIn` puts every item in one split (the holdout).
+ */
+export function parseSource(file: string, content: string, allIn?: LabelledSplit): Array<Omit<LabelledOutput, 'id'> & { key: string }> {
   const items: Array<Omit<LabelledOutput, 'id'> & { key: string }> = [];
   let section: { useCase: string; language: string; kind: string; n: number } | undefined;
   content.split('\n').forEach((raw, i) => {
@@ -87,14 +98,15 @@ export function parseSource(file: string, content: string): Array<Omit<LabelledO
     const m = /^(\S+)\s+(\S+)\s+(\S+)\s+\|\s+(.+)$/.exec(line);
     if (!m) throw new Error(`${where}: expected "SEV CATS FLAGS | text"`);
     const label = labelFromCodes(m[1]!, m[2]!, m[3]!, where);
-    const split = section.n % 3 === 1 ? 'test' : 'train';
+    const split = allIn ?? (section.n % 3 === 1 ? 'test' : 'train');
     section.n++;
     items.push({ key: `${path.basename(file, '.txt')}:${i + 1}`, use_case: section.useCase, language: section.language, kind: section.kind, split, text: m[4]!, label });
   });
   return items;
 }
 
-export function loadLabelledSet(split?: 'train' | 'test', dir = DATA_DIR): LabelledOutput[] {
+/** One split, or without `split` train and test (the holdout is read only by name). */
+export function loadLabelledSet(split?: LabelledSplit, dir = DATA_DIR): LabelledOutput[] {
   const files = split ? [`${split}.jsonl`] : ['train.jsonl', 'test.jsonl'];
   return files.flatMap((f) =>
     fs
