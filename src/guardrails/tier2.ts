@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DATA_DIR } from './dataset';
+import { REAL_FRAME_RE } from './lexicon';
+import { normalize } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
   emptyVerdict,
@@ -84,8 +86,24 @@ export function tier2Probabilities(model: Tier2Model, vector: ArrayLike<number>)
   return Object.fromEntries(TIER2_HEADS.map((h) => [h, sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias)])) as Record<Tier2Head, number>;
 }
 
-/** The tier-2 verdict of one output from its embedding (harm only). Explanations carry each head's probability as evidence. */
-export function classifyTier2(model: Tier2Model, vector: ArrayLike<number>, options: { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
+/**
+ * Whether tier 2 may raise an output to critical on its own word: not when tier 1 reads the output
+ * as a story (dark fiction) and no real-world frame ("in real life", "you, the player", "outside the
+ * game") is in it. An embedding says what an output is about, not who it is aimed at — a villain's
+ * threat to a character and a threat to the player lie close together — while the labelling rules
+ * make harm depend on exactly that; so there tier 2's critical finding is graded one level lower
+ * (recorded, counted as high) instead of starting a rollback, and tier 1's reading of the frame decides.
+ */
+export function tier2MayRaiseCritical(text: string, tier1: Pick<GuardrailVerdict, 'fiction_dark'>): boolean {
+  return !tier1.fiction_dark || normalize(text).search(REAL_FRAME_RE) >= 0;
+}
+
+/**
+ * The tier-2 verdict of one output from its embedding (harm only). Explanations carry each head's
+ * probability as evidence. `criticalAllowed: false` (see `tier2MayRaiseCritical`) grades a critical
+ * finding one level lower.
+ */
+export function classifyTier2(model: Tier2Model, vector: ArrayLike<number>, options: { severities?: Partial<Record<HarmCategory, Severity>>; criticalAllowed?: boolean } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
   const p = tier2Probabilities(model, vector);
   const verdict = emptyVerdict();
   let severity: Severity = 'none';
@@ -93,11 +111,13 @@ export function classifyTier2(model: Tier2Model, vector: ArrayLike<number>, opti
     const head = model.heads[c];
     if (p[c] < head.threshold) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
-    const s = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    const storyOnly = graded === 'critical' && options.criticalAllowed === false;
+    const s = storyOnly ? oneBelow(graded) : graded;
     if (s === 'none') continue;
     verdict.harm.categories.push(c);
     severity = maxSeverity(severity, s);
-    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
+    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
   }
   verdict.harm.severity = severity;
   return { ...verdict, probabilities: p };
