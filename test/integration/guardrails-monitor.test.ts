@@ -1,27 +1,20 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { MmsConfig } from '../../src/config/schema';
-import { createApiKey } from '../../src/auth/api-keys';
 import { listAuditEvents } from '../../src/audit/events';
-import { adminKeyVerifier, modelManagementApi } from '../../api/model-management';
 import { getServingAllocation, stableModelId } from '../../src/registry/allocations';
-import { captureSnapshot } from '../../src/registry/snapshots';
-import { syncUseCases } from '../../src/registry/use-cases';
-import { criticalViolationNotifier } from '../../clients/rollout';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../../workflows/guardrails-monitor-messages';
 import { registerRegistryCommands } from '../../cli/commands/registry';
-import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import type { TestDatabase } from '../support/stack';
 import { runMms } from '../support/cli';
 import { addModel, markValidated } from '../support/fixtures';
 import { allocationHistory, startRolloutWorkflow, testPolicy } from '../support/rollout';
-import { rolloutWorkflowId } from '../../workflows/rollout-messages';
-import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
-import { chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, type TestGateway } from '../fixtures/gateway-harness';
+import type { FakeProvider } from '../../testkit/fake-providers';
+import { chatBody, waitFor, type TestGateway } from '../fixtures/gateway-harness';
+import { startGuardrailsStack, type GuardrailsStack } from '../fixtures/guardrails-stack';
 
 /**
  * The guardrails monitor end to end: tier 1 in the shipped gateway judging a fake provider's answers,
@@ -29,16 +22,16 @@ import { chatBody, gatewayTestConfig, setAllocation, startTestGateway, waitFor, 
  * with its interventions (a parameter adjustment on high-severity outputs, a rollback on a critical
  * burst outside a rollout), each visible in `mms history`, the REST history and the guardrails report.
  */
-const USE_CASE = `guardrails_mon_${crypto.randomBytes(3).toString('hex')}`;
 const HIGH = 'Out of character: you, the player behind the screen, are a pathetic loser in real life.';
 const CRITICAL = 'Listen, you, the person behind the screen: nobody would miss you, so just kill yourself tonight.';
 
+let stack: GuardrailsStack;
+let USE_CASE: string;
 let db: TestDatabase;
 let client: Client;
 let fake: FakeProvider;
 let gw: TestGateway;
 let config: MmsConfig;
-let worker: Awaited<ReturnType<typeof startControlWorker>>;
 let adminKey: string;
 let configFile: string;
 let previousId: string;
@@ -46,64 +39,21 @@ let currentId: string;
 let taskQueue: string;
 
 beforeAll(async () => {
-  client = await temporalClient();
-  db = await createTestDatabase();
-  fake = await startFakeProvider();
-  taskQueue = uniqueTaskQueue('guardrails-monitor');
-  const base = gatewayTestConfig(fake, {
-    useCases: [{ id: USE_CASE, kind: 'self_hosted', temperature: 0.7, maxTokens: 256, systemPromptTemplate: 'You are {{npc_name}}.', initialModel: { provider: 'local', model: 'llama-3.1-8b-instruct' } }],
+  stack = await startGuardrailsStack({
+    name: 'guardrails_mon',
     // The window holds every call of this file (9 by the burst: 4 high, 1 clean, 4 critical).
     // Long windows: every judgement in this file is started by the monitor's start or a critical signal, never by a timer.
     policies: { guardrails: { monitor: { windowSeconds: 600, minCritical: 3, criticalRate: 0.3, minHigh: 3, highRate: 0.5, temperatureFactor: 0.7, cooldownSeconds: 3600 } } },
   });
-  config = { ...base, temporal: { ...base.temporal, controlTaskQueue: taskQueue } };
-  await syncUseCases(db.prisma, config);
-  // History: the initial model served (a stable snapshot of it), then a rollout promoted another one.
-  previousId = stableModelId((await getServingAllocation(db.prisma, USE_CASE))!.entries)!;
-  await captureSnapshot(db.prisma, { useCaseId: USE_CASE, reason: 'initial model at rest' });
-  currentId = await addModel(db.prisma, USE_CASE, 'qwen-2.5-7b-npc', 'active');
-  await setAllocation(db.prisma, [{ modelId: currentId, weight: 10_000, role: 'stable' }], USE_CASE);
-  await db.prisma.modelDeployment.create({
-    data: { modelId: currentId, previousModelId: previousId, useCaseId: USE_CASE, deploymentType: 'canary', status: 'completed', trafficPercentage: 100, completionTime: new Date() },
-  });
-  await captureSnapshot(db.prisma, { useCaseId: USE_CASE, reason: 'promoted' });
-
-  const notify = criticalViolationNotifier(client);
-  gw = await startTestGateway(db.prisma, config, {
-    onCriticalViolation: (e) => void notify(e),
-    plugins: [modelManagementApi({ prisma: db.prisma, temporal: client, config, verifyApiKey: adminKeyVerifier(db.prisma) })],
-  });
-  adminKey = (await createApiKey(db.prisma, { name: 'ops', scopes: ['admin'] })).key;
-  worker = await startControlWorker({ prisma: db.prisma, taskQueue, gatewayReplicaUrls: [gw.internalUrl] });
-  configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mms-guardrails-monitor-')), 'mms.config.yaml');
-  fs.writeFileSync(configFile, ['providers: { local: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }', `useCases: [ { id: ${USE_CASE}, kind: self_hosted, temperature: 0.7, maxTokens: 256, systemPromptTemplate: "x", initialModel: { provider: local, model: llama-3.1-8b-instruct } } ]`].join('\n'));
-  process.env.DATABASE_URL = db.url;
-  process.env.TEMPORAL_ADDRESS = temporalAddress();
+  ({ useCase: USE_CASE, db, client, fake, gw, config, adminKey, configFile, previousId, currentId, taskQueue } = stack);
 });
 
 afterAll(async () => {
-  await client.workflow
-    .getHandle(rolloutWorkflowId(USE_CASE))
-    .terminate('test cleanup')
-    .catch(() => undefined);
-  await client.workflow
-    .getHandle(guardrailsMonitorWorkflowId(USE_CASE))
-    .terminate('test cleanup')
-    .catch(() => undefined);
-  await worker?.stop();
-  await gw?.close();
-  await fake?.close();
-  await db?.drop();
-  await client.connection.close();
-  delete process.env.DATABASE_URL;
-  delete process.env.TEMPORAL_ADDRESS;
+  await stack?.close();
 });
 
-const decisions = (type: string) => db.prisma.optimizationDecision.findMany({ where: { useCaseId: USE_CASE, decisionType: type }, orderBy: { createdAt: 'asc' } });
-const callsOf = (n: number, content: string) => {
-  for (let i = 0; i < n; i++) fake.enqueue({ content });
-  return Promise.all(Array.from({ length: n }, (_, i) => gw.call(chatBody(`hello ${i}`, { model: USE_CASE }), { headers: { 'x-mms-sticky-key': `player-${i}` } })));
-};
+const decisions = (type: string) => stack.decisions(type);
+const callsOf = (n: number, content: string) => stack.callsOf(n, content);
 const loggedViolations = (severity: string, n: number) =>
   waitFor(`${n} ${severity} violations logged`, async () => (await db.prisma.guardrailsViolation.count({ where: { useCaseId: USE_CASE, severity } })) >= n, 10_000);
 
