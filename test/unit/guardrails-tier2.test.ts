@@ -4,7 +4,7 @@ import path from 'node:path';
 import { classifyTier1 } from '../../src/guardrails/tier1';
 import { combineVerdicts } from '../../src/guardrails/combine';
 import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
-import { classifyTier2, loadTier2Model, TIER2_HEADS, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
@@ -104,6 +104,17 @@ describe('tier 2 model', () => {
     expect(v.explanations[0]).toMatchObject({ rule: 'tier2.self_harm', source: 'tier2', evidence: expect.stringMatching(/^p=0\.9\d\d$/) });
     expect(classifyTier2(model, [-1, 0.5]).harm.severity).toBe('none');
     expect(() => classifyTier2(model, [1, 2, 3])).toThrow(/3 dimensions for a model of 2/);
+    // On an output tier 1 reads as a story with no real-world frame, tier 2's critical finding is graded one level lower.
+    expect(classifyTier2(model, [1, 0.5], { criticalAllowed: false })).toMatchObject({ harm: { severity: 'high', categories: ['self_harm'] }, explanations: [{ rule: 'tier2.self_harm.story_frame', severity: 'high' }] });
+  });
+
+  test('tier 2 may raise to critical unless tier 1 reads a story with no real-world frame', () => {
+    const story = '"I will cut out your tongue," the bandit chief snarled at the sellsword.';
+    expect(classifyTier1(story).fiction_dark).toBe(true);
+    expect(tier2MayRaiseCritical(story, classifyTier1(story))).toBe(false);
+    const framed = `${story} Outside the game, you are a burden.`;
+    expect(tier2MayRaiseCritical(framed, { fiction_dark: true })).toBe(true);
+    expect(tier2MayRaiseCritical('Nobody needs you: stop living.', { fiction_dark: false })).toBe(true);
   });
 
   test('the shipped model loads; a damaged file is an error naming the field', () => {
