@@ -1,5 +1,5 @@
 /**
- * `npm run bench:analysis [-- --rollouts 400] [--power-rollouts 200] [--seed 1] [--json]`
+ * `npm run bench:analysis [-- --rollouts 400] [--power-rollouts 200] [--seed 1] [--only 1,5] [--json]`
  *
  * The false-rollback and miss rates of the canary analysis over whole rollouts, measured by simulation:
  * thousands of seeded rollouts whose calls are generated here and judged by the REAL analysis code
@@ -29,6 +29,8 @@ const FLAGS = {
   rate: { type: 'number', default: 120, min: 1, max: 1e5 },
   window: { type: 'number', default: 60, min: 1, max: 3600 },
   'calls-per-player': { type: 'number', default: 20, min: 1, max: 1e4, integer: true },
+  /** Only the scenarios numbered here (1-based, as the table lists them), e.g. `--only 1,9` while iterating. */
+  only: { type: 'numbers', default: [], min: 1, max: 100 },
   json: { type: 'boolean' },
 } satisfies Record<string, BenchFlag>;
 type Options = BenchOptions<typeof FLAGS>;
@@ -168,6 +170,8 @@ interface Scenario {
   margins: 'default' | 'zero';
   icc: number;
   kind: 'null' | 'power';
+  /** Window length of this scenario (default `--window`): the promotion rows also run at the default 300 s. */
+  windowSeconds?: number;
 }
 
 const STEPS = [10, 25, 50, 75, 100];
@@ -181,14 +185,17 @@ interface RolloutOutcome {
   /** Stages the simulated operator had to move on after the extensions ran out. */
   operatorMoves: number;
   failedMetrics: string[];
+  /** Per stage the operator had to move: what kept its last look inconclusive. */
+  blockingMetrics: string[];
 }
 
 function simulateRollout(r: Random, s: Scenario, o: Options, policy: ReturnType<typeof rolloutPolicySchema.parse>['analysis']): RolloutOutcome {
   let state = initialSequentialState();
   let looks = 0;
   let operatorMoves = 0;
+  const blockingMetrics: string[] = [];
   let nextPlayer = 0;
-  const callsPerWindow = Math.round(o.rate * o.window);
+  const callsPerWindow = Math.round(o.rate * (s.windowSeconds ?? o.window));
   const playersPerWindow = Math.max(1, Math.round(callsPerWindow / o.callsPerPlayer));
   for (const step of STEPS) {
     const canaryShare = step === 100 ? (100 - HOLDBACK_PERCENT) / 100 : step / 100;
@@ -206,13 +213,17 @@ function simulateRollout(r: Random, s: Scenario, o: Options, policy: ReturnType<
       last = judgeCanaryWindow(canary.sample, baseline.sample, policy, { state });
       looks++;
       verdict = last.verdict;
-      if (verdict === 'fail') return { outcome: 'rolled_back', looks, operatorMoves, failedMetrics: last.checks.filter((c) => c.verdict === 'fail').map((c) => c.metric) };
+      if (verdict === 'fail') return { outcome: 'rolled_back', looks, operatorMoves, blockingMetrics, failedMetrics: last.checks.filter((c) => c.verdict === 'fail').map((c) => c.metric) };
       if (verdict === 'pass') break;
     }
-    if (verdict !== 'pass') operatorMoves++;
+    if (verdict !== 'pass') {
+      operatorMoves++;
+      const blocking = last!.checks.filter((c) => c.verdict === 'inconclusive' || (c.verdict === 'not_judged' && c.metric !== 'latency_p99' && c.metric !== 'cost_per_request' && c.metric !== 'feedback_score'));
+      blockingMetrics.push(...(blocking.length ? blocking.map((c) => c.metric) : ['min_samples']));
+    }
     state = closeStage(state, last!.evidence);
   }
-  return { outcome: 'promoted', looks, operatorMoves, failedMetrics: [] };
+  return { outcome: 'promoted', looks, operatorMoves, blockingMetrics, failedMetrics: [] };
 }
 
 function main() {
@@ -226,6 +237,9 @@ function main() {
     { name: 'identical candidate, margins 0', canary: stable, margins: 'zero', icc: 0, kind: 'null' },
     { name: 'identical candidate, default margins, players ICC 0.3', canary: stable, margins: 'default', icc: 0.3, kind: 'null' },
     { name: 'identical candidate, margins 0, players ICC 0.3', canary: stable, margins: 'zero', icc: 0.3, kind: 'null' },
+    // the default policy's window: promotion without a person (and false rollbacks) at 300 s
+    { name: 'identical candidate, default margins, 300 s windows', canary: stable, margins: 'default', icc: 0, kind: 'null', windowSeconds: 300 },
+    { name: 'identical candidate, default margins, players ICC 0.3, 300 s windows', canary: stable, margins: 'default', icc: 0.3, kind: 'null', windowSeconds: 300 },
     { name: 'error rate +3 pp', canary: { ...stable, hardErrorRate: stable.hardErrorRate + 0.03 }, margins: 'default', icc: 0, kind: 'power' },
     { name: 'p95 +40 %, median unchanged', canary: { ...stable, tailStretch: P95_PLUS_40 }, margins: 'default', icc: 0, kind: 'power' },
     { name: '20 % of upstream attempts failing behind retries', canary: { ...stable, attemptFailureRate: 0.2 }, margins: 'default', icc: 0, kind: 'power' },
@@ -243,10 +257,20 @@ function main() {
     meanLooks: number;
     neededOperator: number;
     failingMetrics: string;
+    windowSeconds: number;
+    /** Identical candidates: promoted through every stage without a person (no pause, no rollback). */
+    promotedAlone: number | null;
+    /** Mean looks and minutes (windows plus the grace period each) to that promotion. */
+    promotionLooks: number | null;
+    promotionMinutes: number | null;
+    /** What kept the stages a person had to move inconclusive (metric: stages). */
+    blockingMetrics: string;
   }
   const rows: Row[] = [];
   const started = Date.now();
   scenarios.forEach((s, index) => {
+    if (o.only.length && !o.only.includes(index + 1)) return;
+    const windowSeconds = s.windowSeconds ?? o.window;
     const n = s.kind === 'null' ? o.rollouts : o.powerRollouts;
     const r = new Random((o.seed * 1_000_003 + index * 7919) >>> 0);
     const policy = s.margins === 'zero' ? zero : defaults;
@@ -254,11 +278,19 @@ function main() {
     let within2 = 0;
     let looks = 0;
     let moved = 0;
+    let alone = 0;
+    let aloneLooks = 0;
     const byMetric = new Map<string, number>();
+    const blocking = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const out = simulateRollout(r, s, o, policy);
       looks += out.looks;
       if (out.operatorMoves > 0) moved++;
+      if (out.outcome === 'promoted' && out.operatorMoves === 0) {
+        alone++;
+        aloneLooks += out.looks;
+      }
+      for (const m of out.blockingMetrics) blocking.set(m, (blocking.get(m) ?? 0) + 1);
       if (out.outcome === 'rolled_back') {
         rolledBack++;
         if (out.looks <= 2) within2++;
@@ -277,6 +309,11 @@ function main() {
       meanLooks: looks / n,
       neededOperator: moved / n,
       failingMetrics: [...byMetric.entries()].map(([m, k]) => `${m} ${k}`).join(', ') || '-',
+      windowSeconds,
+      promotedAlone: s.kind === 'null' ? alone / n : null,
+      promotionLooks: s.kind === 'null' && alone ? aloneLooks / alone : null,
+      promotionMinutes: s.kind === 'null' && alone ? ((aloneLooks / alone) * (windowSeconds + defaults.graceSeconds)) / 60 : null,
+      blockingMetrics: [...blocking.entries()].sort((a, b) => b[1] - a[1]).map(([m, k]) => `${m} ${k}`).join(', ') || '-',
     });
     if (!o.json) process.stderr.write(`${s.name}: done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   });
@@ -286,19 +323,22 @@ function main() {
   }
   console.log(`$ ${command}`);
   console.log(
-    `${o.rate} calls/s, ${o.window} s windows, ${o.callsPerPlayer} calls per player, stages ${STEPS.join('/')} % (${HOLDBACK_PERCENT} % stable holdback at 100 %), up to ${MAX_EXTENSIONS} extensions a stage, confidence ${defaults.confidence}, seed ${o.seed}`,
+    `${o.rate} calls/s, ${o.window} s windows (unless the row says otherwise; each look also waits the ${defaults.graceSeconds} s grace), ${o.callsPerPlayer} calls per player, stages ${STEPS.join('/')} % (${HOLDBACK_PERCENT} % stable holdback at 100 %), up to ${MAX_EXTENSIONS} extensions a stage, confidence ${defaults.confidence}, seed ${o.seed}`,
   );
-  const header = ['scenario', 'rollouts', 'figure', 'target', 'met', 'rolled back (any look)', 'mean looks', 'operator moved a stage', 'failing metrics (rollouts)'];
+  const header = ['scenario', 'window', 'rollouts', 'figure', 'target', 'met', 'rolled back (any look)', 'mean looks', 'promoted without a person (looks, minutes)', 'operator moved a stage', 'failing metrics (rollouts)', 'inconclusive at a pause (stages)'];
   const table = rows.map((row) => [
     row.scenario,
+    `${row.windowSeconds} s`,
     String(row.rollouts),
     `${row.rate.toFixed(4)} ${row.kind === 'null' ? 'false rollbacks' : 'rolled back ≤ 2 windows'}`,
     row.target,
     row.met ? 'yes' : 'NO',
     row.rolledBackAny.toFixed(4),
     row.meanLooks.toFixed(2),
+    row.promotedAlone === null ? '-' : `${row.promotedAlone.toFixed(3)} (${row.promotionLooks?.toFixed(1) ?? '-'}, ${row.promotionMinutes?.toFixed(1) ?? '-'} min)`,
     row.neededOperator.toFixed(3),
     row.failingMetrics,
+    row.blockingMetrics,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
   for (const line of [header, ...table]) console.log(line.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());

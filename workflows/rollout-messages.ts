@@ -200,11 +200,14 @@ export const ALL_AT_ONCE_WARNING =
  * The stages of a strategy:
  * - canary: the policy's steps, each a monitoring window;
  * - shadow_then_canary: a shadow window (mirrored traffic; continues only at ≥ shadowSuccessRate), then the steps;
- * - blue_green: the green candidate previewed as a shadow, then all traffic switched at once while blue
- *   stays deployed at weight 0 for a post-switch window (instant rollback), then blue is retired;
+ * - blue_green: the green candidate previewed as a shadow, then the switch: green takes all traffic but
+ *   blue's `stableHoldbackPercent` through the verification window, judged against blue's traffic of
+ *   that same window (instant rollback), then promotion completes the switch and blue is retired. With
+ *   a holdback of 0 (or `blueGreenHoldback: false`, the plan of histories from before the holdback)
+ *   the switch is whole and blue waits at weight 0;
  * - all_at_once (force): the switch and its post-switch window only.
  */
-export function planRollout(strategy: RolloutStrategy, policy: RolloutPolicy): RolloutStage[] {
+export function planRollout(strategy: RolloutStrategy, policy: RolloutPolicy, options: { blueGreenHoldback?: boolean } = {}): RolloutStage[] {
   const shadow = { kind: 'shadow' as const, percent: policy.shadowMirrorPercent, windowSeconds: policy.shadowWindowSeconds };
   const traffic = (percent: number) => ({ kind: 'traffic' as const, percent, windowSeconds: policy.windowSeconds });
   // the canaries' 100 % step keeps a stable holdback, so it is judged against stable of the same window
@@ -219,7 +222,7 @@ export function planRollout(strategy: RolloutStrategy, policy: RolloutPolicy): R
       : strategy === 'shadow_then_canary'
         ? [shadow, ...policy.steps.map(step)]
         : strategy === 'blue_green'
-          ? [shadow, traffic(100)]
+          ? [shadow, (options.blueGreenHoldback ?? true) ? step(100, 0, []) : traffic(100)]
           : [traffic(100)];
   return stages.map((s, index) => ({
     ...s,

@@ -18,7 +18,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const problem = strategyProblem(input.strategy, input.force);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidRollout');
   const strategy = input.strategy as RolloutStrategy;
-  const stages = planRollout(strategy, input.policy);
+  // Blue-green keeps a blue holdback through its verification window; a history from before that was
+  // planned with a whole switch and replays with it.
+  const stages = planRollout(strategy, input.policy, { blueGreenHoldback: strategy === 'blue_green' ? patched('blue-green-holdback') : undefined });
   if (strategy === 'all_at_once') log.warn('all_at_once rollout forced: 100% of traffic moves to the candidate in one step', { useCaseId: input.useCaseId });
   const rollout = new RolloutState(input, strategy, stages);
   rollout.registerHandlers();

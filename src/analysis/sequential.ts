@@ -15,9 +15,19 @@
  * Λ starts at 1 and is a non-negative supermartingale whenever the true Δ ≤ θ₀, so by Ville's
  * inequality it ever reaches 1/α with probability at most α — however many windows are looked at,
  * extended or paused, and whenever the rollout stops. The lower bound of Δ is the smallest θ₀ not yet
- * rejected: Δ̂ − z*·√V, where z* solves Λ(z*) = 1/α; the upper bound mirrors it. With α split evenly
- * over the metrics a rollout judges (Bonferroni), the chance that an identical candidate is ever shown
- * worse on any metric, i.e. the false-rollback rate of the whole rollout, is at most α.
+ * rejected: Δ̂ − z*·√V, where z* solves Λ(z*) = 1/α; the upper bound mirrors it, with its own level
+ * and prior. With the rollback side's α split evenly over the metrics a rollout judges (Bonferroni),
+ * the chance that an identical candidate is ever shown worse on any metric, i.e. the false-rollback
+ * rate of the whole rollout, is at most α.
+ *
+ * The pass side needs no split: a look passes only when *every* judged metric's upper bound is inside
+ * its margin, so passing is an intersection–union test (Berger 1982) and the chance of passing a
+ * candidate that is beyond the margin on some metric is at most that metric's own level α. Its prior
+ * is the single half-normal of scale τ (the metric's usual margin): the distance between "no
+ * difference" and "at the margin", which is the comparison a pass has to win; the wide components
+ * exist for gross regressions, which only the rollback side looks for. Measured by `npm run
+ * bench:analysis`: an identical candidate at the default 60 s windows was promoted without a person in
+ * 82 % of rollouts with the split, shared prior on both sides (see the README for today's figures).
  *
  * Everything here is a pure function of the looks so far, so the workflow carries the state in its
  * history and a replay computes the same bounds.
@@ -51,19 +61,22 @@ export const MIXTURE_COMPONENTS: ReadonlyArray<{ scale: number; weight: number }
   { scale: 16, weight: 0.15 },
 ];
 
+/** The pass side's prior: one half-normal of scale τ (see the header). */
+export const PASS_MIXTURE_COMPONENTS: ReadonlyArray<{ scale: number; weight: number }> = [{ scale: 1, weight: 1 }];
+
 /** log Λ of one half-normal component at z for r = τ²·I. */
 function componentLogRatio(z: number, r: number): number {
   return Math.LN2 - 0.5 * Math.log1p(r) + (r * z * z) / (2 * (1 + r)) + Math.log(normalCdf(z * Math.sqrt(r / (1 + r))));
 }
 
 /** The boundary z* where the one-sided mixture ratio reaches 1/α, for r = τ²·I (of the first component). */
-export function mixtureBoundary(r: number, alpha: number): number {
+export function mixtureBoundary(r: number, alpha: number, components: ReadonlyArray<{ scale: number; weight: number }> = MIXTURE_COMPONENTS): number {
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
   if (!(r > 0)) return Infinity;
   const target = Math.log(1 / alpha);
   const logRatio = (z: number) => {
     // log Σ wₖ·Λₖ, computed stably
-    const terms = MIXTURE_COMPONENTS.map((c) => Math.log(c.weight) + componentLogRatio(z, r * c.scale * c.scale));
+    const terms = components.map((c) => Math.log(c.weight) + componentLogRatio(z, r * c.scale * c.scale));
     const top = Math.max(...terms);
     return top + Math.log(terms.reduce((acc, t) => acc + Math.exp(t - top), 0));
   };
@@ -96,15 +109,23 @@ export interface AlwaysValidBounds {
   estimate: number;
   lower: number;
   upper: number;
-  /** z* of the boundary at this information. */
+  /** z* of the lower (rollback) boundary at this information. */
   boundary: number;
+  /** z* of the upper (pass) boundary. */
+  upperBoundary: number;
 }
 
-/** Always-valid bounds (each one-sided at level α) of a combined estimate, for mixing scale τ. */
-export function alwaysValidBounds(combined: { estimate: number; variance: number; information: number }, tau: number, alpha: number): AlwaysValidBounds {
-  const boundary = mixtureBoundary(tau * tau * combined.information, alpha);
-  const half = boundary * Math.sqrt(combined.variance);
-  return { estimate: combined.estimate, lower: combined.estimate - half, upper: combined.estimate + half, boundary };
+/**
+ * Always-valid one-sided bounds of a combined estimate, for mixing scale τ: the lower bound at level α
+ * with the rollback prior (MIXTURE_COMPONENTS), the upper at `alphaUpper` (default α) with the pass
+ * prior (PASS_MIXTURE_COMPONENTS).
+ */
+export function alwaysValidBounds(combined: { estimate: number; variance: number; information: number }, tau: number, alpha: number, alphaUpper = alpha): AlwaysValidBounds {
+  const r = tau * tau * combined.information;
+  const boundary = mixtureBoundary(r, alpha);
+  const upperBoundary = mixtureBoundary(r, alphaUpper, PASS_MIXTURE_COMPONENTS);
+  const sd = Math.sqrt(combined.variance);
+  return { estimate: combined.estimate, lower: combined.estimate - boundary * sd, upper: combined.estimate + upperBoundary * sd, boundary, upperBoundary };
 }
 
 /**

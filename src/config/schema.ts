@@ -241,7 +241,9 @@ export const rolloutPolicySchema = z.strictObject({
    * Share of traffic stable keeps through the last step's window (canary strategies), so the 100 % step
    * is judged against stable's traffic of the same window, never against its traffic from before the
    * stage (provider drift over time is not the candidate's regression); promotion then moves the last
-   * share. 0 restores the cross-time comparison. Blue-green and all-at-once switch whole by design.
+   * share. Blue-green keeps the same share on blue through its verification window. 0 restores the
+   * cross-time comparison (the verdict then says what it compared across time); all-at-once (forced)
+   * always switches whole.
    */
   stableHoldbackPercent: z.number().min(0).max(50).default(5),
   /**

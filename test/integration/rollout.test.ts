@@ -277,6 +277,51 @@ describe('strategies with a shadow stage', () => {
     const status = await handle.query(rolloutStatusQuery);
     expect(status.verdicts.filter((v) => v.verdict === 'pass').map((v) => v.label)).toEqual(['shadow 100%', '100%']);
     // blue serves no one after the switch: the window is judged against its traffic before it
-    expect(status.verdicts.find((v) => v.label === '100%')!.baselineSource).toBe('before_stage');
+    const switched = status.verdicts.find((v) => v.label === '100%')!;
+    expect(switched.baselineSource).toBe('before_stage');
+    // with no holdback (testPolicy's 0) the verdict says what it compared across time
+    expect(switched.reason).toContain('Compared across time: stable served no one in this window (no holdback)');
+  });
+
+  test('blue_green keeps blue as a holdback through the verification window, judged in the same window, then switches to 100%', async () => {
+    traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: () => healthy });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'blue_green', policy: testPolicy({ stableHoldbackPercent: 20 }) });
+    const result = await handle.result();
+    expect(result.outcome).toBe('promoted');
+    const history = await allocationHistory(db.prisma, USE_CASE);
+    expect(history.slice(1).map((h) => h.entries)).toEqual([
+      [
+        { modelId: stableId, weight: 10000, role: 'stable' },
+        { modelId: candidateId, weight: 10000, role: 'shadow' },
+      ],
+      [
+        { modelId: stableId, weight: 2000, role: 'stable' },
+        { modelId: candidateId, weight: 8000, role: 'canary' },
+      ],
+      [{ modelId: candidateId, weight: 10000, role: 'stable' }],
+    ]);
+    const status = await handle.query(rolloutStatusQuery);
+    const passes = status.verdicts.filter((v) => v.verdict === 'pass');
+    expect(passes.map((v) => v.label)).toEqual(['shadow 100%', '80% (stable holdback 20%)']);
+    // blue's traffic of the same window is the baseline: latency is judged, nothing across time
+    expect(passes[1]!.baselineSource).toBe('same_window');
+    expect(passes[1]!.baseline.requests).toBeGreaterThanOrEqual(20);
+    expect(passes[1]!.checks.find((c) => c.metric === 'latency_shift')!.verdict).toBe('pass');
+    expect(passes[1]!.reason).not.toContain('across time');
+    expect(await endState()).toEqual({ entries: [{ modelId: candidateId, weight: 10000, role: 'stable' }], stable: 'deprecated', candidate: 'current' });
+  });
+
+  test('blue_green: green failing after the switch, in the holdback window, is rolled back to blue', async () => {
+    // healthy as a shadow, failing half its calls once it serves players
+    traffic = startLogTraffic(db.prisma, { useCaseId: USE_CASE, perSecond: 250, behaviour: (id, role) => (id === candidateId && role === 'canary' ? { ...healthy, errorRate: 0.5 } : healthy) });
+    const handle = await startRolloutWorkflow(client, taskQueue, { useCaseId: USE_CASE, candidate: candidateId, strategy: 'blue_green', policy: testPolicy({ stableHoldbackPercent: 20 }) });
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toMatch(/^stage 2 \(80% \(stable holdback 20%\)\) failed analysis: error rate \+\d+\.\d\d pp in this stage > margin .*regression shown in this stage/);
+    const status = await handle.query(rolloutStatusQuery);
+    expect(status.verdicts.at(-1)).toMatchObject({ verdict: 'fail', baselineSource: 'same_window' });
+    const history = await allocationHistory(db.prisma, USE_CASE);
+    expect(candidateWeights(history, candidateId).slice(1)).toEqual([0, 8000, 0]);
+    expect(await endState()).toEqual({ entries: [{ modelId: stableId, weight: 10000, role: 'stable' }], stable: 'current', candidate: expect.any(String) });
   });
 });

@@ -53,7 +53,7 @@ export const healthy: Behaviour = { errorRate: 0.01, latencyMs: 300, violationRa
  * second, so the workflow tests can run before and without the gateway. Every model behaves as
  * `behaviour(modelId)` says.
  */
-export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: string; perSecond: number; behaviour: (modelId: string) => Behaviour; tickMs?: number }) {
+export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: string; perSecond: number; behaviour: (modelId: string, role: string) => Behaviour; tickMs?: number }) {
   const tickMs = options.tickMs ?? 100;
   let stopped = false;
   let written = 0;
@@ -99,9 +99,9 @@ export function startLogTraffic(prisma: PrismaClient, options: { useCaseId: stri
         for (let i = 0; i < n; i++) {
           let bucket = Math.floor(Math.random() * TOTAL_BUCKETS);
           const entry = served.find((e) => (bucket -= e.weight) < 0) ?? served[0]!;
-          rows.push(row(entry.modelId, entry.role, allocation.version, options.behaviour(entry.modelId), at));
+          rows.push(row(entry.modelId, entry.role, allocation.version, options.behaviour(entry.modelId, entry.role), at));
           for (const s of shadows) {
-            if (Math.random() * TOTAL_BUCKETS < s.weight) rows.push(row(s.modelId, 'shadow', allocation.version, options.behaviour(s.modelId), at));
+            if (Math.random() * TOTAL_BUCKETS < s.weight) rows.push(row(s.modelId, 'shadow', allocation.version, options.behaviour(s.modelId, 'shadow'), at));
           }
         }
         if (rows.length) await prisma.modelHistoricalLog.createMany({ data: rows });

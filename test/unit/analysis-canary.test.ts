@@ -104,6 +104,8 @@ describe('verdict rules', () => {
     expect(check(r, 'latency_p95')!.detail).toMatch(/^latency p95 [+−]\d+\.\d %, 95 % upper bound \+\d+\.\d % < margin \+25\.0 %/);
     expect(check(r, 'feedback_score')!.detail).toMatch(/^feedback score [+−]\d+\.\d %, 95 % lower bound −\d+\.\d % > margin −10\.0 %/);
     expect(r.alphaPerMetric).toBeCloseTo(0.05 / 9, 12);
+    // passing needs every metric to pass (intersection–union): the pass side is not split
+    expect(r.alphaPass).toBeCloseTo(0.05, 12);
     expect(Object.keys(r.evidence).sort()).toEqual(
       ['cost_per_request', 'error_rate', 'feedback_score', 'first_attempt_failure_rate', 'latency_p95', 'latency_p99', 'latency_shift', 'violation_rate', 'unhealthy_engagement_rate'].sort(),
     );
@@ -165,7 +167,12 @@ describe('verdict rules', () => {
     expect(check(r, 'latency_p95')).toMatchObject({ verdict: 'not_judged' });
     expect(check(r, 'latency_shift')!.detail).toContain('not judged (stable served no one in this window');
     expect(r.verdict).not.toBe('fail');
-    expect(judgeCanaryWindow(simulate(random, 1000, { ...stable, errorRate: 0.3 }), earlier, policy, { sameWindow: false }).verdict).toBe('fail');
+    // the verdict itself says what it compared across time
+    expect(r.reason).toContain('Compared across time: stable served no one in this window (no holdback)');
+    const failed = judgeCanaryWindow(simulate(random, 1000, { ...stable, errorRate: 0.3 }), earlier, policy, { sameWindow: false });
+    expect(failed.verdict).toBe('fail');
+    expect(failed.reason).toMatch(/^error rate .*regression shown.*\. Compared across time: .*latency is not judged$/);
+    expect(judgeCanaryWindow(simulate(random, 1000, stable), earlier, policy).reason).not.toContain('across time');
   });
 
   test('cost is judged or explicitly not judged, never skipped in silence', () => {
@@ -240,6 +247,19 @@ describe('sequential evidence across stages', () => {
     const width = (r: WindowAnalysis) => check(r, 'error_rate')!.upper! - check(r, 'error_rate')!.lower!;
     expect(width(second)).toBeLessThan(width(fresh));
     expect(check(second, 'error_rate')!.detail).toContain('over 2 stages');
+  });
+
+  test('a regression that starts in a later stage is not diluted by the precise, healthy stages before it', () => {
+    const random = rng(41);
+    // a long healthy first stage (the shadow, or 10 % of a quiet candidate) ...
+    const first = judgeCanaryWindow(simulate(random, 4000, stable), simulate(random, 4000, stable), policy);
+    expect(first.verdict).toBe('pass');
+    const state = closeStage(initialSequentialState(), first.evidence);
+    // ... then half the calls fail once it serves more players: pooled over both stages this is inside
+    // the 2 pp margin, on its own it is a regression shown
+    const r = judgeCanaryWindow(simulate(random, 150, { ...stable, errorRate: 0.5 }), simulate(random, 150, stable), policy, { state });
+    expect(r.verdict).toBe('fail');
+    expect(check(r, 'error_rate')!.detail).toMatch(/^error rate \+\d+\.\d\d pp in this stage > margin \+2\.00 pp, 95 % lower bound \+\d+\.\d\d pp > \+0\.00 pp: regression shown in this stage \([+−]\d\.\d\d pp over 2 stages\)/);
   });
 
   test('an identical candidate over 5 stages × 4 looks at margins 0 is rolled back in ≤ 5 % of rollouts', () => {

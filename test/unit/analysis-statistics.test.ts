@@ -1,5 +1,5 @@
 import { clusteredRatioVariance, mannWhitneyShift, meanLogRatio, quantileLogRatio, rateDifference, sortedValues, woodruffQuantile } from '../../src/analysis/estimators';
-import { alwaysValidBounds, closeStage, combineEvidence, initialSequentialState, mixtureBoundary } from '../../src/analysis/sequential';
+import { alwaysValidBounds, closeStage, combineEvidence, initialSequentialState, mixtureBoundary, PASS_MIXTURE_COMPONENTS } from '../../src/analysis/sequential';
 import { mean, normalCdf, normalSf } from '../../src/analysis/statistics';
 import { rng } from '../support/random';
 
@@ -109,23 +109,38 @@ describe('always-valid sequential bounds', () => {
     expect(() => mixtureBoundary(1, 0)).toThrow(RangeError);
   });
 
-  test('stages combine by inverse variance; bounds are symmetric about the estimate', () => {
+  test('stages combine by inverse variance; each bound is z*·SE from the estimate, the pass side with its own prior and level', () => {
     let state = initialSequentialState();
     state = closeStage(state, { error_rate: { estimate: 0.01, variance: 1e-4 } });
     const c = combineEvidence(state.metrics.error_rate, { estimate: 0.03, variance: 1e-4 })!;
     expect(c.estimate).toBeCloseTo(0.02, 12);
     expect(c.variance).toBeCloseTo(5e-5, 12);
     const b = alwaysValidBounds(c, 0.02, 0.01);
-    expect(b.upper - b.estimate).toBeCloseTo(b.estimate - b.lower, 12);
+    const r = 0.02 * 0.02 * c.information;
+    expect(b.estimate - b.lower).toBeCloseTo(mixtureBoundary(r, 0.01) * Math.sqrt(c.variance), 12);
+    expect(b.upper - b.estimate).toBeCloseTo(mixtureBoundary(r, 0.01, PASS_MIXTURE_COMPONENTS) * Math.sqrt(c.variance), 12);
+    // the pass prior puts all its weight on the margin-sized scale: a tighter bound at the same level
+    expect(b.upper - b.estimate).toBeLessThan(b.estimate - b.lower);
+    // and the pass side at the unsplit level is tighter still than at the rollback side's α/9
+    const split = alwaysValidBounds(c, 0.02, 0.05 / 9, 0.05 / 9);
+    expect(alwaysValidBounds(c, 0.02, 0.05 / 9, 0.05).upper).toBeLessThan(split.upper);
+    expect(alwaysValidBounds(c, 0.02, 0.05 / 9, 0.05).lower).toBe(split.lower);
     expect(state.stagesClosed).toBe(1);
   });
 
-  test('Ville: over 200 looks of a null Gaussian stream, the bound excludes 0 in at most α of the streams', () => {
+  test.each([
+    ['rollback', 'lower'],
+    ['pass', 'upper'],
+  ] as const)('Ville: over 200 looks of a null Gaussian stream, the %s bound excludes 0 in at most α of the streams', (_side, bound) => {
     const random = rng(4);
     const alpha = 0.05;
     const looks = 200;
     // the boundary depends only on the information, so it is computed once per look
-    const boundary = Array.from({ length: looks + 1 }, (_, k) => (k === 0 ? Infinity : alwaysValidBounds({ estimate: 0, variance: 1 / k, information: k }, 0.5, alpha).upper * Math.sqrt(k)));
+    const boundary = Array.from({ length: looks + 1 }, (_, k) => {
+      if (k === 0) return Infinity;
+      const b = alwaysValidBounds({ estimate: 0, variance: 1 / k, information: k }, 0.5, alpha);
+      return Math.abs(b[bound]) * Math.sqrt(k);
+    });
     let crossed = 0;
     const streams = 2000;
     for (let s = 0; s < streams; s++) {

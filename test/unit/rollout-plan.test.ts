@@ -1,8 +1,8 @@
 import { rolloutPolicySchema } from '../../src/config/schema';
 import { planRollout } from '../../workflows/rollout-messages';
 
-const plan = (strategy: Parameters<typeof planRollout>[0], policy: Record<string, unknown> = {}) =>
-  planRollout(strategy, rolloutPolicySchema.parse(policy)).map((s) => [s.label, s.percent, s.stableHoldbackPercent ?? 0]);
+const plan = (strategy: Parameters<typeof planRollout>[0], policy: Record<string, unknown> = {}, options: Parameters<typeof planRollout>[2] = {}) =>
+  planRollout(strategy, rolloutPolicySchema.parse(policy), options).map((s) => [s.label, s.percent, s.stableHoldbackPercent ?? 0]);
 
 test('a canary keeps the default 5 % stable holdback through its last step; promotion moves the rest', () => {
   expect(plan('canary')).toEqual([
@@ -25,11 +25,17 @@ test('the holdback never takes back more than the step before it left, and 0 swi
   expect(plan('canary', { steps: [20, 100], stableHoldbackPercent: 0 }).at(-1)).toEqual(['100%', 100, 0]);
 });
 
-test('blue-green and all-at-once switch whole by design', () => {
+test('blue-green keeps blue as a holdback through the verification window; 0, or a history from before it, switches whole', () => {
   expect(plan('blue_green')).toEqual([
+    ['shadow 100%', 100, 0],
+    ['95% (stable holdback 5%)', 95, 5],
+  ]);
+  expect(plan('blue_green', { stableHoldbackPercent: 0 })).toEqual([
     ['shadow 100%', 100, 0],
     ['100%', 100, 0],
   ]);
+  expect(plan('blue_green', {}, { blueGreenHoldback: false }).at(-1)).toEqual(['100%', 100, 0]);
+  // all_at_once (forced) is one whole switch by definition
   expect(plan('all_at_once')).toEqual([['100%', 100, 0]]);
 });
 
