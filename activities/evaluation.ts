@@ -13,6 +13,8 @@ import {
   type EvaluationProgress,
   type SuiteBuildReport,
 } from '../src/evaluation';
+import type { EmbeddingsCacheMaintenanceInput } from '../workflows/evaluate-cache-messages';
+import { pruneEmbeddingsCache, type EmbeddingsCachePruneReport } from '../src/embeddings/cache';
 import { NotFoundError } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
 
@@ -39,6 +41,11 @@ export function createEvaluationActivities({ prisma, evaluation }: EvaluationAct
     return { prisma, ...evaluation };
   };
   return {
+    /** Prunes the embeddings cache per its retention (the embeddings-cache schedule's argument). */
+    async pruneEmbeddingsCache(input: EmbeddingsCacheMaintenanceInput): Promise<EmbeddingsCachePruneReport> {
+      return failFast(() => pruneEmbeddingsCache(prisma, input.retention));
+    },
+
     /** Builds (or finds) the use case's suite from its logs and config; parents call it before the child. */
     async prepareEvaluationSuite(input: { useCaseId: string; sampleSize?: number }): Promise<SuiteBuildReport> {
       const d = deps();

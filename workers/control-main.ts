@@ -9,6 +9,7 @@ import { createPrisma } from '../src/db/prisma';
 import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
 import { activeTracing } from '../src/telemetry/tracing';
+import { ensureEmbeddingsCacheSchedule } from './embeddings-schedule';
 import { ensureLogSchedules } from './log-schedules';
 import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
@@ -70,7 +71,7 @@ async function main() {
   let monitors: Awaited<ReturnType<typeof ensureGuardrailsMonitors>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
-    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config), await ensureMetaSchedule(client, config)];
+    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config), await ensureMetaSchedule(client, config), await ensureEmbeddingsCacheSchedule(client, config)];
     monitors = await ensureGuardrailsMonitors(client, config);
     await client.connection.close();
   }

@@ -5,6 +5,7 @@ export { snapshotWorkflow } from './snapshot';
 export { partitionMaintenanceWorkflow, logRollupsWorkflow } from './log-maintenance';
 export { validateModelWorkflow } from './validate';
 export { evaluateWorkflow } from './evaluate';
+export { embeddingsCacheMaintenanceWorkflow } from './evaluate-cache';
 export { fineTuneWorkflow } from './fine-tune';
 export { downloadModelWorkflow } from './download-model';
 export { pipelineWorkflow, copyWorkflow } from './pipeline';

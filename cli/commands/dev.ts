@@ -15,6 +15,7 @@ import { createLogger, parseLogFormat } from '../../src/logging/logger';
 import { temporalLogger } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
 import { tier2JudgeOrReason } from '../../src/guardrails/tier2-window';
+import { ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule';
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
@@ -175,7 +176,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
   say(`worker: polling ${config.temporal.controlTaskQueue}`);
   const scheduler = await Connection.connect({ address: parts.address });
   const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
-  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config), await ensureMetaSchedule(schedulerClient, config)];
+  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config), await ensureMetaSchedule(schedulerClient, config), await ensureEmbeddingsCacheSchedule(schedulerClient, config)];
   const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
   await scheduler.close();
   say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);

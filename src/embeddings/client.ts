@@ -92,15 +92,22 @@ interface Waiter {
  * Concurrent embed() calls are coalesced: texts wait in one queue and go out in requests of up to
  * `batchSize`, at most `maxInFlight` at a time, so while one request is answered the texts of every
  * other caller gather into the next (the local server runs one inference at a time over all cores,
- * and a batch of 32 costs far less than 32 requests of one). An identical text already queued or in
+ * and a batch costs less than its texts' requests one by one). An identical text already queued or in
  * flight is joined, never sent twice; recent vectors are kept in memory (`memoryEntries`);
  * withEmbeddingsCache adds the database across processes.
  */
 export function createEmbeddingsClient(
   endpoint: EmbeddingsEndpoint,
-  options: { batchSize?: number; timeoutMs?: number; maxInFlight?: number; memoryEntries?: number } = {},
+  options: {
+    batchSize?: number;
+    timeoutMs?: number;
+    maxInFlight?: number;
+    memoryEntries?: number;
+    /** Each request to the endpoint: its texts and its start and end (performance.now() ms); benches trace with it. */
+    onRequest?: (texts: number, startMs: number, endMs: number) => void;
+  } = {},
 ): EmbeddingsClient {
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? 8; // the config's default (embeddings.batchSize)
   // the local server serialises inferences (one lock): a second request would only wait behind the first
   const maxInFlight = options.maxInFlight ?? (endpoint.source === 'local' ? 1 : 4);
   const memoryEntries = options.memoryEntries ?? 4096;
@@ -121,11 +128,13 @@ export function createEmbeddingsClient(
   const send = async (batch: Waiter[]) => {
     stats.requests++;
     stats.embedded += batch.length;
+    const startMs = performance.now();
     try {
       const res = await openai.embeddings.create({ model: endpoint.model, input: batch.map((w) => sendable(w.text)) });
       const data = [...res.data].sort((a, b) => a.index - b.index);
       if (data.length !== batch.length) throw new Error(`embeddings: ${endpoint.source} returned ${data.length} vectors for ${batch.length} inputs`);
       const vectors = data.map((d) => unit(d.embedding));
+      options.onRequest?.(batch.length, startMs, performance.now());
       batch.forEach((w, i) => remember(w.hash, vectors[i]!));
       batch.forEach((w, i) => w.resolve(vectors[i]!));
     } catch (err) {

@@ -4,12 +4,13 @@
  * the same prompt never pays for the same answer twice. Failed calls are not cached.
  */
 
-import type { PrismaClient } from '@prisma/client';
+import type { Prisma, PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
 import { ProviderError } from '../providers/errors';
 import { RetryBudget, withRetries, type RetryPolicy } from '../providers/retry';
 import type { ChatMessage, ChatProvider } from '../providers/types';
 import { safeErrorMessage } from '../logging/redact';
+import { coalesced } from '../embeddings/coalesce';
 import { hashOf } from './canonical';
 import type { BudgetGuard } from './budget';
 import type { CallLimiter } from './limiter';
@@ -76,10 +77,41 @@ export class AnswerService {
       onProviderCall?: (endpoint: ModelEndpoint) => void;
       /** The run's spending cap: each call reserves its worst-case cost first, or is not made. */
       budget?: BudgetGuard;
+      /** Each provider call's start and end (performance.now() ms): the bench's timeline. */
+      onProviderSpan?: (startMs: number, endMs: number) => void;
     },
   ) {
     const r = deps.config.gateway.retry;
     this.retryPolicy = { maxAttempts: r.maxAttempts, budgetMs: r.budgetSeconds * 1000, baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs };
+    // Answers finishing together (a limiter's worth of calls started together) are stored in one INSERT.
+    this.store = coalesced((rows) => this.deps.prisma.evaluationAnswer.createMany({ data: rows, skipDuplicates: true }).then(() => undefined));
+  }
+
+  private readonly store: (row: Prisma.EvaluationAnswerCreateManyInput) => Promise<void>;
+  /** What prefetch() read: a key present with null was looked up and is not cached. */
+  private readonly prefetched = new Map<string, CachedAnswer | null>();
+
+  /**
+   * Reads the cached answers of many requests in one query (a run's whole prompt set), so answer()
+   * makes no lookup of its own for them.
+   */
+  async prefetch(requests: Array<Omit<AnswerRequest, 'messages'>>): Promise<number> {
+    if (requests.length === 0) return 0;
+    const keyed = requests.map((r) => ({ ...r, paramsHash: hashOf(r.params) }));
+    const rows = await this.deps.prisma.evaluationAnswer.findMany({
+      where: {
+        modelKey: { in: [...new Set(keyed.map((r) => r.endpoint.key))] },
+        promptHash: { in: [...new Set(keyed.map((r) => r.promptHash))] },
+        paramsHash: { in: [...new Set(keyed.map((r) => r.paramsHash))] },
+        sample: { in: [...new Set(keyed.map((r) => r.sample))] },
+      },
+    });
+    for (const r of keyed) this.prefetched.set(cacheKey(r.endpoint.key, r.promptHash, r.paramsHash, r.sample), null);
+    for (const row of rows) {
+      const key = cacheKey(row.modelKey, row.promptHash, row.paramsHash, row.sample);
+      if (this.prefetched.has(key)) this.prefetched.set(key, row);
+    }
+    return rows.length;
   }
 
   private priceOf(endpoint: ModelEndpoint) {
@@ -90,19 +122,22 @@ export class AnswerService {
   async answer(request: AnswerRequest): Promise<Answer | FailedAnswer> {
     const { endpoint, promptHash, params, sample } = request;
     const paramsHash = hashOf(params);
-    const where = { modelKey_promptHash_paramsHash_sample: { modelKey: endpoint.key, promptHash, paramsHash, sample } };
-    const hit = await this.deps.prisma.evaluationAnswer.findUnique({ where });
+    const key = cacheKey(endpoint.key, promptHash, paramsHash, sample);
+    const hit = this.prefetched.has(key)
+      ? this.prefetched.get(key)
+      : await this.deps.prisma.evaluationAnswer.findUnique({ where: { modelKey_promptHash_paramsHash_sample: { modelKey: endpoint.key, promptHash, paramsHash, sample } } });
     if (hit) {
       return { ok: true, content: hit.content, finishReason: hit.finishReason, latencyMs: hit.latencyMs, tokensIn: hit.tokensIn, tokensOut: hit.tokensOut, costUsd: hit.costUsd === null ? null : Number(hit.costUsd), cached: true };
     }
     const provider = this.deps.providers.get(endpoint.providerId);
     if (!provider) return { ok: false, errorClass: 'config', error: `provider "${endpoint.providerId}" is not configured`, latencyMs: 0, cached: false };
-    return this.deps.limiter.run(async () => {
+    const outcome = await this.deps.limiter.run(async () => {
       const reservation = this.deps.budget ? await this.deps.budget.reserve(priceKey(endpoint), request.messages, params.maxTokens) : undefined;
       if (reservation && !reservation.ok) return { ok: false as const, errorClass: SPENDING_CAP_ERROR, error: reservation.reason, latencyMs: 0, cached: false as const };
       let usage: { inputTokens: number; outputTokens: number } | undefined;
       const started = performance.now();
       try {
+        const callStarted = performance.now();
         const result = await withRetries(new RetryBudget(this.retryPolicy), (timeoutMs) => {
           this.deps.onProviderCall?.(endpoint);
           return provider.chat(
@@ -122,12 +157,11 @@ export class AnswerService {
           );
         });
         usage = result.usage;
+        this.deps.onProviderSpan?.(callStarted, performance.now());
         const latencyMs = performance.now() - started;
         const price = this.priceOf(endpoint);
         const costUsd = price && result.usage ? (result.usage.inputTokens * price.inputPerMTok + result.usage.outputTokens * price.outputPerMTok) / 1_000_000 : null;
         const row = { content: result.content, finishReason: result.finishReason, latencyMs, tokensIn: result.usage?.inputTokens ?? null, tokensOut: result.usage?.outputTokens ?? null, costUsd };
-        // A concurrent run may have stored the same answer first: keep one, return what is stored.
-        await this.deps.prisma.evaluationAnswer.createMany({ data: [{ modelKey: endpoint.key, promptHash, paramsHash, sample, ...row }], skipDuplicates: true });
         return { ok: true as const, ...row, cached: false };
       } catch (err) {
         const latencyMs = performance.now() - started;
@@ -137,5 +171,16 @@ export class AnswerService {
         if (reservation?.ok) await this.deps.budget!.settle(reservation, usage);
       }
     });
+    // Stored before it is returned (a finished prompt's answers are durable), but after the limiter's
+    // slot is free: the next call does not wait for this write. A concurrent run may have stored the
+    // same answer first: one is kept.
+    if (outcome.ok) {
+      const { ok: _ok, cached: _cached, ...row } = outcome;
+      await this.store({ modelKey: endpoint.key, promptHash, paramsHash, sample, ...row });
+    }
+    return outcome;
   }
 }
+
+type CachedAnswer = { content: string; finishReason: string | null; latencyMs: number; tokensIn: number | null; tokensOut: number | null; costUsd: Prisma.Decimal | null };
+const cacheKey = (modelKey: string, promptHash: string, paramsHash: string, sample: number) => `${modelKey}\u0000${promptHash}\u0000${paramsHash}\u0000${sample}`;

@@ -8,6 +8,7 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
 import { prismaEmbeddingsCache, withEmbeddingsCache } from '../embeddings/cache';
+import { coalesced } from '../embeddings/coalesce';
 import { cosine, type EmbeddingsClient } from '../embeddings/client';
 import { NotFoundError } from '../registry/allocations';
 import type { ChatMessage, ChatProvider } from '../providers/types';
@@ -27,6 +28,21 @@ export interface EvaluationDeps {
   /** The guardrails' verdict per text; without one, safety is "not checked" (never a pass). */
   classifier?: SafetyClassifier;
   onProviderCall?: (endpoint: ModelEndpoint) => void;
+  /** Where the time goes, span by span (the bench's per-phase timeline); nothing is recorded without it. */
+  trace?: (span: PhaseSpan) => void;
+}
+
+/**
+ * provider: one provider call; answers: a prompt waiting for its answers (limiter queue included);
+ * embed: a prompt waiting for its vectors (cache lookup, server batches, cache write); judge: its
+ * judge calls; store: its result row's write.
+ */
+export type EvaluationPhase = 'provider' | 'answers' | 'embed' | 'judge' | 'store';
+export interface PhaseSpan {
+  phase: EvaluationPhase;
+  /** performance.now() milliseconds */
+  startMs: number;
+  endMs: number;
 }
 
 export type AnswerSummary = (Omit<Answer, 'ok'> & { ok: true }) | FailedAnswer;
@@ -90,7 +106,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   const policy = config.policies.testing;
   const limiter = new CallLimiter(policy.concurrency, policy.requestsPerSecond);
   const budget = evaluation.budgetId ? await createBudgetGuard(prisma, evaluation.budgetId) : undefined;
-  const answers = new AnswerService({ prisma, config, providers: deps.providers, limiter, onProviderCall: deps.onProviderCall, budget });
+  const answers = new AnswerService({ prisma, config, providers: deps.providers, limiter, onProviderCall: deps.onProviderCall, budget, onProviderSpan: deps.trace && ((startMs, endMs) => deps.trace!({ phase: 'provider', startMs, endMs })) });
   const checks = createAnswerChecks(suite.spec.tests);
   const judgeEndpoint: ModelEndpoint | undefined = policy.judge ? { key: `${policy.judge.provider}/${policy.judge.model}`, providerId: policy.judge.provider, upstreamModel: policy.judge.model } : undefined;
   const calibration = calibrationIndexes(suite, policy.calibrationPrompts);
@@ -101,6 +117,24 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   let done = finished.size;
   onProgress({ done, total });
   const pending = suite.items.map((item, index) => ({ item, index })).filter(({ index }) => !finished.has(index));
+  // every answer this run needs, looked up in one query (a resumed run or a second suite finds most here)
+  await answers.prefetch(
+    pending.flatMap(({ item, index }) => [
+      { endpoint: models.candidate.endpoint, promptHash: item.promptHash, params: suite.spec.params, sample: 0 },
+      { endpoint: models.current.endpoint, promptHash: item.promptHash, params: suite.spec.params, sample: 0 },
+      ...(calibration.has(index) ? [{ endpoint: models.current.endpoint, promptHash: item.promptHash, params: suite.spec.params, sample: 1 }] : []),
+    ]),
+  );
+  const storeResult = coalesced((rows: Prisma.EvaluationPromptResultCreateManyInput[]) => prisma.evaluationPromptResult.createMany({ data: rows, skipDuplicates: true }).then(() => undefined));
+  const timed = async <T>(phase: EvaluationPhase, work: () => Promise<T>): Promise<T> => {
+    if (!deps.trace) return work();
+    const startMs = performance.now();
+    try {
+      return await work();
+    } finally {
+      deps.trace({ phase, startMs, endMs: performance.now() });
+    }
+  };
 
   const judgeCall = async (messages: ChatMessage[]) => {
     const a = await answers.answer({ endpoint: judgeEndpoint!, promptHash: promptHashOf(messages), messages, params: JUDGE_PARAMS, sample: 0 });
@@ -108,31 +142,35 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   };
   const classify = async (a: AnswerSummary) => (a.ok && deps.classifier ? deps.classifier(a.content, suite.useCaseId) : null);
 
-  // Twice as many prompts in flight as provider calls: while some embed, judge and store, the others'
-  // calls wait in the limiter, so it stays full. A crash re-asks at most the calls in flight (the
-  // answers of finished calls are cached).
-  await forEachConcurrent(pending, policy.concurrency * 2, async ({ item, index }) => {
+  const answerPrompt = async (item: SuiteItem, index: number) => {
     const messages = suite.prompts.get(item.promptHash);
     if (!messages) throw new NotFoundError(`prompt ${item.promptHash} of suite ${suite.hash} is missing`);
     const ask = (endpoint: ModelEndpoint, sample: number) => answers.answer({ endpoint, promptHash: item.promptHash, messages, params: suite.spec.params, sample });
+    // the calibration sample goes out with the prompt's other calls, within the same limiter
     const [candidate, current, currentSecond] = await Promise.all([
       ask(models.candidate.endpoint, 0),
       ask(models.current.endpoint, 0),
       calibration.has(index) ? ask(models.current.endpoint, 1) : Promise.resolve(undefined),
     ]);
+    return { messages, candidate, current, currentSecond };
+  };
+
+  const finishPrompt = async (item: SuiteItem, index: number, { messages, candidate, current, currentSecond }: Awaited<ReturnType<typeof answerPrompt>>) => {
     const texts = [candidate, current, currentSecond].map((a) => (a?.ok ? a.content : undefined));
     const toEmbed = texts.filter((t): t is string => t !== undefined);
-    const vectors = toEmbed.length ? await embeddings.embed(toEmbed) : [];
+    const vectors = toEmbed.length ? await timed('embed', () => embeddings.embed(toEmbed)) : [];
     const vectorOf = (i: number) => (texts[i] === undefined ? undefined : vectors[texts.slice(0, i).filter((t) => t !== undefined).length]);
     const [vCandidate, vCurrent, vSecond] = [vectorOf(0), vectorOf(1), vectorOf(2)];
 
     let judge: PairwiseVerdict | null = null;
     const personaOutcomes: TestOutcome[] = [];
     if (judgeEndpoint && judged(item.kind) && candidate.ok && current.ok) {
-      const [first, second] = await Promise.all([
-        judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, current.content, candidate.content)),
-        judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, candidate.content, current.content)),
-      ]);
+      const [first, second] = await timed('judge', () =>
+        Promise.all([
+          judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, current.content, candidate.content)),
+          judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, candidate.content, current.content)),
+        ]),
+      );
       const a = parseJudgeChoice(first);
       const b = parseJudgeChoice(second);
       judge = combineOrders(a.choice, b.choice, [a.reason, b.reason]);
@@ -143,7 +181,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
           personaOutcomes.push({ test: t.name, passed: false, detail: 'not judged: no judge model configured (policies.testing.judge)' });
           continue;
         }
-        const verdict = parsePersonaVerdict(await judgeCall(personaJudgeMessages(t.persona, messages, candidate.content)));
+        const verdict = parsePersonaVerdict(await timed('judge', () => judgeCall(personaJudgeMessages(t.persona, messages, candidate.content))));
         personaOutcomes.push(verdict.consistent ? { test: t.name, passed: true } : { test: t.name, passed: false, detail: verdict.consistent === false ? verdict.reason || 'out of persona' : verdict.reason });
       }
     }
@@ -162,12 +200,36 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
       },
       judge,
     };
-    await prisma.evaluationPromptResult.createMany({
-      data: [{ evaluationId, itemIndex: index, promptHash: item.promptHash, kind: item.kind, details: details as unknown as Prisma.InputJsonValue, currentEmbedding: vCurrent ? Array.from(vCurrent) : [] }],
-      skipDuplicates: true,
-    });
+    // prompts finishing together share one INSERT
+    await timed('store', () =>
+      storeResult({ evaluationId, itemIndex: index, promptHash: item.promptHash, kind: item.kind, details: details as unknown as Prisma.InputJsonValue, currentEmbedding: vCurrent ? Array.from(vCurrent) : [] }),
+    );
     done++;
     onProgress({ done, total });
+  };
+
+  // Two stages, so the provider calls never wait for the embeddings: 2 × `concurrency` prompts are
+  // asked at a time (2–3 calls each, so the limiter always has calls queued), and each answered prompt is
+  // handed to the finishing stage (embed, judge, store) without being awaited. Its vectors are
+  // requested as its answers arrive, so the embeddings server works in small streamed batches while
+  // the provider calls go on, instead of after them. At most `backlog` prompts wait to be finished
+  // (memory stays bounded when embedding is the slower stage). A crash loses only unfinished
+  // prompts, whose answers are cached: the next attempt calls nothing again for them.
+  const backlog = Math.max(4 * config.embeddings.batchSize, 2 * policy.concurrency);
+  const finishing = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  await forEachConcurrent(pending, 2 * policy.concurrency, async ({ item, index }) => {
+    if (failure) throw failure.error;
+    const answered = await timed('answers', () => answerPrompt(item, index));
+    const finish: Promise<void> = finishPrompt(item, index, answered)
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => finishing.delete(finish));
+    finishing.add(finish);
+    while (finishing.size >= backlog) await Promise.race(finishing);
   });
+  await Promise.all(finishing);
+  if (failure) throw failure.error;
   return { done, total };
 }

