@@ -148,8 +148,12 @@ export async function startEmbeddedPostgres(options: {
   return {
     url: connectionUrl(port, password, database),
     owned: true,
+    // Not pg.stop(): it waits for an 'exit' that never comes when the server already died of the
+    // terminal's Ctrl-C (sent to the whole process group), and `mms dev` then exits without stopping
+    // what comes after it. A running server always has its postmaster.pid; without one it is gone.
     stop: async () => {
-      await pg.stop();
+      const pid = postmasterPid(dataDir);
+      if (pid !== undefined) await stopPostmaster(pid);
     },
   };
 }
@@ -182,7 +186,7 @@ function postmasterPid(dataDir: string): number | undefined {
   }
 }
 
-/** Fast shutdown of an adopted server (SIGINT, as `pg_ctl stop -m fast`), waiting up to 30 s for it to exit. */
+/** Fast shutdown (SIGINT, as `pg_ctl stop -m fast`), waiting up to 30 s for the server to exit; a server already gone is done. */
 async function stopPostmaster(pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGINT');
@@ -191,7 +195,7 @@ async function stopPostmaster(pid: number): Promise<void> {
   }
   const deadline = Date.now() + 30_000;
   while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`the adopted PostgreSQL (pid ${pid}) did not stop within 30 s`);
+    if (Date.now() > deadline) throw new Error(`the embedded PostgreSQL (pid ${pid}) did not stop within 30 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -100,7 +100,9 @@ export async function startDevServer(options: {
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Ctrl-C in a terminal signals the whole process group, so the server may have died of that
+        // signal already (exitCode null, signalCode set): its 'exit' has fired and would never come again.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000).unref();
