@@ -251,6 +251,60 @@ function internalRoutes(internalApp: FastifyInstance, cache: RegistryCache, metr
   });
 }
 
+/** What the data-plane routes are served by (one set per gateway, mounted on both listeners). */
+interface DataPlane {
+  chat: ChatHandler;
+  cache: RegistryCache;
+  admission: AdmissionControl;
+  logWriter: LogSink;
+  limiter: KeyLimiter;
+  prisma: PrismaClient;
+  logger: Logger;
+  keyOf(req: FastifyRequest): ApiKeyRecord | undefined;
+  requireScope(scope: ApiKeyScope): (req: FastifyRequest) => Promise<void>;
+  closing(): boolean;
+}
+
+/** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
+function dataPlaneRoutes(app: FastifyInstance, parts: DataPlane): void {
+  const { chat, cache, admission, logWriter, limiter, prisma, logger, keyOf, requireScope } = parts;
+  // Admission first (onRequest, before the body is read): past a bound the call is shed at once.
+  const chatRoute = (req: FastifyRequest, reply: FastifyReply) => chat.handle(req, reply, keyOf(req));
+  const tracing = activeTracing();
+  app.post('/v1/chat/completions', { onRequest: admission.admit, preHandler: requireScope('gateway') }, tracing ? tracedRoute(tracing.tracer, 'POST /v1/chat/completions', chatRoute) : chatRoute);
+
+  app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
+    const key = keyOf(req)!;
+    return {
+      object: 'list',
+      data: cache
+        .useCaseIds()
+        .filter((id) => keyAllowsUseCase(key, id))
+        .map((id) => ({ id, object: 'model', created: 0, owned_by: 'mms' })),
+    };
+  });
+
+  app.post('/v1/feedback', { preHandler: requireScope('gateway') }, feedbackHandler({ prisma, limiter, logWriter, logger, servedRecently: (id) => chat.servedRecently(id), keyOf }));
+
+  // ---- operations (both listeners: orchestrators probe either)
+  // Pressure is shown, not failed on: a replica that sheds still serves what it admits, and taking
+  // every replica out of a load balancer during a spike would turn overload into an outage.
+  app.get('/healthz', async () => ({ status: 'ok', pressure: admission.report() }));
+  app.get('/readyz', async (_req, reply) => {
+    const closing = parts.closing();
+    const ready = cache.loaded && !closing;
+    const body = {
+      status: ready ? 'ready' : closing ? 'closing' : 'loading',
+      allocationsLoaded: cache.loaded,
+      registryReachable: cache.databaseReachable,
+      logDatabaseAvailable: logWriter.databaseAvailable,
+      bufferedLogRows: logWriter.buffered,
+      pressure: admission.report(),
+    };
+    return reply.code(ready ? 200 : 503).send(body);
+  });
+}
+
 /** Both listeners: finish calls in flight on close, answer 503 to new ones meanwhile, outlive load balancers' keep-alive. */
 const fastifyOptions = (bodyLimitBytes: number) => ({
   logger: false,
@@ -298,45 +352,9 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
 
   const { keyOf, requireScope } = keyAuthentication(gatewayConfig.requireApiKey, cache, limiter, clock);
 
-  /** The data plane: on the public listener, and on the internal one (evaluation traffic goes there). */
-  const dataPlane = (app: FastifyInstance) => {
-    // Admission first (onRequest, before the body is read): past a bound the call is shed at once.
-    const chatRoute = (req: FastifyRequest, reply: FastifyReply) => chat.handle(req, reply, keyOf(req));
-    const tracing = activeTracing();
-    app.post('/v1/chat/completions', { onRequest: admission.admit, preHandler: requireScope('gateway') }, tracing ? tracedRoute(tracing.tracer, 'POST /v1/chat/completions', chatRoute) : chatRoute);
-
-    app.get('/v1/models', { preHandler: requireScope('gateway') }, async (req) => {
-      const key = keyOf(req)!;
-      return {
-        object: 'list',
-        data: cache
-          .useCaseIds()
-          .filter((id) => keyAllowsUseCase(key, id))
-          .map((id) => ({ id, object: 'model', created: 0, owned_by: 'mms' })),
-      };
-    });
-
-    app.post('/v1/feedback', { preHandler: requireScope('gateway') }, feedbackHandler({ prisma, limiter, logWriter, logger, servedRecently: (id) => chat.servedRecently(id), keyOf }));
-
-    // ---- operations (both listeners: orchestrators probe either)
-    // Pressure is shown, not failed on: a replica that sheds still serves what it admits, and taking
-    // every replica out of a load balancer during a spike would turn overload into an outage.
-    app.get('/healthz', async () => ({ status: 'ok', pressure: admission.report() }));
-    app.get('/readyz', async (_req, reply) => {
-      const ready = cache.loaded && !closing;
-      const body = {
-        status: ready ? 'ready' : closing ? 'closing' : 'loading',
-        allocationsLoaded: cache.loaded,
-        registryReachable: cache.databaseReachable,
-        logDatabaseAvailable: logWriter.databaseAvailable,
-        bufferedLogRows: logWriter.buffered,
-        pressure: admission.report(),
-      };
-      return reply.code(ready ? 200 : 503).send(body);
-    });
-  };
-  dataPlane(app);
-  dataPlane(internalApp);
+  const dataPlane: DataPlane = { chat, cache, admission, logWriter, limiter, prisma, logger, keyOf, requireScope, closing: () => closing };
+  dataPlaneRoutes(app, dataPlane);
+  dataPlaneRoutes(internalApp, dataPlane);
 
   internalRoutes(internalApp, cache, metrics);
   // The management API (and any other plugin) lives on the internal listener only.
