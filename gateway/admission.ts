@@ -58,7 +58,14 @@ export class AdmissionControl {
   measureOn(app: FastifyInstance): void {
     void app.register(underPressure, { sampleInterval: this.config.sampleIntervalMs, exposeStatusRoute: false });
     const measured = app as FastifyInstance & { memoryUsage?: () => { eventLoopDelay: number } };
-    this.eventLoopDelay = () => (measured.memoryUsage ? measured.memoryUsage().eventLoopDelay : 0);
+    // under-pressure reports an interval in which its histogram got no sample (a descheduled process on
+    // a loaded host) as an infinite delay: that is "not measured", so the last measured delay stands.
+    let lastMeasured = 0;
+    this.eventLoopDelay = () => {
+      const delay = measured.memoryUsage ? measured.memoryUsage().eventLoopDelay : 0;
+      if (Number.isFinite(delay)) lastMeasured = delay;
+      return lastMeasured;
+    };
   }
 
   report(): PressureReport {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createPrisma } from '../../src/db/prisma';
 import { LogWriter } from '../../gateway/log-writer';
-import { PrismaLogStore, type LogRow } from '../../gateway/log-store';
+import { PrismaLogStore, toLogRecord, type LogRow } from '../../gateway/log-store';
 import { metricsObserver } from '../../gateway/log-thread';
 import { GatewayMetrics } from '../../gateway/metrics';
 
@@ -55,4 +55,13 @@ test('the spill file is bounded: rows beyond spillMaxBytes are dropped and count
   expect(writer.databaseAvailable).toBe(false);
   await prisma.$disconnect();
   fs.rmSync(spillDir, { recursive: true, force: true });
+});
+
+describe('log records', () => {
+  it('jsonb columns never carry NUL (PostgreSQL refuses it), and text that only spells out \\u0000 is kept', () => {
+    const nul = String.fromCharCode(0);
+    const record = toLogRecord({ ...row(1), context: { system: `a${nul}b`, history: [{ role: 'user', content: `x${nul}` }], note: 'literally \\u0000' }, performanceMetrics: { provider: 'vllm' } });
+    expect(JSON.parse(record.context!)).toEqual({ system: 'ab', history: [{ role: 'user', content: 'x' }], note: 'literally \\u0000' });
+    expect(record.performanceMetrics).toBe('{"provider":"vllm"}');
+  });
 });
