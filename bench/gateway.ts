@@ -278,8 +278,9 @@ function benchConfig(options: Options, upstreamBaseUrl: string, spillDir: string
       host: '127.0.0.1',
       port: 0,
       // Admission control as a dedicated gateway host runs it: an event-loop bound, and an in-flight
-      // bound well above what the top rate keeps in flight (rate × upstream latency).
-      admission: { maxEventLoopDelayMs: 20, sampleIntervalMs: 50, maxInFlight: 2048 },
+      // bound about 5× what the top rate keeps in flight (5,000/s × 21 ms ≈ 105), under the load
+      // generator's connections so that it can be reached.
+      admission: { maxEventLoopDelayMs: 20, sampleIntervalMs: 50, maxInFlight: 512 },
       ...options.gatewayOverrides,
       log: { spillDir, ...((options.gatewayOverrides.log as object) ?? {}) },
     },
@@ -330,9 +331,11 @@ async function startStack(options: Options, children: ChildProcess[], stops: Arr
 
   // A fixed pool, as wrk2-style open-loop generators use: a request waiting for a free connection still
   // counts (timed from its scheduled send); an unbounded pool would open a connection storm at every
-  // latency blip and measure connection setup instead of the target.
+  // latency blip and measure connection setup instead of the target. 1,024 connections: above the
+  // gateway's in-flight bound (512), so an overloaded gateway sees the excess and sheds it; with 256
+  // the excess queued inside this load generator, where no gateway can shed it (5,000/s: p50 4 s).
   const pool = (url: string) => {
-    const p = new Pool(url, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 });
+    const p = new Pool(url, { connections: 1024, pipelining: 1, keepAliveTimeout: 60_000 });
     stops.push(() => p.close());
     return p;
   };

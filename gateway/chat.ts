@@ -264,29 +264,35 @@ export class ChatHandler {
     return model.params ? { ...ctx.applied.params, ...model.params, model: model.upstreamModel } : { ...ctx.applied.params, model: model.upstreamModel };
   }
 
+  /**
+   * One model's attempts within `budget`. A method, not a closure made per call: the per-call closure
+   * cost an allocation and (under tsx's keepNames) a `__name` property definition on every call.
+   */
+  private attempt<T>(ctx: CallContext, model: ResolvedModel, budget: RetryBudget, signal: CancelSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {
+    return withRetries(
+      budget,
+      (timeoutMs) => {
+        ctx.attempts++;
+        if (!model.provider) {
+          throw new ProviderError('provider_error', `model "${model.name}" has no configured provider ("${model.providerId ?? 'none'}" is not in mms.config.yaml)`);
+        }
+        return call(model, timeoutMs);
+      },
+      {
+        signal,
+        onRetry: (err) => {
+          // a failure the retry will hide from the player: the canary analysis counts it (first-attempt failure rate)
+          ctx.firstAttemptError ??= err.errorClass;
+          this.deps.metrics.retries.inc({ provider: model.providerId ?? 'none', error_class: err.errorClass });
+        },
+      },
+    );
+  }
+
   private async callWithBudget<T>(ctx: CallContext, signal: CancelSignal, call: (model: ResolvedModel, timeoutMs: number) => Promise<T>): Promise<T> {
     const budget = new RetryBudget(this.retryPolicy);
-    const attempt = (model: ResolvedModel, b: RetryBudget) =>
-      withRetries(
-        b,
-        (timeoutMs) => {
-          ctx.attempts++;
-          if (!model.provider) {
-            throw new ProviderError('provider_error', `model "${model.name}" has no configured provider ("${model.providerId ?? 'none'}" is not in mms.config.yaml)`);
-          }
-          return call(model, timeoutMs);
-        },
-        {
-          signal,
-          onRetry: (err) => {
-            // a failure the retry will hide from the player: the canary analysis counts it (first-attempt failure rate)
-            ctx.firstAttemptError ??= err.errorClass;
-            this.deps.metrics.retries.inc({ provider: model.providerId ?? 'none', error_class: err.errorClass });
-          },
-        },
-      );
     try {
-      return await attempt(ctx.model, budget);
+      return await this.attempt(ctx, ctx.model, budget, signal, call);
     } catch (err) {
       const fallback = ctx.route.fallback;
       const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
@@ -297,7 +303,7 @@ export class ChatHandler {
       ctx.fallbackError = pe.errorClass;
       ctx.model = fallback;
       this.deps.metrics.fallbacks.inc({ use_case: ctx.route.useCaseId });
-      return attempt(fallback, new RetryBudget({ ...this.retryPolicy, maxAttempts: 1, budgetMs: budget.remainingMs() }));
+      return this.attempt(ctx, fallback, new RetryBudget({ ...this.retryPolicy, maxAttempts: 1, budgetMs: budget.remainingMs() }), signal, call);
     }
   }
 

@@ -108,6 +108,8 @@ const stopGateway = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
+// Both tests allow 240 s: about 40 s on a quiet machine, minutes on a loaded one (two gateway starts,
+// a 30 s burst, an embedded PostgreSQL stopped and started).
 test('exactly one log row per answered call under a 30 s burst, across a SIGTERM restart', async () => {
   const db = await createTestDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-restart-'));
@@ -127,25 +129,27 @@ test('exactly one log row per answered call under a 30 s burst, across a SIGTERM
     expect(code).toBe(0);
     gateway = await spawnGateway(env);
     await load.done;
+    // Calls to the restarted gateway are answered too: how many of the burst's found it up depends on
+    // how long the restart took on this machine (seconds when loaded), so two seconds more of calls
+    // after it prove it, whatever the load.
+    const after = openLoop(gateway.address, key, 200, 2000, 'burst-after');
+    await after.done;
     expect(await stopGateway(gateway.child)).toBe(0);
 
-    const answered = load.okIds.size;
     expect(load.sent).toBe(6000);
-    // Calls were answered after the restart too (2,400 before it); the rest found no
-    // gateway while it restarted (refused, not answered) — seconds on a loaded machine (3,722 answered
-    // at load 18), so the bound is half the burst rather than most of it.
-    expect(answered).toBeGreaterThan(3000);
-    for (const reason of load.other.keys()) expect(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'http 503']).toContain(reason);
+    expect(after.okIds.size).toBeGreaterThan(0);
+    const answered = load.okIds.size + after.okIds.size;
+    for (const reason of [...load.other.keys(), ...after.other.keys()]) expect(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'http 503']).toContain(reason);
     const rows = await db.prisma.modelHistoricalLog.findMany({ where: { useCase: USE_CASE, prompt: { startsWith: 'burst-' } }, select: { requestId: true } });
     const logged = new Set(rows.map((r) => r.requestId!));
     expect(rows.length).toBe(logged.size);
     expect(rows.length).toBe(answered);
-    for (const id of load.okIds) expect(logged.has(id)).toBe(true);
+    for (const id of [...load.okIds, ...after.okIds]) expect(logged.has(id)).toBe(true);
   } finally {
     gateway.child.kill('SIGKILL');
     await db.drop();
   }
-}, 120_000);
+}, 240_000);
 
 test('the database down for 10 s: the gateway keeps serving, rows spill to disk and none is lost when it returns', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-dbdown-'));
@@ -192,4 +196,4 @@ test('the database down for 10 s: the gateway keeps serving, rows spill to disk 
     await pg.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 240_000);
