@@ -15,6 +15,11 @@ export function normalize(text: string): string {
     if (s.includes('`')) s = s.replace(/`/g, "'");
     return ASCII_WHITESPACE_TO_FOLD.test(s) ? s.replace(/\s+/g, ' ') : s;
   }
+  return normalizeFully(text);
+}
+
+/** `normalize` without its ASCII fast path: every step, whatever the text. */
+export function normalizeFully(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -75,7 +75,8 @@ describe.each(wires)('$kind', (w) => {
     const elapsed = Date.now() - t0;
     expect(res.status).toBe(200);
     expect(elapsed).toBeGreaterThanOrEqual(1000);
-    expect(elapsed).toBeLessThan(2500);
+    // Exactly two attempts, the second at least the retry-after later: one retry after the wait (no
+    // upper bound on the wall clock: a loaded machine took 4.2 s for this 1 s wait).
     // Exactly two attempts: the SDK did not retry on its own.
     expect(fake.counts.chat).toBe(2);
     const [first, second] = fake.requests;
@@ -88,7 +89,8 @@ describe.each(wires)('$kind', (w) => {
     fake.enqueue({ status: 429, retryAfter: '30' });
     const t0 = Date.now();
     const res = await gw.call(body(w.useCase));
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // At once: far from the 30 s it was asked to wait, whatever the machine's load.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('30');
     expect(res.body.error.type).toBe('rate_limit_error');
