@@ -28,6 +28,24 @@ export interface MetaActivityDeps {
   unavailable?: Partial<Record<MetaAction, string>>;
 }
 
+/**
+ * A completed lifecycle's own verdict, which becomes its decision's outcome: the outcome and reason
+ * (a paid switch's `promoted`, `kept`, `rolled_back` …) and, for a paid switch, the candidate it chose
+ * (provider, upstream id, registry model, score) and its own decision row, so the meta decision names
+ * the candidate and why.
+ */
+export function lifecycleVerdict(result: unknown): Record<string, unknown> {
+  if (!result || typeof result !== 'object') return {};
+  const r = result as Record<string, unknown>;
+  const verdict: Record<string, unknown> = Object.fromEntries(Object.entries(r).filter(([k, v]) => ['outcome', 'reason', 'candidateModelId'].includes(k) && typeof v === 'string'));
+  if (typeof r.decisionId === 'string') verdict.lifecycleDecisionId = r.decisionId;
+  const decision = r.decision as { best?: unknown; reason?: unknown } | undefined;
+  if (decision?.best && typeof decision.best === 'object') verdict.candidate = decision.best;
+  // Why it chose (the scores and the margin), beside how the lifecycle ended (`reason`).
+  if (typeof decision?.reason === 'string') verdict.decisionReason = decision.reason;
+  return verdict;
+}
+
 /** Activities of the `metaOptimization` sweep: list, assess, record, act on parameters, reconcile outcomes. */
 export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {} }: MetaActivityDeps) {
   return {
@@ -94,9 +112,8 @@ export function createMetaActivities({ prisma, registeredWorkflowTypes, pipeline
         }
         if (status === 'RUNNING') continue;
         closed++;
-        // A completed lifecycle's own verdict (a paid switch's outcome: kept, promoted, rolled back …) is the decision's outcome.
         const result = status === 'COMPLETED' ? await handle.result().catch(() => undefined) : undefined;
-        const verdict = result && typeof result === 'object' ? Object.fromEntries(Object.entries(result as Record<string, unknown>).filter(([k, v]) => ['outcome', 'reason'].includes(k) && typeof v === 'string')) : {};
+        const verdict = lifecycleVerdict(result);
         await updateMetaDecision(prisma, { decisionId: d.decisionId, status: status === 'COMPLETED' ? 'executed' : 'failed', outcome: { workflowStatus: status.toLowerCase(), ...verdict } });
       }
       return { checked: open.length, closed };

@@ -104,3 +104,19 @@ export async function rolloutPhases(client: Client, useCaseIds: string[]): Promi
   );
   return out;
 }
+
+/**
+ * The history length of every run of one sweep, first run first: the chain of continue-as-new is
+ * walked from the first run's history (each run's last event names the next), so the figures need
+ * no visibility index (eventually consistent on a dev server). What `bench:meta` and the tests print.
+ */
+export async function sweepRunHistories(client: Client, sweepId: string): Promise<Array<{ runId: string; events: number }>> {
+  const first = (await client.workflow.getHandle(sweepId).describe()).raw.workflowExecutionInfo?.firstRunId;
+  const out: Array<{ runId: string; events: number }> = [];
+  for (let runId: string | null | undefined = first; runId; ) {
+    const events = (await client.workflow.getHandle(sweepId, runId).fetchHistory()).events ?? [];
+    out.push({ runId, events: events.length });
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return out;
+}

@@ -12,23 +12,32 @@ import { LATENCY_BUCKETS_MS } from '../../src/logs/rollups';
 import { registerMetaCommands } from '../../cli/commands/meta';
 import { ensureMetaSchedule } from '../../workers/meta-schedule';
 import { META_SCHEDULE_ID, type MetaSweepResult } from '../../workflows/meta-optimization-messages';
-import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { addModel, seedUseCases, testConfig } from '../support/fixtures';
+import { paidSwitchWorkflowId, type PaidSwitchResult } from '../../workflows/paid-switch-messages';
+import { sweepRunHistories } from '../../clients/meta';
+import { parseConfig } from '../../src/config/load';
+import { createEvaluationDeps } from '../../src/evaluation';
+import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
+import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { addModel, loggedLegendPrompts, seedUseCases, testConfig } from '../support/fixtures';
 import { runMms } from '../support/cli';
 import { setAllocation } from '../fixtures/gateway-harness';
-import { waitFor } from '../support/rollout';
+import { healthy, startLogTraffic, testPolicy, waitFor } from '../support/rollout';
 
 /**
  * The meta loop end to end on the real Temporal server and PostgreSQL, every sweep started through
  * its schedule (`mms schedule trigger`), never by starting the workflow: overlapping triggers start
  * one sweep; a dry run records and acts on nothing; a use case whose error rate breaches its SLO is
  * rolled back (undo) by a rollback child; a use case with a rollout running is left alone; every
- * decision is in `mms decisions` (and REST) with its reasons; the sweep continues as new between pages.
+ * decision is in `mms decisions` (and REST) with its reasons; the sweep continues as new between pages;
+ * a paid use case whose discovery is due gets a `paidSwitch` started, which finds the better candidate
+ * on the fake providers (the real wire formats and model lists), rolls it out, and the next sweep
+ * records its outcome naming the candidate.
  */
 const suffix = crypto.randomBytes(3).toString('hex');
 const BAD = `meta_bad_${suffix}`;
 const OK = `meta_ok_${suffix}`;
 const BUSY = `meta_busy_${suffix}`;
+const PAID = `meta_paid_${suffix}`;
 
 let db: TestDatabase;
 let client: Client;
@@ -38,7 +47,7 @@ let previousId: string;
 let currentId: string;
 const taskQueue = uniqueTaskQueue('meta');
 
-const config = (dryRun: boolean) =>
+const config = (dryRun: boolean, meta: Record<string, unknown> = {}) =>
   testConfig({
     useCaseIds: [BAD, OK, BUSY],
     extra: {
@@ -57,6 +66,7 @@ const config = (dryRun: boolean) =>
           batchSize: 1,
           parallelBatches: 2,
           batchesPerRun: 1,
+          ...meta,
         },
       },
     },
@@ -111,6 +121,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await fake?.close();
   await schedule()
     .delete()
     .catch(() => undefined);
@@ -143,6 +154,10 @@ test('the schedule follows the config idempotently; overlapping triggers start o
   worker = await startControlWorker({ prisma: db.prisma, taskQueue });
   const result: MetaSweepResult = await client.workflow.getHandle(first).result();
   expect(result).toMatchObject({ dryRun: true, runs: 2, totals: { useCases: 3, batches: 3, actionsStarted: 0, leftAlone: 1 } });
+  // Continue-as-new at this scale: a page of two batches per run, every run's history small.
+  const runs = await sweepRunHistories(client, first);
+  expect(runs).toHaveLength(2);
+  for (const r of runs) expect(r.events).toBeLessThan(200);
   expect(result.totals.decisions).toMatchObject({ rollback: 1 });
   expect(await sweepsSoFar()).toEqual([first]);
 
@@ -213,3 +228,83 @@ test('an SLO breach is rolled back by the schedule’s sweep; a use case with a 
   expect(status.stdout).toMatch(new RegExp(`${BUSY} +self_hosted +\\S+ 100% +rollout:${BUSY}`));
   expect(status.stdout).toContain('BREACH errorRate');
 });
+
+/** The fake bills output tokens as words: pad every answer to exactly the call's max tokens. */
+const words = (text: string) => (text.trim() ? text.trim().split(/\s+/).length : 0);
+const padTo = (content: string, body: Record<string, unknown>) => content + ' .'.repeat(Math.max(0, Number(body.max_completion_tokens ?? body.max_tokens ?? 0) - words(content)));
+/** A judge that prefers the answers of gpt-4.1-nano (a tie otherwise). */
+function preferNano(text: string, body: Record<string, unknown>): string {
+  const [, a = '', b = ''] = /ANSWER A\n([\s\S]*)\n\nANSWER B\n([\s\S]*)$/.exec(text) ?? [];
+  const nano = (x: string) => x.includes('gpt-4.1-nano');
+  return padTo(JSON.stringify({ winner: nano(a) === nano(b) ? 'tie' : nano(a) ? 'A' : 'B', reason: 'nano tells it better' }), body);
+}
+let fake: FakeProvider | undefined;
+
+test('a paid use case whose discovery is due gets a paid switch started by the schedule’s sweep; it finds the better candidate and the next sweep records it', async () => {
+  // The paid providers as fake servers speaking the real wire formats (the real model lists).
+  fake = await startFakeProvider({ record: false, latencyMs: 5 });
+  for (const model of ['gpt-4o-mini', 'gpt-4.1-nano']) fake.forModel(model, { respond: (last, body) => padTo(`reply from ${model}: ${last}`, body), latencyMs: 5 });
+  fake.forModel('judge-model', { respond: preferNano });
+  process.env.META_TEST_OPENAI_KEY = 'sk-test-meta';
+  const paidConfig = parseConfig({
+    temporal: { controlTaskQueue: taskQueue },
+    providers: {
+      openai: { kind: 'openai', baseUrl: fake.baseUrls.openai, apiKeyEnv: 'META_TEST_OPENAI_KEY', prices: { 'gpt-4o-mini': { inputPerMTok: 0, outputPerMTok: 2 }, 'gpt-4.1-nano': { inputPerMTok: 0, outputPerMTok: 1 } } },
+      openrouter: { kind: 'openrouter', baseUrl: fake.baseUrls.openrouter },
+      judge: { kind: 'openai_compatible', baseUrl: fake.baseUrls.openai_compatible, prices: { 'judge-model': { inputPerMTok: 0, outputPerMTok: 0.1 } } },
+    },
+    useCases: [{ id: PAID, kind: 'paid', temperature: 0.7, maxTokens: 20, systemPromptTemplate: 'You are the narrator of the saga.', initialModel: { provider: 'openai', model: 'gpt-4o-mini' } }],
+    paidModels: { scan: { enabled: false }, filters: { [PAID]: { allowedProviders: ['openai'], exclude: ['^(?!openai/gpt-4\\.1-nano$)'] } }, ranking: { topK: 1, probePrompts: 4, spendingCapUsd: 1 }, switchMargin: 0.05 },
+    policies: {
+      rollout: { ...testPolicy({ steps: [50, 100] }), strategy: 'shadow_then_canary' },
+      testing: { judge: { provider: 'judge', model: 'judge-model' }, concurrency: 4, requestsPerSecond: 500, calibrationPrompts: 2, latencyToleranceMs: 300 },
+    },
+  });
+  await seedUseCases(db.prisma, paidConfig);
+  // Created two days ago and never discovered: discovery every 24 h is due.
+  await db.prisma.useCase.update({ where: { id: PAID }, data: { createdAt: new Date(Date.now() - 2 * 86_400_000) } });
+  const currentId = await stableOf(PAID);
+  // The game's logged prompts: the probes of the ranking, and its token mix.
+  const logs = loggedLegendPrompts(PAID, currentId, ['dragon', 'river', 'crown', 'wolf']);
+  await db.prisma.modelHistoricalLog.createMany({ data: logs });
+
+  // A worker with the paid providers (a paid switch needs them) replaces the one without.
+  await worker?.stop();
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue, config: paidConfig, evaluation: createEvaluationDeps(paidConfig, { embeddingsUrl: embeddingsUrl() }) });
+  expect((await ensureMetaSchedule(client, config(false, { paidDiscoveryEveryHours: 24 }))).result).toBe('updated');
+
+  const traffic = startLogTraffic(db.prisma, { useCaseId: PAID, perSecond: 60, behaviour: () => healthy });
+  let switched: PaidSwitchResult;
+  let sweep: string;
+  try {
+    sweep = await triggerSweep();
+    const result: MetaSweepResult = await client.workflow.getHandle(sweep).result();
+    expect(result.actions).toEqual([expect.objectContaining({ useCaseId: PAID, action: 'paid_switch', status: 'started', workflowId: paidSwitchWorkflowId(PAID) })]);
+    const started = (await metaDecisions(PAID)).find((d) => d.workflowId === sweep)!;
+    expect(started).toMatchObject({ decisionType: 'deploy_model', status: 'executing', currentModelId: currentId });
+    expect(started.details).toMatchObject({ rule: 'paid_discovery_due', dryRun: false, actionWorkflowId: paidSwitchWorkflowId(PAID) });
+    expect(started.reason).toMatch(/^paid discovery due: last never \(use case created .*\), every 24 h$/);
+    // The switch really runs: started by the sweep, with the sweep's reason as its trigger.
+    switched = await client.workflow.getHandle(paidSwitchWorkflowId(PAID)).result();
+  } finally {
+    await traffic.stop();
+  }
+  expect(switched.decision).toMatchObject({ decision: 'switch', best: { provider: 'openai', upstreamId: 'gpt-4.1-nano' } });
+  expect(switched.outcome).toBe('promoted');
+  expect(await stableOf(PAID)).toBe(switched.candidateModelId);
+  const own = await db.prisma.optimizationDecision.findUniqueOrThrow({ where: { id: switched.decisionId } });
+  expect((own.details as { trigger: unknown }).trigger).toEqual({ kind: 'meta', reason: expect.stringMatching(/^paid discovery due/) });
+
+  // The next sweep records how the switch ended, naming the candidate; discovery is not due again.
+  const next = await triggerSweep();
+  const nextResult: MetaSweepResult = await client.workflow.getHandle(next).result();
+  expect(nextResult.actions.filter((a) => a.useCaseId === PAID)).toEqual([]);
+  const recorded = (await metaDecisions(PAID)).find((d) => d.workflowId === sweep)!;
+  expect(recorded.status).toBe('executed');
+  expect(recorded.details).toMatchObject({
+    outcome: { workflowStatus: 'completed', outcome: 'promoted', candidateModelId: switched.candidateModelId, lifecycleDecisionId: switched.decisionId, candidate: { provider: 'openai', upstreamId: 'gpt-4.1-nano', modelId: switched.candidateModelId } },
+  });
+  expect((recorded.details as { outcome: { decisionReason: string } }).outcome.decisionReason).toMatch(/^openai\/gpt-4\.1-nano scores [\d.]+, beating the current model's [\d.]+ by [\d.]+ ≥ margin 0\.05$/);
+  const listed = await mms('decisions', '--use-case', PAID);
+  expect(listed.stdout).toMatch(/paid_discovery_due +executed +paidSwitch:\S+ +paid discovery due/);
+}, 300_000);

@@ -18,7 +18,7 @@ import { paidCatalogScanWorkflow, paidSwitchWorkflow } from '../../workflows/pai
 import { PAID_CATALOG_SCAN_SCHEDULE_ID, paidSwitchWorkflowId, type PaidSwitchInput, type PaidSwitchResult, type RankingRow } from '../../workflows/paid-switch-messages';
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { runMms } from '../support/cli';
-import { seedUseCases } from '../support/fixtures';
+import { loggedLegendPrompts, seedUseCases } from '../support/fixtures';
 import { allocationHistory, candidateWeights, healthy, startLogTraffic, testPolicy } from '../support/rollout';
 import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 
@@ -123,22 +123,7 @@ beforeAll(async () => {
   for (const k of Object.keys(USE_CASES)) {
     const useCase = ucId(k as keyof typeof USE_CASES);
     const current = await db.prisma.model.findFirstOrThrow({ where: { useCase, status: 'current' } });
-    for (let i = 0; i < 6; i++) {
-      rows.push({
-        useCase,
-        modelId: current.id,
-        prompt: `${useCase}: tell me the legend of the ${['dragon', 'river', 'crown', 'wolf', 'tower', 'storm'][i]}`,
-        context: { system: 'You are the narrator of the saga.', history: [], metadata: {} },
-        generatedOutput: 'Once upon a time.',
-        status: 'ok',
-        role: 'stable',
-        guardrailVerdict: 'pass',
-        tokensIn: 30,
-        tokensOut: 20,
-        timestamp: new Date(Date.now() - (i + 1) * 60_000),
-        requestId: `${useCase}-log-${i}`,
-      });
-    }
+    rows.push(...loggedLegendPrompts(useCase, current.id, ['dragon', 'river', 'crown', 'wolf', 'tower', 'storm'], `${useCase}: `));
   }
   await db.prisma.modelHistoricalLog.createMany({ data: rows });
   worker = await startControlWorker({ prisma: db.prisma, taskQueue, config, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }) });

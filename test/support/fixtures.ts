@@ -1,7 +1,28 @@
-import type { PrismaClient } from '@prisma/client';
+import type { Prisma, PrismaClient } from '@prisma/client';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
 import { syncUseCases } from '../../src/registry/use-cases';
+
+/**
+ * Logged calls of a use case's model, one a minute back from now, 30 tokens in and 20 out: the prompts
+ * a paid ranking probes with (`<prefix>tell me the legend of the <thing>`) and its token mix.
+ */
+export function loggedLegendPrompts(useCase: string, modelId: string, things: string[], prefix = ''): Prisma.ModelHistoricalLogCreateManyInput[] {
+  return things.map((thing, i) => ({
+    useCase,
+    modelId,
+    prompt: `${prefix}tell me the legend of the ${thing}`,
+    context: { system: 'You are the narrator of the saga.', history: [], metadata: {} },
+    generatedOutput: 'Once upon a time.',
+    status: 'ok',
+    role: 'stable',
+    guardrailVerdict: 'pass',
+    tokensIn: 30,
+    tokensOut: 20,
+    timestamp: new Date(Date.now() - (i + 1) * 60_000),
+    requestId: `${useCase}-log-${i}`,
+  }));
+}
 
 /** A valid configuration with the given use cases served by one OpenAI-compatible provider. */
 export function testConfig(overrides: { useCaseIds?: string[]; providerBaseUrl?: string; extra?: Record<string, unknown> } = {}): MmsConfig {
