@@ -82,6 +82,9 @@ export async function loadEvaluationModels(prisma: PrismaClient, candidateModelI
 
 const judged = (kind: SuiteItem['kind']) => kind !== 'red_team';
 
+/** Answered prompts waiting for their vectors, judge and row at most (evaluatePrompts). */
+const FINISH_BACKLOG = 1000;
+
 /** Items that also get a second sample of the current model (its self-similarity): the first N non-red-team ones. */
 export function calibrationIndexes(suite: Suite, count: number): Set<number> {
   const out = new Set<number>();
@@ -212,10 +215,12 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   // asked at a time (2–3 calls each, so the limiter always has calls queued), and each answered prompt is
   // handed to the finishing stage (embed, judge, store) without being awaited. Its vectors are
   // requested as its answers arrive, so the embeddings server works in small streamed batches while
-  // the provider calls go on, instead of after them. At most `backlog` prompts wait to be finished
-  // (memory stays bounded when embedding is the slower stage). A crash loses only unfinished
-  // prompts, whose answers are cached: the next attempt calls nothing again for them.
-  const backlog = Math.max(4 * config.embeddings.batchSize, 2 * policy.concurrency);
+  // the provider calls go on, instead of after them. At most FINISH_BACKLOG prompts wait to be
+  // finished: memory stays bounded (a few kB a prompt) in a large suite whose embedding is the slower
+  // stage, and a smaller bound would make the answers wait for the embeddings again (at 32, a loaded
+  // machine stretched the provider calls of bench:eval from 14 s to 50 s). A crash loses only
+  // unfinished prompts, whose answers are cached: the next attempt calls nothing again for them.
+  const backlog = FINISH_BACKLOG;
   const finishing = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   await forEachConcurrent(pending, 2 * policy.concurrency, async ({ item, index }) => {
