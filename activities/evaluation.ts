@@ -13,8 +13,7 @@ import {
   type EvaluationProgress,
   type SuiteBuildReport,
 } from '../src/evaluation';
-import type { EmbeddingsCacheMaintenanceInput } from '../workflows/evaluate-cache-messages';
-import { pruneEmbeddingsCache, type EmbeddingsCachePruneReport } from '../src/embeddings/cache';
+import { pruneEmbeddingsCache, type EmbeddingsCachePruneReport, type EmbeddingsCacheRetention } from '../src/embeddings/cache';
 import { NotFoundError } from '../src/registry/allocations';
 import { safeErrorMessage } from '../src/logging/redact';
 
@@ -42,7 +41,7 @@ export function createEvaluationActivities({ prisma, evaluation }: EvaluationAct
   };
   return {
     /** Prunes the embeddings cache per its retention (the embeddings-cache schedule's argument). */
-    async pruneEmbeddingsCache(input: EmbeddingsCacheMaintenanceInput): Promise<EmbeddingsCachePruneReport> {
+    async pruneEmbeddingsCache(input: { retention: EmbeddingsCacheRetention }): Promise<EmbeddingsCachePruneReport> {
       return failFast(() => pruneEmbeddingsCache(prisma, input.retention));
     },
 
