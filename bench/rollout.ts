@@ -1,5 +1,5 @@
 /**
- * `npm run bench:rollout [-- --json] [--runs 20] [--window 5] [--rate 120] [--concurrency 4]`
+ * `npm run bench:rollout [-- --json] [--runs 20] [--concurrency 20] [--deadline 13] [--window 75] [--rate 40] [--fault-window 5] [--fault-rate 120]`
  *
  * The two figures that say whether automated rollouts can be trusted, measured on the real system:
  * PostgreSQL (embedded unless DATABASE_URL), a Temporal dev server, the control worker, the gateway
@@ -8,12 +8,17 @@
  * 1. Fault to rollback: a canary whose provider fails `--fault-error-rate` of calls (stable fails
  *    `--base-error-rate`) is rolled out with the default policy; the time from the canary's first
  *    traffic to the allocation that restores stable (and to the gateway serving it) is printed.
- * 2. False rollbacks: `--runs` rollouts of a candidate identical to stable (same provider, same
- *    behaviour), default analysis policy, `--concurrency` at a time on separate use cases; every
- *    rollback among them is a false one. Target 0.
+ * 2. False rollbacks and promotion: `--runs` rollouts of a candidate identical to stable (same
+ *    provider, same behaviour), default analysis policy, `--concurrency` at a time (by default all 20
+ *    at once) on separate use cases of `--rate` calls/s each, served by the one gateway and the one
+ *    control worker; every rollback among them is a false one (target 0), and each should be promoted
+ *    without a person. The wall time of the whole batch is printed.
  *
- * Windows are `--window` seconds instead of the default 300 so the bench ends in minutes; every other
- * policy key (steps 10/25/50/75/100, minSamples 50, confidence 0.95, margins) is the default.
+ * The fault is watched in `--fault-window` s windows (5) so its figure is the reaction time; the
+ * identical rollouts in `--window` s windows (75; the default policy's 300 would take 30 minutes), long
+ * enough that a 10 % canary of `--rate` calls/s can show non-inferiority within its extensions. Every
+ * other policy key (steps 10/25/50/75/100, minSamples 50, confidence 0.95, margins, the 5 % stable
+ * holdback) is the default; the grace is `--grace` s since the bench's calls take ~20 ms.
  * With --json the last line is one JSON object.
  */
 import fs from 'node:fs';
@@ -39,16 +44,25 @@ import { benchTeardown, startBenchDatabase, startBenchTemporal, type Stops } fro
 const FLAGS = {
   json: { type: 'boolean' },
   runs: { type: 'number', default: 20, min: 1, max: 1000, integer: true },
-  window: { type: 'number', default: 5, min: 0.5, max: 3600 },
-  rate: { type: 'number', default: 120, min: 1, max: 5000 },
-  concurrency: { type: 'number', default: 4, min: 1, max: 50, integer: true },
+  /** Window of the identical rollouts: long enough for a 10 % canary of `--rate` to show non-inferiority. */
+  window: { type: 'number', default: 75, min: 0.5, max: 3600 },
+  /** Calls/s of each identical rollout's use case (20 × 40 = 800 calls/s through the gateway). */
+  rate: { type: 'number', default: 40, min: 1, max: 5000 },
+  concurrency: { type: 'number', default: 20, min: 1, max: 50, integer: true },
+  'fault-window': { type: 'number', default: 5, min: 0.5, max: 3600 },
+  /** Minutes after which identical rollouts still running are aborted and counted as unfinished (bounds the bench). */
+  deadline: { type: 'number', default: 13, min: 1, max: 1440 },
+  'fault-rate': { type: 'number', default: 120, min: 1, max: 5000 },
   'fault-error-rate': { type: 'number', default: 0.3, min: 0, max: 1 },
   'base-error-rate': { type: 'number', default: 0.01, min: 0, max: 1 },
   'latency-ms': { type: 'number', default: 20, min: 0, max: 10_000 },
   /** analysis.graceSeconds: the bench's calls take ~20 ms and the log flushes every 50 ms. */
   grace: { type: 'number', default: 1, min: 0, max: 3600 },
-  /** stableHoldbackPercent: the default 5 % of a 5 s window at 120 calls/s is 30 calls, below minSamples. */
-  holdback: { type: 'number', default: 20, min: 0, max: 50 },
+  /**
+   * stableHoldbackPercent for the identical rollouts (the default 5 %: 150 stable calls in a 75 s window at
+   * 40 calls/s); the fault is rolled back at 10 % and never reaches it.
+   */
+  holdback: { type: 'number', default: 5, min: 0, max: 50 },
 } satisfies Record<string, BenchFlag>;
 type Options = BenchOptions<typeof FLAGS>;
 
@@ -169,18 +183,24 @@ const newCandidate = async (prisma: PrismaClient, useCaseId: string, provider: '
   (await prisma.model.create({ data: { modelName: name, version: '1', useCase: useCaseId, modelType: 'self_hosted', provider, upstreamModel: name, status: 'candidate' } })).id;
 
 /** Runs one rollout to its end; a pause (inconclusive windows beyond the limit) is aborted and counted. */
-async function runRollout(sys: BenchSystem, useCaseId: string, candidateId: string) {
-  const started = await startRollout(sys.client, sys.config, { useCaseId, candidate: candidateId, strategy: 'canary', policy: sys.config.policies.rollout, requestedBy: 'bench' });
+async function runRollout(sys: BenchSystem, useCaseId: string, candidateId: string, policy: RolloutPolicy = sys.config.policies.rollout, deadline = Infinity) {
+  const started = await startRollout(sys.client, sys.config, { useCaseId, candidate: candidateId, strategy: 'canary', policy, requestedBy: 'bench' });
   let pausedOnce = false;
+  let cutOff = false;
   const result = started.handle.result();
   for (;;) {
     const done = await Promise.race([result, sleep(1000).then(() => undefined)]);
     if (done) {
       const status: RolloutStatus = await started.handle.query(rolloutStatusQuery);
-      return { result: done, status, paused: pausedOnce };
+      return { result: done, status, paused: pausedOnce, cutOff };
     }
     const status = await started.handle.query(rolloutStatusQuery).catch(() => undefined);
-    if (status?.paused && !pausedOnce) {
+    if (Date.now() > deadline && !cutOff && !pausedOnce && status && status.phase !== 'rolling_back' && status.phase !== 'promoting') {
+      // the bench's time is up: an unfinished rollout is aborted and counted as unfinished, not as an outcome
+      cutOff = true;
+      say(`  ${useCaseId}: still running at the deadline (${status.stages[status.stageIndex]?.label ?? 'preparing'}); aborting it`);
+      await started.handle.executeUpdate(abortUpdate, { args: [{ reason: 'bench: deadline', by: 'bench' }] }).catch(() => undefined);
+    } else if (status?.paused && !pausedOnce && !cutOff) {
       pausedOnce = true;
       say(`  ${useCaseId}: paused (${status.pauseReason}); aborting it`);
       await started.handle.executeUpdate(abortUpdate, { args: [{ reason: 'bench: paused for a person', by: 'bench' }] });
@@ -221,12 +241,12 @@ function watchServedRollback(sys: BenchSystem, useCaseId: string) {
 
 /** 1. A seeded fault: a canary whose provider fails often, from its first traffic to the rollback (and to the gateway serving stable). */
 async function measureFaultToRollback(sys: BenchSystem, o: Options) {
-  say(`fault: canary provider fails ${o.faultErrorRate * 100}% of calls, stable ${o.baseErrorRate * 100}%; ${o.rate} calls/s; window ${o.window} s`);
-  const players = startPlayers(sys.gatewayUrl, sys.key, 'bench_fault', o.rate, sys.agent);
+  say(`fault: canary provider fails ${o.faultErrorRate * 100}% of calls, stable ${o.baseErrorRate * 100}%; ${o.faultRate} calls/s; window ${o.faultWindow} s`);
+  const players = startPlayers(sys.gatewayUrl, sys.key, 'bench_fault', o.faultRate, sys.agent);
   await sleep(2000);
   const candidate = await newCandidate(sys.prisma, 'bench_fault', 'flaky', 'flaky-candidate');
   const watcher = watchServedRollback(sys, 'bench_fault');
-  const fault = await runRollout(sys, 'bench_fault', candidate);
+  const fault = await runRollout(sys, 'bench_fault', candidate, { ...sys.config.policies.rollout, windowSeconds: o.faultWindow });
   const servedObserved = await watcher.stop(5000);
   await players.stop();
   const times = await allocationTimes(sys.prisma, 'bench_fault', candidate);
@@ -245,6 +265,8 @@ interface IdenticalRun {
   useCase: string;
   outcome: string;
   paused: boolean;
+  /** Still running at `--deadline`: aborted, no outcome. */
+  unfinished: boolean;
   windows: number;
   inconclusive: number;
   seconds: number;
@@ -253,9 +275,10 @@ interface IdenticalRun {
 
 /** 2. `--runs` rollouts of a candidate identical to stable, one lane (use case) per concurrent rollout: every rollback is a false one. */
 async function runIdenticalCandidates(sys: BenchSystem, o: Options): Promise<IdenticalRun[]> {
-  say(`identical: ${o.runs} rollouts of a candidate identical to stable, ${o.concurrency} at a time, ${o.rate} calls/s each, default analysis policy, steps ${sys.config.policies.rollout.steps.join('/')}`);
+  say(`identical: ${o.runs} rollouts of a candidate identical to stable, ${o.concurrency} at a time, ${o.rate} calls/s each (${o.rate * sys.lanes.length} calls/s in all), ${o.window} s windows, default analysis policy, steps ${sys.config.policies.rollout.steps.join('/')}`);
   const outcomes: IdenticalRun[] = [];
   let next = 0;
+  const deadline = Date.now() + o.deadline * 60_000;
   await Promise.all(
     sys.lanes.map(async (lane) => {
       const players = startPlayers(sys.gatewayUrl, sys.key, lane, o.rate, sys.agent);
@@ -264,12 +287,14 @@ async function runIdenticalCandidates(sys: BenchSystem, o: Options): Promise<Ide
         for (let run = next++; run < o.runs; run = next++) {
           const candidate = await newCandidate(sys.prisma, lane, 'good', `identical-${run}`);
           const t0 = Date.now();
-          const r = await runRollout(sys, lane, candidate);
+          if (Date.now() > deadline) break;
+          const r = await runRollout(sys, lane, candidate, sys.config.policies.rollout, deadline);
           const entry: IdenticalRun = {
             run,
             useCase: lane,
             outcome: r.result.outcome,
             paused: r.paused,
+            unfinished: r.cutOff,
             windows: r.status.verdicts.length,
             inconclusive: r.status.verdicts.filter((v) => v.verdict === 'inconclusive').length,
             seconds: (Date.now() - t0) / 1000,
@@ -286,32 +311,42 @@ async function runIdenticalCandidates(sys: BenchSystem, o: Options): Promise<Ide
   return outcomes;
 }
 
-function printSummary(o: Options, policy: RolloutPolicy, fault: Awaited<ReturnType<typeof measureFaultToRollback>>, outcomes: IdenticalRun[]) {
-  const falseRollbacks = outcomes.filter((r) => r.outcome === 'rolled_back' && !r.paused).length;
+function printSummary(o: Options, policy: RolloutPolicy, fault: Awaited<ReturnType<typeof measureFaultToRollback>>, outcomes: IdenticalRun[], wallSeconds: number) {
+  const falseRollbacks = outcomes.filter((r) => r.outcome === 'rolled_back' && !r.paused && !r.unfinished).length;
+  const unfinished = outcomes.filter((r) => r.unfinished).length;
   const paused = outcomes.filter((r) => r.paused).length;
   const promoted = outcomes.filter((r) => r.outcome === 'promoted').length;
+  const promotedSeconds = outcomes.filter((r) => r.outcome === 'promoted' && !r.paused).map((r) => r.seconds);
   const summary = {
     fault_to_rollback_s: fault.toRollbackS === null ? null : Number(fault.toRollbackS.toFixed(2)),
     fault_to_gateway_serving_stable_s: fault.toServedS === null ? null : Number(fault.toServedS.toFixed(2)),
     fault_outcome: fault.outcome,
     fault_windows: fault.windows,
+    fault_window_s: o.faultWindow,
     window_s: o.window,
     identical_runs: outcomes.length,
+    identical_concurrency: o.concurrency,
+    identical_wall_s: Number(wallSeconds.toFixed(1)),
+    identical_promotion_mean_s: promotedSeconds.length ? Number((promotedSeconds.reduce((a, b) => a + b, 0) / promotedSeconds.length).toFixed(1)) : null,
+    identical_promotion_max_s: promotedSeconds.length ? Number(Math.max(...promotedSeconds).toFixed(1)) : null,
     false_rollbacks: falseRollbacks,
     false_rollback_rate: outcomes.length ? falseRollbacks / outcomes.length : null,
     identical_promoted: promoted,
     identical_paused: paused,
+    identical_unfinished_at_deadline: unfinished,
     identical_windows: outcomes.reduce((s, r) => s + r.windows, 0),
     identical_inconclusive_windows: outcomes.reduce((s, r) => s + r.inconclusive, 0),
     rate_per_use_case: o.rate,
+    fault_rate: o.faultRate,
     fault_error_rate: o.faultErrorRate,
     base_error_rate: o.baseErrorRate,
     policy: { steps: policy.steps, minSamples: policy.analysis.minSamples, confidence: policy.analysis.confidence, maxErrorRateIncrease: policy.analysis.maxErrorRateIncrease, maxLatencyP95IncreasePercent: policy.analysis.maxLatencyP95IncreasePercent, graceSeconds: policy.analysis.graceSeconds, stableHoldbackPercent: policy.stableHoldbackPercent },
     machine: { cpus: os.cpus().length, node: process.version },
   };
   const lines = [
-    `fault to rollback:      ${summary.fault_to_rollback_s} s (window ${o.window} s; gateway serving stable ${summary.fault_to_gateway_serving_stable_s === null ? 'not observed' : `after ${summary.fault_to_gateway_serving_stable_s} s`}; ${fault.outcome} after ${fault.windows} window(s))`,
-    `false rollbacks:        ${falseRollbacks} of ${outcomes.length} identical rollouts (${promoted} promoted, ${paused} paused for a person)`,
+    `fault to rollback:      ${summary.fault_to_rollback_s} s (window ${o.faultWindow} s, ${o.faultRate} calls/s; gateway serving stable ${summary.fault_to_gateway_serving_stable_s === null ? 'not observed' : `after ${summary.fault_to_gateway_serving_stable_s} s`}; ${fault.outcome} after ${fault.windows} window(s))`,
+    `false rollbacks:        ${falseRollbacks} of ${outcomes.length} identical rollouts (${promoted} promoted, ${paused} paused for a person, ${unfinished} unfinished at the ${o.deadline}-minute deadline)`,
+    `identical rollouts:     ${o.concurrency} at a time, ${o.rate} calls/s each, ${o.window} s windows: ${wallSeconds.toFixed(0)} s wall time; promoted in ${summary.identical_promotion_mean_s ?? '-'} s on average (at most ${summary.identical_promotion_max_s ?? '-'} s)`,
     `windows judged:         ${summary.identical_windows} (${summary.identical_inconclusive_windows} inconclusive, extended)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -324,8 +359,9 @@ async function main() {
   try {
     const sys = await startSystem(o, stops);
     const fault = await measureFaultToRollback(sys, o);
+    const t0 = Date.now();
     const outcomes = await runIdenticalCandidates(sys, o);
-    printSummary(o, sys.config.policies.rollout, fault, outcomes);
+    printSummary(o, sys.config.policies.rollout, fault, outcomes, (Date.now() - t0) / 1000);
   } finally {
     await cleanup();
   }
