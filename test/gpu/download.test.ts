@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { DownloadModelResult, DownloadProgress } from '../../activities/gpu-activities';
-import { startGpuWorker, type GpuWorkerProcess } from '../../src/gpu/worker-process';
+import type { GpuWorkerProcess } from '../../src/gpu/worker-process';
 import { downloadModelWorkflow } from '../../workflows/download-model';
 import { downloadModelWorkflowId, type DownloadModelWorkflowInput } from '../../workflows/download-model-messages';
 import { repoFromDirectory, sha256, startFakeHub, type FakeHub, type FakeRepo } from '../../testkit/fake-huggingface';
-import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { gpuCli, tempDir, waitForHeartbeat } from './support';
+import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { gpuCli, startTestGpuWorker, tempDir, waitForHeartbeat } from './support';
 
 /**
  * The download manager (Python activity gpuDownloadModel) against a fake Hub on 127.0.0.1 that
@@ -33,7 +33,7 @@ describe('download manager on the GPU worker', () => {
     [hub, client, db] = await Promise.all([startFakeHub(), temporalClient(), createTestDatabase()]);
     repo = hub.addRepo(repoFromDirectory('mms-test/tiny-llama', tiny.path, { pipelineTag: 'text-generation', license: 'apache-2.0' }));
     control = await startControlWorker({ taskQueue: controlQueue, prisma: db.prisma });
-    gpu = await startGpuWorker({ temporalAddress: temporalAddress(), taskQueue: gpuQueue });
+    gpu = await startTestGpuWorker(gpuQueue);
   });
 
   afterAll(async () => {
@@ -113,7 +113,7 @@ describe('download manager on the GPU worker', () => {
     const before = await waitForHeartbeat<DownloadProgress>(handle, (d) => d.file === 'model.safetensors' && d.offset > 500_000);
     await gpu!.kill();
     hub.faults.bytesPerSecond = 4_000_000;
-    gpu = await startGpuWorker({ temporalAddress: temporalAddress(), taskQueue: gpuQueue });
+    gpu = await startTestGpuWorker(gpuQueue);
     const result = await handle.result();
     expect(result.resumedAt['model.safetensors']).toBeGreaterThanOrEqual(before.offset);
     expect(hub.ranges.some((r) => r.path === 'model.safetensors' && r.range === `bytes=${result.resumedAt['model.safetensors']}-`)).toBe(true);

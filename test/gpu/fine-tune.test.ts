@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TrainProgress } from '../../activities/gpu-activities';
-import { startGpuWorker, type GpuWorkerProcess } from '../../src/gpu/worker-process';
+import type { GpuWorkerProcess } from '../../src/gpu/worker-process';
 import { fineTuneWorkflow } from '../../workflows/fine-tune';
 import { fineTuneStatusQuery, fineTuneWorkflowId, type FineTuneInput } from '../../workflows/fine-tune-messages';
-import { createTestDatabase, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { tempDir, tinyModelAndData, waitForHeartbeat } from './support';
+import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { waitFor } from '../support/wait-for';
+import { GENEROUS_MS, lastCompleteCheckpointStep, startTestGpuWorker, tempDir, tinyModelAndData, waitForHeartbeat } from './support';
 
 /**
  * Real training on the real stack: the TypeScript workflow calls the Python worker's activity by
@@ -28,12 +29,12 @@ describe('fine-tune workflow on the Python GPU worker', () => {
     work = tempDir('fine-tune');
     [db, client, data] = await Promise.all([createTestDatabase(), temporalClient(), tinyModelAndData(work)]);
     control = await startControlWorker({ taskQueue: controlQueue, prisma: db.prisma });
-    gpu = await startGpuWorker({ temporalAddress: temporalAddress(), taskQueue: gpuQueue });
+    gpu = await startTestGpuWorker(gpuQueue);
     const base = await db.prisma.model.create({ data: { modelName: 'tiny-llama', modelType: 'self_hosted', useCase: 'npc_dialogue', version: '1', status: 'candidate', modelPath: data.baseModelPath } });
     const copy = await db.prisma.model.create({ data: { modelName: 'tiny-llama-npc-dialogue', modelType: 'self_hosted', useCase: 'npc_dialogue', version: '1', status: 'candidate', baseModelId: base.id } });
     baseModelId = base.id;
     copyModelId = copy.id;
-  });
+  }, GENEROUS_MS);
 
   afterAll(async () => {
     await gpu?.stop();
@@ -60,14 +61,20 @@ describe('fine-tune workflow on the Python GPU worker', () => {
       workflowId: fineTuneWorkflowId('npc_dialogue', 'tiny-llama-npc-dialogue', 1),
       args: [input('killed', { maxSteps: 60, saveSteps: 10, evalSteps: 20, learningRate: 1e-2, lora: { rank: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] } })],
     });
-    // Kill the worker once a checkpoint exists and training went past it.
-    const before = await waitForHeartbeat<TrainProgress>(handle, (d) => (d.lastCheckpointStep ?? 0) >= 20 && d.step >= 22);
+    // Kill the worker once checkpoint 20 (or a later one) is completely on disk and training went
+    // past it: the conditions themselves, however long the machine's load makes them take.
+    const outputDir = path.join(work, 'killed');
+    const checkpointStep = await waitFor('a complete checkpoint at step 20 or later', () => (lastCompleteCheckpointStep(outputDir) >= 20 ? lastCompleteCheckpointStep(outputDir) : undefined), GENEROUS_MS, 200);
+    const before = await waitForHeartbeat<TrainProgress>(handle, (d) => d.step > checkpointStep);
     await gpu!.kill();
-    gpu = await startGpuWorker({ temporalAddress: temporalAddress(), taskQueue: gpuQueue });
+    // The checkpoint the retry must resume from (a later one may have completed just before the kill).
+    const checkpointAtKill = lastCompleteCheckpointStep(outputDir);
+    gpu = await startTestGpuWorker(gpuQueue);
 
     const { training, trainingJobId } = await handle.result();
     expect(training.resumedFromStep).toBeGreaterThanOrEqual(20);
-    expect(training.resumedFromStep).toBeLessThanOrEqual(before.step);
+    expect(training.resumedFromStep).toBe(checkpointAtKill);
+    expect(before.step).toBeGreaterThan(checkpointStep);
     expect(training.step).toBe(60);
     // Step counts prove the retry continued: it ran only the steps after its checkpoint.
     expect(training.stepsThisAttempt).toBe(60 - training.resumedFromStep);
@@ -82,7 +89,7 @@ describe('fine-tune workflow on the Python GPU worker', () => {
     expect(job).toMatchObject({ status: 'succeeded', method: 'lora', baseModelId, outputModelId: copyModelId, outputPath: training.adapterPath });
     expect((job.metrics as { resumedFromStep: number }).resumedFromStep).toBe(training.resumedFromStep);
     process.stdout.write(`[fine-tune] eval loss ${training.evalLossCurve.map((p) => `${p.step}:${p.evalLoss}`).join(' ')}; ${training.secondsPerStep} s/step; adapter ${training.adapterBytes} B; resumed at ${training.resumedFromStep}\n`);
-  });
+  }, 2 * GENEROUS_MS);
 
   it('cancellation stops the trainer and records the job as cancelled', async () => {
     const handle = await client.workflow.start(fineTuneWorkflow, {
@@ -100,7 +107,7 @@ describe('fine-tune workflow on the Python GPU worker', () => {
     // The activity acknowledged the cancellation (WAIT_CANCELLATION_COMPLETED): nothing runs any more.
     expect((await handle.describe()).raw.pendingActivities ?? []).toHaveLength(0);
     expect(fs.existsSync(path.join(work, 'cancelled', 'adapter'))).toBe(false);
-  });
+  }, GENEROUS_MS);
 
   it('refuses a bad request at once, naming the field', async () => {
     const handle = await client.workflow.start(fineTuneWorkflow, {

@@ -7,7 +7,7 @@ import type { Prisma } from '@prisma/client';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
 import { createEvaluationDeps } from '../../src/evaluation';
-import { startGpuWorker, type GpuWorkerProcess } from '../../src/gpu/worker-process';
+import type { GpuWorkerProcess } from '../../src/gpu/worker-process';
 import { syncUseCases } from '../../src/registry/use-cases';
 import { getServingAllocation } from '../../src/registry/allocations';
 import { readPipeline, startPipeline } from '../../clients/pipeline';
@@ -15,8 +15,8 @@ import { startFakeHub, repoFromDirectory, type FakeHub } from '../../testkit/fak
 import { startFakeProvider, type FakeProvider } from '../../testkit/fake-providers';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway-harness';
 import { testPolicy } from '../support/rollout';
-import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
-import { gpuCli, tempDir, tinyModelAndData } from './support';
+import { createTestDatabase, embeddingsUrl, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
+import { GENEROUS_MS, gpuCli, phaseTimer, startTestGpuWorker, tempDir, tinyModelAndData } from './support';
 
 /**
  * The self-hosted pipeline end to end on the real stack (Temporal, PostgreSQL, the Python GPU worker,
@@ -54,6 +54,33 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Prints each phase the pipeline and its copy enter, with the time since the start (what `mms
+ * pipeline status` reads), so a slow run says where its time went. Observation only: nothing waits on it.
+ */
+function watchPipelinePhases(client: Client, useCaseId: string): { stop(): Promise<void> } {
+  const started = Date.now();
+  let last = '';
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const reading = await readPipeline(client, useCaseId).catch(() => undefined);
+      const copy = reading?.copies[0]?.status;
+      const now = [reading?.status?.phase ?? 'starting', copy ? `copy attempt ${copy.attempts.length}: ${copy.phase}` : ''].filter(Boolean).join(', ');
+      if (now !== last) process.stdout.write(`[pipeline phases] +${((Date.now() - started) / 1000).toFixed(1)} s: ${(last = now)}\n`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  return {
+    stop: async () => {
+      if (!running) return;
+      running = false;
+      await loop;
+      process.stdout.write(`[pipeline phases] +${((Date.now() - started) / 1000).toFixed(1)} s: finished\n`);
+    },
+  };
+}
+
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { messages: Array<{ role: string; content: string }> });
 
 describe('self-hosted pipeline end to end', () => {
@@ -66,14 +93,16 @@ describe('self-hosted pipeline end to end', () => {
   let gpu: GpuWorkerProcess | undefined;
   let control: Awaited<ReturnType<typeof startControlWorker>> | undefined;
   let config: MmsConfig;
+  let watcher: { stop(): Promise<void> } | undefined;
   let copyPort: number;
   let basePort: number;
   const serversDir = () => path.join(work, 'models', 'serving');
 
   beforeAll(async () => {
+    const phase = phaseTimer('pipeline set-up');
     work = tempDir('pipeline');
-    const data = await tinyModelAndData(work);
-    [db, client, hub, paid, copyPort, basePort] = await Promise.all([createTestDatabase(), temporalClient(), startFakeHub(), startFakeProvider(), freePort(), freePort()]);
+    const data = await phase('tiny model and persona data (mms_gpu.cli build-tiny)', () => tinyModelAndData(work));
+    [db, client, hub, paid, copyPort, basePort] = await phase('database, Temporal client, fake Hub and provider', () => Promise.all([createTestDatabase(), temporalClient(), startFakeHub(), startFakeProvider(), freePort(), freePort()]));
     hub.addRepo(repoFromDirectory('mms-test/tiny-llama', data.baseModelPath, { pipelineTag: 'text-generation', license: 'apache-2.0', downloads: 10, likes: 1 }));
 
     // The paid model in service answers in the persona (its logged answers are what the copy learns).
@@ -113,7 +142,7 @@ describe('self-hosted pipeline end to end', () => {
         rollout: testPolicy({ steps: [50, 100], windowSeconds: 3, analysis: { maxLatencyP95IncreasePercent: 5000, maxLatencyP99IncreasePercent: 10_000, maxLatencySlowerProbability: 0.99 } }),
       },
     });
-    await syncUseCases(db.prisma, config);
+    await phase('use cases synced', () => syncUseCases(db.prisma, config));
     const currentId = (await getServingAllocation(db.prisma, USE_CASE))!.entries[0]!.modelId;
     // The game's logs of the paid model: the copy's training data and the evaluation's prompts.
     const now = Date.now();
@@ -130,16 +159,17 @@ describe('self-hosted pipeline end to end', () => {
       timestamp: new Date(now - (i + 1) * 60_000),
       requestId: `log-${i}`,
     }));
-    await db.prisma.modelHistoricalLog.createMany({ data: rows });
+    await phase('historical logs inserted', () => db.prisma.modelHistoricalLog.createMany({ data: rows }));
 
-    gw = await startTestGateway(db.prisma, config);
+    gw = await phase('gateway', () => startTestGateway(db.prisma, config));
     process.env.MMS_TEST_PIPELINE_GATEWAY_KEY = gw.key;
     config.policies.rollout.evaluationTraffic = { enabled: true, requestsPerSecond: 30, gatewayUrl: gw.url, apiKeyEnv: 'MMS_TEST_PIPELINE_GATEWAY_KEY', promptPoolSize: 50 };
-    control = await startControlWorker({ prisma: db.prisma, taskQueue: controlQueue, config, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }), gatewayReplicaUrls: [gw.internalUrl] });
-    gpu = await startGpuWorker({ temporalAddress: temporalAddress(), taskQueue: gpuQueue });
-  }, 600_000);
+    control = await phase('control worker', () => startControlWorker({ prisma: db.prisma, taskQueue: controlQueue, config, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }), gatewayReplicaUrls: [gw.internalUrl] }));
+    gpu = await phase('GPU worker polling', () => startTestGpuWorker(gpuQueue));
+  }, GENEROUS_MS);
 
   afterAll(async () => {
+    await watcher?.stop();
     for (const port of [copyPort, basePort]) await gpuCli('stop-server', serversDir(), String(port)).catch(() => undefined);
     await gpu?.stop();
     await control?.stop();
@@ -151,7 +181,8 @@ describe('self-hosted pipeline end to end', () => {
 
   it('discovers, downloads, trains until as good, serves with llama.cpp, rolls out, and the gateway answers in the persona', async () => {
     const started = await startPipeline(client, config, { useCaseId: USE_CASE, requestedBy: 'jest' });
-    const result = await started.handle.result();
+    watcher = watchPipelinePhases(client, USE_CASE);
+    const result = await started.handle.result().finally(() => watcher?.stop());
     const reading = await readPipeline(client, USE_CASE);
     const repo = hub.repos.get('mms-test/tiny-llama')!;
 
@@ -206,5 +237,5 @@ describe('self-hosted pipeline end to end', () => {
     process.stdout.write(`[pipeline] tuned: ${JSON.stringify(tuned)} (persona ${personaScore(tuned)}); base: ${JSON.stringify(untuned)} (persona ${personaScore(untuned)}); attempts: ${copy!.attempts.map((a) => `${a.attempt}: ${a.verdict}`).join(' | ')}\n`);
     expect(tuned).not.toBe(untuned);
     expect(personaScore(tuned)).toBeGreaterThan(personaScore(untuned));
-  });
+  }, 2 * GENEROUS_MS);
 });

@@ -1,7 +1,8 @@
 """Small command line for tests, the pipeline benchmark and local trials:
 
   python -m mms_gpu.cli persona <rows> <out.jsonl> [--seed N]      persona chat JSONL
-  python -m mms_gpu.cli build-tiny <out_dir> <data.jsonl>           tiny Llama + BPE tokenizer (prints JSON)
+  python -m mms_gpu.cli build-tiny <out_dir> <data.jsonl> [--cache DIR]  tiny Llama + BPE tokenizer (prints JSON);
+                                                                     with --cache, built once per input and copied
   python -m mms_gpu.cli bench <endpoint> <repo> <work_dir> [--steps N]  every phase of a copy, timed (bench:pipeline)
   python -m mms_gpu.cli serve <model.gguf> <port> <alias> <state_dir> [--lora a.gguf]  a llama.cpp server (detached)
   python -m mms_gpu.cli stop-server <state_dir> <port>              stops the server serve started on that port
@@ -13,7 +14,7 @@ import argparse
 import json
 
 from .persona import persona_rows, write_jsonl
-from .tiny_model import build_tiny_llama, chat_texts
+from .tiny_model import build_tiny_llama, build_tiny_llama_cached, chat_texts
 from .training import environment_defaults
 
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("build-tiny")
     b.add_argument("out_dir")
     b.add_argument("data")
+    b.add_argument("--cache", default=None)
     bench = sub.add_parser("bench")
     bench.add_argument("endpoint")
     bench.add_argument("repo")
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "persona":
         write_jsonl(args.out, persona_rows(args.rows, args.seed))
         print(json.dumps({"path": args.out, "rows": args.rows}))
+    elif args.cache:
+        print(json.dumps(build_tiny_llama_cached(args.out_dir, args.data, args.cache)))
     else:
         with open(args.data, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f if line.strip()]

@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mms_gpu.persona import persona_rows, write_jsonl  # noqa: E402
-from mms_gpu.tiny_model import build_tiny_llama, chat_texts  # noqa: E402
+from mms_gpu.tiny_model import build_tiny_llama_cached  # noqa: E402
 from mms_gpu.training import environment_defaults  # noqa: E402
 
 environment_defaults()
@@ -27,7 +27,6 @@ def persona_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, persona_data):
-    import json
-
-    rows = [json.loads(line) for line in open(persona_data["train"], encoding="utf-8")]
-    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "base", chat_texts(rows))
+    # Built once per input under .tools/tiny-llama (the jest GPU suites share the entry).
+    cache = Path(__file__).resolve().parents[3] / ".tools" / "tiny-llama"
+    return build_tiny_llama_cached(tmp_path_factory.mktemp("tiny") / "base", persona_data["train"], cache)
