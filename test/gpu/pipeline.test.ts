@@ -104,6 +104,11 @@ describe('self-hosted pipeline end to end', () => {
     const data = await phase('tiny model and persona data (mms_gpu.cli build-tiny)', () => tinyModelAndData(work));
     [db, client, hub, paid, copyPort, basePort] = await phase('database, Temporal client, fake Hub and provider', () => Promise.all([createTestDatabase(), temporalClient(), startFakeHub(), startFakeProvider(), freePort(), freePort()]));
     hub.addRepo(repoFromDirectory('mms-test/tiny-llama', data.baseModelPath, { pipelineTag: 'text-generation', license: 'apache-2.0', downloads: 10, likes: 1 }));
+    // Rivals the ranking must put below it, though the community likes them far more: a 70 B model
+    // does not fit the GPU, and a non-commercial licence is not on the allow-list.
+    const seventyB = 70_000_000_000;
+    hub.addRepo(repoFromDirectory('mms-test/huge-llama-70b', data.baseModelPath, { pipelineTag: 'text-generation', license: 'apache-2.0', downloads: 2_000_000, likes: 4000, safetensors: { parameters: { BF16: seventyB }, total: seventyB } }));
+    hub.addRepo(repoFromDirectory('mms-test/nc-llama', data.baseModelPath, { pipelineTag: 'text-generation', license: 'cc-by-nc-4.0', downloads: 1_000_000, likes: 2000 }));
 
     // The paid model in service answers in the persona (its logged answers are what the copy learns).
     const answers = new Map<string, string[]>();
@@ -186,8 +191,16 @@ describe('self-hosted pipeline end to end', () => {
     const reading = await readPipeline(client, USE_CASE);
     const repo = hub.repos.get('mms-test/tiny-llama')!;
 
-    // Discovery chose the tiny Llama, and the download is pinned to its commit and verified.
-    expect(reading.status?.candidates[0]).toMatchObject({ externalId: 'mms-test/tiny-llama', eligible: true });
+    // Discovery listed the three candidates and chose the tiny Llama (the others are ineligible, and
+    // say why); only its files were downloaded, pinned to its commit and verified.
+    const candidates = reading.status!.candidates;
+    expect(candidates.map((c) => c.externalId).sort()).toEqual(['mms-test/huge-llama-70b', 'mms-test/nc-llama', 'mms-test/tiny-llama']);
+    expect(candidates[0]).toMatchObject({ externalId: 'mms-test/tiny-llama', eligible: true, reasons: [] });
+    expect(candidates.find((c) => c.externalId === 'mms-test/huge-llama-70b')).toMatchObject({ eligible: false, reasons: [expect.stringMatching(/^needs ~\d+(\.\d)? GB of VRAM, the GPU has 24 GB$/)] });
+    expect(candidates.find((c) => c.externalId === 'mms-test/nc-llama')).toMatchObject({ eligible: false, reasons: ['license "cc-by-nc-4.0" is not in selfHosted.licenseAllowList'] });
+    const fileRequests = hub.requests.filter((r) => r.includes('/resolve/'));
+    expect(fileRequests.length).toBeGreaterThan(0);
+    expect(fileRequests.filter((r) => !new RegExp(`^(GET|HEAD) /mms-test/tiny-llama/resolve/${repo.sha}/`).test(r))).toEqual([]);
     expect(result.base).toMatchObject({ repo: 'mms-test/tiny-llama', sha: repo.sha });
     const weights = repo.files.find((f) => f.path === 'model.safetensors')!;
     expect(crypto.createHash('sha256').update(fs.readFileSync(path.join(result.base.path, 'model.safetensors'))).digest('hex')).toBe(crypto.createHash('sha256').update(weights.content).digest('hex'));

@@ -57,7 +57,7 @@ def stop_server(state_dir: str, port: int) -> dict:
     return {"stopped": True, "pid": pid}
 
 
-def start_server(raw: dict, ready_timeout: float = 60.0) -> dict:
+def start_server(raw: dict, ready_timeout: float = 300.0) -> dict:
     model = get(raw, "modelPath", str)
     lora = get(raw, "loraPath", str, default=None)
     host = get(raw, "host", str, default="127.0.0.1")
