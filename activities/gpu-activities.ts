@@ -31,7 +31,8 @@ export interface TrainAdapterInput {
 
 /** Heartbeat details of gpuTrainAdapter (what `mms pipeline status` shows). */
 export interface TrainProgress {
-  phase: 'evaluating' | 'starting' | 'resuming' | 'training' | 'checkpointed';
+  // loading: importing, loading the model and building the trainer (heartbeated by a keep-alive thread).
+  phase: 'loading' | 'evaluating' | 'starting' | 'resuming' | 'training' | 'checkpointed';
   step: number;
   maxSteps: number;
   loss: number | null;

@@ -47,7 +47,7 @@ export interface StartGpuWorkerOptions {
   taskQueue: string;
   maxActivities?: number;
   env?: Record<string, string>;
-  /** How long to wait for "polling" (the first start imports torch: seconds on a busy machine). */
+  /** How long to wait for "polling" (default 10 min: the worker imports torch, transformers and trl before it polls, a minute or more on a busy machine). */
   readyTimeoutMs?: number;
 }
 
@@ -70,7 +70,7 @@ export async function startGpuWorker(options: StartGpuWorkerOptions): Promise<Gp
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`GPU worker not polling after ${options.readyTimeoutMs ?? 120_000} ms:\n${output.slice(-20).join('\n')}`)), options.readyTimeoutMs ?? 120_000);
+    const timer = setTimeout(() => reject(new Error(`GPU worker not polling after ${options.readyTimeoutMs ?? 600_000} ms:\n${output.slice(-20).join('\n')}`)), options.readyTimeoutMs ?? 600_000);
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         output.push(line);

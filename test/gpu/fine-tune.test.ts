@@ -7,7 +7,7 @@ import { fineTuneWorkflow } from '../../workflows/fine-tune';
 import { fineTuneStatusQuery, fineTuneWorkflowId, type FineTuneInput } from '../../workflows/fine-tune-messages';
 import { createTestDatabase, startControlWorker, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { waitFor } from '../support/wait-for';
-import { GENEROUS_MS, lastCompleteCheckpointStep, startTestGpuWorker, tempDir, tinyModelAndData, waitForHeartbeat } from './support';
+import { GENEROUS_MS, lastCompleteCheckpointStep, startTestGpuWorker, tempDir, tinyModelAndData, untilClosed, waitForHeartbeat } from './support';
 
 /**
  * Real training on the real stack: the TypeScript workflow calls the Python worker's activity by
@@ -64,7 +64,7 @@ describe('fine-tune workflow on the Python GPU worker', () => {
     // Kill the worker once checkpoint 20 (or a later one) is completely on disk and training went
     // past it: the conditions themselves, however long the machine's load makes them take.
     const outputDir = path.join(work, 'killed');
-    const checkpointStep = await waitFor('a complete checkpoint at step 20 or later', () => (lastCompleteCheckpointStep(outputDir) >= 20 ? lastCompleteCheckpointStep(outputDir) : undefined), GENEROUS_MS, 200);
+    const checkpointStep = await untilClosed(handle, waitFor('a complete checkpoint at step 20 or later', () => (lastCompleteCheckpointStep(outputDir) >= 20 ? lastCompleteCheckpointStep(outputDir) : undefined), GENEROUS_MS, 200));
     const before = await waitForHeartbeat<TrainProgress>(handle, (d) => d.step > checkpointStep);
     await gpu!.kill();
     // The checkpoint the retry must resume from (a later one may have completed just before the kill).

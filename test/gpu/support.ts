@@ -73,12 +73,26 @@ export function lastCompleteCheckpointStep(outputDir: string): number {
 }
 
 /**
+ * `waiting`, unless the workflow closes first: then it fails at once with the workflow's outcome
+ * rather than waiting out a bound for progress that can no longer come.
+ */
+export async function untilClosed<T>(handle: WorkflowHandle, waiting: Promise<T>): Promise<T> {
+  const closed = handle.result().then(
+    () => Promise.reject(new Error(`workflow ${handle.workflowId} completed before the awaited condition`)),
+    (err: unknown) => Promise.reject(new Error(`workflow ${handle.workflowId} failed before the awaited condition: ${err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}${err.cause.cause instanceof Error ? `: ${err.cause.cause.message}` : ''}` : ''}` : String(err)}`)),
+  );
+  return Promise.race([waiting, closed]);
+}
+
+/**
  * Resolves once an activity of the workflow heartbeats details that satisfy `pred`: the observable
  * event a test waits for (polled, as `mms pipeline status` reads it).
  */
 export async function waitForHeartbeat<T>(handle: WorkflowHandle, pred: (details: T) => boolean, timeoutMs = GENEROUS_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') throw new Error(`workflow ${handle.workflowId} is ${status.name} before a matching heartbeat`);
     for (const a of await pendingActivityProgress(handle)) {
       if (a.details !== undefined && pred(a.details as T)) return a.details as T;
     }

@@ -9,6 +9,7 @@ checkpoint on disk is always complete.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -29,6 +30,18 @@ def _heartbeat(details: dict) -> None:
     activity.heartbeat(details)
 
 
+def _heartbeat_from_any_thread():
+    """activity.heartbeat bound to this activity's context, callable from a background thread too."""
+    context = contextvars.copy_context()
+    return lambda details: context.copy().run(activity.heartbeat, details)
+
+
+def _keepalive_seconds() -> float | None:
+    """A quarter of the heartbeat timeout (the SDK sends at most one per 80 % of it anyway)."""
+    timeout = activity.info().heartbeat_timeout
+    return max(timeout.total_seconds() / 4, 0.5) if timeout else None
+
+
 def _should_stop() -> bool:
     return activity.is_cancelled() or activity.is_worker_shutdown()
 
@@ -43,7 +56,7 @@ def train_adapter(request: dict) -> dict:
     previous = activity.info().heartbeat_details
     if previous:
         activity.logger.info("resuming training after attempt %s; last heartbeat %s", activity.info().attempt - 1, previous[0])
-    result = train(req, progress=_heartbeat, should_stop=_should_stop, shield=activity.shield_thread_cancel_exception)
+    result = train(req, progress=_heartbeat_from_any_thread(), should_stop=_should_stop, shield=activity.shield_thread_cancel_exception, keepalive_seconds=_keepalive_seconds())
     if result["stopped"]:
         # Cancelled or the worker is shutting down: the checkpoint is saved; a retry resumes from it.
         raise ApplicationError(f"training stopped at step {result['step']} (checkpoint saved)", result, type="TrainingStopped")

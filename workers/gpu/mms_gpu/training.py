@@ -105,17 +105,77 @@ def last_complete_checkpoint(checkpoint_dir: Path) -> Path | None:
 Progress = Callable[[dict], None]
 
 
+def preload_training_libraries() -> None:
+    """Imports torch, transformers, peft, trl and datasets once, when the worker starts.
+
+    An activity that imported them itself could be interrupted mid-import: Temporal delivers a
+    cancellation (or a heartbeat timeout, which a loaded machine causes during a 30-second import)
+    into the activity's thread as an exception, and torch then refuses every later import in that
+    process ("torch can only be initialized once per process"), so every training attempt the worker
+    ran afterwards failed.
+    """
+    import datasets  # noqa: F401
+    import peft  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+    import trl  # noqa: F401
+
+
+@contextlib.contextmanager
+def _keepalive(send: Callable[[], None], every: float | None):
+    """Calls `send` every `every` seconds from a background thread while the block runs: loading the
+    model, building the trainer and the first evaluation block for seconds (minutes under load)
+    between two training steps' heartbeats."""
+    if not every:
+        yield
+        return
+    import threading
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            send()
+
+    thread = threading.Thread(target=loop, name="train-keepalive", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def train(
     req: TrainRequest,
     progress: Progress = lambda _: None,
     should_stop: Callable[[], bool] = lambda: False,
     shield: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    keepalive_seconds: float | None = None,
 ) -> dict:
     """Trains (or resumes training) and writes the adapter (or full model) to <outputDir>/adapter.
 
     `shield` wraps every checkpoint save: the activity passes Temporal's
     shield_thread_cancel_exception, so a cancellation never interrupts a half-written checkpoint.
+    With `keepalive_seconds`, the latest progress is also reported that often from a background
+    thread (so `progress` must be callable from any thread).
     """
+    out = Path(req.output_dir)
+    checkpoint_dir = out / CHECKPOINTS
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    resume_from = last_complete_checkpoint(checkpoint_dir)
+    resumed_from_step = int(resume_from.name[11:]) if resume_from else 0
+    state = {"phase": "loading", "step": resumed_from_step, "loss": None, "evalLoss": None, "lastCheckpointStep": resumed_from_step or None, "stopped": False}
+
+    def snapshot() -> dict:
+        return {**state, "maxSteps": req.max_steps, "resumedFromStep": resumed_from_step}
+
+    with _keepalive(lambda: progress(snapshot()), keepalive_seconds):
+        progress(snapshot())
+        return _train(req, progress, should_stop, shield, out, checkpoint_dir, resume_from, resumed_from_step, state, snapshot)
+
+
+def _train(req, progress, should_stop, shield, out, checkpoint_dir, resume_from, resumed_from_step, state, snapshot) -> dict:
     import torch
     from datasets import load_dataset
     from peft import LoraConfig
@@ -124,11 +184,6 @@ def train(
 
     if req.threads:
         torch.set_num_threads(req.threads)
-    out = Path(req.output_dir)
-    checkpoint_dir = out / CHECKPOINTS
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    resume_from = last_complete_checkpoint(checkpoint_dir)
-    resumed_from_step = int(resume_from.name[11:]) if resume_from else 0
 
     tokenizer = AutoTokenizer.from_pretrained(req.base_model_path)
     model = AutoModelForCausalLM.from_pretrained(req.base_model_path, dtype=torch.float32)
@@ -170,10 +225,9 @@ def train(
             task_type="CAUSAL_LM",
         )
 
-    state = {"step": resumed_from_step, "loss": None, "evalLoss": None, "lastCheckpointStep": resumed_from_step or None, "stopped": False}
-
     def report(phase: str) -> None:
-        progress({**state, "phase": phase, "maxSteps": req.max_steps, "resumedFromStep": resumed_from_step})
+        state["phase"] = phase
+        progress(snapshot())
 
     class Heartbeats(TrainerCallback):
         def on_log(self, args, trainer_state, control, logs=None, **kwargs):

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -18,11 +19,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .activities import ALL
-from .training import environment_defaults
+from .training import environment_defaults, preload_training_libraries
 
 
 async def main() -> None:
     environment_defaults()
+    started = time.monotonic()
+    preload_training_libraries()
+    print(f"[gpu-worker] training libraries loaded in {time.monotonic() - started:.1f} s", flush=True)
     address = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
     namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     task_queue = os.environ.get("MMS_GPU_TASK_QUEUE", "mms-gpu")

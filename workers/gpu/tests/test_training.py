@@ -63,3 +63,26 @@ def test_full_fine_tuning_writes_a_whole_model(tiny_model, persona_data, tmp_pat
     assert result["finalEvalLoss"] < result["initialEvalLoss"]
     assert (tmp_path / "adapter" / "model.safetensors").is_file()
     assert result["trainableParameters"] == tiny_model["parameters"]
+
+
+def test_keepalive_reports_from_a_background_thread_while_the_block_runs():
+    """Loading and the first evaluation send no step heartbeats: the keep-alive thread reports the
+    latest progress meanwhile, and stops with the block."""
+    import threading
+
+    from mms_gpu.training import _keepalive
+
+    sent: list[str] = []
+    twice = threading.Event()
+
+    def send() -> None:
+        sent.append(threading.current_thread().name)
+        if len(sent) >= 2:
+            twice.set()
+
+    with _keepalive(send, 0.01):
+        assert twice.wait(60), "the keep-alive thread never reported"
+    after = len(sent)
+    assert set(sent) == {"train-keepalive"}
+    assert not any(t.name == "train-keepalive" for t in threading.enumerate())
+    assert len(sent) == after
