@@ -7,11 +7,10 @@
  * each head's threshold on out-of-fold probabilities (5 folds of the train split, grouped by
  * source section or template family — origin, use case, language, kind — so that no fold is judged
  * by a model that saw its phrasings, as the test split and the holdout are not): the lowest
- * threshold (≥ 0.5) above every out-of-fold probability of a train output without that category (no
- * cross-validated false positive), so what tier 2 adds to tier 1 costs as little precision as the
- * train split can show; and a strong threshold above every out-of-fold probability of a train output
- * that does not have the category at its full severity (weaker evidence, e.g. a mocking remark
- * labelled medium harassment): below it, tier 2's finding is graded one level lower, as tier 1 grades
+ * threshold (≥ THRESHOLD_FLOOR) at which the out-of-fold precision reaches PRECISION_TARGET; and a strong
+ * threshold, the lowest (≥ the first) at which outputs with the category at its full severity reach
+ * it among everything else (weaker evidence, e.g. a mocking remark labelled medium harassment, counts
+ * against it): below it, tier 2's finding is graded one level lower, as tier 1 grades
  * weaker evidence. Deterministic for the same vectors.
  * Vectors are kept in .mms/guardrails-vectors.json (by text hash), so a second run embeds nothing.
  */
@@ -26,6 +25,10 @@ import { TIER2_HEADS, TIER2_MODEL_FILE, trainLogistic, type Tier2Head, type Tier
 
 const FOLDS = 5;
 const L2 = 1e-3;
+/** Out-of-fold precision each head's threshold must reach on train (the issue's precision target). */
+const PRECISION_TARGET = 0.9;
+/** The lowest threshold considered: below 0.5 a head trained on ~22 positives fired on unrelated harm (hate at 0.23 on self-harm paraphrases). */
+const THRESHOLD_FLOOR = 0.5;
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
 
@@ -55,13 +58,50 @@ const predict = (m: { weights: number[]; bias: number }, x: Float32Array) => {
   return sigmoid(s);
 };
 
-/** The lowest threshold (0.01 steps, ≥ `floor`) no negative's out-of-fold probability reaches. */
-function noFalsePositiveThreshold(probs: number[], ys: boolean[], floor = 0.5) {
-  const worstNegative = Math.max(0, ...probs.filter((_, i) => !ys[i]));
-  const threshold = Math.min(1, Math.max(floor, Math.floor(worstNegative * 100 + 1) / 100));
-  const tp = probs.filter((p, i) => ys[i] && p >= threshold).length;
+/**
+ * The lowest threshold (0.01 steps, ≥ `floor`) at which the out-of-fold precision is at least
+ * `PRECISION_TARGET`. The earlier rule (no cross-validated false positive at all) let one hard
+ * negative set a head's threshold: with 963 train items and grouped folds its recall was 0.06 for
+ * self_harm; the issue's target is precision ≥ 0.9 and recall ≥ 0.95 for tier 1 and tier 2 together.
+ */
+function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_FLOOR) {
   const positives = ys.filter(Boolean).length;
-  return { threshold, precision: tp ? 1 : 0, recall: positives ? tp / positives : 0, f1: tp ? (2 * (tp / positives)) / (1 + tp / positives) : 0 };
+  let best = { threshold: 1, precision: 0, recall: 0, f1: 0 };
+  for (let t = Math.round(floor * 100); t <= 100; t++) {
+    const threshold = t / 100;
+    const tp = probs.filter((p, i) => ys[i] && p >= threshold).length;
+    const fp = probs.filter((p, i) => !ys[i] && p >= threshold).length;
+    const precision = tp ? tp / (tp + fp) : 0;
+    const recall = positives ? tp / positives : 0;
+    best = { threshold, precision, recall, f1: tp ? (2 * precision * recall) / (precision + recall) : 0 };
+    if (tp && precision >= PRECISION_TARGET) break;
+  }
+  return best;
+}
+
+/**
+ * Standardises every dimension over the train vectors. e5 embeddings share a large common component
+ * (cosines of unrelated texts ~0.8), so gradient descent from zero on raw vectors barely moved off
+ * the base rate in 400 epochs: out-of-fold probabilities of positives from unseen groups stayed below
+ * those of hard negatives (self_harm's cross-validated recall was 0.06 at precision 0.9). The heads are
+ * trained on standardised vectors and folded back (`unstandardise`), so the model file and tier 2's
+ * inference stay the same dot product over the raw embedding.
+ */
+function standardiser(xs: Float32Array[]) {
+  const dim = xs[0]!.length;
+  const mean = new Float64Array(dim);
+  const scale = new Float64Array(dim);
+  for (const x of xs) for (let j = 0; j < dim; j++) mean[j]! += x[j]! / xs.length;
+  for (const x of xs) for (let j = 0; j < dim; j++) scale[j]! += (x[j]! - mean[j]!) ** 2 / xs.length;
+  // Times √dim: unit-length vectors on average, the regime trainLogistic's learning rate is set for.
+  for (let j = 0; j < dim; j++) scale[j] = (Math.sqrt(scale[j]!) || 1) * Math.sqrt(dim);
+  return {
+    apply: (x: Float32Array) => Float32Array.from(x, (v, j) => (v - mean[j]!) / scale[j]!),
+    unstandardise: (m: { weights: number[]; bias: number }) => {
+      const weights = m.weights.map((w, j) => w / scale[j]!);
+      return { weights, bias: m.bias - weights.reduce((s, w, j) => s + w * mean[j]!, 0) };
+    },
+  };
 }
 
 async function main() {
@@ -73,7 +113,9 @@ async function main() {
     const url = process.env.MMS_EMBEDDINGS_URL ?? started!.url;
     const client = createEmbeddingsClient({ baseUrl: url, model: LOCAL_EMBEDDINGS_MODEL, source: 'local' });
     const t0 = Date.now();
-    const vectors = await embedWithFileCache(client, items.map((i) => i.text));
+    const raw = await embedWithFileCache(client, items.map((i) => i.text));
+    const std = standardiser(raw);
+    const vectors = raw.map(std.apply);
     console.error(`embedded ${items.length} train outputs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const fold = groupedFolds(items, FOLDS);
     const heads = {} as Tier2Model['heads'];
@@ -88,10 +130,10 @@ async function main() {
           if (fold[i] === f) oof[i] = predict(m, vectors[i]!);
         });
       }
-      const picked = noFalsePositiveThreshold(oof, ys);
+      const picked = thresholdAtPrecision(oof, ys);
       const full = items.map((it) => it.label.harm.categories.includes(head) && it.label.harm.severity === DEFAULT_CATEGORY_SEVERITY[head]);
-      const strong = noFalsePositiveThreshold(oof, full, picked.threshold);
-      const model = trainLogistic(vectors, ys, { l2: L2 });
+      const strong = thresholdAtPrecision(oof, full, picked.threshold);
+      const model = std.unstandardise(trainLogistic(vectors, ys, { l2: L2 }));
       const threshold = picked.threshold;
       heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold };
       cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall) };
@@ -101,7 +143,7 @@ async function main() {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: vectors[0]!.length,
       heads,
-      training: { split: 'train', items: items.length, folds: FOLDS, l2: L2, threshold: 'lowest with no cross-validated false positive (min 0.5), folds grouped by source section / template family', crossValidated: cv, command: 'npm run guardrails:train' },
+      training: { split: 'train', items: items.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family`, crossValidated: cv, command: 'npm run guardrails:train' },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);
