@@ -3,7 +3,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { PrismaClient } from '@prisma/client';
 import { failFastOnNotFound } from './registry';
 import { assessUseCases } from '../src/meta/assess';
-import type { MetaAction, UseCaseAssessment } from '../src/meta/decide';
+import type { GuardrailsUpdate, MetaAction, UseCaseAssessment } from '../src/meta/decide';
+import type { QueryDefinition, SignalDefinition } from '@temporalio/common';
+import { nextGuardrailsVersion, touchedSettings, withGuardrailsUpdate, type MonitorSettingsLike } from '../src/meta/guardrails';
 import { applyMetaParameterChange, executingMetaDecisions, recordMetaDecisions, updateMetaDecision, type RecordedDecision, type RecordMetaDecisionsInput, type UpdateMetaDecisionInput } from '../src/meta/decisions';
 
 /** How the sweep starts an action that is a workflow of another lifecycle, known by type name and business-key id. */
@@ -12,6 +14,13 @@ export interface ActionWorkflow {
   workflowId: string;
   args: unknown[];
   taskQueue?: string;
+}
+
+/** How an update_guardrails reaches a use case's guardrails monitor: its workflow id, status query and settings signal (passed in by the worker: activities do not import workflows/). */
+export interface GuardrailsMonitorAccess {
+  workflowId: (useCaseId: string) => string;
+  statusQuery: QueryDefinition<{ settings: MonitorSettingsLike }>;
+  configureSignal: SignalDefinition<[MonitorSettingsLike]>;
 }
 
 export interface MetaActivityDeps {
@@ -26,6 +35,8 @@ export interface MetaActivityDeps {
   pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
   /** Actions this worker cannot start, and why (a paid switch on a worker without the config's providers). */
   unavailable?: Partial<Record<MetaAction, string>>;
+  /** The guardrails monitor's messages; without them an update_guardrails is recorded as not applied. */
+  guardrailsMonitor?: GuardrailsMonitorAccess;
 }
 
 /**
@@ -47,7 +58,7 @@ export function lifecycleVerdict(result: unknown): Record<string, unknown> {
 }
 
 /** Activities of the `metaOptimization` sweep: list, assess, record, act on parameters, reconcile outcomes. */
-export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {} }: MetaActivityDeps) {
+export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {}, guardrailsMonitor }: MetaActivityDeps) {
   return {
     /** Use case ids after `after`, in id order (the sweep's cursor survives continue-as-new). */
     async listMetaUseCases(input: { after: string | null; limit: number }): Promise<string[]> {
@@ -69,6 +80,45 @@ export function createMetaActivities({ prisma, registeredWorkflowTypes, pipeline
 
     async applyMetaParameterChange(input: { decisionId: string; useCaseId: string; modelId: string; temperature: number }) {
       return failFastOnNotFound(() => applyMetaParameterChange(prisma, input));
+    },
+
+    /**
+     * An update_guardrails decision: the use case's guardrails monitor gets the stricter settings
+     * (its configureMonitor signal; they apply from its next window) and the decision becomes the
+     * use case's next guardrails version, with the settings before and after. Rejected, with the
+     * reason, when no monitor runs for the use case.
+     */
+    async applyGuardrailsUpdate(input: { decisionId: string; useCaseId: string; guardrails: GuardrailsUpdate }): Promise<{ status: 'executed' | 'rejected'; version?: number; note?: string }> {
+      if (!guardrailsMonitor) {
+        const note = 'not applied: this control worker was started without the guardrails monitor messages';
+        await updateMetaDecision(prisma, { decisionId: input.decisionId, status: 'rejected', note });
+        return { status: 'rejected', note };
+      }
+      const monitorId = guardrailsMonitor.workflowId(input.useCaseId);
+      const handle = Context.current().client.workflow.getHandle(monitorId);
+      const running = await handle
+        .describe()
+        .then((d) => d.status.name === 'RUNNING')
+        .catch((err) => {
+          if (err instanceof WorkflowNotFoundError) return false;
+          throw err;
+        });
+      if (!running) {
+        const note = `not applied: no guardrails monitor runs for "${input.useCaseId}" (${monitorId}; policies.guardrails.monitor.enabled, MMS_SCHEDULES)`;
+        await updateMetaDecision(prisma, { decisionId: input.decisionId, status: 'rejected', note });
+        return { status: 'rejected', note };
+      }
+      const before = (await handle.query(guardrailsMonitor.statusQuery)).settings;
+      const after = withGuardrailsUpdate(before, input.guardrails);
+      const version = await nextGuardrailsVersion(prisma, input.useCaseId);
+      await handle.signal(guardrailsMonitor.configureSignal, after);
+      await updateMetaDecision(prisma, {
+        decisionId: input.decisionId,
+        status: 'executed',
+        actionWorkflowId: monitorId,
+        outcome: { guardrails: { version, before: touchedSettings(before, input.guardrails), after: touchedSettings(after, input.guardrails) } },
+      });
+      return { status: 'executed', version };
     },
 
     /** The workflow an action starts, or why this worker cannot start it. */

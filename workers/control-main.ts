@@ -13,6 +13,7 @@ import { ensureEmbeddingsCacheSchedule } from './embeddings-schedule';
 import { ensureLogSchedules } from './log-schedules';
 import { ensurePaidScanSchedule } from './paid-schedules';
 import { ensureGuardrailsMonitors } from './guardrails-monitors';
+import { guardrailsUpdatesInForce } from '../src/meta/guardrails';
 import { ensureMetaSchedule } from './meta-schedule';
 import { pipelineInputFor } from '../clients/meta';
 import { createLogger } from '../src/logging/logger';
@@ -72,7 +73,7 @@ async function main() {
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
     schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config), await ensureMetaSchedule(client, config), await ensureEmbeddingsCacheSchedule(client, config)];
-    monitors = await ensureGuardrailsMonitors(client, config);
+    monitors = await ensureGuardrailsMonitors(client, config, await guardrailsUpdatesInForce(prisma));
     await client.connection.close();
   }
   logger.info({ taskQueue: worker.options.taskQueue, schedules, guardrailsMonitors: monitors }, 'control worker running');

@@ -16,6 +16,7 @@ import { createGuardrailsActivities } from '../activities/guardrails';
 import type { Tier2Judge } from '../src/guardrails/tier2-window';
 import { createMetaActivities } from '../activities/meta';
 import * as workflows from '../workflows';
+import { configureMonitorSignal, guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../workflows/guardrails-monitor-messages';
 import { createPaidCatalogActivities } from '../activities/paid-catalog';
 import { createPaidSwitchActivities } from '../activities/paid-switch';
 import { databaseProbe, gatewayReplicaProbe } from '../src/registry/serving-probes';
@@ -74,6 +75,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
         pipelineInput: deps.pipelineInput,
         // The paid switch's activities need the config's providers: without them its child would wait forever.
         unavailable: deps.config ? {} : { paid_switch: 'this control worker was started without mms.config.yaml, so it cannot run a paid switch' },
+        guardrailsMonitor: { workflowId: guardrailsMonitorWorkflowId, statusQuery: guardrailsMonitorStatusQuery, configureSignal: configureMonitorSignal },
       }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),

@@ -1,6 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
 import { resolvePolicy } from '../src/guardrails/policy';
+import type { GuardrailsUpdate } from '../src/meta/decide';
+import { withGuardrailsUpdate } from '../src/meta/guardrails';
 import { pipelineSettings } from '../clients/pipeline';
 import { guardrailsMonitorWorkflow } from '../workflows/guardrails-monitor';
 import { configureMonitorSignal, guardrailsMonitorWorkflowId, type GuardrailsMonitorSettings } from '../workflows/guardrails-monitor-messages';
@@ -22,9 +24,11 @@ export type EnsureMonitorResult = 'running' | 'stopped (monitor.enabled: false)'
 /**
  * Starts `guardrailsMonitor:<useCase>` for every use case of the config, or hands a running one the
  * config's settings (signal-with-start: idempotent, so every control worker replica calls it at start).
- * With `monitor.enabled: false` a running monitor is terminated.
+ * With `monitor.enabled: false` a running monitor is terminated. `inForce`: the guardrails updates the
+ * meta loop put in force (`guardrailsUpdatesInForce`), applied over the config's settings so a
+ * restart does not undo them.
  */
-export async function ensureGuardrailsMonitors(client: Client, config: MmsConfig): Promise<Array<{ useCaseId: string; workflowId: string; result: EnsureMonitorResult }>> {
+export async function ensureGuardrailsMonitors(client: Client, config: MmsConfig, inForce?: ReadonlyMap<string, { update: GuardrailsUpdate }>): Promise<Array<{ useCaseId: string; workflowId: string; result: EnsureMonitorResult }>> {
   const out: Array<{ useCaseId: string; workflowId: string; result: EnsureMonitorResult }> = [];
   for (const { id: useCaseId } of config.useCases) {
     const workflowId = guardrailsMonitorWorkflowId(useCaseId);
@@ -40,7 +44,8 @@ export async function ensureGuardrailsMonitors(client: Client, config: MmsConfig
       out.push({ useCaseId, workflowId, result: stopped ? 'stopped (monitor.enabled: false)' : 'not running' });
       continue;
     }
-    const settings = monitorSettings(config, useCaseId);
+    const update = inForce?.get(useCaseId)?.update;
+    const settings = update ? withGuardrailsUpdate(monitorSettings(config, useCaseId), update) : monitorSettings(config, useCaseId);
     await client.workflow.signalWithStart(guardrailsMonitorWorkflow, {
       workflowId,
       taskQueue: config.temporal.controlTaskQueue,

@@ -1,5 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { MetaAction, MetaSettings } from '../src/meta/decide';
+import type { GuardrailsUpdate, MetaAction, MetaSettings } from '../src/meta/decide';
 
 /**
  * Messages of the meta loop: `metaOptimization`, started by the schedule of the same id
@@ -66,6 +66,8 @@ export interface ActionableDecision {
   action: Exclude<MetaAction, 'none'>;
   modelId: string | null;
   temperature?: number;
+  /** update_guardrails: the monitor settings to put in force. */
+  guardrails?: GuardrailsUpdate;
   reason: string;
 }
 

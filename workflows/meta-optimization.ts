@@ -26,6 +26,7 @@ import {
 } from './meta-optimization-messages';
 import { rollbackWorkflow } from './rollback';
 import { rollbackWorkflowId } from './rollback-messages';
+import { guardrailsMonitorWorkflowId } from './guardrails-monitor-messages';
 
 // Registry reads and decision writes: quick and idempotent (request keys), retried with backoff
 // through a database blip (about a minute); a missing use case fails at once.
@@ -60,7 +61,7 @@ export async function metaSweepBatchWorkflow(input: MetaBatchInput): Promise<Met
   if (!input.dryRun) {
     decisions.forEach((d, i) => {
       if (d.action === 'none') return;
-      actionable.push({ decisionId: recorded[i]!.decisionId, useCaseId: d.useCaseId, action: d.action, modelId: d.modelId, ...(d.temperature !== undefined ? { temperature: d.temperature } : {}), reason: d.reason });
+      actionable.push({ decisionId: recorded[i]!.decisionId, useCaseId: d.useCaseId, action: d.action, modelId: d.modelId, ...(d.temperature !== undefined ? { temperature: d.temperature } : {}), ...(d.guardrails ? { guardrails: d.guardrails } : {}), reason: d.reason });
     });
   }
   return { batchIndex: input.batchIndex, useCases: assessments.length, decisions: counts, leftAlone: decisions.filter((d) => d.rule === 'rollout_running').length, actionable };
@@ -140,6 +141,11 @@ async function act(sweep: MetaSweep, d: ActionableDecision): Promise<MetaActionR
       return { ...base, status: 'executed', note: `allocation v${applied.allocationVersion}` };
     }
     return { ...base, status: 'rejected', note: applied.reason };
+  }
+  if (d.action === 'update_guardrails') {
+    // Only decisions of this action reach here, and no history before it has one: no patch needed.
+    const applied = await meta.applyGuardrailsUpdate({ decisionId: d.decisionId, useCaseId: d.useCaseId, guardrails: d.guardrails! });
+    return { ...base, status: applied.status, workflowId: guardrailsMonitorWorkflowId(d.useCaseId), note: applied.status === 'executed' ? `guardrails v${applied.version}` : applied.note };
   }
   const target = await meta.metaActionWorkflow({ useCaseId: d.useCaseId, action: d.action, decisionId: d.decisionId, reason: d.reason, requestedBy });
   if ('unavailable' in target) {

@@ -19,6 +19,7 @@ import { ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule
 import { ensureLogSchedules } from '../../workers/log-schedules';
 import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
+import { guardrailsUpdatesInForce } from '../../src/meta/guardrails';
 import { ensureMetaSchedule } from '../../workers/meta-schedule';
 import { pipelineInputFor } from '../../clients/meta';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
@@ -177,7 +178,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
   const scheduler = await Connection.connect({ address: parts.address });
   const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
   const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config), await ensureMetaSchedule(schedulerClient, config), await ensureEmbeddingsCacheSchedule(schedulerClient, config)];
-  const monitors = await ensureGuardrailsMonitors(schedulerClient, config);
+  const monitors = await ensureGuardrailsMonitors(schedulerClient, config, await guardrailsUpdatesInForce(parts.prisma));
   await scheduler.close();
   say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
   say(`guardrails monitors: ${monitors.map((m) => `${m.workflowId} ${m.result}`).join(', ') || 'none (no use cases)'}`);

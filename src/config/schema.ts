@@ -145,10 +145,32 @@ const sloSchema = z.strictObject({
   /** Mean player feedback score (0..1) at least this. */
   feedbackScore: unit.optional(),
   costPerRequestUsd: z.number().min(0).optional(),
+  /** Share of calls whose high or critical harm only tier 2 (or a model guard) found, after the answer was sent: what tier 1 let through. */
+  tier2MissRate: unit.optional(),
+  /** Share of calls whose answer showed an unhealthy engagement indicator (manipulation, FOMO, encouraged obsession). */
+  unhealthyEngagementRate: unit.optional(),
 });
 
-export const metaMetrics = ['errorRate', 'p95Ms', 'feedbackScore', 'costPerRequestUsd'] as const;
-export const metaActions = ['rollback', 'adjust_parameters', 'retrain', 'paid_switch', 'none'] as const;
+export const metaMetrics = ['errorRate', 'p95Ms', 'feedbackScore', 'costPerRequestUsd', 'tier2MissRate', 'unhealthyEngagementRate'] as const;
+export const metaActions = ['rollback', 'adjust_parameters', 'retrain', 'paid_switch', 'update_guardrails', 'none'] as const;
+
+/**
+ * update_guardrails: the use case's guardrails monitor settings this rule puts in force (a partial
+ * policies.guardrails.monitor, plus the action for high severity) — e.g. shorter windows so tier 2
+ * judges sooner, lower thresholds so its findings lead to an intervention sooner.
+ */
+const guardrailsUpdateSchema = z
+  .strictObject({
+    windowSeconds: z.number().positive().max(86_400).optional(),
+    criticalRate: unit.optional(),
+    minCritical: z.number().int().min(1).optional(),
+    highRate: unit.optional(),
+    minHigh: z.number().int().min(1).optional(),
+    retrainAfterWindows: z.number().int().min(1).optional(),
+    /** policies.guardrails.actions.high for the monitor: `block` / `redact` let it lower the temperature on a run of high outputs. */
+    high: z.enum(['block', 'redact', 'record']).optional(),
+  })
+  .refine((g) => Object.values(g).some((v) => v !== undefined), { message: 'names at least one setting to change' });
 
 /**
  * One decision rule of the meta loop (data, not code): when `metric` of the stable model over the
@@ -168,6 +190,10 @@ const metaRuleSchema = z.strictObject({
   /** adjust_parameters: the new temperature is current × this (never below minTemperature). */
   temperatureFactor: z.number().gt(0).lt(1).default(0.8),
   minTemperature: z.number().min(0).max(2).default(0.2),
+  /** update_guardrails: the settings it puts in force (required for that action). */
+  guardrails: guardrailsUpdateSchema.optional(),
+}).superRefine((rule, ctx) => {
+  if (rule.action === 'update_guardrails' && !rule.guardrails) ctx.addIssue({ code: 'custom', path: ['guardrails'], message: 'is required when action is update_guardrails (the monitor settings to put in force)' });
 });
 
 /**

@@ -4,6 +4,8 @@ import { modelParamsOf } from '../registry/models';
 import { histogramQuantile } from '../registry/rollups';
 import { floorHour, HOUR_MS, rollupSumsSql } from '../logs/rollups';
 import type { HealthNumbers, UseCaseAssessment } from './decide';
+import { guardrailsUpdatesInForce } from './guardrails';
+import { UNHEALTHY_INDICATORS } from '../guardrails/types';
 
 /**
  * What the meta loop reads of a batch of use cases, in a fixed number of queries whatever the batch
@@ -40,6 +42,12 @@ function health(row: SumsRow | undefined, from: Date, to: Date): HealthNumbers {
   };
 }
 
+/** The guardrails' rates over the window's calls (null without calls). */
+function withGuardrails(h: HealthNumbers, row: { tier2_missed: bigint; unhealthy: bigint } | undefined): HealthNumbers {
+  const rate = (n: bigint | undefined) => (h.calls ? Number(n ?? 0n) / h.calls : null);
+  return { ...h, tier2MissRate: rate(row?.tier2_missed), unhealthyEngagementRate: rate(row?.unhealthy) };
+}
+
 export async function assessUseCases(prisma: PrismaClient, input: AssessInput): Promise<UseCaseAssessment[]> {
   const ids = input.useCaseIds;
   if (ids.length === 0) return [];
@@ -65,7 +73,7 @@ export async function assessUseCases(prisma: PrismaClient, input: AssessInput): 
   }
   const stableIds = [...new Set(stableOf.values())];
   const sums = Prisma.raw(rollupSumsSql());
-  const [models, window, baseline, decisions] = await Promise.all([
+  const [models, window, baseline, decisions, guardrailRows, inForce] = await Promise.all([
     prisma.model.findMany({ where: { id: { in: stableIds } }, select: { id: true, modelName: true, configuration: true } }),
     prisma.$queryRaw<SumsRow[]>`
       select use_case, model_id::text as model_id, ${sums} from model_call_rollups
@@ -81,7 +89,19 @@ export async function assessUseCases(prisma: PrismaClient, input: AssessInput): 
        where use_case_id = any(${ids}::varchar[]) and created_at >= ${lookback} and decision_type <> 'none' and status not in ('rejected', 'failed')
          and coalesce((details->>'dryRun')::boolean, false) = false
        group by 1, 2, 3`,
+    // What the guardrails recorded over the window per model: calls whose high / critical harm only
+    // tier 2 or a model guard found (after the answer: tier 1 let it through), and calls with an
+    // unhealthy engagement indicator.
+    prisma.$queryRaw<Array<{ use_case_id: string; model_id: string; tier2_missed: bigint; unhealthy: bigint }>>`
+      select use_case_id, model_id::text as model_id,
+             count(distinct log_id) filter (where severity in ('high', 'critical') and violation_details->>'tier' = '2') as tier2_missed,
+             count(distinct log_id) filter (where violation_type = any(${[...UNHEALTHY_INDICATORS]}::text[])) as unhealthy
+        from guardrails_violations
+       where use_case_id = any(${ids}::varchar[]) and timestamp >= ${input.from} and timestamp < ${input.to}
+       group by 1, 2`,
+    guardrailsUpdatesInForce(prisma, ids),
   ]);
+  const guardrailsOf = new Map(guardrailRows.map((r) => [`${r.use_case_id}/${r.model_id}`, r]));
   const modelOf = new Map(models.map((m) => [m.id, m]));
   const key = (useCase: string, modelId: string) => `${useCase}/${modelId}`;
   const windowOf = new Map(window.map((r) => [key(r.use_case, r.model_id), r]));
@@ -97,6 +117,7 @@ export async function assessUseCases(prisma: PrismaClient, input: AssessInput): 
     const ours = decisions.filter((d) => d.use_case_id === useCaseId);
     const last = (source: string, type: string) => ours.find((d) => d.source === source && d.decision_type === type)?.last.toISOString() ?? null;
     const baselineRow = stableId ? baselineOf.get(key(useCaseId, stableId)) : undefined;
+    const force = inForce.get(useCaseId);
     return [
       {
         useCaseId,
@@ -104,13 +125,14 @@ export async function assessUseCases(prisma: PrismaClient, input: AssessInput): 
         createdAt: u.createdAt.toISOString(),
         allocationVersion: alloc?.version ?? null,
         stable: stableId ? { modelId: stableId, modelName: m?.modelName ?? stableId, temperature: entry?.params?.temperature ?? modelParamsOf(m?.configuration).temperature ?? u.temperature } : null,
-        window: health(stableId ? windowOf.get(key(useCaseId, stableId)) : undefined, input.from, input.to),
+        window: withGuardrails(health(stableId ? windowOf.get(key(useCaseId, stableId)) : undefined, input.from, input.to), stableId ? guardrailsOf.get(key(useCaseId, stableId)) : undefined),
         baseline: baselineRow ? health(baselineRow, baselineFrom, baselineTo) : null,
         running: running ? { kind: running.deploymentType ?? 'deployment', workflowId: running.workflowId, trafficPercentage: running.trafficPercentage, since: (running.startTime ?? new Date(0)).toISOString() } : null,
         guardrails: Object.fromEntries(ours.filter((d) => d.source === 'guardrails' && d.recent > 0n).map((d) => [d.decision_type, Number(d.recent)])),
         guardrailsRetrainRequestedAt: last('guardrails', 'retrain'),
         lastRetrainAt: last('meta', 'retrain'),
         lastPaidSwitchAt: last('meta', 'deploy_model'),
+        guardrailsInForce: force ? { rule: force.rule, version: force.version, at: force.at } : null,
       },
     ];
   });

@@ -7,7 +7,8 @@ import type { MetaPolicy } from '../config/schema';
  * its reasons in words and the numbers that triggered it.
  */
 
-export type MetaAction = 'rollback' | 'adjust_parameters' | 'retrain' | 'paid_switch' | 'none';
+export type MetaAction = 'rollback' | 'adjust_parameters' | 'retrain' | 'paid_switch' | 'update_guardrails' | 'none';
+export type GuardrailsUpdate = NonNullable<MetaRule['guardrails']>;
 export type Slos = NonNullable<MetaPolicy['slos']>;
 export type MetaRule = MetaPolicy['rules'][number];
 
@@ -25,6 +26,10 @@ export interface HealthNumbers {
   feedbackScore: number | null;
   feedbackCount: number;
   costPerRequestUsd: number | null;
+  /** Calls whose high or critical harm only tier 2 (or a model guard) found, after the answer: what tier 1 let through (null: no calls, or not read). */
+  tier2MissRate?: number | null;
+  /** Calls whose answer showed an unhealthy engagement indicator (null: no calls, or not read). */
+  unhealthyEngagementRate?: number | null;
 }
 
 export interface UseCaseAssessment {
@@ -44,6 +49,8 @@ export interface UseCaseAssessment {
   /** When the meta loop last started (or proposed, in a dry run) a retrain / a paid switch. */
   lastRetrainAt: string | null;
   lastPaidSwitchAt: string | null;
+  /** The guardrails update the meta loop last put in force on this use case (its rule and version), if any. */
+  guardrailsInForce?: { rule: string; version: number; at: string } | null;
 }
 
 export interface MetaDecision {
@@ -55,11 +62,14 @@ export interface MetaDecision {
   modelId: string | null;
   /** adjust_parameters: the new temperature. */
   temperature?: number;
+  /** update_guardrails: the monitor settings to put in force. */
+  guardrails?: GuardrailsUpdate;
   numbers: Record<string, unknown>;
 }
 
+const RATES = new Set(['errorRate', 'tier2MissRate', 'unhealthyEngagementRate']);
 const fmt = (metric: string, v: number) =>
-  metric === 'errorRate' ? `${(v * 100).toFixed(2)}%` : metric === 'p95Ms' ? `${Math.round(v)} ms` : metric === 'costPerRequestUsd' ? `$${v.toFixed(5)}` : v.toFixed(3);
+  RATES.has(metric) ? `${(v * 100).toFixed(2)}%` : metric === 'p95Ms' ? `${Math.round(v)} ms` : metric === 'costPerRequestUsd' ? `$${v.toFixed(5)}` : v.toFixed(3);
 
 /** Feedback is better when higher; every other metric when lower. */
 const higherIsBetter = (metric: string) => metric === 'feedbackScore';
@@ -71,7 +81,7 @@ export function slosOf(settings: MetaSettings, useCaseId: string): Slos {
 
 /** Whether a rule's metric breaches, and the sentence and numbers saying so (undefined: no breach or not judged). */
 export function ruleBreach(rule: MetaRule, a: UseCaseAssessment, slos: Slos): { reason: string; numbers: Record<string, unknown> } | undefined {
-  const value = a.window[rule.metric];
+  const value = a.window[rule.metric] ?? null;
   if (value === null) return undefined;
   const name = rule.metric;
   if (rule.compare === 'slo') {
@@ -84,7 +94,7 @@ export function ruleBreach(rule: MetaRule, a: UseCaseAssessment, slos: Slos): { 
       numbers: { metric: name, value, slo, calls: a.window.calls },
     };
   }
-  const base = a.baseline?.[name];
+  const base = a.baseline?.[name] ?? null;
   if (base === null || base === undefined || !a.baseline) return undefined;
   const limit = higherIsBetter(name) ? base / rule.factor : base * rule.factor;
   const breached = higherIsBetter(name) ? value < limit : value > limit && value > 0;
@@ -133,6 +143,11 @@ export function decideUseCase(a: UseCaseAssessment, settings: MetaSettings, nowM
         const temperature = Math.max(rule.minTemperature, Math.round(current * rule.temperatureFactor * 100) / 100);
         if (temperature >= current) continue;
         decide({ action: 'adjust_parameters', rule: rule.name, reason: `${breach.reason}; temperature ${current} → ${temperature}`, temperature, numbers: { ...breach.numbers, parameters: { temperature: { from: current, to: temperature } } } });
+      } else if (rule.action === 'update_guardrails') {
+        // Once a rule's settings are in force, the breach they answer is not a new decision every sweep.
+        if (a.guardrailsInForce?.rule === rule.name) continue;
+        const settings = Object.entries(rule.guardrails!).map(([k, v]) => `${k} ${String(v)}`).join(', ');
+        decide({ action: 'update_guardrails', rule: rule.name, reason: `${breach.reason}; guardrails monitor: ${settings}`, guardrails: rule.guardrails!, numbers: { ...breach.numbers, guardrails: rule.guardrails } });
       } else if (rule.action === 'rollback') {
         decide({ action: 'rollback', rule: rule.name, reason: `${breach.reason}; roll ${a.stable!.modelName} back (undo)`, numbers: breach.numbers });
       } else {
@@ -171,7 +186,7 @@ export function decideUseCase(a: UseCaseAssessment, settings: MetaSettings, nowM
 }
 
 /** Actions the sweep runs first when its budget cannot cover every decision: restoring service before improving it. */
-export const ACTION_PRIORITY: Record<MetaAction, number> = { rollback: 0, adjust_parameters: 1, paid_switch: 2, retrain: 3, none: 9 };
+export const ACTION_PRIORITY: Record<MetaAction, number> = { rollback: 0, adjust_parameters: 1, update_guardrails: 2, paid_switch: 3, retrain: 4, none: 9 };
 
 /** optimization_decisions.decision_type of each action (the design's vocabulary; a paid switch deploys a model). */
-export const DECISION_TYPES: Record<MetaAction, string> = { rollback: 'rollback', adjust_parameters: 'adjust_parameters', retrain: 'retrain', paid_switch: 'deploy_model', none: 'none' };
+export const DECISION_TYPES: Record<MetaAction, string> = { rollback: 'rollback', adjust_parameters: 'adjust_parameters', retrain: 'retrain', paid_switch: 'deploy_model', update_guardrails: 'update_guardrails', none: 'none' };

@@ -54,7 +54,7 @@ export async function recordMetaDecisions(prisma: PrismaClient, input: RecordMet
           currentModelId: d.modelId,
           targetModelId: null,
           reason: d.reason,
-          details: { source: 'meta', requestKey: decisionRequestKey(input.sweepId, d), sweepId: input.sweepId, action: d.action, rule: d.rule, dryRun: input.dryRun, ...(d.temperature !== undefined ? { temperature: d.temperature } : {}), numbers: d.numbers } as Prisma.InputJsonValue,
+          details: { source: 'meta', requestKey: decisionRequestKey(input.sweepId, d), sweepId: input.sweepId, action: d.action, rule: d.rule, dryRun: input.dryRun, ...(d.temperature !== undefined ? { temperature: d.temperature } : {}), ...(d.guardrails ? { guardrails: d.guardrails } : {}), numbers: d.numbers } as Prisma.InputJsonValue,
           status: initialStatus(d),
           workflowId: input.workflowId,
           executedAt: d.action === 'none' ? now : null,

@@ -11,6 +11,9 @@ import { captureSnapshot } from '../../src/registry/snapshots';
 import { LATENCY_BUCKETS_MS } from '../../src/logs/rollups';
 import { registerMetaCommands } from '../../cli/commands/meta';
 import { ensureMetaSchedule } from '../../workers/meta-schedule';
+import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
+import { guardrailsUpdatesInForce } from '../../src/meta/guardrails';
+import { guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../../workflows/guardrails-monitor-messages';
 import { META_SCHEDULE_ID, type MetaSweepResult } from '../../workflows/meta-optimization-messages';
 import { paidSwitchWorkflowId, type PaidSwitchResult } from '../../workflows/paid-switch-messages';
 import { sweepRunHistories } from '../../clients/meta';
@@ -308,3 +311,54 @@ test('a paid use case whose discovery is due gets a paid switch started by the s
   const listed = await mms('decisions', '--use-case', PAID);
   expect(listed.stdout).toMatch(/paid_discovery_due +executed +paidSwitch:\S+ +paid discovery due/);
 }, 300_000);
+
+test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guardrails monitor settings in force, a version the monitor runs with and a worker restart keeps', async () => {
+  const GUARD = `meta_guard_${suffix}`;
+  const guardConfig = testConfig({
+    useCaseIds: [GUARD],
+    extra: { temporal: { controlTaskQueue: taskQueue }, policies: { guardrails: { actions: { critical: 'rollback', high: 'record', medium: 'record', low: 'record' }, tier2: { enabled: false } } } },
+  });
+  await seedUseCases(db.prisma, guardConfig);
+  const modelId = await stableOf(GUARD);
+  await rollup(GUARD, modelId, 100, 0);
+  // 5 of the window's 100 calls had high harm only tier 2 found, after the answer; a tier-1 finding does not count.
+  const at = new Date(Date.now() - 5 * 60_000);
+  const violation = (tier: 1 | 2) => ({ modelId, useCaseId: GUARD, violationType: 'harassment', severity: 'high', violationDetails: { source: tier === 2 ? 'tier2' : 'tier1', ...(tier === 2 ? { tier: 2 } : {}) }, interventionTaken: tier === 2 ? 'recorded (tier 2, after the answer)' : 'record', timestamp: at, logId: crypto.randomUUID() });
+  await db.prisma.guardrailsViolation.createMany({ data: [...Array.from({ length: 5 }, () => violation(2)), violation(1)] });
+  // The use case's monitor, started from the config as every control worker starts it.
+  const monitor = client.workflow.getHandle(guardrailsMonitorWorkflowId(GUARD));
+  expect(await ensureGuardrailsMonitors(client, guardConfig)).toEqual([expect.objectContaining({ useCaseId: GUARD, result: 'running' })]);
+  try {
+    const rule = { name: 'tier2_catches_up', metric: 'tier2MissRate', compare: 'slo', action: 'update_guardrails', guardrails: { windowSeconds: 60, minHigh: 1, high: 'block' } };
+    expect((await ensureMetaSchedule(client, config(false, { slos: { errorRate: 0.1, tier2MissRate: 0.01 }, rules: [rule] }))).result).toBe('updated');
+    const sweep = await triggerSweep();
+    const result: MetaSweepResult = await client.workflow.getHandle(sweep).result();
+    expect(result.actions.filter((a) => a.useCaseId === GUARD)).toEqual([expect.objectContaining({ action: 'update_guardrails', status: 'executed', workflowId: guardrailsMonitorWorkflowId(GUARD), note: 'guardrails v1' })]);
+    const row = (await metaDecisions(GUARD)).find((d) => d.workflowId === sweep)!;
+    expect(row).toMatchObject({ decisionType: 'update_guardrails', status: 'executed', currentModelId: modelId });
+    expect(row.reason).toMatch(/^tier2MissRate 5\.00% > SLO 1\.00% over 100 calls .*; guardrails monitor: windowSeconds 60, minHigh 1, high block$/);
+    expect(row.details).toMatchObject({
+      rule: 'tier2_catches_up',
+      guardrails: { windowSeconds: 60, minHigh: 1, high: 'block' },
+      numbers: { metric: 'tier2MissRate', value: 0.05, slo: 0.01, calls: 100 },
+      outcome: { guardrails: { version: 1, before: { windowSeconds: 300, minHigh: 3, high: 'record' }, after: { windowSeconds: 60, minHigh: 1, high: 'block' } } },
+    });
+    expect(await db.prisma.auditEvent.count({ where: { action: 'meta.update_guardrails', target: GUARD } })).toBeGreaterThanOrEqual(2);
+    // The monitor runs with the new settings…
+    const settingsNow = async () => (await monitor.query(guardrailsMonitorStatusQuery)).settings;
+    await waitFor('the monitor to take the new settings', async () => ((await settingsNow()).policy.windowSeconds === 60 ? true : undefined));
+    expect(await settingsNow()).toMatchObject({ policy: { windowSeconds: 60, minHigh: 1, highRate: 0.05 }, actions: { critical: 'rollback', high: 'block' } });
+    // …a control worker's start keeps them (the version in force over the config's settings)…
+    const inForce = await guardrailsUpdatesInForce(db.prisma); // every use case, as a worker start reads it
+    expect((await guardrailsUpdatesInForce(db.prisma, [GUARD])).get(GUARD)).toEqual(inForce.get(GUARD));
+    expect(inForce.get(GUARD)).toMatchObject({ rule: 'tier2_catches_up', version: 1, decisionId: row.id });
+    await ensureGuardrailsMonitors(client, guardConfig, inForce);
+    expect((await settingsNow()).policy).toMatchObject({ windowSeconds: 60, minHigh: 1 });
+    // …and the next sweep, the breach still there, does not decide it again.
+    const next = await triggerSweep();
+    await client.workflow.getHandle(next).result();
+    expect((await metaDecisions(GUARD)).filter((d) => d.workflowId === next)).toEqual([expect.objectContaining({ decisionType: 'none' })]);
+  } finally {
+    await monitor.terminate('test over').catch(() => undefined);
+  }
+}, 120_000);
