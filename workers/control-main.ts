@@ -18,7 +18,7 @@ import { ensureMetaSchedule } from './meta-schedule';
 import { pipelineInputFor } from '../clients/meta';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
-import { temporalLogger } from '../src/temporal/logger';
+import { temporalLogger, temporalRuntimeOptions } from '../src/temporal/logger';
 import { ensureLocalEmbeddings } from '../src/embeddings/local-server';
 import { tier2JudgeOrReason } from '../src/guardrails/tier2-window';
 import { createEvaluationDeps, type EvaluationDeps } from '../src/evaluation';
@@ -26,7 +26,7 @@ import { createEvaluationDeps, type EvaluationDeps } from '../src/evaluation';
 async function main() {
   const logger = createLogger('control-worker');
   // Temporal's own lines (worker, activities, workflows, core) through the same logger
-  Runtime.install({ logger: temporalLogger(logger) });
+  Runtime.install(temporalRuntimeOptions(temporalLogger(logger)));
   const config = loadConfig();
   const databaseUrl = await findDatabase();
   if (!databaseUrl) throw new Error('no database: set DATABASE_URL or start `mms dev` (embedded PostgreSQL)');

@@ -12,7 +12,7 @@ import { connectWorkerConnection, temporalAddress, temporalNamespace } from '../
 import { resolveTemporal, startDevServer, waitForTemporal } from '../../src/temporal/server';
 import { stateDir } from '../../src/paths';
 import { createLogger, parseLogFormat } from '../../src/logging/logger';
-import { temporalLogger } from '../../src/temporal/logger';
+import { temporalLogger, temporalRuntimeOptions } from '../../src/temporal/logger';
 import { createControlWorker } from '../../workers/control';
 import { tier2JudgeOrReason } from '../../src/guardrails/tier2-window';
 import { ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule';
@@ -251,7 +251,7 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         fs.mkdirSync(stateDir, { recursive: true });
         // Temporal's worker, workflow and core logs through the same logger; our own signal handlers
         // stop everything in order (the Runtime's would exit first).
-        Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
+        Runtime.install({ ...temporalRuntimeOptions(temporalLogger(logger)), shutdownSignals: [] });
         const { address, uiUrl } = await startTemporal(config, opts, say, stops);
         const db = await startDatabase(config, say, stops, () => void stopAll(0));
         const embeddingsUrl = await startEmbeddings(config, say, stops);

@@ -129,16 +129,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
     ]),
   );
   const storeResult = coalesced((rows: Prisma.EvaluationPromptResultCreateManyInput[]) => prisma.evaluationPromptResult.createMany({ data: rows, skipDuplicates: true }).then(() => undefined));
-  const timed = async <T>(phase: EvaluationPhase, work: () => Promise<T>): Promise<T> => {
-    if (!deps.trace) return work();
-    const startMs = performance.now();
-    try {
-      return await work();
-    } finally {
-      deps.trace({ phase, startMs, endMs: performance.now() });
-    }
-  };
-
+  const timed = phaseTimer(deps.trace);
   const judgeCall = async (messages: ChatMessage[]) => {
     const a = await answers.answer({ endpoint: judgeEndpoint!, promptHash: promptHashOf(messages), messages, params: JUDGE_PARAMS, sample: 0 });
     return a.ok ? a.content : '';
@@ -165,29 +156,9 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
     const vectorOf = (i: number) => (texts[i] === undefined ? undefined : vectors[texts.slice(0, i).filter((t) => t !== undefined).length]);
     const [vCandidate, vCurrent, vSecond] = [vectorOf(0), vectorOf(1), vectorOf(2)];
 
-    let judge: PairwiseVerdict | null = null;
-    const personaOutcomes: TestOutcome[] = [];
-    if (judgeEndpoint && judged(item.kind) && candidate.ok && current.ok) {
-      const [first, second] = await timed('judge', () =>
-        Promise.all([
-          judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, current.content, candidate.content)),
-          judgeCall(pairwiseJudgeMessages(suite.spec.rubric, messages, candidate.content, current.content)),
-        ]),
-      );
-      const a = parseJudgeChoice(first);
-      const b = parseJudgeChoice(second);
-      judge = combineOrders(a.choice, b.choice, [a.reason, b.reason]);
-    }
-    if (judged(item.kind) && candidate.ok) {
-      for (const t of checks.personaTests) {
-        if (!judgeEndpoint) {
-          personaOutcomes.push({ test: t.name, passed: false, detail: 'not judged: no judge model configured (policies.testing.judge)' });
-          continue;
-        }
-        const verdict = parsePersonaVerdict(await timed('judge', () => judgeCall(personaJudgeMessages(t.persona, messages, candidate.content))));
-        personaOutcomes.push(verdict.consistent ? { test: t.name, passed: true } : { test: t.name, passed: false, detail: verdict.consistent === false ? verdict.reason || 'out of persona' : verdict.reason });
-      }
-    }
+    const { judge, personaOutcomes } = judged(item.kind)
+      ? await judgeAnswers({ rubric: suite.spec.rubric, personaTests: checks.personaTests, judgeCall: judgeEndpoint && ((m: ChatMessage[]) => timed('judge', () => judgeCall(m))) }, messages, candidate, current)
+      : { judge: null, personaOutcomes: [] };
     const details: PromptDetails = {
       kind: item.kind,
       candidate: strip(candidate),
@@ -237,4 +208,51 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   await Promise.all(finishing);
   if (failure) throw failure.error;
   return { done, total };
+}
+
+/** Times a phase of an evaluation run when the caller traces them (bench:eval's timeline). */
+function phaseTimer(trace: EvaluationDeps['trace']) {
+  return async <T>(phase: EvaluationPhase, work: () => Promise<T>): Promise<T> => {
+    if (!trace) return work();
+    const startMs = performance.now();
+    try {
+      return await work();
+    } finally {
+      trace({ phase, startMs, endMs: performance.now() });
+    }
+  };
+}
+
+/**
+ * The judge's pairwise verdict, asked in both orders (position bias cancels out), and the persona
+ * tests of the candidate's answer. Without a judge model, persona tests fail as "not judged".
+ */
+async function judgeAnswers(
+  judging: { rubric: Suite['spec']['rubric']; personaTests: ReturnType<typeof createAnswerChecks>['personaTests']; judgeCall: ((messages: ChatMessage[]) => Promise<string>) | undefined },
+  messages: ChatMessage[],
+  candidate: Answer | FailedAnswer,
+  current: Answer | FailedAnswer,
+): Promise<{ judge: PairwiseVerdict | null; personaOutcomes: TestOutcome[] }> {
+  const { rubric, personaTests, judgeCall } = judging;
+  let judge: PairwiseVerdict | null = null;
+  const personaOutcomes: TestOutcome[] = [];
+  if (judgeCall && candidate.ok && current.ok) {
+    const [first, second] = await Promise.all([
+      judgeCall(pairwiseJudgeMessages(rubric, messages, current.content, candidate.content)),
+      judgeCall(pairwiseJudgeMessages(rubric, messages, candidate.content, current.content)),
+    ]);
+    const a = parseJudgeChoice(first);
+    const b = parseJudgeChoice(second);
+    judge = combineOrders(a.choice, b.choice, [a.reason, b.reason]);
+  }
+  if (!candidate.ok) return { judge, personaOutcomes };
+  for (const t of personaTests) {
+    if (!judgeCall) {
+      personaOutcomes.push({ test: t.name, passed: false, detail: 'not judged: no judge model configured (policies.testing.judge)' });
+      continue;
+    }
+    const verdict = parsePersonaVerdict(await judgeCall(personaJudgeMessages(t.persona, messages, candidate.content)));
+    personaOutcomes.push(verdict.consistent ? { test: t.name, passed: true } : { test: t.name, passed: false, detail: verdict.consistent === false ? verdict.reason || 'out of persona' : verdict.reason });
+  }
+  return { judge, personaOutcomes };
 }
