@@ -116,7 +116,8 @@ describe('tier 1 in the shipped gateway', () => {
     // A player with two sessions and one manipulative answer, besides the calls of the tests above.
     for (const content of ['Welcome, friend.', "After everything I've done for you, you're logging off? Don't go.", 'The forge is warm.']) {
       fake.enqueue({ content });
-      await gw.call(chatBody('x'), { headers: { 'x-mms-sticky-key': 'player-7' } });
+      const answered = await gw.call(chatBody('x'), { headers: { 'x-mms-sticky-key': 'player-7' } });
+      await rowOf(answered.body.id); // the log thread writes asynchronously: the report must see all three answers
     }
     const model = (await db.prisma.model.findFirst({ where: { useCase: USE_CASE } }))!;
     const res = await waitFor('violations in the report', async () => {
