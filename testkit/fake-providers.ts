@@ -28,6 +28,8 @@ export interface Behaviour {
   cutAfterChunks?: number;
   /** Never answer (until the client goes away). */
   hang?: boolean;
+  /** Answer only once this settles: a test holds a model's answers back and proves what did not wait for them. */
+  until?: Promise<unknown>;
   /** Override the answer text. */
   content?: string;
   /** The answer as a function of the last user message and the request body (a scripted model or judge). */
@@ -324,6 +326,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const latency = behaviour.latencyMs ?? options.latencyMs ?? 0;
     if (behaviour.hang) return; // the client must give up (and its abort is counted)
     if (latency > 0) await sleep(latency);
+    if (behaviour.until) await behaviour.until;
     if (res.destroyed) return;
     if (behaviour.status !== undefined && behaviour.status !== 200) {
       finished = true;

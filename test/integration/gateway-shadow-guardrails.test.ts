@@ -65,10 +65,13 @@ describe('shadow mirroring', () => {
       { modelId: stableId, weight: 10_000, role: 'stable' },
       { modelId: shadowId, weight: 10_000, role: 'shadow' },
     ]);
-    fake.forModel('shadow-candidate', { latencyMs: 1500 });
-    const t0 = Date.now();
+    // The shadow's answers are held back until every player has had theirs: a shadow never delays an answer.
+    let releaseShadow!: () => void;
+    fake.forModel('shadow-candidate', { until: new Promise<void>((resolve) => (releaseShadow = resolve)) });
+    const shadowCallsBefore = fake.counts.byModel.get('shadow-candidate') ?? 0;
     const mirrored = await Promise.all(Array.from({ length: 10 }, () => gw.call(chatBody('What is in the chest?'))));
-    expect(Date.now() - t0).toBeLessThan(1000); // the 1.5 s shadow did not hold any answer back
+    await waitFor('the ten mirrored calls at the shadow', () => (fake.counts.byModel.get('shadow-candidate') ?? 0) - shadowCallsBefore === 10, 10_000);
+    releaseShadow();
     for (const res of mirrored) {
       expect(res.status).toBe(200);
       expect(strip(res.body)).toEqual(strip(plain.body));
