@@ -306,7 +306,11 @@ async function startStack(options: Options, children: ChildProcess[], stops: Arr
   const { url: databaseUrl, name: dbName } = await freshBenchDatabase('mms_bench', stops, log);
   const upstream = await spawnJsonLine('bench/fake-upstream.ts', [String(options.upstreamLatencyMs)], {});
   children.push(upstream.child);
-  const configObject = benchConfig(options, upstream.info.baseUrl as string, path.join(benchDir, 'spill'));
+  // A spill directory of this run's database, removed with it: rows spilled for one run's database are
+  // never replayed into another's (the fresh database has other model ids; the FK refuses them).
+  const spillDir = path.join(benchDir, 'spill', dbName);
+  stops.push(async () => fs.rmSync(spillDir, { recursive: true, force: true }));
+  const configObject = benchConfig(options, upstream.info.baseUrl as string, spillDir);
   const config = parseConfig(configObject);
   const configFile = path.join(benchDir, 'mms.config.yaml');
   fs.writeFileSync(configFile, JSON.stringify(configObject));
@@ -539,8 +543,12 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const children: ChildProcess[] = [];
   const stops: Array<() => Promise<void>> = [];
+  // The children exit before the database is dropped: a gateway still flushing its logs into a dropped
+  // database would spill them (and fail its close).
   const cleanup = async () => {
+    const exits = children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((resolve) => c.once('exit', resolve)));
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.race([Promise.all(exits), sleep(15_000)]);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));

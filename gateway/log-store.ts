@@ -173,7 +173,28 @@ export const INSERT_VIOLATIONS_SQL = `insert into guardrails_violations (violati
 const logParams = (rows: LogRecord[]) => LOG_COLUMNS.map((k) => column(rows, k));
 const violationParams = (rows: ViolationRecord[]) => VIOLATION_COLUMNS.map((k) => column(rows, k));
 
+/**
+ * Which database a store writes to, as a short hash of the URL's host, port and database name (never
+ * its credentials). Spill files carry it in their name, so rows spilled while one database was down are
+ * replayed into that database only: a spill directory shared by gateways (or bench runs, or tests) of
+ * different databases would otherwise replay rows whose model ids the other database does not have.
+ */
+export function databaseIdentity(databaseUrl: string | undefined): string {
+  let key = 'unknown';
+  if (databaseUrl) {
+    try {
+      const u = new URL(databaseUrl);
+      key = `${u.hostname}:${u.port || '5432'}${u.pathname}|${u.searchParams.get('host') ?? ''}`;
+    } catch {
+      key = 'unparsable';
+    }
+  }
+  return crypto.createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
 export interface LogStore {
+  /** databaseIdentity() of the database written to. */
+  readonly database: string;
   insertLogs(rows: LogRecord[]): Promise<void>;
   insertViolations(rows: ViolationRecord[]): Promise<void>;
   /** Can the database be reached right now? */
@@ -183,7 +204,14 @@ export interface LogStore {
 
 /** In-process store over the gateway's Prisma client (tests, embedding without a database URL). */
 export class PrismaLogStore implements LogStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  readonly database: string;
+  /** `databaseUrl`: the client's database (DATABASE_URL when omitted), for the spill files' identity. */
+  constructor(
+    private readonly prisma: PrismaClient,
+    databaseUrl = process.env.DATABASE_URL,
+  ) {
+    this.database = databaseIdentity(databaseUrl);
+  }
   async insertLogs(rows: LogRecord[]) {
     await this.prisma.$executeRawUnsafe(INSERT_LOGS_SQL, ...logParams(rows));
   }
@@ -201,7 +229,9 @@ export class PrismaLogStore implements LogStore {
 /** The log thread's store: `pg` directly, no query compiler on the way. */
 export class PgLogStore implements LogStore {
   readonly pool: Pool;
+  readonly database: string;
   constructor(databaseUrl: string) {
+    this.database = databaseIdentity(databaseUrl);
     this.pool = new Pool({ connectionString: databaseUrl, max: 3, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
     this.pool.on('error', () => undefined); // a dropped idle connection: the next query reconnects
   }

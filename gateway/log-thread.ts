@@ -165,7 +165,7 @@ export class ThreadedLogWriter implements LogSink {
     this.options.logger.error({ err: safeErrorMessage(err) }, 'the log thread failed: writing historical logs in-process from now on');
     const { metrics } = this.options;
     this.fallback = new LogWriter({
-      store: new PrismaLogStore(this.options.prisma),
+      store: new PrismaLogStore(this.options.prisma, this.options.databaseUrl),
       config: this.options.log,
       spillDir: this.options.spillDir,
       logger: this.options.logger,

@@ -49,7 +49,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]);
 }
 
-const SPILL_NAME = /^gateway-(\d+)-(\d+)-(\d+)\.jsonl(?:\.claimed-(\d+))?$/;
+/**
+ * gateway-<database>-<pid>-<started>-<seq>.jsonl, `.claimed-<pid>` once a replica took it over. Files
+ * without the database part predate it (any database replays them, as before).
+ */
+const SPILL_NAME = /^gateway-(?:([0-9a-f]{12})-)?(\d+)-(\d+)-(\d+)\.jsonl(?:\.claimed-(\d+))?$/;
 
 function processAlive(pid: number): boolean {
   try {
@@ -276,7 +280,7 @@ export class LogWriter implements LogSink {
 
   // ---- spill file
   private spillPath(seq: number) {
-    return path.join(this.options.spillDir, `gateway-${process.pid}-${this.startedAt}-${seq}.jsonl`);
+    return path.join(this.options.spillDir, `gateway-${this.options.store.database}-${process.pid}-${this.startedAt}-${seq}.jsonl`);
   }
 
   private existingSpillBytes(): number {
@@ -340,13 +344,17 @@ export class LogWriter implements LogSink {
     if (stream) await new Promise<void>((resolve) => stream.end(resolve));
   }
 
-  /** Spill files this process may replay: its own, and those of processes that are gone. */
+  /**
+   * Spill files this process may replay: rows of its own database only (another database may not have
+   * their models: the FK refuses them), its own files, and those of processes that are gone.
+   */
   private replayable(): string[] {
     const out: string[] = [];
     for (const name of fs.readdirSync(this.options.spillDir).sort()) {
       const m = SPILL_NAME.exec(name);
       if (!m) continue;
-      const [, pid, started, , claimedBy] = m;
+      const [, database, pid, started, , claimedBy] = m;
+      if (database !== undefined && database !== this.options.store.database) continue;
       const owner = claimedBy ? Number(claimedBy) : Number(pid);
       const ours = claimedBy ? owner === process.pid : owner === process.pid && Number(started) === this.startedAt;
       if (ours) {
