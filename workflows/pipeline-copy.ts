@@ -79,11 +79,12 @@ class CopyRun {
     const { settings } = this.input;
     const current = await control.currentModelOf({ useCaseId: this.input.useCaseId });
     this.status.currentModelId = current.modelId;
-    let plan: AttemptPlan = { reason: 'first training', maxSteps: settings.training.maxSteps, learningRate: settings.training.learningRate, lookbackDays: settings.dataset.lookbackDays };
+    const first: AttemptPlan = { reason: 'first training', maxSteps: settings.training.maxSteps, learningRate: settings.training.learningRate, lookbackDays: settings.dataset.lookbackDays };
+    let plan = first;
     for (let attempt = 1; attempt <= settings.training.maxAttempts; attempt++) {
       const trained = await this.attempt(attempt, plan, current.modelId);
       if (trained.record.passed) return this.deploy(trained);
-      plan = nextAttemptPlan(plan, trained.record, settings.training.retrainStepsMultiplier);
+      plan = nextAttemptPlan(first, plan, trained.record, settings.training.retrainStepsMultiplier);
     }
     throw ApplicationFailure.nonRetryable(`${this.input.copyName} did not pass after ${settings.training.maxAttempts} attempt(s): ${this.status.attempts.at(-1)?.verdict}`, 'NotAsGood');
   }

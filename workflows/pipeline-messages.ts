@@ -134,16 +134,22 @@ export interface CopyAttempt extends AttemptPlan {
 
 /**
  * The next attempt after a failed one: a loss that did not fall means the step size is wrong (half
- * the learning rate); a loss that fell but not far enough, or a copy the evaluation found not as
- * good, needs more training on more data (`stepsMultiplier` times the steps, twice the window of logs).
+ * the learning rate, same steps); a loss that fell but not far enough, or a copy the evaluation found
+ * not as good, needs more training on more data (twice the window of logs, and more steps).
+ *
+ * The steps grow from the first plan, not from the previous one: retrain n (attempt n + 1) trains
+ * `first.maxSteps × stepsMultiplier × n`. Compounding (`previous × multiplier`) turned a test's 6
+ * steps × 100 into 600 and then 60,000 for attempt 3: a retrain hours long on a CPU, where
+ * linear growth gives 600 then 1,200.
  */
-export function nextAttemptPlan(plan: AttemptPlan, failed: CopyAttempt, stepsMultiplier = 2): AttemptPlan {
+export function nextAttemptPlan(first: AttemptPlan, plan: AttemptPlan, failed: CopyAttempt, stepsMultiplier = 2): AttemptPlan {
   const diverged = failed.finalEvalLoss !== undefined && failed.initialEvalLoss !== undefined && failed.finalEvalLoss >= failed.initialEvalLoss;
   if (diverged) {
     const learningRate = plan.learningRate / 2;
     return { ...plan, learningRate, reason: `attempt ${failed.attempt} failed: ${failed.verdict}; retraining with learning rate ${learningRate}` };
   }
-  const next = { ...plan, maxSteps: Math.round(plan.maxSteps * stepsMultiplier), lookbackDays: plan.lookbackDays * 2 };
+  const maxSteps = Math.max(plan.maxSteps, Math.round(first.maxSteps * stepsMultiplier * failed.attempt));
+  const next = { ...plan, maxSteps, lookbackDays: plan.lookbackDays * 2 };
   return { ...next, reason: `attempt ${failed.attempt} failed: ${failed.verdict}; retraining with ${next.maxSteps} steps on ${next.lookbackDays} days of logs` };
 }
 

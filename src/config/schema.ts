@@ -440,7 +440,7 @@ export const selfHostedSchema = z.strictObject({
       maxLength: z.number().int().min(16).max(131_072).default(512),
       /** Training runs per copy before the pipeline gives up (each retrain has more data or adjusted parameters). */
       maxAttempts: z.number().int().min(1).max(10).default(3),
-      /** A retrain after a copy that learned but was not as good trains this many times longer (on twice the window of logs). */
+      /** A retrain after a copy that learned but was not as good: retrain n trains maxSteps × this × n steps (from the first plan, never compounding), on twice the window of logs. */
       retrainStepsMultiplier: z.number().min(1).max(100).default(2),
       heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
     })

@@ -86,19 +86,34 @@ describe('adapter registration with the serving node', () => {
 
 describe('the retrain plan after a failed attempt', () => {
   const plan = { reason: 'first training', maxSteps: 100, learningRate: 0.01, lookbackDays: 30 };
-  const failed = (initialEvalLoss: number, finalEvalLoss: number, verdict: string): CopyAttempt => ({ ...plan, attempt: 1, version: 'v', upstreamModel: 'm', trainingWorkflowId: 'w', initialEvalLoss, finalEvalLoss, passed: false, verdict });
+  const failed = (initialEvalLoss: number, finalEvalLoss: number, verdict: string, attempt = 1, of = plan): CopyAttempt => ({ ...of, attempt, version: 'v', upstreamModel: 'm', trainingWorkflowId: 'w', initialEvalLoss, finalEvalLoss, passed: false, verdict });
 
   it('gives a copy that learned but is not as good twice the steps and twice the window of logs', () => {
-    const next = nextAttemptPlan(plan, failed(8, 3, 'not as good as the model in service: quality: 0.3 < 0.45'));
+    const next = nextAttemptPlan(plan, plan, failed(8, 3, 'not as good as the model in service: quality: 0.3 < 0.45'));
     expect(next).toMatchObject({ maxSteps: 200, lookbackDays: 60, learningRate: 0.01 });
     expect(next.reason).toBe('attempt 1 failed: not as good as the model in service: quality: 0.3 < 0.45; retraining with 200 steps on 60 days of logs');
     // selfHosted.training.retrainStepsMultiplier
-    expect(nextAttemptPlan(plan, failed(8, 3, 'not as good'), 8).maxSteps).toBe(800);
+    expect(nextAttemptPlan(plan, plan, failed(8, 3, 'not as good'), 8).maxSteps).toBe(800);
   });
 
-  it('halves the learning rate when the held-out loss did not fall', () => {
-    const next = nextAttemptPlan(plan, failed(8, 9, 'held-out loss 9 (from 8) must fall and be ≤ 1.5'));
+  it('grows the steps from the first plan, not compounding: 6 steps × 100 are 600, then 1,200 (not 60,000)', () => {
+    const first = { ...plan, maxSteps: 6 };
+    const second = nextAttemptPlan(first, first, failed(8, 7, 'not as good', 1, first), 100);
+    expect(second.maxSteps).toBe(600);
+    const third = nextAttemptPlan(first, second, failed(8, 4, 'not as good', 2, second), 100);
+    expect(third).toMatchObject({ maxSteps: 1200, lookbackDays: 120 });
+    expect(third.reason).toBe('attempt 2 failed: not as good; retraining with 1200 steps on 120 days of logs');
+    // The default multiplier: 600, then 1,200, 2,400, 3,600 steps.
+    const d = { ...plan, maxSteps: 600 };
+    const steps = [1, 2, 3].reduce((plans, attempt) => [...plans, nextAttemptPlan(d, plans.at(-1)!, failed(8, 4, 'not as good', attempt, plans.at(-1)!))], [d]).map((p) => p.maxSteps);
+    expect(steps).toEqual([600, 1200, 2400, 3600]);
+  });
+
+  it('halves the learning rate when the held-out loss did not fall, keeping the steps; a later retrain never trains fewer', () => {
+    const next = nextAttemptPlan(plan, plan, failed(8, 9, 'held-out loss 9 (from 8) must fall and be ≤ 1.5'));
     expect(next).toMatchObject({ maxSteps: 100, lookbackDays: 30, learningRate: 0.005 });
     expect(next.reason).toMatch(/retraining with learning rate 0.005$/);
+    const longer = { ...plan, maxSteps: 5000 };
+    expect(nextAttemptPlan(plan, longer, failed(8, 4, 'not as good', 2, longer)).maxSteps).toBe(5000);
   });
 });
