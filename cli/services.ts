@@ -2,7 +2,6 @@ import type { PrismaClient } from '@prisma/client';
 import type { Client } from '@temporalio/client';
 import type { MmsConfig } from '../src/config/schema';
 import { connectClient } from '../src/temporal/connection';
-import { activeTracing, startTracingFromEnv } from '../src/telemetry/tracing';
 import { adminKeyVerifier, modelManagementApi } from '../api/model-management';
 import { criticalViolationNotifier } from '../clients/rollout';
 import { runGateway, type OnCriticalViolation } from '../gateway';
@@ -15,7 +14,8 @@ export interface StartedService {
 /**
  * The gateway (data plane) with the management REST API mounted on the same server, and critical
  * guardrail violations signalled to the use case's running rollout. Temporal is connected on first
- * use, so the data plane serves even while Temporal is down.
+ * use, so the data plane serves even while Temporal is down. Tracing is the entry point's to start
+ * (before this, so a chat call and what it signals share a trace) and to flush after `stop`.
  */
 export async function startGatewayService(deps: {
   config: MmsConfig;
@@ -29,8 +29,6 @@ export async function startGatewayService(deps: {
   /** Sync the config's use cases before serving (`mms gateway`; `mms dev` has synced already). */
   syncUseCases?: boolean;
 }): Promise<StartedService & { address: string; internalAddress: string }> {
-  // Before the Temporal client is made: with OTEL_* set, a chat call and what it signals share a trace.
-  const tracing = activeTracing() ?? startTracingFromEnv('mms-gateway');
   let client: Promise<Client> | undefined;
   const temporal = () => {
     client ??= connectClient(deps.config).catch((err) => {
@@ -63,7 +61,6 @@ export async function startGatewayService(deps: {
     stop: async () => {
       await gateway.stop();
       if (client) await (await client.catch(() => undefined))?.connection.close();
-      await tracing?.shutdown();
     },
   };
 }

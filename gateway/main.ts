@@ -6,6 +6,7 @@
  * Prints one JSON line `{"address": …, "internalAddress": …}` on stdout once it serves, so
  * supervisors, tests and the bench know where it listens.
  */
+import { startTracingFromEnv } from '../src/telemetry/tracing';
 import { runGateway } from './index';
 
 function portFromEnv(name: string): number | undefined {
@@ -17,13 +18,30 @@ function portFromEnv(name: string): number | undefined {
 }
 
 async function main() {
+  // Before the server exists: with OTEL_* set, every call is a SERVER span, exported over OTLP.
+  const tracing = startTracingFromEnv('mms-gateway');
   const gateway = await runGateway({
     port: portFromEnv('MMS_GATEWAY_PORT'),
     host: process.env.MMS_GATEWAY_HOST || undefined,
     internalPort: portFromEnv('MMS_GATEWAY_INTERNAL_PORT'),
     internalHost: process.env.MMS_GATEWAY_INTERNAL_HOST || undefined,
     syncUseCases: true,
+    handleSignals: false,
   });
+  // A signal: finish the calls in flight and flush the log buffer, then the spans still batched.
+  const stop = () =>
+    void gateway
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`gateway stop failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(1);
+        },
+      );
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   process.stdout.write(`${JSON.stringify({ address: gateway.address, internalAddress: gateway.internalAddress, pid: process.pid })}\n`);
 }
 

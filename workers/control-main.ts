@@ -8,13 +8,8 @@ import { findDatabase } from '../src/db/database';
 import { createPrisma } from '../src/db/prisma';
 import { connectClient, connectWorkerConnection, temporalNamespace } from '../src/temporal/connection';
 import { createControlWorker } from './control';
-import { activeTracing } from '../src/telemetry/tracing';
-import { ensureEmbeddingsCacheSchedule } from './embeddings-schedule';
-import { ensureLogSchedules } from './log-schedules';
-import { ensurePaidScanSchedule } from './paid-schedules';
-import { ensureGuardrailsMonitors } from './guardrails-monitors';
-import { guardrailsUpdatesInForce } from '../src/meta/guardrails';
-import { ensureMetaSchedule } from './meta-schedule';
+import { ensureControlPlane } from './control-schedules';
+import { startTracingFromEnv } from '../src/telemetry/tracing';
 import { pipelineInputFor } from '../clients/meta';
 import { createLogger } from '../src/logging/logger';
 import { syncUseCases } from '../src/registry/use-cases';
@@ -24,6 +19,8 @@ import { tier2JudgeOrReason } from '../src/guardrails/tier2-window';
 import { createEvaluationDeps, type EvaluationDeps } from '../src/evaluation';
 
 async function main() {
+  // Before any Temporal client or worker exists: with OTEL_* set, workflows and activities join the callers' traces.
+  const tracing = startTracingFromEnv('mms-control-worker');
   const logger = createLogger('control-worker');
   // Temporal's own lines (worker, activities, workflows, core) through the same logger
   Runtime.install(temporalRuntimeOptions(temporalLogger(logger)));
@@ -63,23 +60,23 @@ async function main() {
     evaluation,
     pipelineInput: pipelineInputFor(config),
     guardrailsTier2,
+    tracing,
   });
   // The historical-log schedules follow this worker's config (idempotent: unchanged ones are left alone).
   // MMS_SCHEDULES=off leaves the cluster's schedules to another process (the test stack sets it, so
   // workers spawned by one test file never rewrite the schedules another file asserts on).
   // The guardrails monitors are cluster-wide singletons too (one per use case), left alone alike.
   let schedules: Array<{ scheduleId: string; result: string }> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
-  let monitors: Awaited<ReturnType<typeof ensureGuardrailsMonitors>> | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
+  let monitors: Awaited<ReturnType<typeof ensureControlPlane>>['monitors'] | 'left alone (MMS_SCHEDULES=off)' = 'left alone (MMS_SCHEDULES=off)';
   if (process.env.MMS_SCHEDULES !== 'off') {
     const client = await connectClient(config);
-    schedules = [...(await ensureLogSchedules(client, config)), await ensurePaidScanSchedule(client, config), await ensureMetaSchedule(client, config), await ensureEmbeddingsCacheSchedule(client, config)];
-    monitors = await ensureGuardrailsMonitors(client, config, await guardrailsUpdatesInForce(prisma));
+    ({ schedules, monitors } = await ensureControlPlane(client, config, prisma));
     await client.connection.close();
   }
   logger.info({ taskQueue: worker.options.taskQueue, schedules, guardrailsMonitors: monitors }, 'control worker running');
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (Runtime's default shutdown signals).
   await worker.run();
-  await activeTracing()?.shutdown(); // flushes the spans still batched
+  await tracing?.shutdown(); // flushes the spans still batched
   await stopEmbeddings();
   await prisma.$disconnect();
   await connection.close();

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { activeTracing, startTracingFromEnv } from '../src/telemetry/tracing';
+import type { Tracing } from '../src/telemetry/tracing';
 import type { PrismaClient } from '@prisma/client';
 import { createLogActivities } from '../activities/logs';
 import { createRegistryActivities } from '../activities/registry';
@@ -37,6 +37,12 @@ export interface ControlWorkerDeps {
   evaluation?: Omit<EvaluationDeps, 'prisma'>;
   /** Tier 2 of the guardrails for the monitors' windows (createTier2Judge), or why there is none. */
   guardrailsTier2?: Tier2Judge | { unavailable: string };
+  /**
+   * The process's tracing, started by its entry point (`startTracingFromEnv`; off when OTEL_* is unset):
+   * workflow and activity spans join the trace of whoever started or signalled. The plugin adds its
+   * workflow interceptors at bundling, so a prebuilt bundle runs untraced.
+   */
+  tracing?: Tracing;
   /** The pipeline input of a self-hosted use case, for the retrains the meta loop decides (clients/meta's pipelineInputFor). */
   pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
 }
@@ -51,9 +57,7 @@ function validationWithoutConfig(): ValidationActivities {
 
 /** The worker of the control task queue: every workflow and the control-plane activities. */
 export async function createControlWorker(deps: ControlWorkerDeps): Promise<Worker> {
-  // OTEL_* set: workflow and activity spans, joined to the trace of whoever started or signalled.
-  // The plugin adds its workflow interceptors at bundling, so a prebuilt bundle runs untraced.
-  const tracing = deps.workflowBundle ? undefined : (activeTracing() ?? startTracingFromEnv('mms-control-worker'));
+  const tracing = deps.workflowBundle ? undefined : deps.tracing;
   const servingProbes = [databaseProbe(deps.prisma), ...(deps.gatewayReplicaUrls ?? []).map((url) => gatewayReplicaProbe(url))];
   return Worker.create({
     connection: deps.connection,

@@ -13,14 +13,10 @@ import { resolveTemporal, startDevServer, waitForTemporal } from '../../src/temp
 import { stateDir } from '../../src/paths';
 import { createLogger, parseLogFormat } from '../../src/logging/logger';
 import { temporalLogger, temporalRuntimeOptions } from '../../src/temporal/logger';
+import { startTracingFromEnv, type Tracing } from '../../src/telemetry/tracing';
 import { createControlWorker } from '../../workers/control';
+import { ensureControlPlane } from '../../workers/control-schedules';
 import { tier2JudgeOrReason } from '../../src/guardrails/tier2-window';
-import { ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule';
-import { ensureLogSchedules } from '../../workers/log-schedules';
-import { ensurePaidScanSchedule } from '../../workers/paid-schedules';
-import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
-import { guardrailsUpdatesInForce } from '../../src/meta/guardrails';
-import { ensureMetaSchedule } from '../../workers/meta-schedule';
 import { pipelineInputFor } from '../../clients/meta';
 import { startLocalEmbeddings } from '../../src/embeddings/local-server';
 import { createEvaluationDeps } from '../../src/evaluation';
@@ -142,7 +138,7 @@ async function startEmbeddings(config: MmsConfig, say: Say, stops: Stops): Promi
 }
 
 /** The control worker (workflows and activities), its schedules and the guardrails monitors. */
-async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClient; address: string; gatewayReplicaUrls: string[]; embeddingsUrl: string | undefined; say: Say; stops: Stops; onStopped: () => void }) {
+async function startControlWorker(parts: { config: MmsConfig; tracing: Tracing | undefined; prisma: PrismaClient; address: string; gatewayReplicaUrls: string[]; embeddingsUrl: string | undefined; say: Say; stops: Stops; onStopped: () => void }) {
   const { config, say, stops } = parts;
   say('worker: bundling workflows and starting the control worker');
   const connection = await connectWorkerConnection(config);
@@ -160,6 +156,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
     evaluation,
     pipelineInput: pipelineInputFor(config),
     guardrailsTier2,
+    tracing: parts.tracing,
   });
   const running = worker.run();
   stops.push({
@@ -177,8 +174,7 @@ async function startControlWorker(parts: { config: MmsConfig; prisma: PrismaClie
   say(`worker: polling ${config.temporal.controlTaskQueue}`);
   const scheduler = await Connection.connect({ address: parts.address });
   const schedulerClient = new Client({ connection: scheduler, namespace: temporalNamespace(config) });
-  const schedules = [...(await ensureLogSchedules(schedulerClient, config)), await ensurePaidScanSchedule(schedulerClient, config), await ensureMetaSchedule(schedulerClient, config), await ensureEmbeddingsCacheSchedule(schedulerClient, config)];
-  const monitors = await ensureGuardrailsMonitors(schedulerClient, config, await guardrailsUpdatesInForce(parts.prisma));
+  const { schedules, monitors } = await ensureControlPlane(schedulerClient, config, parts.prisma);
   await scheduler.close();
   say(`schedules: ${schedules.map((s) => `${s.scheduleId} ${s.result}`).join(', ')}`);
   say(`guardrails monitors: ${monitors.map((m) => `${m.workflowId} ${m.result}`).join(', ') || 'none (no use cases)'}`);
@@ -252,6 +248,10 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         // Temporal's worker, workflow and core logs through the same logger; our own signal handlers
         // stop everything in order (the Runtime's would exit first).
         Runtime.install({ ...temporalRuntimeOptions(temporalLogger(logger)), shutdownSignals: [] });
+        // Before any Temporal client or worker: with OTEL_* set, the worker's spans (and the gateway
+        // process's, which starts its own) go to the OTLP endpoint; flushed last when stopping.
+        const tracing = startTracingFromEnv('mms-control-worker');
+        if (tracing) stops.push({ name: 'tracing', stop: () => tracing.shutdown() });
         const { address, uiUrl } = await startTemporal(config, opts, say, stops);
         const db = await startDatabase(config, say, stops, () => void stopAll(0));
         const embeddingsUrl = await startEmbeddings(config, say, stops);
@@ -260,7 +260,7 @@ export function registerDevCommand(program: Command, ctx: () => CliContext) {
         const internalHost = config.gateway.internal.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.internal.host;
         const localGateway = opts.gateway ? [`http://${internalHost}:${config.gateway.internal.port}`] : [];
         const gatewayReplicaUrls = [...new Set([...config.gateway.replicaUrls, ...localGateway])];
-        await startControlWorker({ config, prisma: db.prisma, address, gatewayReplicaUrls, embeddingsUrl, say, stops, onStopped: () => void stopAll(1) });
+        await startControlWorker({ config, tracing, prisma: db.prisma, address, gatewayReplicaUrls, embeddingsUrl, say, stops, onStopped: () => void stopAll(1) });
         startGpu(config, opts.gpuWorker, say, stops);
 
         if (opts.gateway) {

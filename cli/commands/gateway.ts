@@ -4,6 +4,7 @@ import { budgetPeriods, describeLimits, parseDuration, parseExpiry, parseLimitVa
 import { listAuditEvents } from '../../src/audit/events';
 import { CliError, table, type CliContext } from '../context';
 import { startGatewayService } from '../services';
+import { startTracingFromEnv } from '../../src/telemetry/tracing';
 
 interface LimitOptions {
   rpm?: string;
@@ -105,6 +106,8 @@ function registerGatewayRunCommand(program: Command, ctx: () => CliContext) {
       const internalPort = opts.internalPort ?? process.env.MMS_GATEWAY_INTERNAL_PORT;
       if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new CliError(`--port "${port}" is not a port number`, 2);
       if (internalPort !== undefined && !/^\d{1,5}$/.test(internalPort)) throw new CliError(`--internal-port "${internalPort}" is not a port number`, 2);
+      // Before any Temporal client exists: with OTEL_* set, a chat call and the workflow it signals share a trace.
+      const tracing = startTracingFromEnv('mms-gateway');
       const prisma = await c.prisma();
       const say = (line: string) => process.stderr.write(`[mms gateway] ${line}\n`);
       if (opts.exitWithParent) {
@@ -112,7 +115,7 @@ function registerGatewayRunCommand(program: Command, ctx: () => CliContext) {
         process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
         process.stdin.resume();
       }
-      await startGatewayService({
+      const service = await startGatewayService({
         config,
         prisma,
         say,
@@ -120,9 +123,25 @@ function registerGatewayRunCommand(program: Command, ctx: () => CliContext) {
         port: port === undefined ? undefined : Number(port),
         internalHost: opts.internalHost ?? process.env.MMS_GATEWAY_INTERNAL_HOST,
         internalPort: internalPort === undefined ? undefined : Number(internalPort),
-        handleSignals: true,
+        handleSignals: false,
         syncUseCases: true,
       });
+      // A signal: finish the calls in flight, flush the log buffer, then the spans still batched.
+      const stop = (signal: NodeJS.Signals) => {
+        say(`${signal}: stopping the gateway: finishing calls in flight and flushing logs`);
+        service
+          .stop()
+          .then(() => tracing?.shutdown())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              say(`stopping failed: ${(err as Error).message}`);
+              process.exit(1);
+            },
+          );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
       await new Promise(() => undefined); // serves until a signal stops the process
     });
 }

@@ -59,7 +59,7 @@ beforeAll(async () => {
   client = await connectClient(config);
   const notify = criticalViolationNotifier(client);
   gw = await startTestGateway(db.prisma, config, { guardrail, onCriticalViolation: async (e) => void (await notify(e)) });
-  worker = await createControlWorker({ connection: await workerConnection(), namespace: 'default', taskQueue, prisma: db.prisma, gatewayReplicaUrls: [gw.internalUrl] });
+  worker = await createControlWorker({ connection: await workerConnection(), namespace: 'default', taskQueue, prisma: db.prisma, gatewayReplicaUrls: [gw.internalUrl], tracing });
   running = worker.run();
 }, 240_000);
 
