@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { MmsConfig } from '../src/config/schema';
 import { MmsCandidateModel, MmsStatus, MmsStep, MmsUseCase } from '../src/temporal/search-attributes';
 import { rolloutWorkflow } from '../workflows/rollout';
@@ -137,12 +138,24 @@ export interface RolloutReading {
   summary?: string;
 }
 
+/** Whether a worker has polled the task queue's workflow tasks lately (Temporal lists recent pollers). */
+async function workflowWorkerPolls(client: Client, taskQueue: string): Promise<boolean> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers?.length ?? 0) > 0;
+}
+
 /**
- * Reads a rollout: the status query when a worker answers within `timeoutMs`, else what Temporal itself
+ * Reads a rollout: the status query when a worker of its task queue polls, else what Temporal itself
  * recorded (execution status, search attributes, memo) — enough to say how a finished rollout ended
- * even when no worker of its task queue is running.
+ * even when no worker of its task queue is running. A query that a worker will answer is waited for
+ * (up to `timeoutMs`, generous): a loaded worker answering after its caller gave up answers nobody,
+ * and Temporal's core logs that as a warning in the worker's terminal ("Query not found").
  */
-export async function readRollout(client: Client, handle: WorkflowHandle, timeoutMs = 5000): Promise<RolloutReading> {
+export async function readRollout(client: Client, handle: WorkflowHandle, timeoutMs = 60_000): Promise<RolloutReading> {
   const description = await handle.describe();
   const base: RolloutReading = {
     workflowId: description.workflowId,
@@ -152,6 +165,7 @@ export async function readRollout(client: Client, handle: WorkflowHandle, timeou
     summary: (await description.memo)?.summary as string | undefined,
   };
   try {
+    if (!(await workflowWorkerPolls(client, description.taskQueue))) return base;
     const status = await client.withDeadline(Date.now() + timeoutMs, () => handle.query(rolloutStatusQuery));
     return { ...base, status };
   } catch {

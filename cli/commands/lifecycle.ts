@@ -25,6 +25,29 @@ async function ensureUseCase(ctx: CliContext, useCase: string) {
 }
 
 /** Snapshot and rollback: lifecycles run as Temporal workflows, watched in the Web UI. */
+/**
+ * Prints each new phase of a rollback until it ends. One status query at a time, each awaited to its
+ * answer, and none left behind when the rollback ends: a query abandoned by its caller (an interval
+ * firing regardless, or the process exiting with one in flight) is answered by the worker to nobody,
+ * and Temporal's core logs that as a warning in the worker's terminal.
+ */
+async function followRollback(c: CliContext, handle: { query: (q: typeof rollbackStatusQuery) => Promise<RollbackStatus> }, finished: Promise<unknown>): Promise<void> {
+  let ended = false;
+  const end = finished.then(
+    () => void (ended = true),
+    () => void (ended = true),
+  );
+  let last = '';
+  while (!ended) {
+    const status = await handle.query(rollbackStatusQuery).catch(() => undefined);
+    const line = status ? `  ${status.phase}${status.snapshotId ? ` snapshot=${status.snapshotId}` : ''}${status.allocationVersion ? ` allocation=v${status.allocationVersion}` : ''}` : '';
+    if (line && line !== last) c.progress((last = line));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([end, new Promise((resolve) => (timer = setTimeout(resolve, 300)))]);
+    clearTimeout(timer);
+  }
+}
+
 export function registerLifecycleCommands(program: Command, ctx: () => CliContext) {
   const snapshot = program.command('snapshot').description('snapshots of a use case for rollback');
   snapshot
@@ -108,20 +131,16 @@ export function registerLifecycleCommands(program: Command, ctx: () => CliContex
         return;
       }
       c.progress(`rollback started: ${workflowId}\n${link}`);
-      let last = '';
-      const poll = setInterval(async () => {
-        const status: RollbackStatus | undefined = await handle.query(rollbackStatusQuery).catch(() => undefined);
-        const line = status ? `  ${status.phase}${status.snapshotId ? ` snapshot=${status.snapshotId}` : ''}${status.allocationVersion ? ` allocation=v${status.allocationVersion}` : ''}` : '';
-        if (line && line !== last) c.progress((last = line));
-      }, 300);
+      const finished = handle.result();
+      const progress = followRollback(c, handle, finished);
       try {
-        const result = await handle.result();
+        const result = await finished;
         const restored = result.restoredModelId ? await modelLabel(c, result.restoredModelId) : 'no stable model';
         c.print({ ...result, workflowId, webUi: link }, () => `rolled back ${useCase} to ${restored} (snapshot ${result.snapshotId}): allocation v${result.allocationVersion}, verified by ${result.verifiedBy.join(', ')}`);
       } catch (err) {
         throw new CliError(`rollback of "${useCase}" failed: ${failureReason(err)}`);
       } finally {
-        clearInterval(poll);
+        await progress;
       }
     });
 }

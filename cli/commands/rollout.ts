@@ -125,12 +125,8 @@ async function follow(c: CliContext, useCase: string, handle: WorkflowHandle, in
   const tty = Boolean(process.stdout.isTTY) && !c.json;
   let last = '';
   for (;;) {
-    let reading = await readRollout(client, handle, 3000).catch(() => undefined);
-    if (reading && !reading.status && reading.execution !== 'RUNNING') {
-      // An ended rollout's status no longer changes, but answering the query means replaying its whole
-      // history, which can take a loaded worker longer than a live poll waits: wait for the last word.
-      reading = await readRollout(client, handle, 30_000).catch(() => reading);
-    }
+    // Each poll waits for the worker's answer (readRollout): a loaded worker slows the poll, it is not abandoned.
+    const reading = await readRollout(client, handle).catch(() => undefined);
     if (reading) {
       const key = JSON.stringify(reading.status ? { ...reading.status, updatedAt: undefined } : reading);
       const changed = key !== last;

@@ -12,13 +12,6 @@ function describeError(err: unknown): string {
 }
 
 /**
- * Core warnings about something the SDK already handled, with nothing for a person to do: a query the
- * caller stopped waiting for (its deadline passed on a loaded machine; `mms rollout watch` asks again)
- * is answered after the server dropped it.
- */
-const BENIGN_CORE_WARNINGS = [/^Query not found when attempting to respond to it/];
-
-/**
  * The runtime options that send Temporal's core (Rust) logs through `logger` too, as `temporalLogger`
  * lines, instead of the core's own coloured console format: WARN and above from the core, ERROR from
  * other crates (the SDK's defaults).
@@ -41,7 +34,7 @@ export function temporalLogger(logger: PinoLogger): TemporalLogger {
     return c;
   };
   const log = (level: LogLevel, message: string, meta: LogMetadata = {}) => {
-    const method = BENIGN_CORE_WARNINGS.some((re) => re.test(message)) ? 'debug' : (levels[level] ?? 'info');
+    const method = levels[level] ?? 'info';
     const target = child(String(meta.sdkComponent ?? 'sdk'));
     if (!target.isLevelEnabled(method)) return;
     const fields: Record<string, unknown> = {};
