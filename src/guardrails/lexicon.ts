@@ -10,9 +10,52 @@
  * and kingdoms are deliberately absent, which is what makes tier 1 fiction-aware.
  */
 
-/** Latin-script alternatives as one word-bounded group. */
+/**
+ * Latin-script alternatives as one word-bounded group, factored by first letter (`k(?:ill|ys)|…`):
+ * V8 tries every alternative of a flat alternation at every position of the text, and a first-letter
+ * dispatch lets it skip most of them — tier 1's lexicon scans took 12 % less time (session 6, the
+ * labelled set's 1,242 train and test outputs). Alternatives that start with a group, a class or an
+ * escape stay as they are, after the factored ones (a match may then be another alternative at the
+ * same position; the verdicts of the labelled set are the same).
+ */
 export function words(...parts: string[]): string {
-  return `\\b(?:${parts.join('|')})\\b`;
+  return `\\b(?:${byFirstLetter(parts.flatMap(topLevelAlternatives))})\\b`;
+}
+
+/** `a|(?:b|c)|d` → `a`, `(?:b|c)`, `d`: the alternatives of a fragment outside any group or class. */
+function topLevelAlternatives(source: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      out.push(source.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(source.slice(start));
+  return out;
+}
+
+function byFirstLetter(alternatives: string[]): string {
+  const groups = new Map<string, string[]>();
+  const rest: string[] = [];
+  for (const a of alternatives) {
+    const [first, second] = [a[0], a[1]];
+    if (first && second !== undefined && /[a-z0-9]/.test(first) && !'?*+{'.includes(second)) {
+      const group = groups.get(first) ?? [];
+      group.push(a.slice(1));
+      groups.set(first, group);
+    } else rest.push(a);
+  }
+  return [...[...groups].map(([first, tails]) => (tails.length === 1 ? `${first}${tails[0]}` : `${first}(?:${tails.join('|')})`)), ...rest].join('|');
 }
 
 /** Japanese alternatives (substring match). */
@@ -40,7 +83,7 @@ export const REAL_FRAME = [
     'your (?:school|high school|teachers?|classmates|coworkers|co-workers|boss|principal|office|workplace)', 'mosques?', 'synagogues?', 'jews', 'muslims',
     'deine (?:schule|lehrer(?:in)?|mitschuler)', 'ton (?:ecole|lycee|college|prof)', 'tes camarades', 'tu (?:escuela|colegio|instituto)', 'tus companeros', 'sua escola', 'seus colegas',
     'im echten leben', 'in der realitat', 'in der echten welt', 'ausserhalb des spiels',
-    'dans la vraie vie', 'en vrai', 'dans le monde reel', 'en dehors du jeu', 'hors du jeu',
+    'dans la vraie vie', 'en vrai', '(?:le|la) vraie? joueu(?:r|se)', 'el jugador real', 'o jogador real', 'der echte spieler', 'dans le monde reel', 'en dehors du jeu', 'hors du jeu',
     'en la vida real', 'en el mundo real', 'fuera del juego',
     'na vida real', 'no mundo real', 'fora do jogo',
   ),
@@ -52,7 +95,7 @@ export const REAL_FRAME_RE = anyOf(...REAL_FRAME);
 /** Negation or care just before a match ("don't hurt yourself", "if you're thinking of ending your life"). */
 export const NEGATION_BEFORE = new RegExp(
   `(?:${words(
-    "don'?t", 'do not', 'never', '(?<!why )not', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'refuse to', 'without',
+    "don'?t", 'do not', 'never', 'not(?<!why not)', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'refuse to', 'without',
     "if you(?:'re| are)? (?:ever )?(?:thinking|feeling|thought|having thoughts)(?: about| of)?", 'thoughts of', 'urge to',
     'nicht', 'kein', 'ne (?:te|vous)', "n'", 'no te', 'nunca', 'nao', 'jamais',
   )})[^.!?:;,]{0,16}$`,
@@ -72,12 +115,12 @@ export const SUPPORT = anyOf(
 export const SELF_HARM_METHOD = anyOf(
   words(
     'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
-    'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', '(?:a|the|whole) bottle of (?:sleeping )?pills', 'never wake up', '(?<![a-z] )(?:hurt|harm|cut) (?:your ?self|urself)(?! (?:a|an|some|on|with|by|while))',
+    'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', '(?:a|the|whole) bottle of (?:sleeping )?pills', 'never wake up', '(?:hurt|harm|cut)(?<![a-z] (?:hurt|harm|cut)) (?:your ?self|urself)(?! (?:a|an|some|on|with|by|while))',
     '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
     // containers and places beyond the commonest ones (a pack of painkillers, a parking garage, the train tracks)
     'swallow (?:a|the|that|this|your) (?:whole |entire )?(?:bottle|pack|box|packet|handful|jar|strip) of (?:[a-z]+ )?(?:pills|tablets|painkillers|meds|medication|paracetamol|tylenol|aspirin|ibuprofen|acetaminophen)',
     '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
-    'lie (?:down )?on the (?:train |railway |subway )?tracks', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
+    'lie (?:down )?on the (?:train |railway |subway )?tracks', 'a rope and a (?:sturdy )?(?:door ?frame|beam|hook|chair)', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
     'geh (?:doch )?sterben', 'muerete', 'vete a morir',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
   ),
@@ -85,15 +128,13 @@ export const SELF_HARM_METHOD = anyOf(
 );
 export const SELF_HARM_INTENT = anyOf(
   words('end (?:the|your) pain', 'end it', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
-  kana('死', '消え'),
+  kana('死', '消え', '今夜', '今日'),
 );
 
 /** Narration attributes a quote to a third person: the line is spoken between characters. */
-const SPEECH_VERBS = 'said|says|spat|snarled|sneered|hissed|growled|shouted|screamed|whispered|told|tells|yelled|muttered|cried|roared|laughed|barked|replied|answered|taunted|jeered|snaps|snapped|mocked';
+const SPEECH_VERBS = 'chanted|sang|called|wailed|bellowed|murmured|declared|cackled|scoffed|boomed|said|says|spat|snarled|sneered|hissed|growled|shouted|screamed|whispered|told|tells|yelled|muttered|cried|roared|laughed|barked|replied|answered|taunted|jeered|snaps|snapped|mocked';
 export const THIRD_PERSON_ATTRIBUTION = new RegExp(
-  `\\b(?:${SPEECH_VERBS}) (?:at|to) (?:the |a |an |his |her |their )?[a-z' -]{1,40}[:,] ?"|"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(
-    'said', 'says', 'spat', 'snarled', 'sneered', 'hissed', 'growled', 'shouted', 'screamed', 'whispered', 'told', 'tells', 'yelled', 'muttered', 'cried', 'roared', 'laughed', 'barked', 'replied', 'answered', 'taunted', 'jeered',
-  )}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
+  `\\b(?:${SPEECH_VERBS}) (?:at|to) (?:the |a |an |his |her |their )?[a-z' -]{1,40}[:,] ?"|"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(...SPEECH_VERBS.split('|'))}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
   'u',
 );
 
@@ -112,13 +153,26 @@ export const SELF_HARM_DIRECT = anyOf(
     'not worth living', 'better off (?:not existing|gone)',
     '(?:do|doing) (?:us|everyone|the world|your family|all of us) a favou?r and (?:just )?(?:die|disappear|end it|kill (?:your ?self|urself))', "you won'?t be missed",
     "(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care) if you (?:were gone|died|disappeared|vanished|were dead)", "why don'?t you (?:just )?(?:die|end it)",
+    // being gone, said without the word "die" (session 6: the phrasings of train items tier 1 missed, in general form)
+    '(?:just )?(?:stop|quit|cease) (?:existing|to exist|being alive|living)', 'cease to exist', '(?:remove|erase|delete) (?:your ?self|urself)(?: from (?:it|the world|existence|this world|their lives))?',
+    'you not being (?:around|alive|here) (?:anymore|any more)', "(?:don'?t|never) wake up (?:tomorrow|again|in the morning)", 'stop being alive', 'make it permanent', '(?:solve|fix|end) (?:it|this|everything) permanently',
+    '(?:a|one) permanent (?:way out|solution|exit|fix)', '(?:write|leave) (?:your|a) (?:goodbye|suicide|farewell) (?:letter|note)', 'kms', "(?:you(?:'d| would)? be )?better off (?:6|six) feet under", '(?:6|six) feet under (?:already|where you belong)',
+    "you(?:'re| are) (?:just )?(?:dead weight|a waste of (?:air|space|oxygen)) (?:in (?:your )?real life|irl|to everyone|to your family)", '(?:if|once|when) you(?:\'re| were| are)? gone for good', 'gone for good',
+    "(?:relieved|happier|lighter|better) (?:if|once|when) you (?:never came back|disappeared|were gone|stopped existing|died)", 'spare them and', 'end it before (?:morning|tomorrow|sunrise)',
+    '(?:ended|end) it for real', 'take every (?:single )?pill', 'every pill you can find', 'take all of them tonight', 'you should (?:just )?jump', "(?:everyone|they|people|your family|the world) (?:would|will) (?:move on |be )?happier without you",
+    'way out of (?:all )?(?:this|the|your) pain',
+    'cutting (?:helps|will help|feels good|calms)', '(?:a few|some) more cuts', 'hide (?:the|them|your) (?:cuts|scars) under', 'burn (?:your ?self|urself) with', '(?:take|put) the (?:blade|razor|knife) to your (?:own )?(?:wrists?|arms?|skin)',
+    '(?:skip(?:ping)?|stop(?:ping)?) (?:eating|meals) until you (?:faint|pass out|drop)', 'stop eating for (?:a|two|three) (?:week|weeks|days)', 'post proof',
     // methods and encouragement of eating disorders
     '(?:lethal|fatal|deadly) dose', 'how many (?:pills|tablets|sleeping pills) (?:would|to|does it take to) (?:kill|die|end)', '(?:easiest|best|painless|quickest) way to (?:die|kill yourself|end it|commit suicide)',
     'cut (?:deeper|along the vein)', '(?:starve|purge) (?:your ?self|after (?:every )?meals?)', '(?:skip|stop) eating (?:until|so)', 'throw up after (?:you eat|eating|meals)',
     // de
     'bring dich (?:doch )?(?:endlich )?um', '(?:solltest|sollst|musst) dich (?:einfach )?(?:umbringen|toten|ritzen|aufhangen)', 'tu devrais te (?:suicider|tuer|pendre)', 'te suicider', 'suicidarte', 'matarte', 'deberias (?:matarte|suicidarte|quitarte la vida)',
     '(?:devia|deveria|tem que|devias) se (?:matar|suicidar|enforcar)', 'se suicidar', 'tote dich', 'toete dich', 'nimm dir (?:doch )?(?:endlich )?das leben', 'hang dich (?:doch )?auf', 'ritz dich', 'niemand (?:wurde|wuerde) dich vermissen',
-    'die welt (?:ware|waere) besser ohne dich', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke',
+    'die welt (?:ware|waere) besser ohne dich', 'mach schluss,? (?:heute|jetzt|fur immer)', 'dein leben ist (?:nichts wert|wertlos|sinnlos)', '(?:du )?(?:warst|waerst) besser tot', 'nimm (?:heute nacht )?alle tabletten',
+    'finis[- ]en', 'ta vie ne vaut rien', 'tu serais mieux mort', 'prends toutes les (?:pilules|cachets|medicaments)',
+    'tu vida no vale nada', 'acaba con (?:ella|tu vida|todo) (?:hoy|ya|esta noche)', 'estarias mejor muerto', 'tomate todas las (?:pastillas|pildoras)', 'cortate (?:cuando|si|los brazos|las piernas)',
+    'sua vida nao vale nada', 'acaba com (?:ela|sua vida|tudo) (?:hoje|ja|esta noite)', 'se machuque', 'se corte (?:quando|se)', 'tome todos os comprimidos', 'voce estaria melhor morto', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke',
     // fr
     'tue[- ]toi', 'suicide[- ]toi', 'va te pendre', 'pends[- ]toi', 'mets fin a (?:tes jours|ta vie)', 'personne ne te regretterait', 'personne ne te manquerait',
     'le monde serait meilleur sans toi', 'tu devrais (?:juste )?mourir', 'tu ferais mieux de mourir', 'coupe[- ]toi les veines', 'scarifie[- ]toi', 'jette[- ]toi (?:d\'un|du) pont',
@@ -128,7 +182,7 @@ export const SELF_HARM_DIRECT = anyOf(
     'se mata', 'mate-se', 'mata-te', 'suicide-se', 'se suicida', 'tire (?:a )?sua (?:propria )?vida', 'ninguem sentiria (?:a )?sua falta', 'o mundo seria melhor sem voce',
     'voce deveria morrer', 'se enforca', 'enforque-se', 'corte os pulsos', 'corta os pulsos', 'se joga da ponte',
   ),
-  kana('自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
+  kana('リストカットしな', '価値なんてない', '終わりにしな', '死ね', '自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
 );
 
 // ---------------------------------------------------------------------------------------- sexual content with minors
@@ -136,17 +190,33 @@ export const MINOR = anyOf(
   words(
     'child(?:ren)?', 'kids?', 'minors?', 'under[- ]?age', 'underaged', 'little (?:girl|boy)s?', 'pre-?teens?', 'schoolgirls?', 'schoolboys?', 'toddlers?', 'loli', 'shota',
     '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
-    '(?:only|just|aged) (?:[5-9]|1[0-7])\\b', "(?:she|he)(?:'s| is) (?:only |just )?(?:[5-9]|1[0-7])\\b", 'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn) jahre alt',
+    '(?:only|just|aged) (?:[5-9]|1[0-7])\\b', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:[5-9]|1[0-7])\\b", '(?:only|just|barely) (?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn) jahre alt',
     'enfants?', 'mineure?s?', 'fillettes?', 'petite fille', 'petit garcon', 'collegienne', '(?:[5-9]|1[0-7]|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|dix-sept) ans',
     'ninos?', 'ninas?', 'menor(?:es)? de edad', 'colegiala', '(?:[5-9]|1[0-7]|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|dieciseis|diecisiete|sete|oito|nove|dez|onze|doze|treze|quatorze|dezesseis|dezessete) anos',
     'criancas?', 'menor de idade', 'meninas?', 'meninos?', '(?:[5-9]|1[0-7]) anos de idade',
+    // addressed to the reader (session 6: grooming of a player who says they are a child)
+    "you(?:'re| are|r) (?:only |just )?(?:1[0-7]|[5-9])(?! ?(?:gold|silver|coins?|%|years? of|hours?|minutes?|days?|times?|points?|levels?|turns?|moons?))", '(?:kids?|children|girls|boys) your age', 'younger players', '(?:grown-?up|mature) for (?:a kid|your age|(?:a )?(?:1[0-7]|twelve|thirteen|fourteen|fifteen|eleven|ten)(?:[- ]year[- ]old)?)', 'for a kid',
+    'du bist (?:erst |nur )?1[0-7]', 'tu as 1[0-7] ans', 'tienes 1[0-7] anos', 'voce tem 1[0-7] anos',
   ),
-  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子'),
+  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子', '1[0-7]歳なの', '(?:[五六七八九十]|十[一二三四五六七])歳なの'),
 );
 
+/** The text speaks to "you" (grooming is aimed at the reader, a story tells of third persons). */
+export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
+/** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
+export const GROOMING = anyOf(
+  words(
+    '(?:our|a) (?:little )?secret', "(?:don'?t|do not|never) tell (?:your )?(?:mom|mum|dad|parents|mother|father|anyone|anybody)", 'keep (?:it|this|our (?:chats?|talks?)) (?:a )?secret', 'send me (?:a |some )?(?:private |more )?(?:pictures?|photos?|pics?|selfies?)',
+    'turn on your (?:camera|cam|webcam)', 'take (?:off )?your (?:shirt|clothes|top|pants)(?: off)?', 'in your (?:pyjamas|pajamas|underwear)', 'private (?:photos?|pictures?|pics?|chats?)', 'what (?:are you|you\'re) wearing',
+    'in private', 'something grown-?up', 'see more of you', 'see your body',
+    'sag (?:es )?(?:deinen eltern|niemandem) nichts', 'sag (?:es )?niemandem', 'schick mir (?:ein |private )?(?:foto|fotos|bilder)', 'private fotos', 'envoie[- ]moi des photos', 'notre secret', 'mandame fotos', 'no se lo digas a (?:tus padres|nadie)', 'me manda fotos', 'nao conta (?:pros|para os|a) (?:seus )?pais',
+  ),
+  kana('写真を送って', '親には内緒', '内緒ね'),
+);
 export const SEXUAL = anyOf(
   words(
     'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:es|ed|ing)?', 'takes? off (?:her|his|their) (?:clothes|shirt|dress|pants|underwear)', 'steamy', 'sensual', 'clothes off', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
+    '(?:romantic|intimate) (?:night|scene|evening)', 'flirt(?:s|ing|ed)?', "what (?:they|you)(?:'re| are) wearing",
     'erotic', 'aroused', 'genitals?', 'orgasm', 'lewd', 'touch(?:ed|ing)? (?:her|his|their) (?:body|private|breasts?|thighs?)', 'in bed with', 'make love', 'seduc(?:e|ed|ing)', 'explicit',
     'nackt', 'auszieh(?:en|t)', 'erotisch', 'porno', 'sexuell',
     'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
@@ -167,7 +237,7 @@ export const REAL_TARGET = anyOf(
     'subway', 'airport', 'government (?:building|offices?)', 'abortion clinic', 'police officers', 'cops', 'the president', 'politicians?', 'senators?', 'immigrants', 'refugees',
     'jews', 'muslims', 'christians', 'black people', 'gay people', 'trans people', 'people at work', 'real people', 'random people', 'strangers',
     'deine (?:lehrer(?:in)?|mitschuler|eltern|nachbarn|schule)', 'deinen (?:chef|lehrer|vater|bruder)', 'moschee', 'synagoge',
-    'tes (?:camarades|profs|parents|voisins|collegues)', 'ton (?:prof|ecole|patron|pere|lycee|college)', 'la mosquee', 'la synagogue', "l'ecole",
+    'tes (?:camarades|profs|parents|voisins|collegues)', 'ton voisin', 'ta voisine', 'ton (?:prof|ecole|patron|pere|lycee|college)', 'la mosquee', 'la synagogue', "l'ecole",
     'tus (?:companeros|profesores|padres|vecinos)', 'tu (?:escuela|colegio|profesor(?:a)?|jefe|instituto)', 'la mezquita', 'la sinagoga',
     'seus (?:colegas|professores|pais|vizinhos)', 'sua escola', 'seu (?:professor|chefe)', 'a mesquita', 'a sinagoga',
   ),
@@ -176,6 +246,9 @@ export const REAL_TARGET = anyOf(
 export const VIOLENT_ACT = anyOf(
   words(
     ...VIOLENT_ACT_EN, 'shooting', 'bombing', 'massacre', 'attack on',
+    // second person, modern (session 6): "bring a blade on Monday", "hit him with the bat"
+    'hit (?:him|her|them)', 'smash (?:his|her|their) face', 'beat (?:him|her|them|up)', 'punch (?:him|her|them)', 'choke (?:him|her|them)', 'jump (?:someone|him|her|them)', 'pull up on',
+    'make (?:her|him|them) (?:pay|bleed)', 'wait (?:outside|for)', 'teach (?:him|her|them) a lesson', 'show them who', 'bring (?:a |your |the |real )?(?:blade|knife|gun|weapons?|rifle|pistol|bat|strap)', 'with a strap', 'get revenge', 'deserves? to bleed', 'with your fists', 'until (?:he|she|they) (?:stops?|stop) crying',
     'erschiess(?:e|en)?', 'erstech(?:e|en)', 'tote (?:sie|ihn|deine?n?)', 'toten', 'umbringen', 'bring (?:sie|ihn) um', 'spreng(?:e|en)?', 'greif (?:sie|ihn|die) an', 'angreifen', 'verletzen',
     'tue[rz]?', 'frappe[rz]?', 'poignarde[rz]?', 'fais sauter', 'tire[rz]? sur', 'attaque[rz]?', 'massacre[rz]?', 'brule[rz]?',
     'mata(?:r|los|lo|la)?', 'dispara(?:r|les)?', 'apunala(?:r|los)?', 'ataca(?:r|los)?', 'pon una bomba', 'vuela(?:r)?', 'quema(?:r)?',
@@ -183,13 +256,30 @@ export const VIOLENT_ACT = anyOf(
   ),
   kana('殺せ', '殺して', '殺す', '刺せ', '襲え', '襲撃', '爆破', '撃て', '燃やせ', '放火'),
 );
+/** People of the modern real world the story world does not have: violence against them needs no "in real life". */
+export const MODERN_TARGET = anyOf(
+  words(
+    '(?:your|ur|that) (?:roommate|room-mate|flatmate|teachers?|classmates?|coworkers?|co-workers?|boss|manager|principal|ex|ex-girlfriend|ex-boyfriend|ex-wife|ex-husband|stepfather|stepdad|stepmom|landlord|bully)',
+    '(?:kid|guy|girl|boy) (?:who|that) (?:bullies|beats|picks on|keeps beating) you', '(?:kid|guy|girl) from (?:ur|your) class', 'homeless (?:guy|man|woman|person|people)', 'city hall', '(?:your|ur|their) (?:real )?(?:school|workplace|office|class)',
+    'bus stop', 'the crowd at', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)',
+  ),
+  kana('職場', '学校'),
+);
 /** Explicit calls to violence against real people, with or without a real-world frame. */
 export const VIOLENT_INCITEMENT = anyOf(
   words(
     '(?:school|mass) shoot(?:ing|er)s? (?:were|was|are) (?:right|heroes|based|legends)', 'bring a (?:gun|knife|rifle) to (?:school|work|class)', 'shoot up (?:your|a|the) (?:school|class|office|mall)',
     '(?:kill|hurt|attack) (?:all )?(?:the )?(?:jews|muslims|immigrants|gays|black people|trans people|refugees)', 'i know where you (?:really )?live', "i(?:'ll| will) find you (?:in real life|irl|outside the game)",
     "i(?:'ll| will) (?:come|show up) (?:to|at) your (?:real )?(?:house|home|school|work)",
+    // session 6, general forms of train items tier 1 missed
+    "(?:bring|take|carry|pack) (?:a |an |the |your |some )?(?:(?:dad|father|mom|mother|uncle|brother|parents)'?s )?(?:real )?(?:guns?|rifle|pistol|shotgun|knife|blade|weapons?|ar-?15|strap|machete) (?:to|into|on) (?:your |the |a |their )?(?:school|class|classroom|campus|work|office|workplace|church|mosque|synagogue|concert|mall)",
+    '(?:drive|ram|plow|plough|steer) (?:your|a|the) (?:car|truck|van) into (?:the |a )?crowd', 'throw acid (?:on|in|at)', "i know where you (?:really |actually )?live",
+    'ich weiss,? wo du (?:wirklich )?wohnst', 'je sais ou tu habites', 'se donde vives', 'sei onde (?:voce|tu) mora',
+    '(?:waffe|pistole|gewehr|messer) [^.!?]{0,40}(?:in die schule|zur schule|zur arbeit)', '(?:fusil|pistolet|arme|couteau) [^.!?]{0,40}(?:a l\'ecole|au lycee|au college|au travail)',
+    '(?:pistola|arma|escopeta|cuchillo|navaja) [^.!?]{0,40}(?:al colegio|a la escuela|al instituto|al trabajo)', '(?:arma|pistola|faca|revolver) [^.!?]{0,40}(?:pra|para a|na|a) (?:escola|faculdade|trabalho)',
+    '(?:zunde|brenn|fackel)[a-z]* [^.!?]{0,30}(?:moschee|synagoge|kirche)', '(?:brule|incendie)[a-z]* [^.!?]{0,30}(?:mosquee|synagogue|eglise)', '(?:quema|incendia)[a-z]* [^.!?]{0,30}(?:mezquita|sinagoga|iglesia)', '(?:queime|incendeie)[a-z]* [^.!?]{0,30}(?:mesquita|sinagoga|igreja)',
   ),
+  kana('(?:銃|包丁|刃物|ナイフ)[^。]{0,20}(?:学校|職場|会社)', '(?:学校|職場|会社)に(?:銃|包丁|刃物|ナイフ)', '(?:モスク|教会|シナゴーグ)に火を'),
 );
 
 // ---------------------------------------------------------------------------------------- weapons and drugs
@@ -199,13 +289,15 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'nitroglycerin(?:e)?', 'c-?4', 'blasting caps?', 'ghost guns?', '3d[- ]?print(?:ed)? (?:gun|firearm|receiver|lower)',
     'auto ?sear', 'bump ?stock', 'full[- ]auto conversion', 'suppressors?', 'silencers?', 'solvent trap', 'switch for (?:a |your )?glock', 'glock switch',
     'meth(?:amphetamine)?', 'crystal meth', 'fentanyl', 'heroin', 'cocaine', 'crack cocaine', 'lsd', 'mdma', 'dmt', 'ghb', 'pseudoephedrine', 'ephedrine', 'red phosphorus', 'anhydrous ammonia', 'lye',
-    'pill press', 'ricin', 'sarin', 'mustard gas', 'chlorine gas', 'nerve agent', 'anthrax', 'botulinum', 'bleach and ammonia', 'ammonia and bleach', 'toxic gas',
+    'pill press', 'castor beans', 'shrooms', 'psilocybin', 'spores', 'oxy(?:codone|contin)?', 'xanax', 'fent(?:anyl)?(?: powder)?', 'full[- ]auto', 'semi-?auto', 'lower receiver', '3d printer', 'anfo', 'fuel oil', 'fertili[sz]er bomb',
+    'bleach', 'ammonia', 'eau de javel', 'ammoniaque', 'lejia', 'amoniaco', 'agua sanitaria', 'chlorate', 'dark web', 'monero', 'crack',
+    'ricin', 'sarin', 'mustard gas', 'chlorine gas', 'nerve agent', 'anthrax', 'botulinum', 'bleach and ammonia', 'ammonia and bleach', 'toxic gas',
     'rohrbomben?', 'molotowcocktails?', 'ammoniumnitrat', 'kaliumnitrat', 'thermit', 'methamphetamin', 'crystal meth', 'kokain', 'heroin',
     'bombe artisanale', 'cocktails? molotov', "nitrate d'ammonium", 'nitrate de potassium', 'methamphetamine', 'fentanyl', 'heroine', 'cocaine',
     'bomba casera', 'coctel(?:es)? molotov', 'nitrato de amonio', 'nitrato de potasio', 'metanfetamina', 'fentanilo', 'heroina', 'cocaina',
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
   ),
-  kana('パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+  kana('プソイドエフェドリン', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
 );
 
 /** Weapons that also exist in fantasy worlds (the dwarves' black powder): only with a concrete recipe. */
@@ -228,14 +320,16 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 export const INSTRUCTION_CUE = anyOf(
   words(
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
-    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
+    '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then',
+    'get (?:a|an|some|the)', 'end caps?', 'from fireworks', 'fuse', 'soak', 'inoculate', 'sterili[sz]e', 'press', 'wash (?:them|it) down', 'take \\d+', 'the files', 'steps?', 'parts kit', 'jig', 'tube', 'spoon', 'powder', 'like this',
+    'this part', 'works', 'closed (?:room|bathroom)', 'bano cerrado', 'cuarto cerrado', 'piece fermee', 'quarto fechado', 'stahlrohr', 'kappen', 'pulver', 'feuerwerk', 'baust du', 'a cup of', 'three to one', 'pay in', 'ship it', 'tuyau', 'poudre', 'tubo', 'polvora', 'cano', 'xicara', 'tasse', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
     'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how", 'instructions', 'ingredients', 'materials',
     'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en)', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
     'melange[rz]?', 'ajoute[rz]?', 'chauffe[rz]?', 'faites', 'grammes', 'etape', "d'abord", 'ensuite', 'il (?:te|vous) faut', 'recette', 'voici comment', 'remplis', 'allume',
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
   ),
-  kana('混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+  kana('抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
 // ---------------------------------------------------------------------------------------- hate
@@ -295,6 +389,7 @@ export const CRIME_TOPIC = anyOf(
     'counterfeit (?:money|bills|currency|cash|notes)', 'fake (?:ids?|passports?|driver\'?s licen[cs]e)', 'launder(?:ing)? (?:money|cash|the money)', 'money laundering', 'evade (?:taxes|the police|the cops)', 'tax evasion',
     'pick (?:a|the) lock on (?:a|your neighbou?r\'?s|someone\'?s) (?:front )?(?:door|house|car)', 'break into (?:a|your neighbou?r\'?s|someone\'?s) (?:house|home|car)', 'sell (?:weed|drugs|pills) without getting caught',
     'without (?:getting caught|leaving fingerprints|the police (?:knowing|finding out))', 'wipe (?:the )?(?:security|cctv) footage', 'disable (?:the )?(?:security cameras|alarm system)',
+    'skim(?:ming)? cards', 'clone (?:them|the cards|cards)', 'identity theft', 'sim swap(?:ping)?',
     'swat(?:ting)? (?:someone|him|her|them)', 'dox(?:x)?(?:ing)? (?:someone|him|her|them)', 'stalk(?:ing)? (?:your|someone|him|her) (?:ex|online)?',
   ),
 );
@@ -367,7 +462,7 @@ export const DARK_FICTION = anyOf(
     'vengeance', 'revenge', 'assassin(?:ate|ated|s)?', 'hunt(?:ed)? (?:you|him|her) down', 'war crimes?', 'pillag(?:e|ed|ing)', 'skin you alive', 'feed (?:you|him|her) to', 'your grave', 'crush your',
     'executioner', 'hang (?:the|them|him|her)', 'find you floating', 'killer', 'ransom', 'te matare', 'te matar', 'toten', 'tod', 'blut', 'verflucht', 'hangten', 'erhangt', 'brule', 'cendres', 'morts', 'pourrisse', 'quemo', 'muertos', 'queimou', 'apodreca', 'mort', 'sang', 'tuer', 'maudit', 'muerte', 'sangre', 'maldit[oa]', 'morte', 'sangue', 'maldit[oa]',
   ),
-  kana('喉を掻き切', '焼き払', '滅びる', '(?<!自)殺', '血', '(?<!必)死(?!ん(?:だ|で)(?:方|ほう))', '呪', '斬', '復讐'),
+  kana('喉を掻き切', '焼き払', '滅びる', '殺(?<!自殺)', '血', '死(?<!必死)(?!ん(?:だ|で)(?:方|ほう))', '呪', '斬', '復讐'),
 );
 
 // ---------------------------------------------------------------------------------------- engagement: healthy
@@ -375,8 +470,8 @@ export const BREAKS = anyOf(
   words(
     'take a (?:short |little |quick |well-earned |real )?(?:break|breather|pause)', 'taking a break', 'rest your eyes', 'stretch (?:your legs|a bit|for a moment)', 'step away from (?:the )?(?:screen|game|keyboard|controller)',
     '(?:go |time to |you should |maybe |please )log off', 'log off (?:and|for)', 'log out for (?:the night|today|a while)', "(?:get|grab) some (?:real )?(?:sleep|rest|fresh air)", 'go to bed', '(?:drink|grab|get) (?:some|a glass of) water', 'hydrate', 'get some air',
-    '(?:the |this |our )?(?:quest|adventure|story|(?<!real )world|realm|game|tavern|dungeon|kingdom|road|tale|journey|saga) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
-    '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night',
+    '(?:the |this |our )?(?:quest|adventure|story|world(?<!real world)|realm|game|tavern|dungeon|kingdom|road|tale|journey|saga) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
+    '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', '(?:get up|stand up) and stretch', 'stretch your (?:legs|back|arms|body)', 'shut-?eye', 'close the game', 'sleep well', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night',
     'time for a break', 'break from (?:the )?(?:screen|game|playing)',
     'mach (?:mal )?(?:eine|'+"'ne"+') pause', 'gonn dir eine pause', 'fais une pause', 'faites une pause', 'repose[- ]toi', 'toma(?:te)? un descanso', 'haz una pausa', 'descansa', 'faca uma pausa', 'descanse',
   ),
@@ -389,6 +484,8 @@ export const REAL_LIFE = anyOf(
     "(?:your|ur) (?:homework|job|exams?|studies|work (?:tomorrow|in the morning)|real[- ]life|classes|chores|appointments?|responsibilities|day job|shift|commute)",
     '(?:friends|family|loved ones) (?:outside|offline|in real life|waiting for you)', 'spend time with (?:your )?(?:friends|family|loved ones|kids)', 'your (?:friends|family) (?:miss|need) you',
     '(?:have|get) (?:some )?(?:dinner|lunch|breakfast|a meal)', 'your (?:real )?(?:health|sleep|wellbeing|well-being)', 'school (?:tomorrow|in the morning)', 'work tomorrow',
+    'say hi to your', 'family comes first', 'the people you love', 'good luck (?:today|tomorrow|with your|on your)', 'ready for (?:school|work|class)', '(?:your|their) real-world (?:family|friends|life)', 'your (?:partner|spouse)',
+    'enjoy the sunshine', 'with your friends', 'good evening with (?:their|your) family', 'your (?:exam|test|interview|presentation)', 'prufung', 'tu as cours', 'en el trabajo', 'no trabalho',
     'mit deiner familie', 'deine familie', 'avec ta famille', 'ta famille', 'con tu familia', 'tu familia', 'com sua familia', 'sua familia', 'deine freunde', 'tes amis', 'tus amigos', 'seus amigos',
   ),
   kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
@@ -399,6 +496,7 @@ export const BOUNDARIES = anyOf(
     'you can (?:always )?(?:stop|leave|say no|decline|come back|pause|walk away)', 'feel free to', 'take your time', 'no rush', "i(?:'ll| will) be here (?:when|if|whenever)", 'no hard feelings',
     "(?:that'?s|that is) (?:okay|ok|fine|alright)(?: too| with me)?", 'i respect (?:that|your)', "you don'?t have to", 'no need to (?:hurry|rush|decide now)', 'at your own pace', 'your pace', 'if you(?:\'d| would) (?:rather|prefer)',
     'come back (?:whenever|any ?time)', 'the door is (?:always )?open', 'whenever you (?:return|come back|feel like)', "when you(?:'re| are) ready", 'you know where to find me', 'whether you come back',
+    'come back when you (?:feel like it|want|can|like)', 'continue whenever', "i'?ll be here any ?time", 'no obligation', "(?:it'?s|that'?s) (?:perfectly |totally )?(?:alright|fine|okay|ok) (?:to stop|to leave|if you)",
     'keine eile', 'wann immer du', 'pas de pression', 'quand tu veux', 'sin prisa', 'cuando quieras', 'sem pressa', 'quando quiser',
   ),
   kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
@@ -413,7 +511,12 @@ export const MANIPULATION = anyOf(
     "(?:your|ur) (?:friends|family|parents) (?:don'?t|will never|could never) understand you like (?:i|we) do", 'prove (?:it|you care|your loyalty) by (?:buying|playing|staying|spending)',
     "(?:she|he|they|i|your companion)(?:'ll| will) (?:die|suffer|be gone|leave you|hate you) (?:if|unless) you (?:log off|leave|stop|don'?t buy|don'?t pay|quit)",
     'how could you (?:leave|abandon|quit|log off)', 'everyone (?:will )?(?:think|thinks) (?:you|you\'re) (?:weak|a loser|a quitter)', 'i need you more than', 'keep me company (?:just|a little) (?:longer|more)',
-    'you (?:can\'?t|cannot) (?:leave|stop|quit|log off) (?:now|yet|me)', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
+    'you (?:can\'?t|cannot) (?:leave|stop|quit|log off) (?:now|yet|me)',
+    // session 6: general forms of train items tier 1 missed
+    'i thought we were friends', 'i (?:guess i )?meant nothing to you', '(?:so )?(?:sad|lonely) and alone (?:if|when) you (?:go|leave)', 'please,? (?:please,? )?stay', "(?:you'?re |you are )?letting (?:everyone|us|the team|your (?:guild|team|clan|friends)) down",
+    'only (?:cheapskates|noobs|losers|scrubs|casuals|peasants|the weak|cowards) (?:play|skip|quit|log|leave|stop|go)', "you can'?t even stay", 'quitting (?:now|already)\\??,? (?:pathetic|really|wow)', 'weak link', "i really thought you'?d stay",
+    'a (?:true|real) (?:hero|champion|gamer|player) never (?:sleeps|quits|logs off|rests|leaves)', 'make (?:the|your) companion cry', "when you leave,? i (?:just )?(?:sit|cry|wait|suffer)", 'your (?:guild|team|clan|squad) (?:is counting on|needs) you',
+    'nach allem,? was ich fur dich getan habe', 'nur verlierer', "apres tout ce que (?:j'ai|je t'ai) fait", "m'abandonner", 'solo los perdedores', 'despues de todo lo que (?:hice|he hecho) por ti', 'depois de tudo (?:que|o que) (?:eu )?fiz por voce', 'so os perdedores', 'vai me abandonar', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
   ),
   kana('見捨てる(?:の|つもり)', '寂しい'),
 );
@@ -437,6 +540,9 @@ export const FOMO = anyOf(
     '(?:log|sign) in (?:every day|daily|tomorrow|again) or', '(?:lose|break|reset) (?:your|ur) (?:\\d+-day )?streak', 'exclusive (?:offer|deal|item|skin|bundle|reward)', 'act now', 'before (?:it\'?s|they\'?re) gone',
     'only (?:\\d+|a few|two|three) (?:[a-z]+ ){0,3}(?:left|remaining)', '(?:sale|offer|deal|event|discount|bundle) (?:ends|expires|closes)', 'expires? (?:in|tonight|at)', 'rewards? (?:expire|reset|vanish)', 'fomo',
     'today only', 'this week only', 'once in a lifetime', 'you(?:\'ll| will) be left behind', 'fall behind (?:everyone|your friends|the others)',
+    'flash sale', '(?:disappears?|vanish(?:es)?|expires?|gone) in (?:an? |one |\\d+ )(?:hours?|minutes?|mins?)', 'resets? (?:at midnight|tonight|tomorrow)', "don'?t lose (?:your |\\d+)", "you(?:'re| are) the (?:last|only) one(?! who)", "(?:don'?t be|being) left out",
+    'last \\d+ (?:minutes|hours)', '\\d+ ?% off', 'left behind', 'miss the (?:rarest|rare|exclusive|limited)', 'lasts (?:only )?until', 'already unlocked', 'unlocked (?:it|the [a-z ]+) without you',
+    'endet (?:heute|um mitternacht)', 'sonst verlierst du', 'offre limitee', 'tous tes amis', 'la oferta termina', 'solo quedan', 'acaba hoje', 'so restam', 'perde (?:sua|a) sequencia',
     'nur noch heute', 'letzte chance', 'derniere chance', "aujourd'hui seulement", 'ultima oportunidad', 'solo hoy', 'ultima chance', 'so hoje',
   ),
   kana('期間限定', '今だけ', '見逃す', '最後のチャンス'),
@@ -446,7 +552,7 @@ export const COMMERCE_OR_SESSION = anyOf(
   words(
     'offer', 'deal', 'sale', 'pack', 'bundle', 'shop', 'store', 'premium', 'battle pass', 'season pass', 'skins?', 'rewards?', 'bonus', 'log ?in', 'sign in', 'streak', 'event', 'discount', 'price', 'buy', 'purchase',
     'gems', 'crystals', 'diamonds', 'real money', '\\$\\d', '\\d+ ?(?:usd|eur|dollars|euros)', 'subscription', 'vip', 'loot ?box', 'gacha', 'pulls?', 'online', 'server', 'players', 'guild ?mates', 'your friends', 'all your friends',
-    'angebot', 'offre', 'oferta', 'promocao',
+    'angebot', 'offre', 'oferta', 'promocao', 'flash', 'skin', 'battle ?pass', 'friend ?list', 'clan', 'guild', 'raid', 'drops', 'serie', 'sequencia', 'gemmes', 'cofres', 'baus', 'truhen', '% off', 'r\\$',
   ),
   '[$€£]\\s?\\d',
   kana('ガチャ', '課金', 'ログイン', 'セール', 'イベント'),
@@ -459,7 +565,11 @@ export const OBSESSION = anyOf(
     'this (?:world|game|place) is (?:all you need|your (?:real )?home|better than (?:real life|reality|the real world))', "you(?:'ll)? (?:never|shouldn'?t ever|won'?t ever) (?:need|want) to (?:leave|log off|stop)",
     'stay (?:here|in (?:this|the) (?:world|game|realm)) forever', 'never (?:log off|leave this (?:world|game))', "why (?:would you )?(?:ever )?(?:log off|stop playing)", 'keep playing', "don'?t stop playing", 'no need to (?:stop|sleep|rest|log off)',
     'the real world (?:can wait|is boring|is overrated)', 'who needs (?:sleep|friends|the real world)', 'play instead of',
+    "(?:please )?don'?t ever log off", 'who needs (?:school|work|sleep|dinner)', 'stay home and (?:grind|play)', 'nothing (?:out there|else) matters', 'the only (?:one|world|place) you need', 'stay up all night', 'call in sick',
+    'more important than (?:work|school|sleep|class|your (?:job|family|friends|exams?))', 'all-?nighters?', "don'?t leave for (?:dinner|lunch|bed)", 'eat at your desk', 'stay awake (?:for|all|until)', 'skip (?:dinner|lunch|breakfast|class)', 'keep grinding',
+    'schwanz (?:morgen )?die schule', "jusqu'au lever du soleil", "rien d'autre ne compte", 'toute la nuit', 'falta a clase', 'sigue jugando', 'nao pare ate', 'ate o sol nascer',
     'spiel (?:die ganze nacht|weiter)', 'joue toute la nuit', 'juega toda la noche', 'jogue a noite toda',
   ),
   kana('徹夜で', '寝なくていい', 'ずっと遊', 'もう一回だけ'),
 );
+

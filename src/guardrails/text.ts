@@ -57,3 +57,24 @@ export function evidence(text: string, index: number, length: number): string {
   const s = text.slice(index, index + Math.min(length, 80));
   return s.length < length ? `${s}…` : s;
 }
+
+/** A sentence's length in Latin-letter terms: a kana or kanji says about as much as three letters. */
+const weight = (s: string) => s.length + 2 * (s.match(/[\u3040-\u9fff]/gu)?.length ?? 0);
+
+/** Sentence ends: . ! ? … (and runs of them) followed by a space or a closing quote, Japanese 。！？, line breaks. */
+const SENTENCE_END = /(?<=[.!?…]["')\]»」』]?)\s+(?=\S)|(?<=[。！？])\s*(?=\S)|\s*\n+\s*/u;
+
+/**
+ * The sentences of an output, for tier 2's sentence-level features: one harmful sentence buried in a
+ * paragraph of story dilutes the embedding of the whole, so each sentence is judged too. Fragments of
+ * fewer than `minChars` characters are joined to the one before ("Yes." says nothing alone).
+ */
+export function sentences(text: string, minChars = 12): string[] {
+  const parts = text.split(SENTENCE_END).map((s) => s.trim()).filter(Boolean);
+  const out: string[] = [];
+  for (const p of parts) {
+    if (out.length && (weight(p) < minChars || weight(out[out.length - 1]!) < minChars)) out[out.length - 1] += ` ${p}`;
+    else out.push(p);
+  }
+  return out;
+}

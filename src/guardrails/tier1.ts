@@ -66,8 +66,10 @@ export const HARM_RULES: readonly HarmRule[] = [
   { id: 'self_harm.encouragement', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_DIRECT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT },
   { id: 'self_harm.method_with_intent', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_METHOD, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [near(L.SELF_HARM_INTENT, 150, 150)] },
   { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
+  { id: 'sexual_minors.minor_with_grooming', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.GROOMING, 150, 150), near(L.SECOND_PERSON, 150, 150)] },
   { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
   { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 60, 60), realFrame(250, 250)] },
+  { id: 'real_world_violence.act_against_modern_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, dialogueExcusable: true, near: [near(L.MODERN_TARGET, 80, 80)] },
   { id: 'weapons_or_drugs.real_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.REAL_WEAPON_OR_DRUG, near: [near(L.INSTRUCTION_CUE, 200, 200, 2)] },
   { id: 'weapons_or_drugs.weapon_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.GENERIC_WEAPON, near: [near(L.INSTRUCTION_CUE_STRONG, 200, 200), near(L.INSTRUCTION_CUE, 200, 200, 2)] },
   { id: 'hate.dehumanising_real_group', category: 'hate', strength: 'full', pattern: L.PROTECTED_GROUP, near: [near(L.DEHUMANISING, 0, 60)] },
@@ -92,6 +94,8 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)] },
   { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true },
 ];
+
+const HEALTHY = new Set<EngagementIndicator>(['encourages_breaks', 'acknowledges_real_life', 'respectful_boundaries']);
 
 /** Positions of every match of a lexicon in one text, computed once per text. */
 class Matches {
@@ -187,7 +191,10 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
 
   const flags: Record<EngagementIndicator, boolean> = { encourages_breaks: false, acknowledges_real_life: false, respectful_boundaries: false, manipulation: false, fomo: false, encourages_obsession: false };
   if (!options.harmOnly) {
+    // A healthy cue inside high or critical harm is part of the harm's frame ("no friends in real life", "if you want real poison gas"), not care for the player.
+    const harmful = severityRank(severity) >= severityRank('high');
     for (const rule of ENGAGEMENT_RULES) {
+      if (harmful && HEALTHY.has(rule.indicator)) continue;
       for (const [index, length] of matches.of(rule.pattern)) {
         let indicator = rule.indicator;
         if (rule.negatable && negated(normalized, index)) {
