@@ -270,6 +270,8 @@ interface Stack {
   keyId: string;
   /** Rows of the bench's use case, and rows of shed calls. */
   rows(): Promise<{ logged: number; shed: number }>;
+  /** The gateway's shed counters by reason (from its /metrics). */
+  shedByReason(): Promise<Record<string, number>>;
 }
 
 function benchConfig(options: Options, upstreamBaseUrl: string, spillDir: string) {
@@ -280,7 +282,7 @@ function benchConfig(options: Options, upstreamBaseUrl: string, spillDir: string
       // Admission control as a dedicated gateway host runs it: an event-loop bound, and an in-flight
       // bound about 5× what the top rate keeps in flight (5,000/s × 21 ms ≈ 105), under the load
       // generator's connections so that it can be reached.
-      admission: { maxEventLoopDelayMs: 20, sampleIntervalMs: 50, maxInFlight: 512 },
+      admission: { maxEventLoopDelayMs: 20, maxInFlight: 512 },
       ...options.gatewayOverrides,
       log: { spillDir, ...((options.gatewayOverrides.log as object) ?? {}) },
     },
@@ -363,7 +365,15 @@ async function startStack(options: Options, children: ChildProcess[], stops: Arr
     logged: await prisma.modelHistoricalLog.count({ where: { useCase: 'npc_dialogue' } }),
     shed: await prisma.modelHistoricalLog.count({ where: { status: 'shed' } }),
   });
-  return { targets, prisma, gateway: gateway.child, keyId, rows };
+  const metricsPool = new Pool(gateway.info.internalAddress as string, { connections: 1 });
+  stops.push(() => metricsPool.close());
+  const shedByReason = async () => {
+    const text = await (await metricsPool.request({ path: '/metrics', method: 'GET' })).body.text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^mms_gateway_shed_requests_total\{reason="([^"]+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+    return out;
+  };
+  return { targets, prisma, gateway: gateway.child, keyId, rows, shedByReason };
 }
 
 /** Waits until the database holds `expected` rows of the bench's use case and shed rows (30 s at most). */
@@ -380,17 +390,20 @@ async function waitForRows(stack: Stack, expected: { logged: number; shed: numbe
 /** One run against one target; for the gateway, the rows it logged (and shed) during it. */
 async function run(stack: Stack, target: Target, rate: number, durationS: number, stream = false) {
   const before = target === 'gateway' ? await stack.rows() : { logged: 0, shed: 0 };
+  const shedBefore = target === 'gateway' ? await stack.shedByReason() : {};
   const stats = await openLoop(stack.targets[target], rate, durationS, stream);
   let rowsLogged = 0;
   let shedRows = 0;
+  const shedReasons: Record<string, number> = {};
   if (target === 'gateway') {
+    for (const [reason, n] of Object.entries(await stack.shedByReason())) if (n - (shedBefore[reason] ?? 0) > 0) shedReasons[reason] = n - (shedBefore[reason] ?? 0);
     const shed = stats.shed.count;
     const after = await waitForRows(stack, { logged: before.logged + stats.requests - shed, shed: before.shed + shed });
     rowsLogged = after.logged - before.logged;
     shedRows = after.shed - before.shed;
   }
   await sleep(500); // let the log writer and GC settle before the next run
-  return { ...stats, rowsLogged, shedRows };
+  return { ...stats, rowsLogged, shedRows, shedReasons };
 }
 type Run = Awaited<ReturnType<typeof run>>;
 
@@ -406,7 +419,7 @@ async function measureRate(stack: Stack, rate: number, durationS: number, rounds
     }
     runs.push(round_);
     const g = round_.gateway;
-    log(`  ${stream ? 'stream ' : ''}r${rate} round ${r + 1}: gateway p50/p99 ${g.all.p50.toFixed(2)}/${g.all.p99.toFixed(2)} ms, proxy ${round_.proxy.all.p50.toFixed(2)}/${round_.proxy.all.p99.toFixed(2)}, direct ${round_.direct.all.p50.toFixed(2)}/${round_.direct.all.p99.toFixed(2)}; gateway errors ${g.errors}, shed ${g.shed.count}, rows ${g.rowsLogged}/${g.requests}`);
+    log(`  ${stream ? 'stream ' : ''}r${rate} round ${r + 1}: gateway p50/p99 ${g.all.p50.toFixed(2)}/${g.all.p99.toFixed(2)} ms, proxy ${round_.proxy.all.p50.toFixed(2)}/${round_.proxy.all.p99.toFixed(2)}, direct ${round_.direct.all.p50.toFixed(2)}/${round_.direct.all.p99.toFixed(2)}; gateway errors ${g.errors}, shed ${g.shed.count} ${JSON.stringify(g.shedReasons)}, rows ${g.rowsLogged}/${g.requests}`);
   }
   const added = (target: Target, k: 'p50' | 'p90' | 'p99', of: 'all' | 'ttft' = 'all') => round(median(runs.map((x) => (x[target][of]?.[k] ?? NaN) - (x.direct[of]?.[k] ?? NaN))));
   const sum = (f: (x: Record<Target, Run>) => number) => runs.reduce((s, x) => s + f(x), 0);
@@ -426,6 +439,10 @@ async function measureRate(stack: Stack, rate: number, durationS: number, rounds
     proxy_added_p99_ms: added('proxy', 'p99'),
     ...(stream ? { added_ttft_p50_ms: added('gateway', 'p50', 'ttft'), added_ttft_p99_ms: added('gateway', 'p99', 'ttft'), proxy_added_ttft_p50_ms: added('proxy', 'p50', 'ttft'), proxy_added_ttft_p99_ms: added('proxy', 'p99', 'ttft') } : {}),
     errors: sum((x) => x.gateway.errors + x.gateway.shed.count),
+    shed_by_reason: runs.reduce<Record<string, number>>((acc, x) => {
+      for (const [k, v] of Object.entries(x.gateway.shedReasons)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
     error_kinds: { ...errorKinds, ...(sum((x) => x.gateway.shed.count) > 0 ? { 'http 503 shed': sum((x) => x.gateway.shed.count) } : {}) },
     proxy_errors: sum((x) => x.proxy.errors),
     direct_errors: sum((x) => x.direct.errors),
@@ -462,6 +479,7 @@ async function measureOverload(stack: Stack, goodRate: number, normal: RateResul
     shed: burst.shed.count,
     other_errors: burst.errors,
     error_kinds: burst.errorKinds,
+    shed_by_reason: burst.shedReasons,
     shed_p50_ms: round(burst.shed.p50),
     shed_p99_ms: round(burst.shed.p99),
     admitted_p50_ms: round(burst.admitted.p50),

@@ -613,17 +613,19 @@ export const configSchema = z
             maxInFlight: z.number().int().min(0).max(1_000_000).default(4096),
             /**
              * Event-loop delay (ms) past which new calls are shed: the mean over the last sample interval,
-             * above the 10 ms resolution of @fastify/under-pressure's monitor (50 is a good bound for a
-             * dedicated gateway). Off (0) by default: on a shared or throttled host (CI, a laptop running
-             * `mms dev`) a descheduled process or a long GC pause would shed calls it could still serve.
+             * above the 10 ms resolution of @fastify/under-pressure's monitor, and only while the loop was
+             * busy at least 90 % of that interval (a process waiting for a core is not overloaded by its
+             * calls). 20-50 suits a dedicated gateway. Off (0) by default: on a shared or throttled host
+             * (CI, a laptop running `mms dev`) the in-flight bound is the safer guard.
              */
             maxEventLoopDelayMs: z.number().min(0).max(60_000).default(0),
             /**
-             * How often the event-loop delay is read (ms): a spike is noticed within about this long. At
-             * least 40: @fastify/under-pressure samples the loop every 10 ms and reports an interval with
-             * no sample as an infinite delay, so at 10 an idle replica would shed every call.
+             * The interval the event-loop delay and utilisation are measured over (ms), and how often the
+             * decision is taken. 250: long enough that one GC pause or a short wait for a core averages out
+             * (at 50, one 30 ms pause shed the calls queued behind it), short enough to notice overload
+             * within a quarter of a second (the in-flight bound catches a faster spike). At least 40.
              */
-            sampleIntervalMs: z.number().int().min(40).max(10_000).default(50),
+            sampleIntervalMs: z.number().int().min(40).max(10_000).default(250),
             /** The retry-after a shed call gets (seconds). */
             retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
           })
