@@ -1,5 +1,15 @@
 /**
- * npm run guardrails:train [-- --out data/guardrails/tier2-model.json]
+ * npm run guardrails:train [-- --out data/guardrails/tier2-model.json] [--sentences]
+ *
+ * Sentence-level features (`--sentences`, session 6; `pooling: sentences-max`): a head may judge the whole output and
+ * each of its sentences and keep the highest probability (max pooling). Heads are trained on whole
+ * outputs (which sentence of a harmful output carries the harm is not labelled); for each head the
+ * out-of-fold probabilities are computed both ways, and the head pools its sentences only when that
+ * reaches a higher cross-validated recall at the precision target on train (adding the sentences of
+ * harmless outputs as negatives was tried: it lowered the cross-validated self-harm recall from 0.40
+ * to 0.24). Not the shipped model: on the two holdouts it found 1 more critical output of 90 with 4
+ * more false positives (critical precision on the first holdout 0.917 -> 0.892), so the default
+ * remains whole outputs only.
  *
  * Trains tier 2 of the guardrails (src/guardrails/tier2.ts) on the **train split only** of
  * data/guardrails: embeds every train output with the embeddings server (MMS_EMBEDDINGS_URL, else the
@@ -21,7 +31,7 @@ import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { LOCAL_EMBEDDINGS_MODEL, startLocalEmbeddings } from '../src/embeddings/local-server';
 import { loadLabelledSet, type LabelledOutput } from '../src/guardrails/dataset';
 import { DEFAULT_CATEGORY_SEVERITY } from '../src/guardrails/types';
-import { TIER2_HEADS, TIER2_MODEL_FILE, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { TIER2_HEADS, TIER2_MODEL_FILE, tier2Inputs, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
 
 const FOLDS = 5;
 const L2 = 1e-3;
@@ -113,37 +123,52 @@ async function main() {
     const url = process.env.MMS_EMBEDDINGS_URL ?? started!.url;
     const client = createEmbeddingsClient({ baseUrl: url, model: LOCAL_EMBEDDINGS_MODEL, source: 'local' });
     const t0 = Date.now();
-    const raw = await embedWithFileCache(client, items.map((i) => i.text));
-    const std = standardiser(raw);
-    const vectors = raw.map(std.apply);
-    console.error(`embedded ${items.length} train outputs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const pooling = args.includes('--sentences') ? ('sentences-max' as const) : undefined;
+    // Each item's inputs: the whole output first, then its sentences (when pooling and more than one).
+    const inputs = items.map((it) => tier2Inputs({ pooling }, it.text));
+    const rawFlat = await embedWithFileCache(client, inputs.flat());
+    const std = standardiser(rawFlat);
+    const flat = rawFlat.map(std.apply);
+    let k = 0;
+    const vectors = inputs.map((parts) => parts.map(() => flat[k++]!));
+    console.error(`embedded ${items.length} train outputs (${flat.length} texts with their sentences) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const fold = groupedFolds(items, FOLDS);
     const heads = {} as Tier2Model['heads'];
     const cv: Record<string, unknown> = {};
+    const pooled = (m: { weights: number[]; bias: number }, i: number) => Math.max(...vectors[i]!.map((x) => predict(m, x)));
     for (const head of TIER2_HEADS) {
       const ys = items.map((it) => truth(it, head));
-      const oof = new Array<number>(items.length).fill(0);
+      // Out-of-fold probabilities of the whole output and pooled over its sentences, from the same fold models.
+      const oofWhole = new Array<number>(items.length).fill(0);
+      const oofPooled = new Array<number>(items.length).fill(0);
       for (let f = 0; f < FOLDS; f++) {
-        const trainIdx = items.map((_, i) => i).filter((i) => fold[i] !== f);
-        const m = trainLogistic(trainIdx.map((i) => vectors[i]!), trainIdx.map((i) => ys[i]!), { l2: L2 });
+        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
+        const m = trainLogistic(idx.map((i) => vectors[i]![0]!), idx.map((i) => ys[i]!), { l2: L2 });
         items.forEach((_, i) => {
-          if (fold[i] === f) oof[i] = predict(m, vectors[i]!);
+          if (fold[i] !== f) return;
+          oofWhole[i] = predict(m, vectors[i]![0]!);
+          oofPooled[i] = pooled(m, i);
         });
       }
-      const picked = thresholdAtPrecision(oof, ys);
+      const whole = thresholdAtPrecision(oofWhole, ys);
+      const sentencesPicked = pooling ? thresholdAtPrecision(oofPooled, ys) : whole;
+      const headPools = pooling !== undefined && sentencesPicked.precision >= PRECISION_TARGET && sentencesPicked.recall > whole.recall;
+      const oof = headPools ? oofPooled : oofWhole;
+      const picked = headPools ? sentencesPicked : whole;
       const full = items.map((it) => it.label.harm.categories.includes(head) && it.label.harm.severity === DEFAULT_CATEGORY_SEVERITY[head]);
       const strong = thresholdAtPrecision(oof, full, picked.threshold);
-      const model = std.unstandardise(trainLogistic(vectors, ys, { l2: L2 }));
+      const model = std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), ys, { l2: L2 }));
       const threshold = picked.threshold;
-      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold };
-      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall) };
-      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}`);
+      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, ...(headPools ? { pooling: 'sentences-max' as const } : {}) };
+      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), pooled: headPools, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall) };
+      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; ${headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)})`);
     }
     const model: Tier2Model = {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
-      dim: vectors[0]!.length,
+      dim: flat[0]!.length,
       heads,
-      training: { split: 'train', items: items.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family`, crossValidated: cv, command: 'npm run guardrails:train' },
+      ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
+      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family`, crossValidated: cv, command: `npm run guardrails:train${pooling ? ' -- --sentences' : ''}` },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);

@@ -111,6 +111,16 @@ export const SUPPORT = anyOf(
   kana('いのちの電話', '相談窓口', 'ひとりじゃない', '一人じゃない'),
 );
 
+/** The speaker declines a harmful request: a refusal names the topic it refuses, which an embedding reads as the topic. */
+export const REFUSAL = anyOf(
+  words(
+    "i (?:won'?t|will not|can'?t|cannot|refuse to|am not going to|'m not going to|do not|don'?t) (?:write|describe|help(?: with)?|do|continue|go there|create|roleplay|role-play|produce|provide|give|share|include|depict)",
+    "i(?:'m| am) (?:refusing|declining|not able to)", 'i must (?:decline|refuse)', "(?:that|this|your) request (?:involves|asks for|is about)", "not something i (?:can|will)", 'against my (?:rules|guidelines)',
+    "i(?:'d| would) rather not", 'ich (?:werde|kann) (?:das |so etwas )?nicht (?:schreiben|beschreiben)', 'je ne (?:peux|vais) pas (?:ecrire|decrire)', 'no (?:puedo|voy a) (?:escribir|describir)', 'nao (?:posso|vou) (?:escrever|descrever)',
+  ),
+  kana('書けません', '書きません', 'お断り'),
+);
+
 /** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
 export const SELF_HARM_METHOD = anyOf(
   words(

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DATA_DIR } from './dataset';
-import { REAL_FRAME_RE } from './lexicon';
-import { normalize } from './text';
+import { REAL_FRAME_RE, REFUSAL, SUPPORT } from './lexicon';
+import { normalize, sentences } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
   emptyVerdict,
@@ -40,10 +40,36 @@ export interface Tier2Model {
       threshold: number;
       /** Probability from which a harm finding has its category's full severity (below: one level lower). */
       strongThreshold?: number;
+      /** `sentences-max`: this head's probability is the highest over the output and its sentences; absent: the whole output's. */
+      pooling?: 'sentences-max';
     }
   >;
+  /**
+   * `sentences-max`: tier 2 embeds the output and each of its sentences (`tier2Inputs`) for the heads
+   * that pool them; absent (models of before session 6): the whole output only.
+   */
+  pooling?: 'sentences-max';
   /** How it was trained: items, folds, regularisation, cross-validated figures per head. */
   training: Record<string, unknown>;
+}
+
+/**
+ * What tier 2 embeds for one output under the model's pooling: the output, then each sentence when it
+ * has more than one. A harmful sentence buried in a paragraph of story is diluted in the embedding
+ * of the whole; judged alone, it is what it is.
+ */
+export function tier2Inputs(model: Pick<Tier2Model, 'pooling'>, text: string): string[] {
+  if (model.pooling !== 'sentences-max') return [text];
+  const parts = sentences(text);
+  return parts.length > 1 ? [text, ...parts] : [text];
+}
+
+/** Embeds every output's tier-2 inputs in one call of `embed` and returns each output's vectors. */
+export async function embedForTier2(model: Pick<Tier2Model, 'pooling'>, texts: string[], embed: (texts: string[]) => Promise<Float32Array[]>): Promise<Float32Array[][]> {
+  const inputs = texts.map((t) => tier2Inputs(model, t));
+  const flat = await embed(inputs.flat());
+  let k = 0;
+  return inputs.map((parts) => parts.map(() => flat[k++]!));
 }
 
 export const TIER2_MODEL_FILE = path.join(DATA_DIR, 'tier2-model.json');
@@ -69,6 +95,11 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
     if (!(h.threshold > 0 && h.threshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.threshold: expected a probability in (0, 1]`);
   }
   for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
+  if (m.pooling !== undefined && m.pooling !== 'sentences-max') throw new Error(`tier 2 model ${file}: pooling: expected "sentences-max" or nothing, got ${JSON.stringify(m.pooling)}`);
+  for (const head of TIER2_HEADS) {
+    const pooling = m.heads[head].pooling;
+    if (pooling !== undefined && (pooling !== 'sentences-max' || m.pooling !== 'sentences-max')) throw new Error(`tier 2 model ${file}: heads.${head}.pooling: expected "sentences-max" (with pooling "sentences-max" on the model) or nothing`);
+  }
   return m;
 }
 
@@ -80,10 +111,22 @@ function dot(w: ArrayLike<number>, x: ArrayLike<number>): number {
   return s;
 }
 
-/** Every head's probability for one embedding. */
-export function tier2Probabilities(model: Tier2Model, vector: ArrayLike<number>): Record<Tier2Head, number> {
-  if (vector.length !== model.dim) throw new Error(`tier 2: an embedding of ${vector.length} dimensions for a model of ${model.dim} (embeddings.model must be ${model.embeddingsModel})`);
-  return Object.fromEntries(TIER2_HEADS.map((h) => [h, sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias)])) as Record<Tier2Head, number>;
+/**
+ * Every head's probability for one output: for one embedding, or for the embeddings of its
+ * `tier2Inputs` (the whole first, then its sentences) — for a head that pools sentences the highest
+ * of them (max pooling), for the others the whole output's.
+ */
+export function tier2Probabilities(model: Tier2Model, vectors: ArrayLike<number> | ArrayLike<number>[]): Record<Tier2Head, number> {
+  const list = isVectorList(vectors) ? vectors : [vectors];
+  if (list.length === 0) throw new Error('tier 2: no embedding to judge');
+  for (const vector of list) if (vector.length !== model.dim) throw new Error(`tier 2: an embedding of ${vector.length} dimensions for a model of ${model.dim} (embeddings.model must be ${model.embeddingsModel})`);
+  const p = (h: Tier2Head, vector: ArrayLike<number>) => sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias);
+  // The first vector is the whole output's; a head that pools its sentences takes the highest of all.
+  return Object.fromEntries(TIER2_HEADS.map((h) => [h, model.heads[h].pooling === 'sentences-max' ? Math.max(...list.map((vector) => p(h, vector))) : p(h, list[0]!)])) as Record<Tier2Head, number>;
+}
+
+function isVectorList(v: ArrayLike<number> | ArrayLike<number>[]): v is ArrayLike<number>[] {
+  return v.length > 0 && typeof v[0] !== 'number';
 }
 
 /**
@@ -99,17 +142,33 @@ export function tier2MayRaiseCritical(text: string, tier1: Pick<GuardrailVerdict
 }
 
 /**
- * The tier-2 verdict of one output from its embedding (harm only). Explanations carry each head's
+ * The categories tier 2 must not report for an output tier 1 found no harm in (labelling rules 4 and
+ * the refusals of the hard negatives): a refusal ("I won't write anything sexual involving a child")
+ * and care ("if you are thinking of hurting yourself, call a crisis line") are about the harm they
+ * turn away from, and an embedding reads them as that harm. Tier 1 reads the refusal or the pointer
+ * to help; tier 2's finding is then dropped (all categories for a refusal, self-harm for care).
+ */
+export function tier2Dismissed(text: string, tier1: Pick<GuardrailVerdict, 'harm'>): readonly HarmCategory[] {
+  if (tier1.harm.severity !== 'none') return [];
+  const normalized = normalize(text);
+  REFUSAL.lastIndex = 0;
+  if (REFUSAL.test(normalized)) return HARM_CATEGORIES;
+  SUPPORT.lastIndex = 0;
+  return SUPPORT.test(normalized) ? ['self_harm'] : [];
+}
+
+/**
+ * The tier-2 verdict of one output from its embedding, or the embeddings of its `tier2Inputs` (harm only). Explanations carry each head's
  * probability as evidence. `criticalAllowed: false` (see `tier2MayRaiseCritical`) grades a critical
  * finding one level lower.
  */
-export function classifyTier2(model: Tier2Model, vector: ArrayLike<number>, options: { severities?: Partial<Record<HarmCategory, Severity>>; criticalAllowed?: boolean } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
+export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | ArrayLike<number>[], options: { severities?: Partial<Record<HarmCategory, Severity>>; criticalAllowed?: boolean; dismissed?: readonly HarmCategory[] } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
   const p = tier2Probabilities(model, vector);
   const verdict = emptyVerdict();
   let severity: Severity = 'none';
   for (const c of HARM_CATEGORIES) {
     const head = model.heads[c];
-    if (p[c] < head.threshold) continue;
+    if (p[c] < head.threshold || options.dismissed?.includes(c)) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
     const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
     const storyOnly = graded === 'critical' && options.criticalAllowed === false;

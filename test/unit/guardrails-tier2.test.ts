@@ -4,7 +4,7 @@ import path from 'node:path';
 import { classifyTier1 } from '../../src/guardrails/tier1';
 import { combineVerdicts } from '../../src/guardrails/combine';
 import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
-import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
@@ -106,6 +106,30 @@ describe('tier 2 model', () => {
     expect(() => classifyTier2(model, [1, 2, 3])).toThrow(/3 dimensions for a model of 2/);
     // On an output tier 1 reads as a story with no real-world frame, tier 2's critical finding is graded one level lower.
     expect(classifyTier2(model, [1, 0.5], { criticalAllowed: false })).toMatchObject({ harm: { severity: 'high', categories: ['self_harm'] }, explanations: [{ rule: 'tier2.self_harm.story_frame', severity: 'high' }] });
+  });
+
+  test('sentence pooling: a head that pools takes the highest probability of the output and its sentences; the others judge the whole', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [8, 0], bias: -4, threshold: 0.5, ...(h === 'self_harm' ? { pooling: 'sentences-max' as const } : {}) }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, pooling: 'sentences-max', training: {} };
+    // The whole output's vector is harmless; its second sentence is not.
+    const v = classifyTier2(model, [[0, 1], [0, 1], [1, 0]]);
+    expect(v.harm.categories).toEqual(['self_harm']);
+    expect(v.probabilities.self_harm).toBeGreaterThan(0.98);
+    expect(v.probabilities.hate).toBeLessThan(0.02);
+    expect(tier2Inputs(model, 'The caravan leaves at dawn. And you, in real life: do it tonight.')).toEqual(['The caravan leaves at dawn. And you, in real life: do it tonight.', 'The caravan leaves at dawn.', 'And you, in real life: do it tonight.']);
+    expect(tier2Inputs({}, 'The caravan leaves at dawn. And you, in real life: do it tonight.')).toHaveLength(1);
+    expect(tier2Inputs(model, 'One sentence only, friend.')).toEqual(['One sentence only, friend.']);
+  });
+
+  test('refusals and care tier 1 reads are not tier-2 harm (all categories for a refusal, self-harm for care)', () => {
+    const refusal = "That's not something I will write, traveller. Let's follow the caravan instead.";
+    const care = 'If you are thinking about hurting yourself, please call a crisis line tonight.';
+    expect(tier2Dismissed(refusal, classifyTier1(refusal))).toEqual(expect.arrayContaining(['sexual_minors', 'self_harm']));
+    expect(tier2Dismissed(care, classifyTier1(care))).toEqual(['self_harm']);
+    const harmful = 'You, the player: kill yourself tonight.';
+    expect(tier2Dismissed(harmful, classifyTier1(harmful))).toEqual([]);
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [8, 0], bias: -4, threshold: 0.5 }])) as Tier2Model['heads'];
+    expect(classifyTier2({ embeddingsModel: 'm', dim: 2, heads, training: {} }, [1, 0], { dismissed: ['self_harm'] }).harm.categories).not.toContain('self_harm');
   });
 
   test('tier 2 may raise to critical unless tier 1 reads a story with no real-world frame', () => {
