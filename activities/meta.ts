@@ -5,7 +5,8 @@ import { failFastOnNotFound } from './registry';
 import { assessUseCases } from '../src/meta/assess';
 import type { GuardrailsUpdate, MetaAction, UseCaseAssessment } from '../src/meta/decide';
 import type { QueryDefinition, SignalDefinition } from '@temporalio/common';
-import { nextGuardrailsVersion, touchedSettings, withGuardrailsUpdate, type MonitorSettingsLike } from '../src/meta/guardrails';
+import { guardrailsOverrideInForce, guardrailsOverrideOf, nextGuardrailsVersion, setGuardrailsOverride, touchedGatewayPolicy, touchedSettings, withGuardrailsUpdate, type MonitorSettingsLike } from '../src/meta/guardrails';
+import type { GuardrailsPolicyConfig } from '../src/guardrails/policy';
 import { applyMetaParameterChange, executingMetaDecisions, recordMetaDecisions, updateMetaDecision, type RecordedDecision, type RecordMetaDecisionsInput, type UpdateMetaDecisionInput } from '../src/meta/decisions';
 
 /** How the sweep starts an action that is a workflow of another lifecycle, known by type name and business-key id. */
@@ -35,8 +36,10 @@ export interface MetaActivityDeps {
   pipelineInput?: (useCaseId: string, requestedBy: string) => unknown;
   /** Actions this worker cannot start, and why (a paid switch on a worker without the config's providers). */
   unavailable?: Partial<Record<MetaAction, string>>;
-  /** The guardrails monitor's messages; without them an update_guardrails is recorded as not applied. */
+  /** The guardrails monitor's messages; without them an update_guardrails reaches the gateway only. */
   guardrailsMonitor?: GuardrailsMonitorAccess;
+  /** policies.guardrails of mms.config.yaml: what the gateway applies without an update (a decision's "before"). */
+  guardrailsPolicy?: GuardrailsPolicyConfig;
 }
 
 /**
@@ -58,7 +61,7 @@ export function lifecycleVerdict(result: unknown): Record<string, unknown> {
 }
 
 /** Activities of the `metaOptimization` sweep: list, assess, record, act on parameters, reconcile outcomes. */
-export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {}, guardrailsMonitor }: MetaActivityDeps) {
+export function createMetaActivities({ prisma, registeredWorkflowTypes, pipelineInput, unavailable = {}, guardrailsMonitor, guardrailsPolicy }: MetaActivityDeps) {
   return {
     /** Use case ids after `after`, in id order (the sweep's cursor survives continue-as-new). */
     async listMetaUseCases(input: { after: string | null; limit: number }): Promise<string[]> {
@@ -83,42 +86,51 @@ export function createMetaActivities({ prisma, registeredWorkflowTypes, pipeline
     },
 
     /**
-     * An update_guardrails decision: the use case's guardrails monitor gets the stricter settings
-     * (its configureMonitor signal; they apply from its next window) and the decision becomes the
-     * use case's next guardrails version, with the settings before and after. Rejected, with the
-     * reason, when no monitor runs for the use case.
+     * An update_guardrails decision, as the use case's next guardrails version, with the settings
+     * before and after in its row: the gateway's part (severity actions, category severities) goes on
+     * the use case row in the decision's transaction, so every gateway replica applies it at its next
+     * registry poll and after a restart; the monitor's part goes to the use case's guardrails monitor
+     * (its configureMonitor signal; from its next window). No monitor running: the gateway's part still
+     * applies and the decision says the monitor's did not.
      */
     async applyGuardrailsUpdate(input: { decisionId: string; useCaseId: string; guardrails: GuardrailsUpdate }): Promise<{ status: 'executed' | 'rejected'; version?: number; note?: string }> {
-      if (!guardrailsMonitor) {
-        const note = 'not applied: this control worker was started without the guardrails monitor messages';
-        await updateMetaDecision(prisma, { decisionId: input.decisionId, status: 'rejected', note });
-        return { status: 'rejected', note };
+      const monitorId = guardrailsMonitor?.workflowId(input.useCaseId);
+      const handle = monitorId ? Context.current().client.workflow.getHandle(monitorId) : undefined;
+      const running = handle
+        ? await handle
+            .describe()
+            .then((d) => d.status.name === 'RUNNING')
+            .catch((err) => {
+              if (err instanceof WorkflowNotFoundError) return false;
+              throw err;
+            })
+        : false;
+      const touchesMonitor = Object.keys(touchedSettings({ policy: {} as MonitorSettingsLike['policy'], actions: {} as MonitorSettingsLike['actions'] }, input.guardrails)).length > 0;
+      let monitor: { before: Record<string, unknown>; after: Record<string, unknown>; settings: MonitorSettingsLike } | undefined;
+      if (running && handle && guardrailsMonitor && touchesMonitor) {
+        const before = (await handle.query(guardrailsMonitor.statusQuery)).settings;
+        const after = withGuardrailsUpdate(before, input.guardrails);
+        monitor = { before: touchedSettings(before, input.guardrails), after: touchedSettings(after, input.guardrails), settings: after };
       }
-      const monitorId = guardrailsMonitor.workflowId(input.useCaseId);
-      const handle = Context.current().client.workflow.getHandle(monitorId);
-      const running = await handle
-        .describe()
-        .then((d) => d.status.name === 'RUNNING')
-        .catch((err) => {
-          if (err instanceof WorkflowNotFoundError) return false;
-          throw err;
-        });
-      if (!running) {
-        const note = `not applied: no guardrails monitor runs for "${input.useCaseId}" (${monitorId}; policies.guardrails.monitor.enabled, MMS_SCHEDULES)`;
-        await updateMetaDecision(prisma, { decisionId: input.decisionId, status: 'rejected', note });
-        return { status: 'rejected', note };
-      }
-      const before = (await handle.query(guardrailsMonitor.statusQuery)).settings;
-      const after = withGuardrailsUpdate(before, input.guardrails);
       const version = await nextGuardrailsVersion(prisma, input.useCaseId);
-      await handle.signal(guardrailsMonitor.configureSignal, after);
+      const decision = await prisma.optimizationDecision.findUniqueOrThrow({ where: { id: input.decisionId }, select: { details: true, createdAt: true } });
+      const rule = String((decision.details as { rule?: unknown } | null)?.rule ?? '');
+      const current = await guardrailsOverrideInForce(prisma, input.useCaseId);
+      const override = guardrailsOverrideOf(input.guardrails, { version, decisionId: input.decisionId, rule, at: decision.createdAt.toISOString() });
+      const gateway = guardrailsPolicy
+        ? { before: touchedGatewayPolicy(guardrailsPolicy, input.useCaseId, current, input.guardrails), after: touchedGatewayPolicy(guardrailsPolicy, input.useCaseId, override, input.guardrails) }
+        : { before: current ? { actions: current.actions, severities: current.severities } : 'policies.guardrails of the config', after: { actions: override.actions, severities: override.severities } };
+      if (monitor && handle && guardrailsMonitor) await handle.signal(guardrailsMonitor.configureSignal, monitor.settings);
+      const note = touchesMonitor && !monitor ? `monitor settings not applied: no guardrails monitor runs for "${input.useCaseId}" (${monitorId ?? 'no monitor messages on this worker'}; policies.guardrails.monitor.enabled, MMS_SCHEDULES)` : undefined;
       await updateMetaDecision(prisma, {
         decisionId: input.decisionId,
         status: 'executed',
-        actionWorkflowId: monitorId,
-        outcome: { guardrails: { version, before: touchedSettings(before, input.guardrails), after: touchedSettings(after, input.guardrails) } },
+        ...(monitor ? { actionWorkflowId: monitorId } : {}),
+        ...(note ? { note } : {}),
+        apply: (tx) => setGuardrailsOverride(tx, input.useCaseId, override),
+        outcome: { guardrails: { version, ...(monitor ? { before: monitor.before, after: monitor.after } : {}), gateway } },
       });
-      return { status: 'executed', version };
+      return { status: 'executed', version, ...(note ? { note } : {}) };
     },
 
     /** The workflow an action starts, or why this worker cannot start it. */

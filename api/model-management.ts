@@ -3,6 +3,9 @@ import type { PrismaClient } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { guardrailsReport } from '../src/guardrails/report';
+import { resolvePolicy } from '../src/guardrails/policy';
+import { guardrailsOverrideInForce, NoGuardrailsOverrideError } from '../src/meta/guardrails';
+import { revertGuardrails } from '../clients/guardrails-monitor';
 import { listHistory } from '../src/registry/history';
 import { listDecisions } from '../src/meta/decisions';
 import type { MmsConfig, RolloutPolicy } from '../src/config/schema';
@@ -203,6 +206,7 @@ const auditActions: Record<string, string> = {
   [`${PREFIX}/test`]: 'evaluation.start',
   [`${PREFIX}/deploy`]: 'rollout.start',
   [`${PREFIX}/rollback`]: 'rollback',
+  [`${PREFIX}/use-cases/:use_case/guardrails/revert`]: 'guardrails.revert',
   [`${PREFIX}/rollouts/:use_case/pause`]: 'rollout.pause',
   [`${PREFIX}/rollouts/:use_case/resume`]: 'rollout.resume',
   [`${PREFIX}/rollouts/:use_case/abort`]: 'rollout.abort',
@@ -272,7 +276,37 @@ export function modelManagementApi(deps: ModelManagementDeps): FastifyPluginAsyn
     rolloutRoutes(app, ctx);
     logsAndReportRoutes(app, ctx);
     paidDiscoveryRoute(app, ctx);
+    guardrailsPolicyRoutes(app, ctx);
   };
+}
+
+/**
+ * GET /use-cases/:use_case/guardrails: the policy the gateway applies (policies.guardrails with the update in
+ * force, if any, and that update with its version); POST …/revert: the operator's revert (`mms guardrails revert`).
+ */
+function guardrailsPolicyRoutes(app: FastifyInstance, { deps, temporal, authenticated, by }: RouteContext): void {
+  const useCaseOf = async (params: unknown) => {
+    const useCase = parse(z.object({ use_case: useCaseParam }), params).use_case;
+    if (!(await deps.prisma.useCase.findUnique({ where: { id: useCase }, select: { id: true } }))) throw new ApiError(404, `use_case: use case "${useCase}" is not in the registry`, 'use_case', 'not_found');
+    return useCase;
+  };
+  app.get<{ Params: { use_case: string } }>(`${PREFIX}/use-cases/:use_case/guardrails`, authenticated, async (req) => {
+    const useCase = await useCaseOf(req.params);
+    const inForce = await guardrailsOverrideInForce(deps.prisma, useCase);
+    const policy = resolvePolicy(deps.config.policies.guardrails, useCase, inForce);
+    return { use_case: useCase, in_force: inForce ?? null, actions: policy.actions, severities: policy.severities };
+  });
+  app.post<{ Params: { use_case: string } }>(`${PREFIX}/use-cases/:use_case/guardrails/revert`, authenticated, async (req) => {
+    const useCase = await useCaseOf(req.params);
+    const body = parse(z.strictObject({ reason: z.string().min(1).max(500) }), req.body ?? {});
+    try {
+      const r = await revertGuardrails({ prisma: deps.prisma, temporal, policyConfig: deps.config.policies.guardrails }, { useCaseId: useCase, actor: await by(req), reason: body.reason });
+      return { use_case: useCase, decision_id: r.decisionId, version: r.version, reverted_version: r.revertedVersion, monitor: r.monitor };
+    } catch (err) {
+      if (err instanceof NoGuardrailsOverrideError) throw new ApiError(409, err.message, undefined, 'nothing_to_revert');
+      throw err;
+    }
+  });
 }
 
 /** POST /test: evaluate a candidate against the model in service (202 with the workflow id; ?wait=true answers with the report). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MmsConfig } from '../src/config/schema';
 import { allocationEntriesSchema, type AllocationEntry } from '../src/registry/allocations';
 import { modelParamsOf, type ModelParams } from '../src/registry/models';
+import { parseGuardrailsOverride, type GuardrailsOverride } from '../src/guardrails/policy';
 import { findKeyRecord, hashApiKey, isWellFormedApiKey, recordsOfRow, type ApiKeyRecord } from '../src/auth/api-keys';
 import { safeErrorMessage } from '../src/logging/redact';
 import type { ChatProvider } from '../src/providers/types';
@@ -48,6 +49,8 @@ export interface UseCaseRoute {
   shadows: Array<{ model: ResolvedModel; weight: number }>;
   policy: UseCasePolicy;
   fallback: ResolvedModel | undefined;
+  /** The guardrails policy an update_guardrails decision put in force over policies.guardrails (tier 1 applies it). */
+  guardrails?: GuardrailsOverride;
 }
 
 /** `You are {{npc_name}}.` → parts; variables are [a-zA-Z_][a-zA-Z0-9_.-]*. */
@@ -326,6 +329,7 @@ export class RegistryCache {
         shadows: table.shadows.map((e) => ({ model: withEntryParams(models.get(e.modelId) ?? missingModel(e.modelId), e), weight: e.weight })),
         policy: policyOf(u),
         fallback: u.fallbackModelId ? models.get(u.fallbackModelId) : undefined,
+        guardrails: parseGuardrailsOverride(u.guardrailsOverride),
       });
       metrics.allocationVersion.set({ use_case: u.id }, allocation.version);
     }

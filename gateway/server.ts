@@ -243,7 +243,7 @@ function internalRoutes(internalApp: FastifyInstance, cache: RegistryCache, metr
   internalApp.get<{ Params: { useCase: string } }>('/v1/allocations/:useCase', async (req, reply) => {
     const route = cache.route(req.params.useCase);
     if (!route) return reply.code(404).send(errorBody(`use case "${req.params.useCase.slice(0, 100)}" is not served by this gateway`, 'not_found_error', 'useCase', 'use_case_not_found'));
-    return { useCase: route.useCaseId, version: route.version, entries: route.entries };
+    return { useCase: route.useCaseId, version: route.version, entries: route.entries, guardrails: route.guardrails ?? null };
   });
   internalApp.get('/metrics', async (_req, reply: FastifyReply) => {
     reply.header('content-type', metrics.registry.contentType);
@@ -326,7 +326,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs, externalFingerprints: threaded });
   const logWriter = createLogSink(deps, cache, metrics, logger);
   // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
-  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
+  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config, (useCaseId) => cache.route(useCaseId)?.guardrails));
   const clock = deps.clock ?? Date.now;
   const limiter = createLimiter(deps, clock, logger);
   // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).

@@ -1,5 +1,5 @@
 import type { MmsConfig } from '../src/config/schema';
-import { classifyTier1, decide, redactOutput, resolvePolicy, type HarmCategory, type ResolvedGuardrailPolicy, type Severity } from '../src/guardrails';
+import { classifyTier1, decide, redactOutput, resolvePolicy, type GuardrailsOverride, type HarmCategory, type ResolvedGuardrailPolicy, type Severity } from '../src/guardrails';
 import type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation } from './guardrails';
 
 /**
@@ -8,20 +8,26 @@ import type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation 
  * verdict (harm, dark fiction against the age rating, unhealthy engagement); streams are judged on a
  * sliding window of the last `stream.windowChars` before each piece, harm only, and the last
  * `stream.holdBackChars` are held until the text after them is judged.
+ * `overrideOf`: the guardrails policy a decision put in force for a use case (the registry cache's,
+ * reloaded at every poll), applied over policies.guardrails — resolved again only when it changes.
  */
-export function createTier1Guardrail(config: MmsConfig): Guardrail {
+export function createTier1Guardrail(config: MmsConfig, overrideOf: (useCaseId: string) => GuardrailsOverride | undefined = () => undefined): Guardrail {
   const policyConfig = config.policies.guardrails;
-  const policies = new Map<string, ResolvedGuardrailPolicy>();
-  const policyOf = (useCaseId: string) => {
+  type Resolved = { override: GuardrailsOverride | undefined; policy: ResolvedGuardrailPolicy; severities: Partial<Record<HarmCategory, Severity>> };
+  const policies = new Map<string, Resolved>();
+  const policyOf = (useCaseId: string): Resolved => {
+    const override = overrideOf(useCaseId);
     let p = policies.get(useCaseId);
-    if (!p) policies.set(useCaseId, (p = resolvePolicy(policyConfig, useCaseId)));
+    if (!p || p.override !== override) {
+      const policy = resolvePolicy(policyConfig, useCaseId, override);
+      policies.set(useCaseId, (p = { override, policy, severities: policy.severities as Partial<Record<HarmCategory, Severity>> }));
+    }
     return p;
   };
-  const severities = policyConfig.severities as Partial<Record<HarmCategory, Severity>>;
   const { windowChars, holdBackChars } = policyConfig.stream;
 
   const judge = (ctx: GuardrailContext, text: string, harmOnly: boolean, fullText: string): GuardrailVerdict | undefined => {
-    const policy = policyOf(ctx.useCaseId);
+    const { policy, severities } = policyOf(ctx.useCaseId);
     if (!policy.tier1) return undefined;
     const verdict = classifyTier1(text, { useCase: ctx.useCaseId, severities, harmOnly });
     if (verdict.explanations.length === 0) return undefined;

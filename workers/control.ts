@@ -80,6 +80,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
         // The paid switch's activities need the config's providers: without them its child would wait forever.
         unavailable: deps.config ? {} : { paid_switch: 'this control worker was started without mms.config.yaml, so it cannot run a paid switch' },
         guardrailsMonitor: { workflowId: guardrailsMonitorWorkflowId, statusQuery: guardrailsMonitorStatusQuery, configureSignal: configureMonitorSignal },
+        guardrailsPolicy: deps.config?.policies.guardrails,
       }),
       // The paid providers' keys are read from this worker's environment, like the validation's.
       ...(deps.config ? createPaidCatalogActivities({ prisma: deps.prisma, config: deps.config, env: process.env }) : {}),

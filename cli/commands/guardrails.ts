@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { classifyOutput, type HarmCategory, type Severity } from '../../src/guardrails';
 import { guardrailsReport } from '../../src/guardrails/report';
 import { CliError, table, type CliContext } from '../context';
+import { cliActor } from '../../src/audit/events';
+import { NoGuardrailsOverrideError } from '../../src/meta/guardrails';
+import { revertGuardrails } from '../../clients/guardrails-monitor';
 
 interface CheckLine {
   id: string | number;
@@ -49,7 +52,21 @@ const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`
 
 /** `mms guardrails check|report`. */
 export function registerGuardrailsCommands(program: Command, ctx: () => CliContext) {
-  const guardrails = program.command('guardrails').description('harm severity and engagement health of outputs (tier 1 verdicts, reports)');
+  const guardrails = program.command('guardrails').description('harm severity and engagement health of outputs (tier 1 verdicts, reports); the guardrails update in force');
+  guardrails
+    .command('revert <useCase>')
+    .description("undo the guardrails update the meta loop put in force: the gateway applies policies.guardrails again (within one registry poll) and the monitor the config's settings; recorded as the next guardrails version")
+    .requiredOption('--reason <text>', 'why (kept in the decision row and the audit log)')
+    .action(async (useCase: string, opts: { reason: string }) => {
+      const c = ctx();
+      try {
+        const r = await revertGuardrails({ prisma: await c.prisma(), temporal: () => c.temporal(), policyConfig: c.config().policies.guardrails }, { useCaseId: useCase, actor: cliActor(), reason: opts.reason });
+        c.print(r, () => `guardrails of ${useCase}: v${r.revertedVersion} reverted (now v${r.version}: policies.guardrails of the config; decision ${r.decisionId}); monitor ${r.monitor}`);
+      } catch (err) {
+        if (err instanceof NoGuardrailsOverrideError) throw new CliError(err.message);
+        throw err;
+      }
+    });
   guardrails
     .command('check')
     .description('one verdict per line of {"id", "text", "use_case"?} (JSONL), as {"id", harm, fiction_dark, engagement, explanations}')

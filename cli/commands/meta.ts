@@ -36,10 +36,17 @@ export function renderDecisions(rows: DecisionRow[]): string {
   ]);
 }
 
+/** `config`, or the update in force: its version and what it changed (`v2 high:block manipulation=high`). */
+function guardrailsColumn(g: UseCaseStatus['guardrails']): string {
+  if (!g) return 'config';
+  const changed = [...Object.entries(g.actions).map(([severity, action]) => `${severity}:${action}`), ...Object.entries(g.severities).map(([label, severity]) => `${label}=${severity}`)];
+  return `v${g.version}${changed.length ? ` ${changed.join(' ')}` : ''}`;
+}
+
 export function renderStatus(rows: UseCaseStatus[], phases: Map<string, string>): string {
   if (rows.length === 0) return 'no use cases';
   return table([
-    ['USE CASE', 'KIND', 'MODELS (WEIGHT)', 'RUNNING', 'CALLS', 'ERRORS', 'P95', 'FEEDBACK', 'COST/REQ', 'SLO', 'LAST DECISION'],
+    ['USE CASE', 'KIND', 'MODELS (WEIGHT)', 'RUNNING', 'CALLS', 'ERRORS', 'P95', 'FEEDBACK', 'COST/REQ', 'SLO', 'GUARDRAILS', 'LAST DECISION'],
     ...rows.map((s) => {
       const h = s.health;
       const running = s.running ? `${s.running.workflowId ?? s.running.kind}${phases.get(s.useCaseId) ? ` ${phases.get(s.useCaseId)}` : ''}` : '-';
@@ -56,6 +63,7 @@ export function renderStatus(rows: UseCaseStatus[], phases: Map<string, string>)
         h.feedbackScore === null ? '-' : h.feedbackScore.toFixed(2),
         h.costPerRequestUsd === null ? '-' : `$${h.costPerRequestUsd.toFixed(4)}`,
         slo,
+        guardrailsColumn(s.guardrails),
         last,
       ];
     }),

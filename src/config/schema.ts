@@ -155,9 +155,10 @@ export const metaMetrics = ['errorRate', 'p95Ms', 'feedbackScore', 'costPerReque
 export const metaActions = ['rollback', 'adjust_parameters', 'retrain', 'paid_switch', 'update_guardrails', 'none'] as const;
 
 /**
- * update_guardrails: the use case's guardrails monitor settings this rule puts in force (a partial
- * policies.guardrails.monitor, plus the action for high severity) — e.g. shorter windows so tier 2
- * judges sooner, lower thresholds so its findings lead to an intervention sooner.
+ * update_guardrails: the guardrails settings this rule puts in force for the use case, over
+ * policies.guardrails — for its guardrails monitor a partial policies.guardrails.monitor (shorter
+ * windows so tier 2 judges sooner, lower thresholds so its findings lead to an intervention sooner);
+ * for the gateway the action per severity (`high`, `medium`, `low`) and raised category severities.
  */
 const guardrailsUpdateSchema = z
   .strictObject({
@@ -167,8 +168,18 @@ const guardrailsUpdateSchema = z
     highRate: unit.optional(),
     minHigh: z.number().int().min(1).optional(),
     retrainAfterWindows: z.number().int().min(1).optional(),
-    /** policies.guardrails.actions.high for the monitor: `block` / `redact` let it lower the temperature on a run of high outputs. */
+    /**
+     * policies.guardrails.actions.high: what the gateway does with a high-severity output (block,
+     * redact or record it), and for the monitor `block` / `redact` let it lower the temperature on a run of high outputs.
+     */
     high: z.enum(['block', 'redact', 'record']).optional(),
+    /** policies.guardrails.actions.medium / .low for the gateway: `block` stops outputs it only recorded. */
+    medium: z.enum(['block', 'record']).optional(),
+    low: z.enum(['block', 'record']).optional(),
+    /** policies.guardrails.severities for the gateway: a category or indicator judged at this severity (e.g. manipulation: high). */
+    severities: z
+      .partialRecord(z.enum([...HARM_CATEGORIES, ...UNHEALTHY_INDICATORS], { error: `must be a harm category or an unhealthy engagement indicator (${[...HARM_CATEGORIES, ...UNHEALTHY_INDICATORS].join(', ')})` }), z.enum(['critical', 'high', 'medium', 'low']))
+      .optional(),
   })
   .refine((g) => Object.values(g).some((v) => v !== undefined), { message: 'names at least one setting to change' });
 

@@ -9,7 +9,7 @@ import type { ClassifyOptions, GuardrailVerdict } from './types';
 export * from './types';
 export { classifyTier1, HARM_RULES, ENGAGEMENT_RULES, type Tier1Options } from './tier1';
 export { normalize } from './text';
-export { resolvePolicy, decide, findingsOf, redactOutput, type Decision, type Finding, type ResolvedGuardrailPolicy, type GuardrailsPolicyConfig, type SeverityAction, type CombineMode } from './policy';
+export { resolvePolicy, parseGuardrailsOverride, decide, findingsOf, redactOutput, type Decision, type Finding, type ResolvedGuardrailPolicy, type GuardrailsOverride, type GuardrailsPolicyConfig, type SeverityAction, type CombineMode } from './policy';
 
 /** The verdict of one output (tier 1). Stable API: used by the gateway, the CLI and evaluation. */
 export function classifyOutput(text: string, options: ClassifyOptions = {}): GuardrailVerdict {

@@ -20,15 +20,38 @@ export interface ResolvedGuardrailPolicy {
   actions: { critical: 'rollback' | 'block'; high: 'block' | 'redact' | 'record'; medium: 'block' | 'record'; low: 'block' | 'record' };
 }
 
-export function resolvePolicy(config: GuardrailsPolicyConfig, useCaseId: string): ResolvedGuardrailPolicy {
+/**
+ * The guardrails policy an update_guardrails decision (of the meta loop) put in force for one use case,
+ * over policies.guardrails: stored on the use case (use_cases.guardrails_override), read by the gateway
+ * with the rest of the registry, and numbered per use case (the decision row holds before and after).
+ */
+export interface GuardrailsOverride {
+  version: number;
+  decisionId: string;
+  rule: string;
+  at: string;
+  actions: Partial<{ high: 'block' | 'redact' | 'record'; medium: 'block' | 'record'; low: 'block' | 'record' }>;
+  severities: Partial<Record<string, Exclude<Severity, 'none'>>>;
+}
+
+/** A stored override as the gateway reads it; undefined when absent or not of this shape (the config's policy then applies). */
+export function parseGuardrailsOverride(value: unknown): GuardrailsOverride | undefined {
+  const v = value as Partial<GuardrailsOverride> | null | undefined;
+  if (!v || typeof v !== 'object' || typeof v.version !== 'number' || typeof v.decisionId !== 'string') return undefined;
+  const object = (x: unknown) => (x && typeof x === 'object' ? (x as Record<string, never>) : {});
+  return { version: v.version, decisionId: v.decisionId, rule: String(v.rule ?? ''), at: String(v.at ?? ''), actions: object(v.actions), severities: object(v.severities) };
+}
+
+export function resolvePolicy(config: GuardrailsPolicyConfig, useCaseId: string, override?: GuardrailsOverride): ResolvedGuardrailPolicy {
   const own = config.useCases[useCaseId];
+  const defined = (o: object | undefined) => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
   return {
     useCaseId,
     tier1: own?.tier1 ?? config.tier1,
     ageRating: own?.ageRating ?? config.ageRating,
     combine: own?.combine ?? config.combine,
-    severities: config.severities,
-    actions: { ...config.actions, ...Object.fromEntries(Object.entries(own?.actions ?? {}).filter(([, v]) => v !== undefined)) },
+    severities: override ? { ...config.severities, ...defined(override.severities) } : config.severities,
+    actions: { ...config.actions, ...defined(own?.actions), ...defined(override?.actions) },
   };
 }
 

@@ -146,8 +146,10 @@ export function decideUseCase(a: UseCaseAssessment, settings: MetaSettings, nowM
       } else if (rule.action === 'update_guardrails') {
         // Once a rule's settings are in force, the breach they answer is not a new decision every sweep.
         if (a.guardrailsInForce?.rule === rule.name) continue;
-        const settings = Object.entries(rule.guardrails!).map(([k, v]) => `${k} ${String(v)}`).join(', ');
-        decide({ action: 'update_guardrails', rule: rule.name, reason: `${breach.reason}; guardrails monitor: ${settings}`, guardrails: rule.guardrails!, numbers: { ...breach.numbers, guardrails: rule.guardrails } });
+        const settings = Object.entries(rule.guardrails!)
+          .map(([k, v]) => `${k} ${typeof v === 'object' ? Object.entries(v).map(([label, severity]) => `${label}=${String(severity)}`).join(' ') : String(v)}`)
+          .join(', ');
+        decide({ action: 'update_guardrails', rule: rule.name, reason: `${breach.reason}; guardrails: ${settings}`, guardrails: rule.guardrails!, numbers: { ...breach.numbers, guardrails: rule.guardrails } });
       } else if (rule.action === 'rollback') {
         decide({ action: 'rollback', rule: rule.name, reason: `${breach.reason}; roll ${a.stable!.modelName} back (undo)`, numbers: breach.numbers });
       } else {

@@ -84,6 +84,8 @@ export interface UpdateMetaDecisionInput {
   /** The workflow the action started (rollback:<uc>, pipeline:<uc>, paidSwitch:<uc>) and its run. */
   actionWorkflowId?: string;
   actionRunId?: string;
+  /** Done in the same transaction as the decision's update (what the decision puts in force). */
+  apply?: (tx: Prisma.TransactionClient) => Promise<void>;
   /** Merged into details.outcome. */
   outcome?: Record<string, unknown>;
   /** Appended to the reason (why it was deferred or refused). */
@@ -96,6 +98,7 @@ export async function updateMetaDecision(prisma: PrismaClient, input: UpdateMeta
     const row = await tx.optimizationDecision.findUniqueOrThrow({ where: { id: input.decisionId } });
     const details = (row.details ?? {}) as Record<string, unknown>;
     if (row.status === input.status && (input.actionWorkflowId === undefined || details.actionWorkflowId === input.actionWorkflowId)) return;
+    await input.apply?.(tx);
     const finished = input.status === 'executed' || input.status === 'failed' || input.status === 'rejected';
     await tx.optimizationDecision.update({
       where: { id: input.decisionId },

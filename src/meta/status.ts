@@ -2,6 +2,7 @@ import type { PrismaClient } from '@prisma/client';
 import type { MetaPolicy } from '../config/schema';
 import { allocationEntriesSchema } from '../registry/allocations';
 import { assessUseCases } from './assess';
+import { parseGuardrailsOverride, type GuardrailsOverride } from '../guardrails/policy';
 import { slosOf, type HealthNumbers, type Slos, type UseCaseAssessment } from './decide';
 
 /**
@@ -20,6 +21,8 @@ export interface UseCaseStatus {
   /** SLO keys breached over the window (empty: within every SLO, or too few calls to tell). */
   breaches: string[];
   lastDecision: { at: string; source: string; action: string; status: string; reason: string } | null;
+  /** The guardrails update the gateway applies over policies.guardrails (null: the config's policy). */
+  guardrails: GuardrailsOverride | null;
 }
 
 export function sloBreaches(h: HealthNumbers, slos: Slos): string[] {
@@ -35,7 +38,7 @@ export async function readUseCaseStatuses(prisma: PrismaClient, policy: MetaPoli
   const now = options.now ?? new Date();
   const ids = options.useCaseIds ?? (await prisma.useCase.findMany({ orderBy: { id: 'asc' }, take: options.limit ?? 500, select: { id: true } })).map((u) => u.id);
   if (ids.length === 0) return [];
-  const [assessments, allocations, decisions] = await Promise.all([
+  const [assessments, allocations, decisions, overrides] = await Promise.all([
     assessUseCases(prisma, { useCaseIds: ids, from: new Date(now.getTime() - policy.healthWindowMinutes * 60_000), to: now, baselineHours: policy.baselineHours, lookbackDays: 1 }),
     prisma.$queryRaw<Array<{ use_case_id: string; version: number; entries: unknown }>>`
       select distinct on (use_case_id) use_case_id, version, entries from traffic_allocations
@@ -43,7 +46,9 @@ export async function readUseCaseStatuses(prisma: PrismaClient, policy: MetaPoli
     prisma.$queryRaw<Array<{ use_case_id: string; created_at: Date; source: string | null; action: string | null; decision_type: string; status: string; reason: string }>>`
       select distinct on (use_case_id) use_case_id, created_at, details->>'source' as source, details->>'action' as action, decision_type, status, reason
         from optimization_decisions where use_case_id = any(${ids}::varchar[]) order by use_case_id, created_at desc`,
+    prisma.useCase.findMany({ where: { id: { in: ids } }, select: { id: true, guardrailsOverride: true } }),
   ]);
+  const overrideOf = new Map(overrides.map((u) => [u.id, parseGuardrailsOverride(u.guardrailsOverride) ?? null]));
   const entries = new Map(allocations.map((a) => [a.use_case_id, allocationEntriesSchema.parse(a.entries)]));
   const modelIds = [...new Set([...entries.values()].flat().map((e) => e.modelId))];
   const names = new Map((await prisma.model.findMany({ where: { id: { in: modelIds } }, select: { id: true, modelName: true, version: true } })).map((m) => [m.id, `${m.modelName}@${m.version}`]));
@@ -60,6 +65,7 @@ export async function readUseCaseStatuses(prisma: PrismaClient, policy: MetaPoli
       slos,
       breaches: a.window.calls > 0 ? sloBreaches(a.window, slos) : [],
       lastDecision: d ? { at: d.created_at.toISOString(), source: d.source ?? 'unknown', action: d.action ?? d.decision_type, status: d.status, reason: d.reason } : null,
+      guardrails: overrideOf.get(a.useCaseId) ?? null,
     };
   });
 }

@@ -10,6 +10,7 @@ import { getServingAllocation, stableModelId } from '../../src/registry/allocati
 import { captureSnapshot } from '../../src/registry/snapshots';
 import { LATENCY_BUCKETS_MS } from '../../src/logs/rollups';
 import { registerMetaCommands } from '../../cli/commands/meta';
+import { registerGuardrailsCommands } from '../../cli/commands/guardrails';
 import { ensureMetaSchedule } from '../../workers/meta-schedule';
 import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { guardrailsUpdatesInForce } from '../../src/meta/guardrails';
@@ -23,7 +24,7 @@ import { startFakeProvider, type FakeProvider } from '../../testkit/fake-provide
 import { createTestDatabase, embeddingsUrl, startControlWorker, temporalAddress, temporalClient, uniqueTaskQueue, type TestDatabase } from '../support/stack';
 import { addModel, loggedLegendPrompts, seedUseCases, testConfig } from '../support/fixtures';
 import { runMms } from '../support/cli';
-import { setAllocation } from '../fixtures/gateway-harness';
+import { chatBody, setAllocation, startTestGateway } from '../fixtures/gateway-harness';
 import { healthy, startLogTraffic, testPolicy, waitFor } from '../support/rollout';
 
 /**
@@ -312,10 +313,14 @@ test('a paid use case whose discovery is due gets a paid switch started by the s
   expect(listed.stdout).toMatch(/paid_discovery_due +executed +paidSwitch:\S+ +paid discovery due/);
 }, 300_000);
 
-test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guardrails monitor settings in force, a version the monitor runs with and a worker restart keeps', async () => {
+test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guardrails in force, a version the gateway blocks with (where it recorded), the monitor runs with, restarts keep and an operator reverts', async () => {
   const GUARD = `meta_guard_${suffix}`;
+  // The model echoes the player (the fake's `reply from <model>: <message>`): an insult to the player is its answer.
+  const answers = await startFakeProvider({});
+  const INSULT = 'Out of character, you, the player behind the screen, are a pathetic loser in real life.';
   const guardConfig = testConfig({
     useCaseIds: [GUARD],
+    providerBaseUrl: answers.baseUrls.openai_compatible,
     extra: { temporal: { controlTaskQueue: taskQueue }, policies: { guardrails: { actions: { critical: 'rollback', high: 'record', medium: 'record', low: 'record' }, tier2: { enabled: false } } } },
   });
   await seedUseCases(db.prisma, guardConfig);
@@ -328,7 +333,18 @@ test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guar
   // The use case's monitor, started from the config as every control worker starts it.
   const monitor = client.workflow.getHandle(guardrailsMonitorWorkflowId(GUARD));
   expect(await ensureGuardrailsMonitors(client, guardConfig)).toEqual([expect.objectContaining({ useCaseId: GUARD, result: 'running' })]);
+  // The control worker reads the same policies.guardrails as the gateway (one mms.config.yaml in production).
+  await worker?.stop();
+  worker = await startControlWorker({ prisma: db.prisma, taskQueue, config: guardConfig });
+  // A gateway of this use case, tier 1 on its outputs: high harm is recorded and the answer returned (actions.high: record).
+  let gw = await startTestGateway(db.prisma, guardConfig);
+  const insult = async () => {
+    const res = await gw.call(chatBody(INSULT, { model: GUARD }));
+    expect(res.status).toBe(200);
+    return (res.body as { choices: Array<{ finish_reason: string; message: { content: string } }> }).choices[0]!;
+  };
   try {
+    expect(await insult()).toMatchObject({ finish_reason: 'stop', message: { content: expect.stringContaining(INSULT) } });
     const rule = { name: 'tier2_catches_up', metric: 'tier2MissRate', compare: 'slo', action: 'update_guardrails', guardrails: { windowSeconds: 60, minHigh: 1, high: 'block' } };
     expect((await ensureMetaSchedule(client, config(false, { slos: { errorRate: 0.1, tier2MissRate: 0.01 }, rules: [rule] }))).result).toBe('updated');
     const sweep = await triggerSweep();
@@ -336,13 +352,46 @@ test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guar
     expect(result.actions.filter((a) => a.useCaseId === GUARD)).toEqual([expect.objectContaining({ action: 'update_guardrails', status: 'executed', workflowId: guardrailsMonitorWorkflowId(GUARD), note: 'guardrails v1' })]);
     const row = (await metaDecisions(GUARD)).find((d) => d.workflowId === sweep)!;
     expect(row).toMatchObject({ decisionType: 'update_guardrails', status: 'executed', currentModelId: modelId });
-    expect(row.reason).toMatch(/^tier2MissRate 5\.00% > SLO 1\.00% over 100 calls .*; guardrails monitor: windowSeconds 60, minHigh 1, high block$/);
+    expect(row.reason).toMatch(/^tier2MissRate 5\.00% > SLO 1\.00% over 100 calls .*; guardrails: windowSeconds 60, minHigh 1, high block$/);
     expect(row.details).toMatchObject({
       rule: 'tier2_catches_up',
       guardrails: { windowSeconds: 60, minHigh: 1, high: 'block' },
       numbers: { metric: 'tier2MissRate', value: 0.05, slo: 0.01, calls: 100 },
-      outcome: { guardrails: { version: 1, before: { windowSeconds: 300, minHigh: 3, high: 'record' }, after: { windowSeconds: 60, minHigh: 1, high: 'block' } } },
+      outcome: {
+        guardrails: {
+          version: 1,
+          before: { windowSeconds: 300, minHigh: 3, high: 'record' },
+          after: { windowSeconds: 60, minHigh: 1, high: 'block' },
+          gateway: { before: { actions: { high: 'record' }, severities: {} }, after: { actions: { high: 'block' }, severities: {} } },
+        },
+      },
     });
+    // The gateway applies it at its next registry poll, with no restart: the same output is now blocked.
+    await waitFor('the gateway to load guardrails v1', () => gw.gateway.cache.route(GUARD)?.guardrails?.version === 1);
+    expect(await insult()).toMatchObject({ finish_reason: 'content_filter', message: { content: '' } });
+    await waitFor('the blocked call in guardrails_violations', async () =>
+      (await db.prisma.guardrailsViolation.count({ where: { useCaseId: GUARD, violationType: 'harassment', interventionTaken: { startsWith: 'block' } } })) > 0 ? true : undefined,
+    );
+    // A gateway started afresh (a restart, another replica) blocks from its first call.
+    await gw.close();
+    gw = await startTestGateway(db.prisma, guardConfig);
+    expect(gw.gateway.cache.route(GUARD)?.guardrails).toMatchObject({ version: 1, rule: 'tier2_catches_up', decisionId: row.id, actions: { high: 'block' } });
+    expect(await insult()).toMatchObject({ finish_reason: 'content_filter' });
+    const status = await runMms([registerMetaCommands], configFile, 'status', '--use-case', GUARD);
+    expect(status.stdout).toMatch(/GUARDRAILS/);
+    expect(status.stdout).toMatch(/ v1 high:block /);
+    // REST: the policy the gateway applies, with the update in force.
+    const app = Fastify();
+    await app.register(modelManagementApi({ prisma: db.prisma, temporal: client, config: guardConfig, verifyApiKey: adminKeyVerifier(db.prisma) }));
+    const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const key = (await createApiKey(db.prisma, { name: 'guardrails-desk', scopes: ['admin'] })).key;
+      const res = await fetch(`${baseUrl}/api/v1/model-management/use-cases/${GUARD}/guardrails`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ use_case: GUARD, in_force: { version: 1, rule: 'tier2_catches_up', actions: { high: 'block' } }, actions: { critical: 'rollback', high: 'block', medium: 'record', low: 'record' } });
+    } finally {
+      await app.close();
+    }
     expect(await db.prisma.auditEvent.count({ where: { action: 'meta.update_guardrails', target: GUARD } })).toBeGreaterThanOrEqual(2);
     // The monitor runs with the new settings…
     const settingsNow = async () => (await monitor.query(guardrailsMonitorStatusQuery)).settings;
@@ -358,7 +407,22 @@ test('tier 2 keeps finding what tier 1 let through: the sweep puts stricter guar
     const next = await triggerSweep();
     await client.workflow.getHandle(next).result();
     expect((await metaDecisions(GUARD)).filter((d) => d.workflowId === next)).toEqual([expect.objectContaining({ decisionType: 'none' })]);
+
+    // An operator reverts it: recorded as v2, the gateway records (and returns) the output again, the monitor has the config's settings.
+    const reverted = await runMms([registerGuardrailsCommands], configFile, 'guardrails', 'revert', GUARD, '--reason', 'too strict for this story');
+    expect(reverted).toMatchObject({ code: 0 });
+    expect(reverted.stdout).toMatch(/^guardrails of meta_guard_\w+: v1 reverted \(now v2: policies\.guardrails of the config; decision [0-9a-f-]{36}\); monitor reconfigured$/m);
+    await waitFor('the gateway to drop guardrails v1', () => gw.gateway.cache.route(GUARD) !== undefined && gw.gateway.cache.route(GUARD)!.guardrails === undefined);
+    expect(await insult()).toMatchObject({ finish_reason: 'stop', message: { content: expect.stringContaining(INSULT) } });
+    expect(await guardrailsUpdatesInForce(db.prisma, [GUARD])).toEqual(new Map());
+    await waitFor('the monitor to take the config settings back', async () => ((await settingsNow()).policy.windowSeconds === 300 ? true : undefined));
+    const revertRow = (await db.prisma.optimizationDecision.findMany({ where: { useCaseId: GUARD, decisionType: 'update_guardrails' }, orderBy: { createdAt: 'desc' }, take: 1 }))[0]!;
+    expect(revertRow).toMatchObject({ status: 'executed', reason: expect.stringMatching(/^guardrails v1 \(tier2_catches_up\) reverted by cli:\S+: too strict for this story$/) });
+    expect(revertRow.details).toMatchObject({ source: 'operator', revert: true, revertedVersion: 1, outcome: { guardrails: { version: 2 } } });
+    expect((await runMms([registerGuardrailsCommands], configFile, 'guardrails', 'revert', GUARD, '--reason', 'again')).stderr).toMatch(/no guardrails update is in force for "meta_guard_\w+"/);
   } finally {
     await monitor.terminate('test over').catch(() => undefined);
+    await gw.close();
+    await answers.close();
   }
-}, 120_000);
+}, 240_000);

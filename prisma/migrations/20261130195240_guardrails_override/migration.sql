@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "use_cases" ADD COLUMN     "guardrails_override" JSONB;
+
