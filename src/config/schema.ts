@@ -625,9 +625,9 @@ export const configSchema = z
             /**
              * Event-loop delay (ms) past which new calls are shed: the mean over the last sample interval,
              * above the 10 ms resolution of @fastify/under-pressure's monitor, and only while the loop was
-             * busy at least 90 % of that interval (a process waiting for a core is not overloaded by its
-             * calls). 20-50 suits a dedicated gateway. Off (0) by default: on a shared or throttled host
-             * (CI, a laptop running `mms dev`) the in-flight bound is the safer guard.
+             * busy at least 90 % of that interval (one GC pause is not overload). 20-50 suits a dedicated
+             * gateway. Off (0) by default: on a shared or throttled host (CI, a laptop running `mms dev`)
+             * a loop waiting for a core with calls queued reads as busy; the in-flight bound is the safer guard.
              */
             maxEventLoopDelayMs: z.number().min(0).max(60_000).default(0),
             /**
