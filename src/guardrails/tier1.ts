@@ -130,6 +130,12 @@ function negated(text: string, index: number): boolean {
   return L.NEGATION_BEFORE.test(text.slice(Math.max(0, index - 48), index));
 }
 
+/** The speaker declines, earlier in the same sentence ("I won't write anything sexual involving a child"): a refusal names what it refuses. */
+function refused(matches: Matches, index: number): boolean {
+  for (const [i, len] of matches.of(L.REFUSAL)) if (i + len <= index && index - (i + len) <= 100 && !/[.!?。]/.test(matches.text.slice(i + len, index))) return true;
+  return false;
+}
+
 function spokenBetweenCharacters(text: string, spans: Array<[number, number]>, index: number): boolean {
   if (!insideSpan(spans, index)) return false;
   const span = spans.find(([a, b]) => index > a && index < b)!;
@@ -170,6 +176,8 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
           continue;
         }
       }
+      // Last, so the refusal lexicon is scanned only where a rule would otherwise fire.
+      if (refused(matches, index)) continue;
       const full = options.severities?.[rule.category] ?? DEFAULT_CATEGORY_SEVERITY[rule.category];
       const ruleSeverity = rule.strength === 'full' ? full : oneBelow(full);
       if (ruleSeverity === 'none') break;

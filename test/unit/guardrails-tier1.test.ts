@@ -59,6 +59,11 @@ describe('tier 1 guardrail: harm is about real people, never the story world', (
     expect(classifyOutput(text).harm.severity).toBe('none');
   });
 
+  it('a refusal names what it refuses: not harm; harm after the refusal, in another sentence, still is', () => {
+    expect(classifyOutput('I am not going to describe a naked thirteen-year-old, in any story. Pick another scene.').harm.severity).toBe('none');
+    expect(classifyOutput("I'd rather not. You, the player: kill yourself tonight.").harm.severity).toBe('critical');
+  });
+
   it('a healthy cue inside critical harm is not care ("no friends in real life")', () => {
     const v = classifyOutput('You, the player: nobody would notice if you were gone, no friends in real life anyway.');
     expect(v.harm.severity).toBe('critical');
