@@ -119,7 +119,7 @@ class CopyRun {
     const t = settings.training;
     const { training } = await executeChild(fineTuneWorkflow, {
       workflowId: record.trainingWorkflowId,
-      args: [{ useCaseId, copyModelId: registered.copyModelId, baseModelId: registered.baseModelId, gpuTaskQueue: this.input.gpuTaskQueue, reason: plan.reason, heartbeatTimeoutSeconds: t.heartbeatTimeoutSeconds, training: { baseModelPath: this.input.base.path, trainFile: card.trainFile, validationFile: card.validationFile, outputDir: `${dir}/training`, method: t.method, lora: t.lora, maxSteps: plan.maxSteps, learningRate: plan.learningRate, batchSize: t.batchSize, evalSteps: Math.min(t.evalSteps, plan.maxSteps), saveSteps: Math.min(t.saveSteps, plan.maxSteps), maxLength: t.maxLength } }],
+      args: [{ useCaseId, copyModelId: registered.copyModelId, baseModelId: registered.baseModelId, gpuTaskQueue: this.input.gpuTaskQueue, reason: plan.reason, heartbeatTimeoutSeconds: t.heartbeatTimeoutSeconds, training: { baseModelPath: this.input.base.path, trainFile: card.trainFile, validationFile: card.validationFile, outputDir: `${dir}/training`, method: t.method, lora: t.lora, maxSteps: plan.maxSteps, learningRate: plan.learningRate, batchSize: t.batchSize, evalSteps: Math.min(t.evalSteps, plan.maxSteps), saveSteps: Math.min(t.saveSteps, plan.maxSteps), maxLength: t.maxLength, ...(t.threads ? { threads: t.threads } : {}) } }],
     });
     Object.assign(record, { initialEvalLoss: training.initialEvalLoss, finalEvalLoss: training.finalEvalLoss, secondsPerStep: training.secondsPerStep });
     const trained: TrainedAttempt = { record, copyModelId: registered.copyModelId, adapterPath: training.adapterPath };

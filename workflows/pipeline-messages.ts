@@ -26,6 +26,7 @@ export interface TrainingSettings {
   maxAttempts: number;
   retrainStepsMultiplier: number;
   heartbeatTimeoutSeconds: number;
+  threads?: number;
 }
 
 export interface DatasetSettings {

@@ -454,6 +454,12 @@ export const selfHostedSchema = z.strictObject({
       /** A retrain after a copy that learned but was not as good: retrain n trains maxSteps × this × n steps (from the first plan, never compounding), on twice the window of logs. */
       retrainStepsMultiplier: z.number().min(1).max(100).default(2),
       heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
+      /**
+       * CPU threads torch trains with (default: torch's own choice, one per core). On a CPU shared
+       * with other work, one thread can be several times faster: in pipeline.test.ts on a 2-core
+       * machine at load 10-16, a tiny Llama's LoRA step took 2.2 s with torch's 2 threads, 0.26 s with 1.
+       */
+      threads: z.number().int().min(1).max(1024).optional(),
     })
     .prefault({}),
   /**

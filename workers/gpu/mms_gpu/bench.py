@@ -35,7 +35,7 @@ def _chat(base_url: str, model: str, stream: bool = False) -> tuple[str, float]:
     return json.loads(raw)["choices"][0]["message"]["content"], elapsed
 
 
-def run_bench(endpoint: str, repo: str, work_dir: str, steps: int) -> dict:
+def run_bench(endpoint: str, repo: str, work_dir: str, steps: int, threads: int | None = None) -> dict:
     work = Path(work_dir)
     phases: dict[str, float] = {}
     facts: dict = {}
@@ -53,7 +53,7 @@ def run_bench(endpoint: str, repo: str, work_dir: str, steps: int) -> dict:
 
     t = time.monotonic()
     result = train(TrainRequest.parse({"baseModelPath": base, "trainFile": str(work / "train.jsonl"), "validationFile": str(work / "validation.jsonl"),
-                                       "outputDir": str(work / "training"), "maxSteps": steps, "evalSteps": max(steps // 6, 1), "saveSteps": max(steps // 3, 1), "learningRate": 5e-3}))
+                                       "outputDir": str(work / "training"), "maxSteps": steps, "evalSteps": max(steps // 6, 1), "saveSteps": max(steps // 3, 1), "learningRate": 5e-3, **({"threads": threads} if threads else {})}))
     phases[f"LoRA training ({steps} steps)"] = time.monotonic() - t
     facts.update(secondsPerStep=result["secondsPerStep"], evalLossCurve=result["evalLossCurve"], adapterBytes=result["adapterBytes"])
 

@@ -3,7 +3,7 @@
   python -m mms_gpu.cli persona <rows> <out.jsonl> [--seed N]      persona chat JSONL
   python -m mms_gpu.cli build-tiny <out_dir> <data.jsonl> [--cache DIR]  tiny Llama + BPE tokenizer (prints JSON);
                                                                      with --cache, built once per input and copied
-  python -m mms_gpu.cli bench <endpoint> <repo> <work_dir> [--steps N]  every phase of a copy, timed (bench:pipeline)
+  python -m mms_gpu.cli bench <endpoint> <repo> <work_dir> [--steps N] [--threads N]  every phase of a copy, timed (bench:pipeline)
   python -m mms_gpu.cli serve <model.gguf> <port> <alias> <state_dir> [--lora a.gguf]  a llama.cpp server (detached)
   python -m mms_gpu.cli stop-server <state_dir> <port>              stops the server serve started on that port
 """
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("repo")
     bench.add_argument("work_dir")
     bench.add_argument("--steps", type=int, default=300)
+    bench.add_argument("--threads", type=int, default=None)
     serve = sub.add_parser("serve")
     serve.add_argument("model")
     serve.add_argument("port", type=int)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "bench":
         from .bench import run_bench
 
-        print(json.dumps(run_bench(args.endpoint, args.repo, args.work_dir, args.steps)))
+        print(json.dumps(run_bench(args.endpoint, args.repo, args.work_dir, args.steps, args.threads)))
         return
     if args.command == "persona":
         write_jsonl(args.out, persona_rows(args.rows, args.seed))
