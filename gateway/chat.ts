@@ -309,7 +309,7 @@ export class ChatHandler {
 
   // ---- guardrail
   private guardrailContext(ctx: CallContext, model: ResolvedModel, role: Role, requestId: string): GuardrailContext {
-    return { requestId, useCaseId: ctx.route.useCaseId, modelId: model.id, modelName: model.name, role, allocationVersion: ctx.route.version, messages: ctx.applied.params.messages };
+    return { requestId, useCaseId: ctx.route.useCaseId, modelId: model.id, modelName: model.name, role, allocationVersion: ctx.route.version, messages: ctx.applied.params.messages, guardrails: ctx.route.guardrails };
   }
 
   private async judge(gctx: GuardrailContext, output: string, logId: string): Promise<{ verdict: GuardrailVerdict; label: VerdictLabel }> {

@@ -5,6 +5,7 @@
  * through `onCriticalViolation` at once (so a rollout can be aborted without waiting for its window).
  */
 
+import type { GuardrailsOverride } from '../src/guardrails/policy';
 import type { ChatMessage } from '../src/providers/types';
 
 export type GuardrailSeverity = 'critical' | 'high' | 'medium' | 'low';
@@ -34,6 +35,11 @@ export interface GuardrailContext {
   allocationVersion: number;
   /** What was sent to the model (system prompt first). */
   messages: ChatMessage[];
+  /**
+   * The guardrails policy an update_guardrails decision put in force for the use case (from the route
+   * the call was served by), over policies.guardrails; undefined when none.
+   */
+  guardrails?: GuardrailsOverride;
 }
 
 export interface Guardrail {

@@ -161,20 +161,16 @@ const VIOLATION_COLUMNS = ['id', 'logId', 'modelId', 'useCaseId', 'violationType
 const VIOLATION_TYPES = ['uuid', 'uuid', 'uuid', 'varchar', 'varchar', 'varchar', 'jsonb', 'text', 'varchar', 'timestamptz'];
 
 /**
- * One statement per batch, whatever its size: one array parameter per column, unnested into rows.
- * Static SQL; the rows are parameters. ON CONFLICT DO NOTHING makes a replayed row a no-op.
+ * Violations: one statement per batch, one array parameter per column, unnested into rows (few rows:
+ * only answers with findings have any). Static SQL; the rows are parameters. ON CONFLICT DO NOTHING
+ * makes a replayed row a no-op.
  */
-export const INSERT_LOGS_SQL = `insert into model_historical_logs (log_id, model_id, use_case, prompt, context, generated_output, user_feedback,
-  corrected_output, performance_metrics, "timestamp", request_id, role, allocation_version, status, error_class, latency_ms, ttft_ms, tokens_in,
-  tokens_out, cost_usd, guardrail_verdict, sticky_key_hash, feedback_score, feedback_at, attempts, first_attempt_error_class)
-  select * from unnest(${LOG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) on conflict do nothing`;
-
 export const INSERT_VIOLATIONS_SQL = `insert into guardrails_violations (violation_id, log_id, model_id, use_case_id, violation_type, severity,
   violation_details, output_sample, intervention_taken, "timestamp")
   select * from unnest(${VIOLATION_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) on conflict do nothing`;
 
 /**
- * The log thread's statement: the batch as ONE jsonb parameter, an array of rows, each row an array of
+ * Both stores' statement: the batch as ONE jsonb parameter, an array of rows, each row an array of
  * its column values (jsonb columns as their JSON text). Its text is one native JSON.stringify (about a
  * third of the CPU of one array parameter per column, whose elements `pg` quotes and escapes one by one:
  * 21 % of the log thread's time in a bench:gateway profile), and each row is one element, so a row's
@@ -196,7 +192,6 @@ export function logBatchJson(rows: LogRecord[]): string {
 }
 
 
-const logParams = (rows: LogRecord[]) => LOG_COLUMNS.map((k) => column(rows, k));
 const violationParams = (rows: ViolationRecord[]) => VIOLATION_COLUMNS.map((k) => column(rows, k));
 
 /**
@@ -239,7 +234,7 @@ export class PrismaLogStore implements LogStore {
     this.database = databaseIdentity(databaseUrl);
   }
   async insertLogs(rows: LogRecord[]) {
-    await this.prisma.$executeRawUnsafe(INSERT_LOGS_SQL, ...logParams(rows));
+    await this.prisma.$executeRawUnsafe(INSERT_LOGS_JSON_SQL, logBatchJson(rows));
   }
   async insertViolations(rows: ViolationRecord[]) {
     await this.prisma.$executeRawUnsafe(INSERT_VIOLATIONS_SQL, ...violationParams(rows));

@@ -326,7 +326,7 @@ export function createGatewayServer(deps: GatewayDeps): Gateway {
   const cache = new RegistryCache({ prisma, config, providers, logger, metrics, pollMs: gatewayConfig.allocationPollMs, externalFingerprints: threaded });
   const logWriter = createLogSink(deps, cache, metrics, logger);
   // Tier 1 is installed by default (policies.guardrails.tier1, per use case): a gateway never serves unjudged answers by accident.
-  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config, (useCaseId) => cache.route(useCaseId)?.guardrails));
+  const guardrail = deps.guardrail === null ? undefined : (deps.guardrail ?? createTier1Guardrail(config));
   const clock = deps.clock ?? Date.now;
   const limiter = createLimiter(deps, clock, logger);
   // Each finished call is logged, counted and charged by its own subscriber (gateway/call-outcome.ts).

@@ -8,15 +8,15 @@ import type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation 
  * verdict (harm, dark fiction against the age rating, unhealthy engagement); streams are judged on a
  * sliding window of the last `stream.windowChars` before each piece, harm only, and the last
  * `stream.holdBackChars` are held until the text after them is judged.
- * `overrideOf`: the guardrails policy a decision put in force for a use case (the registry cache's,
- * reloaded at every poll), applied over policies.guardrails — resolved again only when it changes.
+ * The guardrails policy a decision put in force for a use case comes with each call's context
+ * (`ctx.guardrails`, from the route the call was served by: the registry cache reloads it at every
+ * poll) and is applied over policies.guardrails — resolved again only when it changes.
  */
-export function createTier1Guardrail(config: MmsConfig, overrideOf: (useCaseId: string) => GuardrailsOverride | undefined = () => undefined): Guardrail {
+export function createTier1Guardrail(config: MmsConfig): Guardrail {
   const policyConfig = config.policies.guardrails;
   type Resolved = { override: GuardrailsOverride | undefined; policy: ResolvedGuardrailPolicy; severities: Partial<Record<HarmCategory, Severity>> };
   const policies = new Map<string, Resolved>();
-  const policyOf = (useCaseId: string): Resolved => {
-    const override = overrideOf(useCaseId);
+  const policyOf = (useCaseId: string, override: GuardrailsOverride | undefined): Resolved => {
     let p = policies.get(useCaseId);
     if (!p || p.override !== override) {
       const policy = resolvePolicy(policyConfig, useCaseId, override);
@@ -27,7 +27,7 @@ export function createTier1Guardrail(config: MmsConfig, overrideOf: (useCaseId: 
   const { windowChars, holdBackChars } = policyConfig.stream;
 
   const judge = (ctx: GuardrailContext, text: string, harmOnly: boolean, fullText: string): GuardrailVerdict | undefined => {
-    const { policy, severities } = policyOf(ctx.useCaseId);
+    const { policy, severities } = policyOf(ctx.useCaseId, ctx.guardrails);
     if (!policy.tier1) return undefined;
     const verdict = classifyTier1(text, { useCase: ctx.useCaseId, severities, harmOnly });
     if (verdict.explanations.length === 0) return undefined;
