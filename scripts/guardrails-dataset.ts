@@ -1,8 +1,8 @@
 /**
  * Builds the guardrails labelled set: data/guardrails/source/*.txt (hand-written) plus template
- * families below, written to data/guardrails/train.jsonl and test.jsonl, and the holdout
- * (data/guardrails/holdout-source/*.txt, hand-written, every item held out) to holdout.jsonl, the second
- * holdout (holdout-2-source/*.txt, session 6) to holdout-2.jsonl.
+ * families below, written to data/guardrails/train.jsonl and test.jsonl. The two retired holdouts
+ * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt, hand-written) go to train entirely
+ * since session 7 (see main()).
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -171,13 +171,16 @@ function main() {
     // source/train-*.txt is train only (written after the holdout showed how far the test split overstated quality: more variety to learn from, no new test items).
     .flatMap((f) => parseSource(f, fs.readFileSync(path.join(sourceDir, f), 'utf8'), f.startsWith('train-') ? 'train' : undefined).map((item) => ({ ...item, origin: 'hand' })));
   for (const family of families) for (const split of ['train', 'test'] as const) items.push(...generate(family, split).map((item) => ({ ...item, origin: 'template' })));
-  // The holdouts: hand-written only, every item in its one (no template: its slot values are train's and test's).
-  for (const [split, dirName, prefix] of [['holdout', 'holdout-source', 'holdout'], ['holdout-2', 'holdout-2-source', 'holdout2']] as const) {
+  // The retired holdouts (session 7): holdout-source/ and holdout-2-source/ go to train, every item. Their aggregate
+  // figures had been looked at many times (and holdout-2's after lexicons were broadened by its own author), so they
+  // no longer measured generalisation; their 363 outputs in phrasings of their own are worth more as training data.
+  // The files are kept (same keys, so the same ids); a fresh holdout is written by someone who has not tuned on them.
+  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2']] as const) {
     const holdoutDir = path.join(DATA_DIR, dirName);
-    for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), split).map((item) => ({ ...item, origin: 'hand' })));
+    for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'train').map((item) => ({ ...item, origin: 'hand' })));
   }
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], holdout: [], 'holdout-2': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);
@@ -187,7 +190,7 @@ function main() {
   }
   for (const split of LABELLED_SPLITS) fs.writeFileSync(path.join(DATA_DIR, `${split}.jsonl`), out[split].join('\n') + '\n');
   const all = items.length;
-  console.log(`wrote ${out.train.length} train + ${out.test.length} test + ${out.holdout.length} holdout + ${out['holdout-2'].length} holdout-2 = ${all} labelled outputs to ${path.relative(process.cwd(), DATA_DIR)}/`);
+  console.log(`wrote ${LABELLED_SPLITS.map((s) => `${out[s].length} ${s}`).join(' + ')} = ${all} labelled outputs to ${path.relative(process.cwd(), DATA_DIR)}/`);
 }
 
 main();

@@ -9,16 +9,15 @@ import { ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type EngagementIndi
  * test.jsonl by scripts/guardrails-dataset.ts. Rules for labelling: data/guardrails/LABELLING.md.
  */
 /**
- * `train` (lexicons, tier-2 weights and every threshold are fitted here), `test` (the first
- * held-out split, looked at while tier 2 was tuned), `holdout` (written later from
- * `holdout-source/`, committed before any figure on it was seen, never tuned on; its aggregate
- * figures were then looked at three times) and `holdout-2` (from `holdout-2-source/`, written and
- * committed in session 6 before any rule, lexicon, feature or training datum changed, never tuned on).
+ * `train` (lexicons, tier-2 weights and every threshold are fitted here; since session 7 it also holds
+ * the retired holdouts, `holdout-source/` and `holdout-2-source/`, whose figures had been looked at
+ * too often to measure generalisation) and `test` (the first held-out split, looked at while tier 2
+ * was tuned; reported at the end of a round, never tuned on).
  */
-export type LabelledSplit = 'train' | 'test' | 'holdout' | 'holdout-2';
-export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout', 'holdout-2'];
+export type LabelledSplit = 'train' | 'test';
+export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test'];
 /** The splits nothing is fitted on: the benchmark reports each of them in its own column. */
-export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout', 'holdout-2'];
+export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test'];
 
 export interface LabelledOutput {
   id: string;
@@ -83,7 +82,7 @@ export function labelFromCodes(sev: string, cats: string, flags: string, where: 
 
 /**
  * Parses one source file: `## <use_case> <language> <kind>` headers, then `SEV CATS FLAGS | text`
- * lines. Every third item of a section is test, unless `allIn` puts every item in one split (a holdout).
+ * lines. Every third item of a section is test, unless `allIn` puts every item in one split (a train-only file, a holdout).
  */
 export function parseSource(file: string, content: string, allIn?: LabelledSplit): Array<Omit<LabelledOutput, 'id'> & { key: string }> {
   const items: Array<Omit<LabelledOutput, 'id'> & { key: string }> = [];
@@ -109,7 +108,7 @@ export function parseSource(file: string, content: string, allIn?: LabelledSplit
   return items;
 }
 
-/** One split, or without `split` train and test (the holdouts are read only by name). */
+/** One split, or without `split` train and test (any other held-out split is read only by name). */
 export function loadLabelledSet(split?: LabelledSplit, dir = DATA_DIR): LabelledOutput[] {
   const files = split ? [`${split}.jsonl`] : ['train.jsonl', 'test.jsonl'];
   return files.flatMap((f) =>
