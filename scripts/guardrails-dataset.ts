@@ -3,6 +3,8 @@
  * families below, written to data/guardrails/train.jsonl and test.jsonl. The two retired holdouts
  * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt, hand-written) go to train entirely
  * since session 7 (see main()).
+ * The third holdout (holdout-3-source/*.txt, session 7, written by someone who never read the lexicons,
+ * rules or training sources, and hidden from whoever tunes them) goes to holdout-3.jsonl, every item.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -179,8 +181,11 @@ function main() {
     const holdoutDir = path.join(DATA_DIR, dirName);
     for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'train').map((item) => ({ ...item, origin: 'hand' })));
   }
+  // The third holdout (session 7): hand-written only, every item held out, nothing tuned on it.
+  const holdout3Dir = path.join(DATA_DIR, 'holdout-3-source');
+  for (const f of fs.readdirSync(holdout3Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout3-${f}`, fs.readFileSync(path.join(holdout3Dir, f), 'utf8'), 'holdout-3').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-3': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);
