@@ -13,8 +13,11 @@
  * the embeddings server (load-independent: comparable on a busy machine, unlike the wall time).
  *
  * policies.testing.concurrency bounds every provider call of the run together (both models and the
- * calibration samples): the ideal counts the 2 × prompts answers the issue defines; the calibration
- * samples add `calibration × latency / concurrency` to any schedule (the "floor" printed).
+ * calibration samples): the ideal counts the 2 × prompts answers the issue defines. The calibration's
+ * second samples of the current model come as choice 1 of its own answer's call (`n: 2`, which the
+ * fake OpenAI-compatible server answers as the real wire does), so they add no call: the "floor"
+ * printed is calls × latency / concurrency. With a provider without choices (Anthropic) they would add
+ * `calibration × latency / concurrency`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,7 +63,7 @@ async function main() {
     stops.push(fake.close);
     // Every answer a different text (per model, prompt and sample), as real models give: none is embedded for another.
     for (const [model, speaker] of [['bench-current', 'The innkeeper'], ['bench-candidate', 'Mara']] as const) {
-      fake.forModel(model, { respond: (text, body) => `${speaker} answers about ${text} (take ${String(body.seed ?? 0)}): the road is long, the ale is cold, and the night is quiet.` });
+      fake.forModel(model, { respond: (text, body, choice) => `${speaker} answers about ${text} (take ${Number(body.seed ?? 0) + choice}): the road is long, the ale is cold, and the night is quiet.` });
     }
 
     const config = parseConfig({
@@ -90,7 +93,7 @@ async function main() {
 
     const run = async (label: string) => {
       const evaluation = await prisma.evaluation.create({ data: { useCaseId: 'bench_npc', candidateModelId: candidate.id, currentModelId: current.id, kind: 'offline_comparison', status: 'running', suiteHash: suite.hash, requestKey: `bench:${label}:${process.pid}` } });
-      const before = { calls: fake.counts.chat, embeddings: deps.embeddings.stats() };
+      const before = { calls: fake.counts.chat, samples: fake.counts.choices, embeddings: deps.embeddings.stats() };
       spans.length = 0;
       batches.length = 0;
       const cpu0 = process.cpuUsage();
@@ -105,6 +108,7 @@ async function main() {
         timeline: timeline(spans, batches, t0, t1),
         cpu: { benchProcess: round((cpu.user + cpu.system) / 1e6), embeddingsServer: round(cpuSecondsOf(embeddingsServer.pid) - server0) },
         calls: fake.counts.chat - before.calls,
+        samples: fake.counts.choices - before.samples,
         embeddingRequests: after.requests - before.embeddings.requests,
         embeddedTexts: after.embedded - before.embeddings.embedded,
       };
@@ -127,6 +131,8 @@ interface RunFigures {
   timeline: ReturnType<typeof timeline>;
   cpu: { benchProcess: number; embeddingsServer: number };
   calls: number;
+  /** Answers the calls returned (a call with `n: 2` returns two). */
+  samples: number;
   embeddingRequests: number;
   embeddedTexts: number;
 }
@@ -150,6 +156,7 @@ function figuresOf(o: Options, items: number, first: RunFigures, second: RunFigu
     timeline: t,
     cpuSeconds: first.cpu,
     providerCalls: first.calls,
+    providerSamples: first.samples,
     embeddedTexts: first.embeddedTexts,
     embeddingRequests: first.embeddingRequests,
     secondRunSeconds: Number(second.seconds.toFixed(2)),
@@ -168,7 +175,7 @@ function printFigures(figures: ReturnType<typeof figuresOf>, o: Options) {
       `command: npm run bench:eval -- --prompts ${prompts} --concurrency ${concurrency} --latency-ms ${latencyMs} --calibration ${calibration} --batch-size ${batchSize} --embeddings-threads ${embeddingsThreads}`,
       `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores here: the wall time is only valid on a quiet machine)`,
       `wall time ${figures.wallSeconds} s for ${figures.prompts} prompts × 2 models (ideal ${prompts} × 2 × ${latencyMs / 1000} s / ${concurrency} = ${figures.idealSeconds} s; ratio ${figures.ratioToIdeal}, target ≤ 1.2: ${figures.target})`,
-      `provider calls ${figures.providerCalls} (${figures.prompts} candidate + ${figures.prompts} current + ${figures.providerCalls - 2 * figures.prompts} calibration samples, all within concurrency ${concurrency}: floor ${figures.floorSeconds} s = ratio ${round(figures.floorSeconds / figures.idealSeconds)})`,
+      `provider calls ${figures.providerCalls} returning ${figures.providerSamples} answers (${figures.prompts} candidate + ${figures.prompts} current + ${figures.providerSamples - 2 * figures.prompts} calibration samples; ${figures.providerSamples - figures.providerCalls} of those came as a second choice of the current model's own call, n: 2), all within concurrency ${concurrency}: floor ${figures.floorSeconds} s = ratio ${round(figures.floorSeconds / figures.idealSeconds)}`,
       `timeline (s from the start): provider calls ${t.provider.first}–${t.provider.last} (busy ${t.provider.busy} s, ${t.provider.count} calls); embeddings server ${t.server.first}–${t.server.last} (busy ${t.server.busy} s, ${t.server.busy > 0 ? Math.round(t.batchTexts / t.server.busy) : 0} sentences/s while busy), ${t.serverOverlapsProvider} s of it during provider calls; tail after the last provider call ${t.tail} s`,
       `embedding requests: ${t.server.count}, batch sizes ${t.batchSizes} (mean ${t.meanBatch}, max ${t.maxBatch})`,
       `prompts waiting: for answers ${t.answers.busy} s of wall (sum ${t.answers.sum} s), for vectors ${t.embed.busy} s (sum ${t.embed.sum} s, max ${t.embed.max} s), result writes ${t.store.count} (sum ${t.store.sum} s), judge ${t.judge.count}`,

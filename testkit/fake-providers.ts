@@ -9,6 +9,10 @@
  * Model lists are the real responses in test/fixtures/real-api/. Behaviour is scriptable: latency,
  * error rate, a queue of next answers (429 with retry-after, 5xx, 529), streams cut mid-way, hangs.
  * The answer is deterministic: `reply from <model>: <last user message>`.
+ * Several choices in one call as the real APIs give them (non-streamed): OpenAI-wire `n` →
+ * `choices[i]` with `index` i, `usage.completion_tokens` summing every choice and the prompt counted
+ * once; Gemini `generationConfig.candidateCount` → `candidates[i]` with `index`, `candidatesTokenCount`
+ * summing them. Anthropic's Messages API has no such parameter and refuses an `n` field (400).
  */
 
 import fs from 'node:fs';
@@ -32,8 +36,10 @@ export interface Behaviour {
   until?: Promise<unknown>;
   /** Override the answer text. */
   content?: string;
-  /** The answer as a function of the last user message and the request body (a scripted model or judge). */
-  respond?: (lastUserMessage: string, body: Record<string, unknown>) => string;
+  /** The answer as a function of the last user message, the request body and the choice index (`n` > 1): a scripted model or judge. */
+  respond?: (lastUserMessage: string, body: Record<string, unknown>, choice: number) => string;
+  /** Answer one choice whatever `n` asks (as servers that ignore the parameter do, e.g. Ollama's /v1). */
+  ignoreChoices?: boolean;
   /** Error message (for status answers); `{auth}` is replaced by the credential received. */
   message?: string;
 }
@@ -80,7 +86,8 @@ export interface FakeProvider {
   /** Base URLs per provider kind, as mms.config.yaml would name them. */
   baseUrls: { openai: string; openai_compatible: string; openrouter: string; ollama: string; anthropic: string; google: string };
   requests: RecordedRequest[];
-  counts: { chat: number; aborted: number; byModel: Map<string, number> };
+  /** chat: requests; choices: the answers those requests returned (more than one each with `n`/`candidateCount`). */
+  counts: { chat: number; choices: number; aborted: number; byModel: Map<string, number> };
   options: FakeProviderOptions;
   /** The next chat requests (of any wire) get these behaviours, in order. */
   enqueue(...behaviours: Behaviour[]): void;
@@ -96,8 +103,8 @@ export interface FakeProvider {
   close(): Promise<void>;
 }
 
-function answerFor(model: string, body: Record<string, unknown>, wire: RecordedRequest['wire']): string {
-  return `reply from ${model}: ${lastUserText(body, wire)}`;
+function answerFor(model: string, body: Record<string, unknown>, wire: RecordedRequest['wire'], choice: number): string {
+  return `reply from ${model}${choice > 0 ? ` (choice ${choice})` : ''}: ${lastUserText(body, wire)}`;
 }
 
 function lastUserText(body: Record<string, unknown>, wire: RecordedRequest['wire']): string {
@@ -166,14 +173,26 @@ interface FakeAnswer {
   outTokens: number;
 }
 
-/** A non-streamed answer in the wire format's own shape. */
-function completionPayload(wire: RecordedRequest['wire'], { id, created, model, content, inTokens, outTokens }: FakeAnswer): unknown {
+/** How many choices a chat request asks for: OpenAI-wire `n`, Gemini `generationConfig.candidateCount` (1 when absent). */
+function choicesAsked(wire: RecordedRequest['wire'], body: Record<string, unknown>): unknown {
+  if (wire === 'openai') return body.n ?? 1;
+  if (wire === 'google') return (body.generationConfig as { candidateCount?: unknown } | undefined)?.candidateCount ?? 1;
+  return 1;
+}
+
+/** A non-streamed answer in the wire format's own shape: one entry per choice, usage over all of them. */
+function completionPayload(wire: RecordedRequest['wire'], answer: FakeAnswer, more: string[] = []): unknown {
+  const { id, created, model, content, inTokens } = answer;
+  const contents = [content, ...more];
+  const outTokens = answer.outTokens + more.reduce((sum, text) => sum + words(text), 0);
   if (wire === 'openai') {
-    return { id: `chatcmpl-${id}`, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } };
+    const choices = contents.map((text, index) => ({ index, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }));
+    return { id: `chatcmpl-${id}`, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices, usage: { prompt_tokens: inTokens, completion_tokens: outTokens, total_tokens: inTokens + outTokens } };
   } else if (wire === 'anthropic') {
     return { id: `msg_${id}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inTokens, output_tokens: outTokens } };
   } else {
-    return { candidates: [{ content: { parts: [{ text: content }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens }, modelVersion: model, responseId: id };
+    const candidates = contents.map((text, index) => ({ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index }));
+    return { candidates, usageMetadata: { promptTokenCount: inTokens, candidatesTokenCount: outTokens, totalTokenCount: inTokens + outTokens }, modelVersion: model, responseId: id };
   }
 }
 
@@ -296,7 +315,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const queue: Behaviour[] = [];
   const perModel = new Map<string, Behaviour>();
   const requests: RecordedRequest[] = [];
-  const counts = { chat: 0, aborted: 0, byModel: new Map<string, number>() };
+  const counts = { chat: 0, choices: 0, aborted: 0, byModel: new Map<string, number>() };
   const listQueue: Behaviour[] = [];
   const listEdits = new Map<string, (body: Record<string, unknown>) => Record<string, unknown>>();
   const listRequests: ListRequest[] = [];
@@ -332,10 +351,27 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       finished = true;
       return sendScriptedError(res, wire, behaviour.status, behaviour, credential);
     }
-    const content = behaviour.content ?? (behaviour.respond ? behaviour.respond(lastUserText(body, wire), body) : answerFor(model, body, wire));
+    const asked = behaviour.ignoreChoices ? 1 : choicesAsked(wire, body);
+    // the real APIs' refusals: OpenAI n is 1…128, Gemini candidateCount 1…8; Anthropic knows no n; no n > 1 stream here
+    const refusal =
+      wire === 'anthropic' && body.n !== undefined
+        ? 'n: Extra inputs are not permitted'
+        : typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1 || asked > (wire === 'google' ? 8 : 128)
+          ? `${wire === 'google' ? 'candidateCount' : 'n'}: ${JSON.stringify(asked)} is not a whole number from 1 to ${wire === 'google' ? 8 : 128}`
+          : stream && asked > 1
+            ? 'fake: streams of several choices are not implemented'
+            : undefined;
+    if (refusal) {
+      finished = true;
+      return sendScriptedError(res, wire, 400, { message: refusal }, credential);
+    }
+    const choices = asked as number;
+    const contentOf = (choice: number) => behaviour.content ?? (behaviour.respond ? behaviour.respond(lastUserText(body, wire), body, choice) : answerFor(model, body, wire, choice));
+    const content = contentOf(0);
     const answer: FakeAnswer = { id: `fake-${++seq}`, created: Math.floor(Date.now() / 1000), model, content, inTokens: promptTokens(body), outTokens: words(content) };
+    counts.choices += choices;
     if (!stream) {
-      const text = JSON.stringify(completionPayload(wire, answer));
+      const text = JSON.stringify(completionPayload(wire, answer, Array.from({ length: choices - 1 }, (_, i) => contentOf(i + 1))));
       finished = true;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
       return;
@@ -399,6 +435,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       perModel.clear();
       requests.length = 0;
       counts.chat = 0;
+      counts.choices = 0;
       counts.aborted = 0;
       counts.byModel.clear();
     },

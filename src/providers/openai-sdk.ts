@@ -2,9 +2,9 @@ import OpenAI, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUse
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
-import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion } from './openai-wire';
+import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion, parseOpenAIChoices } from './openai-wire';
 import { fetchModelList } from './model-lists';
-import { asAbortSignal, type CallOptions, type ChatParams, type ChatProvider, type ChatResult, type StreamEvent } from './types';
+import { asAbortSignal, type CallOptions, type ChatChoicesResult, type ChatParams, type ChatProvider, type ChatResult, type StreamEvent } from './types';
 
 /** Maps what the openai SDK throws onto ProviderError (status, retry-after, class). */
 export function fromOpenAISdkError(providerId: string, err: unknown, signal?: { readonly aborted: boolean }): ProviderError {
@@ -60,14 +60,20 @@ export class OpenAISdkProvider implements ChatProvider {
   }
 
   async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+    return parseOpenAIChatCompletion(this.id, await this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect() }), options));
+  }
+
+  async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
+    return parseOpenAIChoices(this.id, await this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect() }), n }, options));
+  }
+
+  private async completion(body: Record<string, unknown>, options: CallOptions): Promise<OpenAI.ChatCompletion> {
     this.requireKey();
     try {
-      const body = openAIRequestBody(params, { stream: false, dialect: this.dialect() });
-      const completion = await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+      return await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
         signal: asAbortSignal(options.signal),
         timeout: Math.min(this.config.timeoutSeconds * 1000, options.timeoutMs ?? Infinity),
       });
-      return parseOpenAIChatCompletion(this.id, completion);
     } catch (err) {
       throw fromOpenAISdkError(this.id, err, options.signal);
     }

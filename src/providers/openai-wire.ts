@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
 import { parseSse } from './sse';
-import { onCancel, type CallOptions, type CancelSignal, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
+import { onCancel, type CallOptions, type CancelSignal, type ChatChoice, type ChatChoicesResult, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 import { fetchModelList } from './model-lists';
 
 export function openAIRequestBody(params: ChatParams, options: { stream: boolean; dialect: 'openai' | 'compatible' }): Record<string, unknown> {
@@ -67,6 +67,31 @@ export function parseOpenAIChatCompletion(providerId: string, body: unknown): Ch
   const content = contentText(message.content);
   if (content === undefined) throw new ProviderError('invalid_response', `provider "${providerId}" answered with choices[0].message.content that is not text`);
   return { content, finishReason: openAIFinishReason(choice?.finish_reason), usage: usageOf(b.usage), model: typeof b.model === 'string' ? b.model : undefined, raw: b };
+}
+
+/**
+ * A chat.completion body of a multi-choice call (`n`) → its choices ordered by `choices[i].index`
+ * (the wire does not promise array order), with the usage of all of them. Indexes must be 0…k-1, each
+ * once: a server that ignored `n` answers with choice 0 alone, which is k = 1.
+ */
+export function parseOpenAIChoices(providerId: string, body: unknown): ChatChoicesResult {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProviderError('invalid_response', `provider "${providerId}" answered with a body that is not a JSON object`);
+  const b = body as Record<string, unknown>;
+  const all: unknown = b.choices;
+  if (!Array.isArray(all) || all.length === 0) throw new ProviderError('invalid_response', `provider "${providerId}" answered without choices[0]`);
+  const choices: ChatChoice[] = [];
+  all.forEach((raw: unknown, position) => {
+    const choice = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+    const index = choice.index ?? position;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= all.length || choices[index]) {
+      throw new ProviderError('invalid_response', `provider "${providerId}" answered with choices[${position}].index ${JSON.stringify(choice.index)}: not one of 0…${all.length - 1} once each`);
+    }
+    const message = choice.message as Record<string, unknown> | undefined;
+    const content = message && typeof message === 'object' ? contentText(message.content) : undefined;
+    if (content === undefined) throw new ProviderError('invalid_response', `provider "${providerId}" answered with choices[${position}].message.content that is not text`);
+    choices[index] = { content, finishReason: openAIFinishReason(choice.finish_reason) };
+  });
+  return { choices, usage: usageOf(b.usage), model: typeof b.model === 'string' ? b.model : undefined };
 }
 
 /** One chat.completion.chunk → events (a chunk may carry text, a finish reason and usage at once). */
@@ -200,14 +225,19 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 
   async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+    return parseOpenAIChatCompletion(this.id, await this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect }), options));
+  }
+
+  async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
+    return parseOpenAIChoices(this.id, await this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect }), n }, options));
+  }
+
+  /** A non-streamed chat completion's JSON body; any other status is a ProviderError. */
+  private async completion(requestBody: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const timeout = Math.min(this.timeoutMs, options.timeoutMs ?? this.timeoutMs);
     let res: { status: number; headers: IncomingHttpHeaders; body: string };
     try {
-      res = await dispatchWhole(
-        this.pool,
-        { path: this.chatPath, method: 'POST', headers: this.headers, body: JSON.stringify(openAIRequestBody(params, { stream: false, dialect: this.dialect })), headersTimeout: timeout, bodyTimeout: timeout },
-        options.signal,
-      );
+      res = await dispatchWhole(this.pool, { path: this.chatPath, method: 'POST', headers: this.headers, body: JSON.stringify(requestBody), headersTimeout: timeout, bodyTimeout: timeout }, options.signal);
     } catch (err) {
       throw networkError(this.id, err, options.signal);
     }
@@ -225,7 +255,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       });
       throw httpError(this.id, res.status, body, retryAfterMs);
     }
-    return parseOpenAIChatCompletion(this.id, body);
+    return body;
   }
 
   async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {

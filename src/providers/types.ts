@@ -47,6 +47,22 @@ export interface ChatResult {
   raw?: Record<string, unknown>;
 }
 
+/** One choice of a multi-choice call, in the provider's index order. */
+export interface ChatChoice {
+  content: string;
+  finishReason: FinishReason;
+  /** This choice's own output tokens, where the provider reports them per choice (Gemini's `tokenCount`). */
+  outputTokens?: number;
+}
+
+export interface ChatChoicesResult {
+  /** Choices 0, 1, … as the provider indexed them; fewer than asked when a server ignores the parameter. */
+  choices: ChatChoice[];
+  /** As billed: the prompt once, the output tokens of every choice. */
+  usage?: Usage;
+  model?: string;
+}
+
 export type StreamEvent =
   | { type: 'delta'; text: string; raw?: Record<string, unknown> }
   /** `carried`: the finish reason arrived in the same raw chunk as the last delta (already forwarded with it). */
@@ -119,6 +135,11 @@ export interface ChatProvider {
   readonly id: string;
   readonly kind: ProviderConfig['kind'];
   chat(params: ChatParams, options: CallOptions): Promise<ChatResult>;
+  /**
+   * `n` independent samples of the same request in one call (OpenAI `n`, Gemini `candidateCount`):
+   * the prompt is sent and billed once. Absent where the API has no such parameter (Anthropic).
+   */
+  chatChoices?(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult>;
   /**
    * Opens a stream: resolves once the provider accepted the call (so a retry budget can still retry
    * a refused one), then yields events. An iterator that ends without a `done` event was cut.

@@ -1,7 +1,8 @@
 /**
  * The evaluation lifecycle on the real stack (Temporal, PostgreSQL, the local embeddings server), with
  * the models and the judge as fake OpenAI-compatible servers: identical models pass, a degraded
- * candidate fails on every criterion it breaks, a killed worker resumes without paying twice, and
+ * candidate fails on every criterion it breaks, a killed worker resumes without paying twice, the
+ * calibration's second sample comes in the current model's own call where the API allows (n: 2), and
  * the judge sees every pair in both orders.
  */
 
@@ -19,7 +20,8 @@ import { registerEvaluationCommands } from '../../cli/commands/evaluation';
 import { createApiKey } from '../../src/auth/api-keys';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
-import { buildSuite, createEvaluationDeps, loadEvaluationReport, type EvaluationReport } from '../../src/evaluation';
+import { AnswerService, buildSuite, CallLimiter, createEvaluationDeps, loadEvaluationReport, modelEndpoint, promptHashOf, type Answer, type EvaluationReport } from '../../src/evaluation';
+import { createProviders } from '../../src/providers';
 import { evaluateWorkflow } from '../../workflows/evaluate';
 import { evaluateWorkflowId, type EvaluateResult } from '../../workflows/evaluate-messages';
 import { startFakeProvider, type FakeProvider, type RecordedRequest } from '../../testkit/fake-providers';
@@ -152,7 +154,8 @@ beforeAll(async () => {
     extra({ prompt: 'A mirrored call', role: 'shadow' }, 5),
   );
   await db.prisma.modelHistoricalLog.createMany({ data: rows });
-  for (const model of ['mara-current', 'mara-twin', 'mara-alt', 'mara-rest']) fake.forModel(model, { respond: (text, body) => maraSays(text, seedOf(body) + (model === 'mara-alt' ? 1 : 0)), latencyMs: 20 });
+  // choice i of a call with n: 2 is the sample of seed + i, as two calls seeded apart would give
+  for (const model of ['mara-current', 'mara-twin', 'mara-alt', 'mara-rest']) fake.forModel(model, { respond: (text, body, choice) => maraSays(text, seedOf(body) + choice + (model === 'mara-alt' ? 1 : 0)), latencyMs: 20 });
   fake.forModel('rogue-candidate', { respond: (text) => rogueSays(text), latencyMs: 1200 });
   fake.forModel('slow-twin', { respond: (text, body) => maraSays(text, seedOf(body)), latencyMs: 800 });
   fake.forModel('judge-fair', { respond: (text) => fairJudge(text) });
@@ -208,7 +211,8 @@ test('the suite comes from the logs: stratified, deduplicated, PII redacted, gua
 test('identical models: calibrated similarity ≥ 0.95 and meets_threshold; a second run pays for nothing', async () => {
   const config = configFor('judge-fair');
   const twinId = await addModel(db.prisma, USE_CASE, 'mara-twin');
-  const before = { current: calls('mara-current'), twin: calls('mara-twin') };
+  const before = { current: calls('mara-current'), twin: calls('mara-twin'), answers: fake.counts.choices };
+  fake.requests.length = 0;
   const { result, report } = await runEvaluation(config, twinId, suiteHash);
   expect(result.failing).toEqual([]);
   expect(result.meetsThreshold).toBe(true);
@@ -225,9 +229,17 @@ test('identical models: calibrated similarity ≥ 0.95 and meets_threshold; a se
   ]);
   expect(report.quality).toMatchObject({ ties: 14, candidateWins: 0, currentWins: 0 });
   expect(report.performance.current.costPerRequestUsd).toBeGreaterThan(0);
-  // 15 prompts; the current model answers the 14 judged ones a second time (its self-similarity)
+  // 15 prompts; the current model answers the 14 judged ones twice (its self-similarity), in the same
+  // call: 14 requests with n: 2 and one with a single choice
   expect(calls('mara-twin') - before.twin).toBe(15);
-  expect(calls('mara-current') - before.current).toBe(15 + 14);
+  expect(calls('mara-current') - before.current).toBe(15);
+  expect(fake.requests.filter((r) => r.model === 'mara-current').map((r) => r.body.n ?? 1).sort()).toEqual([1, ...Array<number>(14).fill(2)]);
+  const judgeCalls = fake.requests.filter((r) => r.model === 'judge-fair').length;
+  expect(fake.counts.choices - before.answers).toBe(15 + 15 + 14 + judgeCalls);
+  expect(report.similarity.calibration.ceilingPairs).toBe(14);
+  // one current answer had a call of its own: too few for a p95, so the 14 that came with a second choice count too
+  expect(report.performance.current.latencyAnswers).toBe(15);
+  expect(report.performance.candidate.latencyAnswers).toBe(15);
   const stored = await db.prisma.evaluation.findUniqueOrThrow({ where: { id: result.evaluationId } });
   expect(stored).toMatchObject({ status: 'passed', meetsThreshold: true, suiteHash, kind: 'offline_comparison' });
   expect(await db.prisma.evaluationPromptResult.count({ where: { evaluationId: result.evaluationId } })).toBe(15);
@@ -238,6 +250,132 @@ test('identical models: calibrated similarity ≥ 0.95 and meets_threshold; a se
   expect(second.result.evaluationId).toBe(result.evaluationId);
   expect(fake.counts.chat).toBe(total);
 }, 120_000);
+
+/** A config of these providers (and a use case, which the schema requires) for AnswerService alone. */
+const providersConfig = (providers: Record<string, Record<string, unknown>>) =>
+  parseConfig({ providers, useCases: [{ id: 'n_probe', kind: 'self_hosted', temperature: 0.7, maxTokens: 64, systemPromptTemplate: 'You are Mara.', initialModel: { provider: Object.keys(providers)[0], model: 'n-probe' } }] });
+
+test('the second sample comes as choice 1 of the same call where the API has one (OpenAI SDK, OpenAI-compatible, Gemini), in a call of its own for Anthropic; each choice is cached under its own sample, so a resumed run pays for neither', async () => {
+  const keyed = (kind: string) => ({ kind, baseUrl: fake.baseUrls[kind as keyof FakeProvider['baseUrls']], apiKeyEnv: 'FAKE_KEY', prices: { [`n-${kind}`]: { inputPerMTok: 1, outputPerMTok: 2 } } });
+  const config = providersConfig({ oai: keyed('openai'), compat: { ...keyed('openai_compatible'), apiKeyEnv: undefined }, gem: keyed('google'), anth: keyed('anthropic') });
+  const providers = createProviders(config, { env: { FAKE_KEY: 'sk-fake' } });
+  const kinds = ['openai', 'openai_compatible', 'google', 'anthropic'] as const;
+  const endpoints = Object.fromEntries(kinds.map((kind, i) => [kind, modelEndpoint({ id: kind, modelName: `n-${kind}`, provider: ['oai', 'compat', 'gem', 'anth'][i]!, upstreamModel: `n-${kind}`, modelPath: null })]));
+  // Anthropic takes no seed (API 2026-10-21): its two calls differ by the fake's request count, as sampling would make them
+  for (const kind of kinds) fake.forModel(`n-${kind}`, { respond: (text, body, choice) => `${kind} take ${seedOf(body) + choice}${kind === 'anthropic' ? ` #${calls('n-anthropic')}` : ''}: ${text} ${'and more '.repeat(choice * 3)}` });
+  const messages = [{ role: 'user' as const, content: `Where is the smithy? ${crypto.randomUUID()}` }];
+  const request = (kind: (typeof kinds)[number]) => ({ endpoint: endpoints[kind]!, promptHash: promptHashOf(messages), messages, params: { temperature: 0.7, maxTokens: 64, seed: 7 } });
+  const service = () => new AnswerService({ prisma: db.prisma, config, providers, limiter: new CallLimiter(4, 100) });
+  const requestsOf = (kind: string) => fake.requests.filter((r) => r.model === `n-${kind}`);
+  try {
+    fake.requests.length = 0;
+    const first = service();
+    const got = Object.fromEntries(await Promise.all(kinds.map(async (kind) => [kind, (await first.answerSamples(request(kind), [0, 1])) as Answer[]] as const)));
+    for (const kind of kinds) {
+      const [a, b] = got[kind]!;
+      expect([a!.ok, b!.ok, a!.cached, b!.cached]).toEqual([true, true, false, false]);
+      expect(a!.content).not.toBe(b!.content); // two samples, not one answer twice
+    }
+    expect(requestsOf('openai').map((r) => r.body.n)).toEqual([2]);
+    expect(requestsOf('openai_compatible').map((r) => r.body.n)).toEqual([2]);
+    expect(requestsOf('google').map((r) => (r.body.generationConfig as { candidateCount?: number }).candidateCount)).toEqual([2]);
+    expect(requestsOf('anthropic').map((r) => r.body.n)).toEqual([undefined, undefined]);
+    // choice 0 is the answer of seed 7, choice 1 the sample of seed 8 (what a call of its own seeded 8 would be asked)
+    expect(got.openai!.map((a) => a.content.split(':')[0])).toEqual(['openai take 7', 'openai take 8']);
+    expect(got.openai!.map((a) => a.choices)).toEqual([2, 2]);
+    expect(got.anthropic!.map((a) => a.choices)).toEqual([1, 1]);
+    // the billed usage (prompt once, every choice's output) is shared out: each choice's own output, the prompt each
+    const [o0, o1] = got.openai!;
+    expect(o0!.tokensIn).toBe(o1!.tokensIn);
+    expect(o1!.tokensOut!).toBeGreaterThan(o0!.tokensOut!);
+    expect(o0!.costUsd).toBeCloseTo((o0!.tokensIn! * 1 + o0!.tokensOut! * 2) / 1e6, 12);
+    const rows = await db.prisma.evaluationAnswer.findMany({ where: { promptHash: promptHashOf(messages) }, orderBy: [{ modelKey: 'asc' }, { sample: 'asc' }] });
+    expect(rows.map((r) => [r.modelKey, r.sample, r.choices])).toEqual([
+      ['anth/n-anthropic', 0, 1],
+      ['anth/n-anthropic', 1, 1],
+      ['compat/n-openai_compatible', 0, 2],
+      ['compat/n-openai_compatible', 1, 2],
+      ['gem/n-google', 0, 2],
+      ['gem/n-google', 1, 2],
+      ['oai/n-openai', 0, 2],
+      ['oai/n-openai', 1, 2],
+    ]);
+
+    // A resumed run (another worker: a new service reading the cache): both samples cached, nothing called.
+    const callsBefore = fake.counts.chat;
+    const resumed = service();
+    await resumed.prefetch(kinds.flatMap((kind) => [0, 1].map((sample) => ({ ...request(kind), sample }))));
+    for (const kind of kinds) {
+      const again = (await resumed.answerSamples(request(kind), [0, 1])) as Answer[];
+      expect(again.map((a) => [a.cached, a.content, a.choices])).toEqual(got[kind]!.map((a) => [true, a.content, a.choices]));
+    }
+    // A run needing only the current model's answer (no calibration) finds choice 0 alone: nothing called either.
+    expect((await service().answer({ ...request('openai'), sample: 0 })).cached).toBe(true);
+    expect(fake.counts.chat).toBe(callsBefore);
+
+    // Only the second sample missing (say, more calibration prompts than last time): one single-choice call seeded 8.
+    await db.prisma.evaluationAnswer.deleteMany({ where: { promptHash: promptHashOf(messages), modelKey: 'oai/n-openai', sample: 1 } });
+    fake.requests.length = 0;
+    const [zero, one] = (await service().answerSamples(request('openai'), [0, 1])) as Answer[];
+    expect([zero!.cached, one!.cached, one!.choices]).toEqual([true, false, 1]);
+    expect(requestsOf('openai').map((r) => [r.body.n, r.body.seed])).toEqual([[undefined, 8]]);
+    expect(one!.content.split(':')[0]).toBe('openai take 8');
+  } finally {
+    for (const kind of kinds) fake.forModel(`n-${kind}`, undefined);
+    await Promise.all([...providers.values()].map((p) => p.close()));
+  }
+}, 60_000);
+
+test('a server that refuses n (400) or ignores it (one choice) gets the second sample in a call of its own, and no n for the rest of the run', async () => {
+  const config = providersConfig({ compat: { kind: 'openai_compatible', baseUrl: fake.baseUrls.openai_compatible } });
+  const providers = createProviders(config);
+  const endpoint = (model: string) => modelEndpoint({ id: model, modelName: model, provider: 'compat', upstreamModel: model, modelPath: null });
+  const ask = (service: AnswerService, model: string) => {
+    const messages = [{ role: 'user' as const, content: `Any rumours? ${crypto.randomUUID()}` }];
+    return service.answerSamples({ endpoint: endpoint(model), promptHash: promptHashOf(messages), messages, params: { temperature: 0.7, maxTokens: 64, seed: 3 } }, [0, 1]) as Promise<Answer[]>;
+  };
+  const service = () => new AnswerService({ prisma: db.prisma, config, providers, limiter: new CallLimiter(4, 100) });
+  // in request order, except that the single-choice calls of one prompt go out together: ordered by seed
+  const bodies = (model: string) => {
+    const all = fake.requests.filter((r) => r.model === model).map((r) => [r.body.n, r.body.seed] as [unknown, number]);
+    return [all[0], ...all.slice(1).sort((a, b) => a[1] - b[1])];
+  };
+  try {
+    fake.requests.length = 0;
+    // Ollama's /v1 answers one choice whatever n says
+    fake.forModel('ignores-n', { respond: (text, body, choice) => `take ${seedOf(body) + choice}: ${text}`, ignoreChoices: true });
+    const ignoring = service();
+    const ignored = await ask(ignoring, 'ignores-n');
+    expect(ignored.map((a) => [a.ok, a.choices, a.content.split(':')[0]])).toEqual([
+      [true, 1, 'take 3'],
+      [true, 1, 'take 4'],
+    ]);
+    await ask(ignoring, 'ignores-n');
+    expect(bodies('ignores-n')).toEqual([
+      [2, 3],
+      [undefined, 3],
+      [undefined, 4],
+      [undefined, 4],
+    ]);
+    // a server that refuses it (llama.cpp's "Only one completion choice is allowed")
+    fake.forModel('refuses-n', { respond: (text, body, choice) => `take ${seedOf(body) + choice}: ${text}` });
+    fake.enqueue({ status: 400, message: 'Only one completion choice is allowed' });
+    const refused = await ask(service(), 'refuses-n');
+    expect(refused.map((a) => [a.ok, a.choices, a.content.split(':')[0]])).toEqual([
+      [true, 1, 'take 3'],
+      [true, 1, 'take 4'],
+    ]);
+    expect(bodies('refuses-n')).toEqual([
+      [2, 3],
+      [undefined, 3],
+      [undefined, 4],
+    ]);
+  } finally {
+    fake.forModel('ignores-n', undefined);
+    fake.forModel('refuses-n', undefined);
+    await Promise.all([...providers.values()].map((p) => p.close()));
+  }
+}, 60_000);
 
 test('a degraded candidate (other persona, unsafe, slower, malformed JSON) fails, naming every criterion with its numbers', async () => {
   const config = configFor('judge-fair');

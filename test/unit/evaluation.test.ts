@@ -1,4 +1,4 @@
-import { allocate, calibrate, combineOrders, createAnswerChecks, parseJudgeChoice, qualityScore, redactPii, percentile } from '../../src/evaluation';
+import { allocate, calibrate, combineOrders, createAnswerChecks, outputTokenShares, performanceOf, parseJudgeChoice, qualityScore, redactPii, percentile } from '../../src/evaluation';
 
 test('stratified allocation: proportional, every non-empty stratum represented, never more than a stratum holds', () => {
   expect(allocate([50, 30, 20], 10)).toEqual([5, 3, 2]);
@@ -58,4 +58,20 @@ test('use-case tests: JSON schema (fenced JSON too), regex, length, include / ex
     'language#6': 'language fr, expected en',
   });
   expect(checks.run('{"thread": 3}')[0]).toEqual({ test: 'json', passed: false, detail: '/thread must be string' });
+});
+
+test('a multi-choice call: each choice its own token count where the provider gives one, else the billed total split by length, adding up to it', () => {
+  const stop = 'stop' as const;
+  expect(outputTokenShares([{ content: 'aaaa', finishReason: stop, outputTokens: 7 }, { content: 'b', finishReason: stop, outputTokens: 2 }], { inputTokens: 5, outputTokens: 9 })).toEqual([7, 2]);
+  expect(outputTokenShares([{ content: 'a'.repeat(30), finishReason: stop }, { content: 'b'.repeat(10), finishReason: stop }], { inputTokens: 5, outputTokens: 41 })).toEqual([30, 11]);
+  expect(outputTokenShares([{ content: '', finishReason: stop }, { content: '', finishReason: stop }], { inputTokens: 5, outputTokens: 3 })).toEqual([1, 2]);
+  expect(outputTokenShares([{ content: 'x', finishReason: stop }, { content: 'y', finishReason: stop }], undefined)).toEqual([0, 0]);
+});
+
+test('latency percentiles leave out answers that waited for a second choice when 20 or more had a call of their own, else keep them', () => {
+  const answer = (latencyMs: number, choices: number) => ({ ok: true as const, content: 'x', finishReason: 'stop', latencyMs, tokensIn: 1, tokensOut: 1, costUsd: null, choices, cached: false });
+  const many = [...Array.from({ length: 20 }, () => answer(100, 1)), ...Array.from({ length: 5 }, () => answer(900, 2))];
+  expect(performanceOf(many)).toMatchObject({ requests: 25, latencyAnswers: 20, latencyP95Ms: 100 });
+  const few = [answer(100, 1), ...Array.from({ length: 14 }, () => answer(900, 2))];
+  expect(performanceOf(few)).toMatchObject({ requests: 15, latencyAnswers: 15, latencyP95Ms: 900 });
 });

@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { parseSse } from '../../src/providers/sse';
 import { ProviderError, classForStatus, httpError, parseRetryAfter } from '../../src/providers/errors';
 import { RetryBudget, backoffDelay, withRetries } from '../../src/providers/retry';
-import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion } from '../../src/providers/openai-wire';
+import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion, parseOpenAIChoices } from '../../src/providers/openai-wire';
 import { anthropicFinishReason, anthropicRequest } from '../../src/providers/anthropic';
-import { geminiFinishReason, geminiRequest } from '../../src/providers/google';
+import { geminiChoices, geminiFinishReason, geminiRequest } from '../../src/providers/google';
 import { registerSecret } from '../../src/logging/redact';
 import type { StreamEvent } from '../../src/providers/types';
 
@@ -124,6 +124,25 @@ describe('wire mapping', () => {
     expect(() => parseOpenAIChatCompletion('p', { choices: [] })).toThrow(/choices\[0\]/);
     expect(() => parseOpenAIChatCompletion('p', { choices: [{ index: 0 }] })).toThrow(/choices\[0\]\.message/);
     expect(parseOpenAIChatCompletion('p', { choices: [{ message: { content: null }, finish_reason: 'length' }] })).toMatchObject({ content: '', finishReason: 'length' });
+  });
+  test('OpenAI n: choices ordered by their index, usage over all of them; a missing or repeated index is an invalid_response naming it', () => {
+    const choice = (index: unknown, content: string, finish = 'stop') => ({ index, message: { role: 'assistant', content }, logprobs: null, finish_reason: finish });
+    const parsed = parseOpenAIChoices('p', { model: 'gpt-x', choices: [choice(1, 'second', 'length'), choice(0, 'first')], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
+    expect(parsed).toEqual({ model: 'gpt-x', choices: [{ content: 'first', finishReason: 'stop' }, { content: 'second', finishReason: 'length' }], usage: { inputTokens: 9, outputTokens: 5 } });
+    // a server that ignored n: one choice (what it answered is still one sample)
+    expect(parseOpenAIChoices('p', { choices: [{ message: { content: 'only' } }] }).choices).toEqual([{ content: 'only', finishReason: 'stop' }]);
+    expect(() => parseOpenAIChoices('p', { choices: [choice(0, 'a'), choice(0, 'b')] })).toThrow('choices[1].index 0: not one of 0…1 once each');
+    expect(() => parseOpenAIChoices('p', { choices: [choice(0, 'a'), choice(2, 'b')] })).toThrow('choices[1].index 2');
+    expect(() => parseOpenAIChoices('p', { choices: [choice(0, 'a'), { index: 1, message: { content: 7 } }] })).toThrow('choices[1].message.content that is not text');
+    expect(() => parseOpenAIChoices('p', { choices: [] })).toThrow(ProviderError);
+  });
+  test('Gemini candidateCount: candidates ordered by index (an omitted index is 0, once), each with its own tokenCount', () => {
+    const candidate = (index: number | undefined, text: string, tokenCount?: number) => ({ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP' as never, ...(index === undefined ? {} : { index }), ...(tokenCount === undefined ? {} : { tokenCount }) });
+    expect(geminiChoices('g', { candidates: [candidate(1, 'two', 4), candidate(undefined, 'one', 3)] } as never)).toEqual([
+      { content: 'one', finishReason: 'stop', outputTokens: 3 },
+      { content: 'two', finishReason: 'stop', outputTokens: 4 },
+    ]);
+    expect(() => geminiChoices('g', { candidates: [candidate(0, 'one'), candidate(undefined, 'two')] } as never)).toThrow('candidates[1].index undefined');
   });
   test('OpenAI chunks: text, finish reason carried in the same chunk, usage, mid-stream errors', () => {
     const out: StreamEvent[] = [];

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "evaluation_answers" ADD COLUMN     "choices" INTEGER NOT NULL DEFAULT 1;
+
