@@ -1,7 +1,7 @@
 /**
  * `npm run bench:gateway [-- --json] [--quick] [--rates 1000,3000,5000] [--duration 10] [--long-rate 5000]
  *  [--long-duration 60] [--pairs 3] [--upstream-latency-ms 20] [--no-streams] [--no-overload] [--limits]
- *  [--profile] [--gateway-config <json>] [--cpu-per-call <n> [--cpu-rate 1000]]`
+ *  [--profile] [--gateway-config <json>] [--cpu-per-call <n> [--cpu-rate 1000] [--cpu-stream]]`
  * (the default flags run in about 9 minutes on 2 cores).
  *
  * Open-loop load (requests sent on a clock, never waiting for answers; each call timed from its
@@ -21,13 +21,13 @@
  *   the normal p99, every admitted call and every shed call logged, and the first second after the burst
  *   (`--overload-base-rate <r>` doubles that rate instead; it should be one of --rates, for its normal p99).
  * At the end the targets of issue 17 are judged (met / missed) with the figures. --json prints one JSON
- * object as the last line. --profile writes a CPU profile of the gateway to .mms/bench/profiles/;
+ * object as the last line. --profile writes CPU profiles of the gateway and the bare proxy to .mms/bench/profiles/;
  * --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings; MMS_BENCH_GATEWAY_NODE_FLAGS
  * passes Node flags to the gateway. --limits gives the bench key every limit (far above the load), so
  * every call goes through the limiter, and prints what the shared counters recorded.
  * --cpu-per-call <n> measures only the CPU time (user + system) the gateway and the bare proxy spend per
  * call, over n calls at --cpu-rate (admission control off, so no call is shed): unlike latency, that
- * figure holds on a loaded machine.
+ * figure holds on a loaded machine. --cpu-stream measures streamed (SSE) calls instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -64,12 +64,14 @@ interface Options {
   /** --cpu-per-call <n>: only the CPU each target spends per call, over n calls at `cpuRate`. */
   cpuPerCall?: number;
   cpuRate: number;
+  /** --cpu-stream: the --cpu-per-call calls are streamed (SSE) calls. */
+  cpuStream: boolean;
 }
 
-const USAGE = '--json --quick --rates <r,…> --duration <s> --long-rate <r> --long-duration <s> --pairs <n> --upstream-latency-ms <ms> --no-streams --stream-rate <r> --no-overload --overload-duration <s> --overload-base-rate <r> --profile --gateway-config <json> --limits --cpu-per-call <n> --cpu-rate <r>';
+const USAGE = '--json --quick --rates <r,…> --duration <s> --long-rate <r> --long-duration <s> --pairs <n> --upstream-latency-ms <ms> --no-streams --stream-rate <r> --no-overload --overload-duration <s> --overload-base-rate <r> --profile --gateway-config <json> --limits --cpu-per-call <n> --cpu-rate <r> --cpu-stream';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, rates: [1000, 3000, 5000], durationS: 10, longRate: 5000, longDurationS: 60, pairs: 3, upstreamLatencyMs: 20, streams: true, streamRate: 1000, overload: true, overloadDurationS: 30, profile: false, gatewayOverrides: {}, limits: false, cpuRate: 1000 };
+  const o: Options = { json: false, rates: [1000, 3000, 5000], durationS: 10, longRate: 5000, longDurationS: 60, pairs: 3, upstreamLatencyMs: 20, streams: true, streamRate: 1000, overload: true, overloadDurationS: 30, profile: false, gatewayOverrides: {}, limits: false, cpuRate: 1000, cpuStream: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -99,6 +101,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--limits') o.limits = true;
     else if (a === '--cpu-per-call') o.cpuPerCall = Math.round(positive(value()));
     else if (a === '--cpu-rate') o.cpuRate = positive(value());
+    else if (a === '--cpu-stream') o.cpuStream = true;
     else if (a === '--gateway-config') {
       const v = value();
       try {
@@ -326,12 +329,11 @@ async function startStack(options: Options, children: ChildProcess[], stops: Arr
     ...(options.limits ? { rpm: 10_000_000, tpm: 1_000_000_000, useCaseLimits: { npc_dialogue: { rpm: 10_000_000, tpm: 1_000_000_000 } }, budgetUsd: 1_000_000, budgetPeriod: 'monthly' as const } : {}),
   });
   const env = { DATABASE_URL: databaseUrl, MMS_CONFIG: configFile, MMS_GATEWAY_PORT: '0', MMS_GATEWAY_INTERNAL_PORT: '0', MMS_LOG_LEVEL: 'warn' };
-  const gateway = await spawnJsonLine('gateway/main.ts', [], env, [
-    ...(process.env.MMS_BENCH_GATEWAY_NODE_FLAGS ? process.env.MMS_BENCH_GATEWAY_NODE_FLAGS.split(' ') : []),
-    ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : []),
-  ]);
+  const profileFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`] : [];
+  const gateway = await spawnJsonLine('gateway/main.ts', [], env, [...(process.env.MMS_BENCH_GATEWAY_NODE_FLAGS ? process.env.MMS_BENCH_GATEWAY_NODE_FLAGS.split(' ') : []), ...profileFlags]);
   children.push(gateway.child);
-  const proxy = await spawnJsonLine('bench/bare-proxy.ts', [], env);
+  // Profiled too with --profile (the file names carry the pids printed below): what the floor spends, frame by frame, beside the gateway.
+  const proxy = await spawnJsonLine('bench/bare-proxy.ts', [], env, profileFlags);
   children.push(proxy.child);
   log(`bench: gateway ${String(gateway.info.address)} (pid ${gateway.child.pid}), bare proxy ${String(proxy.info.address)} (pid ${proxy.child.pid}), upstream ${String(upstream.info.url)} (pid ${upstream.child.pid}), database ${dbName}`);
 
@@ -502,7 +504,7 @@ type OverloadResult = Awaited<ReturnType<typeof measureOverload>>;
  * latency. The gateway's main thread is shown apart from its other threads (log thread, GC, libuv).
  * Three alternating rounds of gateway and bare proxy; medians.
  */
-async function measureCpuPerCall(stack: Stack, calls: number, rate: number) {
+async function measureCpuPerCall(stack: Stack, calls: number, rate: number, stream: boolean) {
   const targets = ['gateway', 'proxy'] as const;
   const samples: Record<(typeof targets)[number], Array<{ total: number; main: number; errors: number }>> = { gateway: [], proxy: [] };
   for (let r = 0; r < 3; r++) {
@@ -510,7 +512,7 @@ async function measureCpuPerCall(stack: Stack, calls: number, rate: number) {
       const pid = stack.targets[target].pid;
       const total0 = cpuTicks(pid);
       const main0 = cpuTicks(pid, pid);
-      const result = await run(stack, target, rate, calls / rate);
+      const result = await run(stack, target, rate, calls / rate, stream);
       // Ticks are 10 ms (CLK_TCK 100): µs per call = ticks × 10,000 / calls.
       const perCall = (ticks: number) => round((ticks * 10_000) / result.requests, 1);
       const sample = { total: perCall(cpuTicks(pid) - total0), main: perCall(cpuTicks(pid, pid) - main0), errors: result.errors + result.shed.count };
@@ -522,6 +524,7 @@ async function measureCpuPerCall(stack: Stack, calls: number, rate: number) {
   return {
     calls,
     rate,
+    stream,
     gateway_cpu_us_per_call: med('gateway', 'total'),
     gateway_main_thread_cpu_us_per_call: med('gateway', 'main'),
     proxy_cpu_us_per_call: med('proxy', 'total'),
@@ -575,8 +578,8 @@ async function main() {
     log('bench: warm-up (JIT, connection pools), every target alike; not measured');
     for (const target of ['direct', 'gateway', 'proxy'] as const) await run(stack, target, 1000, 3);
     if (options.cpuPerCall) {
-      const cpu = await measureCpuPerCall(stack, options.cpuPerCall, options.cpuRate);
-      log(`cpu per call (${cpu.calls} calls at ${cpu.rate}/s, medians of 3 rounds): gateway ${cpu.gateway_cpu_us_per_call} µs (main thread ${cpu.gateway_main_thread_cpu_us_per_call} µs), bare proxy ${cpu.proxy_cpu_us_per_call} µs; gateway errors ${cpu.errors}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      const cpu = await measureCpuPerCall(stack, options.cpuPerCall, options.cpuRate, options.cpuStream);
+      log(`cpu per call (${cpu.calls} ${cpu.stream ? 'streamed ' : ''}calls at ${cpu.rate}/s, medians of 3 rounds): gateway ${cpu.gateway_cpu_us_per_call} µs (main thread ${cpu.gateway_main_thread_cpu_us_per_call} µs), bare proxy ${cpu.proxy_cpu_us_per_call} µs; gateway errors ${cpu.errors}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
       await stopGateway(stack, options, {});
       if (options.json) process.stdout.write(`${JSON.stringify({ cpu_per_call: cpu, limits: options.limits, loadavg_at_end: os.loadavg().map((l) => round(l, 2)), command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim() })}\n`);
       return;
