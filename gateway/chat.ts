@@ -145,6 +145,11 @@ interface RelayedStream {
   released: number;
 }
 
+/** An explicit error event ends a stopped or cut stream: the OpenAI SDKs raise it, so a cut answer is never mistaken for a short one. */
+function stoppedByGuardrail(sse: ChatSseWriter): Promise<void> {
+  return sse.write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
+}
+
 /** The events that only change what is known of the stream (nothing is sent for them). */
 function noteStreamEnd(event: StreamEvent, relayed: RelayedStream): void {
   if (event.type === 'usage') relayed.usage = event.usage;
@@ -579,13 +584,11 @@ export class ChatHandler {
 
   /** Ends the event stream the way the relay ended (stopped by the guardrail, complete and judged whole, or cut); returns the row's status. */
   private async endStream(ctx: CallContext, sse: ChatSseWriter, gctx: GuardrailContext, relayed: RelayedStream): Promise<LogRow['status']> {
-    // An explicit error event ends a stopped or cut stream: the OpenAI SDKs raise it, so a cut answer is never mistaken for a short one.
-    const stoppedByGuardrail = () => sse.write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
     if (relayed.blockedBy) {
       this.recordViolations(gctx, relayed.blockedBy, relayed.output, ctx.requestId);
       if (relayed.blockedBy.replacement) await sse.content(relayed.blockedBy.replacement);
       await sse.finish('content_filter');
-      await stoppedByGuardrail();
+      await stoppedByGuardrail(sse);
       return 'blocked';
     }
     if (relayed.done) {
@@ -593,7 +596,7 @@ export class ChatHandler {
       relayed.label = judged.label;
       if (judged.verdict.action !== 'pass') {
         await sse.finish('content_filter');
-        await stoppedByGuardrail();
+        await stoppedByGuardrail(sse);
         return 'blocked';
       }
       if (this.holdBack > 0) {

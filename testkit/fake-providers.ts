@@ -52,6 +52,8 @@ export interface RecordedRequest {
   model: string;
   stream: boolean;
   at: number;
+  /** The caller's port: requests that came over one keep-alive connection share it. */
+  clientPort: number;
 }
 
 export interface FakeProviderOptions {
@@ -333,7 +335,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const stream = streamFromPath ?? body.stream === true;
     counts.chat++;
     counts.byModel.set(model, (counts.byModel.get(model) ?? 0) + 1);
-    if (options.record !== false) requests.push({ wire, path: req.url ?? '', headers: req.headers, body, model, stream, at: Date.now() });
+    if (options.record !== false) requests.push({ wire, path: req.url ?? '', headers: req.headers, body, model, stream, at: Date.now(), clientPort: req.socket.remotePort ?? 0 });
     let finished = false;
     res.on('close', () => {
       if (!finished && !res.writableEnded) counts.aborted++;

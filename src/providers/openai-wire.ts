@@ -262,13 +262,21 @@ export class OpenAICompatibleProvider implements ChatProvider {
     const res = await this.post(params, true, options);
     const id = this.id;
     const signal = options.signal;
-    return (async function* events(): AsyncGenerator<StreamEvent> {
+    // Anonymous: a named function expression gets a `__name` property definition per stream under tsx.
+    return (async function* (): AsyncGenerator<StreamEvent> {
       const batch: StreamEvent[] = [];
+      // After [DONE] the body is read to its end (a server ends the response right after it) instead of
+      // returning at once: returning destroyed the body before its last bytes were read, which made an
+      // AbortError (with its stack trace) and cost the keep-alive connection (undici closes a socket whose
+      // response was not read to the end) on every stream: a new upstream connection per streamed call.
+      let done = false;
       try {
         for await (const message of parseSse(res.body)) {
+          if (done) continue;
           if (message.data === '[DONE]') {
+            done = true;
             yield { type: 'done' };
-            return;
+            continue;
           }
           let chunk: unknown;
           try {

@@ -5,6 +5,35 @@ export interface SseMessage {
   data: string;
 }
 
+/** What an event being read has so far (the parser's state; module-level functions below, not closures made per stream). */
+interface PendingEvent {
+  event: string | undefined;
+  data: string[];
+}
+
+function flushEvent(p: PendingEvent): SseMessage | undefined {
+  if (p.data.length === 0) {
+    p.event = undefined;
+    return undefined;
+  }
+  const message = { event: p.event, data: p.data.join('\n') };
+  p.event = undefined;
+  p.data = [];
+  return message;
+}
+
+function handleLine(p: PendingEvent, line: string): SseMessage | undefined {
+  if (line === '') return flushEvent(p);
+  if (line.startsWith(':')) return undefined;
+  const colon = line.indexOf(':');
+  const field = colon === -1 ? line : line.slice(0, colon);
+  let value = colon === -1 ? '' : line.slice(colon + 1);
+  if (value.startsWith(' ')) value = value.slice(1);
+  if (field === 'data') p.data.push(value);
+  else if (field === 'event') p.event = value;
+  return undefined;
+}
+
 /**
  * Server-sent events from a byte stream, per the WHATWG rules the providers follow: events end at a
  * blank line, `data:` lines join with "\n", comments (`:`) are skipped, CR, LF and CRLF all end lines.
@@ -12,29 +41,7 @@ export interface SseMessage {
 export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
   const decoder = new StringDecoder('utf8');
   let buffer = '';
-  let event: string | undefined;
-  let data: string[] = [];
-  const flushEvent = (): SseMessage | undefined => {
-    if (data.length === 0) {
-      event = undefined;
-      return undefined;
-    }
-    const message = { event, data: data.join('\n') };
-    event = undefined;
-    data = [];
-    return message;
-  };
-  const handleLine = (line: string): SseMessage | undefined => {
-    if (line === '') return flushEvent();
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') data.push(value);
-    else if (field === 'event') event = value;
-    return undefined;
-  };
+  const pending: PendingEvent = { event: undefined, data: [] };
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     let start = 0;
@@ -46,7 +53,7 @@ export async function* parseSse(body: AsyncIterable<Uint8Array | string>): Async
       const line = buffer.slice(start, i);
       if (c === 13 && buffer.charCodeAt(i + 1) === 10) i++;
       start = i + 1;
-      const message = handleLine(line);
+      const message = handleLine(pending, line);
       if (message) yield message;
     }
     buffer = buffer.slice(start);

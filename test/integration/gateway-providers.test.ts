@@ -136,3 +136,17 @@ describe.each(kinds)('$provider ($wire wire)', (k) => {
     for (const m of models) expect(typeof m.id).toBe('string');
   });
 });
+
+test('a streamed answer is read to its end after [DONE], so its keep-alive upstream connection serves the next calls (openai_compatible)', async () => {
+  // The server ends each body a while after its [DONE] (a separate packet). Cutting the body at [DONE]
+  // destroyed the connection before that end arrived: each streamed call opened a new one.
+  fake.forModel('llama-3.1-8b-instruct', { chunkDelayMs: 20 });
+  for (let i = 0; i < 3; i++) {
+    const res = await gw.call(body('uc_vllm', { stream: true }));
+    expect(sseData(res.text).pop()).toBe('[DONE]');
+  }
+  const ports = fake.requests.map((r) => r.clientPort);
+  expect(ports).toHaveLength(3);
+  expect(new Set(ports).size).toBe(1);
+  fake.forModel('llama-3.1-8b-instruct', undefined);
+});
