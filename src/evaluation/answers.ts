@@ -215,6 +215,8 @@ export class AnswerService {
       } catch (err) {
         const latencyMs = performance.now() - started;
         const errorClass = err instanceof ProviderError ? err.errorClass : 'provider_error';
+        // a request the provider refused as invalid (400/422: e.g. n on a server without it) is not billed
+        if (errorClass === 'bad_request') usage = { inputTokens: 0, outputTokens: 0 };
         return { ok: false as const, errorClass, error: safeErrorMessage(err), latencyMs, cached: false as const };
       } finally {
         if (reservation?.ok) await this.deps.budget!.settle(reservation, usage);

@@ -147,7 +147,8 @@ export class GoogleProvider implements ChatProvider {
   async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
     const response = await this.generate(params, n, options);
     if (!response.candidates?.length) {
-      if (response.promptFeedback?.blockReason) return { choices: [{ content: '', finishReason: 'content_filter' }], usage: usageOf(response), model: response.modelVersion ?? undefined };
+      // a blocked prompt blocks every candidate: n empty choices (not a server that ignored candidateCount)
+      if (response.promptFeedback?.blockReason) return { choices: Array.from({ length: n }, () => ({ content: '', finishReason: 'content_filter' as const })), usage: usageOf(response), model: response.modelVersion ?? undefined };
       throw new ProviderError('invalid_response', `provider "${this.id}" answered without candidates[0]`);
     }
     return { choices: geminiChoices(this.id, response), usage: usageOf(response), model: response.modelVersion ?? undefined };

@@ -20,7 +20,7 @@ import { registerEvaluationCommands } from '../../cli/commands/evaluation';
 import { createApiKey } from '../../src/auth/api-keys';
 import { parseConfig } from '../../src/config/load';
 import type { MmsConfig } from '../../src/config/schema';
-import { AnswerService, buildSuite, CallLimiter, createEvaluationDeps, loadEvaluationReport, modelEndpoint, promptHashOf, type Answer, type EvaluationReport } from '../../src/evaluation';
+import { AnswerService, buildSuite, CallLimiter, createBudgetGuard, createEvaluationDeps, openSpendingBudget, spendingReport, loadEvaluationReport, modelEndpoint, promptHashOf, type Answer, type EvaluationReport } from '../../src/evaluation';
 import { createProviders } from '../../src/providers';
 import { evaluateWorkflow } from '../../workflows/evaluate';
 import { evaluateWorkflowId, type EvaluateResult } from '../../workflows/evaluate-messages';
@@ -357,10 +357,12 @@ test('a server that refuses n (400) or ignores it (one choice) gets the second s
       [undefined, 4],
       [undefined, 4],
     ]);
-    // a server that refuses it (llama.cpp's "Only one completion choice is allowed")
+    // a server that refuses it (llama.cpp's "Only one completion choice is allowed"), under a spending cap
     fake.forModel('refuses-n', { respond: (text, body, choice) => `take ${seedOf(body) + choice}: ${text}` });
     fake.enqueue({ status: 400, message: 'Only one completion choice is allowed' });
-    const refused = await ask(service(), 'refuses-n');
+    const budgetId = await openSpendingBudget(db.prisma, { purpose: 'n refused', capUsd: 1, prices: { 'compat/refuses-n': { inputPerMTok: 1, outputPerMTok: 2, source: 'test' } } });
+    const capped = new AnswerService({ prisma: db.prisma, config, providers, limiter: new CallLimiter(4, 100), budget: await createBudgetGuard(db.prisma, budgetId) });
+    const refused = await ask(capped, 'refuses-n');
     expect(refused.map((a) => [a.ok, a.choices, a.content.split(':')[0]])).toEqual([
       [true, 1, 'take 3'],
       [true, 1, 'take 4'],
@@ -370,6 +372,11 @@ test('a server that refuses n (400) or ignores it (one choice) gets the second s
       [undefined, 3],
       [undefined, 4],
     ]);
+    // three reservations, two billed answers: the refused request is settled as unbilled, not at its worst case
+    const spending = await spendingReport(db.prisma, budgetId);
+    expect(spending).toMatchObject({ calls: 3, reservedUsd: 0 });
+    const billed = refused.reduce((sum, a) => sum + (a.tokensIn! * 1 + a.tokensOut! * 2) / 1e6, 0);
+    expect(spending.spentUsd).toBeCloseTo(billed, 12);
   } finally {
     fake.forModel('ignores-n', undefined);
     fake.forModel('refuses-n', undefined);
