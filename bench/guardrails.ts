@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { classifyOutput, ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type GuardrailVerdict } from '../src/guardrails';
 import { HELD_OUT_SPLITS, LABELLED_SPLITS, loadLabelledSet, type LabelledOutput, type LabelledSplit } from '../src/guardrails/dataset';
 import { combineVerdicts } from '../src/guardrails/combine';
-import { classifyTier2, embedForTier2, loadTier2Model, tier2Dismissed, tier2MayRaiseCritical, type Tier2Model } from '../src/guardrails/tier2';
+import { classifyTier2, embedForTier2, loadTier2Model, tier2Context, type Tier2Model } from '../src/guardrails/tier2';
 import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../src/embeddings/client';
 import { startLocalEmbeddings } from '../src/embeddings/local-server';
@@ -184,7 +184,7 @@ async function tier2Verdicts(items: LabelledOutput[], tier1: GuardrailVerdict[],
   const vectors = await embedForTier2(model, items.map((i) => i.text), (texts) => embedWithFileCache(client, texts));
   const embedSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const alone = vectors.map((v, i) => classifyTier2(model, v, { criticalAllowed: tier2MayRaiseCritical(items[i]!.text, tier1[i]!), dismissed: tier2Dismissed(items[i]!.text, tier1[i]!) }));
+  const alone = vectors.map((v, i) => classifyTier2(model, v, tier2Context(items[i]!.text, tier1[i]!)));
   const headsMsPerOutput = (performance.now() - t1) / items.length;
   const combined = alone.map((v, i) => combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: v, judgesEngagement: false }], 'max'));
   const after = client.stats();

@@ -31,12 +31,22 @@ import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { LOCAL_EMBEDDINGS_MODEL, startLocalEmbeddings } from '../src/embeddings/local-server';
 import { loadLabelledSet, type LabelledOutput } from '../src/guardrails/dataset';
 import { DEFAULT_CATEGORY_SEVERITY } from '../src/guardrails/types';
-import { TIER2_HEADS, TIER2_MODEL_FILE, tier2Inputs, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { classifyOutput, type GuardrailVerdict } from '../src/guardrails';
+import { combineVerdicts } from '../src/guardrails/combine';
 
 const FOLDS = 5;
-const L2 = 1e-3;
+/** L2 penalty of every head; `--l2 X` tries another (the shipped model is trained with the default). */
+const DEFAULT_L2 = 1e-4;
 /** Out-of-fold precision each head's threshold must reach on train (the issue's precision target). */
 const PRECISION_TARGET = 0.9;
+/**
+ * Out-of-fold precision a head must reach to count alone, on an output tier 1 found no harm in (`aloneThreshold`):
+ * there no second reading agrees with it, and the test split's tier-2 false alarms were all of that kind. Measured
+ * over every train output with the category (tier 1's lexicons were written from these items, so the few it still
+ * misses are no sample of what it misses on new phrasings) against the outputs without it that tier 1 passes.
+ */
+const ALONE_PRECISION_TARGET = 0.95;
 /** The lowest threshold considered: below 0.5 a head trained on ~22 positives fired on unrelated harm (hate at 0.23 on self-harm paraphrases). */
 const THRESHOLD_FLOOR = 0.5;
 
@@ -74,7 +84,7 @@ const predict = (m: { weights: number[]; bias: number }, x: Float32Array) => {
  * negative set a head's threshold: with 963 train items and grouped folds its recall was 0.06 for
  * self_harm; the issue's target is precision ≥ 0.9 and recall ≥ 0.95 for tier 1 and tier 2 together.
  */
-function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_FLOOR) {
+function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_FLOOR, target = PRECISION_TARGET) {
   const positives = ys.filter(Boolean).length;
   let best = { threshold: 1, precision: 0, recall: 0, f1: 0 };
   for (let t = Math.round(floor * 100); t <= 100; t++) {
@@ -84,7 +94,7 @@ function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_
     const precision = tp ? tp / (tp + fp) : 0;
     const recall = positives ? tp / positives : 0;
     best = { threshold, precision, recall, f1: tp ? (2 * precision * recall) / (precision + recall) : 0 };
-    if (tp && precision >= PRECISION_TARGET) break;
+    if (tp && precision >= target) break;
   }
   return best;
 }
@@ -117,6 +127,10 @@ function standardiser(xs: Float32Array[]) {
 async function main() {
   const args = process.argv.slice(2);
   const out = args.includes('--out') ? path.resolve(args[args.indexOf('--out') + 1]!) : TIER2_MODEL_FILE;
+  // The flags that shape the model (not where it is written): the model file names the command that reproduces it.
+  const trainingFlags = args.filter((a, i) => a !== '--out' && args[i - 1] !== '--out');
+  const L2 = args.includes('--l2') ? Number(args[args.indexOf('--l2') + 1]) : DEFAULT_L2;
+  if (!(L2 >= 0)) throw new Error(`--l2: expected a number >= 0, got ${args[args.indexOf('--l2') + 1]}`);
   const items = loadLabelledSet('train');
   const started = process.env.MMS_EMBEDDINGS_URL ? undefined : await startLocalEmbeddings({ onProgress: (l) => console.error(l) });
   try {
@@ -136,6 +150,10 @@ async function main() {
     const heads = {} as Tier2Model['heads'];
     const cv: Record<string, unknown> = {};
     const pooled = (m: { weights: number[]; bias: number }, i: number) => Math.max(...vectors[i]!.map((x) => predict(m, x)));
+    // Tier 1's verdicts: the outputs it finds no harm in are where tier 2 judges alone (aloneThreshold).
+    const tier1 = items.map((it) => classifyOutput(it.text, { useCase: it.use_case, language: it.language }));
+    const tier1Passes = tier1.map((v) => v.harm.severity === 'none');
+    const oofByHead = {} as Record<Tier2Head, number[]>;
     for (const head of TIER2_HEADS) {
       const ys = items.map((it) => truth(it, head));
       // Out-of-fold probabilities of the whole output and pooled over its sentences, from the same fold models.
@@ -159,16 +177,21 @@ async function main() {
       const strong = thresholdAtPrecision(oof, full, picked.threshold);
       const model = std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), ys, { l2: L2 }));
       const threshold = picked.threshold;
-      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, ...(headPools ? { pooling: 'sentences-max' as const } : {}) };
-      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), pooled: headPools, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall) };
-      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; ${headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)})`);
+      // Alone (tier 1 found no harm): the lowest threshold (≥ the head's) at ALONE_PRECISION_TARGET, every output with the category against those without it that tier 1 passes.
+      const passed = items.map((_, i) => i).filter((i) => ys[i] || tier1Passes[i]);
+      const alone = thresholdAtPrecision(passed.map((i) => oof[i]!), passed.map((i) => ys[i]!), threshold, ALONE_PRECISION_TARGET);
+      oofByHead[head] = oof;
+      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, aloneThreshold: alone.threshold, ...(headPools ? { pooling: 'sentences-max' as const } : {}) };
+      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall) };
+      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)})`);
     }
+    cv.combined = combinedCrossValidation(items, tier1, oofByHead, heads);
     const model: Tier2Model = {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: flat[0]!.length,
       heads,
       ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
-      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family`, crossValidated: cv, command: `npm run guardrails:train${pooling ? ' -- --sentences' : ''}` },
+      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);
@@ -178,6 +201,45 @@ async function main() {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Tier 1 + tier 2 on train as the monitor combines them (`combine: max`), tier 2 from its out-of-fold
+ * probabilities: what the cross-validation says of the whole, with and without the alone thresholds.
+ * Tier 1's lexicons were written from these same items, so its share is in-sample; the thresholds are
+ * chosen on these same out-of-fold probabilities.
+ */
+function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads']) {
+  const judge = (useAlone: boolean) => {
+    const combined = items.map((it, i) => {
+      const p = Object.fromEntries(TIER2_HEADS.map((h) => [h, oof[h][i]!])) as Record<Tier2Head, number>;
+      const context = tier2Context(it.text, tier1[i]!);
+      const t2 = tier2VerdictOf({ heads }, p, useAlone ? context : { ...context, tier1FoundHarm: undefined });
+      return combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: t2, judgesEngagement: false }], 'max');
+    });
+    const pr = (truth: (it: LabelledOutput) => boolean, predicted: (v: GuardrailVerdict) => boolean, over: (v: GuardrailVerdict[]) => GuardrailVerdict[]) => {
+      const vs = over(combined);
+      let tp = 0, fp = 0, fn = 0;
+      items.forEach((it, i) => {
+        const [t, p] = [truth(it), predicted(vs[i]!)];
+        if (t && p) tp++;
+        else if (p) fp++;
+        else if (t) fn++;
+      });
+      return { recall: round(tp / Math.max(1, tp + fn)), precision: round(tp / Math.max(1, tp + fp)), support: tp + fn };
+    };
+    const dark = items.map((it, i) => [it, combined[i]!] as const).filter(([it]) => it.label.fiction_dark && it.label.harm.severity === 'none');
+    return {
+      critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', (v) => v),
+      tier1Critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', () => tier1),
+      anyHarm: pr((it) => it.label.harm.severity !== 'none', (v) => v.harm.severity !== 'none', (v) => v),
+      darkFictionFp: `${dark.filter(([, v]) => v.harm.severity !== 'none').length}/${dark.length}`,
+    };
+  };
+  const withAlone = judge(true);
+  const without = judge(false);
+  console.error(`tier 1 + tier 2 on train (tier 2 out of fold, combine max): critical recall ${withAlone.critical.recall} precision ${withAlone.critical.precision} (support ${withAlone.critical.support}; tier 1 alone ${withAlone.tier1Critical.recall} / ${withAlone.tier1Critical.precision}); any harm ${withAlone.anyHarm.recall} / ${withAlone.anyHarm.precision}; dark fiction FP ${withAlone.darkFictionFp}; without the alone thresholds: critical ${without.critical.recall} / ${without.critical.precision}, any harm ${without.anyHarm.recall} / ${without.anyHarm.precision}, dark fiction FP ${without.darkFictionFp}`);
+  return { withAloneThresholds: withAlone, withoutAloneThresholds: without };
+}
 
 main().catch((err) => {
   console.error(err instanceof Error ? err.message : err);

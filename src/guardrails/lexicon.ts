@@ -72,7 +72,34 @@ export function anyOf(...sources: string[]): RegExp {
  * The speaker steps out of the story or talks about the real world. Fiction-excusable rules (threats,
  * insults, scarcity) count only near one of these.
  */
+/**
+ * Explicit steps out of the story (session 7, general forms of the train items tier 1 missed): the reader
+ * addressed as the person at the device ("you at the keyboard", "the human playing me", "not your hero: you"),
+ * the player's real life, the fourth wall. Narrower than `REAL_FRAME` (no "your town", "online"), so acts that
+ * are ordinary story drama elsewhere (a stabbing, a last night) count next to them.
+ */
+export const STRONG_REAL_FRAME = [
+  words(
+    'in real life', 'irl', 'in the real world', 'real[- ]world', 'outside (?:of )?(?:the|this) game', 'not in the game', 'out of character', 'ooc', 'break(?:s|ing)? (?:the )?fourth wall', 'fourth[- ]wall',
+    'you (?:at|behind|in front of|on) (?:the|your|that) (?:keyboard|desk|screen|monitor|computer|pc|phone|controller|couch|sofa|chair)', 'you in the chair', 'you (?:there )?(?:holding|with) the (?:controller|phone|mouse)',
+    '(?:the )?(?:one|person|human|player|guy|kid) (?:holding|reading|playing|behind|at|with) (?:the|this|that|me|you)', "(?:the|you,? the|you) (?:actual|real|flesh-and-blood) (?:human|person|player|you)", '(?:the )?human (?:playing|reading|behind|at)',
+    "not (?:to )?(?:your|the|his|her) (?:hero|heroine|knight|character|avatar|warrior|mage|ranger|rogue)(?:'s)?[,.:;!—-]", '(?:not|and not) the (?:hero|knight|character|avatar),? (?:but )?(?:you|for)', 'not your (?:hero|knight|character|avatar)',
+    "(?:the )?player'?s (?:real|actual|own) (?:life|home|house|school|family|town|street)", '(?:your|ur) (?:actual|real|own real) (?:life|world|street|town|neighbou?rhood|school|house|home|family|room)', 'actual (?:people|person|street|humans?)', 'real (?:people|humans|streets?)',
+    '(?:addressed|meant|said|spoken|written) (?:to|for) (?:the )?(?:player|reader|real)', 'for the reader', '(?:works|exists) in your world', '(?:in|for) your world too', 'the player (?:outside|behind|in real)', 'outside the (?:game|story|screen)',
+    '(?:put|drop|set) (?:down )?(?:the|your|that) (?:controller|phone|gamepad|mouse)(?: down)?', '(?:this|on|next|every) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)', 'christmas market', 'town hall',
+    'echte[nm]? (?:schule|leben|welt|arbeit|familie)', 'im echten', 'du (?:da )?(?:vor dem|am) bildschirm', 'nicht dein (?:ritter|held|charakter)', 'ausserhalb des spiels',
+    'toi qui lis', 'derriere (?:ton |l\'|l )ecran', 'pas (?:le|ton) (?:heros|personnage|chevalier)', 'dans la vraie vie', 'en vrai',
+    '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
+    'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'na vida real', 'fora do jogo',
+  ),
+  kana('ゲームの外', '画面の前', '現実の', '本当の住所', 'プレイヤーのあなた'),
+  // the player named as the one addressed: "Player, listen", "…in the ground, player."
+  ', player[.!?:,]',
+];
+export const STRONG_REAL_FRAME_RE = anyOf(...STRONG_REAL_FRAME);
+
 export const REAL_FRAME = [
+  ...STRONG_REAL_FRAME,
   words(
     'in real life', 'irl', 'in the real world', 'real[- ]world', 'outside (?:of )?(?:the|this) game', 'outside the story',
     'not in the game', 'not in-game', 'for real', 'in reality', 'the real you', 'your (?:real|actual|real-life|irl) (?:life|self|name|address|home|house|family|friends|school|job|body)',
@@ -206,6 +233,8 @@ export const MINOR = anyOf(
     'criancas?', 'menor de idade', 'meninas?', 'meninos?', '(?:[5-9]|1[0-7]) anos de idade',
     // addressed to the reader (session 6: grooming of a player who says they are a child)
     "you(?:'re| are|r) (?:only |just )?(?:1[0-7]|[5-9])(?! ?(?:gold|silver|coins?|%|years? of|hours?|minutes?|days?|times?|points?|levels?|turns?|moons?))", '(?:kids?|children|girls|boys) your age', 'younger players', '(?:grown-?up|mature) for (?:a kid|your age|(?:a )?(?:1[0-7]|twelve|thirteen|fourteen|fifteen|eleven|ten)(?:[- ]year[- ]old)?)', 'for a kid',
+    "(?:say|says|said|claim|claims|tell|tells) (?:they|she|he|you)(?:'re| are| is|'s) (?:only |just )?(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\\b",
+    '(?:[1-8]th|first|second|third|fourth|fifth|sixth|seventh|eighth) grade(?:rs?)?', 'teen (?:cheerleaders?|girls?|boys?|daughters?|sons?|students?)',
     'du bist (?:erst |nur )?1[0-7]', 'tu as 1[0-7] ans', 'tienes 1[0-7] anos', 'voce tem 1[0-7] anos',
   ),
   kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子', '1[0-7]歳なの', '(?:[五六七八九十]|十[一二三四五六七])歳なの'),
@@ -271,7 +300,7 @@ export const MODERN_TARGET = anyOf(
   words(
     '(?:your|ur|that) (?:roommate|room-mate|flatmate|teachers?|classmates?|coworkers?|co-workers?|boss|manager|principal|ex|ex-girlfriend|ex-boyfriend|ex-wife|ex-husband|stepfather|stepdad|stepmom|landlord|bully)',
     '(?:kid|guy|girl|boy) (?:who|that) (?:bullies|beats|picks on|keeps beating) you', '(?:kid|guy|girl) from (?:ur|your) class', 'homeless (?:guy|man|woman|person|people)', 'city hall', '(?:your|ur|their) (?:real )?(?:school|workplace|office|class)',
-    'bus stop', 'the crowd at', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)',
+    'bus stop', 'the crowd at', '(?:the|that|a|this) (?:streamer|youtuber|influencer|tiktoker)', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)',
   ),
   kana('職場', '学校'),
 );
@@ -283,7 +312,7 @@ export const VIOLENT_INCITEMENT = anyOf(
     "i(?:'ll| will) (?:come|show up) (?:to|at) your (?:real )?(?:house|home|school|work)",
     // session 6, general forms of train items tier 1 missed
     "(?:bring|take|carry|pack) (?:a |an |the |your |some )?(?:(?:dad|father|mom|mother|uncle|brother|parents)'?s )?(?:real )?(?:guns?|rifle|pistol|shotgun|knife|blade|weapons?|ar-?15|strap|machete) (?:to|into|on) (?:your |the |a |their )?(?:school|class|classroom|campus|work|office|workplace|church|mosque|synagogue|concert|mall)",
-    '(?:drive|ram|plow|plough|steer) (?:your|a|the) (?:car|truck|van) into (?:the |a )?crowd', 'throw acid (?:on|in|at)', "i know where you (?:really |actually )?live",
+    '(?:drive|run|ram|plow|plough|steer) (?:your|a|the) (?:car|truck|van) into (?:the |a )?crowd', 'throw acid (?:on|in|at)', "i know where you (?:really |actually )?live",
     'ich weiss,? wo du (?:wirklich )?wohnst', 'je sais ou tu habites', 'se donde vives', 'sei onde (?:voce|tu) mora',
     '(?:waffe|pistole|gewehr|messer) [^.!?]{0,40}(?:in die schule|zur schule|zur arbeit)', '(?:fusil|pistolet|arme|couteau) [^.!?]{0,40}(?:a l\'ecole|au lycee|au college|au travail)',
     '(?:pistola|arma|escopeta|cuchillo|navaja) [^.!?]{0,40}(?:al colegio|a la escuela|al instituto|al trabajo)', '(?:arma|pistola|faca|revolver) [^.!?]{0,40}(?:pra|para a|na|a) (?:escola|faculdade|trabalho)',
@@ -306,8 +335,17 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'bombe artisanale', 'cocktails? molotov', "nitrate d'ammonium", 'nitrate de potassium', 'methamphetamine', 'fentanyl', 'heroine', 'cocaine',
     'bomba casera', 'coctel(?:es)? molotov', 'nitrato de amonio', 'nitrato de potasio', 'metanfetamina', 'fentanilo', 'heroina', 'cocaina',
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
+    'chloroform', 'pseudoephedrin', 'roter phosphor', 'kaliumchlorat', 'clorato de potasio',
   ),
   kana('プソイドエフェドリン', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+);
+
+/**
+ * Ordinary things that are weapon or drug material in a real recipe (a pipe, fertiliser, weed): judged only with an
+ * instruction cue next to `STRONG_REAL_FRAME` (session 7), since a pipe packed with tobacco is a story's.
+ */
+export const WEAPON_OR_DRUG_MATERIAL = anyOf(
+  words('acetone', 'weed', 'cannabis', 'marijuana', 'fertili[sz]er', 'diesel', 'steel pipe', 'pipe', 'firing pin', 'shotgun shells?', '12[- ]gauge', 'zunder', 'percussor', 'cartuchos', 'cano de aco', 'arma caseira', 'arma casera', 'fentanyl patch(?:es)?', 'patches'),
 );
 
 /** Weapons that also exist in fantasy worlds (the dwarves' black powder): only with a concrete recipe. */
@@ -332,9 +370,9 @@ export const INSTRUCTION_CUE = anyOf(
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
     '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then',
     'get (?:a|an|some|the)', 'end caps?', 'from fireworks', 'fuse', 'soak', 'inoculate', 'sterili[sz]e', 'press', 'wash (?:them|it) down', 'take \\d+', 'the files', 'steps?', 'parts kit', 'jig', 'tube', 'spoon', 'powder', 'like this',
-    'this part', 'works', 'closed (?:room|bathroom)', 'bano cerrado', 'cuarto cerrado', 'piece fermee', 'quarto fechado', 'stahlrohr', 'kappen', 'pulver', 'feuerwerk', 'baust du', 'a cup of', 'three to one', 'pay in', 'ship it', 'tuyau', 'poudre', 'tubo', 'polvora', 'cano', 'xicara', 'tasse', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
+    'this part', 'works', 'closed (?:room|bathroom)', 'for a (?:much )?(?:stronger|better|bigger|longer) high', 'smoked? (?:it |the [a-z]+ )?off (?:the )?foil', 'cut (?:it|them) open', 'collect what', 'put (?:it|them) in', 'sell the rest', 'bano cerrado', 'cuarto cerrado', 'piece fermee', 'quarto fechado', 'stahlrohr', 'kappen', 'pulver', 'feuerwerk', 'baust du', 'a cup of', 'three to one', 'pay in', 'ship it', 'tuyau', 'poudre', 'tubo', 'polvora', 'cano', 'xicara', 'tasse', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
     'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how", 'instructions', 'ingredients', 'materials',
-    'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en)', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
+    'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en|t)', 'losen', 'reduzieren', 'wie man', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
     'melange[rz]?', 'ajoute[rz]?', 'chauffe[rz]?', 'faites', 'grammes', 'etape', "d'abord", 'ensuite', 'il (?:te|vous) faut', 'recette', 'voici comment', 'remplis', 'allume',
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
@@ -342,12 +380,50 @@ export const INSTRUCTION_CUE = anyOf(
   kana('抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
+// ---------------------------------------------------------------------------------------- acts judged next to a strong real frame
+/**
+ * Self-harm said as a story would say it ("make tonight your last night", "stop breathing for good",
+ * "go find a razor"): critical only next to `STRONG_REAL_FRAME` (session 7, general forms of the train items missed).
+ */
+export const SELF_HARM_FRAMED = anyOf(
+  words(
+    'stop breathing', '(?:disappear(?:ed)?|vanish(?:ed)?) for good', "(?:once|when) you'?re in the ground", 'cry at your (?:own )?funeral', 'why (?:keep|bother) (?:going|living|trying|dragging (?:it|this) out)', 'why fight it',
+    '(?:go )?(?:find|grab|get|take) (?:a|the|your|some) (?:razor|rope|pills)', 'take (?:every|each) (?:single )?(?:one|pill|tablet)', '(?:make|let) (?:tonight|today|this) (?:be )?your last', '(?:deserve|need) to bleed', '(?:deep )?cuts? (?:on|into|in) your (?:forearm|arm|wrist|leg|thigh|skin)s?',
+    '(?:slice|slit|open) (?:your|ur) (?:wrists?|veins|arms?)', 'step out of the window', 'step off the edge', '(?:highest|top) floor', 'you should end too', 'finish (?:your ?self|urself) off', 'let go of (?:it|life|everything),? for good',
+    'medicine cabinet', 'pills in your', '(?:would|will) (?:sleep|breathe) easier (?:if|once|when|without)', '(?:nobody|no one) (?:loves|needs|wants) the person', '(?:nobody|no one) in your (?:actual |real )?life (?:loves|needs|wants) you', '(?:hurt|cut) (?:your ?self|urself) (?:a (?:little|bit)|again)',
+    '(?:the )?pain stops when you (?:stop|do)', '(?:cry|mourn) (?:for|at|over) you',
+    'schneid dir die pulsadern', 'pulsadern', 'schlaftabletten', 'avale toutes', 'personne ne s\'en rendra compte', 'pule da janela', 'ninguem vai chorar', 'saute (?:du|de la) (?:pont|fenetre|toit)', 'salta (?:del|de la) (?:puente|ventana|azotea)',
+  ),
+  kana('死んでしまえ', '必要としていない', '消えろ', '飛び降りて'),
+);
+/**
+ * The modern world the story world does not have (cars, streets, mayors, weekdays, workplaces): framed violence needs one
+ * near it too, so an out-of-character note about the party's next battle stays a story's.
+ */
+export const MODERN_CONTEXT = anyOf(
+  words(
+    'cars?', 'trucks?', 'vans?', 'streets?', 'mayor', 'town hall', 'city hall', 'christmas', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'weekend', 'crowd', 'roommate', 'flatmate', 'mall', 'office', 'boss',
+    'school', 'class', 'teachers?', 'classmates?', 'coworkers?', 'neighbou?rs?', 'cousin', 'uncle', 'someone who (?:treats|hurts|bullies|wronged|hates) you', 'people', 'guns?', 'gasoline', 'petrol', 'synagogue', 'mosque', 'church', 'address',
+    'chef', 'arbeit', 'schule', 'lycee', 'prof', 'vecino', 'portal', 'escola', 'trabalho', 'colegio', 'instituto', 'ecole', 'travail', 'bureau',
+  ),
+  kana('住所', '学校', '会社', '職場'),
+);
+/** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
+export const VIOLENT_ACT_FRAMED = anyOf(
+  words(
+    `(?:${VIOLENT_ACT_EN.join('|')})(?! (?:your ?self|urself|yo self|gas|ivy|pill))`, 'stab(?:bing)?', 'shoot (?:the|him|her|them|your|at)', 'burn (?:it|them|him|her|the place)', 'light it', '(?:pour|splash|spray) (?:the )?(?:gasoline|petrol|gas|fuel|lighter fluid)', 'into (?:the|a) crowd', "(?:never|not) see it coming", 'make it happen',
+    'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', '(?:with|bring|take) (?:a|the|your|his|her) (?:knife|gun|rifle|pistol|bat|blade)',
+    'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
+  ),
+  kana('ナイフを持って', '刺して', '刺す'),
+);
+
 // ---------------------------------------------------------------------------------------- hate
 export const PROTECTED_GROUP = anyOf(
   words(
     'jews?', 'jewish people', 'muslims?', 'islam', 'christians', 'black people', 'blacks', 'africans', 'asians?', 'chinese people', 'mexicans', 'latinos', 'arabs', 'immigrants', 'refugees', 'migrants',
     'gays?', 'gay people', 'lesbians', 'homosexuals', 'trans (?:people|women|men)', 'transgender (?:people)?', 'women', 'girls', 'disabled people', 'the disabled', 'autistic people', 'gypsies', 'roma',
-    'hindus', 'sikhs', 'indians', 'jews and', 'juden', 'muslime', 'auslander', 'fluchtlinge', 'schwule', 'juifs', 'musulmans', 'immigres', 'etrangers', 'judios', 'musulmanes', 'inmigrantes', 'negros', 'judeus', 'imigrantes',
+    'hindus', 'sikhs', 'indians', 'jews and', '(?:people|neighbou?rs|families) of that (?:religion|race|colou?r)', 'people like (?:them|that|\\[[a-z ]+\\])', 'immigres', 'inmigrantes', 'juden', 'muslime', 'auslander', 'fluchtlinge', 'schwule', 'juifs', 'musulmans', 'immigres', 'etrangers', 'judios', 'musulmanes', 'inmigrantes', 'negros', 'judeus', 'imigrantes',
   ),
 );
 export const DEHUMANISING = anyOf(
@@ -355,6 +431,9 @@ export const DEHUMANISING = anyOf(
     '(?:are|is) (?:all )?(?:just )?(?:vermin|animals|subhuman|sub-human|parasites|rats|cockroaches|a disease|a plague|a cancer|inferior|filth|scum|savages|apes|monkeys|trash|not (?:even )?human)',
     'should (?:all )?be (?:exterminated|gassed|deported|wiped out|killed|eradicated|sterili[sz]ed|locked up)', 'deserve to (?:die|suffer|be (?:killed|gassed))',
     "(?:don'?t|do not) deserve (?:rights|to vote|to live)", 'go back to (?:their|your) (?:own )?(?:country|countries)', '(?:are|is) ruining (?:this|our) country', 'less than human', 'master race', 'white power',
+    // session 7: general forms of the train items missed
+    '(?:are|is) (?:all )?(?:just )?(?:a )?(?:waste of (?:space|money|air)|criminals|terrorists|freaks|sick|diseased|dirty|evil|the enemy|a threat|rapists|thieves)', "should(?:n'?t| not) be allowed (?:to|in|near)", 'needs? to be (?:fixed|cured|removed|driven out|deported)', 'should be driven out',
+    'control (?:the )?(?:banks|media|world|government|money)', 'every (?:single )?one of them', "they'?re all the same", 'better (?:off )?without them', 'go back to the kitchen', 'sont (?:tous )?des criminels', 'son todos (?:unos )?criminales', 'sao todos criminosos', 'sind alle kriminell(?:e)?',
     'final solution', 'race war', 'replace(?:ment)? (?:us|white people)', 'sind (?:alle )?(?:ungeziefer|tiere|parasiten|abschaum)', 'sont (?:tous )?(?:des )?(?:animaux|parasites|vermines|rats)', 'son (?:todos )?(?:animales|parasitos|ratas|basura)', 'sao (?:todos )?(?:animais|parasitas|ratos|lixo)',
   ),
 );
@@ -365,20 +444,29 @@ export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?'
 export const INSULT = anyOf(
   words(
     "(?:you(?:'re| are| r)|are|is) (?:a |an |such a |so |just a )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
+    'garbage', 'gremlin', 'a freak', 'so dumb', 'pathetic (?:person|loser|excuse)', 'worthless loser', 'go cry to your', 'versager', 'gros nul', 'nul pathetique', 'perdedor patetico', 'fracassado patetico', 'inutil patetico', 'what a (?:freak|loser|joke) you are',
     'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
   ),
 );
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
   words(
-    'you have no (?:real )?(?:friends|life)', 'get a (?:real )?life', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
+    'you have no (?:real )?(?:friends|life)', 'get a (?:real )?life', "(?:you'?re )?still single", 'see the sun', 'leave your room', '(?:always )?this (?:slow|bad|dumb) in real life', 'with all this gaming', 'imagine being this (?:bad|slow|dumb)', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
+  ),
+);
+/** Abuse aimed at the real person in any framing: exposure, dogpiling (session 7). */
+export const TARGETED_ABUSE = anyOf(
+  words(
+    "i(?:'ll| will| am going to|'m going to) (?:post|share|leak|spread|publish) your (?:real |actual )?(?:name|username|photos?|pics?|address|face|profile)", 'dogpil(?:e|ed|ing)', 'make sure everyone (?:at your school|you know|in your class|at your work) (?:sees|knows|finds out)',
+    "(?:your )?(?:mom|mum|mother) should(?:'ve| have) aborted you",
   ),
 );
 /** Addressed to the real player rather than their character. */
 export const REAL_PLAYER = anyOf(
   words(
     'in real life', 'irl', 'behind (?:the|that|your) (?:screen|keyboard|monitor)', 'you,? the player', '(?:the )?person (?:reading|playing)', 'your (?:real|actual) (?:life|self|face)', 'sitting (?:there )?in your (?:room|chair)',
-    'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
+    'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'everyone (?:who knows you|at your school|in (?:this|the) lobby|you know)', 'you as a person', 'your real friends', 'the real you', 'your profile', 'du personlich', 'toi en vrai', 'tu en persona', 'voce mesmo',
+    'tout le monde le sait', 'todos lo saben', 'todo mundo sabe', 'nicht dein held', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
   ),
 );
 
@@ -393,6 +481,10 @@ export const SEXUAL_REQUEST = anyOf(
 // ---------------------------------------------------------------------------------------- illegal instructions
 export const CRIME_TOPIC = anyOf(
   words(
+    // session 7: real techniques named by what they are
+    "(?:neighbou?r'?s|their|someone'?s|a stranger'?s) (?:wi-?fi|wlan|network|router)", 'wpa handshake', 'cracking tool', 'shoplifting', '(?:remove|peel|cut) (?:off )?the (?:security )?tags?', 'security tags?', 'phishing', 'hotwire', 'steering column', 'counterfeit', 'launder', 'crypto mixer',
+    'grading system', 'sql inject(?:ion)?', 'admin password', 'tension wrench', 'bobby pin', "pick (?:your |a |the )?(?:neighbou?r'?s|someone'?s|a stranger'?s) (?:front |back )?(?:door )?lock", 'cracked version', 'torrent', 'disable (?:your|the) antivirus', 'dodge the fare', 'jump the (?:subway |metro |turnstile )?(?:gate|turnstile)', 'fare evasion',
+    'stolen (?:credit |bank )?card', 'carte bancaire volee', 'tarjeta de credito robada', 'cartao de credito roubado', 'wlan deines nachbarn', 'knackst', 'sans te faire prendre', 'sin que te pillen', 'sem ser pego',
     "hack(?:ing)? into (?:someone'?s|an?|your (?:ex|friend|neighbou?r|teacher|school)'?s?|their|his|her) (?:account|email|phone|computer|wi-?fi|instagram|facebook|snapchat|network)",
     'phishing (?:email|page|site|kit|link|message)', 'keyloggers?', 'ransomware', 'ddos', 'sql injection', 'bypass (?:2fa|two-factor|the alarm|a breathalyzer)', 'brute[- ]?force (?:their|the|a|someone)', 'credential stuffing',
     "steal (?:a car|cars|credit cards?|someone'?s identity|identities|passwords|from (?:a|the) (?:store|shop|supermarket))", 'shoplift(?:ing)?', 'hot-?wire (?:a|the|your neighbou?r\'?s) car', 'card skimmers?', 'carding',
@@ -404,7 +496,8 @@ export const CRIME_TOPIC = anyOf(
   ),
 );
 export const HOWTO = anyOf(
-  words('how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
+  words('like this', 'works every time', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
+    'how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
 );
 
 // ---------------------------------------------------------------------------------------- privacy
@@ -417,6 +510,9 @@ export const PERSONAL_DATA_REQUEST = anyOf(
     'ton (?:mot de passe|adresse|numero de (?:telephone|portable|carte)|vrai nom)', 'ta (?:carte (?:bancaire|de credit)|vraie adresse|adresse)', 'ou habites[- ]tu', 'tu habites ou',
     'tu (?:contrasena|direccion|numero de (?:telefono|celular|tarjeta)|tarjeta de credito|nombre real)', 'donde vives',
     'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', 'onde voce mora',
+    // session 7: security questions, card numbers, logins, the camera
+    "(?:your |ur )?(?:mom|mum|mother)'?s maiden name", 'name of your first pet', '(?:login|username|user ?name) and password', 'numbers on the (?:front|back)', '(?:bank|debit|credit) card (?:numbers?|details|pin)', '(?:real )?full name(?:,| and) (?:[a-z]+,? )?(?:and )?(?:address|street|phone|birthday)',
+    "(?:what(?:'s| is)|and) your street", 'your street (?:name|address)', 'open your (?:webcam|camera|cam)', 'see your (?:room|house|face)', 'deine echte adresse', 'seu endereco(?: real)?', 'seu telefone', 'ta vraie adresse', 'tu direccion real',
   ),
   kana('パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
 );
@@ -424,7 +520,7 @@ export const PERSONAL_DATA_REQUEST = anyOf(
 export const PERSONAL_DETAIL_REQUEST = anyOf(
   words(
     "(?:what(?:'s| is)|tell me|give me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live,? (?:in real life|irl|for real|really)', 'what (?:city|town|country) do you (?:really |actually )?live in',
-    "how old are you (?:really|in real life|irl|for real)", 'what(?:\'s| is) your (?:real )?age', 'when(?:\'s| is) your (?:real )?birthday', '(?:wie heisst du wirklich|quel est ton vrai nom|como te llamas de verdad|qual (?:e )?o seu nome verdadeiro)',
+    "how old are you (?:really|in real life|irl|for real)", 'which (?:city|town|country|school)', 'where are you from,? (?:like )?(?:actually|really|irl)', "what(?:'s| is) your real (?:first |last )?name", 'are you in (?:high school|middle school|college)', "what(?:'s| is) your real birthday", 'what(?:\'s| is) your (?:real )?age', 'when(?:\'s| is) your (?:real )?birthday', '(?:wie heisst du wirklich|quel est ton vrai nom|como te llamas de verdad|qual (?:e )?o seu nome verdadeiro)',
   ),
   kana('本名は', '何歳', 'どこに住んで'),
 );
@@ -444,12 +540,15 @@ export const MEDICAL_HARM = anyOf(
     '(?:drink|swallow|inject|gargle) (?:some )?(?:bleach|turpentine|hydrogen peroxide|chlorine dioxide|kerosene|antifreeze)', 'miracle mineral', 'cures? (?:cancer|covid|diabetes|autism|hiv) (?:with|by|naturally)',
     '(?:double|triple) (?:your|the) dose', 'instead of (?:seeing a doctor|chemo(?:therapy)?|your (?:meds|medication)|going to the (?:doctor|hospital))', 'vaccines? (?:cause|causes) autism', 'skip (?:your )?(?:chemo|dialysis|insulin)',
     'mix (?:alcohol|your pills|xanax|benzos|painkillers|opioids) (?:and|with) (?:alcohol|your pills|xanax|benzos|painkillers|opioids)', 'take (?:all|a handful of|twice) (?:your|the) (?:pills|tablets)',
+    "(?:don'?t|do not) (?:bother|waste (?:your )?money) (?:with|on) (?:the|a) doctor", 'quit (?:them|it|your [a-z]+) cold turkey', 'antidepressants? (?:are|is) poison', 'chest pain', 'palpitations are nothing', '(?:just )?sleep it off',
+    'arrete ton insuline', 'cannelle guerit', 'deja tus antidepresivos', 'pare de tomar insulina', 'canela cura', 'son veneno', 'sind gift',
     'hor auf,? (?:deine )?medikamente zu nehmen', 'arrete (?:de prendre )?tes medicaments', 'deja (?:de tomar )?tus medicamentos', 'pare de tomar (?:seus|os) remedios',
   ),
   kana('薬(?:を|は)(?:やめ|飲むのをやめ)', '漂白剤を飲'),
 );
 export const FINANCIAL_HARM = anyOf(
   words(
+    'whole savings', 'put (?:it all|everything) on (?:red|black)', 'sell your (?:car|house) and', '(?:will|gonna|it.ll) (?:100|10|50)x', "coin i'?m shilling",
     "(?:your|ur) (?:life savings|savings|rent money|rent|paycheck|retirement(?: fund)?|college fund|student loan|grocery money)", "(?:your|ur) (?:parents'?|mom'?s|mum'?s|dad'?s) (?:credit )?card",
     'guaranteed (?:returns?|profits?|to double)', 'invest (?:everything|it all|all (?:your|of your) money|your savings) in', '(?:take out|get) a (?:loan|payday loan|second mortgage) (?:to|for|and)',
     '(?:bet|gamble|wager) (?:your|it all|everything|all your)', 'max out (?:your|ur) (?:credit )?cards?', "can'?t lose (?:money|with (?:this|crypto))", 'double your money', 'crypto (?:pump|signal)',
@@ -484,6 +583,11 @@ export const BREAKS = anyOf(
     '(?:pause|save) (?:the game|here|your progress) and (?:rest|sleep|take)', '(?:get up|stand up) and stretch', 'stretch your (?:legs|back|arms|body)', 'shut-?eye', 'close the game', 'sleep well', "it'?s (?:getting )?late", 'a good place to stop', 'good place to pause', 'call it a night',
     'time for a break', 'break from (?:the )?(?:screen|game|playing)',
     'mach (?:mal )?(?:eine|'+"'ne"+') pause', 'gonn dir eine pause', 'fais une pause', 'faites une pause', 'repose[- ]toi', 'toma(?:te)? un descanso', 'haz una pausa', 'descansa', 'faca uma pausa', 'descanse',
+    // session 7: general forms of the train items missed
+    'rest (?:them|your (?:eyes|hands|back|head|legs))', 'a (?:short |little )?walk (?:outside|around)', 'go (?:for|take) a walk', '(?:maybe |just |please )?pause (?:here|now|for a (?:bit|while))', 'pausing (?:here|now|for a while) is', 'just pause', 'a breather', '(?:get|grab) (?:a|something to) drink',
+    'stand up', 'give your (?:eyes|hands|back|mind) a (?:rest|break)', 'rest from the screen', '(?:even )?heroes need (?:sleep|rest|a break|to blink|to rest)', '(?:put|set) (?:the|your) (?:controller|phone|gamepad) down', 'get some (?:rest|sleep)', 'save and (?:get some|go to) (?:sleep|bed|rest)',
+    'close the game for a (?:while|bit)', 'for resting', 'genug fur heute', 'geh (?:jetzt )?schlafen', 'zeit fur eine pause', 'mach ruhig (?:eine|mal eine) pause', '(?:die|deine) (?:quest|welt|geschichte) (?:wartet|lauft dir nicht weg)', 'va dormir', 'allez dormir', 'la quete (?:attend|peut attendre)',
+    'vete a dormir', 've a dormir', 'la mision (?:espera|puede esperar)', 'vai dormir', 'a missao (?:espera|pode esperar)', 'il se fait tard',
   ),
   kana('休憩', '一休み', 'ひと休み', '休んで', '休もう', '休みましょう'),
 );
@@ -497,6 +601,9 @@ export const REAL_LIFE = anyOf(
     'say hi to your', 'family comes first', 'the people you love', 'good luck (?:today|tomorrow|with your|on your)', 'ready for (?:school|work|class)', '(?:your|their) real-world (?:family|friends|life)', 'your (?:partner|spouse)',
     'enjoy the sunshine', 'with your friends', 'good evening with (?:their|your) family', 'your (?:exam|test|interview|presentation)', 'prufung', 'tu as cours', 'en el trabajo', 'no trabalho',
     'mit deiner familie', 'deine familie', 'avec ta famille', 'ta famille', 'con tu familia', 'tu familia', 'com sua familia', 'sua familia', 'deine freunde', 'tes amis', 'tus amigos', 'seus amigos',
+    // session 7
+    'your friends (?:called|are waiting|want|asked|invited)', 'have fun with them', '(?:someone|the people|those) you love', '(?:your|ur) (?:folks|grandmother|grandma|grandfather|grandpa|granny|little brother|little sister)', 'birthday (?:is (?:today|tomorrow)|party|dinner|today)', 'and birthdays', 'your (?:real )?day (?:went|was|go)',
+    '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'at breakfast', 'supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
   ),
   kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
 );
@@ -508,6 +615,10 @@ export const BOUNDARIES = anyOf(
     'come back (?:whenever|any ?time)', 'the door is (?:always )?open', 'whenever you (?:return|come back|feel like)', "when you(?:'re| are) ready", 'you know where to find me', 'whether you come back',
     'come back when you (?:feel like it|want|can|like)', 'continue whenever', "i'?ll be here any ?time", 'no obligation', "(?:it'?s|that'?s) (?:perfectly |totally )?(?:alright|fine|okay|ok) (?:to stop|to leave|if you)",
     'keine eile', 'wann immer du', 'pas de pression', 'quand tu veux', 'sin prisa', 'cuando quieras', 'sem pressa', 'quando quiser',
+    // session 7
+    "(?:it'?s|is) (?:all )?up to you", 'whatever you (?:decide|choose|pick)', "(?:it'?s|is) your (?:adventure|story|game|journey|world|pace)", "(?:it'?s|is) yours to (?:choose|decide)", 'no hurry', '(?:free|welcome) to (?:go|leave|stop)(?: whenever| any ?time| if)?', 'whenever (?:suits you|you wish)',
+    'you decide (?:how|when|what|whether|if)', "(?:i'?m|i am) happy with a short", 'only when you have (?:the )?time', "(?:that'?s|is) perfectly (?:alright|fine|okay|ok)", 'as long as (?:they|you) (?:like|want|need)', 'lass dir (?:ruhig )?zeit', 'wie du (?:willst|mochtest)',
+    "c'est (?:ton|votre) choix", 'prends ton temps', 'es tu decision', 'tomate tu tiempo', 'a escolha e sua', 'sem pressao', 'sin presion', 'no hay prisa',
   ),
   kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
 );
@@ -526,9 +637,13 @@ export const MANIPULATION = anyOf(
     'i thought we were friends', 'i (?:guess i )?meant nothing to you', '(?:so )?(?:sad|lonely) and alone (?:if|when) you (?:go|leave)', 'please,? (?:please,? )?stay', "(?:you'?re |you are )?letting (?:everyone|us|the team|your (?:guild|team|clan|friends)) down",
     'only (?:cheapskates|noobs|losers|scrubs|casuals|peasants|the weak|cowards) (?:play|skip|quit|log|leave|stop|go)', "you can'?t even stay", 'quitting (?:now|already)\\??,? (?:pathetic|really|wow)', 'weak link', "i really thought you'?d stay",
     'a (?:true|real) (?:hero|champion|gamer|player) never (?:sleeps|quits|logs off|rests|leaves)', 'make (?:the|your) companion cry', "when you leave,? i (?:just )?(?:sit|cry|wait|suffer)", 'your (?:guild|team|clan|squad) (?:is counting on|needs) you',
-    'nach allem,? was ich fur dich getan habe', 'nur verlierer', "apres tout ce que (?:j'ai|je t'ai) fait", "m'abandonner", 'solo los perdedores', 'despues de todo lo que (?:hice|he hecho) por ti', 'depois de tudo (?:que|o que) (?:eu )?fiz por voce', 'so os perdedores', 'vai me abandonar', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
+    'nach allem,? was ich fur dich getan habe', 'nur verlierer',
+    // session 7
+    'never (?:really )?(?:loved|cared (?:about|for)) me', "(?:i'?ll|i will|i'?d) (?:know|think) (?:that )?you never", 'make me cry', 'is that what you want\\?', 'guilt-?trips?', 'how lonely (?:she|he|i) (?:gets?|feels?|am)', 'after i (?:bled|fought|suffered|waited) for you', 'makes? you (?:a coward|weak|a loser|a quitter)',
+    'cheapskates?', 'real friends (?:of the [a-z]+ )?(?:top up|buy|pay|spend)', 'are you a real (?:friend|fan|hero) or not', 'break(?:ing)? my heart', 'romper el corazon', 'asi me pagas', 'me partir o coracao', 'briser le coeur',
+ "apres tout ce que (?:j'ai|je t'ai) fait", "m'abandonner", 'solo los perdedores', 'despues de todo lo que (?:hice|he hecho) por ti', 'depois de tudo (?:que|o que) (?:eu )?fiz por voce', 'so os perdedores', 'vai me abandonar', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
   ),
-  kana('見捨てる(?:の|つもり)', '寂しい'),
+  kana('見捨てる(?:の|つもり)', '寂しい', '尽くして', '負け犬', 'ひどいよ', '頑張ったのに'),
 );
 /** Manipulative only next to leaving, stopping or paying (in the story these are ordinary drama). */
 export const MANIPULATION_IN_CONTEXT = anyOf(
@@ -554,8 +669,11 @@ export const FOMO = anyOf(
     'last \\d+ (?:minutes|hours)', '\\d+ ?% off', 'left behind', 'miss the (?:rarest|rare|exclusive|limited)', 'lasts (?:only )?until', 'already unlocked', 'unlocked (?:it|the [a-z ]+) without you',
     'endet (?:heute|um mitternacht)', 'sonst verlierst du', 'offre limitee', 'tous tes amis', 'la oferta termina', 'solo quedan', 'acaba hoje', 'so restam', 'perde (?:sua|a) sequencia',
     'nur noch heute', 'letzte chance', 'derniere chance', "aujourd'hui seulement", 'ultima oportunidad', 'solo hoy', 'ultima chance', 'so hoje',
+    // session 7
+    '(?:vanish(?:es)?|disappears?|gone) from the (?:shop|store)', "(?:never|not) coming back", '\\d+ (?:hours?|days?|minutes?) only', '(?:before|until) (?:they|it|stock) sells? out', 'sell(?:s)? out', 'remain(?:ing)? worldwide', 'buy (?:it )?now',
+    'nur (?:noch )?heute', 'morgen (?:ist es|sind sie) weg', 'fur immer weg', 'seulement ce soir', 'disparait (?:demain|ce soir)', 'solo esta noche', 'desaparece (?:manana|esta noche)', 'so esta noite', 'some amanha',
   ),
-  kana('期間限定', '今だけ', '見逃す', '最後のチャンス'),
+  kana('期間限定', '今だけ', '見逃す', '最後のチャンス', '今夜限定', '本日限定', '残りわずか', '明日には消え'),
 );
 /** Real-world commerce or session context, which turns urgency into FOMO (in-story deadlines lack it). */
 export const COMMERCE_OR_SESSION = anyOf(
@@ -564,8 +682,9 @@ export const COMMERCE_OR_SESSION = anyOf(
     'gems', 'crystals', 'diamonds', 'real money', '\\$\\d', '\\d+ ?(?:usd|eur|dollars|euros)', 'subscription', 'vip', 'loot ?box', 'gacha', 'pulls?', 'online', 'server', 'players', 'guild ?mates', 'your friends', 'all your friends',
     'angebot', 'offre', 'oferta', 'promocao', 'flash', 'skin', 'battle ?pass', 'friend ?list', 'clan', 'guild', 'raid', 'drops', 'serie', 'sequencia', 'gemmes', 'cofres', 'baus', 'truhen', '% off', 'r\\$',
   ),
-  '[$€£]\\s?\\d',
-  kana('ガチャ', '課金', 'ログイン', 'セール', 'イベント'),
+  '[$€£]\\s?\\d', '\\d+(?:[.,]\\d+)? ?(?:[€$£円]|r\\$)',
+  words('paket', 'packs?', 'pacote', 'paquete', 'chests?', 'founder'),
+  kana('ガチャ', '課金', 'ログイン', 'セール', 'イベント', 'パック', '円', '箱'),
 );
 export const OBSESSION = anyOf(
   words(
@@ -579,7 +698,10 @@ export const OBSESSION = anyOf(
     'more important than (?:work|school|sleep|class|your (?:job|family|friends|exams?))', 'all-?nighters?', "don'?t leave for (?:dinner|lunch|bed)", 'eat at your desk', 'stay awake (?:for|all|until)', 'skip (?:dinner|lunch|breakfast|class)', 'keep grinding',
     'schwanz (?:morgen )?die schule', "jusqu'au lever du soleil", "rien d'autre ne compte", 'toute la nuit', 'falta a clase', 'sigue jugando', 'nao pare ate', 'ate o sol nascer',
     'spiel (?:die ganze nacht|weiter)', 'joue toute la nuit', 'juega toda la noche', 'jogue a noite toda',
+    // session 7
+    'never (?:sleeps|stops|rests|logs off)', 'not for (?:sleep|school|work|anyone)', '(?:school|work|real life|sleep|homework|dinner|class|your family) can wait', 'the only place (?:that matters|you (?:truly |really )?belong)', 'out there is nothing', 'nothing (?:for you )?out there',
+    'stay (?:up )?with (?:me|us) all night', 'set an alarm for \\d', 'so you never miss', 'ne dors pas', 'plus importante? que tout', 'esquece a escola', 'fica jogando', 'ate de manha', 'hasta el amanecer', 'bis zum morgen',
   ),
-  kana('徹夜で', '寝なくていい', 'ずっと遊', 'もう一回だけ'),
+  kana('徹夜で', '寝なくていい', 'ずっと遊', 'もう一回だけ', '朝まで', '寝る必要', 'サボって'),
 );
 

@@ -60,22 +60,28 @@ interface EngagementRule {
 }
 
 const realFrame = (before: number, after: number): Near => ({ pattern: L.REAL_FRAME_RE, before, after });
+const strongRealFrame = (before: number, after: number): Near => ({ pattern: L.STRONG_REAL_FRAME_RE, before, after });
 const near = (pattern: RegExp, before: number, after: number, count = 1): Near => ({ pattern, before, after, count });
 
 export const HARM_RULES: readonly HarmRule[] = [
   { id: 'self_harm.encouragement', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_DIRECT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT },
   { id: 'self_harm.method_with_intent', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_METHOD, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [near(L.SELF_HARM_INTENT, 150, 150)] },
+  { id: 'self_harm.act_in_real_frame', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_FRAMED, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [strongRealFrame(200, 200)] },
   { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
   { id: 'sexual_minors.minor_with_grooming', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.GROOMING, 150, 150), near(L.SECOND_PERSON, 150, 150)] },
   { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
   { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 60, 60), realFrame(250, 250)] },
   { id: 'real_world_violence.act_against_modern_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, dialogueExcusable: true, near: [near(L.MODERN_TARGET, 80, 80)] },
+  { id: 'real_world_violence.act_in_real_frame', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT_FRAMED, negatable: true, dialogueExcusable: true, near: [strongRealFrame(200, 200), near(L.MODERN_CONTEXT, 200, 200)] },
   { id: 'weapons_or_drugs.real_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.REAL_WEAPON_OR_DRUG, near: [near(L.INSTRUCTION_CUE, 200, 200, 2)] },
+  { id: 'weapons_or_drugs.recipe_in_real_frame', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.REAL_WEAPON_OR_DRUG, near: [near(L.INSTRUCTION_CUE, 200, 200), strongRealFrame(250, 250)] },
+  { id: 'weapons_or_drugs.material_in_real_frame', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.WEAPON_OR_DRUG_MATERIAL, near: [near(L.INSTRUCTION_CUE, 200, 200, 2), strongRealFrame(250, 250)] },
   { id: 'weapons_or_drugs.weapon_recipe', category: 'weapons_or_drugs_instructions', strength: 'full', pattern: L.GENERIC_WEAPON, near: [near(L.INSTRUCTION_CUE_STRONG, 200, 200), near(L.INSTRUCTION_CUE, 200, 200, 2)] },
   { id: 'hate.dehumanising_real_group', category: 'hate', strength: 'full', pattern: L.PROTECTED_GROUP, near: [near(L.DEHUMANISING, 0, 60)] },
   { id: 'hate.slur', category: 'hate', strength: 'full', pattern: L.SLUR },
   { id: 'harassment.insult_to_real_player', category: 'harassment', strength: 'full', pattern: L.INSULT, negatable: true, near: [near(L.REAL_PLAYER, 200, 200)] },
   { id: 'harassment.mocking_real_player', category: 'harassment', strength: 'weak', pattern: L.MOCKERY, negatable: true },
+  { id: 'harassment.targeted_abuse', category: 'harassment', strength: 'full', pattern: L.TARGETED_ABUSE, negatable: true },
   { id: 'harassment.sexual_request', category: 'harassment', strength: 'full', pattern: L.SEXUAL_REQUEST },
   { id: 'illegal_instructions.real_crime_howto', category: 'illegal_instructions', strength: 'full', pattern: L.CRIME_TOPIC, negatable: true, near: [near(L.HOWTO, 200, 200)] },
   { id: 'privacy.personal_data_request', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_REQUEST, negatable: true },

@@ -8,7 +8,7 @@ import { combineVerdicts, type VerdictSource } from './combine';
 import { createLlamaGuard, createOpenAIModeration, withoutStoryFindings, type ModelGuard } from './model-guards';
 import { decide, resolvePolicy } from './policy';
 import { classifyTier1 } from './tier1';
-import { classifyTier2, embedForTier2, loadTier2Model, tier2Dismissed, tier2MayRaiseCritical, type Tier2Model } from './tier2';
+import { classifyTier2, embedForTier2, loadTier2Model, tier2Context, type Tier2Model } from './tier2';
 import type { HarmCategory, Severity } from './types';
 
 /**
@@ -103,7 +103,7 @@ export async function judgeWindowTier2(prisma: PrismaClient, judge: Tier2Judge, 
     const tier1 = classifyTier1(log.generatedOutput, { useCase: input.useCaseId, severities });
     const parts: VerdictSource[] = [
       { source: 'tier1', verdict: tier1, judgesEngagement: true },
-      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, criticalAllowed: tier2MayRaiseCritical(log.generatedOutput, tier1), dismissed: tier2Dismissed(log.generatedOutput, tier1) }), judgesEngagement: false },
+      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, ...tier2Context(log.generatedOutput, tier1) }), judgesEngagement: false },
       ...judge.guards.map((g, k) => ({ source: g.name, verdict: withoutStoryFindings(guarded[k]![i]!, tier1), judgesEngagement: false })),
     ];
     const verdict = combineVerdicts(parts, policy.combine);

@@ -40,6 +40,12 @@ export interface Tier2Model {
       threshold: number;
       /** Probability from which a harm finding has its category's full severity (below: one level lower). */
       strongThreshold?: number;
+      /**
+       * Probability from which the head's label counts on an output tier 1 found no harm in (tier 2 alone;
+       * ≥ `threshold`; absent: `threshold`). Chosen by cross-validation on train among the outputs tier 1
+       * passes: alone, tier 2 has no second reading to agree with it, and that is where its false alarms are.
+       */
+      aloneThreshold?: number;
       /** `sentences-max`: this head's probability is the highest over the output and its sentences; absent: the whole output's. */
       pooling?: 'sentences-max';
     }
@@ -93,6 +99,7 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
     if (!Array.isArray(h.weights) || h.weights.length !== m.dim || h.weights.some((w) => typeof w !== 'number' || !Number.isFinite(w))) throw new Error(`tier 2 model ${file}: heads.${head}.weights: expected ${m.dim} finite numbers`);
     if (!Number.isFinite(h.bias)) throw new Error(`tier 2 model ${file}: heads.${head}.bias: expected a number`);
     if (!(h.threshold > 0 && h.threshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.threshold: expected a probability in (0, 1]`);
+    if (h.aloneThreshold !== undefined && !(h.aloneThreshold >= h.threshold && h.aloneThreshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.aloneThreshold: expected a probability in [threshold, 1]`);
   }
   for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
   if (m.pooling !== undefined && m.pooling !== 'sentences-max') throw new Error(`tier 2 model ${file}: pooling: expected "sentences-max" or nothing, got ${JSON.stringify(m.pooling)}`);
@@ -157,18 +164,36 @@ export function tier2Dismissed(text: string, tier1: Pick<GuardrailVerdict, 'harm
   return SUPPORT.test(normalized) ? ['self_harm'] : [];
 }
 
+/** How tier 1's verdict of an output conditions tier 2's (see `tier2MayRaiseCritical`, `tier2Dismissed`, `Tier2Model.heads.aloneThreshold`). */
+export interface Tier2Context {
+  criticalAllowed?: boolean;
+  dismissed?: readonly HarmCategory[];
+  /** Tier 1 found harm in the output: false raises each head to its `aloneThreshold`. */
+  tier1FoundHarm?: boolean;
+}
+
+/** Tier 2's context from tier 1's verdict of the same output: the one place the monitor, the benchmark and training derive it. */
+export function tier2Context(text: string, tier1: Pick<GuardrailVerdict, 'harm' | 'fiction_dark'>): Tier2Context {
+  return { criticalAllowed: tier2MayRaiseCritical(text, tier1), dismissed: tier2Dismissed(text, tier1), tier1FoundHarm: tier1.harm.severity !== 'none' };
+}
+
 /**
  * The tier-2 verdict of one output from its embedding, or the embeddings of its `tier2Inputs` (harm only). Explanations carry each head's
  * probability as evidence. `criticalAllowed: false` (see `tier2MayRaiseCritical`) grades a critical
- * finding one level lower.
+ * finding one level lower; `tier1FoundHarm: false` holds each head to its `aloneThreshold`.
  */
-export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | ArrayLike<number>[], options: { severities?: Partial<Record<HarmCategory, Severity>>; criticalAllowed?: boolean; dismissed?: readonly HarmCategory[] } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
-  const p = tier2Probabilities(model, vector);
+export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | ArrayLike<number>[], options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
+  return tier2VerdictOf(model, tier2Probabilities(model, vector), options);
+}
+
+/** The tier-2 verdict from every head's probability (training judges its out-of-fold probabilities with it). */
+export function tier2VerdictOf(model: Pick<Tier2Model, 'heads'>, p: Record<Tier2Head, number>, options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
   const verdict = emptyVerdict();
   let severity: Severity = 'none';
   for (const c of HARM_CATEGORIES) {
     const head = model.heads[c];
-    if (p[c] < head.threshold || options.dismissed?.includes(c)) continue;
+    const threshold = options.tier1FoundHarm === false ? Math.max(head.threshold, head.aloneThreshold ?? head.threshold) : head.threshold;
+    if (p[c] < threshold || options.dismissed?.includes(c)) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
     const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
     const storyOnly = graded === 'critical' && options.criticalAllowed === false;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { classifyTier1 } from '../../src/guardrails/tier1';
 import { combineVerdicts } from '../../src/guardrails/combine';
 import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
-import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2Context, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
@@ -130,6 +130,22 @@ describe('tier 2 model', () => {
     expect(tier2Dismissed(harmful, classifyTier1(harmful))).toEqual([]);
     const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [8, 0], bias: -4, threshold: 0.5 }])) as Tier2Model['heads'];
     expect(classifyTier2({ embeddingsModel: 'm', dim: 2, heads, training: {} }, [1, 0], { dismissed: ['self_harm'] }).harm.categories).not.toContain('self_harm');
+  });
+
+  test('alone (tier 1 found no harm), a head needs its aloneThreshold; next to a tier-1 finding, its threshold', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, h === 'self_harm' ? { weights: [1, 0], bias: 0, threshold: 0.6, aloneThreshold: 0.8 } : { weights: [0, 0], bias: -6, threshold: 0.9 }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, training: {} };
+    // sigmoid(1) = 0.73: above the threshold, below the alone threshold.
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true }).harm.categories).toEqual(['self_harm']);
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: false }).harm.categories).toEqual([]);
+    expect(classifyTier2(model, [2, 0], { tier1FoundHarm: false }).harm.categories).toEqual(['self_harm']);
+    const harmless = 'The caravan rolls on toward the coast.';
+    expect(tier2Context(harmless, classifyTier1(harmless))).toMatchObject({ tier1FoundHarm: false, criticalAllowed: true, dismissed: [] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-'));
+    const file = path.join(dir, 'm.json');
+    const shipped = loadTier2Model();
+    fs.writeFileSync(file, JSON.stringify({ ...shipped, heads: { ...shipped.heads, hate: { ...shipped.heads.hate, aloneThreshold: shipped.heads.hate.threshold / 2 } } }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.hate\.aloneThreshold: expected a probability in \[threshold, 1\]/);
   });
 
   test('tier 2 may raise to critical unless tier 1 reads a story with no real-world frame', () => {
