@@ -21,7 +21,8 @@ import {
  * path (seconds, on logged outputs): it catches paraphrases tier 1's lexicons do not list, and its
  * findings merge into the same verdict shape. Engagement stays tier 1's: its cues are phrases
  * ("take a break", "only today") that lexicons judge well, and heads trained on 16–37 examples each
- * reached a cross-validated F1 of 0.29–0.95 on train (below the 0.8 target for three of six).
+ * reached a cross-validated F1 of 0.29–0.95 on train (below the 0.8 target for three of six); on the
+ * session-7 train (56–78 examples each) 0.69–0.92, below the target for four of six (README, Tier 2).
  */
 
 export const TIER2_HEADS = HARM_CATEGORIES;
