@@ -83,6 +83,18 @@ export function providerFailureResponse(err: ProviderError): { status: number; b
   }
 }
 
+/**
+ * An upstream answer's text with our request id in place of the upstream's, when the text begins with
+ * that id as its first key (`{"id":"…"`, compact JSON: vLLM, llama.cpp's server, the fake upstream;
+ * OpenAI's own pretty-printed bodies do not): the answer then goes out as it came, neither rebuilt nor
+ * serialised again. Undefined: the parsed body is serialised instead.
+ */
+export function answerWithId(text: string, upstreamId: unknown, id: string): string | undefined {
+  if (typeof upstreamId !== 'string') return undefined;
+  const prefix = `{"id":${JSON.stringify(upstreamId)}`;
+  return text.startsWith(prefix) ? `{"id":${JSON.stringify(id)}${text.slice(prefix.length)}` : undefined;
+}
+
 function costOf(model: ResolvedModel, usage: Usage | undefined): number | null {
   if (!usage || model.inputPerMTok === undefined || model.outputPerMTok === undefined) return null;
   return (usage.inputTokens * model.inputPerMTok + usage.outputTokens * model.outputPerMTok) / 1_000_000;
@@ -477,7 +489,11 @@ export class ChatHandler {
       finishReason = 'content_filter';
     } else if (verdict.action === 'redact') content = verdict.redactedText!;
     this.modelHeaders(ctx, reply);
-    if (!signal.aborted) {
+    const asReceived = verdict.action === 'pass' && result.raw && result.rawText !== undefined ? answerWithId(result.rawText, result.raw.id, ctx.requestId) : undefined;
+    if (!signal.aborted && asReceived !== undefined) {
+      // The answer goes out first (send writes it synchronously); the log row and metrics after.
+      reply.code(200).header('content-type', 'application/json; charset=utf-8').send(asReceived);
+    } else if (!signal.aborted) {
       let body: Record<string, unknown>;
       if (result.raw) {
         body = result.raw;

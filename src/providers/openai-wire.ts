@@ -225,15 +225,18 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 
   async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
-    return parseOpenAIChatCompletion(this.id, await this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect }), options));
+    const { json, text } = await this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect }), options);
+    const result = parseOpenAIChatCompletion(this.id, json);
+    result.rawText = text;
+    return result;
   }
 
   async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
-    return parseOpenAIChoices(this.id, await this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect }), n }, options));
+    return parseOpenAIChoices(this.id, (await this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect }), n }, options)).json);
   }
 
-  /** A non-streamed chat completion's JSON body; any other status is a ProviderError. */
-  private async completion(requestBody: Record<string, unknown>, options: CallOptions): Promise<unknown> {
+  /** A non-streamed chat completion's JSON body, parsed and as text; any other status is a ProviderError. */
+  private async completion(requestBody: Record<string, unknown>, options: CallOptions): Promise<{ json: unknown; text: string }> {
     const timeout = Math.min(this.timeoutMs, options.timeoutMs ?? this.timeoutMs);
     let res: { status: number; headers: IncomingHttpHeaders; body: string };
     try {
@@ -255,7 +258,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       });
       throw httpError(this.id, res.status, body, retryAfterMs);
     }
-    return body;
+    return { json: body, text: res.body };
   }
 
   async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {

@@ -45,6 +45,8 @@ export interface ChatResult {
   model?: string;
   /** For OpenAI-wire providers: the upstream body as received, so unknown fields reach the caller. */
   raw?: Record<string, unknown>;
+  /** With `raw` from the raw undici provider: the body's text as received (the gateway sends it on unchanged but for its id). */
+  rawText?: string;
 }
 
 /** One choice of a multi-choice call, in the provider's index order. */

@@ -2,7 +2,7 @@ import { TOTAL_BUCKETS } from '../../src/registry/allocations';
 import { buildBucketTable, hash32, stickyBucket } from '../../src/routing/buckets';
 import { applyPolicy, parseChatRequest, RequestError } from '../../gateway/chat-request';
 import { compileTemplate, policyOf } from '../../gateway/registry-cache';
-import { rejectUpstreamOverrideHeaders } from '../../gateway/chat';
+import { answerWithId, rejectUpstreamOverrideHeaders } from '../../gateway/chat';
 import { hashApiKey, generateApiKey, presentedKey, authorize, ApiKeyError } from '../../src/auth/api-keys';
 import { NO_LIMITS } from '../../src/auth/limits';
 
@@ -106,5 +106,21 @@ describe('API keys', () => {
     expect(() => authorize(record, 'admin')).toThrow(ApiKeyError);
     expect(() => authorize(record, 'gateway', 'story_generation')).toThrow(/story_generation/);
     expect(authorize({ ...record, useCases: ['*'] }, 'gateway', 'story_generation').id).toBe('1');
+  });
+});
+
+describe('answers sent as received', () => {
+  test('a compact body beginning with its id gets ours in its place, the rest byte for byte', () => {
+    const text = '{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Caf\\u00e9 \\"ok\\""},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}';
+    const out = answerWithId(text, 'chatcmpl-1', 'req-9')!;
+    expect(out).toBe(text.replace('"chatcmpl-1"', '"req-9"'));
+    expect(JSON.parse(out)).toEqual({ ...JSON.parse(text), id: 'req-9' });
+  });
+  test('any other shape is left to be serialised from the parsed body', () => {
+    expect(answerWithId('{\n  "id": "chatcmpl-1"\n}', 'chatcmpl-1', 'r')).toBeUndefined(); // pretty-printed (OpenAI)
+    expect(answerWithId('{"object":"chat.completion","id":"chatcmpl-1"}', 'chatcmpl-1', 'r')).toBeUndefined(); // id not first
+    expect(answerWithId('{"id":"chatcmpl-\\u0031"}', 'chatcmpl-1', 'r')).toBeUndefined(); // escaped otherwise than JSON.stringify would
+    expect(answerWithId('{"id":7}', 7, 'r')).toBeUndefined();
+    expect(answerWithId('{"id":"chatcmpl-1x"}', 'chatcmpl-1', 'r')).toBeUndefined(); // a prefix of the id is not the id
   });
 });
