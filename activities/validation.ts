@@ -4,7 +4,8 @@ import type { MmsConfig } from '../src/config/schema';
 import { safeErrorMessage } from '../src/logging/redact';
 import { createProvider, ProviderError, RetryBudget, withRetries } from '../src/providers';
 import { modelParamsOf, VALIDATION_KIND } from '../src/registry/models';
-import { judgeValidation, validationCallParams, type ValidationCall, type ValidationPlan, type ValidationResult } from '../src/registry/validation';
+import { getServingAllocation, stableModelId } from '../src/registry/allocations';
+import { judgeValidationWithComparison, validationCallParams, type ValidationCall, type ValidationComparison, type ValidationPlan, type ValidationResult } from '../src/registry/validation';
 import { promptPool } from './evaluation-traffic';
 
 export interface ValidationActivityDeps {
@@ -92,6 +93,7 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
           },
         }));
       await prisma.model.updateMany({ where: { id: model.id, status: { in: ['candidate', 'failed', 'testing'] } }, data: { status: 'testing' } });
+      const serving = policy.compareWithCurrent ? stableModelId((await getServingAllocation(prisma, model.useCase))?.entries ?? []) : null;
       return {
         evaluationId: evaluation.id,
         modelName: `${model.modelName}@${model.version}`,
@@ -102,6 +104,7 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
         prompts,
         maxFailures: policy.maxFailures,
         timeoutSeconds: policy.timeoutSeconds,
+        compareWith: serving && serving !== model.id ? serving : null,
       };
     },
 
@@ -135,8 +138,8 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
      * Writes the outcome: the `evaluations` row (every prompt with its answer, latency and error) and
      * the model's status — `candidate` or `failed`; a model that already serves keeps its status.
      */
-    async recordValidation(input: { modelId: string; evaluationId: string; plan: ValidationPlan; results: ValidationCall[] }): Promise<ValidationResult> {
-      const verdict = judgeValidation(input.results, input.plan.maxFailures);
+    async recordValidation(input: { modelId: string; evaluationId: string; plan: ValidationPlan; results: ValidationCall[]; comparison?: ValidationComparison }): Promise<ValidationResult> {
+      const verdict = judgeValidationWithComparison(input.results, input.plan.maxFailures, input.comparison);
       const status = await prisma.$transaction(async (tx) => {
         await tx.evaluation.update({
           where: { id: input.evaluationId },
@@ -152,6 +155,7 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
               latencyP50Ms: verdict.latencyP50Ms,
               latencyMaxMs: verdict.latencyMaxMs,
               calls: input.results,
+              ...(input.comparison ? { comparison: input.comparison } : {}),
             } as unknown as PrismaTypes.InputJsonValue,
           },
         });
@@ -171,6 +175,7 @@ export function createValidationActivities({ prisma, config }: ValidationActivit
         failures: verdict.failures,
         latencyP50Ms: verdict.latencyP50Ms,
         latencyMaxMs: verdict.latencyMaxMs,
+        ...(input.comparison ? { comparison: input.comparison } : {}),
       };
     },
   };

@@ -119,7 +119,7 @@ export async function paidSwitchWorkflow(input: PaidSwitchInput): Promise<PaidSw
     status.phase = 'validating';
     status.validationWorkflowId = validateWorkflowId(candidateModelId);
     try {
-      await executeChild(validateModelWorkflow, { workflowId: status.validationWorkflowId, args: [{ modelId: candidateModelId, requestedBy: `paidSwitch:${input.requestedBy}` }] });
+      await executeChild(validateModelWorkflow, { workflowId: status.validationWorkflowId, args: [{ modelId: candidateModelId, requestedBy: `paidSwitch:${input.requestedBy}`, comparedWithCurrent: true }] });
     } catch (err) {
       const reason = `validation of the candidate failed: ${cause(err)}`;
       await registry.finishPaidSwitch({ decisionId: decided.decisionId, outcome: 'validation_failed', reason });

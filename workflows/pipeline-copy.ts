@@ -186,7 +186,7 @@ class CopyRun {
     const { useCaseId, settings, requestedBy, copyName } = this.input;
     const { copyModelId } = trained;
     this.status.phase = 'validating';
-    await executeChild(validateModelWorkflow, { workflowId: validateWorkflowId(copyModelId), args: [{ modelId: copyModelId, requestedBy }] });
+    await executeChild(validateModelWorkflow, { workflowId: validateWorkflowId(copyModelId), args: [{ modelId: copyModelId, requestedBy, comparedWithCurrent: true }] });
     this.status.phase = 'rolling_out';
     this.status.rolloutWorkflowId = rolloutWorkflowId(useCaseId);
     const rollout = await executeChild(rolloutWorkflow, {

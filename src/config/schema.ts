@@ -766,6 +766,13 @@ export const configSchema = z
             maxFailures: z.number().int().min(0).default(0),
             /** Time allowed for one answer. */
             timeoutSeconds: z.number().positive().max(600).default(30),
+            /**
+             * After the smoke check, compare the candidate with the model in service through the
+             * evaluate workflow (a child; `policies.testing`'s criteria) and fail it unless it meets the
+             * threshold. Off by default: the paid ranking and the self-hosted pipeline evaluate before
+             * they validate, and a model registered by hand is an operator's call (`mms eval` first).
+             */
+            compareWithCurrent: z.boolean().default(false),
           })
           .prefault({}),
         guardrails: z

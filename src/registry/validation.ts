@@ -27,6 +27,22 @@ export interface ValidationPlan {
   prompts: Array<{ prompt: string; history: Array<{ role: string; content: string }>; metadata?: Record<string, unknown> }>;
   maxFailures: number;
   timeoutSeconds: number;
+  /**
+   * The model in service to compare with after the smoke check (`policies.validation.compareWithCurrent`
+   * on, and another model serves the use case); null when there is none or the policy is off.
+   */
+  compareWith?: string | null;
+}
+
+/** The candidate against the model in service (the evaluate workflow run as validation's child). */
+export interface ValidationComparison {
+  currentModelId: string;
+  workflowId: string;
+  evaluationId?: string;
+  meetsThreshold: boolean;
+  /** `criterion: detail` of each failing criterion; or why the evaluation could not run. */
+  failing: string[];
+  similarity?: number | null;
 }
 
 export interface ValidationResult {
@@ -43,6 +59,7 @@ export interface ValidationResult {
   failures: number;
   latencyP50Ms: number | null;
   latencyMaxMs: number | null;
+  comparison?: ValidationComparison;
 }
 
 /** The pass/fail rule of a validation, pure so the activity and tests agree. */
@@ -62,6 +79,18 @@ export function judgeValidation(
     return { passed: false, failures: failed.length, reason: `${answered} (${failed.length} failed, ${maxFailures} allowed); first failure: ${why}`, latencyP50Ms, latencyMaxMs };
   }
   return { passed: true, failures: failed.length, reason: `${answered}${latencyP50Ms !== null ? `, p50 ${latencyP50Ms} ms` : ''}`, latencyP50Ms, latencyMaxMs };
+}
+
+/** The smoke check's verdict with the comparison against the model in service, when one ran: both must pass. */
+export function judgeValidationWithComparison(
+  calls: ValidationCall[],
+  maxFailures: number,
+  comparison: ValidationComparison | undefined,
+): ReturnType<typeof judgeValidation> {
+  const smoke = judgeValidation(calls, maxFailures);
+  if (!smoke.passed || !comparison) return smoke;
+  if (comparison.meetsThreshold) return { ...smoke, reason: `${smoke.reason}; as good as the model in service (${comparison.currentModelId})${comparison.similarity != null ? `, calibrated similarity ${comparison.similarity.toFixed(3)}` : ''}` };
+  return { ...smoke, passed: false, reason: `${smoke.reason}; not as good as the model in service (${comparison.currentModelId}): ${comparison.failing.join('; ')}` };
 }
 
 /**

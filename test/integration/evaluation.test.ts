@@ -3,7 +3,7 @@
  * the models and the judge as fake OpenAI-compatible servers: identical models pass, a degraded
  * candidate fails on every criterion it breaks, a killed worker resumes without paying twice, the
  * calibration's second sample comes in the current model's own call where the API allows (n: 2), and
- * the judge sees every pair in both orders.
+ * the judge sees every pair in both orders; validation runs it as a child when the policy asks.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +24,8 @@ import { AnswerService, buildSuite, CallLimiter, createBudgetGuard, createEvalua
 import { createProviders } from '../../src/providers';
 import { evaluateWorkflow } from '../../workflows/evaluate';
 import { evaluateWorkflowId, type EvaluateResult } from '../../workflows/evaluate-messages';
+import { validateModelWorkflow } from '../../workflows/validate';
+import { validateWorkflowId, type ValidationResult } from '../../workflows/validate-messages';
 import { startFakeProvider, type FakeProvider, type RecordedRequest } from '../../testkit/fake-providers';
 import { runMms } from '../support/cli';
 import { addModel, seedUseCases } from '../support/fixtures';
@@ -589,3 +591,50 @@ test('mms eval: the summary and the worst prompts side by side, exit 1 naming th
     await worker.stop();
   }
 }, 120_000);
+
+test('validation with policies.validation.compareWithCurrent runs the evaluate workflow as its child: a candidate not as good as the model in service fails naming each criterion, an identical one passes, and a parent that compared already is not charged twice', async () => {
+  const base = configFor('judge-fair');
+  const config: MmsConfig = { ...base, policies: { ...base.policies, validation: { ...base.policies.validation, compareWithCurrent: true } } };
+  fake.forModel('mara-valid', { respond: (text, body, choice) => maraSays(text, seedOf(body) + choice), latencyMs: 20 });
+  fake.forModel('rogue-valid', { respond: (text) => rogueSays(text), latencyMs: 20 });
+  const goodId = await addModel(db.prisma, USE_CASE, 'mara-valid');
+  const rogueId = await addModel(db.prisma, USE_CASE, 'rogue-valid');
+  const taskQueue = uniqueTaskQueue('validation-compare');
+  const worker = await startControlWorker({ prisma: db.prisma, taskQueue, config, evaluation: createEvaluationDeps(config, { embeddingsUrl: embeddingsUrl() }) });
+  const validate = (modelId: string, comparedWithCurrent?: boolean) =>
+    client.workflow.execute(validateModelWorkflow, { taskQueue, workflowId: `${validateWorkflowId(modelId)}-${crypto.randomUUID()}`, args: [{ modelId, requestedBy: 'test', ...(comparedWithCurrent ? { comparedWithCurrent } : {}) }] });
+  try {
+    const good = await validate(goodId);
+    expect(good).toMatchObject({ passed: true, status: 'candidate', comparison: { currentModelId: currentId, meetsThreshold: true, failing: [] } });
+    expect(good.reason).toContain(`as good as the model in service (${currentId}), calibrated similarity`);
+    const evaluation = await db.prisma.evaluation.findUniqueOrThrow({ where: { id: good.comparison!.evaluationId! } });
+    expect(evaluation).toMatchObject({ kind: 'offline_comparison', candidateModelId: goodId, meetsThreshold: true });
+    expect(good.comparison!.workflowId).toBe(evaluateWorkflowId(goodId, currentId, evaluation.suiteHash!));
+
+    const rogueCalls = () => calls('rogue-valid');
+    const failure = await validate(rogueId).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeDefined();
+    const rogueModel = await db.prisma.model.findUniqueOrThrow({ where: { id: rogueId } });
+    expect(rogueModel.status).toBe('failed');
+    const row = await db.prisma.evaluation.findFirstOrThrow({ where: { candidateModelId: rogueId, kind: 'validation' }, orderBy: { createdAt: 'desc' } });
+    const recorded = row.results as unknown as { reason: string; comparison: NonNullable<ValidationResult['comparison']> };
+    expect(row.status).toBe('failed');
+    expect(recorded.reason).toContain(`not as good as the model in service (${currentId}): similarity`);
+    expect(recorded.comparison.meetsThreshold).toBe(false);
+    expect(recorded.comparison.failing.map((f) => f.split(':')[0])).toEqual(expect.arrayContaining(['similarity', 'quality', 'safety', 'use_case_tests']));
+
+    // The paid ranking and the pipeline evaluate before they validate: their validation is the smoke check alone.
+    const before = rogueCalls();
+    const smokeOnly = await validate(rogueId, true);
+    expect(smokeOnly).toMatchObject({ passed: true, status: 'candidate' });
+    expect(smokeOnly.comparison).toBeUndefined();
+    expect(rogueCalls() - before).toBe(smokeOnly.prompts);
+  } finally {
+    await worker.stop();
+    fake.forModel('mara-valid', undefined);
+    fake.forModel('rogue-valid', undefined);
+  }
+}, 180_000);
