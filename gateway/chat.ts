@@ -158,8 +158,8 @@ interface RelayedStream {
 }
 
 /** An explicit error event ends a stopped or cut stream: the OpenAI SDKs raise it, so a cut answer is never mistaken for a short one. */
-function stoppedByGuardrail(sse: ChatSseWriter): Promise<void> {
-  return sse.write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
+function stoppedByGuardrail(sse: ChatSseWriter): void {
+  sse.write(errorBody('the answer was stopped by the guardrails', 'content_filter', null, 'guardrail_blocked'));
 }
 
 /** The events that only change what is known of the stream (nothing is sent for them). */
@@ -168,31 +168,35 @@ function noteStreamEnd(event: StreamEvent, relayed: RelayedStream): void {
   else if (event.type === 'done') relayed.done = true;
 }
 
-/** One upstream event with a hold-back: text goes out up to `upTo` (judged, minus the hold-back); the finish waits for the whole answer's verdict. */
-async function relayHeldBack(event: StreamEvent, relayed: RelayedStream, sse: ChatSseWriter, upTo: number): Promise<void> {
-  if (event.type === 'delta') {
-    await sse.role();
-    if (upTo > relayed.released) {
-      await sse.content(relayed.output.slice(relayed.released, upTo));
-      relayed.released = upTo;
-    }
-  } else if (event.type === 'finish') relayed.finishReason = event.finishReason;
-  else noteStreamEnd(event, relayed);
+/** One upstream read with a hold-back: text goes out up to `upTo` (judged, minus the hold-back); the finish waits for the whole answer's verdict. */
+function relayHeldBack(batch: StreamEvent[], relayed: RelayedStream, sse: ChatSseWriter, upTo: number): void {
+  for (const event of batch) {
+    if (event.type === 'delta') sse.role();
+    else if (event.type === 'finish') relayed.finishReason = event.finishReason;
+    else noteStreamEnd(event, relayed);
+  }
+  if (upTo > relayed.released) {
+    sse.role();
+    sse.content(relayed.output.slice(relayed.released, upTo));
+    relayed.released = upTo;
+  }
 }
 
-/** One upstream event without a hold-back: passed through at once (as the provider's own chunk when it speaks OpenAI). */
-async function relayAsIs(event: StreamEvent, relayed: RelayedStream, sse: ChatSseWriter): Promise<void> {
-  if (event.type === 'delta') {
-    if (event.raw) await sse.relay(event.raw, { announcesRole: true });
-    else {
-      await sse.role();
-      if (event.text) await sse.content(event.text);
-    }
-  } else if (event.type === 'finish') {
-    relayed.finishReason = event.finishReason;
-    if (event.raw) await sse.relay(event.raw, { announcesRole: false });
-    else if (!event.carried) await sse.finish(event.finishReason);
-  } else noteStreamEnd(event, relayed);
+/** One upstream read without a hold-back: passed through at once (as the provider's own chunks when it speaks OpenAI). */
+function relayAsIs(batch: StreamEvent[], relayed: RelayedStream, sse: ChatSseWriter): void {
+  for (const event of batch) {
+    if (event.type === 'delta') {
+      if (event.raw) sse.relay(event.raw, { announcesRole: true });
+      else {
+        sse.role();
+        if (event.text) sse.content(event.text);
+      }
+    } else if (event.type === 'finish') {
+      relayed.finishReason = event.finishReason;
+      if (event.raw) sse.relay(event.raw, { announcesRole: false });
+      else if (!event.carried) sse.finish(event.finishReason);
+    } else noteStreamEnd(event, relayed);
+  }
 }
 
 /**
@@ -353,11 +357,11 @@ export class ChatHandler {
   }
 
   /** A stream judged so far: a verdict other than pass stops it (a stream cannot be redacted after the fact). */
-  private async judgePartial(gctx: GuardrailContext, output: string): Promise<{ verdict?: GuardrailVerdict; label: VerdictLabel }> {
+  private async judgePartial(gctx: GuardrailContext, output: string, judgedUpTo: number): Promise<{ verdict?: GuardrailVerdict; label: VerdictLabel }> {
     const guardrail = this.deps.guardrail;
     if (!guardrail?.checkPartial) return { label: 'pass' };
     try {
-      const v = await guardrail.checkPartial(gctx, output);
+      const v = await guardrail.checkPartial(gctx, output, judgedUpTo);
       const partial = v === undefined ? undefined : checkVerdict(v, guardrail.name);
       return partial && partial.action !== 'pass' ? { verdict: partial, label: 'blocked' } : { label: 'pass' };
     } catch (err) {
@@ -372,9 +376,9 @@ export class ChatHandler {
    */
   private async releaseHeldBack(gctx: GuardrailContext, output: string, released: number, sse: ChatSseWriter): Promise<void> {
     if (output.length <= released) return;
-    if ((await this.judgePartial(gctx, output)).verdict) return;
-    await sse.role();
-    await sse.content(output.slice(released));
+    if ((await this.judgePartial(gctx, output, released)).verdict) return;
+    sse.role();
+    sse.content(output.slice(released));
   }
 
   private recordViolations(gctx: GuardrailContext, verdict: GuardrailVerdict, output: string, logId: string) {
@@ -527,7 +531,7 @@ export class ChatHandler {
   }
 
   private async stream(ctx: CallContext, reply: FastifyReply, signal: CancelSignal) {
-    let events: AsyncIterable<StreamEvent>;
+    let events: AsyncIterable<StreamEvent[]>;
     try {
       events = await this.callWithBudget(ctx, signal, (model, timeoutMs) => model.provider!.openStream(this.paramsFor(ctx, model), { signal, timeoutMs }));
     } catch (err) {
@@ -559,32 +563,44 @@ export class ChatHandler {
    * Relays the upstream events to the caller while judging the text so far; stops at the first
    * partial verdict other than pass. With a hold-back, the last N characters are sent only once the
    * text after them (or the whole answer) has been judged, so a harmful phrase split across pieces
-   * never reaches the player.
+   * never reaches the player. Per upstream read, not per event: a read's events are folded, judged
+   * at most once, and written to the caller in one write.
    */
-  private async relay(ctx: CallContext, events: AsyncIterable<StreamEvent>, sse: ChatSseWriter, gctx: GuardrailContext, signal: CancelSignal): Promise<RelayedStream> {
+  private async relay(ctx: CallContext, events: AsyncIterable<StreamEvent[]>, sse: ChatSseWriter, gctx: GuardrailContext, signal: CancelSignal): Promise<RelayedStream> {
     const holdBack = this.holdBack;
-    // With a hold-back, judging every few pieces is as safe as judging each (nothing unjudged is
-    // released) and keeps a long stream's guardrail cost linear instead of one window per word.
+    // With a hold-back, judging every few characters is as safe as judging each piece (nothing unjudged
+    // is released) and keeps a long stream's guardrail cost linear instead of one window per word.
     const judgeEvery = holdBack > 0 ? Math.max(1, Math.floor(holdBack / 2)) : 1;
     const relayed: RelayedStream = { output: '', done: false, ttftMs: null, errorClass: null, errorMessage: '', label: 'pass', released: 0 };
     let judged = 0;
     try {
-      for await (const event of events) {
-        if (event.type === 'delta' && event.text) {
-          if (relayed.ttftMs === null) relayed.ttftMs = performance.now() - ctx.started;
-          relayed.output += event.text;
-          if (relayed.output.length - judged >= judgeEvery) {
-            const partial = await this.judgePartial(gctx, relayed.output);
-            if (partial.verdict) {
-              relayed.blockedBy = partial.verdict;
-              relayed.label = partial.label;
-              break;
-            }
-            judged = relayed.output.length;
-          }
+      for await (const batch of events) {
+        const before = relayed.output.length;
+        let ends = false;
+        for (const event of batch) {
+          if (event.type === 'delta' && event.text) {
+            if (relayed.ttftMs === null) relayed.ttftMs = performance.now() - ctx.started;
+            relayed.output += event.text;
+          } else if (event.type === 'done') ends = true;
         }
-        if (holdBack > 0) await relayHeldBack(event, relayed, sse, judged - holdBack);
-        else await relayAsIs(event, relayed, sse);
+        // A partial judgement only where it can release text: without a hold-back every new piece (it goes
+        // out at once); with one, text past the hold-back not yet released, and not in the read that ends
+        // the stream (the whole answer is judged next, before anything of it is released).
+        const canRelease = holdBack === 0 || (!ends && relayed.output.length - holdBack > relayed.released);
+        if (canRelease && relayed.output.length - judged >= judgeEvery) {
+          const partial = await this.judgePartial(gctx, relayed.output, judged);
+          if (partial.verdict) {
+            relayed.blockedBy = partial.verdict;
+            relayed.label = partial.label;
+            // Without a hold-back the pieces were judged one by one: those of this read before the offending one still go out.
+            if (holdBack === 0) await this.relayPassingPieces(gctx, batch, relayed, before, sse);
+            break;
+          }
+          judged = relayed.output.length;
+        }
+        if (holdBack > 0) relayHeldBack(batch, relayed, sse, judged - holdBack);
+        else relayAsIs(batch, relayed, sse);
+        await sse.flush();
       }
     } catch (err) {
       const pe = err instanceof ProviderError ? err : new ProviderError('provider_error', safeErrorMessage(err));
@@ -598,35 +614,57 @@ export class ChatHandler {
     return relayed;
   }
 
+  /**
+   * A read whose text was stopped, without a hold-back: its pieces judged one by one (the rare path),
+   * those before the offending one relayed; the output ends with the offending piece, as when each
+   * piece came in a read of its own.
+   */
+  private async relayPassingPieces(gctx: GuardrailContext, batch: StreamEvent[], relayed: RelayedStream, before: number, sse: ChatSseWriter): Promise<void> {
+    let end = before;
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i]!;
+      if (event.type !== 'delta' || !event.text) continue;
+      const partial = await this.judgePartial(gctx, relayed.output.slice(0, end + event.text.length), end);
+      if (partial.verdict) {
+        relayAsIs(batch.slice(0, i), relayed, sse);
+        relayed.output = relayed.output.slice(0, end + event.text.length);
+        relayed.blockedBy = partial.verdict;
+        relayed.label = partial.label;
+        return;
+      }
+      end += event.text.length;
+    }
+  }
+
   /** Ends the event stream the way the relay ended (stopped by the guardrail, complete and judged whole, or cut); returns the row's status. */
   private async endStream(ctx: CallContext, sse: ChatSseWriter, gctx: GuardrailContext, relayed: RelayedStream): Promise<LogRow['status']> {
     if (relayed.blockedBy) {
       this.recordViolations(gctx, relayed.blockedBy, relayed.output, ctx.requestId);
-      if (relayed.blockedBy.replacement) await sse.content(relayed.blockedBy.replacement);
-      await sse.finish('content_filter');
-      await stoppedByGuardrail(sse);
+      if (relayed.blockedBy.replacement) sse.content(relayed.blockedBy.replacement);
+      sse.finish('content_filter');
+      stoppedByGuardrail(sse);
       return 'blocked';
     }
     if (relayed.done) {
       const judged = await this.judge(gctx, relayed.output, ctx.requestId);
       relayed.label = judged.label;
       if (judged.verdict.action !== 'pass') {
-        await sse.finish('content_filter');
-        await stoppedByGuardrail(sse);
+        sse.finish('content_filter');
+        stoppedByGuardrail(sse);
         return 'blocked';
       }
       if (this.holdBack > 0) {
-        await sse.role();
-        if (relayed.output.length > relayed.released) await sse.content(relayed.output.slice(relayed.released));
-        await sse.finish(relayed.finishReason ?? 'stop');
+        sse.role();
+        if (relayed.output.length > relayed.released) sse.content(relayed.output.slice(relayed.released));
+        sse.finish(relayed.finishReason ?? 'stop');
       }
-      if (ctx.request.includeUsage) await sse.usage(relayed.usage ?? { inputTokens: 0, outputTokens: 0 });
-      await sse.done();
+      if (ctx.request.includeUsage) sse.usage(relayed.usage ?? { inputTokens: 0, outputTokens: 0 });
+      sse.done();
       return 'ok';
     }
     if (relayed.errorClass !== 'client_disconnected') {
       if (this.holdBack > 0) await this.releaseHeldBack(gctx, relayed.output, relayed.released, sse);
-      await sse.write(errorBody(relayed.errorMessage, 'upstream_error', null, relayed.errorClass));
+      sse.write(errorBody(relayed.errorMessage, 'upstream_error', null, relayed.errorClass));
     }
     return 'incomplete';
   }

@@ -48,9 +48,10 @@ export interface Guardrail {
   checkOutput(context: GuardrailContext, output: string): GuardrailVerdict | Promise<GuardrailVerdict>;
   /**
    * Optional, for streams: judges the text streamed so far before the next piece is sent. Without it,
-   * a stream is judged once, at its end, before the final event.
+   * a stream is judged once, at its end, before the final event. `judgedUpTo`: how much of it an
+   * earlier call judged (the new text starts there; one upstream read may bring more than a window).
    */
-  checkPartial?(context: GuardrailContext, outputSoFar: string): GuardrailVerdict | undefined | Promise<GuardrailVerdict | undefined>;
+  checkPartial?(context: GuardrailContext, outputSoFar: string, judgedUpTo: number): GuardrailVerdict | undefined | Promise<GuardrailVerdict | undefined>;
   /**
    * Streams: characters held back until the text after them (or the whole answer) has been judged,
    * so a harmful phrase split across pieces is never sent. 0 (default): each piece goes out once judged.

@@ -5,10 +5,14 @@ import type { FinishReason, Usage } from '../src/providers/types';
 /**
  * The server-sent events of one streamed chat completion, in the OpenAI wire format
  * (`data: {chat.completion.chunk}` lines, then `data: [DONE]`). It owns the raw response once the
- * stream starts, waits on the socket when its buffer is full, and stops writing once the caller is gone.
+ * stream starts. Events are queued and go out together at `flush` (once per upstream read) or `end`:
+ * one socket write per read instead of one per event. `flush` waits on the socket when its buffer is
+ * full, and nothing is written once the caller is gone.
  */
 export class ChatSseWriter {
   private sentRole = false;
+  /** Events queued since the last flush, already in their `data: …\n\n` form. */
+  private pending = '';
 
   private constructor(
     private readonly res: ServerResponse,
@@ -34,11 +38,18 @@ export class ChatSseWriter {
     return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
   }
 
-  /** One event; resolves once the socket takes more (or closes), so a slow reader slows the relay instead of filling memory. */
-  async write(data: unknown): Promise<void> {
+  /** Queues one event (sent at the next flush or end). */
+  write(data: unknown): void {
+    this.pending += `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  }
+
+  /** Sends the queued events in one write; resolves once the socket takes more (or closes), so a slow reader slows the relay instead of filling memory. */
+  async flush(): Promise<void> {
     const res = this.res;
-    if (res.destroyed) return;
-    if (res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) return;
+    const data = this.pending;
+    if (data === '') return;
+    this.pending = '';
+    if (res.destroyed || res.write(data)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         res.off('drain', done);
@@ -51,37 +62,42 @@ export class ChatSseWriter {
   }
 
   /** The first chunk of an answer announces the assistant role, once. */
-  async role(): Promise<void> {
+  role(): void {
     if (this.sentRole) return;
-    await this.write(this.chunk({ role: 'assistant', content: '' }, null));
+    this.write(this.chunk({ role: 'assistant', content: '' }, null));
     this.sentRole = true;
   }
 
-  async content(text: string): Promise<void> {
-    await this.write(this.chunk({ content: text }, null));
+  content(text: string): void {
+    this.write(this.chunk({ content: text }, null));
   }
 
-  async finish(reason: FinishReason): Promise<void> {
-    await this.write(this.chunk({}, reason));
+  finish(reason: FinishReason): void {
+    this.write(this.chunk({}, reason));
   }
 
   /** An upstream chunk passed through as it came (already in the OpenAI shape), under our request id. */
-  async relay(raw: Record<string, unknown>, { announcesRole }: { announcesRole: boolean }): Promise<void> {
+  relay(raw: Record<string, unknown>, { announcesRole }: { announcesRole: boolean }): void {
     raw.id = this.id;
-    await this.write(raw);
+    this.write(raw);
     if (announcesRole) this.sentRole = true;
   }
 
   /** The usage chunk asked for by `stream_options.include_usage` (no choices). */
-  async usage(u: Usage): Promise<void> {
-    await this.write({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
+  usage(u: Usage): void {
+    this.write({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } });
   }
 
-  async done(): Promise<void> {
-    await this.write('[DONE]');
+  done(): void {
+    this.write('[DONE]');
   }
 
+  /** Ends the response with the events still queued (the last ones go out with the end, in one write). */
   end(): void {
-    if (!this.res.destroyed) this.res.end();
+    const data = this.pending;
+    this.pending = '';
+    if (this.res.destroyed) return;
+    if (data === '') this.res.end();
+    else this.res.end(data);
   }
 }

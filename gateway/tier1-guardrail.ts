@@ -6,7 +6,8 @@ import type { Guardrail, GuardrailContext, GuardrailVerdict, GuardrailViolation 
  * The guardrail the gateway installs by default: tier 1 of src/guardrails (compiled lexicons,
  * synchronous, microseconds per output) under policies.guardrails. Complete answers get the whole
  * verdict (harm, dark fiction against the age rating, unhealthy engagement); streams are judged on a
- * sliding window of the last `stream.windowChars` before each piece, harm only, and the last
+ * sliding window of the last `stream.windowChars` (or the new text and half a window before it, when
+ * more came at once) before each piece, harm only, and the last
  * `stream.holdBackChars` are held until the text after them is judged.
  * The guardrails policy a decision put in force for a use case comes with each call's context
  * (`ctx.guardrails`, from the route the call was served by: the registry cache reloads it at every
@@ -48,8 +49,11 @@ export function createTier1Guardrail(config: MmsConfig): Guardrail {
     checkOutput(ctx, output) {
       return judge(ctx, output, false, output) ?? { action: 'pass', violations: [] };
     },
-    checkPartial(ctx, soFar) {
-      const v = judge(ctx, soFar.length > windowChars ? soFar.slice(-windowChars) : soFar, true, soFar);
+    checkPartial(ctx, soFar, judgedUpTo) {
+      // The last windowChars; reaching further back when a read brought more than half a window since the
+      // last judgement, so the new text is always judged whole with at least half a window before it.
+      const from = Math.max(0, Math.min(soFar.length - windowChars, judgedUpTo - (windowChars >> 1)));
+      const v = judge(ctx, from === 0 ? soFar : soFar.slice(from), true, soFar);
       // Mid-stream only harm that stops the answer matters; findings to record are recorded at the end.
       return v && v.action !== 'pass' ? v : undefined;
     },

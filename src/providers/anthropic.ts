@@ -98,7 +98,7 @@ export class AnthropicProvider implements ChatProvider {
     };
   }
 
-  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
+  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>> {
     this.requireKey();
     let stream: AsyncIterable<Anthropic.RawMessageStreamEvent> & { controller: AbortController };
     try {
@@ -110,7 +110,7 @@ export class AnthropicProvider implements ChatProvider {
       throw fromAnthropicError(this.id, err, options.signal);
     }
     const id = this.id;
-    return (async function* events(): AsyncGenerator<StreamEvent> {
+    return (async function* events(): AsyncGenerator<StreamEvent[]> {
       let inputTokens = 0;
       let outputTokens = 0;
       let stopped = false;
@@ -122,11 +122,11 @@ export class AnthropicProvider implements ChatProvider {
               outputTokens = event.message.usage?.output_tokens ?? 0;
               break;
             case 'content_block_delta':
-              if (event.delta.type === 'text_delta' && event.delta.text) yield { type: 'delta', text: event.delta.text };
+              if (event.delta.type === 'text_delta' && event.delta.text) yield [{ type: 'delta', text: event.delta.text }];
               break;
             case 'message_delta':
               if (event.usage?.output_tokens !== undefined && event.usage.output_tokens !== null) outputTokens = event.usage.output_tokens;
-              if (event.delta.stop_reason) yield { type: 'finish', finishReason: anthropicFinishReason(event.delta.stop_reason) };
+              if (event.delta.stop_reason) yield [{ type: 'finish', finishReason: anthropicFinishReason(event.delta.stop_reason) }];
               break;
             case 'message_stop':
               stopped = true;
@@ -141,8 +141,8 @@ export class AnthropicProvider implements ChatProvider {
         stream.controller.abort();
       }
       if (options.signal?.aborted) throw new ProviderError('aborted', `call to provider "${id}" was aborted`);
-      yield { type: 'usage', usage: { inputTokens, outputTokens } };
-      if (stopped) yield { type: 'done' };
+      yield [{ type: 'usage', usage: { inputTokens, outputTokens } }];
+      if (stopped) yield [{ type: 'done' }];
     })();
   }
 

@@ -166,7 +166,7 @@ export class GoogleProvider implements ChatProvider {
     };
   }
 
-  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
+  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>> {
     this.requireKey();
     const state: { retryAfterMs?: number } = {};
     const request = geminiRequest(params, asAbortSignal(options.signal));
@@ -179,21 +179,21 @@ export class GoogleProvider implements ChatProvider {
     }
     const id = this.id;
     const toError = (err: unknown) => this.toError(err, state, options.signal);
-    return (async function* events(): AsyncGenerator<StreamEvent> {
+    return (async function* events(): AsyncGenerator<StreamEvent[]> {
       let usage: Usage | undefined;
       let finished = false;
       try {
         for await (const chunk of stream) {
           const text = responseText(chunk);
-          if (text) yield { type: 'delta', text };
+          if (text) yield [{ type: 'delta', text }];
           usage = usageOf(chunk) ?? usage;
           const reason = chunk.candidates?.[0]?.finishReason;
           if (reason) {
             finished = true;
-            yield { type: 'finish', finishReason: geminiFinishReason(reason) };
+            yield [{ type: 'finish', finishReason: geminiFinishReason(reason) }];
           } else if (chunk.promptFeedback?.blockReason) {
             finished = true;
-            yield { type: 'finish', finishReason: 'content_filter' };
+            yield [{ type: 'finish', finishReason: 'content_filter' }];
           }
         }
       } catch (err) {
@@ -202,9 +202,9 @@ export class GoogleProvider implements ChatProvider {
         await stream.return(undefined).catch(() => undefined);
       }
       if (options.signal?.aborted) throw new ProviderError('aborted', `call to provider "${id}" was aborted`);
-      if (usage) yield { type: 'usage', usage };
+      if (usage) yield [{ type: 'usage', usage }];
       // Gemini has no end-of-stream marker: the stream is complete when its last chunk said why it finished.
-      if (finished) yield { type: 'done' };
+      if (finished) yield [{ type: 'done' }];
     })();
   }
 

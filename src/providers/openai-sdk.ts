@@ -79,7 +79,7 @@ export class OpenAISdkProvider implements ChatProvider {
     }
   }
 
-  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
+  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>> {
     this.requireKey();
     let stream: AsyncIterable<unknown> & { controller: AbortController };
     try {
@@ -92,18 +92,15 @@ export class OpenAISdkProvider implements ChatProvider {
       throw fromOpenAISdkError(this.id, err, options.signal);
     }
     const id = this.id;
-    return (async function* events(): AsyncGenerator<StreamEvent> {
-      const batch: StreamEvent[] = [];
+    return (async function* events(): AsyncGenerator<StreamEvent[]> {
       // The SDK swallows [DONE] and ends quietly on EOF: a stream is complete only if it said why it finished.
       let finished = false;
       try {
         for await (const chunk of stream) {
+          const batch: StreamEvent[] = [];
           openAIChunkEvents(id, chunk, batch);
-          for (const e of batch) {
-            if (e.type === 'finish') finished = true;
-            yield e;
-          }
-          batch.length = 0;
+          for (const e of batch) if (e.type === 'finish') finished = true;
+          if (batch.length > 0) yield batch;
         }
       } catch (err) {
         throw fromOpenAISdkError(id, err, options.signal);
@@ -111,7 +108,7 @@ export class OpenAISdkProvider implements ChatProvider {
         stream.controller.abort();
       }
       if (options.signal?.aborted) throw new ProviderError('aborted', `call to provider "${id}" was aborted`);
-      if (finished) yield { type: 'done' };
+      if (finished) yield [{ type: 'done' }];
     })();
   }
 

@@ -9,7 +9,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig } from '../config/schema';
 import { ProviderError, httpError, networkError, parseRetryAfter } from './errors';
-import { parseSse } from './sse';
+import { parseSseReads } from './sse';
 import { onCancel, type CallOptions, type CancelSignal, type ChatChoice, type ChatChoicesResult, type ChatParams, type ChatProvider, type ChatResult, type FinishReason, type StreamEvent, type Usage } from './types';
 import { fetchModelList } from './model-lists';
 
@@ -261,35 +261,46 @@ export class OpenAICompatibleProvider implements ChatProvider {
     return { json: body, text: res.body };
   }
 
-  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>> {
+  async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>> {
     const res = await this.post(params, true, options);
     const id = this.id;
     const signal = options.signal;
     // Anonymous: a named function expression gets a `__name` property definition per stream under tsx.
-    return (async function* (): AsyncGenerator<StreamEvent> {
-      const batch: StreamEvent[] = [];
+    return (async function* (): AsyncGenerator<StreamEvent[]> {
       // After [DONE] the body is read to its end (a server ends the response right after it) instead of
       // returning at once: returning destroyed the body before its last bytes were read, which made an
       // AbortError (with its stack trace) and cost the keep-alive connection (undici closes a socket whose
       // response was not read to the end) on every stream: a new upstream connection per streamed call.
       let done = false;
       try {
-        for await (const message of parseSse(res.body)) {
+        for await (const messages of parseSseReads(res.body)) {
           if (done) continue;
-          if (message.data === '[DONE]') {
-            done = true;
-            yield { type: 'done' };
-            continue;
+          // One batch per network read: the gateway judges and writes once per read, not once per event.
+          const batch: StreamEvent[] = [];
+          let bad = false;
+          for (const message of messages) {
+            if (message.data === '[DONE]') {
+              done = true;
+              batch.push({ type: 'done' });
+              break;
+            }
+            let chunk: unknown;
+            try {
+              chunk = JSON.parse(message.data);
+            } catch {
+              bad = true;
+              break;
+            }
+            try {
+              openAIChunkEvents(id, chunk, batch);
+            } catch (err) {
+              // The events before a bad one still count (a cut stream gives what came before the cut).
+              if (batch.length > 0) yield batch;
+              throw err;
+            }
           }
-          let chunk: unknown;
-          try {
-            chunk = JSON.parse(message.data);
-          } catch {
-            throw new ProviderError('invalid_response', `provider "${id}" streamed an event that is not JSON`);
-          }
-          openAIChunkEvents(id, chunk, batch);
-          for (const e of batch) yield e;
-          batch.length = 0;
+          if (batch.length > 0) yield batch;
+          if (bad) throw new ProviderError('invalid_response', `provider "${id}" streamed an event that is not JSON`);
         }
       } catch (err) {
         throw err instanceof ProviderError ? err : networkError(id, err, signal);

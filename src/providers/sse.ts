@@ -37,13 +37,16 @@ function handleLine(p: PendingEvent, line: string): SseMessage | undefined {
 /**
  * Server-sent events from a byte stream, per the WHATWG rules the providers follow: events end at a
  * blank line, `data:` lines join with "\n", comments (`:`) are skipped, CR, LF and CRLF all end lines.
+ * One array per read of the body: the complete events that read finished (reads that finish none yield
+ * nothing), so a consumer can handle a read's events at once.
  */
-export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+export async function* parseSseReads(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage[]> {
   const decoder = new StringDecoder('utf8');
   let buffer = '';
   const pending: PendingEvent = { event: undefined, data: [] };
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    let messages: SseMessage[] | undefined;
     let start = 0;
     for (let i = 0; i < buffer.length; i++) {
       const c = buffer.charCodeAt(i);
@@ -54,10 +57,16 @@ export async function* parseSse(body: AsyncIterable<Uint8Array | string>): Async
       if (c === 13 && buffer.charCodeAt(i + 1) === 10) i++;
       start = i + 1;
       const message = handleLine(pending, line);
-      if (message) yield message;
+      if (message) (messages ??= []).push(message);
     }
     buffer = buffer.slice(start);
+    if (messages) yield messages;
   }
   // Per the spec, an event not terminated by a blank line when the stream ends is discarded: a cut
   // stream never delivers half an event.
+}
+
+/** The same events one by one. */
+export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+  for await (const messages of parseSseReads(body)) yield* messages;
 }

@@ -144,9 +144,11 @@ export interface ChatProvider {
   chatChoices?(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult>;
   /**
    * Opens a stream: resolves once the provider accepted the call (so a retry budget can still retry
-   * a refused one), then yields events. An iterator that ends without a `done` event was cut.
+   * a refused one), then yields events, in batches: the events of one upstream read (one network read
+   * for the raw OpenAI-wire provider, one SDK chunk for the others), so the gateway judges and writes
+   * once per read instead of once per event. An iterator that ends without a `done` event was cut.
    */
-  openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent>>;
+  openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>>;
   listModels(options?: CallOptions): Promise<ProviderModelInfo[]>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { parseSse } from '../../src/providers/sse';
+import { parseSse, parseSseReads } from '../../src/providers/sse';
 import { ProviderError, classForStatus, httpError, parseRetryAfter } from '../../src/providers/errors';
 import { RetryBudget, backoffDelay, withRetries } from '../../src/providers/retry';
 import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion, parseOpenAIChoices } from '../../src/providers/openai-wire';
@@ -21,6 +21,14 @@ describe('SSE parser', () => {
   });
   test('a CR at a chunk boundary is not a blank line; a cut last event is discarded', async () => {
     expect(await collect(['data: 1\r', '\n\r\n', 'data: cut-mid-ev'])).toEqual([{ event: undefined, data: '1' }]);
+  });
+  test('per read: the events a read completes come as one array; a read that completes none yields nothing', async () => {
+    const reads = [];
+    for await (const messages of parseSseReads(Readable.from(['data: 1\n\ndata: 2\n\ndata: 3', '\n', '\ndata: 4\n\n'].map((c) => Buffer.from(c))))) reads.push(messages.map((m) => m.data));
+    expect(reads).toEqual([['1', '2'], ['3', '4']]);
+    const none = [];
+    for await (const messages of parseSseReads(Readable.from([Buffer.from('data: par'), Buffer.from('tial')]))) none.push(messages);
+    expect(none).toEqual([]);
   });
   test('multi-byte characters split across chunks survive', async () => {
     const bytes = Buffer.from('data: héllo 🐉\n\n');
