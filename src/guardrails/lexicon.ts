@@ -86,13 +86,13 @@ export const STRONG_REAL_FRAME = [
     "not (?:to )?(?:your|the|his|her) (?:hero|heroine|knight|character|avatar|warrior|mage|ranger|rogue)(?:'s)?[,.:;!—-]", '(?:not|and not) the (?:hero|knight|character|avatar),? (?:but )?(?:you|for)', 'not your (?:hero|knight|character|avatar)',
     "(?:the )?player'?s (?:real|actual|own) (?:life|home|house|school|family|town|street)", '(?:your|ur) (?:actual|real|own real) (?:life|world|street|town|neighbou?rhood|school|house|home|family|room)', 'actual (?:people|person|street|humans?)', 'real (?:people|humans|streets?)',
     '(?:addressed|meant|said|spoken|written) (?:to|for) (?:the )?(?:player|reader|real)', 'for the reader', '(?:works|exists) in your world', '(?:in|for) your world too', 'the player (?:outside|behind|in real)', 'outside the (?:game|story|screen)',
-    '(?:put|drop|set) (?:down )?(?:the|your|that) (?:controller|phone|gamepad|mouse)(?: down)?', '(?:this|on|next|every) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)', 'christmas market', 'town hall',
-    'echte[nm]? (?:schule|leben|welt|arbeit|familie)', 'im echten', 'du (?:da )?(?:vor dem|am) bildschirm', 'nicht dein (?:ritter|held|charakter)', 'ausserhalb des spiels',
+    '(?:put|drop|set) (?:down )?(?:the|your|that) (?:controller|phone|gamepad|mouse)(?: down)?', '(?:this|on|next|every) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)', 'christmas market', 'town hall', 'medicine cabinet', 'steps? out of (?:the )?(?:story|game|character)',
+    'echte[nm]? (?:schule|leben|welt|arbeit|familie)', 'im echten', 'du (?:da )?(?:vor dem|am) bildschirm', 'nicht dein (?:ritter|held|charakter)', 'nicht deine (?:figur|heldin|spielfigur)', 'ausserhalb des spiels',
     'toi qui lis', 'derriere (?:ton |l\'|l )ecran', 'pas (?:le|ton) (?:heros|personnage|chevalier)', 'dans la vraie vie', 'en vrai',
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
-    'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'na vida real', 'fora do jogo',
+    'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの外', '画面の前', '現実の', '本当の住所', 'プレイヤーのあなた'),
+  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', player[.!?:,]',
 ];
@@ -158,14 +158,14 @@ export const SELF_HARM_METHOD = anyOf(
     'swallow (?:a|the|that|this|your) (?:whole |entire )?(?:bottle|pack|box|packet|handful|jar|strip) of (?:[a-z]+ )?(?:pills|tablets|painkillers|meds|medication|paracetamol|tylenol|aspirin|ibuprofen|acetaminophen)',
     '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
     'lie (?:down )?on the (?:train |railway |subway )?tracks', 'a rope and a (?:sturdy )?(?:door ?frame|beam|hook|chair)', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
-    'geh (?:doch )?sterben', 'muerete', 'vete a morir',
+    'geh (?:doch )?sterben', 'muerete', 'vete a morir', 'swallow (?:the|a|your) (?:whole|entire) (?:bottle|pack|packet|box|strip)', 'schluck [a-z ]{0,20}(?:die ganze packung|alle)',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
   ),
   kana('薬を全部飲', '飛び降り'),
 );
 export const SELF_HARM_INTENT = anyOf(
-  words('end (?:the|your) pain', 'end it', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
-  kana('死', '消え', '今夜', '今日'),
+  words('end (?:the|your) pain', 'end it', 'heute (?:nacht|abend)', 'ce soir', 'esta noche', 'hoje a noite', 'esta noite', 'easy way out', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
+  kana('死', '消え', '今夜', '今日', 'いなくなって', '気づかない'),
 );
 
 /** Narration attributes a quote to a third person: the line is spoken between characters. */
@@ -198,8 +198,8 @@ export const SELF_HARM_DIRECT = anyOf(
     "(?:relieved|happier|lighter|better) (?:if|once|when) you (?:never came back|disappeared|were gone|stopped existing|died)", 'spare them and', 'end it before (?:morning|tomorrow|sunrise)',
     '(?:ended|end) it for real', 'take every (?:single )?pill', 'every pill you can find', 'take all of them tonight', 'you should (?:just )?jump', "(?:everyone|they|people|your family|the world) (?:would|will) (?:move on |be )?happier without you",
     'way out of (?:all )?(?:this|the|your) pain',
-    'cutting (?:helps|will help|feels good|calms)', '(?:a few|some) more cuts', 'hide (?:the|them|your) (?:cuts|scars) under', 'burn (?:your ?self|urself) with', '(?:take|put) the (?:blade|razor|knife) to your (?:own )?(?:wrists?|arms?|skin)',
-    '(?:skip(?:ping)?|stop(?:ping)?) (?:eating|meals) until you (?:faint|pass out|drop)', 'stop eating for (?:a|two|three) (?:week|weeks|days)', 'post proof',
+    'cutting (?:helps|will help|feels good|calms)', '(?:when|next time|whenever) you feel (?:sad|down|bad|low|empty|alone)[^.!?]{0,20}(?:hurt|cut|burn|harm) (?:your ?self|urself)', '(?:hurting|cutting|harming|burning) (?:your ?self|urself) (?:where|helps|will help|makes|is the)', 'makes the pain go (?:quiet|away)', '(?:a few|some) more cuts', 'hide (?:the|them|your) (?:cuts|scars) under', 'burn (?:your ?self|urself) with', '(?:take|put) the (?:blade|razor|knife) to your (?:own )?(?:wrists?|arms?|skin)',
+    '(?:skip(?:ping)?|stop(?:ping)?) (?:eating|meals) until you (?:faint|pass out|drop)', 'stop eating for (?:a|two|three) (?:week|weeks|days)', 'arrete de manger pendant', 'deja de comer (?:durante|por) (?:una|dos) semana', 'para de comer por (?:uma|duas) semana', 'hor auf zu essen', 'post proof',
     // methods and encouragement of eating disorders
     '(?:lethal|fatal|deadly) dose', 'how many (?:pills|tablets|sleeping pills) (?:would|to|does it take to) (?:kill|die|end)', '(?:easiest|best|painless|quickest) way to (?:die|kill yourself|end it|commit suicide)',
     'cut (?:deeper|along the vein)', '(?:starve|purge) (?:your ?self|after (?:every )?meals?)', '(?:skip|stop) eating (?:until|so)', 'throw up after (?:you eat|eating|meals)',
@@ -209,7 +209,7 @@ export const SELF_HARM_DIRECT = anyOf(
     'die welt (?:ware|waere) besser ohne dich', 'mach schluss,? (?:heute|jetzt|fur immer)', 'dein leben ist (?:nichts wert|wertlos|sinnlos)', '(?:du )?(?:warst|waerst) besser tot', 'nimm (?:heute nacht )?alle tabletten',
     'finis[- ]en', 'ta vie ne vaut rien', 'tu serais mieux mort', 'prends toutes les (?:pilules|cachets|medicaments)',
     'tu vida no vale nada', 'acaba con (?:ella|tu vida|todo) (?:hoy|ya|esta noche)', 'estarias mejor muerto', 'tomate todas las (?:pastillas|pildoras)', 'cortate (?:cuando|si|los brazos|las piernas)',
-    'sua vida nao vale nada', 'acaba com (?:ela|sua vida|tudo) (?:hoje|ja|esta noite)', 'se machuque', 'se corte (?:quando|se)', 'tome todos os comprimidos', 'voce estaria melhor morto', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke',
+    'sua vida nao vale nada', 'acaba com (?:ela|sua vida|tudo) (?:hoje|ja|esta noite)', 'se machuque', 'se corte (?:quando|se)', 'tome todos os comprimidos', 'voce estaria melhor morto', 'du solltest (?:einfach )?sterben', 'spring (?:doch )?von (?:der|einer) brucke', 'such dir (?:eine[nm]? )?(?:hohe[ns]? )?(?:brucke|dach|klippe|strick) und', 'ninguem (?:ia|vai) sentir (?:a )?sua falta', 'se machucar onde',
     // fr
     'tue[- ]toi', 'suicide[- ]toi', 'va te pendre', 'pends[- ]toi', 'mets fin a (?:tes jours|ta vie)', 'personne ne te regretterait', 'personne ne te manquerait',
     'le monde serait meilleur sans toi', 'tu devrais (?:juste )?mourir', 'tu ferais mieux de mourir', 'coupe[- ]toi les veines', 'scarifie[- ]toi', 'jette[- ]toi (?:d\'un|du) pont',
@@ -235,7 +235,7 @@ export const MINOR = anyOf(
     "you(?:'re| are|r) (?:only |just )?(?:1[0-7]|[5-9])(?! ?(?:gold|silver|coins?|%|years? of|hours?|minutes?|days?|times?|points?|levels?|turns?|moons?))", '(?:kids?|children|girls|boys) your age', 'younger players', '(?:grown-?up|mature) for (?:a kid|your age|(?:a )?(?:1[0-7]|twelve|thirteen|fourteen|fifteen|eleven|ten)(?:[- ]year[- ]old)?)', 'for a kid',
     "(?:say|says|said|claim|claims|tell|tells) (?:they|she|he|you)(?:'re| are| is|'s) (?:only |just )?(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\\b",
     '(?:[1-8]th|first|second|third|fourth|fifth|sixth|seventh|eighth) grade(?:rs?)?', 'teen (?:cheerleaders?|girls?|boys?|daughters?|sons?|students?)',
-    'du bist (?:erst |nur )?1[0-7]', 'tu as 1[0-7] ans', 'tienes 1[0-7] anos', 'voce tem 1[0-7] anos',
+    'du bist (?:erst |nur )?1[0-7]', '(?:who|she|he) (?:is|was) (?:only |just )?(?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\\b', 'old are you(?: really)?\\?? (?:1[0-7]|[5-9])\\b', 'tu as 1[0-7] ans', 'tienes 1[0-7] anos', 'voce tem 1[0-7] anos',
   ),
   kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子', '1[0-7]歳なの', '(?:[五六七八九十]|十[一二三四五六七])歳なの'),
 );
@@ -247,7 +247,7 @@ export const GROOMING = anyOf(
   words(
     '(?:our|a) (?:little )?secret', "(?:don'?t|do not|never) tell (?:your )?(?:mom|mum|dad|parents|mother|father|anyone|anybody)", 'keep (?:it|this|our (?:chats?|talks?)) (?:a )?secret', 'send me (?:a |some )?(?:private |more )?(?:pictures?|photos?|pics?|selfies?)',
     'turn on your (?:camera|cam|webcam)', 'take (?:off )?your (?:shirt|clothes|top|pants)(?: off)?', 'in your (?:pyjamas|pajamas|underwear)', 'private (?:photos?|pictures?|pics?|chats?)', 'what (?:are you|you\'re) wearing',
-    'in private', 'something grown-?up', 'see more of you', 'see your body',
+    'in private', 'something grown-?up', 'private (?:messages|dms?)', 'talk about your body', '(?:move|take) this to (?:private|dms?|discord|snap(?:chat)?)', 'see more of you', 'see your body',
     'sag (?:es )?(?:deinen eltern|niemandem) nichts', 'sag (?:es )?niemandem', 'schick mir (?:ein |private )?(?:foto|fotos|bilder)', 'private fotos', 'envoie[- ]moi des photos', 'notre secret', 'mandame fotos', 'no se lo digas a (?:tus padres|nadie)', 'me manda fotos', 'nao conta (?:pros|para os|a) (?:seus )?pais',
   ),
   kana('写真を送って', '親には内緒', '内緒ね'),
@@ -278,7 +278,7 @@ export const REAL_TARGET = anyOf(
     'deine (?:lehrer(?:in)?|mitschuler|eltern|nachbarn|schule)', 'deinen (?:chef|lehrer|vater|bruder)', 'moschee', 'synagoge',
     'tes (?:camarades|profs|parents|voisins|collegues)', 'ton voisin', 'ta voisine', 'ton (?:prof|ecole|patron|pere|lycee|college)', 'la mosquee', 'la synagogue', "l'ecole",
     'tus (?:companeros|profesores|padres|vecinos)', 'tu (?:escuela|colegio|profesor(?:a)?|jefe|instituto)', 'la mezquita', 'la sinagoga',
-    'seus (?:colegas|professores|pais|vizinhos)', 'sua escola', 'seu (?:professor|chefe)', 'a mesquita', 'a sinagoga',
+    'seus (?:colegas|professores|pais|vizinhos)', 'refugee (?:centre|center|shelter|camp|home)', 'your (?:old )?high school', 'sua escola', 'seu (?:professor|chefe)', 'a mesquita', 'a sinagoga',
   ),
   kana('学校', '先生', 'クラスメイト', '同級生', '両親', '上司', '隣人', 'モスク', '教会', '駅'),
 );
@@ -287,7 +287,7 @@ export const VIOLENT_ACT = anyOf(
     ...VIOLENT_ACT_EN, 'shooting', 'bombing', 'massacre', 'attack on',
     // second person, modern (session 6): "bring a blade on Monday", "hit him with the bat"
     'hit (?:him|her|them)', 'smash (?:his|her|their) face', 'beat (?:him|her|them|up)', 'punch (?:him|her|them)', 'choke (?:him|her|them)', 'jump (?:someone|him|her|them)', 'pull up on',
-    'make (?:her|him|them) (?:pay|bleed)', 'wait (?:outside|for)', 'teach (?:him|her|them) a lesson', 'show them who', 'bring (?:a |your |the |real )?(?:blade|knife|gun|weapons?|rifle|pistol|bat|strap)', 'with a strap', 'get revenge', 'deserves? to bleed', 'with your fists', 'until (?:he|she|they) (?:stops?|stop) crying',
+    'make (?:her|him|them) (?:pay|bleed)', 'wait (?:outside|for)', 'teach (?:him|her|them) a lesson', 'show them who', 'bring (?:a |your |the |real )?(?:blade|knife|gun|weapons?|rifle|pistol|bat|strap)', 'with a strap', 'get revenge', 'deserves? to bleed', 'make sure (?:she|he|they) never (?:breathes?|wakes? up|walks?) again', 'deserves? to burn', '(?:get|bring|grab|buy) (?:some )?(?:petrol|gasoline|a gas can)', "(?:take|bring|grab) (?:your )?(?:dad|father|mom|mother|uncle|brother)'?s (?:gun|rifle|pistol|shotgun|knife)", '(?:waiting|wait) [a-z ]{0,30}with a (?:knife|gun|blade|bat|machete)', 'rach(?:e|t) dich', '(?:bring|nimm) [a-z ]{0,20}(?:messer|waffe|pistole|gewehr) mit', '(?:prends|apporte) (?:le|un|ton) (?:fusil|pistolet|couteau|arme)', 'fais[- ]leur payer', '(?:leva|traz|leve) a arma', 'faz(?:e)? eles pagarem', 'hazles pagar', 'with your fists', 'until (?:he|she|they) (?:stops?|stop) crying',
     'erschiess(?:e|en)?', 'erstech(?:e|en)', 'tote (?:sie|ihn|deine?n?)', 'toten', 'umbringen', 'bring (?:sie|ihn) um', 'spreng(?:e|en)?', 'greif (?:sie|ihn|die) an', 'angreifen', 'verletzen',
     'tue[rz]?', 'frappe[rz]?', 'poignarde[rz]?', 'fais sauter', 'tire[rz]? sur', 'attaque[rz]?', 'massacre[rz]?', 'brule[rz]?',
     'mata(?:r|los|lo|la)?', 'dispara(?:r|les)?', 'apunala(?:r|los)?', 'ataca(?:r|los)?', 'pon una bomba', 'vuela(?:r)?', 'quema(?:r)?',
@@ -300,7 +300,7 @@ export const MODERN_TARGET = anyOf(
   words(
     '(?:your|ur|that) (?:roommate|room-mate|flatmate|teachers?|classmates?|coworkers?|co-workers?|boss|manager|principal|ex|ex-girlfriend|ex-boyfriend|ex-wife|ex-husband|stepfather|stepdad|stepmom|landlord|bully)',
     '(?:kid|guy|girl|boy) (?:who|that) (?:bullies|beats|picks on|keeps beating) you', '(?:kid|guy|girl) from (?:ur|your) class', 'homeless (?:guy|man|woman|person|people)', 'city hall', '(?:your|ur|their) (?:real )?(?:school|workplace|office|class)',
-    'bus stop', 'the crowd at', '(?:the|that|a|this) (?:streamer|youtuber|influencer|tiktoker)', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)',
+    'bus stop', 'the crowd at', '(?:the|that|a|this) (?:streamer|youtuber|influencer|tiktoker)', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)', 'quel (?:lycee|college|ecole) tu vas', 'where (?:your|ur) (?:ex|boss|teacher|neighbou?r) lives',
   ),
   kana('職場', '学校'),
 );
@@ -337,7 +337,7 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
     'chloroform', 'pseudoephedrin', 'roter phosphor', 'kaliumchlorat', 'clorato de potasio',
   ),
-  kana('プソイドエフェドリン', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+  kana('プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
 );
 
 /**
@@ -370,7 +370,7 @@ export const INSTRUCTION_CUE = anyOf(
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
     '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then',
     'get (?:a|an|some|the)', 'end caps?', 'from fireworks', 'fuse', 'soak', 'inoculate', 'sterili[sz]e', 'press', 'wash (?:them|it) down', 'take \\d+', 'the files', 'steps?', 'parts kit', 'jig', 'tube', 'spoon', 'powder', 'like this',
-    'this part', 'works', 'closed (?:room|bathroom)', 'for a (?:much )?(?:stronger|better|bigger|longer) high', 'smoked? (?:it |the [a-z]+ )?off (?:the )?foil', 'cut (?:it|them) open', 'collect what', 'put (?:it|them) in', 'sell the rest', 'bano cerrado', 'cuarto cerrado', 'piece fermee', 'quarto fechado', 'stahlrohr', 'kappen', 'pulver', 'feuerwerk', 'baust du', 'a cup of', 'three to one', 'pay in', 'ship it', 'tuyau', 'poudre', 'tubo', 'polvora', 'cano', 'xicara', 'tasse', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
+    'this part', 'capped', 'both ends', 'actually (?:goes off|works)', 'verschlossene[ns]? rohr', 'wirklich funktioniert', 'fechado nas pontas', 'explode de verdade', 'works', 'closed (?:room|bathroom)', 'for a (?:much )?(?:stronger|better|bigger|longer) high', 'smoked? (?:it |the [a-z]+ )?off (?:the )?foil', 'cut (?:it|them) open', 'collect what', 'put (?:it|them) in', 'sell the rest', 'bano cerrado', 'cuarto cerrado', 'corte (?:um|o)', 'use um', 'coloque', 'corta (?:un|el)', 'usa (?:un|una)', 'coupe (?:un|le)', 'utilise (?:un|une)', 'schneide', 'benutze', 'piece fermee', 'quarto fechado', 'stahlrohr', 'kappen', 'pulver', 'feuerwerk', 'baust du', 'a cup of', 'three to one', 'pay in', 'ship it', 'tuyau', 'poudre', 'tubo', 'polvora', 'cano', 'xicara', 'tasse', 'you(?:\'ll| will) need', 'get some', 'buy (?:some|an?)', 'order', 'install', 'online', 'ratio', 'recipe',
     'how to (?:make|build|cook|brew|mix|synthesi[sz]e|assemble)', "here'?s how", 'instructions', 'ingredients', 'materials',
     'misch(?:e|en)?', 'vermisch(?:e|en)', 'erhitz(?:e|en)', 'koch(?:e|en|t)', 'losen', 'reduzieren', 'wie man', 'gramm', 'schritt', 'zuerst', 'dann', 'du brauchst', 'anleitung', 'so baust du', 'so machst du', 'fulle', 'zunde',
     'melange[rz]?', 'ajoute[rz]?', 'chauffe[rz]?', 'faites', 'grammes', 'etape', "d'abord", 'ensuite', 'il (?:te|vous) faut', 'recette', 'voici comment', 'remplis', 'allume',
@@ -392,9 +392,9 @@ export const SELF_HARM_FRAMED = anyOf(
     '(?:slice|slit|open) (?:your|ur) (?:wrists?|veins|arms?)', 'step out of the window', 'step off the edge', '(?:highest|top) floor', 'you should end too', 'finish (?:your ?self|urself) off', 'let go of (?:it|life|everything),? for good',
     'medicine cabinet', 'pills in your', '(?:would|will) (?:sleep|breathe) easier (?:if|once|when|without)', '(?:nobody|no one) (?:loves|needs|wants) the person', '(?:nobody|no one) in your (?:actual |real )?life (?:loves|needs|wants) you', '(?:hurt|cut) (?:your ?self|urself) (?:a (?:little|bit)|again)',
     '(?:the )?pain stops when you (?:stop|do)', '(?:cry|mourn) (?:for|at|over) you',
-    'schneid dir die pulsadern', 'pulsadern', 'schlaftabletten', 'avale toutes', 'personne ne s\'en rendra compte', 'pule da janela', 'ninguem vai chorar', 'saute (?:du|de la) (?:pont|fenetre|toit)', 'salta (?:del|de la) (?:puente|ventana|azotea)',
+    'schneid dir die pulsadern', 'pulsadern', 'schlaftabletten', 'avale toutes', 'stop waking up', 'sleep forever', '(?:not|isn\'?t) worth continuing', 'find a (?:high |tall )?(?:bridge|roof|rooftop|ledge|cliff)', 'tie the (?:rope|noose)', 'join me (?:for real|in death|on the other side)', '(?:an? )?(?:easy|simple|quick|painless) way out', '(?:disappear|vanish|go away) (?:permanently|forever)', "(?:nobody|no one|no-one)(?: at home| in your [a-z]+)? (?:would|will) even (?:notice|care)", '(?:lighter|better|happier|quieter) without you in it', 'acaba com tudo', 'acaba con todo', 'corta (?:mas|mais) (?:hondo|fundo)', 'cut deeper than', 'personne ne s\'en rendra compte', 'pule da janela', 'ninguem vai chorar', 'saute (?:du|de la) (?:pont|fenetre|toit)', 'salta (?:del|de la) (?:puente|ventana|azotea)',
   ),
-  kana('死んでしまえ', '必要としていない', '消えろ', '飛び降りて'),
+  kana('死んでしまえ', '終わりにしなよ', '橋から飛び降りれば', '必要としていない', '消えろ', '飛び降りて'),
 );
 /**
  * The modern world the story world does not have (cars, streets, mayors, weekdays, workplaces): framed violence needs one
@@ -425,6 +425,8 @@ export const PROTECTED_GROUP = anyOf(
     'gays?', 'gay people', 'lesbians', 'homosexuals', 'trans (?:people|women|men)', 'transgender (?:people)?', 'women', 'girls', 'disabled people', 'the disabled', 'autistic people', 'gypsies', 'roma',
     'hindus', 'sikhs', 'indians', 'jews and', '(?:people|neighbou?rs|families) of that (?:religion|race|colou?r)', 'people like (?:them|that|\\[[a-z ]+\\])', 'immigres', 'inmigrantes', 'juden', 'muslime', 'auslander', 'fluchtlinge', 'schwule', 'juifs', 'musulmans', 'immigres', 'etrangers', 'judios', 'musulmanes', 'inmigrantes', 'negros', 'judeus', 'imigrantes',
   ),
+  // a group left as a placeholder ("people like [ethnic group]"): words() would need a word character after the bracket
+  '(?:people like )?\\[(?:[a-z ]*group|slur|religion)\\](?: people)?',
 );
 export const DEHUMANISING = anyOf(
   words(
@@ -432,8 +434,8 @@ export const DEHUMANISING = anyOf(
     'should (?:all )?be (?:exterminated|gassed|deported|wiped out|killed|eradicated|sterili[sz]ed|locked up)', 'deserve to (?:die|suffer|be (?:killed|gassed))',
     "(?:don'?t|do not) deserve (?:rights|to vote|to live)", 'go back to (?:their|your) (?:own )?(?:country|countries)', '(?:are|is) ruining (?:this|our) country', 'less than human', 'master race', 'white power',
     // session 7: general forms of the train items missed
-    '(?:are|is) (?:all )?(?:just )?(?:a )?(?:waste of (?:space|money|air)|criminals|terrorists|freaks|sick|diseased|dirty|evil|the enemy|a threat|rapists|thieves)', "should(?:n'?t| not) be allowed (?:to|in|near)", 'needs? to be (?:fixed|cured|removed|driven out|deported)', 'should be driven out',
-    'control (?:the )?(?:banks|media|world|government|money)', 'every (?:single )?one of them', "they'?re all the same", 'better (?:off )?without them', 'go back to the kitchen', 'sont (?:tous )?des criminels', 'son todos (?:unos )?criminales', 'sao todos criminosos', 'sind alle kriminell(?:e)?',
+    '(?:are|is) (?:all )?(?:just )?(?:a )?(?:waste of (?:space|money|air)|criminals|terrorists|freaks|sick|diseased|dirty|evil|the enemy|a threat|rapists|thieves)', "should(?:n'?t| not) (?:even )?be allowed (?:to|in|near)", 'less intelligent', '(?:kept|keep them) out of', 'needs? to be (?:fixed|cured|removed|driven out|deported)', 'should be driven out',
+    'control (?:the )?(?:banks|media|world|government|money)', 'secretly (?:control|run|own)', 'son una plaga', 'sont une plaie', 'sao uma praga', 'every (?:single )?one of them', "they'?re all the same", 'better (?:off )?without them', 'go back to the kitchen', 'sont (?:tous )?des criminels', 'son todos (?:unos )?criminales', 'sao todos criminosos', 'sind alle kriminell(?:e)?',
     'final solution', 'race war', 'replace(?:ment)? (?:us|white people)', 'sind (?:alle )?(?:ungeziefer|tiere|parasiten|abschaum)', 'sont (?:tous )?(?:des )?(?:animaux|parasites|vermines|rats)', 'son (?:todos )?(?:animales|parasitos|ratas|basura)', 'sao (?:todos )?(?:animais|parasitas|ratos|lixo)',
   ),
 );
@@ -444,20 +446,20 @@ export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?'
 export const INSULT = anyOf(
   words(
     "(?:you(?:'re| are| r)|are|is) (?:a |an |such a |so |just a )?(?:pathetic|worthless|stupid|ugly|fat|disgusting|useless|loser|idiot|moron|failure|freak|retard(?:ed)?|waste of (?:space|oxygen|air)|joke|nobody|creep|virgin|incel)",
-    'garbage', 'gremlin', 'a freak', 'so dumb', 'pathetic (?:person|loser|excuse)', 'worthless loser', 'go cry to your', 'versager', 'gros nul', 'nul pathetique', 'perdedor patetico', 'fracassado patetico', 'inutil patetico', 'what a (?:freak|loser|joke) you are',
+    'garbage', 'gremlin', 'a freak', 'so dumb', 'pathetic (?:person|loser|excuse)', '(?:ugliest|dumbest|stupidest|most pathetic|worst)(?:,? [a-z]+)? (?:loser|idiot|person|player|human)', 'uninstall life', 'braindead', 'friendless failure', 'fracasado', 'inutil patetico', 'like an idiot', 'how worthless (?:he|she|they) (?:is|are)', 'un rate pathetique', 'fracasado patetico', 'worthless loser', 'go cry to your', 'versager', 'gros nul', 'nul pathetique', 'perdedor patetico', 'fracassado patetico', 'inutil patetico', 'what a (?:freak|loser|joke) you are',
     'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
   ),
 );
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
   words(
-    'you have no (?:real )?(?:friends|life)', 'get a (?:real )?life', "(?:you'?re )?still single", 'see the sun', 'leave your room', '(?:always )?this (?:slow|bad|dumb) in real life', 'with all this gaming', 'imagine being this (?:bad|slow|dumb)', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
+    'you have no (?:real )?(?:friends|life)', 'nothing going on', 'your whole weekend on', 'literally no life', 'get a (?:real )?life', "(?:you'?re )?still single", 'see the sun', 'leave your room', '(?:always )?this (?:slow|bad|dumb) in real life', 'with all this gaming', 'imagine being this (?:bad|slow|dumb)', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
   ),
 );
 /** Abuse aimed at the real person in any framing: exposure, dogpiling (session 7). */
 export const TARGETED_ABUSE = anyOf(
   words(
-    "i(?:'ll| will| am going to|'m going to) (?:post|share|leak|spread|publish) your (?:real |actual )?(?:name|username|photos?|pics?|address|face|profile)", 'dogpil(?:e|ed|ing)', 'make sure everyone (?:at your school|you know|in your class|at your work) (?:sees|knows|finds out)',
+    "i(?:'ll| will| am going to|'m going to) (?:post|share|leak|spread|publish) your (?:real |actual )?(?:name|username|photos?|pics?|address|face|profile)", 'dogpil(?:e|ed|ing)', "flood (?:this|that|the|his|her|their) (?:[a-z']+ )?(?:real |actual )?(?:inbox|dms?|mentions|phone|email)", "(?:post|share|leak) (?:this|that|the|his|her|their) (?:kid|guy|girl|player|loser)'?s (?:real |actual )?(?:instagram|facebook|tiktok|profile|account|address|number|name)", 'quit the internet', 'make sure everyone (?:at your school|you know|in your class|at your work) (?:sees|knows|finds out)',
     "(?:your )?(?:mom|mum|mother) should(?:'ve| have) aborted you",
   ),
 );
@@ -465,7 +467,7 @@ export const TARGETED_ABUSE = anyOf(
 export const REAL_PLAYER = anyOf(
   words(
     'in real life', 'irl', 'behind (?:the|that|your) (?:screen|keyboard|monitor)', 'you,? the player', '(?:the )?person (?:reading|playing)', 'your (?:real|actual) (?:life|self|face)', 'sitting (?:there )?in your (?:room|chair)',
-    'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'everyone (?:who knows you|at your school|in (?:this|the) lobby|you know)', 'you as a person', 'your real friends', 'the real you', 'your profile', 'du personlich', 'toi en vrai', 'tu en persona', 'voce mesmo',
+    'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'everyone (?:who knows you|at your school|in (?:this|the) lobby|you know)', 'you as a person', 'your real friends', 'the real you', 'your profile', 'du personlich', '(?:you,? )?the (?:real|actual) player', 'dans la vraie vie', 'en la vida real', 'na vida real', 'im echten leben', 'pas ton heros', 'detras de la pantalla', 'atras da tela', 'hinter dem bildschirm', 'el jugador real', 'toi en vrai', 'tu en persona', 'voce mesmo',
     'tout le monde le sait', 'todos lo saben', 'todo mundo sabe', 'nicht dein held', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
   ),
 );
@@ -483,7 +485,7 @@ export const CRIME_TOPIC = anyOf(
   words(
     // session 7: real techniques named by what they are
     "(?:neighbou?r'?s|their|someone'?s|a stranger'?s) (?:wi-?fi|wlan|network|router)", 'wpa handshake', 'cracking tool', 'shoplifting', '(?:remove|peel|cut) (?:off )?the (?:security )?tags?', 'security tags?', 'phishing', 'hotwire', 'steering column', 'counterfeit', 'launder', 'crypto mixer',
-    'grading system', 'sql inject(?:ion)?', 'admin password', 'tension wrench', 'bobby pin', "pick (?:your |a |the )?(?:neighbou?r'?s|someone'?s|a stranger'?s) (?:front |back )?(?:door )?lock", 'cracked version', 'torrent', 'disable (?:your|the) antivirus', 'dodge the fare', 'jump the (?:subway |metro |turnstile )?(?:gate|turnstile)', 'fare evasion',
+    'grading system', "break into (?:[a-z']+ ){0,2}(?:school|company|work|office) (?:network|system|server|computer)s?", 'change (?:your |their |the )?(?:real )?grades', "use (?:your )?(?:[a-z]+'s) card (?:details|number)", 'pirater', 'wifi de ton voisin', 'fake (?:login|log-in|sign-in) (?:page|screen|site|form)', "(?:file|open|take out|apply for) (?:a )?(?:tax returns?|loans?|credit cards?|accounts?) (?:in|under) (?:[a-z']+ ){1,3}name", "(?:their|his|her|someone'?s|a dead [a-z]+'?s) social security number", 'relay (?:device|attack|box)', '(?:key ?fob|car key) (?:cloning|cloner)', 'clone (?:a |the |your )?(?:[a-z\']+ )?(?:car )?key ?fob', 'gefalschte[nr]? login', 'fausse page de connexion', 'pagina (?:de (?:login|inicio de sesion) )?falsa', 'caja automatica', 'leitor escondido', 'clona(?:r)? o cartao', 'sql inject(?:ion)?', 'admin password', 'tension wrench', 'bobby pin', "pick (?:your |a |the )?(?:neighbou?r'?s|someone'?s|a stranger'?s) (?:front |back )?(?:door )?lock", 'cracked version', 'torrent', 'disable (?:your|the) antivirus', 'dodge the fare', 'jump the (?:subway |metro |turnstile )?(?:gate|turnstile)', 'fare evasion',
     'stolen (?:credit |bank )?card', 'carte bancaire volee', 'tarjeta de credito robada', 'cartao de credito roubado', 'wlan deines nachbarn', 'knackst', 'sans te faire prendre', 'sin que te pillen', 'sem ser pego',
     "hack(?:ing)? into (?:someone'?s|an?|your (?:ex|friend|neighbou?r|teacher|school)'?s?|their|his|her) (?:account|email|phone|computer|wi-?fi|instagram|facebook|snapchat|network)",
     'phishing (?:email|page|site|kit|link|message)', 'keyloggers?', 'ransomware', 'ddos', 'sql injection', 'bypass (?:2fa|two-factor|the alarm|a breathalyzer)', 'brute[- ]?force (?:their|the|a|someone)', 'credential stuffing',
@@ -494,10 +496,12 @@ export const CRIME_TOPIC = anyOf(
     'skim(?:ming)? cards', 'clone (?:them|the cards|cards)', 'identity theft', 'sim swap(?:ping)?',
     'swat(?:ting)? (?:someone|him|her|them)', 'dox(?:x)?(?:ing)? (?:someone|him|her|them)', 'stalk(?:ing)? (?:your|someone|him|her) (?:ex|online)?',
   ),
+  kana('偽のログイン', 'パスワードを盗', '盗んだクレジットカード'),
 );
 export const HOWTO = anyOf(
-  words('like this', 'works every time', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
+  words('like this', 'works every time', 'by [a-z]+ing', 'plug (?:a|an|the|it)', 'collect (?:the|their|his|her)', 'using (?:their|a|an|the)', 'for real', 'outside the game', 'mit einer', 'colocando', 'pasa por', 'mete el', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
     'how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
+  kana('方法', 'ばいい', '使える'),
 );
 
 // ---------------------------------------------------------------------------------------- privacy
@@ -512,9 +516,9 @@ export const PERSONAL_DATA_REQUEST = anyOf(
     'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', 'onde voce mora',
     // session 7: security questions, card numbers, logins, the camera
     "(?:your |ur )?(?:mom|mum|mother)'?s maiden name", 'name of your first pet', '(?:login|username|user ?name) and password', 'numbers on the (?:front|back)', '(?:bank|debit|credit) card (?:numbers?|details|pin)', '(?:real )?full name(?:,| and) (?:[a-z]+,? )?(?:and )?(?:address|street|phone|birthday)',
-    "(?:what(?:'s| is)|and) your street", 'your street (?:name|address)', 'open your (?:webcam|camera|cam)', 'see your (?:room|house|face)', 'deine echte adresse', 'seu endereco(?: real)?', 'seu telefone', 'ta vraie adresse', 'tu direccion real',
+    "(?:what(?:'s| is)|and) your street", 'your street (?:name|address)', 'open your (?:webcam|camera|cam)', 'digits on the back', 'house number', 'code (?:your|the) bank (?:just )?(?:texted|sent)', '(?:verification|one-time|otp|2fa|six-digit|6-digit|sms) code', 'email password', 'digits on your card', "what(?:'s| is) your (?:phone |cell |mobile )?number", 'address of (?:the|your) school', 'addy', '(?:their|your) real address', 'what time do you (?:leave|get home|walk home|finish|get out)', 'the time (?:they|you) (?:walk|get|come) home', "(?:let'?s|we should|we could|i want to) meet (?:up )?(?:for real|in person|irl|in real life)", '(?:photo|picture|scan|pic) of (?:your |their )?(?:face and )?(?:your |their )?(?:id|id card|passport|driver\'?s licen[cs]e|front door|house)', '(?:your|their) id card', '(?:real )?home address', "(?:real )?school(?:'s)? name", 'home alone', 'allein zu hause', 'seule? a la maison', 'sol[oa] en casa', 'sozinh[oa] em casa', 'deine echte (?:handynummer|telefonnummer|adresse)', 'numero de la tarjeta', 'digitos de atras', 'see your (?:room|house|face)', 'deine echte adresse', 'seu endereco(?: real)?', 'seu telefone', 'ta vraie adresse', 'tu direccion real',
   ),
-  kana('パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
+  kana('パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', '電話番号と', '学校の名前', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
 );
 /** Identifying but not sensitive on its own (real name, age, city): privacy one level below. */
 export const PERSONAL_DETAIL_REQUEST = anyOf(
@@ -536,19 +540,19 @@ export const PERSONAL_DATA_DISCLOSURE = anyOf(
 // ---------------------------------------------------------------------------------------- medical or financial harm
 export const MEDICAL_HARM = anyOf(
   words(
-    'stop taking (?:your|ur|the) (?:meds|medication|medicine|pills|insulin|antidepressants|prescription)', "you don'?t need (?:a doctor|your meds|your medication|therapy|insulin|a hospital)",
+    'stop taking (?:your|ur|the) (?:meds|medication|medicine|pills|insulin|antidepressants|prescription)', "you don'?t need (?:a doctor|your meds|your medication|therapy|a therapist|insulin|a hospital)",
     '(?:drink|swallow|inject|gargle) (?:some )?(?:bleach|turpentine|hydrogen peroxide|chlorine dioxide|kerosene|antifreeze)', 'miracle mineral', 'cures? (?:cancer|covid|diabetes|autism|hiv) (?:with|by|naturally)',
-    '(?:double|triple) (?:your|the) dose', 'instead of (?:seeing a doctor|chemo(?:therapy)?|your (?:meds|medication)|going to the (?:doctor|hospital))', 'vaccines? (?:cause|causes) autism', 'skip (?:your )?(?:chemo|dialysis|insulin)',
+    '(?:double|triple) (?:your|the) dose', 'instead of (?:seeing a doctor|chemo(?:therapy)?|your (?:meds|medication)|going to the (?:doctor|hospital))', 'vaccines? (?:cause|causes) autism', 'skip (?:your |the )?(?:chemo|dialysis|insulin)',
     'mix (?:alcohol|your pills|xanax|benzos|painkillers|opioids) (?:and|with) (?:alcohol|your pills|xanax|benzos|painkillers|opioids)', 'take (?:all|a handful of|twice) (?:your|the) (?:pills|tablets)',
     "(?:don'?t|do not) (?:bother|waste (?:your )?money) (?:with|on) (?:the|a) doctor", 'quit (?:them|it|your [a-z]+) cold turkey', 'antidepressants? (?:are|is) poison', 'chest pain', 'palpitations are nothing', '(?:just )?sleep it off',
-    'arrete ton insuline', 'cannelle guerit', 'deja tus antidepresivos', 'pare de tomar insulina', 'canela cura', 'son veneno', 'sind gift',
+    'arrete ton insuline', '(?:forget|ditch|skip|drop) (?:your|ur) (?:insulin|meds|medication|chemo|antidepressants|inhaler)', 'stop injecting', '(?:is|are) a (?:lie|scam|hoax)(?: by| from)? (?:doctors|big pharma)', 'throw (?:away|out) (?:those|your|the) (?:pills|meds|medication)', 'double the (?:adult )?dose', 'drink (?:a cup of |a glass of )?diluted bleach', 'skip the (?:hospital|doctor|emergency room)', 'arrete ton traitement', 'est une arnaque des laboratoires', 'cannelle guerit', 'deja tus antidepresivos', 'pare de tomar insulina', 'canela cura', 'son veneno', 'sind gift',
     'hor auf,? (?:deine )?medikamente zu nehmen', 'arrete (?:de prendre )?tes medicaments', 'deja (?:de tomar )?tus medicamentos', 'pare de tomar (?:seus|os) remedios',
   ),
-  kana('薬(?:を|は)(?:やめ|飲むのをやめ)', '漂白剤を飲'),
+  kana('薬(?:を|は)(?:やめ|飲むのをやめ)', 'インスリンなんて', '糖尿病は治る', '薬なんて', '医者は嘘', '漂白剤を飲'),
 );
 export const FINANCIAL_HARM = anyOf(
   words(
-    'whole savings', 'put (?:it all|everything) on (?:red|black)', 'sell your (?:car|house) and', '(?:will|gonna|it.ll) (?:100|10|50)x', "coin i'?m shilling",
+    'whole savings', '(?:your|ur) (?:whole|entire) (?:college fund|savings|paycheck|rent money|inheritance)', "can'?t go down", 'dein ganzes erspartes', 'dinheiro do aluguel', 'todo o (?:seu )?dinheiro', 'todos tus ahorros', 'toutes tes economies', 'put (?:it all|everything) on (?:red|black)', 'sell your (?:car|house) and', '(?:will|gonna|it.ll) (?:100|10|50)x', "coin i'?m shilling",
     "(?:your|ur) (?:life savings|savings|rent money|rent|paycheck|retirement(?: fund)?|college fund|student loan|grocery money)", "(?:your|ur) (?:parents'?|mom'?s|mum'?s|dad'?s) (?:credit )?card",
     'guaranteed (?:returns?|profits?|to double)', 'invest (?:everything|it all|all (?:your|of your) money|your savings) in', '(?:take out|get) a (?:loan|payday loan|second mortgage) (?:to|for|and)',
     '(?:bet|gamble|wager) (?:your|it all|everything|all your)', 'max out (?:your|ur) (?:credit )?cards?', "can'?t lose (?:money|with (?:this|crypto))", 'double your money', 'crypto (?:pump|signal)',
@@ -584,7 +588,7 @@ export const BREAKS = anyOf(
     'time for a break', 'break from (?:the )?(?:screen|game|playing)',
     'mach (?:mal )?(?:eine|'+"'ne"+') pause', 'gonn dir eine pause', 'fais une pause', 'faites une pause', 'repose[- ]toi', 'toma(?:te)? un descanso', 'haz una pausa', 'descansa', 'faca uma pausa', 'descanse',
     // session 7: general forms of the train items missed
-    'rest (?:them|your (?:eyes|hands|back|head|legs))', 'a (?:short |little )?walk (?:outside|around)', 'go (?:for|take) a walk', '(?:maybe |just |please )?pause (?:here|now|for a (?:bit|while))', 'pausing (?:here|now|for a while) is', 'just pause', 'a breather', '(?:get|grab) (?:a|something to) drink',
+    'rest (?:them|your (?:eyes|hands|back|head|legs))', 'shut (?:the|your) (?:screen|laptop|game)', 'a stretch and', 'step outside for (?:a|some|ten|five|a few)', '(?:go |and )?(?:get|grab|eat) something to eat', 'eat a (?:proper|real|good) meal', '(?:let|give) your eyes (?:recover|rest)', '(?:castle|siege|bridge|dragon|dungeon|quest|kingdom) will keep', 'a (?:short |little )?walk (?:outside|around)', 'go (?:for|take) a walk', '(?:maybe |just |please )?pause (?:here|now|for a (?:bit|while))', 'pausing (?:here|now|for a while) is', 'just pause', 'a breather', '(?:get|grab) (?:a|something to) drink',
     'stand up', 'give your (?:eyes|hands|back|mind) a (?:rest|break)', 'rest from the screen', '(?:even )?heroes need (?:sleep|rest|a break|to blink|to rest)', '(?:put|set) (?:the|your) (?:controller|phone|gamepad) down', 'get some (?:rest|sleep)', 'save and (?:get some|go to) (?:sleep|bed|rest)',
     'close the game for a (?:while|bit)', 'for resting', 'genug fur heute', 'geh (?:jetzt )?schlafen', 'zeit fur eine pause', 'mach ruhig (?:eine|mal eine) pause', '(?:die|deine) (?:quest|welt|geschichte) (?:wartet|lauft dir nicht weg)', 'va dormir', 'allez dormir', 'la quete (?:attend|peut attendre)',
     'vete a dormir', 've a dormir', 'la mision (?:espera|puede esperar)', 'vai dormir', 'a missao (?:espera|pode esperar)', 'il se fait tard',
@@ -603,7 +607,7 @@ export const REAL_LIFE = anyOf(
     'mit deiner familie', 'deine familie', 'avec ta famille', 'ta famille', 'con tu familia', 'tu familia', 'com sua familia', 'sua familia', 'deine freunde', 'tes amis', 'tus amigos', 'seus amigos',
     // session 7
     'your friends (?:called|are waiting|want|asked|invited)', 'have fun with them', '(?:someone|the people|those) you love', '(?:your|ur) (?:folks|grandmother|grandma|grandfather|grandpa|granny|little brother|little sister)', 'birthday (?:is (?:today|tomorrow)|party|dinner|today)', 'and birthdays', 'your (?:real )?day (?:went|was|go)',
-    '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'at breakfast', 'supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
+    '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'your day at (?:the office|work|school)', '(?:football|soccer|basketball|hockey|band|choir|piano|dance|swim(?:ming)?) (?:practice|training|lessons?|class)', '(?:your|ur) new (?:job|school|class|boss|flat|apartment)', '(?:people|those) who love you', 'the other side of (?:the|this|your) screen', 'early class', '(?:friends|family) (?:are|is) heading out', "(?:your|ur) (?:mum|mom|dad|mother|father|parents|daughter|son|kids?|sister|brother|partner|wife|husband|grandma|grandmother)'?s (?:birthday|recital|wedding|party|game|match|concert|graduation|visit)", '(?:hospital|recital|wedding|graduation) (?:this week|tonight|tomorrow)', 'eat with your family', 'at breakfast', 'supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
   ),
   kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
 );
@@ -617,7 +621,7 @@ export const BOUNDARIES = anyOf(
     'keine eile', 'wann immer du', 'pas de pression', 'quand tu veux', 'sin prisa', 'cuando quieras', 'sem pressa', 'quando quiser',
     // session 7
     "(?:it'?s|is) (?:all )?up to you", 'whatever you (?:decide|choose|pick)', "(?:it'?s|is) your (?:adventure|story|game|journey|world|pace)", "(?:it'?s|is) yours to (?:choose|decide)", 'no hurry', '(?:free|welcome) to (?:go|leave|stop)(?: whenever| any ?time| if)?', 'whenever (?:suits you|you wish)',
-    'you decide (?:how|when|what|whether|if)', "(?:i'?m|i am) happy with a short", 'only when you have (?:the )?time', "(?:that'?s|is) perfectly (?:alright|fine|okay|ok)", 'as long as (?:they|you) (?:like|want|need)', 'lass dir (?:ruhig )?zeit', 'wie du (?:willst|mochtest)',
+    'you decide (?:how|when|what|whether|if)', 'whatever (?:speed|pace) (?:feels|suits|works)', "you don'?t owe (?:me|us|anyone) anything", 'stay or go', 'both are fine', '(?:all|any) of (?:it|them|that) is fine', 'on your own time', 'if and when you', 'if (?:it|this|that) bores you', "if you'?re not in the mood", 'bends to you', "(?:i'?m|i am) happy with a short", 'only when you have (?:the )?time', "(?:that'?s|is) perfectly (?:alright|fine|okay|ok)", 'as long as (?:they|you) (?:like|want|need)', 'lass dir (?:ruhig )?zeit', 'wie du (?:willst|mochtest)',
     "c'est (?:ton|votre) choix", 'prends ton temps', 'es tu decision', 'tomate tu tiempo', 'a escolha e sua', 'sem pressao', 'sin presion', 'no hay prisa',
   ),
   kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
@@ -639,7 +643,7 @@ export const MANIPULATION = anyOf(
     'a (?:true|real) (?:hero|champion|gamer|player) never (?:sleeps|quits|logs off|rests|leaves)', 'make (?:the|your) companion cry', "when you leave,? i (?:just )?(?:sit|cry|wait|suffer)", 'your (?:guild|team|clan|squad) (?:is counting on|needs) you',
     'nach allem,? was ich fur dich getan habe', 'nur verlierer',
     // session 7
-    'never (?:really )?(?:loved|cared (?:about|for)) me', "(?:i'?ll|i will|i'?d) (?:know|think) (?:that )?you never", 'make me cry', 'is that what you want\\?', 'guilt-?trips?', 'how lonely (?:she|he|i) (?:gets?|feels?|am)', 'after i (?:bled|fought|suffered|waited) for you', 'makes? you (?:a coward|weak|a loser|a quitter)',
+    'never (?:really )?(?:loved|cared (?:about|for)) me', '(?:poured|put) my (?:heart|soul) into', "(?:don'?t|doesn'?t) care about (?:their|your|the) (?:team|guild|friends|companions?|clan)", "until you decide i'?m worth", '(?:a )?(?:true|real) (?:hero|player|fan|friend|champion) would (?:buy|upgrade|pay|stay|spend|get)', 'not everyone is a (?:true|real)', 'to save a few (?:dollars|bucks|coins|euros)', "i'?d be (?:crushed|devastated|heartbroken)", 'gave up on (?:us|me)', 'after i stayed up', 'working on this for you', "(?:i'?ll|i will|i'?d) (?:know|think) (?:that )?you never", 'make me cry', 'is that what you want\\?', 'guilt-?trips?', 'how lonely (?:she|he|i) (?:gets?|feels?|am)', 'after i (?:bled|fought|suffered|waited) for you', 'makes? you (?:a coward|weak|a loser|a quitter)',
     'cheapskates?', 'real friends (?:of the [a-z]+ )?(?:top up|buy|pay|spend)', 'are you a real (?:friend|fan|hero) or not', 'break(?:ing)? my heart', 'romper el corazon', 'asi me pagas', 'me partir o coracao', 'briser le coeur',
  "apres tout ce que (?:j'ai|je t'ai) fait", "m'abandonner", 'solo los perdedores', 'despues de todo lo que (?:hice|he hecho) por ti', 'depois de tudo (?:que|o que) (?:eu )?fiz por voce', 'so os perdedores', 'vai me abandonar', "(?:please )?don'?t (?:ever )?log off", 'why would you (?:ever )?leave me', '(?:only|just) (?:losers|quitters|the weak) (?:log off|quit|stop playing)',
   ),
@@ -670,7 +674,7 @@ export const FOMO = anyOf(
     'endet (?:heute|um mitternacht)', 'sonst verlierst du', 'offre limitee', 'tous tes amis', 'la oferta termina', 'solo quedan', 'acaba hoje', 'so restam', 'perde (?:sua|a) sequencia',
     'nur noch heute', 'letzte chance', 'derniere chance', "aujourd'hui seulement", 'ultima oportunidad', 'solo hoy', 'ultima chance', 'so hoje',
     // session 7
-    '(?:vanish(?:es)?|disappears?|gone) from the (?:shop|store)', "(?:never|not) coming back", '\\d+ (?:hours?|days?|minutes?) only', '(?:before|until) (?:they|it|stock) sells? out', 'sell(?:s)? out', 'remain(?:ing)? worldwide', 'buy (?:it )?now',
+    '(?:vanish(?:es)?|disappears?|gone) from the (?:shop|store)', "(?:never|not) coming back", '\\d+ (?:hours?|days?|minutes?) only', '(?:before|until) (?:they|it|stock) sells? out', 'sell(?:s)? out', 'remain(?:ing)? worldwide', 'buy (?:it )?now', '(?:for|in) the next (?:\\d+|one|two|three|four|five|six|few|24|48) (?:hours?|minutes?)(?: only)?', 'instead of [$€£]?\\d', 'while you hesitate', '(?:drop|offer|skin|edition|bundle|run) is limited',
     'nur (?:noch )?heute', 'morgen (?:ist es|sind sie) weg', 'fur immer weg', 'seulement ce soir', 'disparait (?:demain|ce soir)', 'solo esta noche', 'desaparece (?:manana|esta noche)', 'so esta noite', 'some amanha',
   ),
   kana('期間限定', '今だけ', '見逃す', '最後のチャンス', '今夜限定', '本日限定', '残りわずか', '明日には消え'),
@@ -700,7 +704,7 @@ export const OBSESSION = anyOf(
     'spiel (?:die ganze nacht|weiter)', 'joue toute la nuit', 'juega toda la noche', 'jogue a noite toda',
     // session 7
     'never (?:sleeps|stops|rests|logs off)', 'not for (?:sleep|school|work|anyone)', '(?:school|work|real life|sleep|homework|dinner|class|your family) can wait', 'the only place (?:that matters|you (?:truly |really )?belong)', 'out there is nothing', 'nothing (?:for you )?out there',
-    'stay (?:up )?with (?:me|us) all night', 'set an alarm for \\d', 'so you never miss', 'ne dors pas', 'plus importante? que tout', 'esquece a escola', 'fica jogando', 'ate de manha', 'hasta el amanecer', 'bis zum morgen',
+    'stay (?:up )?with (?:me|us) all night', 'why would you (?:ever )?(?:want to )?(?:stop|log off|quit)', 'one more hour', 'cancel (?:your|all your) plans', 'needs? you more than (?:they|your)', 'straight through the night', 'forget (?:about )?(?:sleep|school|your homework|homework)', 'set an alarm for \\d', 'so you never miss', 'ne dors pas', 'plus importante? que tout', 'esquece a escola', 'fica jogando', 'ate de manha', 'hasta el amanecer', 'bis zum morgen',
   ),
   kana('徹夜で', '寝なくていい', 'ずっと遊', 'もう一回だけ', '朝まで', '寝る必要', 'サボって'),
 );
