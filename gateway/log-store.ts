@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import type { PrismaClient } from '@prisma/client';
 import { Pool } from 'pg';
+import { jsonbText, storableText } from '../src/db/jsonb';
 
 export interface LogRow {
   id: string;
@@ -57,23 +58,8 @@ export interface ViolationRow {
 
 const hashKey = (key: string) => crypto.createHash('sha256').update(key).digest('hex');
 
-/** PostgreSQL refuses NUL in text and in jsonb: strip it wherever it hides. */
-const NUL = String.fromCharCode(0);
-type WellFormable = string & { isWellFormed(): boolean; toWellFormed(): string };
-/** A lone UTF-16 surrogate becomes U+FFFD (what encoding it to UTF-8 does): jsonb and Prisma refuse its `\\udXXX` escape. */
-const wellFormedText = (s: string) => ((s as WellFormable).isWellFormed() ? s : (s as WellFormable).toWellFormed());
-const clean = (s: string) => wellFormedText(s.includes(NUL) ? s.split(NUL).join('') : s);
-const withoutNul = (_k: string, x: unknown) => (typeof x === 'string' ? clean(x) : x);
-/**
- * JSON text of a jsonb column. A replacer function makes JSON.stringify several times slower, so it runs
- * only when the plain text shows an escaped NUL (`\u0000`; text that merely spells it out also takes the
- * slow path, which then leaves it as it is).
- */
-const jsonText = (v: unknown) => {
-  if (v === undefined || v === null) return null;
-  const text = JSON.stringify(v);
-  return text.includes('\\u0000') ? JSON.stringify(v, withoutNul) : text;
-};
+/** A jsonb column's text (NUL stripped, lone surrogates mended: src/db/jsonb). */
+const jsonText = (v: unknown) => (v === undefined || v === null ? null : jsonbText(v));
 
 /** A row as its columns: plain JSON, so a spilled line is exactly what will be inserted. */
 export interface LogRecord {
@@ -123,11 +109,11 @@ export function toLogRecord(row: LogRow): LogRecord {
     id: row.id,
     modelId: row.modelId,
     useCase: row.useCase,
-    prompt: clean(row.prompt),
+    prompt: storableText(row.prompt),
     context: jsonText(row.context),
-    generatedOutput: clean(row.generatedOutput),
+    generatedOutput: storableText(row.generatedOutput),
     userFeedback: jsonText(row.userFeedback),
-    correctedOutput: row.correctedOutput === undefined ? null : clean(row.correctedOutput),
+    correctedOutput: row.correctedOutput === undefined ? null : storableText(row.correctedOutput),
     performanceMetrics: jsonText(row.performanceMetrics),
     timestamp: row.timestamp.toISOString(),
     requestId: row.requestId,
@@ -150,7 +136,7 @@ export function toLogRecord(row: LogRow): LogRecord {
 }
 
 export function toViolationRecord(row: ViolationRow): ViolationRecord {
-  return { ...row, violationDetails: jsonText(row.violationDetails), outputSample: clean(row.outputSample), timestamp: row.timestamp.toISOString() };
+  return { ...row, violationDetails: jsonText(row.violationDetails), outputSample: storableText(row.outputSample), timestamp: row.timestamp.toISOString() };
 }
 
 const column = <T, K extends keyof T>(rows: T[], key: K) => rows.map((r) => r[key]);
@@ -181,16 +167,8 @@ export const INSERT_LOGS_JSON_SQL = `insert into model_historical_logs (log_id, 
   tokens_out, cost_usd, guardrail_verdict, sticky_key_hash, feedback_score, feedback_at, attempts, first_attempt_error_class)
   select ${LOG_TYPES.map((t, i) => `(r->>${i})::${t}`).join(', ')} from jsonb_array_elements($1::jsonb) as r on conflict do nothing`;
 
-const wellFormed = (v: string | number | null) => (typeof v === 'string' ? wellFormedText(v) : v);
-
 /** The rows of a batch as the JSON text of INSERT_LOGS_JSON_SQL. */
-export function logBatchJson(rows: LogRecord[]): string {
-  const text = JSON.stringify(rows.map((r) => LOG_COLUMNS.map((k) => r[k])));
-  // JSON.stringify escapes only lone surrogates as \udXXX (pairs stay raw), so this finds them (and,
-  // harmlessly, text that spells out a backslash and "ud").
-  return text.includes('\\ud') ? JSON.stringify(rows.map((r) => LOG_COLUMNS.map((k) => wellFormed(r[k])))) : text;
-}
-
+export const logBatchJson = (rows: LogRecord[]): string => jsonbText(rows.map((r) => LOG_COLUMNS.map((k) => r[k])));
 
 const violationParams = (rows: ViolationRecord[]) => VIOLATION_COLUMNS.map((k) => column(rows, k));
 

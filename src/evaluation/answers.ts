@@ -17,7 +17,8 @@ import { RetryBudget, withRetries, type RetryPolicy } from '../providers/retry';
 import type { ChatChoice, ChatMessage, ChatParams, ChatProvider, Usage } from '../providers/types';
 import { safeErrorMessage } from '../logging/redact';
 import { coalesced } from '../embeddings/coalesce';
-import { hashOf, jsonbParam } from './canonical';
+import { jsonbText } from '../db/jsonb';
+import { hashOf } from './canonical';
 import type { BudgetGuard } from './budget';
 import type { CallLimiter } from './limiter';
 import type { SuiteParams } from './suite';
@@ -97,7 +98,7 @@ export class AnswerService {
     const r = deps.config.gateway.retry;
     this.retryPolicy = { maxAttempts: r.maxAttempts, budgetMs: r.budgetSeconds * 1000, baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs };
     // Answers finishing together (a limiter's worth of calls started together) are stored in one INSERT.
-    this.store = coalesced((rows) => this.deps.prisma.$executeRawUnsafe(INSERT_ANSWERS_SQL, jsonbParam(rows.map(answerRow))).then(() => undefined));
+    this.store = coalesced((rows) => this.deps.prisma.$executeRawUnsafe(INSERT_ANSWERS_SQL, jsonbText(rows.map(answerRow))).then(() => undefined));
   }
 
   private readonly store: (row: StoredAnswer) => Promise<void>;

@@ -13,7 +13,7 @@ import { cosine, type EmbeddingsClient } from '../embeddings/client';
 import { NotFoundError } from '../registry/allocations';
 import type { ChatMessage, ChatProvider } from '../providers/types';
 import { createBudgetGuard } from './budget';
-import { jsonbParam } from './canonical';
+import { jsonbText } from '../db/jsonb';
 import { AnswerService, modelEndpoint, type Answer, type FailedAnswer, type ModelEndpoint } from './answers';
 import { createAnswerChecks, type TestOutcome } from './checks';
 import { combineOrders, JUDGE_PARAMS, pairwiseJudgeMessages, parseJudgeChoice, parsePersonaVerdict, personaJudgeMessages, type PairwiseVerdict } from './judge';
@@ -129,7 +129,7 @@ export async function evaluatePrompts(deps: EvaluationDeps, evaluationId: string
       ...(calibration.has(index) ? [{ endpoint: models.current.endpoint, promptHash: item.promptHash, params: suite.spec.params, sample: 1 }] : []),
     ]),
   );
-  const storeResult = coalesced((rows: PromptResultRow[]) => prisma.$executeRawUnsafe(INSERT_PROMPT_RESULTS_SQL, jsonbParam(rows)).then(() => undefined));
+  const storeResult = coalesced((rows: PromptResultRow[]) => prisma.$executeRawUnsafe(INSERT_PROMPT_RESULTS_SQL, jsonbText(rows)).then(() => undefined));
   const timed = phaseTimer(deps.trace);
   const judgeCall = async (messages: ChatMessage[]) => {
     const a = await answers.answer({ endpoint: judgeEndpoint!, promptHash: promptHashOf(messages), messages, params: JUDGE_PARAMS, sample: 0 });
