@@ -65,8 +65,3 @@ export async function* parseSseReads(body: AsyncIterable<Uint8Array | string>): 
   // Per the spec, an event not terminated by a blank line when the stream ends is discarded: a cut
   // stream never delivers half an event.
 }
-
-/** The same events one by one. */
-export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
-  for await (const messages of parseSseReads(body)) yield* messages;
-}

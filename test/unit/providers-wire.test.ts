@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { parseSse, parseSseReads } from '../../src/providers/sse';
+import { parseSseReads } from '../../src/providers/sse';
 import { ProviderError, classForStatus, httpError, parseRetryAfter } from '../../src/providers/errors';
 import { RetryBudget, backoffDelay, withRetries } from '../../src/providers/retry';
 import { openAIChunkEvents, openAIRequestBody, parseOpenAIChatCompletion, parseOpenAIChoices } from '../../src/providers/openai-wire';
@@ -8,11 +8,13 @@ import { geminiChoices, geminiFinishReason, geminiRequest } from '../../src/prov
 import { registerSecret } from '../../src/logging/redact';
 import type { StreamEvent } from '../../src/providers/types';
 
-async function collect(chunks: string[]) {
+/** The events of every read, in order. */
+async function eventsOf(body: Readable) {
   const out = [];
-  for await (const m of parseSse(Readable.from(chunks.map((c) => Buffer.from(c))))) out.push(m);
+  for await (const messages of parseSseReads(body)) out.push(...messages);
   return out;
 }
+const collect = (chunks: string[]) => eventsOf(Readable.from(chunks.map((c) => Buffer.from(c))));
 
 describe('SSE parser', () => {
   test('events split across chunks, CRLF, comments, event names and multi-line data', async () => {
@@ -32,9 +34,7 @@ describe('SSE parser', () => {
   });
   test('multi-byte characters split across chunks survive', async () => {
     const bytes = Buffer.from('data: héllo 🐉\n\n');
-    const out = [];
-    for await (const m of parseSse(Readable.from([bytes.subarray(0, 9), bytes.subarray(9, 15), bytes.subarray(15)]))) out.push(m);
-    expect(out).toEqual([{ event: undefined, data: 'héllo 🐉' }]);
+    expect(await eventsOf(Readable.from([bytes.subarray(0, 9), bytes.subarray(9, 15), bytes.subarray(15)]))).toEqual([{ event: undefined, data: 'héllo 🐉' }]);
   });
 });
 
