@@ -101,7 +101,7 @@ test('a healthy candidate is promoted through every step (the last with a stable
   expect(String((await description.memo)?.summary)).toContain('canary rollout');
 
   await waitFor('webhook events', async () => hooks.events.some((e) => e.type === 'completed'));
-  expect(hooks.events.map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'step', 'completed']);
+  expect(hooks.inSequence().map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'step', 'completed']);
   expect(new Set(hooks.events.map((e) => e.headers['x-mms-event-id'])).size).toBe(6);
   await hooks.close();
 });
@@ -137,7 +137,7 @@ test('a rollout whose history grows long continues as new between stages, carryi
   // one deployment, one numbering of events across the runs
   expect(await db.prisma.modelDeployment.findUniqueOrThrow({ where: { id: result.deploymentId } })).toMatchObject({ status: 'completed', trafficPercentage: 100 });
   await waitFor('webhook events', async () => hooks.events.some((e) => e.type === 'completed'));
-  expect(hooks.events.map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'completed']);
+  expect(hooks.inSequence().map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'completed']);
   expect(hooks.events.map((e) => Number(String(e.headers['x-mms-event-id']).split('/event/')[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
   await hooks.close();
 });

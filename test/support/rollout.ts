@@ -160,7 +160,10 @@ export async function startWebhookReceiver(options: { failFirst?: number } = {})
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/mms`,
+    /** In arrival order: deliveries run concurrently and retries come later, so this order is not the rollout's. */
     events,
+    /** In the rollout's order, by the `n` of `<workflow>/<run>/event/<n>`, as the README tells receivers to order them. */
+    inSequence: () => [...events].sort((a, b) => Number(a.id.split('/').pop()) - Number(b.id.split('/').pop())),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
