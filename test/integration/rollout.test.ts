@@ -104,7 +104,10 @@ test('a healthy candidate is promoted through every step (the last with a stable
   expect(hooks.inSequence().map((e) => e.type)).toEqual(['started', 'step', 'step', 'step', 'step', 'completed']);
   expect(new Set(hooks.events.map((e) => e.headers['x-mms-event-id'])).size).toBe(6);
   await hooks.close();
-});
+  // Four stages, each with its traffic switch, served-allocation check and windows (inconclusive ones
+  // extended): with maxCachedWorkflows 0 (every task replays the history) on a loaded 2-core CI box
+  // it ran past jest's 60 s default.
+}, 180_000);
 
 test('a rollout whose history grows long continues as new between stages, carrying its evidence, status and request keys', async () => {
   const hooks = await startWebhookReceiver();
