@@ -267,7 +267,7 @@ export class ChatHandler {
     if (stickyKey !== null && stickyKey.length > 512) throw new RequestError(400, `${STICKY_HEADER}: at most 512 characters`, STICKY_HEADER);
     const bucket = stickyKey !== null ? stickyBucket(route.useCaseId, stickyKey) : randomBucket();
     const target = route.served[route.table[bucket]!]!;
-    const applied = applyPolicy(route.policy, request);
+    const applied = applyPolicy(route.policy, request, target.model.params ? undefined : target.model.upstreamModel);
     const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt, limitedKey: limited, attempts: 0, firstAttemptError: null };
     this.remember(ctx.requestId);
 
@@ -302,7 +302,10 @@ export class ChatHandler {
 
   // ---- calling the provider within one budget, with the fallback model
   private paramsFor(ctx: CallContext, model: ResolvedModel): ChatParams {
-    return model.params ? { ...ctx.applied.params, ...model.params, model: model.upstreamModel } : { ...ctx.applied.params, model: model.upstreamModel };
+    const params = ctx.applied.params;
+    // The served model's params were built for it (applyPolicy): no copy per call. Providers only read them.
+    if (!model.params && params.model === model.upstreamModel) return params as ChatParams;
+    return model.params ? { ...params, ...model.params, model: model.upstreamModel } : { ...params, model: model.upstreamModel };
   }
 
   /**
@@ -455,7 +458,7 @@ export class ChatHandler {
     const latencyMs = performance.now() - ctx.started;
     const usage = fields.usage;
     const cost = costOf(fields.model, usage);
-    const { messages: _messages, ...sampling } = applied.params;
+    const { messages: _messages, model: _model, ...sampling } = applied.params;
     const context: Record<string, unknown> = {
       system: applied.systemPrompt,
       history: last > 0 ? request.messages.slice(0, last) : last === -1 ? request.messages : [],
