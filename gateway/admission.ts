@@ -129,7 +129,8 @@ export class AdmissionControl {
     const reason = this.overloaded();
     if (reason === undefined) {
       this.inFlightCalls++;
-      reply.raw.once('close', this.release);
+      // `on`, not `once`: a response closes once, and once's wrapper and its removal cost per call.
+      reply.raw.on('close', this.release);
       done();
       return;
     }

@@ -214,7 +214,8 @@ export function renderSystemPrompt(policy: UseCasePolicy, metadata: Record<strin
 }
 
 export interface AppliedPolicy {
-  params: Omit<ChatParams, 'model'>;
+  /** With `model` when applyPolicy was told the served model: the provider is then handed this object itself, not a copy. */
+  params: Omit<ChatParams, 'model'> & { model?: string };
   /** Parameters the caller set that the policy pins: the policy's value was used (header x-mms-pinned-params). */
   pinned: string[];
   systemPrompt: string;
@@ -233,15 +234,17 @@ const wireName: Record<OverridableParam, string> = {
 
 /**
  * The use case's config applied to a request: its system prompt first, then the caller's messages;
- * its sampling parameters, except those its `callerMayOverride` lets the caller set.
+ * its sampling parameters, except those its `callerMayOverride` lets the caller set. With
+ * `upstreamModel`, the params are those of a call to that model (ChatParams).
  */
-export function applyPolicy(policy: UseCasePolicy, request: ChatRequest): AppliedPolicy {
+export function applyPolicy(policy: UseCasePolicy, request: ChatRequest, upstreamModel?: string): AppliedPolicy {
   const systemPrompt = renderSystemPrompt(policy, request.metadata);
   const params: AppliedPolicy['params'] = {
     messages: [{ role: 'system', content: systemPrompt }, ...request.messages],
     temperature: policy.temperature,
     maxTokens: policy.maxTokens,
   };
+  if (upstreamModel !== undefined) params.model = upstreamModel;
   if (policy.topP !== undefined) params.topP = policy.topP;
   if (policy.topK !== undefined) params.topK = policy.topK;
   if (policy.stop !== undefined) params.stop = policy.stop;

@@ -105,6 +105,12 @@ function lastUserIndex(messages: ChatRequest['messages']): number {
   return -1;
 }
 
+/** A judged answer: the guardrail's verdict and its label for the log row. */
+interface Judged {
+  verdict: GuardrailVerdict;
+  label: VerdictLabel;
+}
+
 /** What a finished call (or shadow call) reports, from which its log row and outcome are built. */
 interface OutcomeFields {
   id: string;
@@ -261,14 +267,15 @@ export class ChatHandler {
     if (stickyKey !== null && stickyKey.length > 512) throw new RequestError(400, `${STICKY_HEADER}: at most 512 characters`, STICKY_HEADER);
     const bucket = stickyKey !== null ? stickyBucket(route.useCaseId, stickyKey) : randomBucket();
     const target = route.served[route.table[bucket]!]!;
-    const applied = applyPolicy(route.policy, request);
+    const applied = applyPolicy(route.policy, request, target.model.params ? undefined : target.model.upstreamModel);
     const ctx: CallContext = { requestId: randomUUID(), route, request, applied, model: target.model, role: target.role, stickyKey, started, startedAt, limitedKey: limited, attempts: 0, firstAttemptError: null };
     this.remember(ctx.requestId);
 
     if (route.shadows.length > 0) this.mirror(ctx);
 
     const abort = new Cancellation();
-    reply.raw.once('close', () => {
+    // `on`, not `once`: a response closes once, and once's wrapper and its removal cost per call.
+    reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
 
@@ -295,7 +302,10 @@ export class ChatHandler {
 
   // ---- calling the provider within one budget, with the fallback model
   private paramsFor(ctx: CallContext, model: ResolvedModel): ChatParams {
-    return model.params ? { ...ctx.applied.params, ...model.params, model: model.upstreamModel } : { ...ctx.applied.params, model: model.upstreamModel };
+    const params = ctx.applied.params;
+    // The served model's params were built for it (applyPolicy): no copy per call. Providers only read them.
+    if (!model.params && params.model === model.upstreamModel) return params as ChatParams;
+    return model.params ? { ...params, ...model.params, model: model.upstreamModel } : { ...params, model: model.upstreamModel };
   }
 
   /**
@@ -339,13 +349,41 @@ export class ChatHandler {
     return { requestId, useCaseId: ctx.route.useCaseId, modelId: model.id, modelName: model.name, role, allocationVersion: ctx.route.version, messages: ctx.applied.params.messages, guardrails: ctx.route.guardrails };
   }
 
-  private async judge(gctx: GuardrailContext, output: string, logId: string): Promise<{ verdict: GuardrailVerdict; label: VerdictLabel }> {
+  private async judge(gctx: GuardrailContext, output: string, logId: string): Promise<Judged> {
+    return this.judgeNow(gctx, output, logId);
+  }
+
+  /**
+   * The answer's verdict, synchronously when the guardrail answers synchronously (tier 1 does): the
+   * plain call's hot path then takes no promise and no microtask hop to judge; a guardrail that
+   * answers with a promise gets one.
+   */
+  private judgeNow(gctx: GuardrailContext, output: string, logId: string): Judged | Promise<Judged> {
     const guardrail = this.deps.guardrail;
     if (!guardrail) return { verdict: PASS, label: 'pass' };
+    let checked: GuardrailVerdict | Promise<GuardrailVerdict>;
+    try {
+      checked = guardrail.checkOutput(gctx, output);
+    } catch (err) {
+      return this.judged(gctx, output, logId, undefined, err);
+    }
+    if (checked instanceof Promise) {
+      return checked.then(
+        (value) => this.judged(gctx, output, logId, value, undefined),
+        (err: unknown) => this.judged(gctx, output, logId, undefined, err ?? new Error('the guardrail failed')),
+      );
+    }
+    return this.judged(gctx, output, logId, checked, undefined);
+  }
+
+  /** What the guardrail said (or how it failed: the answer is then blocked), its violations recorded. */
+  private judged(gctx: GuardrailContext, output: string, logId: string, value: unknown, failure: unknown): Judged {
+    const guardrail = this.deps.guardrail!;
     let verdict: GuardrailVerdict;
     let label: VerdictLabel;
     try {
-      verdict = checkVerdict(await guardrail.checkOutput(gctx, output), guardrail.name);
+      if (failure !== undefined) throw failure;
+      verdict = checkVerdict(value, guardrail.name);
       label = verdictLabel(verdict);
     } catch (err) {
       this.deps.logger.error({ err: safeErrorMessage(err), guardrail: guardrail.name }, 'guardrail failed: the answer is blocked');
@@ -420,7 +458,7 @@ export class ChatHandler {
     const latencyMs = performance.now() - ctx.started;
     const usage = fields.usage;
     const cost = costOf(fields.model, usage);
-    const { messages: _messages, ...sampling } = applied.params;
+    const { messages: _messages, model: _model, ...sampling } = applied.params;
     const context: Record<string, unknown> = {
       system: applied.systemPrompt,
       history: last > 0 ? request.messages.slice(0, last) : last === -1 ? request.messages : [],
@@ -485,7 +523,9 @@ export class ChatHandler {
     } catch (err) {
       return this.failed(ctx, reply, err, signal);
     }
-    const { verdict, label } = this.deps.guardrail ? await this.judge(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId) : NO_GUARDRAIL;
+    let judged = this.deps.guardrail ? this.judgeNow(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId) : NO_GUARDRAIL;
+    if (judged instanceof Promise) judged = await judged;
+    const { verdict, label } = judged;
     let content = result.content;
     let finishReason: FinishReason = result.finishReason;
     if (verdict.action === 'block') {

@@ -45,7 +45,8 @@ export class GatewayMetrics {
   readonly eventLoopDelay: Gauge = new Gauge({ name: 'mms_gateway_event_loop_delay_seconds', help: 'Event-loop delay admission control sees (mean over the last sample interval)', registers: [this.registry], collect: (): void => this.eventLoopDelay.set(this.eventLoopDelayNow() / 1000) });
   readonly guardrailViolations = new Counter({ name: 'mms_gateway_guardrail_violations_total', help: 'Guardrail violations', labelNames: ['use_case', 'model', 'role', 'severity'], registers: [this.registry] });
 
-  private readonly children = new Map<string, CallMetrics>();
+  /** By use case, then model, then role: a lookup per call without building a key string. */
+  private readonly children = new Map<string, Map<string, Map<string, CallMetrics>>>();
   /** What each child counted since the last fold. */
   private readonly pending: Array<{ ok: number; tokensIn: number; tokensOut: number; cost: number; fold(): void }> = [];
 
@@ -59,8 +60,11 @@ export class GatewayMetrics {
   }
 
   forCall(useCase: string, model: string, role: string): CallMetrics {
-    const key = `${useCase}\u0000${model}\u0000${role}`;
-    let child = this.children.get(key);
+    let byModel = this.children.get(useCase);
+    if (!byModel) this.children.set(useCase, (byModel = new Map()));
+    let byRole = byModel.get(model);
+    if (!byRole) byModel.set(model, (byRole = new Map()));
+    let child = byRole.get(role);
     if (child) return child;
     const labels = { use_case: useCase, model, role };
     const okCounter = this.requests.labels({ ...labels, status: 'ok' });
@@ -102,7 +106,7 @@ export class GatewayMetrics {
         if (usd > 0) counted.cost += usd;
       },
     };
-    this.children.set(key, child);
+    byRole.set(role, child);
     return child;
   }
 

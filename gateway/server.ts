@@ -230,8 +230,32 @@ function keyAuthentication(requireApiKey: boolean, cache: RegistryCache, limiter
     return record;
   }
   const keyOf = (req: FastifyRequest) => (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey;
-  const requireScope = (scope: ApiKeyScope) => async (req: FastifyRequest) => {
-    (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = await authenticate(req, scope);
+  /**
+   * A callback hook, not an async one: a key already in memory is checked synchronously and the route
+   * runs in the same tick (an async hook costs a promise and a microtask hop per call); only a key not
+   * loaded yet waits for the database.
+   */
+  const requireScope = (scope: ApiKeyScope) => (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    const presented = presentedKey(req.headers);
+    const known = presented ? cache.keyFor(presented) : requireApiKey ? undefined : ANONYMOUS;
+    if (!known) {
+      authenticate(req, scope).then((record) => {
+        (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = record;
+        done();
+      }, done);
+      return;
+    }
+    try {
+      if (known !== ANONYMOUS) {
+        authorize(checkNotExpired(known, clock()), scope);
+        limiter.touch(known.id);
+      }
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = known;
+    done();
   };
 
   return { keyOf, requireScope };
@@ -261,7 +285,7 @@ interface DataPlane {
   prisma: PrismaClient;
   logger: Logger;
   keyOf(req: FastifyRequest): ApiKeyRecord | undefined;
-  requireScope(scope: ApiKeyScope): (req: FastifyRequest) => Promise<void>;
+  requireScope(scope: ApiKeyScope): (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
   closing(): boolean;
 }
 

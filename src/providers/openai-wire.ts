@@ -124,17 +124,27 @@ class CallAborted extends Error {
   override name = 'AbortError';
 }
 
+/** A whole upstream answer: status, headers and the body's text. */
+interface WholeResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
 /**
  * A whole (small) response through undici's dispatch API: no Readable stream, no AbortSignal, just the
- * bytes — the non-streaming hot path. Cancellation comes from a Cancellation or an AbortSignal.
+ * bytes — the non-streaming hot path. `read` turns the response into the call's result inside the
+ * handler, so a call settles one promise (the awaits of an async reader cost two microtask hops and a
+ * promise per call); what it throws rejects the call. A transport failure is mapped by `failed`.
+ * Cancellation comes from a Cancellation or an AbortSignal.
  */
-function dispatchWhole(pool: Pool, options: Dispatcher.DispatchOptions, signal: CancelSignal | undefined): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function dispatchWhole<T>(pool: Pool, options: Dispatcher.DispatchOptions, signal: CancelSignal | undefined, read: (res: WholeResponse) => T, failed: (err: unknown) => unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let status = 0;
     let headers: IncomingHttpHeaders = {};
     let stop: (() => void) | undefined;
-    pool.dispatch(options, {
+    const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         if (!signal) return;
         if (signal.aborted) return controller.abort(new CallAborted('aborted'));
@@ -149,13 +159,23 @@ function dispatchWhole(pool: Pool, options: Dispatcher.DispatchOptions, signal: 
       },
       onResponseEnd() {
         stop?.();
-        resolve({ status, headers, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+        const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve(read({ status, headers, body }));
+        } catch (err) {
+          reject(err);
+        }
       },
       onResponseError(_controller, error) {
         stop?.();
-        reject(error);
+        reject(failed(error));
       },
-    });
+    };
+    try {
+      pool.dispatch(options, handler);
+    } catch (err) {
+      reject(failed(err));
+    }
   });
 }
 
@@ -224,41 +244,54 @@ export class OpenAICompatibleProvider implements ChatProvider {
     return res;
   }
 
-  async chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
-    const { json, text } = await this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect }), options);
+  chat(params: ChatParams, options: CallOptions): Promise<ChatResult> {
+    return this.completion(openAIRequestBody(params, { stream: false, dialect: this.dialect }), options, this.readChat);
+  }
+
+  chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
+    return this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect }), n }, options, this.readChoices);
+  }
+
+  /** A chat completion's answer: the parsed result, with the body's text as received (the gateway relays it). */
+  private readonly readChat = (text: string, json: unknown): ChatResult => {
     const result = parseOpenAIChatCompletion(this.id, json);
     result.rawText = text;
     return result;
-  }
+  };
 
-  async chatChoices(params: ChatParams, n: number, options: CallOptions): Promise<ChatChoicesResult> {
-    return parseOpenAIChoices(this.id, (await this.completion({ ...openAIRequestBody(params, { stream: false, dialect: this.dialect }), n }, options)).json);
-  }
+  private readonly readChoices = (_text: string, json: unknown): ChatChoicesResult => parseOpenAIChoices(this.id, json);
 
-  /** A non-streamed chat completion's JSON body, parsed and as text; any other status is a ProviderError. */
-  private async completion(requestBody: Record<string, unknown>, options: CallOptions): Promise<{ json: unknown; text: string }> {
+  /**
+   * A non-streamed chat completion, its 200 answer given to `read` (as text and parsed); any other
+   * status, a body that is not JSON, or a transport failure is a ProviderError. One promise per call.
+   */
+  private completion<T>(requestBody: Record<string, unknown>, options: CallOptions, read: (text: string, json: unknown) => T): Promise<T> {
     const timeout = Math.min(this.timeoutMs, options.timeoutMs ?? this.timeoutMs);
-    let res: { status: number; headers: IncomingHttpHeaders; body: string };
-    try {
-      res = await dispatchWhole(this.pool, { path: this.chatPath, method: 'POST', headers: this.headers, body: JSON.stringify(requestBody), headersTimeout: timeout, bodyTimeout: timeout }, options.signal);
-    } catch (err) {
-      throw networkError(this.id, err, options.signal);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(res.body);
-    } catch {
-      body = res.body;
-      if (res.status === 200) throw new ProviderError('invalid_response', `provider "${this.id}" answered with a body that is not JSON`);
-    }
-    if (res.status !== 200) {
-      const retryAfterMs = parseRetryAfter((name) => {
-        const v = res.headers[name];
-        return Array.isArray(v) ? v[0] : v;
-      });
-      throw httpError(this.id, res.status, body, retryAfterMs);
-    }
-    return { json: body, text: res.body };
+    const signal = options.signal;
+    const dispatchOptions: Dispatcher.DispatchOptions = { path: this.chatPath, method: 'POST', headers: this.headers, body: JSON.stringify(requestBody), headersTimeout: timeout, bodyTimeout: timeout };
+    return dispatchWhole(
+      this.pool,
+      dispatchOptions,
+      signal,
+      (res) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(res.body);
+        } catch {
+          body = res.body;
+          if (res.status === 200) throw new ProviderError('invalid_response', `provider "${this.id}" answered with a body that is not JSON`);
+        }
+        if (res.status !== 200) {
+          const retryAfterMs = parseRetryAfter((name) => {
+            const v = res.headers[name];
+            return Array.isArray(v) ? v[0] : v;
+          });
+          throw httpError(this.id, res.status, body, retryAfterMs);
+        }
+        return read(res.body, body);
+      },
+      (err) => networkError(this.id, err, signal),
+    );
   }
 
   async openStream(params: ChatParams, options: CallOptions): Promise<AsyncIterable<StreamEvent[]>> {
