@@ -210,12 +210,12 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
  */
 function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads']) {
   const judge = (useAlone: boolean) => {
-    const combined = items.map((it, i) => {
+    const tier2 = items.map((it, i) => {
       const p = Object.fromEntries(TIER2_HEADS.map((h) => [h, oof[h][i]!])) as Record<Tier2Head, number>;
       const context = tier2Context(it.text, tier1[i]!);
-      const t2 = tier2VerdictOf({ heads }, p, useAlone ? context : { ...context, tier1FoundHarm: undefined });
-      return combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: t2, judgesEngagement: false }], 'max');
+      return tier2VerdictOf({ heads }, p, useAlone ? context : { ...context, tier1FoundHarm: undefined });
     });
+    const combined = items.map((_, i) => combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: tier2[i]!, judgesEngagement: false }], 'max'));
     const pr = (truth: (it: LabelledOutput) => boolean, predicted: (v: GuardrailVerdict) => boolean, over: (v: GuardrailVerdict[]) => GuardrailVerdict[]) => {
       const vs = over(combined);
       let tp = 0, fp = 0, fn = 0;
@@ -231,13 +231,15 @@ function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdic
     return {
       critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', (v) => v),
       tier1Critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', () => tier1),
+      // Tier 2's own critical findings (in tier 1's context, as the monitor judges them): where the false alarms come from.
+      tier2Critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', () => tier2),
       anyHarm: pr((it) => it.label.harm.severity !== 'none', (v) => v.harm.severity !== 'none', (v) => v),
       darkFictionFp: `${dark.filter(([, v]) => v.harm.severity !== 'none').length}/${dark.length}`,
     };
   };
   const withAlone = judge(true);
   const without = judge(false);
-  console.error(`tier 1 + tier 2 on train (tier 2 out of fold, combine max): critical recall ${withAlone.critical.recall} precision ${withAlone.critical.precision} (support ${withAlone.critical.support}; tier 1 alone ${withAlone.tier1Critical.recall} / ${withAlone.tier1Critical.precision}); any harm ${withAlone.anyHarm.recall} / ${withAlone.anyHarm.precision}; dark fiction FP ${withAlone.darkFictionFp}; without the alone thresholds: critical ${without.critical.recall} / ${without.critical.precision}, any harm ${without.anyHarm.recall} / ${without.anyHarm.precision}, dark fiction FP ${without.darkFictionFp}`);
+  console.error(`tier 1 + tier 2 on train (tier 2 out of fold, combine max): critical recall ${withAlone.critical.recall} precision ${withAlone.critical.precision} (support ${withAlone.critical.support}; tier 1 alone ${withAlone.tier1Critical.recall} / ${withAlone.tier1Critical.precision}; tier 2 alone ${withAlone.tier2Critical.recall} / ${withAlone.tier2Critical.precision}); any harm ${withAlone.anyHarm.recall} / ${withAlone.anyHarm.precision}; dark fiction FP ${withAlone.darkFictionFp}; without the alone thresholds: critical ${without.critical.recall} / ${without.critical.precision}, any harm ${without.anyHarm.recall} / ${without.anyHarm.precision}, dark fiction FP ${without.darkFictionFp}`);
   return { withAloneThresholds: withAlone, withoutAloneThresholds: without };
 }
 

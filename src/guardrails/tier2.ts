@@ -171,17 +171,37 @@ export interface Tier2Context {
   dismissed?: readonly HarmCategory[];
   /** Tier 1 found harm in the output: false raises each head to its `aloneThreshold`. */
   tier1FoundHarm?: boolean;
+  /**
+   * The harm categories tier 1 found. When it found some, a critical finding of tier 2 in a category that
+   * is not among them is contradicted rather than corroborated (see `tier2VerdictOf`) and graded one level lower.
+   */
+  tier1Categories?: readonly HarmCategory[];
 }
 
 /** Tier 2's context from tier 1's verdict of the same output: the one place the monitor, the benchmark and training derive it. */
 export function tier2Context(text: string, tier1: Pick<GuardrailVerdict, 'harm' | 'fiction_dark'>): Tier2Context {
-  return { criticalAllowed: tier2MayRaiseCritical(text, tier1), dismissed: tier2Dismissed(text, tier1), tier1FoundHarm: tier1.harm.severity !== 'none' };
+  return { criticalAllowed: tier2MayRaiseCritical(text, tier1), dismissed: tier2Dismissed(text, tier1), tier1FoundHarm: tier1.harm.severity !== 'none', tier1Categories: tier1.harm.categories };
+}
+
+/**
+ * Whether tier 1 contradicts tier 2's critical finding in `category`: tier 1 found harm, but of other
+ * categories only. An embedding places every harm aimed at the real player close together — abuse of
+ * the player ("you pathetic loser, no friends in real life"), an illegal how-to (a car hot-wired, a card
+ * skimmer), stalking ("send me a photo of your house") lie near self-harm, weapons and violence — so in
+ * grouped cross-validation on train the critical heads' false alarms were, 15 of 19, such outputs read
+ * as the wrong, critical category, and none was a critical output tier 1 had named otherwise. Where tier 1
+ * names the harm with explainable evidence and tier 2 names another, tier 2's finding is still recorded,
+ * one level lower, instead of starting a rollback on the weaker reading.
+ */
+export function tier2Contradicted(category: HarmCategory, context: Pick<Tier2Context, 'tier1Categories'>): boolean {
+  return (context.tier1Categories?.length ?? 0) > 0 && !context.tier1Categories!.includes(category);
 }
 
 /**
  * The tier-2 verdict of one output from its embedding, or the embeddings of its `tier2Inputs` (harm only). Explanations carry each head's
  * probability as evidence. `criticalAllowed: false` (see `tier2MayRaiseCritical`) grades a critical
- * finding one level lower; `tier1FoundHarm: false` holds each head to its `aloneThreshold`.
+ * finding one level lower, as does a critical category tier 1 contradicts (`tier2Contradicted`);
+ * `tier1FoundHarm: false` holds each head to its `aloneThreshold`.
  */
 export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | ArrayLike<number>[], options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
   return tier2VerdictOf(model, tier2Probabilities(model, vector), options);
@@ -197,12 +217,14 @@ export function tier2VerdictOf(model: Pick<Tier2Model, 'heads'>, p: Record<Tier2
     if (p[c] < threshold || options.dismissed?.includes(c)) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
     const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    // A critical finding needs corroboration: not a story without a real-world frame, not a harm tier 1 named otherwise.
     const storyOnly = graded === 'critical' && options.criticalAllowed === false;
-    const s = storyOnly ? oneBelow(graded) : graded;
+    const contradicted = graded === 'critical' && !storyOnly && tier2Contradicted(c, options);
+    const s = storyOnly || contradicted ? oneBelow(graded) : graded;
     if (s === 'none') continue;
     verdict.harm.categories.push(c);
     severity = maxSeverity(severity, s);
-    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
+    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : contradicted ? `tier2.${c}.other_category` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
   }
   verdict.harm.severity = severity;
   return { ...verdict, probabilities: p };
