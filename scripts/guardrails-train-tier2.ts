@@ -52,7 +52,7 @@ const ALONE_PRECISION_TARGET = 0.95;
  * its NEIGHBOURS_K nearest labelled train outputs (cosine of the embeddings) are critical: its false alarms there
  * were fantasy recipes, an alchemist's explosion, a princess of twelve at a tournament, "skip school" — outputs
  * whose nearest labelled neighbours are harmless. Chosen on train by grouped cross-validation (neighbours from the
- * other folds only) among k 3, 5, 7, 10 and 2–3 of them: 2 of 5 kept the most critical findings per false alarm removed.
+ * other folds only) among k 3, 5, 7, 10 and a third or a half of them: 2 of 5 kept the most critical findings per false alarm removed.
  */
 const NEIGHBOURS_K = 5;
 const NEIGHBOURS_MIN_CRITICAL = 2;

@@ -263,7 +263,7 @@ export function tier2Context(text: string, tier1: Pick<GuardrailVerdict, 'harm' 
  * categories only. An embedding places every harm aimed at the real player close together — abuse of
  * the player ("you pathetic loser, no friends in real life"), an illegal how-to (a car hot-wired, a card
  * skimmer), stalking ("send me a photo of your house") lie near self-harm, weapons and violence — so in
- * grouped cross-validation on train the critical heads' false alarms were, 15 of 19, such outputs read
+ * grouped cross-validation on train the critical heads' false alarms were, 11 of 17, such outputs read
  * as the wrong, critical category, and none was a critical output tier 1 had named otherwise. Where tier 1
  * names the harm with explainable evidence and tier 2 names another, tier 2's finding is still recorded,
  * one level lower, instead of starting a rollback on the weaker reading.
