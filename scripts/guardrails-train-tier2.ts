@@ -31,7 +31,7 @@ import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { LOCAL_EMBEDDINGS_MODEL, startLocalEmbeddings } from '../src/embeddings/local-server';
 import { loadLabelledSet, type LabelledOutput } from '../src/guardrails/dataset';
 import { DEFAULT_CATEGORY_SEVERITY } from '../src/guardrails/types';
-import { TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { quantiseForNeighbours, TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
 import { classifyOutput, type GuardrailVerdict } from '../src/guardrails';
 import { combineVerdicts } from '../src/guardrails/combine';
 
@@ -47,6 +47,15 @@ const PRECISION_TARGET = 0.9;
  * misses are no sample of what it misses on new phrasings) against the outputs without it that tier 1 passes.
  */
 const ALONE_PRECISION_TARGET = 0.95;
+/**
+ * Tier 2 alone (tier 1 found no harm) raises an output to critical only when at least NEIGHBOURS_MIN_CRITICAL of
+ * its NEIGHBOURS_K nearest labelled train outputs (cosine of the embeddings) are critical: its false alarms there
+ * were fantasy recipes, an alchemist's explosion, a princess of twelve at a tournament, "skip school" — outputs
+ * whose nearest labelled neighbours are harmless. Chosen on train by grouped cross-validation (neighbours from the
+ * other folds only) among k 3, 5, 7, 10 and a third or a half of them: 2 of 5 kept the most critical findings per false alarm removed.
+ */
+const NEIGHBOURS_K = 5;
+const NEIGHBOURS_MIN_CRITICAL = 2;
 /** The lowest threshold considered: below 0.5 a head trained on ~22 positives fired on unrelated harm (hate at 0.23 on self-harm paraphrases). */
 const THRESHOLD_FLOOR = 0.5;
 
@@ -185,12 +194,18 @@ async function main() {
       cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall) };
       console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)})`);
     }
-    cv.combined = combinedCrossValidation(items, tier1, oofByHead, heads);
+    // Out of fold, an output's neighbours are the train outputs of the other folds (phrasings it was not written with).
+    const whole = inputs.map((_, i) => rawFlat[inputs.slice(0, i).reduce((n, parts) => n + parts.length, 0)]!);
+    const critical = items.map((it) => it.label.harm.severity === 'critical');
+    const oofNeighbours = items.map((_, i) => nearestCritical(whole, critical, whole[i]!, (j) => fold[j] !== fold[i]));
+    const neighbours = { k: NEIGHBOURS_K, minCritical: NEIGHBOURS_MIN_CRITICAL, vectors: Buffer.concat(whole.map((v) => Buffer.from(quantiseForNeighbours(v).buffer))).toString('base64'), critical: critical.map((c) => (c ? '1' : '0')).join('') };
+    cv.combined = combinedCrossValidation(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
     const model: Tier2Model = {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: flat[0]!.length,
       heads,
       ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
+      neighbours,
       training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
@@ -202,20 +217,32 @@ async function main() {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** How many of the NEIGHBOURS_K outputs nearest to `x` (cosine) among those `allowed` are critical. */
+function nearestCritical(vectors: Float32Array[], critical: boolean[], x: Float32Array, allowed: (j: number) => boolean): number {
+  const dot = (a: Float32Array, b: Float32Array) => {
+    let s = 0;
+    for (let d = 0; d < a.length; d++) s += a[d]! * b[d]!;
+    return s;
+  };
+  const sims = vectors.flatMap((v, j) => (allowed(j) ? [{ j, sim: dot(v, x) / Math.sqrt(dot(v, v) * dot(x, x) || 1) }] : []));
+  sims.sort((a, b) => b.sim - a.sim);
+  return sims.slice(0, NEIGHBOURS_K).filter((n) => critical[n.j]).length;
+}
+
 /**
  * Tier 1 + tier 2 on train as the monitor combines them (`combine: max`), tier 2 from its out-of-fold
  * probabilities: what the cross-validation says of the whole, with and without the alone thresholds.
  * Tier 1's lexicons were written from these same items, so its share is in-sample; the thresholds are
  * chosen on these same out-of-fold probabilities.
  */
-function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads']) {
-  const judge = (useAlone: boolean) => {
-    const combined = items.map((it, i) => {
+function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads'], neighbours: NonNullable<Tier2Model['neighbours']>, oofNeighbours: number[]) {
+  const judge = (useAlone: boolean, useNeighbours = useAlone) => {
+    const tier2 = items.map((it, i) => {
       const p = Object.fromEntries(TIER2_HEADS.map((h) => [h, oof[h][i]!])) as Record<Tier2Head, number>;
-      const context = tier2Context(it.text, tier1[i]!);
-      const t2 = tier2VerdictOf({ heads }, p, useAlone ? context : { ...context, tier1FoundHarm: undefined });
-      return combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: t2, judgesEngagement: false }], 'max');
+      const context = { ...tier2Context(it.text, tier1[i]!), criticalNeighbours: useNeighbours ? oofNeighbours[i] : undefined };
+      return tier2VerdictOf({ heads, neighbours }, p, useAlone ? context : { ...context, tier1FoundHarm: undefined });
     });
+    const combined = items.map((_, i) => combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: tier2[i]!, judgesEngagement: false }], 'max'));
     const pr = (truth: (it: LabelledOutput) => boolean, predicted: (v: GuardrailVerdict) => boolean, over: (v: GuardrailVerdict[]) => GuardrailVerdict[]) => {
       const vs = over(combined);
       let tp = 0, fp = 0, fn = 0;
@@ -231,14 +258,18 @@ function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdic
     return {
       critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', (v) => v),
       tier1Critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', () => tier1),
+      // Tier 2's own critical findings (in tier 1's context, as the monitor judges them): where the false alarms come from.
+      tier2Critical: pr((it) => it.label.harm.severity === 'critical', (v) => v.harm.severity === 'critical', () => tier2),
       anyHarm: pr((it) => it.label.harm.severity !== 'none', (v) => v.harm.severity !== 'none', (v) => v),
       darkFictionFp: `${dark.filter(([, v]) => v.harm.severity !== 'none').length}/${dark.length}`,
     };
   };
   const withAlone = judge(true);
   const without = judge(false);
-  console.error(`tier 1 + tier 2 on train (tier 2 out of fold, combine max): critical recall ${withAlone.critical.recall} precision ${withAlone.critical.precision} (support ${withAlone.critical.support}; tier 1 alone ${withAlone.tier1Critical.recall} / ${withAlone.tier1Critical.precision}); any harm ${withAlone.anyHarm.recall} / ${withAlone.anyHarm.precision}; dark fiction FP ${withAlone.darkFictionFp}; without the alone thresholds: critical ${without.critical.recall} / ${without.critical.precision}, any harm ${without.anyHarm.recall} / ${without.anyHarm.precision}, dark fiction FP ${without.darkFictionFp}`);
-  return { withAloneThresholds: withAlone, withoutAloneThresholds: without };
+  const withoutNeighbours = judge(true, false);
+  console.error(`without the neighbour check: critical ${withoutNeighbours.critical.recall} / ${withoutNeighbours.critical.precision}, tier 2 alone ${withoutNeighbours.tier2Critical.recall} / ${withoutNeighbours.tier2Critical.precision}`);
+  console.error(`tier 1 + tier 2 on train (tier 2 out of fold, combine max): critical recall ${withAlone.critical.recall} precision ${withAlone.critical.precision} (support ${withAlone.critical.support}; tier 1 alone ${withAlone.tier1Critical.recall} / ${withAlone.tier1Critical.precision}; tier 2 alone ${withAlone.tier2Critical.recall} / ${withAlone.tier2Critical.precision}); any harm ${withAlone.anyHarm.recall} / ${withAlone.anyHarm.precision}; dark fiction FP ${withAlone.darkFictionFp}; without the alone thresholds: critical ${without.critical.recall} / ${without.critical.precision}, any harm ${without.anyHarm.recall} / ${without.anyHarm.precision}, dark fiction FP ${without.darkFictionFp}`);
+  return { withAloneThresholds: withAlone, withoutAloneThresholds: without, withoutNeighbourCheck: withoutNeighbours };
 }
 
 main().catch((err) => {

@@ -56,8 +56,70 @@ export interface Tier2Model {
    * that pool them; absent (models of before session 6): the whole output only.
    */
   pooling?: 'sentences-max';
+  /**
+   * The labelled train outputs tier 2 asks when it judges alone (see `tier2VerdictOf`): each one's whole-output
+   * embedding scaled to unit length and quantised to int8 (`vectors`, base64, `dim` bytes each; only the
+   * direction matters to a cosine) and whether it is critical (`critical`, one `0`/`1` per output). Absent:
+   * no neighbour check (models of before session 8).
+   */
+  neighbours?: { k: number; minCritical: number; vectors: string; critical: string };
   /** How it was trained: items, folds, regularisation, cross-validated figures per head. */
   training: Record<string, unknown>;
+}
+
+/** The neighbour index of a model, decoded once per model object. */
+const neighbourIndexes = new WeakMap<object, { vectors: Int8Array; norms: Float64Array; critical: Uint8Array }>();
+
+function neighbourIndex(model: Tier2Model) {
+  const n = model.neighbours!;
+  let index = neighbourIndexes.get(n);
+  if (!index) {
+    const bytes = Buffer.from(n.vectors, 'base64');
+    const vectors = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    const count = n.critical.length;
+    const norms = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      let s = 0;
+      for (let j = i * model.dim; j < (i + 1) * model.dim; j++) s += vectors[j]! * vectors[j]!;
+      norms[i] = Math.sqrt(s) || 1;
+    }
+    index = { vectors, norms, critical: Uint8Array.from(n.critical, (c) => (c === '1' ? 1 : 0)) };
+    neighbourIndexes.set(n, index);
+  }
+  return index;
+}
+
+/** Quantises one embedding for the neighbour index: unit length is not needed, only the direction (int8, scaled by its largest component). */
+export function quantiseForNeighbours(vector: ArrayLike<number>): Int8Array {
+  let max = 0;
+  for (let i = 0; i < vector.length; i++) max = Math.max(max, Math.abs(vector[i]!));
+  return Int8Array.from(vector as ArrayLike<number>, (v) => Math.round((v / (max || 1)) * 127));
+}
+
+/**
+ * How many of the `k` labelled train outputs nearest (by cosine) to this whole-output embedding are critical:
+ * tier 2's corroboration when it judges alone. Undefined when the model has no neighbour index.
+ */
+export function criticalNeighbours(model: Tier2Model, vector: ArrayLike<number>): number | undefined {
+  if (!model.neighbours) return undefined;
+  const { vectors, norms, critical } = neighbourIndex(model);
+  const k = model.neighbours.k;
+  const best: { sim: number; critical: number }[] = [];
+  let norm = 0;
+  for (let j = 0; j < model.dim; j++) norm += vector[j]! * vector[j]!;
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < critical.length; i++) {
+    let s = 0;
+    const o = i * model.dim;
+    for (let j = 0; j < model.dim; j++) s += vectors[o + j]! * vector[j]!;
+    const sim = s / (norms[i]! * norm);
+    if (best.length < k || sim > best[best.length - 1]!.sim) {
+      best.push({ sim, critical: critical[i]! });
+      best.sort((a, b) => b.sim - a.sim);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.reduce((n, b) => n + b.critical, 0);
 }
 
 /**
@@ -104,6 +166,13 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
   }
   for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
   if (m.pooling !== undefined && m.pooling !== 'sentences-max') throw new Error(`tier 2 model ${file}: pooling: expected "sentences-max" or nothing, got ${JSON.stringify(m.pooling)}`);
+  if (m.neighbours !== undefined) {
+    const n = m.neighbours;
+    if (!Number.isInteger(n.k) || n.k <= 0) throw new Error(`tier 2 model ${file}: neighbours.k: expected a positive integer`);
+    if (!Number.isInteger(n.minCritical) || n.minCritical < 0 || n.minCritical > n.k) throw new Error(`tier 2 model ${file}: neighbours.minCritical: expected an integer in [0, k]`);
+    if (typeof n.critical !== 'string' || !/^[01]+$/.test(n.critical)) throw new Error(`tier 2 model ${file}: neighbours.critical: expected a string of 0 and 1`);
+    if (typeof n.vectors !== 'string' || Buffer.from(n.vectors, 'base64').length !== n.critical.length * m.dim) throw new Error(`tier 2 model ${file}: neighbours.vectors: expected base64 of ${n.critical.length} × ${m.dim} bytes`);
+  }
   for (const head of TIER2_HEADS) {
     const pooling = m.heads[head].pooling;
     if (pooling !== undefined && (pooling !== 'sentences-max' || m.pooling !== 'sentences-max')) throw new Error(`tier 2 model ${file}: heads.${head}.pooling: expected "sentences-max" (with pooling "sentences-max" on the model) or nothing`);
@@ -171,24 +240,54 @@ export interface Tier2Context {
   dismissed?: readonly HarmCategory[];
   /** Tier 1 found harm in the output: false raises each head to its `aloneThreshold`. */
   tier1FoundHarm?: boolean;
+  /**
+   * The harm categories tier 1 found. When it found some, a critical finding of tier 2 in a category that
+   * is not among them is contradicted rather than corroborated (see `tier2VerdictOf`) and graded one level lower.
+   */
+  tier1Categories?: readonly HarmCategory[];
+  /**
+   * How many of the model's `neighbours.k` nearest labelled train outputs are critical (`criticalNeighbours`;
+   * `classifyTier2` computes it). Alone (tier 1 found no harm), a critical finding needs `neighbours.minCritical`
+   * of them, else it is graded one level lower. Undefined: no neighbour check.
+   */
+  criticalNeighbours?: number;
 }
 
 /** Tier 2's context from tier 1's verdict of the same output: the one place the monitor, the benchmark and training derive it. */
 export function tier2Context(text: string, tier1: Pick<GuardrailVerdict, 'harm' | 'fiction_dark'>): Tier2Context {
-  return { criticalAllowed: tier2MayRaiseCritical(text, tier1), dismissed: tier2Dismissed(text, tier1), tier1FoundHarm: tier1.harm.severity !== 'none' };
+  return { criticalAllowed: tier2MayRaiseCritical(text, tier1), dismissed: tier2Dismissed(text, tier1), tier1FoundHarm: tier1.harm.severity !== 'none', tier1Categories: tier1.harm.categories };
+}
+
+/**
+ * Whether tier 1 contradicts tier 2's critical finding in `category`: tier 1 found harm, but of other
+ * categories only. An embedding places every harm aimed at the real player close together — abuse of
+ * the player ("you pathetic loser, no friends in real life"), an illegal how-to (a car hot-wired, a card
+ * skimmer), stalking ("send me a photo of your house") lie near self-harm, weapons and violence — so in
+ * grouped cross-validation on train the critical heads' false alarms were, 11 of 17, such outputs read
+ * as the wrong, critical category, and none was a critical output tier 1 had named otherwise. Where tier 1
+ * names the harm with explainable evidence and tier 2 names another, tier 2's finding is still recorded,
+ * one level lower, instead of starting a rollback on the weaker reading.
+ */
+export function tier2Contradicted(category: HarmCategory, context: Pick<Tier2Context, 'tier1Categories'>): boolean {
+  return (context.tier1Categories?.length ?? 0) > 0 && !context.tier1Categories!.includes(category);
 }
 
 /**
  * The tier-2 verdict of one output from its embedding, or the embeddings of its `tier2Inputs` (harm only). Explanations carry each head's
  * probability as evidence. `criticalAllowed: false` (see `tier2MayRaiseCritical`) grades a critical
- * finding one level lower; `tier1FoundHarm: false` holds each head to its `aloneThreshold`.
+ * finding one level lower, as does a critical category tier 1 contradicts (`tier2Contradicted`) and, alone,
+ * fewer than `neighbours.minCritical` of the nearest labelled train outputs are critical (`criticalNeighbours`);
+ * `tier1FoundHarm: false` holds each head to its `aloneThreshold`.
  */
 export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | ArrayLike<number>[], options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
-  return tier2VerdictOf(model, tier2Probabilities(model, vector), options);
+  const whole = isVectorList(vector) ? vector[0]! : vector;
+  // The neighbours are asked only where they can change the verdict: tier 2 alone.
+  const neighbours = options.tier1FoundHarm === false && options.criticalNeighbours === undefined ? criticalNeighbours(model, whole) : options.criticalNeighbours;
+  return tier2VerdictOf(model, tier2Probabilities(model, vector), { ...options, criticalNeighbours: neighbours });
 }
 
 /** The tier-2 verdict from every head's probability (training judges its out-of-fold probabilities with it). */
-export function tier2VerdictOf(model: Pick<Tier2Model, 'heads'>, p: Record<Tier2Head, number>, options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
+export function tier2VerdictOf(model: Pick<Tier2Model, 'heads' | 'neighbours'>, p: Record<Tier2Head, number>, options: Tier2Context & { severities?: Partial<Record<HarmCategory, Severity>> } = {}): GuardrailVerdict & { probabilities: Record<Tier2Head, number> } {
   const verdict = emptyVerdict();
   let severity: Severity = 'none';
   for (const c of HARM_CATEGORIES) {
@@ -197,12 +296,16 @@ export function tier2VerdictOf(model: Pick<Tier2Model, 'heads'>, p: Record<Tier2
     if (p[c] < threshold || options.dismissed?.includes(c)) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
     const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    // A critical finding needs corroboration: not a story without a real-world frame, not a harm tier 1 named otherwise.
     const storyOnly = graded === 'critical' && options.criticalAllowed === false;
-    const s = storyOnly ? oneBelow(graded) : graded;
+    const contradicted = graded === 'critical' && !storyOnly && tier2Contradicted(c, options);
+    // Alone, the nearest labelled outputs must agree that outputs like this one are critical.
+    const uncorroborated = graded === 'critical' && !storyOnly && !contradicted && options.tier1FoundHarm === false && model.neighbours !== undefined && options.criticalNeighbours !== undefined && options.criticalNeighbours < model.neighbours.minCritical;
+    const s = storyOnly || contradicted || uncorroborated ? oneBelow(graded) : graded;
     if (s === 'none') continue;
     verdict.harm.categories.push(c);
     severity = maxSeverity(severity, s);
-    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
+    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : contradicted ? `tier2.${c}.other_category` : uncorroborated ? `tier2.${c}.neighbours` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
   }
   verdict.harm.severity = severity;
   return { ...verdict, probabilities: p };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { classifyTier1 } from '../../src/guardrails/tier1';
 import { combineVerdicts } from '../../src/guardrails/combine';
 import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
-import { classifyTier2, loadTier2Model, TIER2_HEADS, tier2Context, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { classifyTier2, criticalNeighbours, loadTier2Model, quantiseForNeighbours, TIER2_HEADS, tier2Context, tier2Contradicted, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
@@ -130,6 +130,40 @@ describe('tier 2 model', () => {
     expect(tier2Dismissed(harmful, classifyTier1(harmful))).toEqual([]);
     const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [8, 0], bias: -4, threshold: 0.5 }])) as Tier2Model['heads'];
     expect(classifyTier2({ embeddingsModel: 'm', dim: 2, heads, training: {} }, [1, 0], { dismissed: ['self_harm'] }).harm.categories).not.toContain('self_harm');
+  });
+
+  test('a critical finding in a category tier 1 did not name, where tier 1 named another harm, is graded one level lower', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, h === 'self_harm' ? { weights: [8, 0], bias: -4, threshold: 0.5 } : { weights: [0, 0], bias: -6, threshold: 0.9 }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, training: {} };
+    // Tier 1 named harassment: tier 2's self-harm reading of the same output is recorded as high, not critical.
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, tier1Categories: ['harassment'] })).toMatchObject({ harm: { severity: 'high', categories: ['self_harm'] }, explanations: [{ rule: 'tier2.self_harm.other_category', severity: 'high' }] });
+    // Tier 1 named the same category (corroboration), or found nothing (tier 2 alone, held to its alone threshold): critical.
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, tier1Categories: ['harassment', 'self_harm'] }).harm.severity).toBe('critical');
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: false, tier1Categories: [] }).harm.severity).toBe('critical');
+    expect(tier2Contradicted('self_harm', { tier1Categories: ['privacy'] })).toBe(true);
+    expect(tier2Contradicted('self_harm', {})).toBe(false);
+    const abuse = 'You, the player behind the screen: you are a pathetic loser and everyone in your real life laughs at you.';
+    expect(tier2Context(abuse, classifyTier1(abuse)).tier1Categories).toEqual(classifyTier1(abuse).harm.categories);
+  });
+
+  test('alone, a critical finding needs enough critical outputs among its nearest labelled neighbours', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, h === 'self_harm' ? { weights: [8, 0], bias: -4, threshold: 0.5 } : { weights: [0, 0], bias: -6, threshold: 0.9 }])) as Tier2Model['heads'];
+    // Labelled outputs near (1, 0) are critical, those near (0.7, 0.7) harmless.
+    const labelled = [[1, 0.05], [1, -0.05], [0.95, 0.1], [0.7, 0.7], [0.72, 0.68], [0.68, 0.72]];
+    const neighbours = { k: 3, minCritical: 2, vectors: Buffer.concat(labelled.map((v) => Buffer.from(quantiseForNeighbours(v).buffer))).toString('base64'), critical: '111000' };
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, neighbours, training: {} };
+    expect(criticalNeighbours(model, [1, 0])).toBe(3);
+    expect(criticalNeighbours(model, [0.8, 0.6])).toBe(0);
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: false }).harm.severity).toBe('critical');
+    // sigmoid(8 * 0.8 - 4) = 0.92: the head fires, but the harmless neighbours do not corroborate it.
+    expect(classifyTier2(model, [0.8, 0.6], { tier1FoundHarm: false })).toMatchObject({ harm: { severity: 'high', categories: ['self_harm'] }, explanations: [{ rule: 'tier2.self_harm.neighbours' }] });
+    // Next to tier 1's finding of the same category, tier 1 corroborates it.
+    expect(classifyTier2(model, [0.8, 0.6], { tier1FoundHarm: true, tier1Categories: ['self_harm'] }).harm.severity).toBe('critical');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-'));
+    const file = path.join(dir, 'm.json');
+    const shipped = loadTier2Model();
+    fs.writeFileSync(file, JSON.stringify({ ...shipped, neighbours: { ...neighbours, critical: '1110' } }));
+    expect(() => loadTier2Model(file)).toThrow(/neighbours\.vectors: expected base64 of 4 × 384 bytes/);
   });
 
   test('alone (tier 1 found no harm), a head needs its aloneThreshold; next to a tier-1 finding, its threshold', () => {
