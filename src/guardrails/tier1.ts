@@ -1,4 +1,5 @@
 import * as L from './lexicon';
+import { LexiconPrefilter } from './prefilter';
 import { evidence, insideSpan, normalize, quotedSpans } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
@@ -103,18 +104,31 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
 
 const HEALTHY = new Set<EngagementIndicator>(['encourages_breaks', 'acknowledges_real_life', 'respectful_boundaries']);
 
+/**
+ * The lexicons every output is scanned with (the rules' own patterns and the dark-fiction lexicon): one
+ * pass decides which of them can match, and only those are scanned (session 8: about 5 of these 30 on a
+ * train output). The `near` lexicons are scanned only next to a match, so they are not prefiltered.
+ */
+const PREFILTER = new LexiconPrefilter([...HARM_RULES.map((r) => r.pattern), L.DARK_FICTION, ...ENGAGEMENT_RULES.map((r) => r.pattern)]);
+const NO_MATCHES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
+
 /** Positions of every match of a lexicon in one text, computed once per text. */
 class Matches {
-  private readonly cache = new Map<RegExp, Array<[number, number]>>();
-  constructor(readonly text: string) {}
+  private readonly cache = new Map<RegExp, ReadonlyArray<readonly [number, number]>>();
+  private readonly candidates: Uint32Array;
+  constructor(readonly text: string) {
+    this.candidates = PREFILTER.candidates(text);
+  }
 
-  of(pattern: RegExp): Array<[number, number]> {
+  of(pattern: RegExp): ReadonlyArray<readonly [number, number]> {
     let found = this.cache.get(pattern);
     if (!found) {
-      found = [];
+      if (!PREFILTER.mayMatch(this.candidates, pattern)) return NO_MATCHES;
+      const all: Array<[number, number]> = [];
+      found = all;
       pattern.lastIndex = 0;
       for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
-        found.push([m.index, m[0].length]);
+        all.push([m.index, m[0].length]);
         if (m[0].length === 0) pattern.lastIndex++;
       }
       this.cache.set(pattern, found);
