@@ -183,17 +183,28 @@ class PrefixSearch {
     return branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
   }
 
-  /** ORs into `into` the lexicons of every prefix found in `text`. */
-  search(text: string, into: Uint32Array): void {
+  /** Every position of `text` where a prefix starts, with the lexicons of that prefix and of its own prefixes. */
+  search(text: string, scan: PrefilterScan): void {
     const regex = this.regex;
     if (!regex) return;
     regex.lastIndex = 0;
     for (let m = regex.exec(text); m; m = regex.exec(text)) {
       const bits = this.bits.get(m[1]!)!;
-      for (let w = 0; w < bits.length; w++) into[w]! |= bits[w]!;
+      for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
+      scan.positions.push(m.index);
+      scan.positionBits.push(bits);
       regex.lastIndex = m.index + 1; // the next prefix may start inside this one
     }
   }
+}
+
+/** One text's prefilter pass: the lexicons that may match it, and where their matches may start. */
+export interface PrefilterScan {
+  text: string;
+  bits: Uint32Array;
+  /** Positions where a prefix starts, ascending, and the lexicons it is a prefix of. */
+  positions: number[];
+  positionBits: Uint32Array[];
 }
 
 export class LexiconPrefilter {
@@ -204,6 +215,8 @@ export class LexiconPrefilter {
   private readonly atWordStart: PrefixSearch;
   private readonly anywhereAscii: PrefixSearch;
   private readonly anywhereNonAscii: PrefixSearch;
+  /** Each lexicon with the y flag instead of g: matched at one position. */
+  private readonly sticky: RegExp[] = [];
 
   constructor(lexicons: readonly RegExp[]) {
     this.words = Math.max(1, Math.ceil(lexicons.length / 32));
@@ -214,6 +227,7 @@ export class LexiconPrefilter {
     lexicons.forEach((lexicon, k) => {
       if (this.index.has(lexicon)) return;
       this.index.set(lexicon, k);
+      this.sticky[k] = new RegExp(lexicon.source, `${lexicon.flags.replace('g', '')}y`);
       const alternatives = lexiconPrefixes(lexicon);
       if (!alternatives) {
         this.always[k >> 5]! |= 1 << (k & 31);
@@ -227,19 +241,60 @@ export class LexiconPrefilter {
     this.anywhereNonAscii.compile(false);
   }
 
-  /** The lexicons that may match `text` (a superset of those that do), as a bit set for `mayMatch`. */
-  candidates(text: string): Uint32Array {
-    const bits = this.always.slice();
-    this.atWordStart.search(text, bits);
-    this.anywhereAscii.search(text, bits);
+  /** The prefilter pass over `text`. */
+  scan(text: string): PrefilterScan {
+    const scan: PrefilterScan = { text, bits: this.always.slice(), positions: [], positionBits: [] };
+    this.atWordStart.search(text, scan);
+    const before = scan.positions.length;
+    this.anywhereAscii.search(text, scan);
     // A prefix with a non-ASCII character occurs only in a text that has one.
-    if (NON_ASCII.test(text)) this.anywhereNonAscii.search(text, bits);
-    return bits;
+    if (NON_ASCII.test(text)) this.anywhereNonAscii.search(text, scan);
+    if (scan.positions.length > before && before > 0) {
+      const order = scan.positions.map((_, i) => i).sort((a, b) => scan.positions[a]! - scan.positions[b]!);
+      scan.positions = order.map((i) => scan.positions[i]!);
+      scan.positionBits = order.map((i) => scan.positionBits[i]!);
+    }
+    return scan;
   }
 
-  /** False only when `lexicon` cannot match the text of `candidates`; true for a lexicon this prefilter does not know. */
-  mayMatch(candidates: Uint32Array, lexicon: RegExp): boolean {
+  /** False only when `lexicon` cannot match the scanned text; true for a lexicon this prefilter does not know. */
+  mayMatch(scan: PrefilterScan, lexicon: RegExp): boolean {
     const k = this.index.get(lexicon);
-    return k === undefined || (candidates[k >> 5]! & (1 << (k & 31))) !== 0;
+    return k === undefined || (scan.bits[k >> 5]! & (1 << (k & 31))) !== 0;
+  }
+
+  /**
+   * Every match of `lexicon` in the scanned text as [index, length], the same as its global scan from 0
+   * (undefined for a lexicon this prefilter does not know). A match starts where one of its prefixes does,
+   * so the lexicon is tried, sticky, only at those positions, left to right, each after the last match's end
+   * (what the global scan does, which tries every position): a 1.8 KB answer has a few dozen of them.
+   */
+  matches(scan: PrefilterScan, lexicon: RegExp): Array<[number, number]> | undefined {
+    const k = this.index.get(lexicon);
+    if (k === undefined) return undefined;
+    const found: Array<[number, number]> = [];
+    const word = k >> 5;
+    const bit = 1 << (k & 31);
+    if (!(scan.bits[word]! & bit)) return found;
+    if (this.always[word]! & bit) {
+      lexicon.lastIndex = 0;
+      for (let m = lexicon.exec(scan.text); m; m = lexicon.exec(scan.text)) {
+        found.push([m.index, m[0].length]);
+        if (m[0].length === 0) lexicon.lastIndex++;
+      }
+      return found;
+    }
+    const sticky = this.sticky[k]!;
+    let from = 0;
+    for (let i = 0; i < scan.positions.length; i++) {
+      const at = scan.positions[i]!;
+      if (at < from || !(scan.positionBits[i]![word]! & bit)) continue;
+      sticky.lastIndex = at;
+      const m = sticky.exec(scan.text);
+      if (!m) continue;
+      found.push([at, m[0].length]);
+      from = at + Math.max(1, m[0].length);
+    }
+    return found;
   }
 }

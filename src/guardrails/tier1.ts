@@ -1,5 +1,5 @@
 import * as L from './lexicon';
-import { LexiconPrefilter } from './prefilter';
+import { LexiconPrefilter, type PrefilterScan } from './prefilter';
 import { evidence, insideSpan, normalize, quotedSpans } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
@@ -115,23 +115,27 @@ const NO_MATCHES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
 /** Positions of every match of a lexicon in one text, computed once per text. */
 class Matches {
   private readonly cache = new Map<RegExp, ReadonlyArray<readonly [number, number]>>();
-  private readonly candidates: Uint32Array;
+  private readonly scan: PrefilterScan;
   constructor(readonly text: string) {
-    this.candidates = PREFILTER.candidates(text);
+    this.scan = PREFILTER.scan(text);
   }
 
   of(pattern: RegExp): ReadonlyArray<readonly [number, number]> {
+    if (!PREFILTER.mayMatch(this.scan, pattern)) return NO_MATCHES;
     let found = this.cache.get(pattern);
     if (!found) {
-      if (!PREFILTER.mayMatch(this.candidates, pattern)) return NO_MATCHES;
-      const all: Array<[number, number]> = [];
-      found = all;
-      pattern.lastIndex = 0;
-      for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
-        all.push([m.index, m[0].length]);
-        if (m[0].length === 0) pattern.lastIndex++;
-      }
+      found = PREFILTER.matches(this.scan, pattern) ?? this.all(pattern);
       this.cache.set(pattern, found);
+    }
+    return found;
+  }
+
+  private all(pattern: RegExp): Array<[number, number]> {
+    const found: Array<[number, number]> = [];
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
+      found.push([m.index, m[0].length]);
+      if (m[0].length === 0) pattern.lastIndex++;
     }
     return found;
   }
