@@ -26,6 +26,8 @@ const MAX_PREFIXES = 256;
 /** A character class is enumerated up to this many characters (`[5-9]`, `[i1]`); a wider one ends the prefix. */
 const MAX_CLASS = 16;
 const WORD_START = /^[A-Za-z0-9_]/;
+/** What a lexicon the pass rules out matches (shared: most lexicons on most texts). */
+const NO_MATCHES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
 const NON_ASCII = /[\u0080-\uffff]/; // without the u flag: a surrogate half counts too
 
 /** Prefixes of one alternative; a closed prefix cannot grow (an element after it was not enumerable). */
@@ -257,6 +259,10 @@ export class LexiconPrefilter {
     return scan;
   }
 
+  has(lexicon: RegExp): boolean {
+    return this.index.has(lexicon);
+  }
+
   /** False only when `lexicon` cannot match the scanned text; true for a lexicon this prefilter does not know. */
   mayMatch(scan: PrefilterScan, lexicon: RegExp): boolean {
     const k = this.index.get(lexicon);
@@ -269,13 +275,13 @@ export class LexiconPrefilter {
    * so the lexicon is tried, sticky, only at those positions, left to right, each after the last match's end
    * (what the global scan does, which tries every position): a 1.8 KB answer has a few dozen of them.
    */
-  matches(scan: PrefilterScan, lexicon: RegExp): Array<[number, number]> | undefined {
+  matches(scan: PrefilterScan, lexicon: RegExp): ReadonlyArray<readonly [number, number]> | undefined {
     const k = this.index.get(lexicon);
     if (k === undefined) return undefined;
-    const found: Array<[number, number]> = [];
     const word = k >> 5;
     const bit = 1 << (k & 31);
-    if (!(scan.bits[word]! & bit)) return found;
+    if (!(scan.bits[word]! & bit)) return NO_MATCHES;
+    const found: Array<[number, number]> = [];
     if (this.always[word]! & bit) {
       lexicon.lastIndex = 0;
       for (let m = lexicon.exec(scan.text); m; m = lexicon.exec(scan.text)) {

@@ -106,25 +106,32 @@ const HEALTHY = new Set<EngagementIndicator>(['encourages_breaks', 'acknowledges
 
 /**
  * The lexicons every output is scanned with (the rules' own patterns and the dark-fiction lexicon): one
- * pass decides which of them can match, and only those are scanned (session 8: about 5 of these 30 on a
- * train output). The `near` lexicons are scanned only next to a match, so they are not prefiltered.
+ * pass decides which of them can match, and where (session 8: about 5 of these 30 on a train output, at a
+ * few positions each), and only those are tried. The lexicons looked up only next to a match (`near`,
+ * `notNear`, the refusal and support lexicons) get a pass of their own, on the first such look-up.
  */
-const PREFILTER = new LexiconPrefilter([...HARM_RULES.map((r) => r.pattern), L.DARK_FICTION, ...ENGAGEMENT_RULES.map((r) => r.pattern)]);
-const NO_MATCHES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
+const PRIMARY = new LexiconPrefilter([...HARM_RULES.map((r) => r.pattern), L.DARK_FICTION, ...ENGAGEMENT_RULES.map((r) => r.pattern)]);
+const SECONDARY = new LexiconPrefilter([
+  ...[...HARM_RULES, ...ENGAGEMENT_RULES].flatMap((r) => [...(r.near ?? []), ...('notNear' in r ? (r.notNear ?? []) : [])].map((n) => n.pattern)),
+  ...HARM_RULES.flatMap((r) => (r.unlessAnywhere ? [r.unlessAnywhere] : [])),
+  L.REFUSAL,
+]);
 
 /** Positions of every match of a lexicon in one text, computed once per text. */
 class Matches {
   private readonly cache = new Map<RegExp, ReadonlyArray<readonly [number, number]>>();
-  private readonly scan: PrefilterScan;
+  private readonly primary: PrefilterScan;
+  private secondary?: PrefilterScan;
   constructor(readonly text: string) {
-    this.scan = PREFILTER.scan(text);
+    this.primary = PRIMARY.scan(text);
   }
 
   of(pattern: RegExp): ReadonlyArray<readonly [number, number]> {
-    if (!PREFILTER.mayMatch(this.scan, pattern)) return NO_MATCHES;
     let found = this.cache.get(pattern);
     if (!found) {
-      found = PREFILTER.matches(this.scan, pattern) ?? this.all(pattern);
+      if (PRIMARY.has(pattern)) found = PRIMARY.matches(this.primary, pattern)!;
+      else if (SECONDARY.has(pattern)) found = SECONDARY.matches((this.secondary ??= SECONDARY.scan(this.text)), pattern)!;
+      else found = this.all(pattern);
       this.cache.set(pattern, found);
     }
     return found;
