@@ -12,7 +12,8 @@ import { RegExpParser, type AST } from '@eslint-community/regexpp';
  * alternative of `words()` starts at a word boundary, so its prefixes are searched only at word starts
  * (one regex, `\b(?=(…))`); the others (Japanese, a leading `[`) at every position, the non-ASCII ones
  * only in texts with a non-ASCII character. A lexicon with an alternative whose prefix is empty, or with
- * the `i` or `y` flag, is always run.
+ * the `i` or `y` flag, is always run. The pass also records where each prefix starts, and a lexicon it
+ * lets through is tried, sticky, only at those positions (`matches`).
  */
 
 /**
