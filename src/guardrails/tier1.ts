@@ -1,4 +1,5 @@
 import * as L from './lexicon';
+import { LexiconPrefilter, type PrefilterScan } from './prefilter';
 import { evidence, insideSpan, normalize, quotedSpans } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
@@ -103,21 +104,45 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
 
 const HEALTHY = new Set<EngagementIndicator>(['encourages_breaks', 'acknowledges_real_life', 'respectful_boundaries']);
 
+/**
+ * The lexicons every output is scanned with (the rules' own patterns and the dark-fiction lexicon): one
+ * pass decides which of them can match, and where (session 8: about 5 of these 30 on a train output, at a
+ * few positions each), and only those are tried. The lexicons looked up only next to a match (`near`,
+ * `notNear`, the refusal and support lexicons) get a pass of their own, on the first such look-up.
+ */
+const PRIMARY = new LexiconPrefilter([...HARM_RULES.map((r) => r.pattern), L.DARK_FICTION, ...ENGAGEMENT_RULES.map((r) => r.pattern)]);
+const SECONDARY = new LexiconPrefilter([
+  ...[...HARM_RULES, ...ENGAGEMENT_RULES].flatMap((r) => [...(r.near ?? []), ...('notNear' in r ? (r.notNear ?? []) : [])].map((n) => n.pattern)),
+  ...HARM_RULES.flatMap((r) => (r.unlessAnywhere ? [r.unlessAnywhere] : [])),
+  L.REFUSAL,
+]);
+
 /** Positions of every match of a lexicon in one text, computed once per text. */
 class Matches {
-  private readonly cache = new Map<RegExp, Array<[number, number]>>();
-  constructor(readonly text: string) {}
+  private readonly cache = new Map<RegExp, ReadonlyArray<readonly [number, number]>>();
+  private readonly primary: PrefilterScan;
+  private secondary?: PrefilterScan;
+  constructor(readonly text: string) {
+    this.primary = PRIMARY.scan(text);
+  }
 
-  of(pattern: RegExp): Array<[number, number]> {
+  of(pattern: RegExp): ReadonlyArray<readonly [number, number]> {
     let found = this.cache.get(pattern);
     if (!found) {
-      found = [];
-      pattern.lastIndex = 0;
-      for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
-        found.push([m.index, m[0].length]);
-        if (m[0].length === 0) pattern.lastIndex++;
-      }
+      if (PRIMARY.has(pattern)) found = PRIMARY.matches(this.primary, pattern)!;
+      else if (SECONDARY.has(pattern)) found = SECONDARY.matches((this.secondary ??= SECONDARY.scan(this.text)), pattern)!;
+      else found = this.all(pattern);
       this.cache.set(pattern, found);
+    }
+    return found;
+  }
+
+  private all(pattern: RegExp): Array<[number, number]> {
+    const found: Array<[number, number]> = [];
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(this.text); m; m = pattern.exec(this.text)) {
+      found.push([m.index, m[0].length]);
+      if (m[0].length === 0) pattern.lastIndex++;
     }
     return found;
   }
