@@ -544,10 +544,17 @@ function judge(perRate: RateResult[], streams: RateResult | undefined, overload:
     verdict(streams && (streams.added_ttft_p50_ms ?? Infinity) <= 1, `streams at ${streams?.rate ?? '—'}/s: added time to first token p50 ≤ 1 ms (${streams?.added_ttft_p50_ms} ms)`),
     verdict(long && long.errors === 0 && long.rows_logged === long.requests, `${longRate}/s for ${long?.total_s} s (${long?.rounds} rounds of ${long?.duration_s} s): 0 errors (${long?.errors}) and every call logged (${long?.rows_logged}/${long?.requests})`),
     verdict(long && long.added_p50_ms <= 2 && long.added_p99_ms <= 2 * long.proxy_added_p99_ms, `${longRate}/s: added p50 ≤ 2 ms (${long?.added_p50_ms}) and p99 within 2× the bare proxy's (${long?.added_p99_ms} vs ${long?.proxy_added_p99_ms} ms)`),
-    verdict(overload && overload.shed > 0 && overload.shed_p99_ms <= 5 && overload.other_errors === 0, `overload ${overload?.rate}/s: excess shed with 503 within 5 ms (${overload?.shed} shed, p99 ${overload?.shed_p99_ms} ms; other errors ${overload?.other_errors})`),
-    verdict(overload && overload.admitted_p99_ms <= 2 * overload.normal_p99_ms, `overload: admitted p99 within 2× normal (${overload?.admitted_p99_ms} vs ${overload?.normal_p99_ms} ms)`),
-    verdict(overload && overload.rows_logged === overload.requests - overload.shed && overload.shed_rows_logged === overload.shed, `overload: every admitted and shed call logged (${overload?.rows_logged}/${overload && overload.requests - overload.shed} admitted, ${overload?.shed_rows_logged}/${overload?.shed} shed)`),
-    verdict(overload && overload.after_burst_errors === 0 && overload.after_burst_p99_ms <= 2 * overload.normal_p99_ms, `first second after the burst: normal (p99 ${overload?.after_burst_p99_ms} ms, errors ${overload?.after_burst_errors})`),
+    ...(overload ? overloadVerdicts(overload, verdict) : [verdict(undefined, 'overload (its four targets): not run, no rate met the capacity targets (`--overload-base-rate R` runs it at 2 × R anyway)')]),
+  ];
+}
+
+/** The overload phase's targets, judged only when it ran (its figures would otherwise print as undefined). */
+function overloadVerdicts(overload: OverloadResult, verdict: (ok: boolean | undefined, what: string) => { met: boolean | null; what: string }) {
+  return [
+    verdict(overload.shed > 0 && overload.shed_p99_ms <= 5 && overload.other_errors === 0, `overload ${overload.rate}/s: excess shed with 503 within 5 ms (${overload.shed} shed, p99 ${overload.shed_p99_ms} ms; other errors ${overload.other_errors})`),
+    verdict(overload.admitted_p99_ms <= 2 * overload.normal_p99_ms, `overload: admitted p99 within 2× normal (${overload.admitted_p99_ms} vs ${overload.normal_p99_ms} ms)`),
+    verdict(overload.rows_logged === overload.requests - overload.shed && overload.shed_rows_logged === overload.shed, `overload: every admitted and shed call logged (${overload.rows_logged}/${overload.requests - overload.shed} admitted, ${overload.shed_rows_logged}/${overload.shed} shed)`),
+    verdict(overload.after_burst_errors === 0 && overload.after_burst_p99_ms <= 2 * overload.normal_p99_ms, `first second after the burst: normal (p99 ${overload.after_burst_p99_ms} ms, errors ${overload.after_burst_errors})`),
   ];
 }
 
