@@ -349,16 +349,12 @@ export class ChatHandler {
     return { requestId, useCaseId: ctx.route.useCaseId, modelId: model.id, modelName: model.name, role, allocationVersion: ctx.route.version, messages: ctx.applied.params.messages, guardrails: ctx.route.guardrails };
   }
 
-  private async judge(gctx: GuardrailContext, output: string, logId: string): Promise<Judged> {
-    return this.judgeNow(gctx, output, logId);
-  }
-
   /**
    * The answer's verdict, synchronously when the guardrail answers synchronously (tier 1 does): the
    * plain call's hot path then takes no promise and no microtask hop to judge; a guardrail that
    * answers with a promise gets one.
    */
-  private judgeNow(gctx: GuardrailContext, output: string, logId: string): Judged | Promise<Judged> {
+  private judge(gctx: GuardrailContext, output: string, logId: string): Judged | Promise<Judged> {
     const guardrail = this.deps.guardrail;
     if (!guardrail) return { verdict: PASS, label: 'pass' };
     let checked: GuardrailVerdict | Promise<GuardrailVerdict>;
@@ -523,7 +519,7 @@ export class ChatHandler {
     } catch (err) {
       return this.failed(ctx, reply, err, signal);
     }
-    let judged = this.deps.guardrail ? this.judgeNow(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId) : NO_GUARDRAIL;
+    let judged = this.deps.guardrail ? this.judge(this.guardrailContext(ctx, ctx.model, ctx.role, ctx.requestId), result.content, ctx.requestId) : NO_GUARDRAIL;
     if (judged instanceof Promise) judged = await judged;
     const { verdict, label } = judged;
     let content = result.content;

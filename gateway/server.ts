@@ -217,44 +217,52 @@ function feedbackHandler(parts: { prisma: PrismaClient; limiter: KeyLimiter; log
 
 /** API-key auth of the route actually dispatched (a route-level preHandler, not a URL-prefix check). */
 function keyAuthentication(requireApiKey: boolean, cache: RegistryCache, limiter: KeyLimiter, clock: () => number) {
-  async function authenticate(req: FastifyRequest, scope: ApiKeyScope): Promise<ApiKeyRecord> {
-    const key = presentedKey(req.headers);
-    if (!requireApiKey) {
-      if (!key) return ANONYMOUS;
-    }
-    if (!key) throw new ApiKeyError(401, 'missing API key: send "Authorization: Bearer mms_…"');
-    const record = cache.keyFor(key) ?? (await cache.lookupMissingKey(key));
-    if (!record) throw new ApiKeyError(401, 'invalid API key');
+  /** A known key's record, once it is unexpired, holds the scope, and is counted as used. */
+  function admitted(record: ApiKeyRecord, scope: ApiKeyScope): ApiKeyRecord {
     authorize(checkNotExpired(record, clock()), scope);
     limiter.touch(record.id);
     return record;
   }
+  /**
+   * The caller's key record: synchronously when the key is in memory (the hot path), a promise only when
+   * the database must be asked for a key not loaded yet.
+   */
+  function authenticate(req: FastifyRequest, scope: ApiKeyScope): ApiKeyRecord | Promise<ApiKeyRecord> {
+    const key = presentedKey(req.headers);
+    if (!key) {
+      if (!requireApiKey) return ANONYMOUS;
+      throw new ApiKeyError(401, 'missing API key: send "Authorization: Bearer mms_…"');
+    }
+    const known = cache.keyFor(key);
+    if (known) return admitted(known, scope);
+    return cache.lookupMissingKey(key).then((record) => {
+      if (!record) throw new ApiKeyError(401, 'invalid API key');
+      return admitted(record, scope);
+    });
+  }
   const keyOf = (req: FastifyRequest) => (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey;
+  const remember = (req: FastifyRequest, record: ApiKeyRecord) => ((req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = record);
   /**
    * A callback hook, not an async one: a key already in memory is checked synchronously and the route
    * runs in the same tick (an async hook costs a promise and a microtask hop per call); only a key not
    * loaded yet waits for the database.
    */
   const requireScope = (scope: ApiKeyScope) => (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    const presented = presentedKey(req.headers);
-    const known = presented ? cache.keyFor(presented) : requireApiKey ? undefined : ANONYMOUS;
-    if (!known) {
-      authenticate(req, scope).then((record) => {
-        (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = record;
-        done();
-      }, done);
-      return;
-    }
+    let record: ApiKeyRecord | Promise<ApiKeyRecord>;
     try {
-      if (known !== ANONYMOUS) {
-        authorize(checkNotExpired(known, clock()), scope);
-        limiter.touch(known.id);
-      }
+      record = authenticate(req, scope);
     } catch (err) {
       done(err as Error);
       return;
     }
-    (req as FastifyRequest & { mmsKey?: ApiKeyRecord }).mmsKey = known;
+    if (record instanceof Promise) {
+      record.then((r) => {
+        remember(req, r);
+        done();
+      }, done);
+      return;
+    }
+    remember(req, record);
     done();
   };
 
