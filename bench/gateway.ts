@@ -499,28 +499,82 @@ async function measureOverload(stack: Stack, goodRate: number, normal: RateResul
 type OverloadResult = Awaited<ReturnType<typeof measureOverload>>;
 
 /**
+ * CPU ticks of the bench's embedded PostgreSQL: the postmaster with the children it has reaped (a
+ * backend that exits moves its time into the postmaster's cutime/cstime, so the sum never loses it)
+ * plus its live backends. Undefined when DATABASE_URL names another server (its CPU is not on /proc).
+ */
+function postgresTicks(): number | undefined {
+  if (process.env.DATABASE_URL) return undefined;
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(path.join(stateDir, 'bench', 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  const fieldsOf = (pid: number | string) => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const own = fieldsOf(postmaster);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]); // utime stime cutime cstime
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = fieldsOf(entry);
+      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]); // ppid, utime, stime
+    } catch {
+      // exited meanwhile: its time is in the postmaster's cutime now
+    }
+  }
+  return ticks;
+}
+
+/** The load generator's own CPU (this process), in the ticks /proc uses (10 ms). */
+const loadGeneratorTicks = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 10_000;
+};
+
+/**
  * CPU time per call (user + system, from /proc, i.e. the target's own process.cpuUsage()), over `calls`
  * calls at `rate` and until every row is logged: a figure that holds on a loaded machine, unlike
  * latency. The gateway's main thread is shown apart from its other threads (log thread, GC, libuv).
- * Three alternating rounds of gateway and bare proxy; medians.
+ * Three rounds of direct, gateway and bare proxy in rotating order; medians. Each run also counts what
+ * the rest of the machine spent on its calls (the load generator, the fake upstream and, for the
+ * gateway, PostgreSQL): their sum is the whole machine's CPU per call, and the cores divided by it is
+ * the highest rate this host could serve even if nothing ever waited (its ceiling).
  */
 async function measureCpuPerCall(stack: Stack, calls: number, rate: number, stream: boolean) {
-  const targets = ['gateway', 'proxy'] as const;
-  const samples: Record<(typeof targets)[number], Array<{ total: number; main: number; errors: number }>> = { gateway: [], proxy: [] };
+  const targets = ['direct', 'gateway', 'proxy'] as const;
+  type Sample = { total: number; main: number; upstream: number; loadGenerator: number; postgres: number | undefined; machine: number; errors: number };
+  const samples: Record<(typeof targets)[number], Sample[]> = { direct: [], gateway: [], proxy: [] };
+  const upstreamPid = stack.targets.direct.pid;
   for (let r = 0; r < 3; r++) {
-    for (const target of r % 2 ? [...targets].reverse() : targets) {
+    for (let k = 0; k < targets.length; k++) {
+      const target = targets[(r + k) % targets.length]!;
       const pid = stack.targets[target].pid;
       const total0 = cpuTicks(pid);
       const main0 = cpuTicks(pid, pid);
+      const upstream0 = cpuTicks(upstreamPid);
+      const loadGenerator0 = loadGeneratorTicks();
+      const postgres0 = postgresTicks();
       const result = await run(stack, target, rate, calls / rate, stream);
+      const postgres1 = postgresTicks();
       // Ticks are 10 ms (CLK_TCK 100): µs per call = ticks × 10,000 / calls.
       const perCall = (ticks: number) => round((ticks * 10_000) / result.requests, 1);
-      const sample = { total: perCall(cpuTicks(pid) - total0), main: perCall(cpuTicks(pid, pid) - main0), errors: result.errors + result.shed.count };
+      // "direct" has no process between the load generator and the upstream: its own figure is the upstream's.
+      const total = target === 'direct' ? 0 : perCall(cpuTicks(pid) - total0);
+      const upstream = perCall(cpuTicks(upstreamPid) - upstream0);
+      const loadGenerator = perCall(loadGeneratorTicks() - loadGenerator0);
+      const postgres = postgres0 === undefined || postgres1 === undefined ? undefined : perCall(postgres1 - postgres0);
+      const sample: Sample = { total, main: target === 'direct' ? 0 : perCall(cpuTicks(pid, pid) - main0), upstream, loadGenerator, postgres, machine: round(total + upstream + loadGenerator + (postgres ?? 0), 1), errors: result.errors + result.shed.count };
       samples[target].push(sample);
-      log(`  cpu round ${r + 1} ${target}: ${sample.total} µs per call (main thread ${sample.main} µs), errors ${sample.errors}`);
+      log(`  cpu round ${r + 1} ${target}: ${target === 'direct' ? '' : `${sample.total} µs per call (main thread ${sample.main} µs); `}upstream ${upstream} µs, load generator ${loadGenerator} µs, PostgreSQL ${postgres ?? 'not measured'} µs; machine ${sample.machine} µs per call; errors ${sample.errors}`);
     }
   }
-  const med = (target: (typeof targets)[number], k: 'total' | 'main') => round(median(samples[target].map((x) => x[k])), 1);
+  const med = (target: (typeof targets)[number], k: 'total' | 'main' | 'machine' | 'upstream' | 'loadGenerator' | 'postgres') => round(median(samples[target].map((x) => x[k] ?? 0)), 1);
+  const cores = os.cpus().length;
+  const ceiling = (target: (typeof targets)[number]) => Math.floor((cores * 1_000_000) / med(target, 'machine'));
   return {
     calls,
     rate,
@@ -528,6 +582,13 @@ async function measureCpuPerCall(stack: Stack, calls: number, rate: number, stre
     gateway_cpu_us_per_call: med('gateway', 'total'),
     gateway_main_thread_cpu_us_per_call: med('gateway', 'main'),
     proxy_cpu_us_per_call: med('proxy', 'total'),
+    /** The whole machine per call (target + upstream + load generator + PostgreSQL), per target. */
+    machine_cpu_us_per_call: { direct: med('direct', 'machine'), gateway: med('gateway', 'machine'), proxy: med('proxy', 'machine') },
+    upstream_cpu_us_per_call: med('direct', 'upstream'),
+    load_generator_cpu_us_per_call: med('direct', 'loadGenerator'),
+    postgres_cpu_us_per_call_gateway: samples.gateway.some((x) => x.postgres === undefined) ? null : med('gateway', 'postgres'),
+    /** cores × 1 s / machine CPU per call: no rate above this can be served on this host, whatever the latency. */
+    ceiling_calls_per_s: { cores, direct: ceiling('direct'), gateway: ceiling('gateway'), proxy: ceiling('proxy') },
     errors: samples.gateway.reduce((s, x) => s + x.errors, 0),
   };
 }
@@ -587,6 +648,8 @@ async function main() {
     if (options.cpuPerCall) {
       const cpu = await measureCpuPerCall(stack, options.cpuPerCall, options.cpuRate, options.cpuStream);
       log(`cpu per call (${cpu.calls} ${cpu.stream ? 'streamed ' : ''}calls at ${cpu.rate}/s, medians of 3 rounds): gateway ${cpu.gateway_cpu_us_per_call} µs (main thread ${cpu.gateway_main_thread_cpu_us_per_call} µs), bare proxy ${cpu.proxy_cpu_us_per_call} µs; gateway errors ${cpu.errors}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      log(`whole machine per call (load generator + upstream + target + PostgreSQL): direct ${cpu.machine_cpu_us_per_call.direct} µs, bare proxy ${cpu.machine_cpu_us_per_call.proxy} µs, gateway ${cpu.machine_cpu_us_per_call.gateway} µs (PostgreSQL ${cpu.postgres_cpu_us_per_call_gateway ?? 'not measured'} µs of it)`);
+      log(`ceiling of this host (${cpu.ceiling_calls_per_s.cores} cores ÷ machine CPU per call, nothing waiting): direct ${cpu.ceiling_calls_per_s.direct}/s, bare proxy ${cpu.ceiling_calls_per_s.proxy}/s, gateway ${cpu.ceiling_calls_per_s.gateway}/s`);
       await stopGateway(stack, options, {});
       if (options.json) process.stdout.write(`${JSON.stringify({ cpu_per_call: cpu, limits: options.limits, loadavg_at_end: os.loadavg().map((l) => round(l, 2)), command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim() })}\n`);
       return;
