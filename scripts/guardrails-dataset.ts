@@ -5,6 +5,8 @@
  * since session 7 (see main()).
  * The third holdout (holdout-3-source/*.txt, session 7, written by someone who never read the lexicons,
  * rules or training sources, and hidden from whoever tunes them) goes to holdout-3.jsonl, every item.
+ * The fourth holdout (holdout-4-source/*.txt, session 9, written before any rule change of that session and
+ * committed before any figure on it) goes to holdout-4.jsonl, every item.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -184,8 +186,11 @@ function main() {
   // The third holdout (session 7): hand-written only, every item held out, nothing tuned on it.
   const holdout3Dir = path.join(DATA_DIR, 'holdout-3-source');
   for (const f of fs.readdirSync(holdout3Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout3-${f}`, fs.readFileSync(path.join(holdout3Dir, f), 'utf8'), 'holdout-3').map((item) => ({ ...item, origin: 'hand' })));
+  // The fourth holdout (session 9): hand-written only, every item held out, nothing tuned on it.
+  const holdout4Dir = path.join(DATA_DIR, 'holdout-4-source');
+  for (const f of fs.readdirSync(holdout4Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout4-${f}`, fs.readFileSync(path.join(holdout4Dir, f), 'utf8'), 'holdout-4').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-3': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-3': [], 'holdout-4': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);
