@@ -81,6 +81,7 @@ export const HARM_RULES: readonly HarmRule[] = [
   { id: 'hate.dehumanising_real_group', category: 'hate', strength: 'full', pattern: L.PROTECTED_GROUP, near: [near(L.DEHUMANISING, 0, 60)] },
   { id: 'hate.slur', category: 'hate', strength: 'full', pattern: L.SLUR },
   { id: 'harassment.insult_to_real_player', category: 'harassment', strength: 'full', pattern: L.INSULT, negatable: true, near: [near(L.REAL_PLAYER, 200, 200)] },
+  { id: 'harassment.insult_in_real_frame', category: 'harassment', strength: 'full', pattern: L.INSULT_BROAD, negatable: true, dialogueExcusable: true, near: [strongRealFrame(200, 200)] },
   { id: 'harassment.mocking_real_player', category: 'harassment', strength: 'weak', pattern: L.MOCKERY, negatable: true },
   { id: 'harassment.targeted_abuse', category: 'harassment', strength: 'full', pattern: L.TARGETED_ABUSE, negatable: true },
   { id: 'harassment.sexual_request', category: 'harassment', strength: 'full', pattern: L.SEXUAL_REQUEST },
@@ -94,7 +95,7 @@ export const HARM_RULES: readonly HarmRule[] = [
 
 export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession' },
-  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [near(L.OBSESSION, 40, 40), near(L.MANIPULATION, 40, 40)] },
+  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [near(L.OBSESSION, 40, 40), near(L.MANIPULATION, 40, 40), near(L.FOMO, 0, 0)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
   { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
   { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
