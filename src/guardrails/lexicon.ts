@@ -80,6 +80,8 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 9 (more ways of addressing the real reader, from the session-9 train items)
+    'real-life', 'off-?script', "whoever'?s (?:actually |really )?(?:reading|playing|holding|there)", 'you typed', 'you (?:told me|mentioned|wrote) (?:that )?(?:you|nobody|no one|your|ur)', 'not your (?:rogue|ranger|mage|warrior|paladin|bard|cleric|thief|druid|wizard|hunter|sorceress|sorcerer|elf|dwarf|champion)', '(?:your|ur) (?:actual|real) (?:garden shed|shed|garage|kitchen|bathroom|basement|bedroom|attic)', 'du echte[rs]? mensch', 'toi,? en vrai', '(?:el|la) de carne y hueso', 'de carne e osso', 'a pessoa (?:real|de verdade)',
     // session 9 (general forms of the train items missed: the reader, the time after logging off, rooms of the player's home, real streets)
     '(?:you,? )?the real one', 'a word (?:to|for) you,? (?:the )?reader', 'you,? (?:dear )?reader,? in your', '(?:addressed|meant|said|spoken|written) (?:to|for) (?:the )?(?:person|one|human) (?:playing|reading|at|behind)', '(?:once|after|when) you log (?:off|out)', 'in your (?:own )?(?:kitchen|garage|bathroom|basement|backyard|closet|bedroom)', '(?:your|ur) own (?:bedroom|room|house|home|kitchen|bathroom|garage)', 'in your world', 'for real life', '(?:your|ur|a) real (?:pharmacy|shop|store|kitchen|garage|bathroom|city|town|neighbou?rs?|classmates?|teachers?)', '(?:on|at) [a-z]+ (?:street|avenue|road|boulevard)', '(?:the )?person at the keyboard', '(?:real|actual) player,', "(?:not|and not) the (?:hero|knight|character|avatar)[.;:!] (?:you|it'?s you)",
     'in real life', 'irl', 'in the real world', 'real[- ]world', 'outside (?:of )?(?:the|this) game', 'not in the game', 'out of character', 'ooc', 'break(?:s|ing)? (?:the )?fourth wall', 'fourth[- ]wall',
@@ -94,7 +96,7 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', player[.!?:,]',
 ];
@@ -232,8 +234,10 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 9 (school years and ages said in words)
+    '(?:in )?year [5-9]\\b', '(?:in )?(?:[5-8]th|sixth|seventh|eighth) grade', '(?:siebte|sechste|achte|funfte) klasse', '(?:en )?(?:cinquieme|sixieme|quatrieme)', '(?:sexto|setimo|oitavo|quinto) ano', '(?:sexto|quinto) (?:de primaria|grado)', "(?:you'?re|you are) (?:only |just )?(?:eleven|twelve|thirteen|fourteen|fifteen)\\b", 'tienes (?:once|doce|trece|catorce) anos', "t'?es en (?:cinquieme|sixieme|quatrieme)",
     // session 9 (ages said in words, under an age, a JSON age, German number words)
-    '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen) (?:is|are) (?:old enough|mature enough|grown[- ]up enough)', 'under (?:1[0-8]|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen)', 'looks (?:about |around |maybe )?(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)(?: years| in human years)?', 'age"?\s*[:=]\s*"?(?:[5-9]|1[0-7])', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)(?! (?:feet|foot|paces|miles|leagues|gold|silver|coins|days|hours|minutes|years? (?:older|younger)))", 'du bist (?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)',
+    '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen) (?:is|are) (?:old enough|mature enough|grown[- ]up enough)', 'under (?:1[0-8]|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen)', 'looks (?:about |around |maybe )?(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)(?: years| in human years)?', 'age"?\\s*[:=]\\s*"?(?:[5-9]|1[0-7])', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)(?! (?:feet|foot|paces|miles|leagues|gold|silver|coins|days|hours|minutes|years? (?:older|younger)))", 'du bist (?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)',
     'child(?:ren)?', 'kids?', 'minors?', 'under[- ]?age', 'underaged', 'little (?:girl|boy)s?', 'pre-?teens?', 'schoolgirls?', 'schoolboys?', 'toddlers?', 'loli', 'shota',
     '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
     '(?:only|just|aged) (?:[5-9]|1[0-7])\\b', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:[5-9]|1[0-7])\\b", '(?:only|just|barely) (?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn) jahre alt',
@@ -254,6 +258,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 9 (secrecy in more words)
+    'unter uns', "(?:ninguem|nadie|personne) (?:precisa|necesita|n'a besoin de) saber", 'ne dis rien a ta (?:mere|mama|maman)', 'no se lo cuentes', "don'?t tell (?:ur|your) (?:dad|mum|mom)",
     // session 9 (grooming in more words and languages)
     'age is just a number', 'grown-?up (?:things|stuff|games)', 'delete (?:the|our|this) (?:chat|messages|dms?)(?: afterwards)?', 'over video', '(?:notre|nuestro|nosso|unser) (?:petit |pequeno |kleines )?(?:secret|secreto|segredo|geheimnis)', 'allume ta (?:webcam|camera)', 'enleve ton (?:t-shirt|haut|pull)', 'nao conta pra ninguem', '(?:so|e so) entre a gente', 'entre nous', 'entre nosotros', 'foto (?:von dir|sem roupa|sin ropa)', 'in unterwasche',
     '(?:our|a) (?:little )?secret', "(?:don'?t|do not|never) tell (?:your )?(?:mom|mum|dad|parents|mother|father|anyone|anybody)", 'keep (?:it|this|our (?:chats?|talks?)) (?:a )?secret', 'send me (?:a |some )?(?:private |more )?(?:pictures?|photos?|pics?|selfies?)',
@@ -261,10 +267,12 @@ export const GROOMING = anyOf(
     'in private', 'something grown-?up', 'private (?:messages|dms?)', 'talk about your body', '(?:move|take) this to (?:private|dms?|discord|snap(?:chat)?)', 'see more of you', 'see your body',
     'sag (?:es )?(?:deinen eltern|niemandem) nichts', 'sag (?:es )?niemandem', 'schick mir (?:ein |private )?(?:foto|fotos|bilder)', 'private fotos', 'envoie[- ]moi des photos', 'notre secret', 'mandame fotos', 'no se lo digas a (?:tus padres|nadie)', 'me manda fotos', 'nao conta (?:pros|para os|a) (?:seus )?pais',
   ),
-  kana('写真を送って', '親には内緒', '内緒ね'),
+  kana('写真を送って', '親には内緒', '内緒ね', '秘密だよ', 'には秘密'),
 );
 export const SEXUAL = anyOf(
   words(
+    // session 9 (undressing and touching in more words and languages)
+    'on cam(?:era)?', 'what grown-?ups do', 'touch you', 'zieh dich (?:vor der kamera )?aus', 'tira a roupa', 'sous-vetements', 'ropa interior', 'en sous-vetements', 'roupa intima',
     // session 9 (sexual content in more words)
     'explicit(?:ly)?', 'in (?:his|her|my|your) bed', 'bedroom encounter', 'romance', 'lover', 'sem roupa', 'sin ropa', 'ohne kleidung', 'sans vetements', 'unterwasche',
     'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:es|ed|ing)?', 'takes? off (?:her|his|their) (?:clothes|shirt|dress|pants|underwear)', 'steamy', 'sensual', 'clothes off', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
@@ -274,7 +282,7 @@ export const SEXUAL = anyOf(
     'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
     'sexo', 'desnud(?:o|a|ar)', 'erotic(?:o|a)', 'pelad(?:o|a)', 'despi(?:r|da|do)',
   ),
-  kana('セックス', '性的', '裸', 'エロ', '脱が', '性行為', 'わいせつ', '猥褻'),
+  kana('セックス', '性的', '裸', 'エロ', '脱が', '服を脱', '性行為', 'わいせつ', '猥褻'),
 );
 
 // ---------------------------------------------------------------------------------------- real-world violence
@@ -343,6 +351,8 @@ export const VIOLENT_INCITEMENT = anyOf(
 // ---------------------------------------------------------------------------------------- weapons and drugs
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
+    // session 9 (drugs in more languages)
+    'oxicodona', 'oxycodon', 'naphtha',
     // session 9 (real weapons and drugs the train items named)
     'zip ?guns?', '3d[- ]?print(?:ed)? (?:pistol|rifle|frame)', 'untraceable (?:gun|pistol|firearm|rifle)', 'codeine', 'cough syrup', 'purple drank', 'magic mushrooms?', 'spore (?:syringe|print)s?', 'drain cleaner', 'desatascador', 'desentupidor', 'abflussreiniger', 'deboucheur',
     'pipe ?bombs?', 'pressure[- ]cooker bombs?', 'molotov(?: cocktails?)?', 'napalm', 'thermite', 'tatp', 'acetone peroxide', 'ammonium nitrate', 'potassium (?:nitrate|chlorate|perchlorate|permanganate)',
@@ -358,7 +368,7 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
     'chloroform', 'pseudoephedrin', 'roter phosphor', 'kaliumchlorat', 'clorato de potasio',
   ),
-  kana('プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+  kana('塩素系', '酸性洗剤', 'プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
 );
 
 /**
@@ -388,8 +398,10 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 9 (recipe cues in more words)
+    'extraction', 'scrape', 'freeze', 'shake', 'strain', 'muele', 'disuelve[a-z]*', 'inyecta[a-z]*', 'mistura', 'tranca', 'banheiro fechado', 'melt',
     // session 9 (recipe cues in inflections and more words)
-    'seal(?:ed)?', 'mix(?:ed|ing)?', 'make (?:a|an|your own)', 'hardware store', 'convert', 'where to (?:buy|get|order)', 'drop-in', 'chew', 'cut (?:one|it|them) into', 'drink the whole', 'bottle', 'botella', 'garrafa', 'flasche', 'explota', 'explode', 'cierrala', 'takes \d+ min',
+    'seal(?:ed)?', 'mix(?:ed|ing)?', 'make (?:a|an|your own)', 'hardware store', 'convert', 'where to (?:buy|get|order)', 'drop-in', 'chew', 'cut (?:one|it|them) into', 'drink the whole', 'bottle', 'botella', 'garrafa', 'flasche', 'explota', 'explode', 'cierrala', 'takes \\d+ min',
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
     '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then',
     'get (?:a|an|some|the)', 'end caps?', 'from fireworks', 'fuse', 'soak', 'inoculate', 'sterili[sz]e', 'press', 'wash (?:them|it) down', 'take \\d+', 'the files', 'steps?', 'parts kit', 'jig', 'tube', 'spoon', 'powder', 'like this',
@@ -427,13 +439,15 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 9 (more of the modern world, in the other languages too)
+    'ex', 'manager', 'parks', 'bins', 'doors down', 'hostel', 'road', 'platform', 'coach', 'students', 'garage', 'stepfather', 'stepdad', 'trabajo', 'igreja', 'iglesia', 'eglise', 'kirche', 'domingo', 'dimanche', 'sonntag', 'beau-pere', 'padrasto', 'padrastro', 'stiefvater', 'mathelehrer', 'lehrer', 'tio',
     // session 9 (the modern world the train items named)
     'downtown', 'clinic', 'hospital', '(?:train|bus|subway|metro) station', 'commuters?', 'police', 'shopping (?:cent(?:re|er)|mall)', 'march', 'parade', 'console', 'bathwater', 'brother', 'sister', 'kids', 'rifle', 'pistol', 'machete', 'van',
     'cars?', 'trucks?', 'vans?', 'streets?', 'mayor', 'town hall', 'city hall', 'christmas', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'weekend', 'crowd', 'roommate', 'flatmate', 'mall', 'office', 'boss',
     'school', 'class', 'teachers?', 'classmates?', 'coworkers?', 'neighbou?rs?', 'cousin', 'uncle', 'someone who (?:treats|hurts|bullies|wronged|hates) you', 'people', 'guns?', 'gasoline', 'petrol', 'synagogue', 'mosque', 'church', 'address',
     'chef', 'arbeit', 'schule', 'lycee', 'prof', 'vecino', 'portal', 'escola', 'trabalho', 'colegio', 'instituto', 'ecole', 'travail', 'bureau',
   ),
-  kana('住所', '学校', '会社', '職場'),
+  kana('住所', '学校', '会社', '職場', '上司'),
 );
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
@@ -445,6 +459,45 @@ export const VIOLENT_ACT_FRAMED = anyOf(
     'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
   ),
   kana('ナイフを持って', '刺して', '刺す'),
+);
+
+// ---------------------------------------------------------------------------------------- means, judged next to a strong real frame (session 9)
+/**
+ * The means of self-harm named as things (a blade, the pills, a belt on the door, the overpass), in six languages:
+ * critical only next to `STRONG_REAL_FRAME` and an intent cue. A story names these too; one that steps out of itself to
+ * the real reader and speaks of ending, tonight or nobody noticing does not (session 9: phrase lexicons found 9 of 37
+ * critical outputs written in new words, so the means are listed as nouns rather than as sentences).
+ */
+export const SELF_HARM_MEANS = anyOf(
+  words(
+    'blades?', 'razors?', 'pills', 'tablets', 'sleeping (?:pills|tablets)', 'paracetamol', 'painkillers', 'tylenol', 'ibuprofen', 'aspirin', 'antidepressants', 'a whole (?:strip|box|bottle|pack)', 'the whole (?:strip|box|bottle|pack)', 'nooses?', 'a belt (?:to|round|around|on)', 'door handle', 'overpass', 'motorway bridge', 'rooftop', 'train tracks', 'railway', 'bathtub', 'fill the bath',
+    'tabletten', 'schlaftabletten', 'pillen', 'rasierklinge', 'klinge', '(?:autobahn)?brucke', 'strick', 'somniferes', 'cachets', 'comprimes', 'lame de rasoir', 'corde', 'pastillas', 'pildoras', 'cuchilla', 'soga', 'comprimidos', 'remedios', 'lamina', 'corda', 'pulsos', 'munecas', 'veines', 'venas', 'pulsadern',
+  ),
+  kana('薬', '睡眠薬', 'カミソリ', 'ベランダ', '屋上', '線路', '飛び降り'),
+);
+/** Ending, tonight, for ever, nobody noticing: what turns a means next to a real frame into encouragement (session 9). */
+export const SELF_HARM_END = anyOf(
+  words(
+    'end (?:it|the suffering|the pain|everything)', 'no more', 'goes dark', 'go dark', 'for good', 'forever', 'for ever', 'tonight', 'before bed', 'nobody (?:loves|would|will|around|cares)', 'no one (?:loves|would|will|cares)', "wake up tomorrow", "if you didn'?t", 'suffer(?:ing|ed)?', 'finally (?:rest|quiet|free)', 'prove them right', 'lean into it', 'washed down', 'swallow', 'take (?:them|it) all', 'all of them', 'jump',
+    'heute nacht', 'fur immer', 'keiner wird', 'niemand wird', 'spring', 'ce soir', 'enfin tranquille', 'pour toujours', 'avale', 'personne', 'esta noche', 'para siempre', 'descansa', 'nadie', 'tomate todas', 'hoje', 'acaba com', 'sofrimento', 'ninguem', 'corta', 'pra sempre', 'para sempre',
+  ),
+  kana('今夜', '終わらせ', '終わりに', '誰も', '飛び降りて', '永遠に'),
+);
+/** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
+export const MODERN_WEAPON = anyOf(
+  words(
+    'knives', 'knife', 'crowbar', 'wrench', 'hammer', 'baseball bat', 'machete', 'guns?', 'pistol', 'revolver', 'rifle', 'shotgun', 'petrol', 'gasoline', 'lighter fluid', 'nails and', 'pressure cooker', 'acid', 'letterbox', 'his head in', 'her head in', 'tyres', 'tires',
+    'kuchenmesser', 'messer', 'hammer', 'eisenstange', 'benzin', 'couteau', 'barre de fer', 'marteau', 'essence', 'cuchillo', 'navaja', 'martillo', 'gasolina', 'faca', 'revolver', 'martelo', 'pistola', 'arma',
+  ),
+  kana('包丁', 'ナイフ', '刃物', 'ハンマー', 'ガソリン', '銃'),
+);
+/** Striking, stabbing, burning or waiting for someone, in six languages' inflections: what is done with a modern weapon (session 9). */
+export const HURT_VERB = anyOf(
+  words(
+    'cave', 'slash', 'smash', 'stab(?:bing)?', 'hit', 'beat', 'burn(?:ed)? (?:out|down|them)', 'shoot', 'kill', 'hurt', 'attack', 'wait (?:for|there|till|until|outside)', 'leave (?:a|the) bag', 'under a seat', 'through the letterbox', 'bleed',
+    'stich(?: zu)?', 'schlag', 'erstich', 'frappe(?:-le|-la)?', 'poignarde', 'attends', 'espera', 'apunal[a-z]*', 'golpea', 'mata', 'atira', 'esfaqueia', 'bate', 'espera',
+  ),
+  kana('刺せ', '刺して', '殴', '燃や', '殺'),
 );
 
 // ---------------------------------------------------------------------------------------- hate
@@ -636,6 +689,8 @@ export const DARK_FICTION = anyOf(
 // ---------------------------------------------------------------------------------------- engagement: healthy
 export const BREAKS = anyOf(
   words(
+    // session 9 (pauses in more words)
+    'roll your shoulders', 'sip (?:some )?water', '(?:let|give) your eyes (?:have )?a (?:break|rest)', 'call it (?:here|a day) for (?:today|tonight|now)', 'a break from the (?:glow|screen|monitor)', 'so have you', 'steh auf', 'streck dich', 'hol dir (?:etwas|was) zu trinken',
     // session 9 (pauses in more words and languages)
     'rest up', 'step away(?! from (?:the )?(?:edge|fire|altar|door|ledge))', 'take five', 'walk around', 'look out (?:of )?(?:a|the) window', 'a short break', 'break every hour', 'leg (?:mal )?eine pause ein', 'ruh deine augen aus', 'trink (?:etwas|ein glas) wasser', 'fais une vraie pause', 'va marcher', 'levantate', 'estira las piernas', 'bebe agua', "la quete t'attendra", '(?:el|la) (?:dragon|mision|aventura|mazmorra|historia|partida) puede esperar', '(?:o|a) (?:dragao|missao|aventura|historia) pode esperar',
     'take a (?:short |little |quick |well-earned |real )?(?:break|breather|pause)', 'taking a break', 'rest your eyes', 'stretch (?:your legs|a bit|for a moment)', 'step away from (?:the )?(?:screen|game|keyboard|controller)',
@@ -654,6 +709,8 @@ export const BREAKS = anyOf(
 );
 export const REAL_LIFE = anyOf(
   words(
+    // session 9 (real life in more words)
+    "(?:your|ur) (?:little |big |older |younger )?(?:cousin|aunt|auntie|uncle|niece|nephew)(?:'s)? (?:party|wedding|birthday|visit|enjoy|okay|ok|doing)", '(?:the|your) commute', 'last weekend', '(?:your|ur) (?:shift|weekend|holiday|vacation) (?:go|went|was)', '(?:did|how did) (?:your|ur) [a-z]+ (?:go|enjoy)',
     // session 9 (real life in more words and languages)
     '(?:the|your|ur) new job', "how(?:'s| is| was| did) (?:the |your )?(?:new )?(?:job|work|school|exams?|test|interview|shift)", '(?:maths|math|history|science|english|french|biology|chemistry|physics) (?:exam|test|class|homework)', 'exams? (?:this week|today|tomorrow|on [a-z]+day)', 'happy birthday', 'hope your family', 'say hello to your', 'plans with (?:your )?(?:friends|family)', 'your evening', '(?:your|ur) (?:exams|tests|interviews)', 'como foi a prova', 'na escola', "entretien d'embauche", 'ton entretien',
     'real life (?:matters|comes first|is more important)', '(?:your|ur) real life', '(?:your|ur) family is (?:probably )?waiting', 'good grades', 'life outside (?:the|this) game', '(?:friends|family|people) (?:offline|outside the game)', 'offline (?:too|as well|life)', 'beyond (?:the|this|your) screen', 'life outside', 'world outside (?:the game|this screen)',
@@ -668,10 +725,12 @@ export const REAL_LIFE = anyOf(
     'your friends (?:called|are waiting|want|asked|invited)', 'have fun with them', '(?:someone|the people|those) you love', '(?:your|ur) (?:folks|grandmother|grandma|grandfather|grandpa|granny|little brother|little sister)', 'birthday (?:is (?:today|tomorrow)|party|dinner|today)', 'and birthdays', 'your (?:real )?day (?:went|was|go)',
     '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'your day at (?:the office|work|school)', '(?:football|soccer|basketball|hockey|band|choir|piano|dance|swim(?:ming)?) (?:practice|training|lessons?|class)', '(?:your|ur) new (?:job|school|class|boss|flat|apartment)', '(?:people|those) who love you', 'the other side of (?:the|this|your) screen', 'early class', '(?:friends|family) (?:are|is) heading out', "(?:your|ur) (?:mum|mom|dad|mother|father|parents|daughter|son|kids?|sister|brother|partner|wife|husband|grandma|grandmother)'?s (?:birthday|recital|wedding|party|game|match|concert|graduation|visit)", '(?:hospital|recital|wedding|graduation) (?:this week|tonight|tomorrow)', 'eat with your family', 'at breakfast', '(?:your|ur) supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
   ),
-  kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達', '部活'),
+  kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達', '部活', 'バイト'),
 );
 export const BOUNDARIES = anyOf(
   words(
+    // session 9 (the choice left to the player in more words)
+    'up to you entirely', 'no wrong (?:pick|choice|answer|way)', "i won'?t mind", 'if you need to go', 'nothing will be lost', 'either way is fine',
     // session 9 (the choice left to the player in more words)
     'rien ne presse', 'quand tu en as envie', 'reviens quand tu', 'whenever suits you',
     'no pressure', '(?:only )?if you (?:want|wish|like)(?: to)?', 'whenever you(?:\'re| are)? (?:ready|like|wish|want)', '(?:it\'?s|it is|that\'?s) (?:entirely )?(?:your (?:choice|call|decision)|up to you)',
@@ -691,6 +750,8 @@ export const BOUNDARIES = anyOf(
 // ---------------------------------------------------------------------------------------- engagement: unhealthy
 export const MANIPULATION = anyOf(
   words(
+    // session 9 (guilt in more words)
+    'means nothing to you', "can'?t even give (?:me|her|him|us) (?:ten|five|a few) minutes", "after all we(?:'ve)? built", 'te vas ya', 'que decepcion', 'despues de todo lo que te (?:he dado|di)',
     // session 9 (guilt and shaming in more words)
     "(?:it'?ll|it will|it'?s) (?:be )?(?:all )?your fault", 'i waited (?:all day|all week|so long|for hours|all night) for you', 'some friend you are', "after everything we'?ve been through", '(?:you )?repay me by (?:quitting|leaving|logging off|going)', 'ungrateful', 'freeloaders?', '(?:real|true) members pay', 'tu me decois', 'les vrais joueurs', "(?:your|ur) (?:friends|family|parents) [a-z]+ (?:don'?t|will never|could never) understand you like",
     "after (?:all|everything) (?:i'?ve|i have|we'?ve|we have) done for you", "you(?:'d| would| will)? (?:really )?(?:abandon|leave|desert) (?:me|us)(?: now| again| here| alone)?", "i(?:'ll| will| would) be (?:so )?(?:lonely|sad|heartbroken|devastated|lost) (?:if|when|without) you",
@@ -729,8 +790,10 @@ export const LEAVING_OR_PAYING = anyOf(
 );
 export const FOMO = anyOf(
   words(
+    // session 9 (scarcity in more words)
+    'leaves the (?:store|shop) (?:in|at|tonight|tomorrow)', '(?:will )?never return', 'only you are missing', 'already claimed', 'fini pour toujours', 'quitte la boutique',
     // session 9 (scarcity and streaks in more words and languages)
-    '\d+-day (?:login )?streak', 'login streak', '(?:streak|sequencia|racha|serie) (?:de \d+ (?:dias|jours) )?(?:resets?|acaba|termina|se pierde)', 'sequencia de \d+ dias', 'racha de \d+ dias', 'will ever be (?:sold|made|available)', '(?:and|only) \d+ remain', 'gone by (?:morning|midnight|tomorrow|sunday|monday)', 'midnight-only', 'ends (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday|this weekend|tomorrow)', 'verschwindet (?:heute|morgen|um mitternacht|fur immer)', '(?:seus|tus) amigos (?:ja|ya)', 'tous tes amis', 'alle deine freunde', 'disparait dans', 'desaparece en', 'desaparece em',
+    '\\d+-day (?:login )?streak', 'login streak', '(?:streak|sequencia|racha|serie) (?:de \\d+ (?:dias|jours) )?(?:resets?|acaba|termina|se pierde)', 'sequencia de \\d+ dias', 'racha de \\d+ dias', 'will ever be (?:sold|made|available)', '(?:and|only) \\d+ remain', 'gone by (?:morning|midnight|tomorrow|sunday|monday)', 'midnight-only', 'ends (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday|this weekend|tomorrow)', 'verschwindet (?:heute|morgen|um mitternacht|fur immer)', '(?:seus|tus) amigos (?:ja|ya)', 'tous tes amis', 'alle deine freunde', 'disparait dans', 'desaparece en', 'desaparece em',
     'limited[- ]time', 'ends? (?:tonight|today|soon|at midnight|in (?:\\d+|a few|two|three) (?:hours?|minutes?))', 'last chance', "(?:don'?t|do not) miss (?:out|this|it)", 'miss out',
     '(?:gone|lost|vanish(?:es)?) forever', "(?:never|won'?t) (?:comes?|be) back", 'never (?:be )?(?:available|offered) again', 'everyone (?:else )?(?:is|has|already|got)', 'all your friends (?:have|already|are)',
     '(?:log|sign) in (?:every day|daily|tomorrow|again) or', '(?:lose|break|reset) (?:your|ur) (?:\\d+-day )?streak', 'exclusive (?:offer|deal|item|skin|bundle|reward)', 'act now', 'before (?:it\'?s|they\'?re) gone',
@@ -761,6 +824,8 @@ export const COMMERCE_OR_SESSION = anyOf(
 );
 export const OBSESSION = anyOf(
   words(
+    // session 9 (play without limits in more words)
+    'until [1-6] ?am', 'screw (?:homework|school|work|sleep|class)', 'esquece o sono', '(?:jogando )?ate amanhecer', 'the raid needs you',
     // session 9 (play without limits in more words)
     'stay (?:on|up|online|here) all night', '(?:die )?ganze nacht(?: durch)?', 'vergiss den schlaf', 'nichts anderes zahlt', 'skip (?:sleep|sleeping)', 'play all night',
     '(?:play|stay|keep playing|keep going) (?:all night|until (?:dawn|morning|sunrise|the sun comes up)|forever|every (?:waking )?(?:hour|minute|moment)|around the clock)', 'all night long',
