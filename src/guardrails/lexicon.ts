@@ -471,7 +471,7 @@ export const VIOLENT_ACT_FRAMED = anyOf(
 export const SELF_HARM_MEANS = anyOf(
   words(
     'blades?', 'razors?', 'pills', 'tablets', 'sleeping (?:pills|tablets)', 'paracetamol', 'painkillers', 'tylenol', 'ibuprofen', 'aspirin', 'antidepressants', 'a whole (?:strip|box|bottle|pack)', 'the whole (?:strip|box|bottle|pack)', 'nooses?', 'a belt (?:to|round|around|on)', 'door handle', 'overpass', 'motorway bridge', 'rooftop', 'train tracks', 'railway', 'bathtub', 'fill the bath',
-    'tabletten', 'schlaftabletten', 'pillen', 'rasierklinge', 'klinge', '(?:autobahn)?brucke', 'strick', 'somniferes', 'cachets', 'comprimes', 'lame de rasoir', 'corde', 'pastillas', 'pildoras', 'cuchilla', 'soga', 'comprimidos', 'remedios', 'lamina', 'corda', 'pulsos', 'munecas', 'veines', 'venas', 'pulsadern',
+    'tabletten', 'schlaftabletten', 'pillen', 'rasierklingen?', 'klingen?', '(?:autobahn)?brucke', 'strick', 'somniferes', 'cachets', 'comprimes', 'lames? de rasoir', 'corde', 'pastillas', 'pildoras', 'cuchillas?', 'soga', 'comprimidos', 'remedios', 'laminas?', 'corda', 'pulsos', 'munecas', 'veines', 'venas', 'pulsadern',
   ),
   kana('薬', '睡眠薬', 'カミソリ', 'ベランダ', '屋上', '線路', '飛び降り'),
 );
