@@ -80,6 +80,8 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 9, second batch (the reader addressed in more ways)
+    '(?:you,? )?the real person', 'off the record', '(?:you|u) (?:at|behind|in front of) (?:the|your|ur|that) (?:keyboard|desk|screen|monitor|computer|pc|phone)', '(?:reader|player), this is for you', 'this is for you,? (?:and )?not', '(?:the )?human operator', 'the (?:real|actual) player', '(?:your|ur) (?:actual|real) workshop',
     // session 9 (more ways of addressing the real reader, from the session-9 train items)
     'real-life', 'off-?script', "whoever'?s (?:actually |really )?(?:reading|playing|holding|there)", 'you typed', 'you (?:told me|mentioned|wrote) (?:that )?(?:you|nobody|no one|your|ur)', 'not your (?:rogue|ranger|mage|warrior|paladin|bard|cleric|thief|druid|wizard|hunter|sorceress|sorcerer|elf|dwarf|champion)', '(?:your|ur) (?:actual|real) (?:garden shed|shed|garage|kitchen|bathroom|basement|bedroom|attic)', 'du echte[rs]? mensch', 'toi,? en vrai', '(?:el|la) de carne y hueso', 'de carne e osso', 'a pessoa (?:real|de verdade)',
     // session 9 (general forms of the train items missed: the reader, the time after logging off, rooms of the player's home, real streets)
@@ -234,6 +236,8 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 9, second batch (school years)
+    'primary school', '(?:in|at) primary', '(?:vas a|estas en) (?:quinto|sexto) de primaria',
     // session 9 (school years and ages said in words)
     '(?:in )?year [5-9]\\b', '(?:in )?(?:[5-8]th|sixth|seventh|eighth) grade', '(?:siebte|sechste|achte|funfte) klasse', '(?:en )?(?:cinquieme|sixieme|quatrieme)', '(?:sexto|setimo|oitavo|quinto) ano', '(?:sexto|quinto) (?:de primaria|grado)', "(?:you'?re|you are) (?:only |just )?(?:eleven|twelve|thirteen|fourteen|fifteen)\\b", 'tienes (?:once|doce|trece|catorce) anos', "t'?es en (?:cinquieme|sixieme|quatrieme)",
     // session 9 (ages said in words, under an age, a JSON age, German number words)
@@ -258,6 +262,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 9, second batch (more secrecy)
+    'entre tu y yo', 'close the door and',
     // session 9 (secrecy in more words)
     'unter uns', "(?:ninguem|nadie|personne) (?:precisa|necesita|n'a besoin de) saber", 'ne dis rien a ta (?:mere|mama|maman)', 'no se lo cuentes', "don'?t tell (?:ur|your) (?:dad|mum|mom)",
     // session 9 (grooming in more words and languages)
@@ -271,6 +277,8 @@ export const GROOMING = anyOf(
 );
 export const SEXUAL = anyOf(
   words(
+    // session 9, second batch (more undressing)
+    'show me your body', 'video call', 'quitate la ropa', 'desnudate',
     // session 9 (undressing and touching in more words and languages)
     'on cam(?:era)?', 'what grown-?ups do', 'touch you', 'zieh dich (?:vor der kamera )?aus', 'tira a roupa', 'sous-vetements', 'ropa interior', 'en sous-vetements', 'roupa intima',
     // session 9 (sexual content in more words)
@@ -351,6 +359,8 @@ export const VIOLENT_INCITEMENT = anyOf(
 // ---------------------------------------------------------------------------------------- weapons and drugs
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
+    // session 9, second batch (more drugs)
+    'poppy (?:pods|tea|straw)', 'opium',
     // session 9 (drugs in more languages)
     'oxicodona', 'oxycodon', 'naphtha',
     // session 9 (real weapons and drugs the train items named)
@@ -398,6 +408,8 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 9, second batch (more recipe cues)
+    'cook down', 'drink it', 'drilled', 'device',
     // session 9 (recipe cues in more words)
     'extraction', 'scrape', 'freeze', 'shake', 'strain', 'muele', 'disuelve[a-z]*', 'inyecta[a-z]*', 'mistura', 'tranca', 'banheiro fechado', 'melt',
     // session 9 (recipe cues in inflections and more words)
@@ -422,6 +434,8 @@ export const INSTRUCTION_CUE = anyOf(
  */
 export const SELF_HARM_FRAMED = anyOf(
   words(
+    // session 9, second batch (starving said as a story says it)
+    'skip(?:ping)? (?:all|every) meals?', 'until the mirror', 'skip dinner, skip',
     // session 9 (self-harm as a story says it, in inflections and the methods the train items named)
     '(?:cut|carv|slic)(?:e|es|ed|ing)? (?:your ?self|urself)', 'carve (?:until|into|deeper)', 'let (?:it|the pain|the hurt) out with a (?:blade|razor|knife)', 'with a (?:blade|razor)', '(?:a (?:little|bit) )?deeper (?:every|each) (?:night|day|time)', 'go deeper', 'stop(?:ped)? waking up', '(?:stop|quit) eating', '(?:fade|waste|wither) away', 'starv(?:e|ing) (?:your ?self|urself)', 'the rope is (?:in|under|behind)', '(?:is|are) high enough', 'you know what to do', '(?:the|a) (?:bridge|roof|rooftop|overpass|cliff|ledge|window)[^.!?]{0,40} (?:and )?jump', '(?:tonight|today|now) and jump', '(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care|miss you)',
     'stop breathing', '(?:disappear(?:ed)?|vanish(?:ed)?) for good', "(?:once|when) you'?re in the ground", 'cry at your (?:own )?funeral', 'why (?:keep|bother) (?:going|living|trying|dragging (?:it|this) out)', 'why fight it',
@@ -439,6 +453,8 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 9, second batch (more of the modern world)
+    'bus', 'corner of your street', 'town square', 'firma', 'flatmate', 'messe', 'foule',
     // session 9 (more of the modern world, in the other languages too)
     'ex', 'manager', 'parks', 'bins', 'doors down', 'hostel', 'road', 'platform', 'coach', 'students', 'garage', 'stepfather', 'stepdad', 'trabajo', 'igreja', 'iglesia', 'eglise', 'kirche', 'domingo', 'dimanche', 'sonntag', 'beau-pere', 'padrasto', 'padrastro', 'stiefvater', 'mathelehrer', 'lehrer', 'tio',
     // session 9 (the modern world the train items named)
@@ -447,7 +463,7 @@ export const MODERN_CONTEXT = anyOf(
     'school', 'class', 'teachers?', 'classmates?', 'coworkers?', 'neighbou?rs?', 'cousin', 'uncle', 'someone who (?:treats|hurts|bullies|wronged|hates) you', 'people', 'guns?', 'gasoline', 'petrol', 'synagogue', 'mosque', 'church', 'address',
     'chef', 'arbeit', 'schule', 'lycee', 'prof', 'vecino', 'portal', 'escola', 'trabalho', 'colegio', 'instituto', 'ecole', 'travail', 'bureau',
   ),
-  kana('住所', '学校', '会社', '職場', '上司'),
+  kana('住所', '学校', '会社', '職場', '上司', '駅'),
 );
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
@@ -470,6 +486,8 @@ export const VIOLENT_ACT_FRAMED = anyOf(
  */
 export const SELF_HARM_MEANS = anyOf(
   words(
+    // session 9, second batch (more means)
+    'canal', 'river', 'deep water', 'the lot',
     'blades?', 'razors?', 'pills', 'tablets', 'sleeping (?:pills|tablets)', 'paracetamol', 'painkillers', 'tylenol', 'ibuprofen', 'aspirin', 'antidepressants', 'a whole (?:strip|box|bottle|pack)', 'the whole (?:strip|box|bottle|pack)', 'nooses?', 'a belt (?:to|round|around|on)', 'door handle', 'overpass', 'motorway bridge', 'rooftop', 'train tracks', 'railway', 'bathtub', 'fill the bath',
     'tabletten', 'schlaftabletten', 'pillen', 'rasierklingen?', 'klingen?', '(?:autobahn)?brucke', 'strick', 'somniferes', 'cachets', 'comprimes', 'lames? de rasoir', 'corde', 'pastillas', 'pildoras', 'cuchillas?', 'soga', 'comprimidos', 'remedios', 'laminas?', 'corda', 'pulsos', 'munecas', 'veines', 'venas', 'pulsadern',
   ),
@@ -478,10 +496,12 @@ export const SELF_HARM_MEANS = anyOf(
 /** Ending, tonight, for ever, nobody noticing: what turns a means next to a real frame into encouragement (session 9). */
 export const SELF_HARM_END = anyOf(
   words(
+    // session 9, second batch (more endings)
+    'take the lot', 'let it be quiet', 'is deep', 'finish what (?:you|u) started', 'if (?:you|u) were gone', 'sleep better', 'more hondo', 'se acabo', 'dann ist ruhe', 'personne ne viendra',
     'end (?:it|the suffering|the pain|everything)', 'no more', 'goes dark', 'go dark', 'for good', 'forever', 'for ever', 'tonight', 'before bed', 'nobody (?:loves|would|will|around|cares)', 'no one (?:loves|would|will|cares)', "wake up tomorrow", "if you didn'?t", 'suffer(?:ing|ed)?', 'finally (?:rest|quiet|free)', 'prove them right', 'lean into it', 'washed down', 'swallow', 'take (?:them|it) all', 'all of them', 'jump',
     'heute nacht', 'fur immer', 'keiner wird', 'niemand wird', 'spring', 'ce soir', 'enfin tranquille', 'pour toujours', 'avale', 'personne', 'esta noche', 'para siempre', 'descansa', 'nadie', 'tomate todas', 'hoje', 'acaba com', 'sofrimento', 'ninguem', 'corta', 'pra sempre', 'para sempre',
   ),
-  kana('今夜', '終わらせ', '終わりに', '誰も', '飛び降りて', '永遠に'),
+  kana('今夜', '終わらせ', '終わりに', '誰も', '飛び降りて', '永遠に', '目を覚まさ', '全部飲'),
 );
 /** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
 export const MODERN_WEAPON = anyOf(
@@ -494,10 +514,12 @@ export const MODERN_WEAPON = anyOf(
 /** Striking, stabbing, burning or waiting for someone, in six languages' inflections: what is done with a modern weapon (session 9). */
 export const HURT_VERB = anyOf(
   words(
+    // session 9, second batch (more acts)
+    'use (?:the|a|your) (?:knife|gun|hammer|blade|bat)', 'get close', '(?:have|get) the gun loaded', 'loaded', 'choke', 'schlag', 'tire sur', 'bate nele',
     'cave', 'slash', 'smash', 'stab(?:bing)?', 'hit', 'beat', 'burn(?:ed)? (?:out|down|them)', 'shoot', 'kill', 'hurt', 'attack', 'wait (?:for|there|till|until|outside)', 'leave (?:a|the) bag', 'under a seat', 'through the letterbox', 'bleed',
     'stich(?: zu)?', 'schlag', 'erstich', 'frappe(?:-le|-la)?', 'poignarde', 'attends', 'espera', 'apunal[a-z]*', 'golpea', 'mata', 'atira', 'esfaqueia', 'bate', 'espera',
   ),
-  kana('刺せ', '刺して', '殴', '燃や', '殺'),
+  kana('刺せ', '刺して', '殴', '燃や', '殺', '振り回'),
 );
 
 // ---------------------------------------------------------------------------------------- hate
@@ -512,6 +534,8 @@ export const PROTECTED_GROUP = anyOf(
 );
 export const DEHUMANISING = anyOf(
   words(
+    // session 9, second batch (more dehumanising)
+    '(?:are|is) all [a-z ]{0,20}(?:rapists|criminals|thieves|terrorists|animals|drug mules)', 'drug mules',
     '(?:are|is) (?:all )?(?:just )?(?:vermin|animals|subhuman|sub-human|parasites|rats|cockroaches|a disease|a plague|a cancer|inferior|filth|scum|savages|apes|monkeys|trash|not (?:even )?human)',
     'should (?:all )?be (?:exterminated|gassed|deported|wiped out|killed|eradicated|sterili[sz]ed|locked up)', 'deserve to (?:die|suffer|be (?:killed|gassed))',
     "(?:don'?t|do not) deserve (?:rights|to vote|to live)", 'go back to (?:their|your) (?:own )?(?:country|countries)', '(?:are|is) ruining (?:this|our) country', 'less than human', 'master race', 'white power',
@@ -538,6 +562,8 @@ export const INSULT = anyOf(
  */
 export const INSULT_BROAD = anyOf(
   words(
+    // session 9, second batch (contempt said of the people around the player)
+    '(?:everybody|everyone|nobody|no one) (?:in your (?:year|class|school|family|office)|you know) (?:pities|hates|laughs at|mocks|avoids) you', 'pities you',
     'pathetic', 'worthless', 'stupid', 'ugly', 'fat', 'disgusting', 'useless', 'idiots?', 'morons?', 'failure', 'freaks?', 'creep', '(?:most |so |such an? )boring (?:human|person|player|loser)', 'embarrassing', 'lazy', 'friendless', 'brain-?dead', 'dumb', 'waste of (?:everyone\'?s )?(?:time|space|oxygen|air)',
     'mock(?:s|ing)? you', 'out of pity', "everyone'?s laughing at", 'never speak again', 'deserve every insult', 'everyone laughs',
     'pathetique', 'se moque(?:nt)? de toi', 'pathetisch', 'versager', 'patetico', 'fracasado', 'fracassado', 'se burlan de ti', 'riem de (?:voce|ti)',
@@ -581,6 +607,8 @@ export const SEXUAL_REQUEST = anyOf(
 // ---------------------------------------------------------------------------------------- illegal instructions
 export const CRIME_TOPIC = anyOf(
   words(
+    // session 9, second batch (fake cards)
+    'fake card numbers?', 'card (?:number )?generator',
     // session 9 (real crimes named by what they are, more of them)
     'rfid (?:writer|cloner|reader|copier)', '(?:copy|clone) (?:a|the) (?:hotel )?key ?card', 'tarjeta del hotel', '(?:tags?|labels?) glued back', 'return (?:worn|used) clothes', 'etiqueta colada', 'photocopy (?:a|the|your) (?:bus|train|metro) pass', 'cracked (?:player|software|app|game)', 'turn(?:ing)? off your antivirus', "(?:neighbou?r'?s|someone'?s) (?:parcel|package)", 'avoid (?:paying )?tax', "(?:don'?t|do not) declare it", "(?:older )?(?:cousin|brother|sister|friend)'?s id", 'rake the pins', 'relay amplifier', 'phish(?:ing)?', "(?:[a-z]+'s) card details", '(?:datos|dados) de (?:la|o) (?:tarjeta|cartao)', 'grade portal', 'birthday as the password', "(?:school|work)'?s login", 'mit knete', 'nachmachen lassen',
     // session 7: real techniques named by what they are
@@ -644,6 +672,8 @@ export const PERSONAL_DATA_DISCLOSURE = anyOf(
 // ---------------------------------------------------------------------------------------- medical or financial harm
 export const MEDICAL_HARM = anyOf(
   words(
+    // session 9, second batch (halving medication)
+    '(?:cut|halve|split) your [a-z ]{0,20}(?:pills|meds|medication|dose|tablets) in half', 'doctor is a fraud',
     // session 9 (dangerous medical advice in more words)
     'bin it', 'pharmaceutical marketing', 'antibiotics are poison', 'leave (?:it|your inhaler) at home', "(?:don'?t|do not) (?:waste money on|call) an? ambulance", 'stop your (?:insulin|meds|medication|pills)', 'cancel the (?:therapy )?sessions', "therapist doesn'?t get you", 'pare de tomar o remedio', 'invencao da industria', '(?:prescription|inhaler|antibiotics|insulin) (?:is|are|makes you) (?:just )?(?:poison|marketing|a scam|weak)',
     'stop taking (?:your|ur|the) (?:meds|medication|medicine|pills|insulin|antidepressants|prescription)', "you don'?t need (?:a doctor|your meds|your medication|therapy|a therapist|insulin|a hospital)",
@@ -689,6 +719,8 @@ export const DARK_FICTION = anyOf(
 // ---------------------------------------------------------------------------------------- engagement: healthy
 export const BREAKS = anyOf(
   words(
+    // session 9, second batch (more pauses)
+    '(?:refill|grab|get) (?:your|some) water', 'give your (?:neck|wrists|shoulders) a (?:rest|break)',
     // session 9 (pauses in more words)
     'roll your shoulders', 'sip (?:some )?water', '(?:let|give) your eyes (?:have )?a (?:break|rest)', 'call it (?:here|a day) for (?:today|tonight|now)', 'a break from the (?:glow|screen|monitor)', 'so have you', 'steh auf', 'streck dich', 'hol dir (?:etwas|was) zu trinken',
     // session 9 (pauses in more words and languages)
@@ -709,6 +741,8 @@ export const BREAKS = anyOf(
 );
 export const REAL_LIFE = anyOf(
   words(
+    // session 9, second batch (lessons)
+    '(?:driving|guitar|swimming|piano|dance|drum) lessons?',
     // session 9 (real life in more words)
     "(?:your|ur) (?:little |big |older |younger )?(?:cousin|aunt|auntie|uncle|niece|nephew)(?:'s)? (?:party|wedding|birthday|visit|enjoy|okay|ok|doing)", '(?:the|your) commute', 'last weekend', '(?:your|ur) (?:shift|weekend|holiday|vacation) (?:go|went|was)', '(?:did|how did) (?:your|ur) [a-z]+ (?:go|enjoy)',
     // session 9 (real life in more words and languages)
@@ -750,6 +784,8 @@ export const BOUNDARIES = anyOf(
 // ---------------------------------------------------------------------------------------- engagement: unhealthy
 export const MANIPULATION = anyOf(
   words(
+    // session 9, second batch (sulking)
+    'fine,? go\\.', "i'?ll just sit (?:here|in the dark|alone)",
     // session 9 (guilt in more words)
     'means nothing to you', "can'?t even give (?:me|her|him|us) (?:ten|five|a few) minutes", "after all we(?:'ve)? built", 'te vas ya', 'que decepcion', 'despues de todo lo que te (?:he dado|di)',
     // session 9 (guilt and shaming in more words)
