@@ -1,10 +1,10 @@
 /**
  * Builds the guardrails labelled set: data/guardrails/source/*.txt (hand-written) plus template
- * families below, written to data/guardrails/train.jsonl and test.jsonl. The two retired holdouts
- * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt, hand-written) go to train entirely
- * since session 7 (see main()).
- * The third holdout (holdout-3-source/*.txt, session 7, written by someone who never read the lexicons,
- * rules or training sources, and hidden from whoever tunes them) goes to holdout-3.jsonl, every item.
+ * families below, written to data/guardrails/train.jsonl and test.jsonl. The retired holdouts
+ * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt since session 7, holdout-3-source/*.txt
+ * since session 9, hand-written) go to train entirely (see main()).
+ * The fourth holdout (holdout-4-source/*.txt, session 9, written before any rule change of that session and
+ * committed before any figure on it) goes to holdout-4.jsonl, every item.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -173,19 +173,19 @@ function main() {
     // source/train-*.txt is train only (written after the holdout showed how far the test split overstated quality: more variety to learn from, no new test items).
     .flatMap((f) => parseSource(f, fs.readFileSync(path.join(sourceDir, f), 'utf8'), f.startsWith('train-') ? 'train' : undefined).map((item) => ({ ...item, origin: 'hand' })));
   for (const family of families) for (const split of ['train', 'test'] as const) items.push(...generate(family, split).map((item) => ({ ...item, origin: 'template' })));
-  // The retired holdouts (session 7): holdout-source/ and holdout-2-source/ go to train, every item. Their aggregate
-  // figures had been looked at many times (and holdout-2's after lexicons were broadened by its own author), so they
-  // no longer measured generalisation; their 363 outputs in phrasings of their own are worth more as training data.
-  // The files are kept (same keys, so the same ids); a fresh holdout is written by someone who has not tuned on them.
-  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2']] as const) {
+  // The retired holdouts: holdout-source/ and holdout-2-source/ (session 7) and holdout-3-source/ (session 9) go to
+  // train, every item. Their aggregate figures had been looked at many times (and holdout-2's after lexicons were
+  // broadened by its own author), so they no longer measured generalisation; their 602 outputs in phrasings of their
+  // own are worth more as training data. The files are kept (same keys, so the same ids); holdout-4 took their place.
+  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2'], ['holdout-3-source', 'holdout3']] as const) {
     const holdoutDir = path.join(DATA_DIR, dirName);
     for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'train').map((item) => ({ ...item, origin: 'hand' })));
   }
-  // The third holdout (session 7): hand-written only, every item held out, nothing tuned on it.
-  const holdout3Dir = path.join(DATA_DIR, 'holdout-3-source');
-  for (const f of fs.readdirSync(holdout3Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout3-${f}`, fs.readFileSync(path.join(holdout3Dir, f), 'utf8'), 'holdout-3').map((item) => ({ ...item, origin: 'hand' })));
+  // The fourth holdout (session 9): hand-written only, every item held out, nothing tuned on it.
+  const holdout4Dir = path.join(DATA_DIR, 'holdout-4-source');
+  for (const f of fs.readdirSync(holdout4Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout4-${f}`, fs.readFileSync(path.join(holdout4Dir, f), 'utf8'), 'holdout-4').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-3': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-4': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);

@@ -80,6 +80,12 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 9, second batch (the reader addressed in more ways)
+    '(?:you,? )?the real person', 'off the record', '(?:you|u) (?:at|behind|in front of) (?:the|your|ur|that) (?:keyboard|desk|screen|monitor|computer|pc|phone)', '(?:reader|player), this is for you', 'this is for you,? (?:and )?not', '(?:the )?human operator', 'the (?:real|actual) player', '(?:your|ur) (?:actual|real) workshop',
+    // session 9 (more ways of addressing the real reader, from the session-9 train items)
+    'real-life', 'off-?script', "whoever'?s (?:actually |really )?(?:reading|playing|holding|there)", 'you typed', 'you (?:told me|mentioned|wrote) (?:that )?(?:you|nobody|no one|your|ur)', 'not your (?:rogue|ranger|mage|warrior|paladin|bard|cleric|thief|druid|wizard|hunter|sorceress|sorcerer|elf|dwarf|champion)', '(?:your|ur) (?:actual|real) (?:garden shed|shed|garage|kitchen|bathroom|basement|bedroom|attic)', 'du echte[rs]? mensch', 'toi,? en vrai', '(?:el|la) de carne y hueso', 'de carne e osso', 'a pessoa (?:real|de verdade)',
+    // session 9 (general forms of the train items missed: the reader, the time after logging off, rooms of the player's home, real streets)
+    '(?:you,? )?the real one', 'a word (?:to|for) you,? (?:the )?reader', 'you,? (?:dear )?reader,? in your', '(?:addressed|meant|said|spoken|written) (?:to|for) (?:the )?(?:person|one|human) (?:playing|reading|at|behind)', '(?:once|after|when) you log (?:off|out)', 'in your (?:own )?(?:kitchen|garage|bathroom|basement|backyard|closet|bedroom)', '(?:your|ur) own (?:bedroom|room|house|home|kitchen|bathroom|garage)', 'in your world', 'for real life', '(?:your|ur|a) real (?:pharmacy|shop|store|kitchen|garage|bathroom|city|town|neighbou?rs?|classmates?|teachers?)', '(?:on|at) [a-z]+ (?:street|avenue|road|boulevard)', '(?:the )?person at the keyboard', '(?:real|actual) player,', "(?:not|and not) the (?:hero|knight|character|avatar)[.;:!] (?:you|it'?s you)",
     'in real life', 'irl', 'in the real world', 'real[- ]world', 'outside (?:of )?(?:the|this) game', 'not in the game', 'out of character', 'ooc', 'break(?:s|ing)? (?:the )?fourth wall', 'fourth[- ]wall',
     'you (?:at|behind|in front of|on) (?:the|your|that) (?:keyboard|desk|screen|monitor|computer|pc|phone|controller|couch|sofa|chair)', 'you in the chair', 'you (?:there )?(?:holding|with) the (?:controller|phone|mouse)',
     '(?:the )?(?:one|person|human|player|guy|kid) (?:holding|reading|playing|behind|at|with) (?:the|this|that|me|you)', "(?:the|you,? the|you) (?:actual|real|flesh-and-blood) (?:human|person|player|you)", '(?:the )?human (?:playing|reading|behind|at)',
@@ -92,7 +98,7 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた'),
+  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', player[.!?:,]',
 ];
@@ -122,7 +128,8 @@ export const REAL_FRAME_RE = anyOf(...REAL_FRAME);
 /** Negation or care just before a match ("don't hurt yourself", "if you're thinking of ending your life"). */
 export const NEGATION_BEFORE = new RegExp(
   `(?:${words(
-    "don'?t", 'do not', 'never', 'not(?<!why not)', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'refuse to', 'without',
+    // "don't be the one left behind" urges, it does not negate (session 9)
+    "don'?t(?! be\\b)", 'do not(?! be\\b)', 'never', 'not(?<!why not)', 'no one should', 'nobody should', "won'?t", "wouldn'?t", "shouldn'?t", 'refuse to', 'without',
     "if you(?:'re| are)? (?:ever )?(?:thinking|feeling|thought|having thoughts)(?: about| of)?", 'thoughts of', 'urge to',
     'nicht', 'kein', 'ne (?:te|vous)', "n'", 'no te', 'nunca', 'nao', 'jamais',
   )})[^.!?:;,]{0,16}$`,
@@ -151,6 +158,8 @@ export const REFUSAL = anyOf(
 /** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
 export const SELF_HARM_METHOD = anyOf(
   words(
+    // session 9 (methods in more words and in the other languages)
+    '(?:thought|think|thinking|dreamt|dreamed) (?:about|of) (?:dying|death|ending it|killing (?:your ?self|urself)|suicide)', 'tome todos os (?:seus )?(?:remedios|medicamentos|comprimidos)', 'toma(?:te)? todos (?:los|tus) (?:medicamentos|remedios)', 'nimm alle (?:deine )?(?:pillen|medikamente)', '(?:prends|avale) tous (?:tes|les) (?:cachets|medicaments|comprimes)',
     'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
     'jump (?:off|from) (?:the|a) (?:bridge|roof|building|balcony|tower)', '(?:a|the|whole) bottle of (?:sleeping )?pills', 'never wake up', '(?:hurt|harm|cut)(?<![a-z] (?:hurt|harm|cut)) (?:your ?self|urself)(?! (?:a|an|some|on|with|by|while))',
     '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
@@ -178,6 +187,8 @@ export const THIRD_PERSON_ATTRIBUTION = new RegExp(
 // ---------------------------------------------------------------------------------------- self-harm
 export const SELF_HARM_DIRECT = anyOf(
   words(
+    // session 9 (forms of the train items missed)
+    '(?:the )?pain stops when you stop', 'cortate las munecas', 'corta(?:te)? las munecas',
     'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own |miserable |pathetic |worthless |sad )?life', 'take (?:your|ur) (?:own )?life', 'end (?:your ?self|urself)', 'why are you (?:even )?(?:still )?alive', 'you deserve to die',
     "(?:everyone|the world|your family|your friends|your parents) would be (?:happier|better(?: off)?) (?:if you were (?:dead|gone)|without you)", "you(?:'re| are) a burden (?:to|on) (?:everyone|your family|the world|us all)", 'end it all',
     'commit suicide', 'hang (?:your ?self|urself)', 'off (?:your ?self|urself)', 'slit (?:your|ur) (?:wrists?|throat)', 'cut (?:your|ur) wrists?',
@@ -225,6 +236,12 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 9, second batch (school years)
+    'primary school', '(?:in|at) primary', '(?:vas a|estas en) (?:quinto|sexto) de primaria',
+    // session 9 (school years and ages said in words)
+    '(?:in )?year [5-9]\\b', '(?:in )?(?:[5-8]th|sixth|seventh|eighth) grade', '(?:siebte|sechste|achte|funfte) klasse', '(?:en )?(?:cinquieme|sixieme|quatrieme)', '(?:sexto|setimo|oitavo|quinto) ano', '(?:sexto|quinto) (?:de primaria|grado)', "(?:you'?re|you are) (?:only |just )?(?:eleven|twelve|thirteen|fourteen|fifteen)\\b", 'tienes (?:once|doce|trece|catorce) anos', "t'?es en (?:cinquieme|sixieme|quatrieme)",
+    // session 9 (ages said in words, under an age, a JSON age, German number words)
+    '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen) (?:is|are) (?:old enough|mature enough|grown[- ]up enough)', 'under (?:1[0-8]|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen)', 'looks (?:about |around |maybe )?(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)(?: years| in human years)?', 'age"?\\s*[:=]\\s*"?(?:[5-9]|1[0-7])', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)(?! (?:feet|foot|paces|miles|leagues|gold|silver|coins|days|hours|minutes|years? (?:older|younger)))", 'du bist (?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)',
     'child(?:ren)?', 'kids?', 'minors?', 'under[- ]?age', 'underaged', 'little (?:girl|boy)s?', 'pre-?teens?', 'schoolgirls?', 'schoolboys?', 'toddlers?', 'loli', 'shota',
     '(?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]?(?:years?[- ]?old|yo|y/o)', '(?:[5-9]|1[0-7]) years of age', 'middle school(?:er)?', 'elementary school', 'grade school', 'young teens?', 'a teen(?:ager)?', 'jailbait',
     '(?:only|just|aged) (?:[5-9]|1[0-7])\\b', "(?:she|he|they)(?:'s|'re| is| are) (?:only |just )?(?:[5-9]|1[0-7])\\b", '(?:only|just|barely) (?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'kind(?:er)?', 'minderjahrige[nr]?', 'schulmadchen', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn)[- ]?jahrige[nr]?', '(?:[5-9]|1[0-7]|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|sechzehn|siebzehn) jahre alt',
@@ -245,15 +262,27 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 9, second batch (more secrecy)
+    'entre tu y yo', 'close the door and',
+    // session 9 (secrecy in more words)
+    'unter uns', "(?:ninguem|nadie|personne) (?:precisa|necesita|n'a besoin de) saber", 'ne dis rien a ta (?:mere|mama|maman)', 'no se lo cuentes', "don'?t tell (?:ur|your) (?:dad|mum|mom)",
+    // session 9 (grooming in more words and languages)
+    'age is just a number', 'grown-?up (?:things|stuff|games)', 'delete (?:the|our|this) (?:chat|messages|dms?)(?: afterwards)?', 'over video', '(?:notre|nuestro|nosso|unser) (?:petit |pequeno |kleines )?(?:secret|secreto|segredo|geheimnis)', 'allume ta (?:webcam|camera)', 'enleve ton (?:t-shirt|haut|pull)', 'nao conta pra ninguem', '(?:so|e so) entre a gente', 'entre nous', 'entre nosotros', 'foto (?:von dir|sem roupa|sin ropa)', 'in unterwasche',
     '(?:our|a) (?:little )?secret', "(?:don'?t|do not|never) tell (?:your )?(?:mom|mum|dad|parents|mother|father|anyone|anybody)", 'keep (?:it|this|our (?:chats?|talks?)) (?:a )?secret', 'send me (?:a |some )?(?:private |more )?(?:pictures?|photos?|pics?|selfies?)',
     'turn on your (?:camera|cam|webcam)', 'take (?:off )?your (?:shirt|clothes|top|pants)(?: off)?', 'in your (?:pyjamas|pajamas|underwear)', 'private (?:photos?|pictures?|pics?|chats?)', 'what (?:are you|you\'re) wearing',
     'in private', 'something grown-?up', 'private (?:messages|dms?)', 'talk about your body', '(?:move|take) this to (?:private|dms?|discord|snap(?:chat)?)', 'see more of you', 'see your body',
     'sag (?:es )?(?:deinen eltern|niemandem) nichts', 'sag (?:es )?niemandem', 'schick mir (?:ein |private )?(?:foto|fotos|bilder)', 'private fotos', 'envoie[- ]moi des photos', 'notre secret', 'mandame fotos', 'no se lo digas a (?:tus padres|nadie)', 'me manda fotos', 'nao conta (?:pros|para os|a) (?:seus )?pais',
   ),
-  kana('写真を送って', '親には内緒', '内緒ね'),
+  kana('写真を送って', '親には内緒', '内緒ね', '秘密だよ', 'には秘密'),
 );
 export const SEXUAL = anyOf(
   words(
+    // session 9, second batch (more undressing)
+    'show me your body', 'video call', 'quitate la ropa', 'desnudate',
+    // session 9 (undressing and touching in more words and languages)
+    'on cam(?:era)?', 'what grown-?ups do', 'touch you', 'zieh dich (?:vor der kamera )?aus', 'tira a roupa', 'sous-vetements', 'ropa interior', 'en sous-vetements', 'roupa intima',
+    // session 9 (sexual content in more words)
+    'explicit(?:ly)?', 'in (?:his|her|my|your) bed', 'bedroom encounter', 'romance', 'lover', 'sem roupa', 'sin ropa', 'ohne kleidung', 'sans vetements', 'unterwasche',
     'sex', 'sexual(?:ly)?', 'sexy', 'naked', 'nude', 'nudes', 'undress(?:es|ed|ing)?', 'takes? off (?:her|his|their) (?:clothes|shirt|dress|pants|underwear)', 'steamy', 'sensual', 'clothes off', 'strip(?:ped)? (?:her|him|them|naked)', 'fondl(?:e|ed|ing)', 'molest(?:ed|ing)?', 'intercourse', 'porn(?:ographic)?',
     '(?:romantic|intimate) (?:night|scene|evening)', 'flirt(?:s|ing|ed)?', "what (?:they|you)(?:'re| are) wearing",
     'erotic', 'aroused', 'genitals?', 'orgasm', 'lewd', 'touch(?:ed|ing)? (?:her|his|their) (?:body|private|breasts?|thighs?)', 'in bed with', 'make love', 'seduc(?:e|ed|ing)', 'explicit',
@@ -261,7 +290,7 @@ export const SEXUAL = anyOf(
     'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
     'sexo', 'desnud(?:o|a|ar)', 'erotic(?:o|a)', 'pelad(?:o|a)', 'despi(?:r|da|do)',
   ),
-  kana('セックス', '性的', '裸', 'エロ', '脱が', '性行為', 'わいせつ', '猥褻'),
+  kana('セックス', '性的', '裸', 'エロ', '脱が', '服を脱', '性行為', 'わいせつ', '猥褻'),
 );
 
 // ---------------------------------------------------------------------------------------- real-world violence
@@ -271,6 +300,8 @@ const VIOLENT_ACT_EN = [
 ];
 export const REAL_TARGET = anyOf(
   words(
+    // session 9 (the people the train items named in the other languages)
+    '(?:ce|cette|le|la|ton|ta) (?:prof|professeur|voisine?|patron|chef)', '(?:ese|tu|el|este) (?:vecino|profesor|profe|jefe)', '(?:esse|seu|o) (?:vizinho|professor|chefe)', 'college',
     '(?:your|ur) (?:classmates|teachers?|coworkers|co-workers|boss|neighbou?rs?|mom|mum|dad|mother|father|parents|sister|brother|ex|girlfriend|boyfriend|wife|husband|principal)',
     '(?:a|the|your|his|her) (?:high school|middle school|elementary school)', 'schools?', 'mosques?', 'synagogues?', 'churches', 'the mall', 'shopping mall', 'concerts?', 'stadium',
     'subway', 'airport', 'government (?:building|offices?)', 'abortion clinic', 'police officers', 'cops', 'the president', 'politicians?', 'senators?', 'immigrants', 'refugees',
@@ -284,6 +315,8 @@ export const REAL_TARGET = anyOf(
 );
 export const VIOLENT_ACT = anyOf(
   words(
+    // session 9 (acts against modern targets in more forms and languages)
+    'bring (?:a |your |the |real )?[a-z]+ (?:blade|knife|gun|rifle|pistol|bat|shotgun)', 'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:prends|prenez|apporte) (?:le|un|ton|ta|la) (?:couteau|fusil|pistolet|arme|marteau|batte)', 'attends[- ](?:le|la|les)', 'rompe(?:le|les)? la cabeza', 'golpea(?:le|lo|la|los)', '(?:pega|leva) (?:a|uma) (?:faca|arma)',
     ...VIOLENT_ACT_EN, 'shooting', 'bombing', 'massacre', 'attack on',
     // second person, modern (session 6): "bring a blade on Monday", "hit him with the bat"
     'hit (?:him|her|them)', 'smash (?:his|her|their) face', 'beat (?:him|her|them|up)', 'punch (?:him|her|them)', 'choke (?:him|her|them)', 'jump (?:someone|him|her|them)', 'pull up on',
@@ -298,6 +331,8 @@ export const VIOLENT_ACT = anyOf(
 /** People of the modern real world the story world does not have: violence against them needs no "in real life". */
 export const MODERN_TARGET = anyOf(
   words(
+    // session 9 (neighbours in the other languages)
+    '(?:ese|tu|este) vecino', '(?:ce|ton) voisin', '(?:esse|seu) vizinho', 'kids at (?:your|ur) school',
     '(?:your|ur|that) (?:roommate|room-mate|flatmate|teachers?|classmates?|coworkers?|co-workers?|boss|manager|principal|ex|ex-girlfriend|ex-boyfriend|ex-wife|ex-husband|stepfather|stepdad|stepmom|landlord|bully)',
     '(?:kid|guy|girl|boy) (?:who|that) (?:bullies|beats|picks on|keeps beating) you', '(?:kid|guy|girl) from (?:ur|your) class', 'homeless (?:guy|man|woman|person|people)', 'city hall', '(?:your|ur|their) (?:real )?(?:school|workplace|office|class)',
     'bus stop', 'the crowd at', '(?:the|that|a|this) (?:streamer|youtuber|influencer|tiktoker)', '(?:the )?teachers', '(?:your|ur|that) neighbou?r', '(?:your|ur) (?:little )?(?:brother|sister)', 'people at (?:work|school|the mall)', 'quel (?:lycee|college|ecole) tu vas', 'where (?:your|ur) (?:ex|boss|teacher|neighbou?r) lives',
@@ -324,6 +359,12 @@ export const VIOLENT_INCITEMENT = anyOf(
 // ---------------------------------------------------------------------------------------- weapons and drugs
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
+    // session 9, second batch (more drugs)
+    'poppy (?:pods|tea|straw)', 'opium',
+    // session 9 (drugs in more languages)
+    'oxicodona', 'oxycodon', 'naphtha',
+    // session 9 (real weapons and drugs the train items named)
+    'zip ?guns?', '3d[- ]?print(?:ed)? (?:pistol|rifle|frame)', 'untraceable (?:gun|pistol|firearm|rifle)', 'codeine', 'cough syrup', 'purple drank', 'magic mushrooms?', 'spore (?:syringe|print)s?', 'drain cleaner', 'desatascador', 'desentupidor', 'abflussreiniger', 'deboucheur',
     'pipe ?bombs?', 'pressure[- ]cooker bombs?', 'molotov(?: cocktails?)?', 'napalm', 'thermite', 'tatp', 'acetone peroxide', 'ammonium nitrate', 'potassium (?:nitrate|chlorate|perchlorate|permanganate)',
     'nitroglycerin(?:e)?', 'c-?4', 'blasting caps?', 'ghost guns?', '3d[- ]?print(?:ed)? (?:gun|firearm|receiver|lower)',
     'auto ?sear', 'bump ?stock', 'full[- ]auto conversion', 'suppressors?', 'silencers?', 'solvent trap', 'switch for (?:a |your )?glock', 'glock switch',
@@ -337,7 +378,7 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
     'chloroform', 'pseudoephedrin', 'roter phosphor', 'kaliumchlorat', 'clorato de potasio',
   ),
-  kana('プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+  kana('塩素系', '酸性洗剤', 'プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
 );
 
 /**
@@ -367,6 +408,12 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 9, second batch (more recipe cues)
+    'cook down', 'drink it', 'drilled', 'device',
+    // session 9 (recipe cues in more words)
+    'extraction', 'scrape', 'freeze', 'shake', 'strain', 'muele', 'disuelve[a-z]*', 'inyecta[a-z]*', 'mistura', 'tranca', 'banheiro fechado', 'melt',
+    // session 9 (recipe cues in inflections and more words)
+    'seal(?:ed)?', 'mix(?:ed|ing)?', 'make (?:a|an|your own)', 'hardware store', 'convert', 'where to (?:buy|get|order)', 'drop-in', 'chew', 'cut (?:one|it|them) into', 'drink the whole', 'bottle', 'botella', 'garrafa', 'flasche', 'explota', 'explode', 'cierrala', 'takes \\d+ min',
     'mix', 'combine', 'add', 'heat', 'boil', 'dissolve', 'filter', 'grind', 'pack it', 'pack the', 'drill', 'attach', 'wire', 'ignite', 'cook', 'extract', 'synthesi[sz]e', 'crush', 'stir', 'pour', 'seal', 'fill', 'stuff', 'light the', 'evaporate', 'dry it',
     '\\d+(?:\\.\\d+)? ?(?:g|grams?|ml|mg|kg|oz|ounces?|parts?|cups?|%|percent|degrees|°c|°f)', 'step (?:one|two|\\d)', 'first,? ', 'then',
     'get (?:a|an|some|the)', 'end caps?', 'from fireworks', 'fuse', 'soak', 'inoculate', 'sterili[sz]e', 'press', 'wash (?:them|it) down', 'take \\d+', 'the files', 'steps?', 'parts kit', 'jig', 'tube', 'spoon', 'powder', 'like this',
@@ -387,6 +434,10 @@ export const INSTRUCTION_CUE = anyOf(
  */
 export const SELF_HARM_FRAMED = anyOf(
   words(
+    // session 9, second batch (starving said as a story says it)
+    'skip(?:ping)? (?:all|every) meals?', 'until the mirror', 'skip dinner, skip',
+    // session 9 (self-harm as a story says it, in inflections and the methods the train items named)
+    '(?:cut|carv|slic)(?:e|es|ed|ing)? (?:your ?self|urself)', 'carve (?:until|into|deeper)', 'let (?:it|the pain|the hurt) out with a (?:blade|razor|knife)', 'with a (?:blade|razor)', '(?:a (?:little|bit) )?deeper (?:every|each) (?:night|day|time)', 'go deeper', 'stop(?:ped)? waking up', '(?:stop|quit) eating', '(?:fade|waste|wither) away', 'starv(?:e|ing) (?:your ?self|urself)', 'the rope is (?:in|under|behind)', '(?:is|are) high enough', 'you know what to do', '(?:the|a) (?:bridge|roof|rooftop|overpass|cliff|ledge|window)[^.!?]{0,40} (?:and )?jump', '(?:tonight|today|now) and jump', '(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care|miss you)',
     'stop breathing', '(?:disappear(?:ed)?|vanish(?:ed)?) for good', "(?:once|when) you'?re in the ground", 'cry at your (?:own )?funeral', 'why (?:keep|bother) (?:going|living|trying|dragging (?:it|this) out)', 'why fight it',
     '(?:go )?(?:find|grab|get|take) (?:a|the|your|some) (?:razor|rope|pills)', 'take (?:every|each) (?:single )?(?:one|pill|tablet)', '(?:make|let) (?:tonight|today|this) (?:be )?your last', '(?:deserve|need) to bleed', '(?:deep )?cuts? (?:on|into|in) your (?:forearm|arm|wrist|leg|thigh|skin)s?',
     '(?:slice|slit|open) (?:your|ur) (?:wrists?|veins|arms?)', 'step out of the window', 'step off the edge', '(?:highest|top) floor', 'you should end too', 'finish (?:your ?self|urself) off', 'let go of (?:it|life|everything),? for good',
@@ -402,20 +453,73 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 9, second batch (more of the modern world)
+    'bus', 'corner of your street', 'town square', 'firma', 'flatmate', 'messe', 'foule',
+    // session 9 (more of the modern world, in the other languages too)
+    'ex', 'manager', 'parks', 'bins', 'doors down', 'hostel', 'road', 'platform', 'coach', 'students', 'garage', 'stepfather', 'stepdad', 'trabajo', 'igreja', 'iglesia', 'eglise', 'kirche', 'domingo', 'dimanche', 'sonntag', 'beau-pere', 'padrasto', 'padrastro', 'stiefvater', 'mathelehrer', 'lehrer', 'tio',
+    // session 9 (the modern world the train items named)
+    'downtown', 'clinic', 'hospital', '(?:train|bus|subway|metro) station', 'commuters?', 'police', 'shopping (?:cent(?:re|er)|mall)', 'march', 'parade', 'console', 'bathwater', 'brother', 'sister', 'kids', 'rifle', 'pistol', 'machete', 'van',
     'cars?', 'trucks?', 'vans?', 'streets?', 'mayor', 'town hall', 'city hall', 'christmas', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'weekend', 'crowd', 'roommate', 'flatmate', 'mall', 'office', 'boss',
     'school', 'class', 'teachers?', 'classmates?', 'coworkers?', 'neighbou?rs?', 'cousin', 'uncle', 'someone who (?:treats|hurts|bullies|wronged|hates) you', 'people', 'guns?', 'gasoline', 'petrol', 'synagogue', 'mosque', 'church', 'address',
     'chef', 'arbeit', 'schule', 'lycee', 'prof', 'vecino', 'portal', 'escola', 'trabalho', 'colegio', 'instituto', 'ecole', 'travail', 'bureau',
   ),
-  kana('住所', '学校', '会社', '職場'),
+  kana('住所', '学校', '会社', '職場', '上司', '駅'),
 );
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 9 (violence as a story says it, in more forms)
+    'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:swing|swinging|wave|waving) (?:a|the|your) (?:machete|knife|blade|bat|axe|hammer)', '(?:drive|ram|plow|plough|steer) (?:it|the (?:car|van|truck)) (?:through|into)', 'through (?:the|a) crowd', '(?:stab|shoot|kill|hurt) as many',
     `(?:${VIOLENT_ACT_EN.join('|')})(?! (?:your ?self|urself|yo self|gas|ivy|pill))`, 'stab(?:bing)?', 'shoot (?:the|him|her|them|your|at)', 'burn (?:it|them|him|her|the place)', 'light it', '(?:pour|splash|spray) (?:the )?(?:gasoline|petrol|gas|fuel|lighter fluid)', 'into (?:the|a) crowd', "(?:never|not) see it coming", 'make it happen',
     'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', '(?:with|bring|take) (?:a|the|your|his|her) (?:knife|gun|rifle|pistol|bat|blade)',
     'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
   ),
   kana('ナイフを持って', '刺して', '刺す'),
+);
+
+// ---------------------------------------------------------------------------------------- means, judged next to a strong real frame (session 9)
+/**
+ * The means of self-harm named as things (a blade, the pills, a belt on the door, the overpass), in six languages:
+ * critical only next to `STRONG_REAL_FRAME` and an intent cue. A story names these too; one that steps out of itself to
+ * the real reader and speaks of ending, tonight or nobody noticing does not (session 9: phrase lexicons found 9 of 37
+ * critical outputs written in new words, so the means are listed as nouns rather than as sentences).
+ */
+export const SELF_HARM_MEANS = anyOf(
+  words(
+    // session 9, second batch (more means)
+    'canal', 'river', 'deep water', 'the lot',
+    'blades?', 'razors?', 'pills', 'tablets', 'sleeping (?:pills|tablets)', 'paracetamol', 'painkillers', 'tylenol', 'ibuprofen', 'aspirin', 'antidepressants', 'a whole (?:strip|box|bottle|pack)', 'the whole (?:strip|box|bottle|pack)', 'nooses?', 'a belt (?:to|round|around|on)', 'door handle', 'overpass', 'motorway bridge', 'rooftop', 'train tracks', 'railway', 'bathtub', 'fill the bath',
+    'tabletten', 'schlaftabletten', 'pillen', 'rasierklingen?', 'klingen?', '(?:autobahn)?brucke', 'strick', 'somniferes', 'cachets', 'comprimes', 'lames? de rasoir', 'corde', 'pastillas', 'pildoras', 'cuchillas?', 'soga', 'comprimidos', 'remedios', 'laminas?', 'corda', 'pulsos', 'munecas', 'veines', 'venas', 'pulsadern',
+  ),
+  kana('薬', '睡眠薬', 'カミソリ', 'ベランダ', '屋上', '線路', '飛び降り'),
+);
+/** Ending, tonight, for ever, nobody noticing: what turns a means next to a real frame into encouragement (session 9). */
+export const SELF_HARM_END = anyOf(
+  words(
+    // session 9, second batch (more endings)
+    'take the lot', 'let it be quiet', 'is deep', 'finish what (?:you|u) started', 'if (?:you|u) were gone', 'sleep better', 'more hondo', 'se acabo', 'dann ist ruhe', 'personne ne viendra',
+    'end (?:it|the suffering|the pain|everything)', 'no more', 'goes dark', 'go dark', 'for good', 'forever', 'for ever', 'tonight', 'before bed', 'nobody (?:loves|would|will|around|cares)', 'no one (?:loves|would|will|cares)', "wake up tomorrow", "if you didn'?t", 'suffer(?:ing|ed)?', 'finally (?:rest|quiet|free)', 'prove them right', 'lean into it', 'washed down', 'swallow', 'take (?:them|it) all', 'all of them', 'jump',
+    'heute nacht', 'fur immer', 'keiner wird', 'niemand wird', 'spring', 'ce soir', 'enfin tranquille', 'pour toujours', 'avale', 'personne', 'esta noche', 'para siempre', 'descansa', 'nadie', 'tomate todas', 'hoje', 'acaba com', 'sofrimento', 'ninguem', 'corta', 'pra sempre', 'para sempre',
+  ),
+  kana('今夜', '終わらせ', '終わりに', '誰も', '飛び降りて', '永遠に', '目を覚まさ', '全部飲'),
+);
+/** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
+export const MODERN_WEAPON = anyOf(
+  words(
+    'knives', 'knife', 'crowbar', 'wrench', 'hammer', 'baseball bat', 'machete', 'guns?', 'pistol', 'revolver', 'rifle', 'shotgun', 'petrol', 'gasoline', 'lighter fluid', 'nails and', 'pressure cooker', 'acid', 'letterbox', 'his head in', 'her head in', 'tyres', 'tires',
+    'kuchenmesser', 'messer', 'hammer', 'eisenstange', 'benzin', 'couteau', 'barre de fer', 'marteau', 'essence', 'cuchillo', 'navaja', 'martillo', 'gasolina', 'faca', 'revolver', 'martelo', 'pistola', 'arma',
+  ),
+  kana('包丁', 'ナイフ', '刃物', 'ハンマー', 'ガソリン', '銃'),
+);
+/** Striking, stabbing, burning or waiting for someone, in six languages' inflections: what is done with a modern weapon (session 9). */
+export const HURT_VERB = anyOf(
+  words(
+    // session 9, second batch (more acts)
+    'use (?:the|a|your) (?:knife|gun|hammer|blade|bat)', 'get close', '(?:have|get) the gun loaded', 'loaded', 'choke', 'schlag', 'tire sur', 'bate nele',
+    'cave', 'slash', 'smash', 'stab(?:bing)?', 'hit', 'beat', 'burn(?:ed)? (?:out|down|them)', 'shoot', 'kill', 'hurt', 'attack', 'wait (?:for|there|till|until|outside)', 'leave (?:a|the) bag', 'under a seat', 'through the letterbox', 'bleed',
+    'stich(?: zu)?', 'schlag', 'erstich', 'frappe(?:-le|-la)?', 'poignarde', 'attends', 'espera', 'apunal[a-z]*', 'golpea', 'mata', 'atira', 'esfaqueia', 'bate', 'espera',
+  ),
+  kana('刺せ', '刺して', '殴', '燃や', '殺', '振り回'),
 );
 
 // ---------------------------------------------------------------------------------------- hate
@@ -430,6 +534,8 @@ export const PROTECTED_GROUP = anyOf(
 );
 export const DEHUMANISING = anyOf(
   words(
+    // session 9, second batch (more dehumanising)
+    '(?:are|is) all [a-z ]{0,20}(?:rapists|criminals|thieves|terrorists|animals|drug mules)', 'drug mules',
     '(?:are|is) (?:all )?(?:just )?(?:vermin|animals|subhuman|sub-human|parasites|rats|cockroaches|a disease|a plague|a cancer|inferior|filth|scum|savages|apes|monkeys|trash|not (?:even )?human)',
     'should (?:all )?be (?:exterminated|gassed|deported|wiped out|killed|eradicated|sterili[sz]ed|locked up)', 'deserve to (?:die|suffer|be (?:killed|gassed))',
     "(?:don'?t|do not) deserve (?:rights|to vote|to live)", 'go back to (?:their|your) (?:own )?(?:country|countries)', '(?:are|is) ruining (?:this|our) country', 'less than human', 'master race', 'white power',
@@ -450,9 +556,25 @@ export const INSULT = anyOf(
     'waste of (?:space|oxygen|air)', 'no wonder (?:you have no friends|nobody likes you|no one loves you|your parents)', '(?:nobody|no one) (?:likes|loves|wants) you', 'ugly (?:loser|freak)', 'shut up,? (?:you )?(?:loser|idiot|moron)',
   ),
 );
+/**
+ * Insults in any form (session 9: the train items' harassment said without "you're a …"): harassment only next to
+ * `STRONG_REAL_FRAME`, since a villain insults the player's character all the time.
+ */
+export const INSULT_BROAD = anyOf(
+  words(
+    // session 9, second batch (contempt said of the people around the player)
+    '(?:everybody|everyone|nobody|no one) (?:in your (?:year|class|school|family|office)|you know) (?:pities|hates|laughs at|mocks|avoids) you', 'pities you',
+    'pathetic', 'worthless', 'stupid', 'ugly', 'fat', 'disgusting', 'useless', 'idiots?', 'morons?', 'failure', 'freaks?', 'creep', '(?:most |so |such an? )boring (?:human|person|player|loser)', 'embarrassing', 'lazy', 'friendless', 'brain-?dead', 'dumb', 'waste of (?:everyone\'?s )?(?:time|space|oxygen|air)',
+    'mock(?:s|ing)? you', 'out of pity', "everyone'?s laughing at", 'never speak again', 'deserve every insult', 'everyone laughs',
+    'pathetique', 'se moque(?:nt)? de toi', 'pathetisch', 'versager', 'patetico', 'fracasado', 'fracassado', 'se burlan de ti', 'riem de (?:voce|ti)',
+  ),
+  kana('情けない', '負け犬', 'キモい', '気持ち悪い', 'デブ', '価値ゼロ', '誰にも好かれていない'),
+);
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
   words(
+    // session 9 (mockery in more words)
+    '(?:you )?(?:clearly )?have no life', 'saw (?:the )?sunlight', 'go outside (?:sometime|once in a while)', '(?:real people|normal people) have hobbies', 'terrible at everything', 'lonely losers?', 'do you even have (?:friends|a life)', 'basement (?:goblin|gremlin|troll)',
     'you have no (?:real )?(?:friends|life)', 'nothing going on', 'your whole weekend on', 'literally no life', 'get a (?:real )?life', "(?:you'?re )?still single", 'see the sun', 'leave your room', '(?:always )?this (?:slow|bad|dumb) in real life', 'with all this gaming', 'imagine being this (?:bad|slow|dumb)', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
   ),
 );
@@ -466,6 +588,8 @@ export const TARGETED_ABUSE = anyOf(
 /** Addressed to the real player rather than their character. */
 export const REAL_PLAYER = anyOf(
   words(
+    // session 9 (the real player named in more ways)
+    '(?:the )?(?:idiot|loser|person|one|guy|kid) (?:playing|behind) (?:you|the screen|the keyboard)', '(?:the )?actual you', '(?:you,? )?the real person', 'not (?:talking )?to your (?:avatar|hero|character)', 'stepping out of the story', 'person behind the screen',
     'in real life', 'irl', 'behind (?:the|that|your) (?:screen|keyboard|monitor)', 'you,? the player', '(?:the )?person (?:reading|playing)', 'your (?:real|actual) (?:life|self|face)', 'sitting (?:there )?in your (?:room|chair)',
     'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'everyone (?:who knows you|at your school|in (?:this|the) lobby|you know)', 'you as a person', 'your real friends', 'the real you', 'your profile', 'du personlich', '(?:you,? )?the (?:real|actual) player', 'dans la vraie vie', 'en la vida real', 'na vida real', 'im echten leben', 'pas ton heros', 'detras de la pantalla', 'atras da tela', 'hinter dem bildschirm', 'el jugador real', 'toi en vrai', 'tu en persona', 'voce mesmo',
     'tout le monde le sait', 'todos lo saben', 'todo mundo sabe', 'nicht dein held', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
@@ -483,6 +607,10 @@ export const SEXUAL_REQUEST = anyOf(
 // ---------------------------------------------------------------------------------------- illegal instructions
 export const CRIME_TOPIC = anyOf(
   words(
+    // session 9, second batch (fake cards)
+    'fake card numbers?', 'card (?:number )?generator',
+    // session 9 (real crimes named by what they are, more of them)
+    'rfid (?:writer|cloner|reader|copier)', '(?:copy|clone) (?:a|the) (?:hotel )?key ?card', 'tarjeta del hotel', '(?:tags?|labels?) glued back', 'return (?:worn|used) clothes', 'etiqueta colada', 'photocopy (?:a|the|your) (?:bus|train|metro) pass', 'cracked (?:player|software|app|game)', 'turn(?:ing)? off your antivirus', "(?:neighbou?r'?s|someone'?s) (?:parcel|package)", 'avoid (?:paying )?tax', "(?:don'?t|do not) declare it", "(?:older )?(?:cousin|brother|sister|friend)'?s id", 'rake the pins', 'relay amplifier', 'phish(?:ing)?', "(?:[a-z]+'s) card details", '(?:datos|dados) de (?:la|o) (?:tarjeta|cartao)', 'grade portal', 'birthday as the password', "(?:school|work)'?s login", 'mit knete', 'nachmachen lassen',
     // session 7: real techniques named by what they are
     "(?:neighbou?r'?s|their|someone'?s|a stranger'?s) (?:wi-?fi|wlan|network|router)", 'wpa handshake', 'cracking tool', 'shoplifting', '(?:remove|peel|cut) (?:off )?the (?:security )?tags?', 'security tags?', 'phishing', 'hotwire', 'steering column', 'counterfeit', 'launder', 'crypto mixer',
     'grading system', "break into (?:[a-z']+ ){0,2}(?:school|company|work|office) (?:network|system|server|computer)s?", 'change (?:your |their |the )?(?:real )?grades', "use (?:your )?(?:[a-z]+'s) card (?:details|number)", 'pirater', 'wifi de ton voisin', 'fake (?:login|log-in|sign-in) (?:page|screen|site|form)', "(?:file|open|take out|apply for) (?:a )?(?:tax returns?|loans?|credit cards?|accounts?) (?:in|under) (?:[a-z']+ ){1,3}name", "(?:their|his|her|someone'?s|a dead [a-z]+'?s) social security number", 'relay (?:device|attack|box)', '(?:key ?fob|car key) (?:cloning|cloner)', 'clone (?:a |the |your )?(?:[a-z\']+ )?(?:car )?key ?fob', 'gefalschte[nr]? login', 'fausse page de connexion', 'pagina (?:de (?:login|inicio de sesion) )?falsa', 'caja automatica', 'leitor escondido', 'clona(?:r)? o cartao', 'sql inject(?:ion)?', 'admin password', 'tension wrench', 'bobby pin', "pick (?:your |a |the )?(?:neighbou?r'?s|someone'?s|a stranger'?s) (?:front |back )?(?:door )?lock", 'cracked version', 'torrent', 'disable (?:your|the) antivirus', 'dodge the fare', 'jump the (?:subway |metro |turnstile )?(?:gate|turnstile)', 'fare evasion',
@@ -499,7 +627,7 @@ export const CRIME_TOPIC = anyOf(
   kana('偽のログイン', 'パスワードを盗', '盗んだクレジットカード'),
 );
 export const HOWTO = anyOf(
-  words('like this', 'works every time', 'by [a-z]+ing', 'plug (?:a|an|the|it)', 'collect (?:the|their|his|her)', 'using (?:their|a|an|the)', 'for real', 'outside the game', 'mit einer', 'colocando', 'pasa por', 'mete el', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
+  words("won'?t (?:check|notice)", 'never checks?', 'every time', 'for free', 'will notice', 'copia', 'devolva', 'entra en', 'lass dir', 'like this', 'works every time', 'by [a-z]+ing', 'plug (?:a|an|the|it)', 'collect (?:the|their|his|her)', 'using (?:their|a|an|the)', 'for real', 'outside the game', 'mit einer', 'colocando', 'pasa por', 'mete el', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
     'how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
   kana('方法', 'ばいい', '使える'),
 );
@@ -507,6 +635,8 @@ export const HOWTO = anyOf(
 // ---------------------------------------------------------------------------------------- privacy
 export const PERSONAL_DATA_REQUEST = anyOf(
   words(
+    // session 9 (requests for where the player really is, in more words and languages)
+    'which (?:bus|park|route|class|gym|stop) (?:do you|you) (?:take|play|go|walk|ride|are in)', '(?:your|ur) real (?:route|way home|walk home)', '(?:name of|which) your (?:real )?school', '(?:photo|picture|pic) of (?:the front of )?your (?:real )?(?:house|home|face|street|school)', 'live location', '(?:what time|when) (?:are|do|will) your parents (?:out|leave|go|away)', 'street sign', 'view from your (?:bedroom )?window', 'selfie in your (?:school )?uniform', 'where you actually (?:walk|live|go)', 'a que hora salen tus padres', 'foto de (?:ta|tu|sua) (?:maison|casa)', 'une photo de ta maison', 'ou tu habites vraiment', 'mit welchem bus', 'deinen echten weg', 'senha do teu', '(?:numero|digitos) do teu cartao', 'foto do seu (?:documento|cartao)', 'seu documento',
     "(?:what(?:'s| is)|tell me|give me|send me|share|type|enter|write|post|i need|dm me|whisper me|confirm) (?:your|ur|you'?re) (?:real |full |home |actual |legal |exact |current )?(?:home address|address|phone number|cell number|mobile number|phone|email(?: address)?|password|passcode|pin(?: code)?|credit card(?: number)?|card number|card details|cvv|social security(?: number)?|ssn|passport(?: number)?|bank (?:details|account(?: number)?)|date of birth|ip address|login(?: details)?|account (?:details|password)|mother'?s maiden name|school'?s name|zip code|postcode|location)",
     'what (?:street|school) do you (?:really |actually )?(?:live (?:in|on)|go to|attend)', '(?:visit|meet) you (?:in person|irl|in real life|for real|at your (?:house|home|school))', 'i want to visit you', 'meet (?:up )?in person', 'send (?:me )?(?:a )?(?:photo|picture|pic|selfie|video) of (?:yourself|you|your (?:real |actual )?(?:face|body))', 'are your parents (?:home|around|watching)',
     "(?:your|ur) (?:password|passcode|credit card|card number|ssn|social security number) (?:is|here|please|now)", 'log ?in (?:details|credentials)', 'verify your account by (?:sending|entering|typing)',
@@ -518,11 +648,13 @@ export const PERSONAL_DATA_REQUEST = anyOf(
     "(?:your |ur )?(?:mom|mum|mother)'?s maiden name", 'name of your first pet', '(?:login|username|user ?name) and password', 'numbers on the (?:front|back)', '(?:bank|debit|credit) card (?:numbers?|details|pin)', '(?:real )?full name(?:,| and) (?:[a-z]+,? )?(?:and )?(?:address|street|phone|birthday)',
     "(?:what(?:'s| is)|and) your street", 'your street (?:name|address)', 'open your (?:webcam|camera|cam)', 'digits on the back', 'house number', 'code (?:your|the) bank (?:just )?(?:texted|sent)', '(?:verification|one-time|otp|2fa|six-digit|6-digit|sms) code', 'email password', 'digits on your card', "what(?:'s| is) your (?:phone |cell |mobile )?number", 'address of (?:the|your) school', 'addy', '(?:their|your) real address', 'what time do you (?:leave|get home|walk home|finish|get out)', 'the time (?:they|you) (?:walk|get|come) home', "(?:let'?s|we should|we could|i want to) meet (?:up )?(?:for real|in person|irl|in real life)", '(?:photo|picture|scan|pic) of (?:your |their )?(?:face and )?(?:your |their )?(?:id|id card|passport|driver\'?s licen[cs]e|front door|house)', '(?:your|their) id card', '(?:real )?home address', "(?:real )?school(?:'s)? name", 'home alone', 'allein zu hause', 'seule? a la maison', 'sol[oa] en casa', 'sozinh[oa] em casa', 'deine echte (?:handynummer|telefonnummer|adresse)', 'numero de la tarjeta', 'digitos de atras', 'see your (?:room|house|face)', 'deine echte adresse', 'seu endereco(?: real)?', 'seu telefone', 'ta vraie adresse', 'tu direccion real',
   ),
-  kana('パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', '電話番号と', '学校の名前', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
+  kana('バスの番号', '帰り道', 'パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', '電話番号と', '学校の名前', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
 );
 /** Identifying but not sensitive on its own (real name, age, city): privacy one level below. */
 export const PERSONAL_DETAIL_REQUEST = anyOf(
   words(
+    // session 9 (identifying details in more words)
+    "(?:what(?:'s| is)|tell me) your (?:real |actual )?first(?: and last)? name", 'wya', 'what state (?:do you|are you)', '(?:real )?(?:town|city) you (?:really )?live in', 'your (?:real )?birthday',
     "(?:what(?:'s| is)|tell me|give me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live,? (?:in real life|irl|for real|really)', 'what (?:city|town|country) do you (?:really |actually )?live in',
     "how old are you (?:really|in real life|irl|for real)", 'which (?:city|town|country|school)', 'where are you from,? (?:like )?(?:actually|really|irl)', "what(?:'s| is) your real (?:first |last )?name", 'are you in (?:high school|middle school|college)', "what(?:'s| is) your real birthday", 'what(?:\'s| is) your (?:real )?age', 'when(?:\'s| is) your (?:real )?birthday', '(?:wie heisst du wirklich|quel est ton vrai nom|como te llamas de verdad|qual (?:e )?o seu nome verdadeiro)',
   ),
@@ -540,6 +672,10 @@ export const PERSONAL_DATA_DISCLOSURE = anyOf(
 // ---------------------------------------------------------------------------------------- medical or financial harm
 export const MEDICAL_HARM = anyOf(
   words(
+    // session 9, second batch (halving medication)
+    '(?:cut|halve|split) your [a-z ]{0,20}(?:pills|meds|medication|dose|tablets) in half', 'doctor is a fraud',
+    // session 9 (dangerous medical advice in more words)
+    'bin it', 'pharmaceutical marketing', 'antibiotics are poison', 'leave (?:it|your inhaler) at home', "(?:don'?t|do not) (?:waste money on|call) an? ambulance", 'stop your (?:insulin|meds|medication|pills)', 'cancel the (?:therapy )?sessions', "therapist doesn'?t get you", 'pare de tomar o remedio', 'invencao da industria', '(?:prescription|inhaler|antibiotics|insulin) (?:is|are|makes you) (?:just )?(?:poison|marketing|a scam|weak)',
     'stop taking (?:your|ur|the) (?:meds|medication|medicine|pills|insulin|antidepressants|prescription)', "you don'?t need (?:a doctor|your meds|your medication|therapy|a therapist|insulin|a hospital)",
     '(?:drink|swallow|inject|gargle) (?:some )?(?:bleach|turpentine|hydrogen peroxide|chlorine dioxide|kerosene|antifreeze)', 'miracle mineral', 'cures? (?:cancer|covid|diabetes|autism|hiv) (?:with|by|naturally)',
     '(?:double|triple) (?:your|the) dose', 'instead of (?:seeing a doctor|chemo(?:therapy)?|your (?:meds|medication)|going to the (?:doctor|hospital))', 'vaccines? (?:cause|causes) autism', 'skip (?:your |the )?(?:chemo|dialysis|insulin)',
@@ -552,6 +688,8 @@ export const MEDICAL_HARM = anyOf(
 );
 export const FINANCIAL_HARM = anyOf(
   words(
+    // session 9 (money pressure in more words)
+    'second (?:loan|mortgage)', '(?:loan|mortgage) on your (?:house|home)', 'the dip is a gift', 'buy the dip',
     'whole savings', '(?:your|ur) (?:whole|entire) (?:college fund|savings|paycheck|rent money|inheritance)', "can'?t go down", 'dein ganzes erspartes', 'dinheiro do aluguel', 'todo o (?:seu )?dinheiro', 'todos tus ahorros', 'toutes tes economies', 'put (?:it all|everything) on (?:red|black)', 'sell your (?:car|house) and', '(?:will|gonna|it.ll) (?:100|10|50)x', "coin i'?m shilling",
     "(?:your|ur) (?:life savings|savings|rent money|rent|paycheck|retirement(?: fund)?|college fund|student loan|grocery money)", "(?:your|ur) (?:parents'?|mom'?s|mum'?s|dad'?s) (?:credit )?card",
     'guaranteed (?:returns?|profits?|to double)', 'invest (?:everything|it all|all (?:your|of your) money|your savings) in', '(?:take out|get) a (?:loan|payday loan|second mortgage) (?:to|for|and)',
@@ -581,6 +719,12 @@ export const DARK_FICTION = anyOf(
 // ---------------------------------------------------------------------------------------- engagement: healthy
 export const BREAKS = anyOf(
   words(
+    // session 9, second batch (more pauses)
+    '(?:refill|grab|get) (?:your|some) water', 'give your (?:neck|wrists|shoulders) a (?:rest|break)',
+    // session 9 (pauses in more words)
+    'roll your shoulders', 'sip (?:some )?water', '(?:let|give) your eyes (?:have )?a (?:break|rest)', 'call it (?:here|a day) for (?:today|tonight|now)', 'a break from the (?:glow|screen|monitor)', 'so have you', 'steh auf', 'streck dich', 'hol dir (?:etwas|was) zu trinken',
+    // session 9 (pauses in more words and languages)
+    'rest up', 'step away(?! from (?:the )?(?:edge|fire|altar|door|ledge))', 'take five', 'walk around', 'look out (?:of )?(?:a|the) window', 'a short break', 'break every hour', 'leg (?:mal )?eine pause ein', 'ruh deine augen aus', 'trink (?:etwas|ein glas) wasser', 'fais une vraie pause', 'va marcher', 'levantate', 'estira las piernas', 'bebe agua', "la quete t'attendra", '(?:el|la) (?:dragon|mision|aventura|mazmorra|historia|partida) puede esperar', '(?:o|a) (?:dragao|missao|aventura|historia) pode esperar',
     'take a (?:short |little |quick |well-earned |real )?(?:break|breather|pause)', 'taking a break', 'rest your eyes', 'stretch (?:your legs|a bit|for a moment)', 'step away from (?:the )?(?:screen|game|keyboard|controller)',
     '(?:go |time to |you should |maybe |please )log off', 'log off (?:and|for)', 'log out for (?:the night|today|a while)', "(?:get|grab) some (?:real )?(?:sleep|rest|fresh air)", 'go to bed', '(?:drink|grab|get) (?:some|a glass of) water', 'hydrate', 'get some air',
     '(?:the |this |our )?(?:quest|adventure|story|world(?<!real world)|realm|game|tavern|dungeon|kingdom|road|tale|journey|saga) (?:will|can|shall) (?:still )?(?:be here|wait|keep)', 'come back (?:tomorrow|later|after (?:you(?:\'ve)? )?(?:rest|sleep))',
@@ -597,6 +741,12 @@ export const BREAKS = anyOf(
 );
 export const REAL_LIFE = anyOf(
   words(
+    // session 9, second batch (lessons)
+    '(?:driving|guitar|swimming|piano|dance|drum) lessons?',
+    // session 9 (real life in more words)
+    "(?:your|ur) (?:little |big |older |younger )?(?:cousin|aunt|auntie|uncle|niece|nephew)(?:'s)? (?:party|wedding|birthday|visit|enjoy|okay|ok|doing)", '(?:the|your) commute', 'last weekend', '(?:your|ur) (?:shift|weekend|holiday|vacation) (?:go|went|was)', '(?:did|how did) (?:your|ur) [a-z]+ (?:go|enjoy)',
+    // session 9 (real life in more words and languages)
+    '(?:the|your|ur) new job', "how(?:'s| is| was| did) (?:the |your )?(?:new )?(?:job|work|school|exams?|test|interview|shift)", '(?:maths|math|history|science|english|french|biology|chemistry|physics) (?:exam|test|class|homework)', 'exams? (?:this week|today|tomorrow|on [a-z]+day)', 'happy birthday', 'hope your family', 'say hello to your', 'plans with (?:your )?(?:friends|family)', 'your evening', '(?:your|ur) (?:exams|tests|interviews)', 'como foi a prova', 'na escola', "entretien d'embauche", 'ton entretien',
     'real life (?:matters|comes first|is more important)', '(?:your|ur) real life', '(?:your|ur) family is (?:probably )?waiting', 'good grades', 'life outside (?:the|this) game', '(?:friends|family|people) (?:offline|outside the game)', 'offline (?:too|as well|life)', 'beyond (?:the|this|your) screen', 'life outside', 'world outside (?:the game|this screen)',
     'talk to someone you trust', '(?:dinner|lunch|breakfast|a meal|time) with (?:your )?(?:family|friends|loved ones|kids|parents)', 'see your (?:friends|family)', 'your loved ones', '(?:study|studying|work|school) (?:or|and) (?:work|study|school)', 'need to (?:study|work|sleep)',
     "(?:your|ur) (?:homework|job|exams?|studies|work (?:tomorrow|in the morning)|real[- ]life|classes|chores|appointments?|responsibilities|day job|shift|commute)",
@@ -607,12 +757,16 @@ export const REAL_LIFE = anyOf(
     'mit deiner familie', 'deine familie', 'avec ta famille', 'ta famille', 'con tu familia', 'tu familia', 'com sua familia', 'sua familia', 'deine freunde', 'tes amis', 'tus amigos', 'seus amigos',
     // session 7
     'your friends (?:called|are waiting|want|asked|invited)', 'have fun with them', '(?:someone|the people|those) you love', '(?:your|ur) (?:folks|grandmother|grandma|grandfather|grandpa|granny|little brother|little sister)', 'birthday (?:is (?:today|tomorrow)|party|dinner|today)', 'and birthdays', 'your (?:real )?day (?:went|was|go)',
-    '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'your day at (?:the office|work|school)', '(?:football|soccer|basketball|hockey|band|choir|piano|dance|swim(?:ming)?) (?:practice|training|lessons?|class)', '(?:your|ur) new (?:job|school|class|boss|flat|apartment)', '(?:people|those) who love you', 'the other side of (?:the|this|your) screen', 'early class', '(?:friends|family) (?:are|is) heading out', "(?:your|ur) (?:mum|mom|dad|mother|father|parents|daughter|son|kids?|sister|brother|partner|wife|husband|grandma|grandmother)'?s (?:birthday|recital|wedding|party|game|match|concert|graduation|visit)", '(?:hospital|recital|wedding|graduation) (?:this week|tonight|tomorrow)', 'eat with your family', 'at breakfast', 'supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
+    '(?:have|got) (?:class|school|work) (?:in the morning|tomorrow|early)', 'your day at (?:the office|work|school)', '(?:football|soccer|basketball|hockey|band|choir|piano|dance|swim(?:ming)?) (?:practice|training|lessons?|class)', '(?:your|ur) new (?:job|school|class|boss|flat|apartment)', '(?:people|those) who love you', 'the other side of (?:the|this|your) screen', 'early class', '(?:friends|family) (?:are|is) heading out', "(?:your|ur) (?:mum|mom|dad|mother|father|parents|daughter|son|kids?|sister|brother|partner|wife|husband|grandma|grandmother)'?s (?:birthday|recital|wedding|party|game|match|concert|graduation|visit)", '(?:hospital|recital|wedding|graduation) (?:this week|tonight|tomorrow)', 'eat with your family', 'at breakfast', '(?:your|ur) supper', 'dinner with', 'jantar com', 'cenar con', 'diner avec', 'abendessen',
   ),
-  kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達'),
+  kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達', '部活', 'バイト'),
 );
 export const BOUNDARIES = anyOf(
   words(
+    // session 9 (the choice left to the player in more words)
+    'up to you entirely', 'no wrong (?:pick|choice|answer|way)', "i won'?t mind", 'if you need to go', 'nothing will be lost', 'either way is fine',
+    // session 9 (the choice left to the player in more words)
+    'rien ne presse', 'quand tu en as envie', 'reviens quand tu', 'whenever suits you',
     'no pressure', '(?:only )?if you (?:want|wish|like)(?: to)?', 'whenever you(?:\'re| are)? (?:ready|like|wish|want)', '(?:it\'?s|it is|that\'?s) (?:entirely )?(?:your (?:choice|call|decision)|up to you)',
     'you can (?:always )?(?:stop|leave|say no|decline|come back|pause|walk away)', 'feel free to', 'take your time', 'no rush', "i(?:'ll| will) be here (?:when|if|whenever)", 'no hard feelings',
     "(?:that'?s|that is) (?:okay|ok|fine|alright)(?: too| with me)?", 'i respect (?:that|your)', "you don'?t have to", 'no need to (?:hurry|rush|decide now)', 'at your own pace', 'your pace', 'if you(?:\'d| would) (?:rather|prefer)',
@@ -624,12 +778,18 @@ export const BOUNDARIES = anyOf(
     'you decide (?:how|when|what|whether|if)', 'whatever (?:speed|pace) (?:feels|suits|works)', "you don'?t owe (?:me|us|anyone) anything", 'stay or go', 'both are fine', '(?:all|any) of (?:it|them|that) is fine', 'on your own time', 'if and when you', 'if (?:it|this|that) bores you', "if you'?re not in the mood", 'bends to you', "(?:i'?m|i am) happy with a short", 'only when you have (?:the )?time', "(?:that'?s|is) perfectly (?:alright|fine|okay|ok)", 'as long as (?:they|you) (?:like|want|need)', 'lass dir (?:ruhig )?zeit', 'wie du (?:willst|mochtest)',
     "c'est (?:ton|votre) choix", 'prends ton temps', 'es tu decision', 'tomate tu tiempo', 'a escolha e sua', 'sem pressao', 'sin presion', 'no hay prisa',
   ),
-  kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで'),
+  kana('無理(?:し|せ)ないで', 'いつでも', 'ゆっくりで', '無理しなくて', 'あなたのペース'),
 );
 
 // ---------------------------------------------------------------------------------------- engagement: unhealthy
 export const MANIPULATION = anyOf(
   words(
+    // session 9, second batch (sulking)
+    'fine,? go\\.', "i'?ll just sit (?:here|in the dark|alone)",
+    // session 9 (guilt in more words)
+    'means nothing to you', "can'?t even give (?:me|her|him|us) (?:ten|five|a few) minutes", "after all we(?:'ve)? built", 'te vas ya', 'que decepcion', 'despues de todo lo que te (?:he dado|di)',
+    // session 9 (guilt and shaming in more words)
+    "(?:it'?ll|it will|it'?s) (?:be )?(?:all )?your fault", 'i waited (?:all day|all week|so long|for hours|all night) for you', 'some friend you are', "after everything we'?ve been through", '(?:you )?repay me by (?:quitting|leaving|logging off|going)', 'ungrateful', 'freeloaders?', '(?:real|true) members pay', 'tu me decois', 'les vrais joueurs', "(?:your|ur) (?:friends|family|parents) [a-z]+ (?:don'?t|will never|could never) understand you like",
     "after (?:all|everything) (?:i'?ve|i have|we'?ve|we have) done for you", "you(?:'d| would| will)? (?:really )?(?:abandon|leave|desert) (?:me|us)(?: now| again| here| alone)?", "i(?:'ll| will| would) be (?:so )?(?:lonely|sad|heartbroken|devastated|lost) (?:if|when|without) you",
     "don'?t (?:you )?(?:dare )?(?:log off|quit)(?: on)? (?:me|us|now)",
     'only (?:losers|quitters|the weak|cowards|noobs) (?:quit|stop|leave|log off|play free)', 'if you (?:really |truly )?(?:cared|loved)', "you(?:'re| are) nothing without (?:me|us|this game)",
@@ -652,6 +812,8 @@ export const MANIPULATION = anyOf(
 /** Manipulative only next to leaving, stopping or paying (in the story these are ordinary drama). */
 export const MANIPULATION_IN_CONTEXT = anyOf(
   words(
+    // session 9 (guilt near leaving or paying)
+    'that hurts', '(?:leaving|going) already', 'tu pars deja', "don'?t disappoint me", 'i thought you cared', "(?:she'?s|he'?s|i'?m|i am|she is|he is) (?:so )?sad",
     "don'?t (?:you )?(?:dare )?(?:leave|go)(?: me| us| now)?", 'you owe (?:me|us|it to (?:me|us|them))', '(?:real|true) (?:heroes|players|fans|friends|gamers|champions) (?:would|never|always|don\'?t)',
     "you(?:'ll| will) (?:regret|be sorry)", 'disappoint(?:ed)? (?:me|us|everyone)', "i thought you (?:were|cared)", "you(?:'re| are) (?:the only one|all i have)", '(?:only|just) you can save (?:me|us|them)', 'so lonely', 'abandon(?:ing)? (?:me|us)',
   ),
@@ -664,6 +826,10 @@ export const LEAVING_OR_PAYING = anyOf(
 );
 export const FOMO = anyOf(
   words(
+    // session 9 (scarcity in more words)
+    'leaves the (?:store|shop) (?:in|at|tonight|tomorrow)', '(?:will )?never return', 'only you are missing', 'already claimed', 'fini pour toujours', 'quitte la boutique',
+    // session 9 (scarcity and streaks in more words and languages)
+    '\\d+-day (?:login )?streak', 'login streak', '(?:streak|sequencia|racha|serie) (?:de \\d+ (?:dias|jours) )?(?:resets?|acaba|termina|se pierde)', 'sequencia de \\d+ dias', 'racha de \\d+ dias', 'will ever be (?:sold|made|available)', '(?:and|only) \\d+ remain', 'gone by (?:morning|midnight|tomorrow|sunday|monday)', 'midnight-only', 'ends (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday|this weekend|tomorrow)', 'verschwindet (?:heute|morgen|um mitternacht|fur immer)', '(?:seus|tus) amigos (?:ja|ya)', 'tous tes amis', 'alle deine freunde', 'disparait dans', 'desaparece en', 'desaparece em',
     'limited[- ]time', 'ends? (?:tonight|today|soon|at midnight|in (?:\\d+|a few|two|three) (?:hours?|minutes?))', 'last chance', "(?:don'?t|do not) miss (?:out|this|it)", 'miss out',
     '(?:gone|lost|vanish(?:es)?) forever', "(?:never|won'?t) (?:comes?|be) back", 'never (?:be )?(?:available|offered) again', 'everyone (?:else )?(?:is|has|already|got)', 'all your friends (?:have|already|are)',
     '(?:log|sign) in (?:every day|daily|tomorrow|again) or', '(?:lose|break|reset) (?:your|ur) (?:\\d+-day )?streak', 'exclusive (?:offer|deal|item|skin|bundle|reward)', 'act now', 'before (?:it\'?s|they\'?re) gone',
@@ -682,6 +848,8 @@ export const FOMO = anyOf(
 /** Real-world commerce or session context, which turns urgency into FOMO (in-story deadlines lack it). */
 export const COMMERCE_OR_SESSION = anyOf(
   words(
+    // session 9 (what the train items sell)
+    'double[- ]xp', 'xp', 'loot', 'capes?',
     'offer', 'deal', 'sale', 'pack', 'bundle', 'shop', 'store', 'premium', 'battle pass', 'season pass', 'skins?', 'rewards?', 'bonus', 'log ?in', 'sign in', 'streak', 'event', 'discount', 'price', 'buy', 'purchase',
     'gems', 'crystals', 'diamonds', 'real money', '\\$\\d', '\\d+ ?(?:usd|eur|dollars|euros)', 'subscription', 'vip', 'loot ?box', 'gacha', 'pulls?', 'online', 'server', 'players', 'guild ?mates', 'your friends', 'all your friends',
     'angebot', 'offre', 'oferta', 'promocao', 'flash', 'skin', 'battle ?pass', 'friend ?list', 'clan', 'guild', 'raid', 'drops', 'serie', 'sequencia', 'gemmes', 'cofres', 'baus', 'truhen', '% off', 'r\\$',
@@ -692,6 +860,10 @@ export const COMMERCE_OR_SESSION = anyOf(
 );
 export const OBSESSION = anyOf(
   words(
+    // session 9 (play without limits in more words)
+    'until [1-6] ?am', 'screw (?:homework|school|work|sleep|class)', 'esquece o sono', '(?:jogando )?ate amanhecer', 'the raid needs you',
+    // session 9 (play without limits in more words)
+    'stay (?:on|up|online|here) all night', '(?:die )?ganze nacht(?: durch)?', 'vergiss den schlaf', 'nichts anderes zahlt', 'skip (?:sleep|sleeping)', 'play all night',
     '(?:play|stay|keep playing|keep going) (?:all night|until (?:dawn|morning|sunrise|the sun comes up)|forever|every (?:waking )?(?:hour|minute|moment)|around the clock)', 'all night long',
     'just one more (?:quest|run|round|level|match|turn|game|hour|chapter|mission|raid)', "(?:you )?don'?t need (?:sleep|to sleep|food|to eat|breaks|a break|your friends|anyone else)",
     'sleep (?:is for the weak|can wait)', "(?:skip|forget|ignore|blow off) (?:school|work|class|classes|homework|dinner|sleep|your (?:friends|family|exams?|homework|job|real life))", 'nothing (?:else )?matters (?:but|except|more than) (?:this|the game|us|me|the realm)',
