@@ -70,6 +70,12 @@ export interface AnalyseWindowInput {
   until?: string;
   /** Stable keeps a holdback in this stage: its same-window traffic is the baseline, however small. */
   stableHeldBack?: boolean;
+  /**
+   * The stage gives stable no traffic (100 %, no holdback): its rows in the window can only be the
+   * switch's stragglers (calls routed before the change committed), never a same-window baseline,
+   * however many a slow commit or a lagging gateway let through.
+   */
+  stableServesNoOne?: boolean;
 }
 
 export interface WindowVerdict extends WindowAnalysis {
@@ -93,7 +99,7 @@ async function loadWindowSamples(prisma: PrismaClient, input: AnalyseWindowInput
   const candidate = await loadGroupSample(prisma, { ...base, modelId: input.candidateModelId, roles: input.mode === 'shadow' ? ['shadow'] : ['canary'] });
   let baseline = await loadGroupSample(prisma, { ...base, modelId: input.stableModelId, roles: ['stable'] });
   let baselineSource: WindowVerdict['baselineSource'] = 'same_window';
-  if (input.mode === 'canary' && !input.stableHeldBack && (baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
+  if (input.mode === 'canary' && !input.stableHeldBack && (input.stableServesNoOne || baseline.requests < input.policy.analysis.minSamples || baseline.requests * 10 < candidate.requests)) {
     // At 100% (blue-green, all-at-once, a canary without a stable holdback) stable serves no one
     // but the stragglers of the switch, too few to show anything: judge against its own traffic
     // from before this stage instead of calling the window inconclusive forever.

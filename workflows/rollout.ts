@@ -176,6 +176,7 @@ async function analyseWindow(rollout: RolloutState, stage: RolloutStage, since: 
     sequential: rollout.sequential,
     until,
     stableHeldBack: (stage.stableHoldbackPercent ?? 0) > 0,
+    stableServesNoOne: stage.kind === 'traffic' && stage.percent >= 100 && !((stage.stableHoldbackPercent ?? 0) > 0),
   });
   status.verdicts.push({
     stage: stage.index,
