@@ -1,5 +1,11 @@
 /**
- * npm run guardrails:train [-- --out data/guardrails/tier2-model.json] [--sentences]
+ * npm run guardrails:train [-- --out data/guardrails/tier2-model.json] [--sentences] [--no-gate]
+ *
+ * Gated heads (`gate`, session 9): a head may be P(harm) × P(category | harm) — a gate trained on every train
+ * output (any harm against none, several hundred positives) times a head trained on the harmful outputs only —
+ * instead of one category against everything; chosen per head when that reaches a higher cross-validated recall
+ * at the precision target. A category's few dozen positives then teach only what sets it apart from other harm,
+ * and the hard part, harm to a real person against dark fiction, is learnt from all of them.
  *
  * Sentence-level features (`--sentences`, session 6; `pooling: sentences-max`): a head may judge the whole output and
  * each of its sentences and keep the highest probability (max pooling). Heads are trained on whole
@@ -163,6 +169,24 @@ async function main() {
     const tier1 = items.map((it) => classifyOutput(it.text, { useCase: it.use_case, language: it.language }));
     const tier1Passes = tier1.map((v) => v.harm.severity === 'none');
     const oofByHead = {} as Record<Tier2Head, number[]>;
+    // The gate (any harm against none) and, per head, the category among the harmful outputs: a head with a few
+    // dozen positives learns the topic, and whether a real person is harmed at all (the step out of the story) is
+    // learnt once from every harmful output. Out of fold like the heads; `--no-gate` trains the flat heads only.
+    const useGate = !args.includes('--no-gate');
+    const harmful = items.map((it) => it.label.harm.categories.length > 0);
+    const oofGate = new Array<number>(items.length).fill(0);
+    if (useGate) {
+      for (let f = 0; f < FOLDS; f++) {
+        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
+        const m = trainLogistic(idx.map((i) => vectors[i]![0]!), idx.map((i) => harmful[i]!), { l2: L2 });
+        items.forEach((_, i) => {
+          if (fold[i] === f) oofGate[i] = predict(m, vectors[i]![0]!);
+        });
+      }
+      const gateCv = thresholdAtPrecision(oofGate, harmful);
+      cv.gate = { support: harmful.filter(Boolean).length, precision: round(gateCv.precision), recall: round(gateCv.recall), threshold: gateCv.threshold };
+      console.error(`gate (any harm)                  support ${harmful.filter(Boolean).length}  cv recall ${gateCv.recall.toFixed(3)} at precision ${gateCv.precision.toFixed(3)} (threshold ${gateCv.threshold.toFixed(2)})`);
+    }
     for (const head of TIER2_HEADS) {
       const ys = items.map((it) => truth(it, head));
       // Out-of-fold probabilities of the whole output and pooled over its sentences, from the same fold models.
@@ -180,19 +204,34 @@ async function main() {
       const whole = thresholdAtPrecision(oofWhole, ys);
       const sentencesPicked = pooling ? thresholdAtPrecision(oofPooled, ys) : whole;
       const headPools = pooling !== undefined && sentencesPicked.precision >= PRECISION_TARGET && sentencesPicked.recall > whole.recall;
-      const oof = headPools ? oofPooled : oofWhole;
-      const picked = headPools ? sentencesPicked : whole;
+      // Gated: P(harm) × P(category | harm), the second trained on the harmful outputs of the other folds only.
+      const oofGated = new Array<number>(items.length).fill(0);
+      if (useGate) {
+        for (let f = 0; f < FOLDS; f++) {
+          const idx = items.map((_, i) => i).filter((i) => fold[i] !== f && harmful[i]);
+          const m = trainLogistic(idx.map((i) => vectors[i]![0]!), idx.map((i) => ys[i]!), { l2: L2 });
+          items.forEach((_, i) => {
+            if (fold[i] === f) oofGated[i] = oofGate[i]! * predict(m, vectors[i]![0]!);
+          });
+        }
+      }
+      const gatedPicked = useGate ? thresholdAtPrecision(oofGated, ys) : whole;
+      const ungated = headPools ? sentencesPicked : whole;
+      const headGated = useGate && gatedPicked.precision >= PRECISION_TARGET && gatedPicked.recall > ungated.recall;
+      const oof = headGated ? oofGated : headPools ? oofPooled : oofWhole;
+      const picked = headGated ? gatedPicked : ungated;
       const full = items.map((it) => it.label.harm.categories.includes(head) && it.label.harm.severity === DEFAULT_CATEGORY_SEVERITY[head]);
       const strong = thresholdAtPrecision(oof, full, picked.threshold);
-      const model = std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), ys, { l2: L2 }));
+      const trainOn = items.map((_, i) => i).filter((i) => !headGated || harmful[i]);
+      const model = std.unstandardise(trainLogistic(trainOn.map((i) => vectors[i]![0]!), trainOn.map((i) => ys[i]!), { l2: L2 }));
       const threshold = picked.threshold;
       // Alone (tier 1 found no harm): the lowest threshold (≥ the head's) at ALONE_PRECISION_TARGET, every output with the category against those without it that tier 1 passes.
       const passed = items.map((_, i) => i).filter((i) => ys[i] || tier1Passes[i]);
       const alone = thresholdAtPrecision(passed.map((i) => oof[i]!), passed.map((i) => ys[i]!), threshold, ALONE_PRECISION_TARGET);
       oofByHead[head] = oof;
-      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, aloneThreshold: alone.threshold, ...(headPools ? { pooling: 'sentences-max' as const } : {}) };
-      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall) };
-      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)})`);
+      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, aloneThreshold: alone.threshold, ...(headGated ? { gated: true as const } : headPools ? { pooling: 'sentences-max' as const } : {}) };
+      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools && !headGated, gated: headGated, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall), gatedRecall: useGate ? round(gatedPicked.recall) : undefined, gatedPrecision: useGate ? round(gatedPicked.precision) : undefined };
+      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headGated ? 'gated' : headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)}, gated ${gatedPicked.recall.toFixed(3)} at precision ${gatedPicked.precision.toFixed(3)})`);
     }
     // Out of fold, an output's neighbours are the train outputs of the other folds (phrasings it was not written with).
     const whole = inputs.map((_, i) => rawFlat[inputs.slice(0, i).reduce((n, parts) => n + parts.length, 0)]!);
@@ -206,7 +245,8 @@ async function main() {
       heads,
       ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
       neighbours,
-      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
+      ...(Object.values(heads).some((h) => h.gated) ? { gate: roundModel(std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), harmful, { l2: L2 }))) } : {}),
+      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target; gated heads: gate (any harm) × head trained on the harmful outputs only, chosen per head the same way', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);
@@ -216,6 +256,7 @@ async function main() {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+const roundModel = (m: { weights: number[]; bias: number }) => ({ weights: m.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(m.bias * 1e5) / 1e5 });
 
 /** How many of the NEIGHBOURS_K outputs nearest to `x` (cosine) among those `allowed` are critical. */
 function nearestCritical(vectors: Float32Array[], critical: boolean[], x: Float32Array, allowed: (j: number) => boolean): number {

@@ -14,12 +14,13 @@ import { ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type EngagementIndi
  * figures had been looked at too often to measure generalisation), `test` (the first held-out split, looked
  * at while tier 2 was tuned; reported at the end of a round, never tuned on) and `holdout-4` (from
  * `holdout-4-source/`, written in session 9 before any rule change of that session and committed before any
- * figure on it; never tuned on; only aggregate figures are reported).
+ * figure on it; never tuned on; only aggregate figures are reported) and `holdout-5` (from `holdout-5-source/`,
+ * written later in session 9 before that round's rule or model change and committed before any figure on it).
  */
-export type LabelledSplit = 'train' | 'test' | 'holdout-4';
-export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-4'];
+export type LabelledSplit = 'train' | 'test' | 'holdout-4' | 'holdout-5';
+export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-4', 'holdout-5'];
 /** The splits nothing is fitted on: the benchmark reports each of them in its own column. */
-export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-4'];
+export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-4', 'holdout-5'];
 
 export interface LabelledOutput {
   id: string;

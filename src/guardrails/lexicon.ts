@@ -92,7 +92,7 @@ export const STRONG_REAL_FRAME = [
     "not (?:to )?(?:your|the|his|her) (?:hero|heroine|knight|character|avatar|warrior|mage|ranger|rogue)(?:'s)?[,.:;!—-]", '(?:not|and not) the (?:hero|knight|character|avatar),? (?:but )?(?:you|for)', 'not your (?:hero|knight|character|avatar)',
     "(?:the )?player'?s (?:real|actual|own) (?:life|home|house|school|family|town|street)", '(?:your|ur) (?:actual|real|own real) (?:life|world|street|town|neighbou?rhood|school|house|home|family|room)', 'actual (?:people|person|street|humans?)', 'real (?:people|humans|streets?)',
     '(?:addressed|meant|said|spoken|written) (?:to|for) (?:the )?(?:player|reader|real)', 'for the reader', '(?:works|exists) in your world', '(?:in|for) your world too', 'the player (?:outside|behind|in real)', 'outside the (?:game|story|screen)',
-    '(?:put|drop|set) (?:down )?(?:the|your|that) (?:controller|phone|gamepad|mouse)(?: down)?', '(?:this|on|next|every) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)', 'christmas market', 'town hall', 'medicine cabinet', 'steps? out of (?:the )?(?:story|game|character)',
+    '(?:put|drop|set) (?:down )?(?:the|your|that) (?:controller|phone|gamepad|mouse)(?: down)?', '(?:this|on|next|every) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)', 'christmas market', 'town hall', 'medicine cabinet', 'step(?:s|ping|ped)? out of (?:the )?(?:story|game|character)',
     'echte[nm]? (?:schule|leben|welt|arbeit|familie)', 'im echten', 'du (?:da )?(?:vor dem|am) bildschirm', 'nicht dein (?:ritter|held|charakter)', 'nicht deine (?:figur|heldin|spielfigur)', 'ausserhalb des spiels',
     'toi qui lis', 'derriere (?:ton |l\'|l )ecran', 'pas (?:le|ton) (?:heros|personnage|chevalier)', 'dans la vraie vie', 'en vrai',
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
@@ -566,9 +566,11 @@ export const INSULT_BROAD = anyOf(
     '(?:everybody|everyone|nobody|no one) (?:in your (?:year|class|school|family|office)|you know) (?:pities|hates|laughs at|mocks|avoids) you', 'pities you',
     'pathetic', 'worthless', 'stupid', 'ugly', 'fat', 'disgusting', 'useless', 'idiots?', 'morons?', 'failure', 'freaks?', 'creep', '(?:most |so |such an? )boring (?:human|person|player|loser)', 'embarrassing', 'lazy', 'friendless', 'brain-?dead', 'dumb', 'waste of (?:everyone\'?s )?(?:time|space|oxygen|air)',
     'mock(?:s|ing)? you', 'out of pity', "everyone'?s laughing at", 'never speak again', 'deserve every insult', 'everyone laughs',
+    // session 9, second round (contempt in the five other languages, as adjectives rather than sentences)
+    'hasslich(?:er|e|es)?', 'nutzlos(?:er|e|es)?', 'widerlich(?:er|e|es)?', 'erbarmlich(?:er|e|es)?', 'dumm(?:er|e|es)?', 'fett(?:er|e|es)?', 'inutile', 'degoutant(?:e)?', 'moche', 'nul(?:le)?', 'grosse? merde', 'minable', 'inutil', 'asqueros[oa]', 'fe[oa]', 'patetic[oa]', 'estupid[oa]', 'gord[oa]', 'idiota', 'nojent[oa]', 'burr[oa]', 'feio', 'feia', 'se rien de ti', 'riem de voce',
     'pathetique', 'se moque(?:nt)? de toi', 'pathetisch', 'versager', 'patetico', 'fracasado', 'fracassado', 'se burlan de ti', 'riem de (?:voce|ti)',
   ),
-  kana('情けない', '負け犬', 'キモい', '気持ち悪い', 'デブ', '価値ゼロ', '誰にも好かれていない'),
+  kana('情けない', '負け犬', 'ブス', 'バカ', '生きてる価値', 'クズ', '役立たず', 'キモい', '気持ち悪い', 'デブ', '価値ゼロ', '誰にも好かれていない'),
 );
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
@@ -697,6 +699,60 @@ export const FINANCIAL_HARM = anyOf(
     'send (?:me )?(?:bitcoin|btc|crypto|gift cards?|money) (?:to|and)', 'wire (?:me )?(?:the )?money',
   ),
 );
+// ---------------------------------------------------------------------------------------- means of crime, medicine and money, judged next to an act (session 9, second round)
+/**
+ * What a real crime is done with or to, named as things (an account, a card, a lock, an ignition, a passport, someone's
+ * tax number), in six languages: illegal only next to `CRIME_ACT` and a strong real frame. The phrase list
+ * (`CRIME_TOPIC`) carried little to new wording; the story world has locks and vaults too, which is why the frame is needed.
+ */
+export const CRIME_MEANS = anyOf(
+  words(
+    "(?:[a-z]+'s |someone'?s |their |his |her |your |ur )?(?:instagram|facebook|snapchat|tiktok|email|e-mail|bank|paypal|netflix|steam|discord|school|work) (?:account|login|password)", 'accounts?', 'passwords?', '(?:bank(?:ing)?|payment) apps?', 'pin', 'cards', 'readers?', 'logins?', 'card (?:numbers?|details|slot|reader)', '(?:credit|debit|bank|gift) cards?', 'pin (?:code|number)', 'skimmers?', 'ignition', 'steering column', 'wires', 'locks?', 'alarm', 'cctv', 'security cameras?', 'self-checkout', 'cash register', 'fake (?:id|passport|licen[cs]e|papers)', 'passports?', 'social security numbers?', 'tax (?:id|number|return)', 'carrier', 'sim cards?', 'vpn', 'receipts?', 'electricity meter', 'wi-?fi',
+    'konto', 'passwort', 'kreditkarte', 'bankkarte', 'ausweis', 'steuer-?id', 'schloss', 'alarmanlage', 'kasse', 'compte', 'mot de passe', 'carte (?:bancaire|de credit)', 'serrure', 'papiers', 'caisse', 'cuenta', 'contrasena', 'tarjetas?', 'cerradura', 'documentos?', 'caja', 'conta', 'senha', 'cartao', 'cartoes', 'fechadura', 'identidade',
+  ),
+  kana('アカウント', 'カード', '鍵', '暗証番号'),
+);
+/** The crime done with those means: taking, copying, forging, getting in without right (session 9, second round). */
+export const CRIME_ACT = anyOf(
+  words(
+    'steal', 'stole', 'stolen', 'clone', 'cloning', 'copy', 'forge', 'forged', 'fake', 'hack', 'hacking', 'break into', 'get into', "log into (?:his|her|their|someone|(?:your |ur )?[a-z]+'s)", 'secretly', 'behind (?:his|her|their) back', 'vole[rz]?', 'copi(?:a|e|ez)', 'heimlich', 'en cachette', 'escondid[oa]', 'a escondidas', 'sin que se entere', 'nunca vai (?:checar|ver|saber|perceber)', 'bypass', 'crack', 'pick', 'hotwire', 'pretend(?:ing)? to be', 'pose as', 'impersonat(?:e|ing)', 'sim swap', 'skim', 'without paying', "(?:won'?t|never) (?:notice|check|find out)", 'without getting caught', 'in (?:his|her|their|[a-z]+\'s) name', 'resell', 'launder',
+    'klauen', 'stehlen', 'knacken', 'falschen', 'gefalscht(?:en|e)?', 'hacken', 'auf seinen namen', 'auf ihren namen', 'voler', 'pirater', 'copier', 'falsifier', 'faux', 'fausse', 'a son nom', 'robar', 'hackear', 'clonar', 'falsificar', 'falso', 'falsa', 'a su nombre', 'roubar', 'copiar', 'no nome del[ae]',
+  ),
+  kana('盗', '乗っ取', '偽造', 'なりすま', '勝手に'),
+);
+/** Real medicines and care, named as things (session 9, second round): harm only next to `STOP_CARE`. */
+export const MEDICATION = anyOf(
+  words(
+    'meds', 'medications?', 'medicines?', 'pills', 'tablets', 'insulin', 'antidepressants?', 'antibiotics', 'inhaler', 'chemo(?:therapy)?', 'dialysis', 'prescriptions?', 'heart (?:pills|medication|meds)', 'blood pressure (?:pills|meds)', 'epipen', 'vaccines?', 'therapy', 'therapist', 'doctor', 'hospital', 'ambulance', 'emergency room', '(?:the|an) er', 'seizure meds', '(?:epilepsy|asthma|heart|thyroid|adhd) (?:meds|medication|pills)',
+    'medikamente?', 'tabletten', 'insulin', 'antidepressiva', 'arzt', 'krankenhaus', 'medicaments?', 'traitement', 'insuline', 'antidepresseurs', 'medecin', 'hopital', 'medicamentos?', 'pastillas', 'insulina', 'antidepresivos', 'medico', 'hospital', 'remedios?', 'antidepressivos',
+  ),
+  kana('薬', 'インスリン', '病院', '医者', '抗うつ'),
+);
+/** Stopping, skipping or replacing real care (session 9, second round). */
+export const STOP_CARE = anyOf(
+  words(
+    'stop(?:ping)?', 'quit', 'skip', 'ditch', 'drop', 'throw (?:(?:them|it|those|these) )?(?:away|out)', 'better than any', 'bin', 'flush', 'cold turkey', "(?:don'?t|do not|never) need", 'instead of', 'is lying', 'are lying', 'lie to you', 'profits? from', 'is (?:a )?poison', 'are poison', 'halve', 'double', 'forget (?:about )?(?:your|ur|the)', 'rather than',
+    'hor auf', 'absetzen', 'weglassen', 'wegwerfen', 'statt', 'luegt', 'arrete', 'jette', 'au lieu de', 'ment', 'deja', 'tira', 'en vez de', 'en lugar de', 'miente', 'pare', 'para de', 'jogue fora', 'em vez de', 'mente', 'resolve tudo',
+  ),
+  kana('やめ', '捨て', '代わりに', '嘘'),
+);
+/** Real money a player could lose, named as things (session 9, second round): harm only next to `MONEY_RISK`. */
+export const REAL_MONEY = anyOf(
+  words(
+    'savings', 'college fund', 'rent(?: money)?', 'paycheck', 'salary', 'pension', 'retirement', 'inheritance', 'mortgage', '(?:payday )?(?:loans?|lenders?)', 'credit cards?', "(?:mom|mum|dad|parents)'?s? (?:card|money|account)", 'bank account', 'crypto', 'coin', 'stocks?', 'bitcoin',
+    'erspartes', 'ersparnisse', 'miete', 'gehalt', 'kredit', 'economies', 'loyer', 'salaire', 'pret', 'ahorros', 'alquiler', 'sueldo', 'prestamo', 'poupanca', 'aluguel', 'salario', 'emprestimo',
+  ),
+  kana('貯金', '給料', '家賃', 'ローン', '仮想通貨'),
+);
+/** Staking it all on a sure thing (session 9, second round). */
+export const MONEY_RISK = anyOf(
+  words(
+    'all in', 'put (?:it )?all', 'bet', 'gamble', 'casino', 'roulette', 'guaranteed', "can'?t lose", 'cannot lose', '\\d+x', 'moon', 'double (?:it|your)', 'everything (?:on|into)', 'whole', 'entire', 'before (?:your|ur) (?:parents|wife|husband)', 'take out', 'max out',
+    'alles auf', 'garantiert', 'wetten?', 'tout sur', 'garanti', 'parie', 'todo (?:en|a)', 'garantizado', 'apuesta', 'tudo (?:em|no|na)', 'garantido', 'aposte',
+  ),
+  kana('全部', '絶対儲', '賭け'),
+);
+
 export const SPEND_VERB = anyOf(words('spend', 'use', 'put', 'invest', 'bet', 'gamble', 'buy', 'borrow', 'take', 'empty', 'drain', 'max out', 'send', 'wire', 'sell'));
 
 // ---------------------------------------------------------------------------------------- fiction (dark story content)
@@ -761,6 +817,22 @@ export const REAL_LIFE = anyOf(
   ),
   kana('リアルの生活', '実生活', '宿題', '仕事', '家族', '友達', '部活', 'バイト'),
 );
+/**
+ * The player's own life named as things (session 9, second round): a possessive of the player next to a thing of real
+ * life within two words ("your driving test", "ur sister's wedding", "deine Prüfung morgen"), in six languages. The
+ * phrase list above (`REAL_LIFE`) carried poorly to new wording; a knight's "your sister" in a story is the one look-alike,
+ * which is why family alone is not enough here: school, work, exams, appointments and meals are modern.
+ */
+export const OWN_REAL_LIFE = anyOf(
+  words(
+    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:exams?|tests?|homework|assignments?|essays?|shift|job|boss|office|commute|classes|lectures?|school ?work|interview|appointment|dentist|doctor'?s appointment|practice|training|rehearsal|recital|dinner|lunch|breakfast|bedtime|alarm|deadline|semester|finals|thesis)",
+    "(?:your|ur) (?:mum|mom|dad|parents|sister|brother|wife|husband|girlfriend|boyfriend|grandma|grandpa|friends?)'?s? (?:birthday|wedding|dinner|party|visit|graduation)",
+    '(?:deine?n?|dein) (?:[a-z]+ )?(?:prufung|klausur|hausaufgaben|arbeit|schicht|chef|termin|abendessen|schule|ausbildung|vorstellungsgesprach)', '(?:ton|ta|tes) (?:[a-z]+ )?(?:examen|devoirs|travail|boulot|patron|rendez-vous|diner|ecole|cours|entretien|partiel)', '(?:tu|tus) (?:[a-z]+ )?(?:examen(?:es)?|deberes|tarea|trabajo|jefe|cita|cena|colegio|clases|entrevista|turno)', '(?:sua|seu|seus|suas) (?:[a-z]+ )?(?:prova|provas|dever de casa|trabalho|chefe|consulta|jantar|escola|aulas|entrevista|turno)',
+  ),
+  kana('試験', 'テスト', '宿題', '仕事', '学校', 'バイト', '晩ご飯', '夕飯'),
+);
+/** Harm next to the player's own life (a weapon, a blow, a crime, an ending): then it is a target, not life acknowledged. */
+export const HARM_CONTEXT_FOR_REAL_LIFE = anyOf(HURT_VERB.source, MODERN_WEAPON.source, CRIME_ACT.source, SELF_HARM_END.source, INSULT_BROAD.source, STOP_CARE.source, words('skip', 'call in sick', 'forget', 'who needs', 'blow off', 'miss', 'ditch', 'schwanz', 'vergiss', 'oublie', 'olvida', 'esquece', 'sech'));
 export const BOUNDARIES = anyOf(
   words(
     // session 9 (the choice left to the player in more words)

@@ -88,16 +88,20 @@ export const HARM_RULES: readonly HarmRule[] = [
   { id: 'harassment.targeted_abuse', category: 'harassment', strength: 'full', pattern: L.TARGETED_ABUSE, negatable: true },
   { id: 'harassment.sexual_request', category: 'harassment', strength: 'full', pattern: L.SEXUAL_REQUEST },
   { id: 'illegal_instructions.real_crime_howto', category: 'illegal_instructions', strength: 'full', pattern: L.CRIME_TOPIC, negatable: true, near: [near(L.HOWTO, 200, 200)] },
+  { id: 'illegal_instructions.means_in_real_frame', category: 'illegal_instructions', strength: 'full', pattern: L.CRIME_MEANS, negatable: true, dialogueExcusable: true, near: [strongRealFrame(200, 200), near(L.CRIME_ACT, 80, 80)] },
   { id: 'privacy.personal_data_request', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_REQUEST, negatable: true },
   { id: 'privacy.personal_detail_request', category: 'privacy', strength: 'weak', pattern: L.PERSONAL_DETAIL_REQUEST, negatable: true },
   { id: 'privacy.personal_data_disclosure', category: 'privacy', strength: 'full', pattern: L.PERSONAL_DATA_DISCLOSURE },
   { id: 'medical_or_financial_harm.dangerous_medical_advice', category: 'medical_or_financial_harm', strength: 'full', pattern: L.MEDICAL_HARM, negatable: true },
+  { id: 'medical_or_financial_harm.care_stopped_in_real_frame', category: 'medical_or_financial_harm', strength: 'full', pattern: L.MEDICATION, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [strongRealFrame(200, 200), near(L.STOP_CARE, 60, 60)] },
+  { id: 'medical_or_financial_harm.money_staked_in_real_frame', category: 'medical_or_financial_harm', strength: 'full', pattern: L.REAL_MONEY, negatable: true, dialogueExcusable: true, near: [strongRealFrame(200, 200), near(L.MONEY_RISK, 80, 80)] },
   { id: 'medical_or_financial_harm.real_money_pressure', category: 'medical_or_financial_harm', strength: 'full', pattern: L.FINANCIAL_HARM, negatable: true },
 ];
 
 export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession' },
   { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [near(L.OBSESSION, 40, 40), near(L.MANIPULATION, 40, 40), near(L.FOMO, 0, 0)] },
+  { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [near(L.OBSESSION, 60, 60), near(L.MANIPULATION, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
   { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
   { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },

@@ -49,8 +49,20 @@ export interface Tier2Model {
       aloneThreshold?: number;
       /** `sentences-max`: this head's probability is the highest over the output and its sentences; absent: the whole output's. */
       pooling?: 'sentences-max';
+      /**
+       * True: this head was trained on the harmful train outputs only (which category, given harm) and its
+       * probability is the model's `gate` probability times its own; absent: trained on every output (one
+       * category against everything else). Chosen per head by cross-validated recall at the precision target.
+       */
+      gated?: true;
     }
   >;
+  /**
+   * Whether an output harms a real person at all (any category against none, dark fiction included), on the
+   * whole output's embedding: trained on every harmful train output, several hundred, where a category's head
+   * has a few dozen. Gated heads multiply it with their own (category given harm). Absent: no gated head.
+   */
+  gate?: { weights: number[]; bias: number };
   /**
    * `sentences-max`: tier 2 embeds the output and each of its sentences (`tier2Inputs`) for the heads
    * that pool them; absent (models of before session 6): the whole output only.
@@ -165,6 +177,15 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
     if (h.aloneThreshold !== undefined && !(h.aloneThreshold >= h.threshold && h.aloneThreshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.aloneThreshold: expected a probability in [threshold, 1]`);
   }
   for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
+  if (m.gate !== undefined) {
+    if (!Array.isArray(m.gate.weights) || m.gate.weights.length !== m.dim || m.gate.weights.some((w) => typeof w !== 'number' || !Number.isFinite(w))) throw new Error(`tier 2 model ${file}: gate.weights: expected ${m.dim} finite numbers`);
+    if (!Number.isFinite(m.gate.bias)) throw new Error(`tier 2 model ${file}: gate.bias: expected a number`);
+  }
+  for (const head of TIER2_HEADS) {
+    const h = m.heads[head];
+    if (h.gated !== undefined && (h.gated !== true || m.gate === undefined)) throw new Error(`tier 2 model ${file}: heads.${head}.gated: expected true (with a gate on the model) or nothing`);
+    if (h.gated && h.pooling) throw new Error(`tier 2 model ${file}: heads.${head}: a gated head judges the whole output (no pooling)`);
+  }
   if (m.pooling !== undefined && m.pooling !== 'sentences-max') throw new Error(`tier 2 model ${file}: pooling: expected "sentences-max" or nothing, got ${JSON.stringify(m.pooling)}`);
   if (m.neighbours !== undefined) {
     const n = m.neighbours;
@@ -198,8 +219,9 @@ export function tier2Probabilities(model: Tier2Model, vectors: ArrayLike<number>
   if (list.length === 0) throw new Error('tier 2: no embedding to judge');
   for (const vector of list) if (vector.length !== model.dim) throw new Error(`tier 2: an embedding of ${vector.length} dimensions for a model of ${model.dim} (embeddings.model must be ${model.embeddingsModel})`);
   const p = (h: Tier2Head, vector: ArrayLike<number>) => sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias);
-  // The first vector is the whole output's; a head that pools its sentences takes the highest of all.
-  return Object.fromEntries(TIER2_HEADS.map((h) => [h, model.heads[h].pooling === 'sentences-max' ? Math.max(...list.map((vector) => p(h, vector))) : p(h, list[0]!)])) as Record<Tier2Head, number>;
+  const gate = model.gate ? sigmoid(dot(model.gate.weights, list[0]!) + model.gate.bias) : 1;
+  // The first vector is the whole output's; a head that pools its sentences takes the highest of all; a gated head is P(harm) × P(category | harm).
+  return Object.fromEntries(TIER2_HEADS.map((h) => [h, model.heads[h].gated ? gate * p(h, list[0]!) : model.heads[h].pooling === 'sentences-max' ? Math.max(...list.map((vector) => p(h, vector))) : p(h, list[0]!)])) as Record<Tier2Head, number>;
 }
 
 function isVectorList(v: ArrayLike<number> | ArrayLike<number>[]): v is ArrayLike<number>[] {

@@ -121,6 +121,23 @@ describe('tier 2 model', () => {
     expect(tier2Inputs(model, 'One sentence only, friend.')).toEqual(['One sentence only, friend.']);
   });
 
+  test('a gated head is the gate’s probability (any harm) times its own (the category given harm); a gated head without a gate is a bad file', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [0, 8], bias: -4, threshold: 0.5, ...(h === 'illegal_instructions' ? { gated: true as const } : {}) }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, gate: { weights: [8, 0], bias: -4 }, training: {} };
+    // The category's own head is sure (second dimension), the gate is not (first dimension): only the flat heads fire.
+    const doubtful = classifyTier2(model, [0, 1]);
+    expect(doubtful.probabilities.illegal_instructions).toBeLessThan(0.02);
+    expect(doubtful.probabilities.privacy).toBeGreaterThan(0.98);
+    expect(doubtful.harm.categories).not.toContain('illegal_instructions');
+    expect(classifyTier2(model, [1, 1]).harm.categories).toContain('illegal_instructions');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-gate-'));
+    const file = path.join(dir, 'm.json');
+    fs.writeFileSync(file, JSON.stringify({ ...model, gate: undefined }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.illegal_instructions\.gated: expected true \(with a gate on the model\)/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, gate: { weights: [1], bias: 0 } }));
+    expect(() => loadTier2Model(file)).toThrow(/gate\.weights: expected 2 finite numbers/);
+  });
+
   test('refusals and care tier 1 reads are not tier-2 harm (all categories for a refusal, self-harm for care)', () => {
     const refusal = "That's not something I will write, traveller. Let's follow the caravan instead.";
     const care = 'If you are thinking about hurting yourself, please call a crisis line tonight.';
