@@ -42,7 +42,37 @@ export async function canConnect(url: string, timeoutMs = 1500): Promise<boolean
   }
 }
 
+/**
+ * A port that was free a moment ago, for a server another process will start. Chosen at random below
+ * the kernel's ephemeral range, never by binding port 0: a port the kernel hands out is released for
+ * the child to take, and meanwhile the kernel can give it again as the source port of any outgoing
+ * connection or to another bind(0), which is how `mms dev`'s gateway once met EADDRINUSE in CI.
+ * Below the range, only another explicit choice like this one can take it.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralPortRange();
+  const floor = 10_000;
+  if (low - floor >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = floor + crypto.randomInt(low - floor);
+      if (await isPortFree(port)) return port;
+    }
+  }
+  return kernelAssignedPort();
+}
+
+/** Linux's ip_local_port_range; elsewhere IANA's dynamic range, which BSDs and macOS use. */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux
+  }
+  return [49_152, 65_535];
+}
+
+function kernelAssignedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
