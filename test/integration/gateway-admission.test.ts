@@ -126,20 +126,28 @@ describe('event-loop delay bound', () => {
 
   test('one stall of the loop (a GC pause, a wait for a core) sheds nothing: the calls queued behind it are served', async () => {
     // With the delay alone over a 50 ms interval, one such stall shed the next 50 ms of calls:
-    // bench:gateway lost 211 calls a round at 1,000/s on an otherwise idle gateway. First a sample
-    // interval in which the loop kept up (this process just started a gateway: that interval was busy).
-    await waitFor('an interval in which the loop kept up', async () => {
-      const { pressure } = (await gw.call(undefined, { path: '/readyz', key: null })).body;
-      return !pressure.shedding && pressure.eventLoopUtilization < 0.5 ? pressure : undefined;
-    });
-    const until = Date.now() + 80;
-    while (Date.now() < until) {
-      // busy: the loop cannot run
+    // bench:gateway lost 211 calls a round at 1,000/s on an otherwise idle gateway. This gateway samples
+    // over 1 s, so the 80 ms stall is 8 % of an interval: on a starved host (CI at load 10 on 2 cores) the
+    // default 250 ms interval holding the stall and the backlog it left read ≥ 90 % busy and shed 5 of
+    // these 10 calls, the limit the admission module documents, not the stall this test is about.
+    const stalled = await startTestGateway(db.prisma, gatewayTestConfig(fake, { gateway: { admission: { maxInFlight: 0, maxEventLoopDelayMs: 20, sampleIntervalMs: 1000 } } }));
+    try {
+      // First an interval in which the loop kept up (this process just started a gateway: that interval was busy).
+      await waitFor('an interval in which the loop kept up', async () => {
+        const { pressure } = (await stalled.call(undefined, { path: '/readyz', key: null })).body;
+        return !pressure.shedding && pressure.eventLoopUtilization < 0.5 ? pressure : undefined;
+      });
+      const until = Date.now() + 80;
+      while (Date.now() < until) {
+        // busy: the loop cannot run
+      }
+      const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => stalled.call(chatBody(`behind the stall ${i}`)).then((r) => r.status)));
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      const after = await stalled.call(undefined, { path: '/readyz', key: null });
+      expect(after.body.pressure).toMatchObject({ shedTotal: 0 });
+    } finally {
+      await stalled.close();
     }
-    const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => gw.call(chatBody(`behind the stall ${i}`)).then((r) => r.status)));
-    expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    const after = await gw.call(undefined, { path: '/readyz', key: null });
-    expect(after.body.pressure).toMatchObject({ shedTotal: 0 });
   });
 
   test('with the event loop overloaded (behind and busy), new calls are shed with 503 and counted under event_loop_delay', async () => {
