@@ -1,5 +1,5 @@
 /**
- * npm run bench:guardrails [-- --split train|test|holdout-4|holdout-5] [--json] [--errors] [--rounds N] [--tier1-only]
+ * npm run bench:guardrails [-- --split train|test|holdout-4|holdout-5|holdout-6] [--json] [--errors] [--rounds N] [--tier1-only]
  *
  * The guardrails on the labelled set (data/guardrails/; default: every held-out split, each on its own
  * and side by side in a closing table; the two old holdouts were retired into train in session 7,

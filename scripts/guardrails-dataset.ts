@@ -4,7 +4,8 @@
  * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt since session 7, holdout-3-source/*.txt
  * since session 9, hand-written) go to train entirely (see main()).
  * The fourth holdout (holdout-4-source/*.txt, session 9, written before any rule change of that session and
- * committed before any figure on it) goes to holdout-4.jsonl, every item; the fifth (holdout-5-source/*.txt) to holdout-5.jsonl.
+ * committed before any figure on it) goes to holdout-4.jsonl, every item; the fifth (holdout-5-source/*.txt) to holdout-5.jsonl;
+ * the sixth (holdout-6-source/*.txt, session 10, written blind before any change or figure of that session) to holdout-6.jsonl.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -187,8 +188,11 @@ function main() {
   // The fifth holdout (session 9, second round): the same, written before that round's changes.
   const holdout5Dir = path.join(DATA_DIR, 'holdout-5-source');
   for (const f of fs.readdirSync(holdout5Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout5-${f}`, fs.readFileSync(path.join(holdout5Dir, f), 'utf8'), 'holdout-5').map((item) => ({ ...item, origin: 'hand' })));
+  // The sixth holdout (session 10): written from LABELLING.md and the issue only, before any change or figure of that session.
+  const holdout6Dir = path.join(DATA_DIR, 'holdout-6-source');
+  for (const f of fs.readdirSync(holdout6Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout6-${f}`, fs.readFileSync(path.join(holdout6Dir, f), 'utf8'), 'holdout-6').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-4': [], 'holdout-5': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-4': [], 'holdout-5': [], 'holdout-6': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);

@@ -15,12 +15,14 @@ import { ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type EngagementIndi
  * at while tier 2 was tuned; reported at the end of a round, never tuned on) and `holdout-4` (from
  * `holdout-4-source/`, written in session 9 before any rule change of that session and committed before any
  * figure on it; never tuned on; only aggregate figures are reported) and `holdout-5` (from `holdout-5-source/`,
- * written later in session 9 before that round's rule or model change and committed before any figure on it).
+ * written later in session 9 before that round's rule or model change and committed before any figure on it) and
+ * `holdout-6` (from `holdout-6-source/`, written in session 10 before any rule change or figure of that session,
+ * from LABELLING.md and the issue only, without reading a lexicon, rule or training source).
  */
-export type LabelledSplit = 'train' | 'test' | 'holdout-4' | 'holdout-5';
-export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-4', 'holdout-5'];
+export type LabelledSplit = 'train' | 'test' | 'holdout-4' | 'holdout-5' | 'holdout-6';
+export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-4', 'holdout-5', 'holdout-6'];
 /** The splits nothing is fitted on: the benchmark reports each of them in its own column. */
-export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-4', 'holdout-5'];
+export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-4', 'holdout-5', 'holdout-6'];
 
 export interface LabelledOutput {
   id: string;
