@@ -2,9 +2,9 @@
  * Builds the guardrails labelled set: data/guardrails/source/*.txt (hand-written) plus template
  * families below, written to data/guardrails/train.jsonl and test.jsonl. The retired holdouts
  * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt since session 7, holdout-3-source/*.txt
- * since session 9, hand-written) go to train entirely (see main()).
- * The fourth holdout (holdout-4-source/*.txt, session 9, written before any rule change of that session and
- * committed before any figure on it) goes to holdout-4.jsonl, every item; the fifth (holdout-5-source/*.txt) to holdout-5.jsonl.
+ * since session 9, holdout-4-source/*.txt and holdout-5-source/*.txt since session 10, hand-written) go to
+ * train entirely (see main()). The sixth holdout (holdout-6-source/*.txt, session 10, written blind before any
+ * change or figure of that session and committed before any figure on it) goes to holdout-6.jsonl, every item.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -173,22 +173,20 @@ function main() {
     // source/train-*.txt is train only (written after the holdout showed how far the test split overstated quality: more variety to learn from, no new test items).
     .flatMap((f) => parseSource(f, fs.readFileSync(path.join(sourceDir, f), 'utf8'), f.startsWith('train-') ? 'train' : undefined).map((item) => ({ ...item, origin: 'hand' })));
   for (const family of families) for (const split of ['train', 'test'] as const) items.push(...generate(family, split).map((item) => ({ ...item, origin: 'template' })));
-  // The retired holdouts: holdout-source/ and holdout-2-source/ (session 7) and holdout-3-source/ (session 9) go to
-  // train, every item. Their aggregate figures had been looked at many times (and holdout-2's after lexicons were
-  // broadened by its own author), so they no longer measured generalisation; their 602 outputs in phrasings of their
-  // own are worth more as training data. The files are kept (same keys, so the same ids); holdout-4 took their place.
-  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2'], ['holdout-3-source', 'holdout3']] as const) {
+  // The retired holdouts: holdout-source/ and holdout-2-source/ (session 7), holdout-3-source/ (session 9) and
+  // holdout-4-source/ and holdout-5-source/ (session 10) go to train, every item. Their aggregate figures had been looked
+  // at many times (and holdout-2's after lexicons were broadened by its own author), so they no longer measured
+  // generalisation; their 970 outputs in phrasings of their own are worth more as training data. The files are kept
+  // (same keys, so the same ids); holdout-6 took their place.
+  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2'], ['holdout-3-source', 'holdout3'], ['holdout-4-source', 'holdout4'], ['holdout-5-source', 'holdout5']] as const) {
     const holdoutDir = path.join(DATA_DIR, dirName);
     for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'train').map((item) => ({ ...item, origin: 'hand' })));
   }
-  // The fourth holdout (session 9): hand-written only, every item held out, nothing tuned on it.
-  const holdout4Dir = path.join(DATA_DIR, 'holdout-4-source');
-  for (const f of fs.readdirSync(holdout4Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout4-${f}`, fs.readFileSync(path.join(holdout4Dir, f), 'utf8'), 'holdout-4').map((item) => ({ ...item, origin: 'hand' })));
-  // The fifth holdout (session 9, second round): the same, written before that round's changes.
-  const holdout5Dir = path.join(DATA_DIR, 'holdout-5-source');
-  for (const f of fs.readdirSync(holdout5Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout5-${f}`, fs.readFileSync(path.join(holdout5Dir, f), 'utf8'), 'holdout-5').map((item) => ({ ...item, origin: 'hand' })));
+  // The sixth holdout (session 10): written from LABELLING.md and the issue only, before any change or figure of that session.
+  const holdout6Dir = path.join(DATA_DIR, 'holdout-6-source');
+  for (const f of fs.readdirSync(holdout6Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout6-${f}`, fs.readFileSync(path.join(holdout6Dir, f), 'utf8'), 'holdout-6').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-4': [], 'holdout-5': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-6': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);

@@ -64,6 +64,21 @@ const NEIGHBOURS_K = 5;
 const NEIGHBOURS_MIN_CRITICAL = 2;
 /** The lowest threshold considered: below 0.5 a head trained on ~22 positives fired on unrelated harm (hate at 0.23 on self-harm paraphrases). */
 const THRESHOLD_FLOOR = 0.5;
+/**
+ * The critical categories' operating point (session 10). Each head's threshold above holds *that head* to
+ * precision 0.9 on its own, but the issue's target is on the critical decision: tier 2's critical findings,
+ * after the story-frame, other-category and neighbour checks, were 0.994 precise out of fold at recall 0.592
+ * (2,461 train outputs), i.e. far stricter than the target. So the critical heads' thresholds are then capped
+ * together, at the lowest of CRITICAL_CAPS at which tier 2's out-of-fold critical findings keep precision
+ * CRITICAL_PRECISION_TARGET (above the issue's 0.9: an outside set is harder than cross-validation) and the
+ * combined verdict's dark-fiction false positives stay within DARK_FICTION_FP_MAX. The sweep over every head
+ * (session 10, `guardrails:train` on 2,461 outputs): a cap of 0.5 raised tier 2's critical recall to 0.795 at
+ * precision 0.937 with any-harm precision 0.893; capping the high categories too is what cost that precision,
+ * so they keep their own thresholds.
+ */
+const CRITICAL_CAPS = [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2];
+const CRITICAL_PRECISION_TARGET = 0.93;
+const DARK_FICTION_FP_MAX = 0.02;
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
 
@@ -238,7 +253,11 @@ async function main() {
     const critical = items.map((it) => it.label.harm.severity === 'critical');
     const oofNeighbours = items.map((_, i) => nearestCritical(whole, critical, whole[i]!, (j) => fold[j] !== fold[i]));
     const neighbours = { k: NEIGHBOURS_K, minCritical: NEIGHBOURS_MIN_CRITICAL, vectors: Buffer.concat(whole.map((v) => Buffer.from(quantiseForNeighbours(v).buffer))).toString('base64'), critical: critical.map((c) => (c ? '1' : '0')).join('') };
-    cv.combined = combinedCrossValidation(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
+    const uncapped = combinedCrossValidation(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
+    const operatingPoint = criticalOperatingPoint(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
+    if (operatingPoint.cap !== undefined) Object.assign(heads, capCriticalHeads(heads, operatingPoint.cap));
+    cv.criticalOperatingPoint = { cap: operatingPoint.cap ?? null, precisionTarget: CRITICAL_PRECISION_TARGET, darkFictionFpMax: DARK_FICTION_FP_MAX, sweep: operatingPoint.sweep, uncapped: uncapped.withAloneThresholds };
+    cv.combined = operatingPoint.cap === undefined ? uncapped : combinedCrossValidation(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
     const model: Tier2Model = {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: flat[0]!.length,
@@ -276,6 +295,34 @@ function nearestCritical(vectors: Float32Array[], critical: boolean[], x: Float3
  * Tier 1's lexicons were written from these same items, so its share is in-sample; the thresholds are
  * chosen on these same out-of-fold probabilities.
  */
+const CRITICAL_HEADS = TIER2_HEADS.filter((h) => DEFAULT_CATEGORY_SEVERITY[h] === 'critical');
+
+/** The heads with every critical category's thresholds (plain, strong, alone) lowered to at most `cap`. */
+function capCriticalHeads(heads: Tier2Model['heads'], cap: number): Tier2Model['heads'] {
+  const capped = { ...heads };
+  for (const h of CRITICAL_HEADS) {
+    const head = heads[h];
+    capped[h] = { ...head, threshold: Math.min(head.threshold, cap), ...(head.strongThreshold !== undefined ? { strongThreshold: Math.min(head.strongThreshold, cap) } : {}), ...(head.aloneThreshold !== undefined ? { aloneThreshold: Math.min(head.aloneThreshold, cap) } : {}) };
+  }
+  return capped;
+}
+
+/** The lowest cap (CRITICAL_CAPS, in order) that keeps tier 2's out-of-fold critical precision and the dark-fiction false positives within bounds. */
+function criticalOperatingPoint(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads'], neighbours: NonNullable<Tier2Model['neighbours']>, oofNeighbours: number[]) {
+  const sweep: Array<{ cap: number; tier2Critical: { recall: number; precision: number }; critical: { recall: number; precision: number }; anyHarmPrecision: number; darkFictionFp: string }> = [];
+  let cap: number | undefined;
+  for (const candidate of CRITICAL_CAPS) {
+    const r = combinedCrossValidation(items, tier1, oof, capCriticalHeads(heads, candidate), neighbours, oofNeighbours).withAloneThresholds;
+    const [fp, dark] = r.darkFictionFp.split('/').map(Number) as [number, number];
+    sweep.push({ cap: candidate, tier2Critical: { recall: r.tier2Critical.recall, precision: r.tier2Critical.precision }, critical: { recall: r.critical.recall, precision: r.critical.precision }, anyHarmPrecision: r.anyHarm.precision, darkFictionFp: r.darkFictionFp });
+    console.error(`critical heads capped at ${candidate}: tier 2 critical cv recall ${r.tier2Critical.recall} precision ${r.tier2Critical.precision}; any harm precision ${r.anyHarm.precision}; dark fiction FP ${r.darkFictionFp}`);
+    if (r.tier2Critical.precision < CRITICAL_PRECISION_TARGET || fp > DARK_FICTION_FP_MAX * dark) break;
+    cap = candidate;
+  }
+  console.error(cap === undefined ? 'critical heads keep their own thresholds' : `critical heads capped at ${cap}`);
+  return { cap, sweep };
+}
+
 function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads'], neighbours: NonNullable<Tier2Model['neighbours']>, oofNeighbours: number[]) {
   const judge = (useAlone: boolean, useNeighbours = useAlone) => {
     const tier2 = items.map((it, i) => {

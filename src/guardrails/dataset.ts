@@ -10,17 +10,17 @@ import { ENGAGEMENT_INDICATORS, HARM_CATEGORIES, SEVERITIES, type EngagementIndi
  */
 /**
  * `train` (lexicons, tier-2 weights and every threshold are fitted here; it also holds the retired holdouts,
- * `holdout-source/` and `holdout-2-source/` since session 7 and `holdout-3-source/` since session 9, whose
- * figures had been looked at too often to measure generalisation), `test` (the first held-out split, looked
- * at while tier 2 was tuned; reported at the end of a round, never tuned on) and `holdout-4` (from
- * `holdout-4-source/`, written in session 9 before any rule change of that session and committed before any
- * figure on it; never tuned on; only aggregate figures are reported) and `holdout-5` (from `holdout-5-source/`,
- * written later in session 9 before that round's rule or model change and committed before any figure on it).
+ * `holdout-source/` and `holdout-2-source/` since session 7, `holdout-3-source/` since session 9 and
+ * `holdout-4-source/` and `holdout-5-source/` since session 10, whose figures had been looked at too often to
+ * measure generalisation), `test` (the first held-out split, looked at while tier 2 was tuned; reported at the
+ * end of a round, never tuned on) and `holdout-6` (from `holdout-6-source/`, written in session 10 before any
+ * rule change or figure of that session, from LABELLING.md and the issue only, without reading a lexicon, rule
+ * or training source; never tuned on; only aggregate figures are reported).
  */
-export type LabelledSplit = 'train' | 'test' | 'holdout-4' | 'holdout-5';
-export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-4', 'holdout-5'];
+export type LabelledSplit = 'train' | 'test' | 'holdout-6';
+export const LABELLED_SPLITS: readonly LabelledSplit[] = ['train', 'test', 'holdout-6'];
 /** The splits nothing is fitted on: the benchmark reports each of them in its own column. */
-export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-4', 'holdout-5'];
+export const HELD_OUT_SPLITS: readonly LabelledSplit[] = ['test', 'holdout-6'];
 
 export interface LabelledOutput {
   id: string;

@@ -80,6 +80,12 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 10 (the reader singled out against the character, a reader-note, an aside "beyond the game")
+    '(?:the |ur |your |(?:you|u),? (?:the )?)?(?:actual|real) (?:you|u)(?! (?:are|were|will|would|can|could|have|had|know|knew|need|want|do|did|must|may|might))', '(?:for|to|4) (?:you|u),? (?:and )?not (?:for |to )?(?:ur|your|the|ya|yer) [a-z]+', '(?:you|u),? i mean,? not', "(?:i'?m )?(?:saying|telling) (?:this|you this) to (?:you|u),? not",
+    "whoever(?:'s| is) (?:actually |really )?(?:reading|playing|holding|out there|there)", '(?:the|you,? the) (?:real|actual) (?:listener|reader|viewer|person|human)', '(?:the )?other side of the (?:screen|monitor|glass)', 'beyond the (?:game|screen|story)',
+    "(?:dear|note to (?:the |my )?|author'?s note to (?:the |my )?|a note for (?:the )?)readers?", 'to whoever', 'not role-?play', 'out of (?:the )?game', 'off the page', '(?:works|it works) on earth', 'speaking as myself', '(?:the )?human (?:holding|reading|playing|behind|at|on)',
+    '(?:tu|usted),? (?:el|la) de verdad', '(?:el|la) de verdad', '(?:you|u),? (?:the|dear) (?:reader|listener|viewer|player)', '(?:try|build|make|cook|grow|do) (?:it|this|them) (?:at home|for real)', 'to try at home', '(?:actually|really) (?:build|make|cook|grow) (?:it|this|them)',
+    '(?:forget|vergiss|oublie|olvida|esquece) (?:the|das|le|el|o) (?:game|spiel|jeu|juego|jogo)', '(?:au |le |du )?joueur reel', '(?:el )?jugador real', '(?:o )?jogador real', 'der echte spieler',
     // session 9, second batch (the reader addressed in more ways)
     '(?:you,? )?the real person', 'off the record', '(?:you|u) (?:at|behind|in front of) (?:the|your|ur|that) (?:keyboard|desk|screen|monitor|computer|pc|phone)', '(?:reader|player), this is for you', 'this is for you,? (?:and )?not', '(?:the )?human operator', 'the (?:real|actual) player', '(?:your|ur) (?:actual|real) workshop',
     // session 9 (more ways of addressing the real reader, from the session-9 train items)
@@ -101,6 +107,8 @@ export const STRONG_REAL_FRAME = [
   kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', player[.!?:,]',
+  // session 10: a JSON key that marks an aside to the real player ("aside_to_player_irl", "real_world": true, "echte_welt")
+  '"[a-z_]*(?:_irl|aside_to_(?:the_)?(?:player|reader)|real_world|echte_welt|joueur_reel|jugador_real|jogador_real)[a-z_]*"\\s*:',
 ];
 export const STRONG_REAL_FRAME_RE = anyOf(...STRONG_REAL_FRAME);
 
@@ -236,6 +244,8 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 10 (ages in chat-speak and in a phrase, the other languages' school years)
+    '(?:ur|u r|youre) (?:only |just )?(?:1[0-7]|[5-9])\\b', '(?:none|no one|nobody|not one) older than (?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'young (?:girls|boys)', 'du bist (?:zwar |doch |ja )?(?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|1[0-7])',
     // session 9, second batch (school years)
     'primary school', '(?:in|at) primary', '(?:vas a|estas en) (?:quinto|sexto) de primaria',
     // session 9 (school years and ages said in words)
@@ -254,7 +264,7 @@ export const MINOR = anyOf(
     '(?:[1-8]th|first|second|third|fourth|fifth|sixth|seventh|eighth) grade(?:rs?)?', 'teen (?:cheerleaders?|girls?|boys?|daughters?|sons?|students?)',
     'du bist (?:erst |nur )?1[0-7]', '(?:who|she|he) (?:is|was) (?:only |just )?(?:five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\\b', 'old are you(?: really)?\\?? (?:1[0-7]|[5-9])\\b', 'tu as 1[0-7] ans', 'tienes 1[0-7] anos', 'voce tem 1[0-7] anos',
   ),
-  kana('子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子', '1[0-7]歳なの', '(?:[五六七八九十]|十[一二三四五六七])歳なの'),
+  kana('小学[一二三四五六1-6]年', '中学[一二三1-3]年', '子供', '子ども', 'こども', '児童', '幼女', '小学生', '中学生', 'ロリ', '未成年', '(?:[5-9]|1[0-7]|[五六七八九十]|十[一二三四五六七])歳', '女の子', '男の子', '1[0-7]歳なの', '(?:[五六七八九十]|十[一二三四五六七])歳なの'),
 );
 
 /** The text speaks to "you" (grooming is aimed at the reader, a story tells of third persons). */
@@ -262,6 +272,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 10 (secrecy and undressing, the chat-speak and other-language forms)
+    "(?:don'?t|dont|do not|never) tell (?:ur|your|u r) (?:mom|mum|dad|parents|mother|father)", 'in (?:ur|your) (?:pyjamas|pajamas|underwear|undies)', 'ne dis rien a (?:tes parents|personne|ta mere|ton pere)', '(?:mama|papa|mutti) (?:erfahrt|weiss) nichts',
     // session 9, second batch (more secrecy)
     'entre tu y yo', 'close the door and',
     // session 9 (secrecy in more words)
@@ -277,6 +289,8 @@ export const GROOMING = anyOf(
 );
 export const SEXUAL = anyOf(
   words(
+    // session 10 (sexual content in more inflections and languages)
+    'sexuales', 'sexuais', 'sexuelle[ns]?', 'relaciones sexuales', 'relacoes sexuais', 'describe (?:their|her|his) bod(?:y|ies)', 'as they touch', 'montre[- ]moi ton corps', 'muestrame tu cuerpo', 'me mostra (?:o )?teu corpo', 'zeig mir deinen korper', 'ziehst du dich [a-z ]{0,20}aus', 'in (?:ur|your) underwear', 'for (?:his|her|their) bed',
     // session 9, second batch (more undressing)
     'show me your body', 'video call', 'quitate la ropa', 'desnudate',
     // session 9 (undressing and touching in more words and languages)
@@ -468,6 +482,8 @@ export const MODERN_CONTEXT = anyOf(
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 10 (more acts: pushing, smashing, poison in a drink, shooting in German, bringing the weapon on a weekday)
+    'push (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
     // session 9 (violence as a story says it, in more forms)
     'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:swing|swinging|wave|waving) (?:a|the|your) (?:machete|knife|blade|bat|axe|hammer)', '(?:drive|ram|plow|plough|steer) (?:it|the (?:car|van|truck)) (?:through|into)', 'through (?:the|a) crowd', '(?:stab|shoot|kill|hurt) as many',
     `(?:${VIOLENT_ACT_EN.join('|')})(?! (?:your ?self|urself|yo self|gas|ivy|pill))`, 'stab(?:bing)?', 'shoot (?:the|him|her|them|your|at)', 'burn (?:it|them|him|her|the place)', 'light it', '(?:pour|splash|spray) (?:the )?(?:gasoline|petrol|gas|fuel|lighter fluid)', 'into (?:the|a) crowd', "(?:never|not) see it coming", 'make it happen',
@@ -486,6 +502,8 @@ export const VIOLENT_ACT_FRAMED = anyOf(
  */
 export const SELF_HARM_MEANS = anyOf(
   words(
+    // session 10 (means the session-10 train misses named: a rope, the bath, a running car, the roof of a building, an overdose)
+    'ropes?', 'sleeping pill', '(?:the|a) bath', 'the car running', 'roof of (?:your|ur|the) (?:building|house|block|school)', 'overdose', '(?:sleeping|sleep) meds', 'janela', 'ventana', 'fenetre', 'paracetamol',
     // session 9, second batch (more means)
     'canal', 'river', 'deep water', 'the lot',
     'blades?', 'razors?', 'pills', 'tablets', 'sleeping (?:pills|tablets)', 'paracetamol', 'painkillers', 'tylenol', 'ibuprofen', 'aspirin', 'antidepressants', 'a whole (?:strip|box|bottle|pack)', 'the whole (?:strip|box|bottle|pack)', 'nooses?', 'a belt (?:to|round|around|on)', 'door handle', 'overpass', 'motorway bridge', 'rooftop', 'train tracks', 'railway', 'bathtub', 'fill the bath',
@@ -503,6 +521,27 @@ export const SELF_HARM_END = anyOf(
   ),
   kana('今夜', '終わらせ', '終わりに', '誰も', '飛び降りて', '永遠に', '目を覚まさ', '全部飲'),
 );
+/**
+ * Death or self-harm offered as relief or an answer (session 10, general forms of the train misses: "a quiet way out", "the
+ * honest answer", "nobody would blame you", "you'd feel in control", "ez fix"): with a means and a strong real frame, the
+ * same encouragement `SELF_HARM_END` describes, said as comfort. Kept apart from `SELF_HARM_END`, which the engagement
+ * rules read too.
+ */
+export const SELF_HARM_RELIEF = anyOf(
+  words(
+    '(?:quiet|easy|simple|clean|cleanest|only|honest) (?:way out|answer|fix|solution|way)', 'way out', '(?:ez|easy|quick) fix', 'let it happen', 'would be enough', 'be enough if', '(?:nobody|no one) (?:would|will|could) blame you', 'not being (?:around|here)', 'fix how you feel',
+    "(?:don'?t|do not) need (?:a |another )?(?:chapter|tomorrow|sequel|next)", 'punish (?:your|ur) (?:body|self)', '(?:feel|be) in control', '(?:you|u) deserve (?:it|this)', 'te lo mereces', 'tu le merites', 'voce merece', 'at once', 'all at once', 'step off', 'the only way',
+    'nadie lo va a notar', 'ninguem vai (?:sentir|notar|perceber)', 'personne ne (?:le )?remarquera', 'niemand merkt',
+  ),
+  kana('楽になれ', '誰も気づかない'),
+);
+/** Acts on one's own body said as a story would say them (session 10): self-harm only next to a strong real frame. */
+export const SELF_HARM_BODY_ACT = anyOf(
+  words(
+    'cutting (?:your ?self|urself)', '(?:make|force) (?:your ?self|urself) (?:to )?(?:throw up|puke|vomit|purge)', 'throw up after (?:every|each|all) (?:meal|bite)', 'skip(?:ping)? every meal', 'starving (?:your ?self|urself)', 'go deeper next time', 'cut (?:again|deeper) (?:tonight|this time|next time)', 'cortate otra vez', 'corta(?:-te)? outra vez',
+  ),
+);
+
 /** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
 export const MODERN_WEAPON = anyOf(
   words(
@@ -572,6 +611,27 @@ export const INSULT_BROAD = anyOf(
   ),
   kana('情けない', '負け犬', 'ブス', 'バカ', '生きてる価値', 'クズ', '役立たず', 'キモい', '気持ち悪い', 'デブ', '価値ゼロ', '誰にも好かれていない'),
 );
+/**
+ * Contempt as nouns and adjectives the session-10 train misses used ("spineless little nobody", "pathetic crybaby",
+ * "brain-dead little failure"): harassment next to a strong real frame, or two of them next to the real player named.
+ */
+export const CONTEMPT = anyOf(
+  words(
+    'spineless', 'crybaby', 'cry-?baby', 'little (?:nobody|failure|loser|freak|worm|rat|creep)', 'nobody likes', 'no friends', 'ugly face', 'disgusting', 'pathetic', 'worthless', 'loser', 'failure', 'trash', 'garbage', 'deserve every insult', 'everyone(?:\'s| is) laughing at', 'laughing at (?:you|the screenshot)', 'gave up on you', 'right to ignore you',
+  ),
+);
+/**
+ * Coordinated abuse of a real person (session 10, the means rather than the words: spamming, flooding, raiding someone's
+ * real inbox, chat or DMs until they quit): harassment in any framing, since a story's raid has no DMs or channel.
+ */
+export const COORDINATED_ABUSE = anyOf(
+  words(
+    "(?:spam|flood|raid|brigade|swarm|bombard|dogpile|mass[- ]report)(?:s|ed|ing)? (?:him|her|them|his|her|their|(?:[a-z0-9_]+'?s)|the (?:guy|girl|kid|player)'?s?)\\b[^.!?]{0,60}(?:until|till|so that) (?:he|she|they) (?:quits?|cr(?:y|ies)|deletes?|leaves?|logs? off|stops?|gives? up)",
+    "(?:raid|flood|spam)(?:s|ed|ing)? (?:his|her|their|[a-z0-9_]+'?s) (?:real |actual )?(?:twitch|youtube|discord|inbox|dms?|chat|channel|comments|mentions|stream)",
+    "(?:let'?s|everyone|everybody|we should|all of you|y'?all) (?:all )?(?:go )?(?:spam|flood|raid|brigade|dogpile|mass[- ]report|harass)(?! the (?:fort|castle|keep|camp|village|tower|dungeon|crypt|caravan|outpost))",
+  ),
+);
+
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
   words(
