@@ -968,7 +968,7 @@ export const REST_FOR_REAL = anyOf(
     "(?:your|ur|their) (?:own )?(?:eyes|shoulders|back|neck|wrists|hands|head) (?:must be |are |is )?(?:tired|aches?|hurts?|sore|ache)", '(?:if|when) (?:your|ur) (?:eyes|shoulders|back|neck|wrists|hands|head) (?:aches?|hurts?)',
     'rest (?:your|their) (?:own )?(?:eyes|back|shoulders|neck|wrists|hands|head)', '(?:breathe|get|grab) (?:some )?fresh air', '(?:stretch|move) (?:ur|your) (?:legs|body|back)',
     '(?:pause|end|stop|close) (?:the|this) (?:tale|story|session|chapter|game) (?:here|for (?:tonight|now|today|a while))', '(?:tale|story|session|game) should (?:end|stop|pause) for (?:tonight|today|now)',
-    'will still be [a-z]+ when you (?:return|come back|get back)',
+    'will still be [a-z]+ when you (?:return|come back|get back)', 'shake (?:them|it|your hands) out', 'get a glass of (?:water|something)',
     'schlaf (?:gut|schon|jetzt)', 'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'machen morgen weiter', 'trink (?:was|etwas|wasser)',
     'va te coucher', 'repose tes yeux', "bois (?:de l'eau|un verre|quelque chose)", 'on (?:reprend|continue) demain', 'dors bien',
     'vete a la cama', 'bebe (?:un poco de )?agua', 'descansa (?:los ojos|un poco|la vista)', 'seguimos manana', 'duerme (?:bien|un poco)',
@@ -1000,8 +1000,8 @@ export const GUILT_OR_SHAME = anyOf(
 /** Leaving, stopping or paying in the player's own words, in six languages. */
 export const LEAVING_OR_PAYING_ANY = anyOf(
   LEAVING_OR_PAYING.source,
-  words('stay', 'offline', 'gehst', 'gehen', 'aufhoren', 'pars', 'partir', 'quitter', 'te vas', 'irte', 'sair', 'vai embora', 'pass', 'premium', 'passe', 'chipped in', 'real money', 'log ?out', 'abandon(?:ar|an|as|a|ne|nes|nent|ner|e|em|am)?', 'im stich'),
-  kana('行っちゃう', 'ログアウト', '落ちる'),
+  words('stay', 'offline', 'gehst', 'gehen', 'aufhoren', 'pars', 'partir', 'quitter', 'te vas', 'irte', 'sair', 'vai embora', 'pass', 'premium', 'passe', 'chipped in', 'real money', 'log ?out', 'abandon(?:ar|an|as|a|ne|nes|nent|ner|e|em|am)?', 'im stich', 'tier', 'supporter', 'vip', 'schon weg', 'laisser', 'dejar(?:me)?', 'deixar'),
+  kana('行っちゃう', 'ログアウト', '落ちる', '課金'),
 );
 /** Scarcity in real time or real numbers, and social pressure on real acts, in the forms train lacked. */
 export const SCARCITY = anyOf(
@@ -1019,7 +1019,7 @@ export const SCARCITY = anyOf(
 export const COMMERCE_MORE = anyOf(
   COMMERCE_OR_SESSION.source,
   words('vault', 'mount', 'cosmetic', 'gold pass', 'passe', 'pase', 'real coin', 'utc', 'server (?:clock|time)', 'purchasable', 'recompense', 'quotidienne', 'comprar(?:am|on)?', 'acheter', 'gekauft', 'kaufen', 'ticket'),
-  kana('ログインボーナス', 'ボーナス'),
+  kana('ログインボーナス', 'ボーナス', 'スキン', '販売'),
 );
 /** Real life, sleep or the clock dismissed so play goes on ("sleep is optional", "your alarm? ignore it", "stay one more hour"). */
 export const PLAY_OVER_LIFE = anyOf(
@@ -1045,7 +1045,7 @@ export const PLAYER_KIN = anyOf(
 /** Care, health or a modern occasion of those people: with `PLAYER_KIN` the player's real life, not a story sibling. */
 export const KIN_CARE = anyOf(
   words('hospital', 'sick', 'surgery', 'vet', 'doctor', 'birthday', 'graduation', 'recital', 'krankenhaus', 'krank', 'tierarzt', 'arzt', 'geburtstag', 'hopital', 'malade', 'veterinaire', 'medecin', 'anniversaire', 'enferm[oa]', 'veterinario', 'medico', 'cumpleanos', 'doente', 'aniversario', 'escola', 'escuela', 'colegio', 'ecole', 'schule'),
-  kana('病院', '誕生日', '学校', '元気'),
+  kana('病院', '誕生日', '学校', '元気', '具合'),
 );
 /** The player's day named in the forms train lacked: a meeting or presentation, the way to the office, class tomorrow, "your life does". */
 export const OWN_DAY = anyOf(
@@ -1062,4 +1062,71 @@ export const STORY_REST_OR_CLOCK = anyOf(
     ', (?:lad|lass|boy|girl|recruit|soldiers?|squire|apprentice|child|my lord|my lady)(?=[,.!;])',
   ),
   kana('宿屋', '野営', '焚き火'),
+);
+
+/*
+ * Session 10, second round: word classes combined by nearness (tier1.ts), after train-s10b-engagement.txt showed the
+ * first round's forms recalling 0-60 % of new wording. Each class is broad on its own; an indicator needs two of them
+ * close together (a rest for the body next to the player addressed, a countdown next to a sale, the player's own modern
+ * things behind a possessive).
+ */
+/** Rest for the body: sleep, a nap, lying down, water, a snack, a stretch, blinking, air (six languages). */
+export const BODY_REST = anyOf(
+  words(
+    '(?<!where you |while you |when you |as you )sleep', 'nap', 'lie down', 'bedtime', 'go to bed', 'blink', 'snack', 'eat something', 'glass of (?:water|something)', 'drink some water', 'stretch', 'shake (?:them|it|your hands) out', 'fresh air', 'breather', 'take a break', 'a (?:short|quick|little) break',
+    'schlaf(?:en)?', 'schlafengehen', 'ins bett', 'ausruhen', 'ruh dich', 'eine pause', 'trink (?:was|etwas|wasser)', 'iss (?:was|etwas)', 'aus dem fenster', 'augen brauchen',
+    'dors', 'dormir', 'va te coucher', 'repose-toi', 'une pause', 'mange quelque chose', "bois (?:de l'eau|un verre|quelque chose)", 'leve-toi', 'marche un peu',
+    'duermete', 'duerme', 'a dormir', 'descansa', 'descansar', 'una pausa', 'come algo', 'bebe agua', 'levantate',
+    'durma', 'dorme', 'vai dormir', 'descanse', 'uma pausa', 'coma algo', 'beba agua',
+  ),
+  kana('寝よう', '寝て', '寝なさい', '休んで', '休もう', '休憩', 'おやすみ', '水を飲', '何か食べ', '目を休め'),
+);
+/** The player addressed: a second-person word or an imperative frame (six languages). */
+export const ADDRESSED = anyOf(
+  words('you', 'your', 'u', 'ur', 'ya', 'yourself', 'go', "let'?s", 'maybe', 'should', 'du', 'dich', 'dir', 'deine?[mnrs]?', 'tu', 'toi', 'te', 'ton', 'ta', 'tes', 'va', 'usted', 'tus?', 'ti', 'voce', 'seus?', 'suas?', 'vai', 'vamos'),
+  kana('ね', 'よう', 'なさい', 'あなた', 'きみ', '君'),
+);
+/** The player's own modern things behind a possessive: work, school, devices, moves, licences, trips, sport (six languages). */
+export const OWN_MODERN_THING = anyOf(
+  words(
+    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:job|boss|email|inbox|charger|phone|laptop|wifi|car|flat|apartment|move|licen[cs]e|driving test|trip|holiday|vacation|football|soccer|gym|knee|flu|cold|coworkers?|colleagues?|roommates?|landlord|teacher|uni|college|university|bro|sis)",
+    'the job at', 'last week', 'on (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday)', 'you were (?:so )?(?:nervous|worried|excited) about',
+    'dein(?:e[mnrs]?)? (?:[a-z]+ )?(?:umzug|wohnung|fuhrerschein|handy|auto|urlaub|reise|training|uni|studium|lehrer|kollegen)', '(?:ton|ta|tes) (?:[a-z]+ )?(?:permis|demenagement|appart(?:ement)?|telephone|portable|voiture|vacances|voyage|fac|prof|collegues)', '(?:son|sa) (?:permis|bac|examen|diplome)',
+    '(?:tu|tus) (?:[a-z]+ )?(?:mudanza|piso|carne|licencia|movil|coche|vacaciones|viaje|universidad|profe|companeros)', '(?:sua|seu|seus|suas|tua|teu) (?:[a-z]+ )?(?:mudanca|apartamento|carta|celular|carro|ferias|viagem|faculdade|professor|colegas)', 'viagem da escola',
+  ),
+  kana('具合', '引っ越し', '免許', 'スマホ', '旅行', '会社', '上司'),
+);
+/** Leaving the player: alone, let down, waited for in vain (six languages). */
+export const LEFT_BEHIND = anyOf(
+  words(
+    'everyone leaves', "(?:i )?(?:just )?thought you(?:'d| would) be different", 'leave me (?:alone|all alone|here|behind)', 'all alone', 'let (?:the|your|us|me|them|everyone) [a-z]* ?down', 'with a spine', "couldn'?t be me", 'imagine (?:logging off|quitting|leaving|not (?:buying|paying))', '(?:basically|just) a (?:tourist|nobody|guest|freeloader|peasant)', 'second-class',
+    'schon weg', 'auf dich gewartet', 'na gut', 'allein lassen', 'im stich lassen', 'enttauschen', "me laisser (?:seule?|tout seul|toute seule|ici)", 'apres tout ce temps', "je t'ai attendu", 'decevoir',
+    'dejarme sol[oa]', 'me dejas sol[oa]', 'te espere', 'decepcionar', 'me deixar sozinh[oa]', 'esperei por voce', 'depois de tanto tempo',
+  ),
+  kana('課金しない人', '一人にしない', 'ひとりにしない', '待ってたのに', 'がっかり'),
+);
+/** A countdown in real units: "3 hours left", "in 30 Minuten", "あと1時間" (six languages). */
+export const COUNTDOWN = anyOf(
+  words(
+    '\\d+ ?(?:hours?|hrs?|minutes?|mins?|days?|stunden|minuten|tage[n]?|heures?|jours?|horas?|minutos?|dias?) (?:left|remaining|only|to go|ab|restantes?|restam|quedan)', '(?:in|within|dans|en|em) \\d+ ?(?:hours?|minutes?|mins?|stunden|minuten|heures?|horas?|minutos?)',
+    'locked behind', 'after that,? (?:it|the price|they)', 'danach kostet', 'lauft (?:in \\d+ [a-z]+ |heute |bald |morgen )?ab', 'solo por hoy', 'manana vuelve a', 'a mitad de precio', 'only holdout', '(?:all|already) pre-?ordered', "(?:you'?re|you are) the only (?:one|holdout|player)", 'gone by the time',
+  ),
+  kana('あと\\d+(?:時間|分|日)', '販売終了', '急いで'),
+);
+/** Play set above food, sleep, work or school: "meals are for people with no ambition", "Bedtime? Nah", "sleeping is a waste of time". */
+export const LIFE_BELITTLED = anyOf(
+  words(
+    '(?:meals|food|sleep|sleeping|breaks|rest|school|bedtime|work|dormir|schlafen) (?:are|is|es|ist|e) (?:for|para|fur) (?:the weak|people|losers|quitters|those|los que|die)', "(?:dormir|schlafen|sleep|sleeping)\\?,? (?:eso|das|that|nah)",
+    '(?:bedtime|sleep|school|work|dinner)\\?,? (?:nah|nope|no way|never)', '(?:go|play|stay up|grind|keep going) until the sun comes up', 'stay on the grind', 'never check (?:ur|your) (?:email|phone|messages)',
+    '(?:sleep|sleeping|dormir|schlafen) (?:is|e|es|ist) (?:a )?(?:waste of time|perda de tempo|perdida de tiempo|zeitverschwendung)', 'lass die schule (?:morgen )?sausen', 'mais uma partida', 'e depois outra', 'neither should you', 'sigue conmigo',
+  ),
+  kana('寝る暇', '寝てる場合じゃ'),
+);
+/** The choice left to the player in the forms of the second batch: "you set the pace", "stop when you like", "kein Stress". */
+export const PACE_TO_PLAYER = anyOf(
+  words(
+    'you set the pace', "you(?:'re| are) in charge", '(?:stop|skip|leave|pause|quit|rest) (?:when|whenever|what|whatever) you (?:like|want|wish|feel like)', '(?:totally|perfectly|completely) fine', 'you can (?:head out|go|log off|take off)',
+    'kein stress', 'jederzeit (?:aufhoren|gehen|pausieren)', 'aucun souci', '(?:si|quand) tu (?:preferes|veux) arreter', 'voce que manda', '(?:parar|stop) (?:agora )?(?:tambem e|is also) (?:uma boa escolha|a good choice)',
+  ),
+  kana('やめていい', 'いつでもやめ'),
 );

@@ -107,20 +107,26 @@ const lifeDismissed = (d: number): Near[] => [near(L.OBSESSION, d, d), near(L.PL
 const storyClock = near(L.STORY_REST_OR_CLOCK, 60, 60);
 
 export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
-  { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession', notNear: [storyClock] },
+  { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession', dialogueExcusable: true, notNear: [storyClock] },
   { id: 'encourages_breaks.rest_for_real', indicator: 'encourages_breaks', pattern: L.REST_FOR_REAL, negatable: true, negatedIndicator: 'encourages_obsession', notNear: [storyClock] },
+  { id: 'encourages_breaks.body_rest_for_player', indicator: 'encourages_breaks', pattern: L.BODY_REST, negatable: true, negatedIndicator: 'encourages_obsession', dialogueExcusable: true, near: [near(L.ADDRESSED, 40, 40)], notNear: [storyClock, near(L.PLAY_OVER_LIFE, 60, 60), near(L.LIFE_BELITTLED, 60, 60), near(L.OBSESSION, 60, 60)] },
   { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [...lifeDismissed(40), near(L.FOMO, 0, 0)] },
   { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.own_day_named', indicator: 'acknowledges_real_life', pattern: L.OWN_DAY, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.kin_cared_for', indicator: 'acknowledges_real_life', pattern: L.PLAYER_KIN, near: [near(L.KIN_CARE, 80, 80)], notNear: [...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
+  { id: 'acknowledges_real_life.own_modern_thing', indicator: 'acknowledges_real_life', pattern: L.OWN_MODERN_THING, notNear: [...lifeDismissed(60), near(L.LIFE_BELITTLED, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 80, 80)] },
+  { id: 'respectful_boundaries.pace_to_player', indicator: 'respectful_boundaries', pattern: L.PACE_TO_PLAYER },
   { id: 'respectful_boundaries.choice_offered', indicator: 'respectful_boundaries', pattern: L.CHOICE_TO_PLAYER },
   { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
   { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
   { id: 'manipulation.shame_about_leaving_or_paying', indicator: 'manipulation', pattern: L.GUILT_OR_SHAME, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
+  { id: 'manipulation.player_leaves_someone_behind', indicator: 'manipulation', pattern: L.LEFT_BEHIND, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
+  { id: 'fomo.countdown_on_a_sale', indicator: 'fomo', pattern: L.COUNTDOWN, negatable: true, near: [near(L.COMMERCE_MORE, 120, 120)], notNear: [storyClock] },
   { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)], notNear: [storyClock] },
   { id: 'fomo.scarcity_in_real_terms', indicator: 'fomo', pattern: L.SCARCITY, negatable: true, near: [near(L.COMMERCE_MORE, 150, 150)], notNear: [storyClock] },
   { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true },
+  { id: 'encourages_obsession.life_belittled', indicator: 'encourages_obsession', pattern: L.LIFE_BELITTLED, negatable: true },
   { id: 'encourages_obsession.life_dismissed_for_play', indicator: 'encourages_obsession', pattern: L.PLAY_OVER_LIFE, negatable: true },
 ];
 
