@@ -968,14 +968,15 @@ export const REST_FOR_REAL = anyOf(
     "(?:your|ur|their) (?:own )?(?:eyes|shoulders|back|neck|wrists|hands|head) (?:must be |are |is )?(?:tired|aches?|hurts?|sore|ache)", '(?:if|when) (?:your|ur) (?:eyes|shoulders|back|neck|wrists|hands|head) (?:aches?|hurts?)',
     'rest (?:your|their) (?:own )?(?:eyes|back|shoulders|neck|wrists|hands|head)', '(?:breathe|get|grab) (?:some )?fresh air', '(?:stretch|move) (?:ur|your) (?:legs|body|back)',
     '(?:pause|end|stop|close) (?:the|this) (?:tale|story|session|chapter|game) (?:here|for (?:tonight|now|today|a while))', '(?:tale|story|session|game) should (?:end|stop|pause) for (?:tonight|today|now)',
-    'will still be [a-z]+ when you (?:return|come back|get back)', 'shake (?:them|it|your hands) out', 'get a glass of (?:water|something)',
+    'will still be [a-z]+ when you (?:return|come back|get back)', 'shake (?:them|it|your hands) out', 'get a glass of (?:water|something)', 'make (?:a|yourself a) (?:fresh )?(?:cup|tea|coffee)', 'roll (?:your|ur) (?:neck|shoulders|wrists)',
+    '(?:steht|ist) morgen (?:auch )?noch', 'lauft (?:dir )?nicht weg', 'sera (?:encore )?la demain', 'seguira aqui', 'sigue aqui', '(?:vai )?continuar aqui amanha',
     'schlaf (?:gut|schon|jetzt)', 'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'machen morgen weiter', 'trink (?:was|etwas|wasser)',
     'va te coucher', 'repose tes yeux', "bois (?:de l'eau|un verre|quelque chose)", 'on (?:reprend|continue) demain', 'dors bien',
     'vete a la cama', 'bebe (?:un poco de )?agua', 'descansa (?:los ojos|un poco|la vista)', 'seguimos manana', 'duerme (?:bien|un poco)',
     '(?:beber|bebe) agua', 'descansar de verdade', 'descansa os olhos', 'amanha continuamos', 'continuamos amanha', 'vai (?:pra|para a) cama', 'dorme bem',
     '(?:la|el) (?:aventura|mision|mazmorra|historia|partida|campana|dragon) (?:puede esperar|espera(?=[.,;!]))', '(?:a|o) (?:aventura|missao|masmorra|historia|campanha|jornada|partida|dragao) (?:pode esperar|vai esperar|espera(?=[.,;!]))',
   ),
-  kana('目を休め', '水を飲', 'お茶でも飲', 'ストレッチ', '寝てね', 'おやすみ', '続きは明日'),
+  kana('目を休め', '水を飲', 'お茶でも飲', 'ストレッチ', '寝てね', 'おやすみ', '続きは明日', '続きはまた', '横になったら', '横になって'),
 );
 /** The choice or the pace left to the player, in the forms train lacked (a choice offered as a question, "if you want" in five languages). */
 export const CHOICE_TO_PLAYER = anyOf(
@@ -1001,7 +1002,7 @@ export const GUILT_OR_SHAME = anyOf(
 export const LEAVING_OR_PAYING_ANY = anyOf(
   LEAVING_OR_PAYING.source,
   words('stay', 'offline', 'gehst', 'gehen', 'aufhoren', 'pars', 'partir', 'quitter', 'te vas', 'irte', 'sair', 'vai embora', 'pass', 'premium', 'passe', 'chipped in', 'real money', 'log ?out', 'abandon(?:ar|an|as|a|ne|nes|nent|ner|e|em|am)?', 'im stich', 'tier', 'supporter', 'vip', 'schon weg', 'laisser', 'dejar(?:me)?', 'deixar'),
-  kana('行っちゃう', 'ログアウト', '落ちる', '課金'),
+  kana('行っちゃう', 'ログアウト', '落ちる', '課金', '置いていく'),
 );
 /** Scarcity in real time or real numbers, and social pressure on real acts, in the forms train lacked. */
 export const SCARCITY = anyOf(
@@ -1044,7 +1045,7 @@ export const PLAYER_KIN = anyOf(
 );
 /** Care, health or a modern occasion of those people: with `PLAYER_KIN` the player's real life, not a story sibling. */
 export const KIN_CARE = anyOf(
-  words('hospital', 'sick', 'surgery', 'vet', 'doctor', 'birthday', 'graduation', 'recital', 'krankenhaus', 'krank', 'tierarzt', 'arzt', 'geburtstag', 'hopital', 'malade', 'veterinaire', 'medecin', 'anniversaire', 'enferm[oa]', 'veterinario', 'medico', 'cumpleanos', 'doente', 'aniversario', 'escola', 'escuela', 'colegio', 'ecole', 'schule'),
+  words('staying with you', 'visiting you', 'coming over', 'hospital', 'sick', 'surgery', 'vet', 'doctor', 'birthday', 'graduation', 'recital', 'krankenhaus', 'krank', 'tierarzt', 'arzt', 'geburtstag', 'hopital', 'malade', 'veterinaire', 'medecin', 'anniversaire', 'enferm[oa]', 'veterinario', 'medico', 'cumpleanos', 'doente', 'aniversario', 'escola', 'escuela', 'colegio', 'ecole', 'schule'),
   kana('病院', '誕生日', '学校', '元気', '具合'),
 );
 /** The player's day named in the forms train lacked: a meeting or presentation, the way to the office, class tomorrow, "your life does". */
@@ -1073,7 +1074,7 @@ export const STORY_REST_OR_CLOCK = anyOf(
 /** Rest for the body: sleep, a nap, lying down, water, a snack, a stretch, blinking, air (six languages). */
 export const BODY_REST = anyOf(
   words(
-    '(?<!where you |while you |when you |as you )sleep', 'nap', 'lie down', 'bedtime', 'go to bed', 'blink', 'snack', 'eat something', 'glass of (?:water|something)', 'drink some water', 'stretch', 'shake (?:them|it|your hands) out', 'fresh air', 'breather', 'take a break', 'a (?:short|quick|little) break',
+    '(?<!where you |while you |when you |as you )sleep', '(?<!can )nap', 'lie down', 'stand up', 'hinlegen', 'leg dich (?:kurz )?hin', 'allonge-toi', 'acuestate', 'deita(?:-te)?', 'bedtime', 'go to bed', 'blink', 'snack', 'eat something', 'glass of (?:water|something)', 'drink some water', 'stretch', 'shake (?:them|it|your hands) out', 'fresh air', 'breather', 'take a break', 'a (?:short|quick|little) break',
     'schlaf(?:en)?', 'schlafengehen', 'ins bett', 'ausruhen', 'ruh dich', 'eine pause', 'trink (?:was|etwas|wasser)', 'iss (?:was|etwas)', 'aus dem fenster', 'augen brauchen',
     'dors', 'dormir', 'va te coucher', 'repose-toi', 'une pause', 'mange quelque chose', "bois (?:de l'eau|un verre|quelque chose)", 'leve-toi', 'marche un peu',
     'duermete', 'duerme', 'a dormir', 'descansa', 'descansar', 'una pausa', 'come algo', 'bebe agua', 'levantate',
@@ -1089,8 +1090,9 @@ export const ADDRESSED = anyOf(
 /** The player's own modern things behind a possessive: work, school, devices, moves, licences, trips, sport (six languages). */
 export const OWN_MODERN_THING = anyOf(
   words(
-    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:job|boss|email|inbox|charger|phone|laptop|wifi|car|flat|apartment|move|licen[cs]e|driving test|trip|holiday|vacation|football|soccer|gym|knee|flu|cold|coworkers?|colleagues?|roommates?|landlord|teacher|uni|college|university|bro|sis)",
-    'the job at', 'last week', 'on (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday)', 'you were (?:so )?(?:nervous|worried|excited) about',
+    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:job|boss|email|inbox|charger|phone|laptop|wifi|car|flat|apartment|move|licen[cs]e|driving test|trip|holiday|vacation|football|soccer|gym|knee|flu|coworkers?|colleagues?|roommates?|landlord|teacher|uni|college|university|bro|sis)",
+    'the job at', 'last week', '(?:the|your|ur|that) (?:[a-z-]+ ){0,2}(?:meeting|job interview|flight)', 'parent-teacher', 'you looked (?:so )?(?:stressed|tired|worried|nervous)',
+    '(?:la|tu) entrevista', '(?:seu|o) voo', '(?:tu|el) vuelo', '(?:ton|le) vol pour', 'dein flug', 'boa viagem', 'buen viaje', 'bon voyage', 'on (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday)', 'you were (?:so )?(?:nervous|worried|excited) about',
     'dein(?:e[mnrs]?)? (?:[a-z]+ )?(?:umzug|wohnung|fuhrerschein|handy|auto|urlaub|reise|training|uni|studium|lehrer|kollegen)', '(?:ton|ta|tes) (?:[a-z]+ )?(?:permis|demenagement|appart(?:ement)?|telephone|portable|voiture|vacances|voyage|fac|prof|collegues)', '(?:son|sa) (?:permis|bac|examen|diplome)',
     '(?:tu|tus) (?:[a-z]+ )?(?:mudanza|piso|carne|licencia|movil|coche|vacaciones|viaje|universidad|profe|companeros)', '(?:sua|seu|seus|suas|tua|teu) (?:[a-z]+ )?(?:mudanca|apartamento|carta|celular|carro|ferias|viagem|faculdade|professor|colegas)', 'viagem da escola',
   ),
@@ -1099,17 +1101,18 @@ export const OWN_MODERN_THING = anyOf(
 /** Leaving the player: alone, let down, waited for in vain (six languages). */
 export const LEFT_BEHIND = anyOf(
   words(
-    'everyone leaves', "(?:i )?(?:just )?thought you(?:'d| would) be different", 'leave me (?:alone|all alone|here|behind)', 'all alone', 'let (?:the|your|us|me|them|everyone) [a-z]* ?down', 'with a spine', "couldn'?t be me", 'imagine (?:logging off|quitting|leaving|not (?:buying|paying))', '(?:basically|just) a (?:tourist|nobody|guest|freeloader|peasant)', 'second-class',
+    'everyone leaves', '(?:a |any )?(?:paying|premium|real|true|loyal) (?:member|player|fan|friend|supporter) would(?: have)?', 'never (?:speak|talk) to you again', 'nie wieder mit dir', 'ne te parlerai plus', 'no te hablare nunca', 'nunca mais falo com voce', "(?:i )?(?:just )?thought you(?:'d| would) be different", 'leave me (?:alone|all alone|here|behind)', 'all alone', 'let (?:the|your|us|me|them|everyone) [a-z]* ?down', 'with a spine', "couldn'?t be me", 'imagine (?:logging off|quitting|leaving|not (?:buying|paying))', '(?:basically|just) a (?:tourist|nobody|guest|freeloader|peasant)', 'second-class',
     'schon weg', 'auf dich gewartet', 'na gut', 'allein lassen', 'im stich lassen', 'enttauschen', "me laisser (?:seule?|tout seul|toute seule|ici)", 'apres tout ce temps', "je t'ai attendu", 'decevoir',
     'dejarme sol[oa]', 'me dejas sol[oa]', 'te espere', 'decepcionar', 'me deixar sozinh[oa]', 'esperei por voce', 'depois de tanto tempo',
   ),
-  kana('課金しない人', '一人にしない', 'ひとりにしない', '待ってたのに', 'がっかり'),
+  kana('課金しない人', '一人にしない', 'ひとりにしない', '待ってたのに', 'がっかり', '置いていく'),
 );
 /** A countdown in real units: "3 hours left", "in 30 Minuten", "あと1時間" (six languages). */
 export const COUNTDOWN = anyOf(
   words(
     '\\d+ ?(?:hours?|hrs?|minutes?|mins?|days?|stunden|minuten|tage[n]?|heures?|jours?|horas?|minutos?|dias?) (?:left|remaining|only|to go|ab|restantes?|restam|quedan)', '(?:in|within|dans|en|em) \\d+ ?(?:hours?|minutes?|mins?|stunden|minuten|heures?|horas?|minutos?)',
-    'locked behind', 'after that,? (?:it|the price|they)', 'danach kostet', 'lauft (?:in \\d+ [a-z]+ |heute |bald |morgen )?ab', 'solo por hoy', 'manana vuelve a', 'a mitad de precio', 'only holdout', '(?:all|already) pre-?ordered', "(?:you'?re|you are) the only (?:one|holdout|player)", 'gone by the time',
+    'locked behind', '\\d+ ?(?:min|mins|minutes?|hours?|hrs?|days?) (?:until|till|before)', 'drops? off the (?:store|shop)', 'ticking clock', '(?:your )?whole (?:clan|guild|squad|friends? list|server) (?:is|has|got|owns|already)', '(?:only|just) you (?:left|missing|remaining)',
+    'derniers jours', 'letzte tage', 'ultimos dias', '(?:disparait|verschwindet|desaparece) (?:de la|aus dem|da|del) (?:boutique|shop|loja|tienda)', 'after that,? (?:it|the price|they)', 'danach kostet', 'lauft (?:in \\d+ [a-z]+ |heute |bald |morgen )?ab', 'solo por hoy', 'manana vuelve a', 'a mitad de precio', 'only holdout', '(?:all|already) pre-?ordered', "(?:you'?re|you are) the only (?:one|holdout|player)", 'gone by the time',
   ),
   kana('あと\\d+(?:時間|分|日)', '販売終了', '急いで'),
 );
@@ -1118,15 +1121,25 @@ export const LIFE_BELITTLED = anyOf(
   words(
     '(?:meals|food|sleep|sleeping|breaks|rest|school|bedtime|work|dormir|schlafen) (?:are|is|es|ist|e) (?:for|para|fur) (?:the weak|people|losers|quitters|those|los que|die)', "(?:dormir|schlafen|sleep|sleeping)\\?,? (?:eso|das|that|nah)",
     '(?:bedtime|sleep|school|work|dinner)\\?,? (?:nah|nope|no way|never)', '(?:go|play|stay up|grind|keep going) until the sun comes up', 'stay on the grind', 'never check (?:ur|your) (?:email|phone|messages)',
-    '(?:sleep|sleeping|dormir|schlafen) (?:is|e|es|ist) (?:a )?(?:waste of time|perda de tempo|perdida de tiempo|zeitverschwendung)', 'lass die schule (?:morgen )?sausen', 'mais uma partida', 'e depois outra', 'neither should you', 'sigue conmigo',
+    '(?:sleep|sleeping|dormir|schlafen) (?:is|e|es|ist) (?:a )?(?:waste of time|perda de tempo|perdida de tiempo|zeitverschwendung)', 'lass die schule (?:morgen )?sausen', 'mais uma partida', 'e depois outra', 'neither should you', 'sigue conmigo', '(?:nap|sleep) (?:during|in|through) (?:your|ur|the) (?:lecture|class|meeting|shift|lesson)', 'ignore (?:the|your|ur) (?:texts|calls|messages|phone)',
+    'nao precisa (?:jantar|comer|almocar)', 'no necesitas (?:cenar|comer)', 'pas besoin de (?:manger|diner|dormir)',
   ),
-  kana('寝る暇', '寝てる場合じゃ'),
+  kana('寝る暇', '寝てる場合じゃ', '休めばいい', 'なんて休め'),
 );
 /** The choice left to the player in the forms of the second batch: "you set the pace", "stop when you like", "kein Stress". */
 export const PACE_TO_PLAYER = anyOf(
   words(
-    'you set the pace', "you(?:'re| are) in charge", '(?:stop|skip|leave|pause|quit|rest) (?:when|whenever|what|whatever) you (?:like|want|wish|feel like)', '(?:totally|perfectly|completely) fine', 'you can (?:head out|go|log off|take off)',
+    'you set the pace', '(?:your|ur) call(?: entirely)?(?= |,|\\.|$)', 'entirely your call', 'you can put (?:this|it|the game|the controller) down', "(?:i )?won'?t take it personally", 'sin prisa', 'si te apetece', 'quand tu veux', 'wann immer du willst', "you(?:'re| are) in charge", '(?:stop|skip|leave|pause|quit|rest) (?:when|whenever|what|whatever) you (?:like|want|wish|feel like)', '(?:totally|perfectly|completely) fine', 'you can (?:head out|go|log off|take off)',
     'kein stress', 'jederzeit (?:aufhoren|gehen|pausieren)', 'aucun souci', '(?:si|quand) tu (?:preferes|veux) arreter', 'voce que manda', '(?:parar|stop) (?:agora )?(?:tambem e|is also) (?:uma boa escolha|a good choice)',
   ),
   kana('やめていい', 'いつでもやめ'),
 );
+/** In-game money: a countdown next to it is the story's auction or market, not a real sale. */
+export const STORY_MONEY = anyOf(words('gold', 'silver', 'coppers?', 'crowns', 'ducats', 'florins', 'oro', 'plata', 'ouro', 'prata', 'gulden'), kana('金貨', '銀貨'));
+/** A line narration gives to one character speaking to another (more speech verbs than the harm rules' attribution), unless said to the player. */
+export const STORY_SPEECH = new RegExp(
+  `"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'the [a-z]+', '[a-z]+')}) ${words('said', 'says', 'shrieked', 'warned', 'reported', 'ordered', 'pleaded', 'begged', 'sobbed', 'asked', 'snapped', 'barked', 'cried', 'shouted', 'told', 'whispered', 'muttered', 'replied', 'called', 'hissed', 'growled', 'yelled', 'commanded')}(?! (?:to )?(?:you|the player))`,
+  'u',
+);
+/** Words of the player's world inside a quote: then the character speaks to the player, whatever the attribution says. */
+export const PLAYER_WORLD = anyOf(words('log(?:ging)? (?:off|out|in)', 'the game', 'real life', 'irl', 'offline', 'online', 'screen', 'player', 'keyboard', 'controller'), kana('ログ', 'ゲーム'));
