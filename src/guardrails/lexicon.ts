@@ -969,7 +969,7 @@ export const REST_FOR_REAL = anyOf(
     'rest (?:your|their) (?:own )?(?:eyes|back|shoulders|neck|wrists|hands|head)', '(?:breathe|get|grab) (?:some )?fresh air', '(?:stretch|move) (?:ur|your) (?:legs|body|back)',
     '(?:pause|end|stop|close) (?:the|this) (?:tale|story|session|chapter|game) (?:here|for (?:tonight|now|today|a while))', '(?:tale|story|session|game) should (?:end|stop|pause) for (?:tonight|today|now)',
     'will still be [a-z]+ when you (?:return|come back|get back)', 'shake (?:them|it|your hands) out', 'get a glass of (?:water|something)', 'make (?:a|yourself a) (?:fresh )?(?:cup|tea|coffee)', 'roll (?:your|ur) (?:neck|shoulders|wrists)',
-    '(?:steht|ist) morgen (?:auch )?noch', 'lauft (?:dir )?nicht weg', 'sera (?:encore )?la demain', 'seguira aqui', 'sigue aqui', '(?:vai )?continuar aqui amanha',
+    '(?:steht|ist) morgen (?:auch )?noch', '(?:the )?(?:map|log|campaign|board|story|quest|world) keeps', '(?:can|will) hold (?:its|their) breath', 'lauft (?:dir )?nicht weg', 'sera (?:encore )?la demain', 'seguira aqui', 'sigue aqui', '(?:vai )?continuar aqui amanha',
     'schlaf (?:gut|schon|jetzt)', 'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'machen morgen weiter', 'trink (?:was|etwas|wasser)',
     'va te coucher', 'repose tes yeux', "bois (?:de l'eau|un verre|quelque chose)", 'on (?:reprend|continue) demain', 'dors bien',
     'vete a la cama', 'bebe (?:un poco de )?agua', 'descansa (?:los ojos|un poco|la vista)', 'seguimos manana', 'duerme (?:bien|un poco)',
@@ -1019,7 +1019,7 @@ export const SCARCITY = anyOf(
 /** What makes scarcity a sale or a session (added to `COMMERCE_OR_SESSION`). */
 export const COMMERCE_MORE = anyOf(
   COMMERCE_OR_SESSION.source,
-  words('vault', 'mount', 'cosmetic', 'gold pass', 'passe', 'pase', 'real coin', 'utc', 'server (?:clock|time)', 'purchasable', 'recompense', 'quotidienne', 'comprar(?:am|on)?', 'acheter', 'gekauft', 'kaufen', 'ticket'),
+  words('frame', 'server time', 'collab', 'pass saison', 'vault', 'mount', 'cosmetic', 'gold pass', 'passe', 'pase', 'real coin', 'utc', 'server (?:clock|time)', 'purchasable', 'recompense', 'quotidienne', 'comprar(?:am|on)?', 'acheter', 'gekauft', 'kaufen', 'ticket'),
   kana('ログインボーナス', 'ボーナス', 'スキン', '販売'),
 );
 /** Real life, sleep or the clock dismissed so play goes on ("sleep is optional", "your alarm? ignore it", "stay one more hour"). */
@@ -1037,7 +1037,7 @@ export const PLAY_OVER_LIFE = anyOf(
 /** The player's own people or pet, by a second-person possessive in five languages (Japanese by the honorific forms). */
 export const PLAYER_KIN = anyOf(
   words(
-    '(?:your|ur) (?:[a-z]+ )?(?:mum|mom|mother|dad|father|parents|sister|brother|grandma|grandmother|grandpa|grandfather|gran|nan|aunt|uncle|daughter|son|kids?|children|wife|husband|partner|girlfriend|boyfriend|dog|cat|puppy|kitten|pet|best friend)',
+    '(?:your|ur) (?:[a-z]+ )?(?:nephew|niece|cousin|mum|mom|mother|dad|father|parents|sister|brother|grandma|grandmother|grandpa|grandfather|gran|nan|aunt|uncle|daughter|son|kids?|children|wife|husband|partner|girlfriend|boyfriend|dog|cat|puppy|kitten|pet|best friend)',
     'dein(?:e[mnrs]?)? (?:mutter|vater|eltern|schwester|bruder|oma|opa|tochter|sohn|kinder?|frau|mann|freundin|hund|katze)', '(?:ta|ton|tes) (?:mere|pere|parents|soeur|frere|grand-mere|grand-pere|fille|fils|enfants?|femme|mari|copine|copain|chien|chat)',
     '(?:tu|tus) (?:madre|mama|padre|papa|padres|hermana|hermano|abuela|abuelo|hija|hijo|hijos|esposa|esposo|novia|novio|perro|gato|mascota)', '(?:sua|seu|seus|suas|tua|teu) (?:mae|pai|pais|irma|irmao|avo|filha|filho|filhos|esposa|marido|namorada|namorado|cachorro|cao|gato)',
   ),
@@ -1045,8 +1045,8 @@ export const PLAYER_KIN = anyOf(
 );
 /** Care, health or a modern occasion of those people: with `PLAYER_KIN` the player's real life, not a story sibling. */
 export const KIN_CARE = anyOf(
-  words('staying with you', 'visiting you', 'coming over', 'hospital', 'sick', 'surgery', 'vet', 'doctor', 'birthday', 'graduation', 'recital', 'krankenhaus', 'krank', 'tierarzt', 'arzt', 'geburtstag', 'hopital', 'malade', 'veterinaire', 'medecin', 'anniversaire', 'enferm[oa]', 'veterinario', 'medico', 'cumpleanos', 'doente', 'aniversario', 'escola', 'escuela', 'colegio', 'ecole', 'schule'),
-  kana('病院', '誕生日', '学校', '元気', '具合'),
+  words('staying with you', 'visiting you', 'coming over', 'kindergarten', 'first day', 'nursery', 'daycare', 'hospital', 'sick', 'surgery', 'vet', 'doctor', 'birthday', 'graduation', 'recital', 'krankenhaus', 'krank', 'tierarzt', 'arzt', 'geburtstag', 'hopital', 'malade', 'veterinaire', 'medecin', 'anniversaire', 'enferm[oa]', 'veterinario', 'medico', 'cumpleanos', 'doente', 'aniversario', 'escola', 'escuela', 'colegio', 'ecole', 'schule'),
+  kana('病院', '誕生日', '学校', '元気', '具合', '受験'),
 );
 /** The player's day named in the forms train lacked: a meeting or presentation, the way to the office, class tomorrow, "your life does". */
 export const OWN_DAY = anyOf(
@@ -1059,7 +1059,7 @@ export const OWN_DAY = anyOf(
 export const STORY_REST_OR_CLOCK = anyOf(
   words(
     '(?:at|in|to) the (?:inn|tavern|barracks|camp|guildhall)', 'make camp', 'stamina', '(?:in der|die) herberge', '(?:im|das) gasthaus', "(?:a|dans) l'auberge", 'en la posada', 'na (?:estalagem|pousada)',
-    'moonrise', '(?:full|new) moon', 'when the moon', 'sundown', 'nightfall', '(?:the )?(?:third|first|last) bell', '\\d+ turns', 'caravan', 'solstice',
+    'moonrise', '(?:full|new) moon', 'when the moon', 'sundown', 'nightfall', '(?:the )?(?:first|second|third|fourth|last|evening|morning) bell', '\\d+ turns', 'caravan', 'solstice',
     ', (?:lad|lass|boy|girl|recruit|soldiers?|squire|apprentice|child|my lord|my lady)(?=[,.!;])',
   ),
   kana('宿屋', '野営', '焚き火'),
@@ -1074,7 +1074,7 @@ export const STORY_REST_OR_CLOCK = anyOf(
 /** Rest for the body: sleep, a nap, lying down, water, a snack, a stretch, blinking, air (six languages). */
 export const BODY_REST = anyOf(
   words(
-    '(?<!where you |while you |when you |as you )sleep', '(?<!can )nap', 'lie down', 'stand up', 'hinlegen', 'leg dich (?:kurz )?hin', 'allonge-toi', 'acuestate', 'deita(?:-te)?', 'bedtime', 'go to bed', 'blink', 'snack', 'eat something', 'glass of (?:water|something)', 'drink some water', 'stretch', 'shake (?:them|it|your hands) out', 'fresh air', 'breather', 'take a break', 'a (?:short|quick|little) break',
+    '(?<!where you |while you |when you |as you )sleep', 'grab some food', 'straighten up', 'something far away', 'an die frische luft', "copo d'?agua", 'levanta(?:-te)? (?:um pouco|daí|dai)', '(?<!can )nap', 'lie down', 'stand up', 'hinlegen', 'leg dich (?:kurz )?hin', 'allonge-toi', 'acuestate', 'deita(?:-te)?', 'bedtime', 'go to bed', 'blink', 'snack', 'eat something', 'glass of (?:water|something)', 'drink some water', 'stretch', 'shake (?:them|it|your hands) out', 'fresh air', 'breather', 'take a break', 'a (?:short|quick|little) break',
     'schlaf(?:en)?', 'schlafengehen', 'ins bett', 'ausruhen', 'ruh dich', 'eine pause', 'trink (?:was|etwas|wasser)', 'iss (?:was|etwas)', 'aus dem fenster', 'augen brauchen',
     'dors', 'dormir', 'va te coucher', 'repose-toi', 'une pause', 'mange quelque chose', "bois (?:de l'eau|un verre|quelque chose)", 'leve-toi', 'marche un peu',
     'duermete', 'duerme', 'a dormir', 'descansa', 'descansar', 'una pausa', 'come algo', 'bebe agua', 'levantate',
@@ -1084,24 +1084,24 @@ export const BODY_REST = anyOf(
 );
 /** The player addressed: a second-person word or an imperative frame (six languages). */
 export const ADDRESSED = anyOf(
-  words('you', 'your', 'u', 'ur', 'ya', 'yourself', 'go', "let'?s", 'maybe', 'should', 'du', 'dich', 'dir', 'deine?[mnrs]?', 'tu', 'toi', 'te', 'ton', 'ta', 'tes', 'va', 'usted', 'tus?', 'ti', 'voce', 'seus?', 'suas?', 'vai', 'vamos'),
+  words('you', 'your', 'u', 'ur', 'ya', 'yourself', 'go', "let'?s", 'maybe', 'should', 'take', 'grab', 'get', 'toma', 'nimm', 'prends', 'tomate', 'du', 'dich', 'dir', 'deine?[mnrs]?', 'tu', 'toi', 'te', 'ton', 'ta', 'tes', 'va', 'usted', 'tus?', 'ti', 'voce', 'seus?', 'suas?', 'vai', 'vamos'),
   kana('ね', 'よう', 'なさい', 'あなた', 'きみ', '君'),
 );
 /** The player's own modern things behind a possessive: work, school, devices, moves, licences, trips, sport (six languages). */
 export const OWN_MODERN_THING = anyOf(
   words(
-    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:job|boss|email|inbox|charger|phone|laptop|wifi|car|flat|apartment|move|licen[cs]e|driving test|trip|holiday|vacation|football|soccer|gym|knee|flu|coworkers?|colleagues?|roommates?|landlord|teacher|uni|college|university|bro|sis)",
-    'the job at', 'last week', '(?:the|your|ur|that) (?:[a-z-]+ ){0,2}(?:meeting|job interview|flight)', 'parent-teacher', 'you looked (?:so )?(?:stressed|tired|worried|nervous)',
+    "(?:your|ur) (?:[a-z]+(?:'s)? ){0,2}(?:report|internship|job|boss|email|inbox|charger|phone|laptop|wifi|car|flat|apartment|move|licen[cs]e|driving test|trip|holiday|vacation|football|soccer|gym|knee|flu|coworkers?|colleagues?|roommates?|landlord|teacher|uni|college|university|bro|sis)",
+    'the job at', 'last week', 'next door', 'ton stage', 'tu (?:practica|pasantia)', 'seu estagio', 'dein praktikum', '(?:the|your|ur|that) (?:[a-z-]+ ){0,2}(?:meeting|job interview|flight)', 'parent-teacher', 'you looked (?:so )?(?:stressed|tired|worried|nervous)',
     '(?:la|tu) entrevista', '(?:seu|o) voo', '(?:tu|el) vuelo', '(?:ton|le) vol pour', 'dein flug', 'boa viagem', 'buen viaje', 'bon voyage', 'on (?:sunday|monday|tuesday|wednesday|thursday|friday|saturday)', 'you were (?:so )?(?:nervous|worried|excited) about',
     'dein(?:e[mnrs]?)? (?:[a-z]+ )?(?:umzug|wohnung|fuhrerschein|handy|auto|urlaub|reise|training|uni|studium|lehrer|kollegen)', '(?:ton|ta|tes) (?:[a-z]+ )?(?:permis|demenagement|appart(?:ement)?|telephone|portable|voiture|vacances|voyage|fac|prof|collegues)', '(?:son|sa) (?:permis|bac|examen|diplome)',
     '(?:tu|tus) (?:[a-z]+ )?(?:mudanza|piso|carne|licencia|movil|coche|vacaciones|viaje|universidad|profe|companeros)', '(?:sua|seu|seus|suas|tua|teu) (?:[a-z]+ )?(?:mudanca|apartamento|carta|celular|carro|ferias|viagem|faculdade|professor|colegas)', 'viagem da escola',
   ),
-  kana('具合', '引っ越し', '免許', 'スマホ', '旅行', '会社', '上司'),
+  kana('具合', '引っ越し', '免許', 'スマホ', '旅行', '会社', '上司', '受験'),
 );
 /** Leaving the player: alone, let down, waited for in vain (six languages). */
 export const LEFT_BEHIND = anyOf(
   words(
-    'everyone leaves', '(?:a |any )?(?:paying|premium|real|true|loyal) (?:member|player|fan|friend|supporter) would(?: have)?', 'never (?:speak|talk) to you again', 'nie wieder mit dir', 'ne te parlerai plus', 'no te hablare nunca', 'nunca mais falo com voce', "(?:i )?(?:just )?thought you(?:'d| would) be different", 'leave me (?:alone|all alone|here|behind)', 'all alone', 'let (?:the|your|us|me|them|everyone) [a-z]* ?down', 'with a spine', "couldn'?t be me", 'imagine (?:logging off|quitting|leaving|not (?:buying|paying))', '(?:basically|just) a (?:tourist|nobody|guest|freeloader|peasant)', 'second-class',
+    'everyone leaves', 'got bored of (?:us|me)', "i'?ll tell (?:the others|everyone|the guild)", 'fine,? (?:log off|leave|quit|go)', '(?:paying|paid|spending) nothing', 'real supporters get', 'i thought we were (?:a team|friends|close)', 'ich dachte,? wir (?:waren|sind)', 'pensei que (?:voce|tu) (?:gostasse|gostava|se importava)', 'je pensais que tu (?:tenais|m.aimais)', 'pense que (?:te importaba|me querias)', '(?:a |any )?(?:paying|premium|real|true|loyal) (?:member|player|fan|friend|supporter) would(?: have)?', 'never (?:speak|talk) to you again', 'nie wieder mit dir', 'ne te parlerai plus', 'no te hablare nunca', 'nunca mais falo com voce', "(?:i )?(?:just )?thought you(?:'d| would) be different", 'leave me (?:alone|all alone|here|behind)', 'all alone', 'let (?:the|your|us|me|them|everyone) [a-z]* ?down', 'with a spine', "couldn'?t be me", 'imagine (?:logging off|quitting|leaving|not (?:buying|paying))', '(?:basically|just) a (?:tourist|nobody|guest|freeloader|peasant)', 'second-class',
     'schon weg', 'auf dich gewartet', 'na gut', 'allein lassen', 'im stich lassen', 'enttauschen', "me laisser (?:seule?|tout seul|toute seule|ici)", 'apres tout ce temps', "je t'ai attendu", 'decevoir',
     'dejarme sol[oa]', 'me dejas sol[oa]', 'te espere', 'decepcionar', 'me deixar sozinh[oa]', 'esperei por voce', 'depois de tanto tempo',
   ),
@@ -1111,7 +1111,7 @@ export const LEFT_BEHIND = anyOf(
 export const COUNTDOWN = anyOf(
   words(
     '\\d+ ?(?:hours?|hrs?|minutes?|mins?|days?|stunden|minuten|tage[n]?|heures?|jours?|horas?|minutos?|dias?) (?:left|remaining|only|to go|ab|restantes?|restam|quedan)', '(?:in|within|dans|en|em) \\d+ ?(?:hours?|minutes?|mins?|stunden|minuten|heures?|horas?|minutos?)',
-    'locked behind', '\\d+ ?(?:min|mins|minutes?|hours?|hrs?|days?) (?:until|till|before)', 'drops? off the (?:store|shop)', 'ticking clock', '(?:your )?whole (?:clan|guild|squad|friends? list|server) (?:is|has|got|owns|already)', '(?:only|just) you (?:left|missing|remaining)',
+    'locked behind', 'rotates? out', 'no reruns?', "(?:don'?t|do not) break it", '(?:all|every one of) (?:your|ur) [a-z]+ (?:already|have|has|got)', '(?:tous|toutes) tes [a-z]+ (?:ont|sont) deja', '(?:todos )?(?:tus|seus) [a-z]+ (?:ya|ja) (?:tienen|tem|compraram|compraron)', 'alle deine [a-z]+ haben (?:schon|bereits)', '\\d+ ?(?:min|mins|minutes?|hours?|hrs?|days?) (?:until|till|before)', 'drops? off the (?:store|shop)', 'ticking clock', '(?:your )?whole (?:clan|guild|squad|friends? list|server) (?:is|has|got|owns|already)', '(?:only|just) you (?:left|missing|remaining)',
     'derniers jours', 'letzte tage', 'ultimos dias', '(?:disparait|verschwindet|desaparece) (?:de la|aus dem|da|del) (?:boutique|shop|loja|tienda)', 'after that,? (?:it|the price|they)', 'danach kostet', 'lauft (?:in \\d+ [a-z]+ |heute |bald |morgen )?ab', 'solo por hoy', 'manana vuelve a', 'a mitad de precio', 'only holdout', '(?:all|already) pre-?ordered', "(?:you'?re|you are) the only (?:one|holdout|player)", 'gone by the time',
   ),
   kana('あと\\d+(?:時間|分|日)', '販売終了', '急いで'),
@@ -1121,7 +1121,7 @@ export const LIFE_BELITTLED = anyOf(
   words(
     '(?:meals|food|sleep|sleeping|breaks|rest|school|bedtime|work|dormir|schlafen) (?:are|is|es|ist|e) (?:for|para|fur) (?:the weak|people|losers|quitters|those|los que|die)', "(?:dormir|schlafen|sleep|sleeping)\\?,? (?:eso|das|that|nah)",
     '(?:bedtime|sleep|school|work|dinner)\\?,? (?:nah|nope|no way|never)', '(?:go|play|stay up|grind|keep going) until the sun comes up', 'stay on the grind', 'never check (?:ur|your) (?:email|phone|messages)',
-    '(?:sleep|sleeping|dormir|schlafen) (?:is|e|es|ist) (?:a )?(?:waste of time|perda de tempo|perdida de tiempo|zeitverschwendung)', 'lass die schule (?:morgen )?sausen', 'mais uma partida', 'e depois outra', 'neither should you', 'sigue conmigo', '(?:nap|sleep) (?:during|in|through) (?:your|ur|the) (?:lecture|class|meeting|shift|lesson)', 'ignore (?:the|your|ur) (?:texts|calls|messages|phone)',
+    '(?:sleep|sleeping|dormir|schlafen) (?:is|e|es|ist) (?:a )?(?:waste of time|perda de tempo|perdida de tiempo|zeitverschwendung)', 'lass die schule (?:morgen )?sausen', 'mais uma partida', 'e depois outra', 'neither should you', 'sigue conmigo', "say (?:you'?re|you are) sick", '(?:eating|sleep|sleeping|dinner|food|lunch|bed) can (?:happen|wait) (?:after|later|until)', 'stay put', '(?:deberes|tarea|trabajo|escuela|colegio|hausaufgaben|schule|arbeit|devoirs|ecole|travail|dever|escola|trabalho) (?:pueden|puede|konnen|kann|peuvent|peut|podem|pode) (?:esperar|warten|attendre)', '(?:hasta|until|till|bis|jusqu.a|ate) las? [1-6](?! ?pm)', '(?:nap|sleep) (?:during|in|through) (?:your|ur|the) (?:lecture|class|meeting|shift|lesson)', 'ignore (?:the|your|ur) (?:texts|calls|messages|phone)',
     'nao precisa (?:jantar|comer|almocar)', 'no necesitas (?:cenar|comer)', 'pas besoin de (?:manger|diner|dormir)',
   ),
   kana('寝る暇', '寝てる場合じゃ', '休めばいい', 'なんて休め'),
@@ -1129,7 +1129,7 @@ export const LIFE_BELITTLED = anyOf(
 /** The choice left to the player in the forms of the second batch: "you set the pace", "stop when you like", "kein Stress". */
 export const PACE_TO_PLAYER = anyOf(
   words(
-    'you set the pace', '(?:your|ur) call(?: entirely)?(?= |,|\\.|$)', 'entirely your call', 'you can put (?:this|it|the game|the controller) down', "(?:i )?won'?t take it personally", 'sin prisa', 'si te apetece', 'quand tu veux', 'wann immer du willst', "you(?:'re| are) in charge", '(?:stop|skip|leave|pause|quit|rest) (?:when|whenever|what|whatever) you (?:like|want|wish|feel like)', '(?:totally|perfectly|completely) fine', 'you can (?:head out|go|log off|take off)',
+    'you set the pace', '(?:a|en) tu ritmo', 'no te apetece', 'a ton rythme', '(?:no )?seu ritmo', 'in deinem tempo', '(?:your|ur) call(?: entirely)?(?= |,|\\.|$)', 'entirely your call', 'you can put (?:this|it|the game|the controller) down', "(?:i )?won'?t take it personally", 'sin prisa', 'si te apetece', 'quand tu veux', 'wann immer du willst', "you(?:'re| are) in charge", '(?:stop|skip|leave|pause|quit|rest) (?:when|whenever|what|whatever) you (?:like|want|wish|feel like)', '(?:totally|perfectly|completely) fine', 'you can (?:head out|go|log off|take off)',
     'kein stress', 'jederzeit (?:aufhoren|gehen|pausieren)', 'aucun souci', '(?:si|quand) tu (?:preferes|veux) arreter', 'voce que manda', '(?:parar|stop) (?:agora )?(?:tambem e|is also) (?:uma boa escolha|a good choice)',
   ),
   kana('やめていい', 'いつでもやめ'),
