@@ -65,16 +65,17 @@ const NEIGHBOURS_MIN_CRITICAL = 2;
 /** The lowest threshold considered: below 0.5 a head trained on ~22 positives fired on unrelated harm (hate at 0.23 on self-harm paraphrases). */
 const THRESHOLD_FLOOR = 0.5;
 /**
- * The critical categories' operating point (session 10). Each head's threshold above holds *that head* to
+ * The critical categories' operating point (session 10; `criticalThreshold` in src/guardrails/tier2.ts). Each head's threshold above holds *that head* to
  * precision 0.9 on its own, but the issue's target is on the critical decision: tier 2's critical findings,
  * after the story-frame, other-category and neighbour checks, were 0.994 precise out of fold at recall 0.592
- * (2,461 train outputs), i.e. far stricter than the target. So the critical heads' thresholds are then capped
- * together, at the lowest of CRITICAL_CAPS at which tier 2's out-of-fold critical findings keep precision
+ * (2,461 train outputs), i.e. far stricter than the target. So the critical heads get a common operating point
+ * below their own thresholds, where only a confirmed critical finding counts, at the lowest of CRITICAL_CAPS at which tier 2's out-of-fold critical findings keep precision
  * CRITICAL_PRECISION_TARGET (above the issue's 0.9: an outside set is harder than cross-validation) and the
  * combined verdict's dark-fiction false positives stay within DARK_FICTION_FP_MAX. The sweep over every head
  * (session 10, `guardrails:train` on 2,461 outputs): a cap of 0.5 raised tier 2's critical recall to 0.795 at
- * precision 0.937 with any-harm precision 0.893; capping the high categories too is what cost that precision,
- * so they keep their own thresholds.
+ * precision 0.937 with any-harm precision 0.893: the band's unconfirmed findings, graded lower, were high-harm
+ * false positives, which is why the band now only ever adds confirmed critical findings, and the high categories
+ * have none.
  */
 const CRITICAL_CAPS = [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2];
 const CRITICAL_PRECISION_TARGET = 0.93;
@@ -297,12 +298,12 @@ function nearestCritical(vectors: Float32Array[], critical: boolean[], x: Float3
  */
 const CRITICAL_HEADS = TIER2_HEADS.filter((h) => DEFAULT_CATEGORY_SEVERITY[h] === 'critical');
 
-/** The heads with every critical category's thresholds (plain, strong, alone) lowered to at most `cap`. */
+/** The heads with every critical category's critical operating point (`criticalThreshold`) at `cap` where that is below its own threshold. */
 function capCriticalHeads(heads: Tier2Model['heads'], cap: number): Tier2Model['heads'] {
   const capped = { ...heads };
   for (const h of CRITICAL_HEADS) {
-    const head = heads[h];
-    capped[h] = { ...head, threshold: Math.min(head.threshold, cap), ...(head.strongThreshold !== undefined ? { strongThreshold: Math.min(head.strongThreshold, cap) } : {}), ...(head.aloneThreshold !== undefined ? { aloneThreshold: Math.min(head.aloneThreshold, cap) } : {}) };
+    const { criticalThreshold: _previous, ...head } = heads[h];
+    capped[h] = cap < head.threshold ? { ...head, criticalThreshold: cap } : head;
   }
   return capped;
 }

@@ -47,6 +47,15 @@ export interface Tier2Model {
        * passes: alone, tier 2 has no second reading to agree with it, and that is where its false alarms are.
        */
       aloneThreshold?: number;
+      /**
+       * The critical operating point (≤ `threshold`, critical categories only; absent: none): from here up to
+       * `threshold` the head's finding counts only as a critical one that passes every check (story frame, other
+       * category, neighbours), and is dropped otherwise instead of graded lower. `threshold` holds the head alone to
+       * precision 0.9; this one is chosen on tier 2's critical decision as a whole (`guardrails:train`), which its
+       * checks kept at precision 0.99 with recall 0.59 out of fold. Dropping, not grading lower: graded lower, the
+       * band's unconfirmed findings became high-harm false positives (test split any-harm precision 0.966 → 0.803).
+       */
+      criticalThreshold?: number;
       /** `sentences-max`: this head's probability is the highest over the output and its sentences; absent: the whole output's. */
       pooling?: 'sentences-max';
       /**
@@ -175,6 +184,8 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
     if (!Number.isFinite(h.bias)) throw new Error(`tier 2 model ${file}: heads.${head}.bias: expected a number`);
     if (!(h.threshold > 0 && h.threshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.threshold: expected a probability in (0, 1]`);
     if (h.aloneThreshold !== undefined && !(h.aloneThreshold >= h.threshold && h.aloneThreshold <= 1)) throw new Error(`tier 2 model ${file}: heads.${head}.aloneThreshold: expected a probability in [threshold, 1]`);
+    if (h.criticalThreshold !== undefined && !(h.criticalThreshold > 0 && h.criticalThreshold <= h.threshold)) throw new Error(`tier 2 model ${file}: heads.${head}.criticalThreshold: expected a probability in (0, threshold]`);
+    if (h.criticalThreshold !== undefined && DEFAULT_CATEGORY_SEVERITY[head] !== 'critical') throw new Error(`tier 2 model ${file}: heads.${head}.criticalThreshold: only a critical category has one`);
   }
   for (const k of Object.keys(m.heads)) if (!isHead(k)) throw new Error(`tier 2 model ${file}: heads.${k}: not a harm category`);
   if (m.gate !== undefined) {
@@ -315,19 +326,21 @@ export function tier2VerdictOf(model: Pick<Tier2Model, 'heads' | 'neighbours'>, 
   for (const c of HARM_CATEGORIES) {
     const head = model.heads[c];
     const threshold = options.tier1FoundHarm === false ? Math.max(head.threshold, head.aloneThreshold ?? head.threshold) : head.threshold;
-    if (p[c] < threshold || options.dismissed?.includes(c)) continue;
+    if (options.dismissed?.includes(c)) continue;
     const full = options.severities?.[c] ?? DEFAULT_CATEGORY_SEVERITY[c];
-    const graded = p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
+    const inCriticalBand = p[c] < threshold && head.criticalThreshold !== undefined && p[c] >= head.criticalThreshold && full === 'critical';
+    if (p[c] < threshold && !inCriticalBand) continue;
+    const graded = inCriticalBand || p[c] >= (head.strongThreshold ?? head.threshold) ? full : oneBelow(full);
     // A critical finding needs corroboration: not a story without a real-world frame, not a harm tier 1 named otherwise.
     const storyOnly = graded === 'critical' && options.criticalAllowed === false;
     const contradicted = graded === 'critical' && !storyOnly && tier2Contradicted(c, options);
     // Alone, the nearest labelled outputs must agree that outputs like this one are critical.
     const uncorroborated = graded === 'critical' && !storyOnly && !contradicted && options.tier1FoundHarm === false && model.neighbours !== undefined && options.criticalNeighbours !== undefined && options.criticalNeighbours < model.neighbours.minCritical;
     const s = storyOnly || contradicted || uncorroborated ? oneBelow(graded) : graded;
-    if (s === 'none') continue;
+    if (s === 'none' || (inCriticalBand && s !== 'critical')) continue;
     verdict.harm.categories.push(c);
     severity = maxSeverity(severity, s);
-    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : contradicted ? `tier2.${c}.other_category` : uncorroborated ? `tier2.${c}.neighbours` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
+    verdict.explanations.push({ kind: 'harm', label: c, severity: s, rule: storyOnly ? `tier2.${c}.story_frame` : contradicted ? `tier2.${c}.other_category` : uncorroborated ? `tier2.${c}.neighbours` : inCriticalBand ? `tier2.${c}.critical_operating_point` : `tier2.${c}`, evidence: `p=${p[c].toFixed(3)}`, source: 'tier2' });
   }
   verdict.harm.severity = severity;
   return { ...verdict, probabilities: p };

@@ -199,6 +199,27 @@ describe('tier 2 model', () => {
     expect(() => loadTier2Model(file)).toThrow(/heads\.hate\.aloneThreshold: expected a probability in \[threshold, 1\]/);
   });
 
+  test('between criticalThreshold and threshold, only a confirmed critical finding counts; an unconfirmed one is dropped, not graded lower', () => {
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, h === 'self_harm' ? { weights: [1, 0], bias: 0, threshold: 0.9, criticalThreshold: 0.6 } : { weights: [0, 0], bias: -6, threshold: 0.9 }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, training: {} };
+    // sigmoid(1) = 0.73: in the band. Next to tier 1's own self-harm finding it is critical.
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, tier1Categories: ['self_harm'] })).toMatchObject({ harm: { severity: 'critical', categories: ['self_harm'] }, explanations: [{ rule: 'tier2.self_harm.critical_operating_point' }] });
+    // A story without a real-world frame, or tier 1 naming another harm: dropped, where above the threshold it is graded high.
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, criticalAllowed: false }).harm).toEqual({ severity: 'none', categories: [] });
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, tier1Categories: ['harassment'] }).harm).toEqual({ severity: 'none', categories: [] });
+    expect(classifyTier2(model, [3, 0], { tier1FoundHarm: true, criticalAllowed: false }).harm).toEqual({ severity: 'high', categories: ['self_harm'] });
+    // Below the band: nothing. A use case that rates self-harm high has no band for it.
+    expect(classifyTier2(model, [0.2, 0], { tier1FoundHarm: true, tier1Categories: ['self_harm'] }).harm.categories).toEqual([]);
+    expect(classifyTier2(model, [1, 0], { tier1FoundHarm: true, tier1Categories: ['self_harm'], severities: { self_harm: 'high' } }).harm.categories).toEqual([]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-'));
+    const file = path.join(dir, 'm.json');
+    const shipped = loadTier2Model();
+    fs.writeFileSync(file, JSON.stringify({ ...shipped, heads: { ...shipped.heads, hate: { ...shipped.heads.hate, criticalThreshold: 0.3 } } }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.hate\.criticalThreshold: only a critical category has one/);
+    fs.writeFileSync(file, JSON.stringify({ ...shipped, heads: { ...shipped.heads, self_harm: { ...shipped.heads.self_harm, criticalThreshold: 1.5 } } }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.self_harm\.criticalThreshold: expected a probability in \(0, threshold\]/);
+  });
+
   test('tier 2 may raise to critical unless tier 1 reads a story with no real-world frame', () => {
     const story = '"I will cut out your tongue," the bandit chief snarled at the sellsword.';
     expect(classifyTier1(story).fiction_dark).toBe(true);
