@@ -47,9 +47,9 @@ export function quotedSpans(normalized: string): Array<[number, number]> {
   return spans;
 }
 
-export function insideSpan(spans: Array<[number, number]>, index: number): boolean {
-  for (const [a, b] of spans) if (index > a && index < b) return true;
-  return false;
+/** The span (of `quotedSpans`) that holds `index`, if any. */
+export function spanAt(spans: Array<[number, number]>, index: number): [number, number] | undefined {
+  return spans.find(([a, b]) => index > a && index < b);
 }
 
 /** A short excerpt of the original match for explanations. */

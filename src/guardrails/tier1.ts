@@ -1,6 +1,6 @@
 import * as L from './lexicon';
 import { LexiconPrefilter, type PrefilterScan } from './prefilter';
-import { evidence, insideSpan, normalize, quotedSpans } from './text';
+import { evidence, normalize, quotedSpans, spanAt } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
   engagementScores,
@@ -58,8 +58,6 @@ interface EngagementRule {
   notNear?: Near[];
   /** When the match is negated, it speaks for this indicator instead ("don't take a break"). */
   negatedIndicator?: EngagementIndicator;
-  /** Skip a quoted line that narration attributes to a third person: guilt between characters is story drama. */
-  dialogueExcusable?: boolean;
 }
 
 const realFrame = (before: number, after: number): Near => ({ pattern: L.REAL_FRAME_RE, before, after });
@@ -112,27 +110,27 @@ const lifeDismissed = (d: number): Near[] => [near(L.OBSESSION, d, d), near(L.PL
 const storyClock = near(L.STORY_REST_OR_CLOCK, 60, 60);
 
 export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
-  { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession', dialogueExcusable: true, notNear: [storyClock] },
-  { id: 'encourages_breaks.rest_for_real', indicator: 'encourages_breaks', pattern: L.REST_FOR_REAL, negatable: true, negatedIndicator: 'encourages_obsession', notNear: [storyClock], dialogueExcusable: true },
-  { id: 'encourages_breaks.body_rest_for_player', indicator: 'encourages_breaks', pattern: L.BODY_REST, negatable: true, negatedIndicator: 'encourages_obsession', dialogueExcusable: true, near: [near(L.ADDRESSED, 40, 40)], notNear: [storyClock, near(L.PLAY_OVER_LIFE, 60, 60), near(L.LIFE_BELITTLED, 60, 60), near(L.OBSESSION, 60, 60)] },
-  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [...lifeDismissed(40), near(L.FOMO, 0, 0)], dialogueExcusable: true },
-  { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)], dialogueExcusable: true },
-  { id: 'acknowledges_real_life.own_day_named', indicator: 'acknowledges_real_life', pattern: L.OWN_DAY, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)], dialogueExcusable: true },
-  { id: 'acknowledges_real_life.kin_cared_for', indicator: 'acknowledges_real_life', pattern: L.PLAYER_KIN, near: [near(L.KIN_CARE, 80, 80)], notNear: [...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)], dialogueExcusable: true },
-  { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES, dialogueExcusable: true },
-  { id: 'acknowledges_real_life.own_modern_thing', indicator: 'acknowledges_real_life', pattern: L.OWN_MODERN_THING, notNear: [...lifeDismissed(60), near(L.LIFE_BELITTLED, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 80, 80)], dialogueExcusable: true },
-  { id: 'respectful_boundaries.pace_to_player', indicator: 'respectful_boundaries', pattern: L.PACE_TO_PLAYER, dialogueExcusable: true },
-  { id: 'respectful_boundaries.choice_offered', indicator: 'respectful_boundaries', pattern: L.CHOICE_TO_PLAYER, dialogueExcusable: true },
-  { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true, dialogueExcusable: true },
-  { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
-  { id: 'manipulation.shame_about_leaving_or_paying', indicator: 'manipulation', pattern: L.GUILT_OR_SHAME, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
-  { id: 'manipulation.player_leaves_someone_behind', indicator: 'manipulation', pattern: L.LEFT_BEHIND, negatable: true, dialogueExcusable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
-  { id: 'fomo.countdown_on_a_sale', indicator: 'fomo', pattern: L.COUNTDOWN, negatable: true, near: [near(L.COMMERCE_MORE, 120, 120)], notNear: [storyClock, near(L.STORY_MONEY, 120, 120)], dialogueExcusable: true },
-  { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)], dialogueExcusable: true },
-  { id: 'fomo.scarcity_in_real_terms', indicator: 'fomo', pattern: L.SCARCITY, negatable: true, near: [near(L.COMMERCE_MORE, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)], dialogueExcusable: true },
-  { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true, dialogueExcusable: true },
-  { id: 'encourages_obsession.life_belittled', indicator: 'encourages_obsession', pattern: L.LIFE_BELITTLED, negatable: true, dialogueExcusable: true },
-  { id: 'encourages_obsession.life_dismissed_for_play', indicator: 'encourages_obsession', pattern: L.PLAY_OVER_LIFE, negatable: true, dialogueExcusable: true },
+  { id: 'encourages_breaks.break_or_rest', indicator: 'encourages_breaks', pattern: L.BREAKS, negatable: true, negatedIndicator: 'encourages_obsession', notNear: [storyClock] },
+  { id: 'encourages_breaks.rest_for_real', indicator: 'encourages_breaks', pattern: L.REST_FOR_REAL, negatable: true, negatedIndicator: 'encourages_obsession', notNear: [storyClock] },
+  { id: 'encourages_breaks.body_rest_for_player', indicator: 'encourages_breaks', pattern: L.BODY_REST, negatable: true, negatedIndicator: 'encourages_obsession', near: [near(L.ADDRESSED, 40, 40)], notNear: [storyClock, near(L.PLAY_OVER_LIFE, 60, 60), near(L.LIFE_BELITTLED, 60, 60), near(L.OBSESSION, 60, 60)] },
+  { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [...lifeDismissed(40), near(L.FOMO, 0, 0)] },
+  { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
+  { id: 'acknowledges_real_life.own_day_named', indicator: 'acknowledges_real_life', pattern: L.OWN_DAY, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
+  { id: 'acknowledges_real_life.kin_cared_for', indicator: 'acknowledges_real_life', pattern: L.PLAYER_KIN, near: [near(L.KIN_CARE, 80, 80)], notNear: [...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
+  { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
+  { id: 'acknowledges_real_life.own_modern_thing', indicator: 'acknowledges_real_life', pattern: L.OWN_MODERN_THING, notNear: [...lifeDismissed(60), near(L.LIFE_BELITTLED, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 80, 80)] },
+  { id: 'respectful_boundaries.pace_to_player', indicator: 'respectful_boundaries', pattern: L.PACE_TO_PLAYER },
+  { id: 'respectful_boundaries.choice_offered', indicator: 'respectful_boundaries', pattern: L.CHOICE_TO_PLAYER },
+  { id: 'manipulation.pressure_or_guilt', indicator: 'manipulation', pattern: L.MANIPULATION, negatable: true },
+  { id: 'manipulation.guilt_about_leaving_or_paying', indicator: 'manipulation', pattern: L.MANIPULATION_IN_CONTEXT, negatable: true, near: [near(L.LEAVING_OR_PAYING, 120, 120)] },
+  { id: 'manipulation.shame_about_leaving_or_paying', indicator: 'manipulation', pattern: L.GUILT_OR_SHAME, negatable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
+  { id: 'manipulation.player_leaves_someone_behind', indicator: 'manipulation', pattern: L.LEFT_BEHIND, negatable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 120, 120)] },
+  { id: 'fomo.countdown_on_a_sale', indicator: 'fomo', pattern: L.COUNTDOWN, negatable: true, near: [near(L.COMMERCE_MORE, 120, 120)], notNear: [storyClock, near(L.STORY_MONEY, 120, 120)] },
+  { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)] },
+  { id: 'fomo.scarcity_in_real_terms', indicator: 'fomo', pattern: L.SCARCITY, negatable: true, near: [near(L.COMMERCE_MORE, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)] },
+  { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true },
+  { id: 'encourages_obsession.life_belittled', indicator: 'encourages_obsession', pattern: L.LIFE_BELITTLED, negatable: true },
+  { id: 'encourages_obsession.life_dismissed_for_play', indicator: 'encourages_obsession', pattern: L.PLAY_OVER_LIFE, negatable: true },
 ];
 
 const HEALTHY = new Set<EngagementIndicator>(['encourages_breaks', 'acknowledges_real_life', 'respectful_boundaries']);
@@ -200,20 +198,29 @@ function refused(matches: Matches, index: number): boolean {
   return false;
 }
 
-function spokenBetweenCharacters(text: string, spans: Array<[number, number]>, index: number, attribution: RegExp = L.THIRD_PERSON_ATTRIBUTION): boolean {
-  if (!insideSpan(spans, index)) return false;
-  const span = spans.find(([a, b]) => index > a && index < b)!;
-  // The attribution that follows (or precedes) the quote names a third person as speaker or listener.
-  const around = text.slice(Math.max(0, span[0] - 60), Math.min(text.length, span[1] + 80));
-  return attribution.test(around);
+/** The text around a quote, where narration attributes it to a speaker or listener. */
+function quoteAttribution(text: string, [a, b]: [number, number]): string {
+  return text.slice(Math.max(0, a - 60), Math.min(text.length, b + 80));
 }
 
-/** Engagement cues are about the player: a quote narration gives to one character speaking to another is the story's (session 10). */
+function spokenBetweenCharacters(text: string, spans: Array<[number, number]>, index: number): boolean {
+  const span = spanAt(spans, index);
+  // The attribution that follows (or precedes) the quote names a third person as speaker or listener.
+  return span !== undefined && L.THIRD_PERSON_ATTRIBUTION.test(quoteAttribution(text, span));
+}
+
+/**
+ * Engagement cues are about the player, so every engagement rule skips a quote that narration gives to one
+ * character speaking to another (guilt or a rest between characters is story drama), unless the quote names
+ * the player's world (session 10).
+ */
 function engagementInStory(text: string, spans: Array<[number, number]>, index: number): boolean {
-  if (!spokenBetweenCharacters(text, spans, index) && !spokenBetweenCharacters(text, spans, index, L.STORY_SPEECH)) return false;
-  const [a, b] = spans.find(([start, end]) => index > start && index < end)!;
+  const span = spanAt(spans, index);
+  if (!span) return false;
+  const around = quoteAttribution(text, span);
+  if (!L.THIRD_PERSON_ATTRIBUTION.test(around) && !L.STORY_SPEECH.test(around)) return false;
   L.PLAYER_WORLD.lastIndex = 0;
-  return !L.PLAYER_WORLD.test(text.slice(a, b));
+  return !L.PLAYER_WORLD.test(text.slice(span[0], span[1]));
 }
 
 export interface Tier1Options extends ClassifyOptions {
@@ -283,7 +290,7 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
         }
         if (rule.near && !rule.near.every((n) => matches.near(n, index, length))) continue;
         if (rule.notNear?.some((n) => matches.near(n, index, length, (i) => !negated(normalized, i)))) continue;
-        if (rule.dialogueExcusable && engagementInStory(normalized, (spans ??= quotedSpans(normalized)), index)) continue;
+        if (engagementInStory(normalized, (spans ??= quotedSpans(normalized)), index)) continue;
         if (flags[indicator]) break;
         flags[indicator] = true;
         explanations.push({ kind: 'engagement', label: indicator, rule: indicator === rule.indicator ? rule.id : `${indicator}.negated_${rule.indicator}`, evidence: evidence(normalized, index, length), source: 'tier1' });
