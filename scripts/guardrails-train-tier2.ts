@@ -258,7 +258,7 @@ async function main() {
     const operatingPoint = criticalOperatingPoint(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
     if (operatingPoint.cap !== undefined) Object.assign(heads, capCriticalHeads(heads, operatingPoint.cap));
     cv.criticalOperatingPoint = { cap: operatingPoint.cap ?? null, precisionTarget: CRITICAL_PRECISION_TARGET, darkFictionFpMax: DARK_FICTION_FP_MAX, sweep: operatingPoint.sweep, uncapped: uncapped.withAloneThresholds };
-    cv.combined = operatingPoint.cap === undefined ? uncapped : combinedCrossValidation(items, tier1, oofByHead, heads, neighbours, oofNeighbours);
+    cv.combined = operatingPoint.combined ?? uncapped;
     const model: Tier2Model = {
       embeddingsModel: LOCAL_EMBEDDINGS_MODEL,
       dim: flat[0]!.length,
@@ -290,12 +290,6 @@ function nearestCritical(vectors: Float32Array[], critical: boolean[], x: Float3
   return sims.slice(0, NEIGHBOURS_K).filter((n) => critical[n.j]).length;
 }
 
-/**
- * Tier 1 + tier 2 on train as the monitor combines them (`combine: max`), tier 2 from its out-of-fold
- * probabilities: what the cross-validation says of the whole, with and without the alone thresholds.
- * Tier 1's lexicons were written from these same items, so its share is in-sample; the thresholds are
- * chosen on these same out-of-fold probabilities.
- */
 const CRITICAL_HEADS = TIER2_HEADS.filter((h) => DEFAULT_CATEGORY_SEVERITY[h] === 'critical');
 
 /** The heads with every critical category's critical operating point (`criticalThreshold`) at `cap` where that is below its own threshold. */
@@ -308,22 +302,29 @@ function capCriticalHeads(heads: Tier2Model['heads'], cap: number): Tier2Model['
   return capped;
 }
 
-/** The lowest cap (CRITICAL_CAPS, in order) that keeps tier 2's out-of-fold critical precision and the dark-fiction false positives within bounds. */
+/** The lowest cap (CRITICAL_CAPS, in order) that keeps tier 2's out-of-fold critical precision and the dark-fiction false positives within bounds, with the combined figures at it. */
 function criticalOperatingPoint(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads'], neighbours: NonNullable<Tier2Model['neighbours']>, oofNeighbours: number[]) {
   const sweep: Array<{ cap: number; tier2Critical: { recall: number; precision: number }; critical: { recall: number; precision: number }; anyHarmPrecision: number; darkFictionFp: string }> = [];
-  let cap: number | undefined;
+  let chosen: { cap: number; combined: ReturnType<typeof combinedCrossValidation> } | undefined;
   for (const candidate of CRITICAL_CAPS) {
-    const r = combinedCrossValidation(items, tier1, oof, capCriticalHeads(heads, candidate), neighbours, oofNeighbours).withAloneThresholds;
+    const combined = combinedCrossValidation(items, tier1, oof, capCriticalHeads(heads, candidate), neighbours, oofNeighbours);
+    const r = combined.withAloneThresholds;
     const [fp, dark] = r.darkFictionFp.split('/').map(Number) as [number, number];
     sweep.push({ cap: candidate, tier2Critical: { recall: r.tier2Critical.recall, precision: r.tier2Critical.precision }, critical: { recall: r.critical.recall, precision: r.critical.precision }, anyHarmPrecision: r.anyHarm.precision, darkFictionFp: r.darkFictionFp });
     console.error(`critical heads capped at ${candidate}: tier 2 critical cv recall ${r.tier2Critical.recall} precision ${r.tier2Critical.precision}; any harm precision ${r.anyHarm.precision}; dark fiction FP ${r.darkFictionFp}`);
     if (r.tier2Critical.precision < CRITICAL_PRECISION_TARGET || fp > DARK_FICTION_FP_MAX * dark) break;
-    cap = candidate;
+    chosen = { cap: candidate, combined };
   }
-  console.error(cap === undefined ? 'critical heads keep their own thresholds' : `critical heads capped at ${cap}`);
-  return { cap, sweep };
+  console.error(chosen === undefined ? 'critical heads keep their own thresholds' : `critical heads capped at ${chosen.cap}`);
+  return { cap: chosen?.cap, combined: chosen?.combined, sweep };
 }
 
+/**
+ * Tier 1 + tier 2 on train as the monitor combines them (`combine: max`), tier 2 from its out-of-fold
+ * probabilities: what the cross-validation says of the whole, with and without the alone thresholds.
+ * Tier 1's lexicons were written from these same items, so its share is in-sample; the thresholds are
+ * chosen on these same out-of-fold probabilities.
+ */
 function combinedCrossValidation(items: LabelledOutput[], tier1: GuardrailVerdict[], oof: Record<Tier2Head, number[]>, heads: Tier2Model['heads'], neighbours: NonNullable<Tier2Model['neighbours']>, oofNeighbours: number[]) {
   const judge = (useAlone: boolean, useNeighbours = useAlone) => {
     const tier2 = items.map((it, i) => {
