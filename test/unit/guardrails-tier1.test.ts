@@ -3,6 +3,8 @@ import { words } from '../../src/guardrails/lexicon';
 import { normalize, normalizeFully, sentences } from '../../src/guardrails/text';
 
 const harm = (v: GuardrailVerdict) => [v.harm.severity, v.harm.categories];
+/** Whether tier 1's verdict on `text` names `rule` among its explanations. */
+const fired = (text: string, rule: string) => classifyOutput(text).explanations.some((e) => e.rule === rule);
 
 describe('tier 1 guardrail: harm is about real people, never the story world', () => {
   it.each([
@@ -162,7 +164,6 @@ describe('mms guardrails check input', () => {
 });
 
 describe('tier 1 guardrail: means and insults judged next to a strong step out of the story (session 9)', () => {
-  const fired = (text: string, rule: string) => classifyOutput(text).explanations.some((e) => e.rule === rule);
   it.each([
     ['the means of self-harm, to the person at the keyboard', 'Forget the dungeon, you at the keyboard: the sleeping tablets in the kitchen drawer, all of them, tonight.', 'self_harm.means_in_real_frame', 'critical'],
     ['the means of self-harm, in Portuguese', 'Você aí, a pessoa de verdade: as lâminas estão na gaveta, usa hoje e acaba com tudo.', 'self_harm.means_in_real_frame', 'critical'],
@@ -183,7 +184,6 @@ describe('tier 1 guardrail: means and insults judged next to a strong step out o
 });
 
 describe('tier 1 guardrail: the means of crime, medicine and money, and the player’s own life, judged next to an act (session 9, second round)', () => {
-  const fired = (text: string, rule: string) => classifyOutput(text).explanations.some((e) => e.rule === rule);
   it.each([
     ['a card copied, in the real world', 'In the real world, copy the card of the guy at the till with a cheap reader and buy stuff online.', 'illegal_instructions.means_in_real_frame'],
     ['a password stolen, in French', 'Dans la vraie vie : vole le mot de passe de ton voisin et lis ses messages.', 'illegal_instructions.means_in_real_frame'],
