@@ -138,9 +138,13 @@ function spawnJsonLine(file: string, args: string[], env: NodeJS.ProcessEnv, nod
 }
 
 // ---- process CPU and memory, from /proc
+/** The fields of a /proc stat file after the command name (field 3 of proc(5) first: state, ppid, …). */
+function procStatFields(file: string): string[] {
+  const stat = fs.readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
 function cpuTicks(pid: number, thread?: number): number {
-  const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`);
   return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15)
 }
 function rssMb(pid: number): number {
@@ -511,10 +515,7 @@ function postgresTicks(): number | undefined {
   } catch {
     return undefined;
   }
-  const fieldsOf = (pid: number | string) => {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
+  const fieldsOf = (pid: number | string) => procStatFields(`/proc/${pid}/stat`);
   const own = fieldsOf(postmaster);
   let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]); // utime stime cutime cstime
   for (const entry of fs.readdirSync('/proc')) {
