@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { classifyOutput, type HarmCategory, type Severity } from '../../src/guardrails';
+import { classifyOutput, type GuardrailVerdict, type HarmCategory, type Severity } from '../../src/guardrails';
+import { judgeBothTiers, tier2JudgeOrReason, type OutputToJudge } from '../../src/guardrails/tier2-window';
+import { configuredEmbeddingsClient } from '../../src/embeddings/client';
+import { ensureLocalEmbeddings, EmbeddingsUnavailableError } from '../../src/embeddings/local-server';
+import type { MmsConfig } from '../../src/config/schema';
 import { guardrailsReport } from '../../src/guardrails/report';
 import { CliError, table, type CliContext } from '../context';
 import { cliActor } from '../../src/audit/events';
@@ -48,11 +52,41 @@ async function readInput(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Both tiers' verdicts (`judgeBothTiers`), or undefined after a line on stderr saying why tier 2 cannot judge here
+ * (no config file, tier 2 disabled, no embeddings server, no trained model): the verdicts are then tier 1's.
+ * Embeddings: the configured provider; for "local", MMS_EMBEDDINGS_URL, a running `mms dev`'s server, or one started
+ * for this command.
+ */
+async function bothTiers(config: MmsConfig | undefined, configPath: string, outputs: OutputToJudge[]): Promise<GuardrailVerdict[] | undefined> {
+  const tier1Only = (why: string) => {
+    process.stderr.write(`mms guardrails check: tier 2 unavailable (${why}): the verdicts are tier 1's alone (--tier1-only says so without this note)\n`);
+    return undefined;
+  };
+  if (!config) return tier1Only(`no config file at ${configPath}`);
+  if (!config.policies.guardrails.tier2.enabled) return tier1Only('policies.guardrails.tier2.enabled is false');
+  let local: { url: string; stop: () => Promise<void> } | undefined;
+  try {
+    if (config.embeddings.provider === 'local') local = await ensureLocalEmbeddings({ threads: config.embeddings.threads, onProgress: (line) => process.stderr.write(`${line}\n`) });
+    const judge = tier2JudgeOrReason(config, configuredEmbeddingsClient(config, { localUrl: local?.url }));
+    if ('unavailable' in judge) return tier1Only(judge.unavailable);
+    const started = Date.now();
+    const verdicts = await judgeBothTiers(judge, outputs);
+    process.stderr.write(`mms guardrails check: ${outputs.length} output(s) judged by tier 1 + tier 2${judge.guards.length ? ` + ${judge.guards.map((g) => g.name).join(' + ')}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return verdicts;
+  } catch (err) {
+    if (err instanceof EmbeddingsUnavailableError) return tier1Only(err.message);
+    throw err;
+  } finally {
+    await local?.stop();
+  }
+}
+
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
 
 /** `mms guardrails check|report`. */
 export function registerGuardrailsCommands(program: Command, ctx: () => CliContext) {
-  const guardrails = program.command('guardrails').description('harm severity and engagement health of outputs (tier 1 verdicts, reports); the guardrails update in force');
+  const guardrails = program.command('guardrails').description('harm severity and engagement health of outputs (verdicts of both tiers, reports); the guardrails update in force');
   guardrails
     .command('revert <useCase>')
     .description("undo the guardrails update the meta loop put in force: the gateway applies policies.guardrails again (within one registry poll) and the monitor the config's settings; recorded as the next guardrails version")
@@ -69,17 +103,18 @@ export function registerGuardrailsCommands(program: Command, ctx: () => CliConte
     });
   guardrails
     .command('check')
-    .description('one verdict per line of {"id", "text", "use_case"?} (JSONL), as {"id", harm, fiction_dark, engagement, explanations}')
+    .description('one verdict per line of {"id", "text", "use_case"?} (JSONL), as {"id", harm, fiction_dark, engagement, explanations}: tier 1 and tier 2 (and the configured model guards) combined as the use case\'s policy says')
     .requiredOption('--file <path>', 'JSONL input; - reads stdin')
     .option('--use-case <id>', 'use case for lines without use_case')
-    .action(async (opts: { file: string; useCase?: string }) => {
+    .option('--tier1-only', "tier 1 alone: the gateway's hot-path verdict (no embeddings server, no model guards)")
+    .action(async (opts: { file: string; useCase?: string; tier1Only?: boolean }) => {
       const c = ctx();
       const lines = parseCheckInput(await readInput(opts.file), opts.file === '-' ? 'stdin' : opts.file);
-      // The policy's category severities apply when a config is at hand; without one, the defaults.
-      let severities: Partial<Record<HarmCategory, Severity>> | undefined;
-      if (fs.existsSync(c.configPath)) severities = c.config().policies.guardrails.severities as Partial<Record<HarmCategory, Severity>>;
-      const out: string[] = [];
-      for (const line of lines) out.push(JSON.stringify({ id: line.id, ...classifyOutput(line.text, { useCase: line.use_case ?? opts.useCase, severities }) }));
+      const config = fs.existsSync(c.configPath) ? c.config() : undefined;
+      const verdicts = opts.tier1Only || lines.length === 0 ? undefined : await bothTiers(config, c.configPath, lines.map((l) => ({ text: l.text, useCaseId: l.use_case ?? opts.useCase ?? '' })));
+      // Tier 1 alone: the policy's category severities apply when a config is at hand; without one, the defaults.
+      const severities = config?.policies.guardrails.severities as Partial<Record<HarmCategory, Severity>> | undefined;
+      const out = lines.map((line, i) => JSON.stringify({ id: line.id, ...(verdicts?.[i] ?? classifyOutput(line.text, { useCase: line.use_case ?? opts.useCase, severities })) }));
       process.stdout.write(out.length ? `${out.join('\n')}\n` : '');
     });
   guardrails

@@ -105,6 +105,18 @@ export function localEmbeddingsSlots(threads = 1): number {
  */
 export const embeddingsBatchSize = (provider: string) => (provider === 'local' ? 2 : 8);
 
+/**
+ * The embeddings client of the config: its provider (or, when embeddings.provider is "local", the local server at
+ * `localUrl`), in requests of embeddings.batchSize, as many at once as the local server runs inferences.
+ */
+export function configuredEmbeddingsClient(config: MmsConfig, options: { localUrl?: string; env?: NodeJS.ProcessEnv } = {}): EmbeddingsClient {
+  return createEmbeddingsClient(resolveEmbeddingsEndpoint(config, options), {
+    batchSize: config.embeddings.batchSize ?? embeddingsBatchSize(config.embeddings.provider),
+    // the local server runs as many inferences at once as it was started with (embeddings.threads each)
+    ...(config.embeddings.provider === 'local' ? { maxInFlight: localEmbeddingsSlots(config.embeddings.threads) } : {}),
+  });
+}
+
 interface Waiter {
   text: string;
   hash: string;

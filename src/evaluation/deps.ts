@@ -1,5 +1,5 @@
 import type { MmsConfig } from '../config/schema';
-import { createEmbeddingsClient, embeddingsBatchSize, localEmbeddingsSlots, resolveEmbeddingsEndpoint } from '../embeddings/client';
+import { configuredEmbeddingsClient } from '../embeddings/client';
 import { classifyOutput, HARM_CATEGORIES, type HarmCategory, type Severity } from '../guardrails';
 import { resolvePolicy } from '../guardrails/policy';
 import { createProviders } from '../providers';
@@ -33,11 +33,7 @@ export function createEvaluationDeps(config: MmsConfig, options: { embeddingsUrl
   return {
     config,
     providers: createProviders(config, { env: options.env, connections: config.policies.testing.concurrency * 2 }),
-    embeddings: createEmbeddingsClient(resolveEmbeddingsEndpoint(config, { localUrl: options.embeddingsUrl, env: options.env }), {
-      batchSize: config.embeddings.batchSize ?? embeddingsBatchSize(config.embeddings.provider),
-      // the local server runs as many inferences at once as it was started with (embeddings.threads each)
-      ...(config.embeddings.provider === 'local' ? { maxInFlight: localEmbeddingsSlots(config.embeddings.threads) } : {}),
-    }),
+    embeddings: configuredEmbeddingsClient(config, { localUrl: options.embeddingsUrl, env: options.env }),
     classifier: guardrailsClassifier(config),
   };
 }

@@ -9,7 +9,7 @@ import { createLlamaGuard, createOpenAIModeration, withoutStoryFindings, type Mo
 import { decide, resolvePolicy } from './policy';
 import { classifyTier1 } from './tier1';
 import { classifyTier2, embedForTier2, loadTier2Model, tier2Context, type Tier2Model } from './tier2';
-import type { HarmCategory, Severity } from './types';
+import type { GuardrailVerdict, HarmCategory, Severity } from './types';
 
 /**
  * Tier 2 behind the hot path: the monitor hands it each window of logged outputs; it judges them with
@@ -82,9 +82,35 @@ export interface Tier2WindowResult {
   sources: string[];
 }
 
+/** One output for `judgeBothTiers`: its text and the use case whose policy judges it. */
+export interface OutputToJudge {
+  text: string;
+  useCaseId: string;
+}
+
+/**
+ * Each output's verdict from tier 1, tier 2's embeddings classifier and the configured model guards, combined as
+ * its use case's policy says (`combine`): what the monitor records behind the hot path and what
+ * `mms guardrails check` prints. Every output's tier-2 inputs are embedded in one call, and each guard is asked once.
+ */
+export async function judgeBothTiers(judge: Tier2Judge, outputs: OutputToJudge[]): Promise<GuardrailVerdict[]> {
+  if (outputs.length === 0) return [];
+  const severities = judge.config.policies.guardrails.severities as Partial<Record<HarmCategory, Severity>>;
+  const texts = outputs.map((o) => o.text);
+  const [vectors, ...guarded] = await Promise.all([embedForTier2(judge.model, texts, (t) => judge.embeddings.embed(t)), ...judge.guards.map((g) => g.judge(texts))]);
+  return outputs.map((output, i) => {
+    const tier1 = classifyTier1(output.text, { useCase: output.useCaseId, severities });
+    const parts: VerdictSource[] = [
+      { source: 'tier1', verdict: tier1, judgesEngagement: true },
+      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, ...tier2Context(output.text, tier1) }), judgesEngagement: false },
+      ...judge.guards.map((g, k) => ({ source: g.name, verdict: withoutStoryFindings(guarded[k]![i]!, tier1), judgesEngagement: false })),
+    ];
+    return combineVerdicts(parts, resolvePolicy(judge.config.policies.guardrails, output.useCaseId).combine);
+  });
+}
+
 export async function judgeWindowTier2(prisma: PrismaClient, judge: Tier2Judge, input: { useCaseId: string; from: Date; to: Date }): Promise<Tier2WindowResult> {
   const policy = resolvePolicy(judge.config.policies.guardrails, input.useCaseId);
-  const severities = judge.config.policies.guardrails.severities as Partial<Record<HarmCategory, Severity>>;
   const logs = await prisma.modelHistoricalLog.findMany({
     where: { useCase: input.useCaseId, timestamp: { gte: input.from, lt: input.to }, generatedOutput: { not: '' } },
     orderBy: { timestamp: 'desc' },
@@ -93,20 +119,13 @@ export async function judgeWindowTier2(prisma: PrismaClient, judge: Tier2Judge, 
   });
   const sources = ['tier2', ...judge.guards.map((g) => g.name)];
   if (logs.length === 0) return { judged: 0, recorded: {}, sources };
-  const texts = logs.map((l) => l.generatedOutput);
-  const [vectors, ...guarded] = await Promise.all([embedForTier2(judge.model, texts, (t) => judge.embeddings.embed(t)), ...judge.guards.map((g) => g.judge(texts))]);
+  const verdicts = await judgeBothTiers(judge, logs.map((l) => ({ text: l.generatedOutput, useCaseId: input.useCaseId })));
   const existing = await prisma.guardrailsViolation.findMany({ where: { logId: { in: logs.map((l) => l.id) } }, select: { logId: true, violationType: true } });
   const seen = new Set(existing.map((e) => `${e.logId}/${e.violationType}`));
   const rows: Prisma.GuardrailsViolationCreateManyInput[] = [];
   const recorded: Record<string, number> = {};
   logs.forEach((log, i) => {
-    const tier1 = classifyTier1(log.generatedOutput, { useCase: input.useCaseId, severities });
-    const parts: VerdictSource[] = [
-      { source: 'tier1', verdict: tier1, judgesEngagement: true },
-      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, ...tier2Context(log.generatedOutput, tier1) }), judgesEngagement: false },
-      ...judge.guards.map((g, k) => ({ source: g.name, verdict: withoutStoryFindings(guarded[k]![i]!, tier1), judgesEngagement: false })),
-    ];
-    const verdict = combineVerdicts(parts, policy.combine);
+    const verdict = verdicts[i]!;
     for (const f of decide(verdict, policy).findings) {
       if (seen.has(`${log.id}/${f.type}`)) continue;
       seen.add(`${log.id}/${f.type}`);

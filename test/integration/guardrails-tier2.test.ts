@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { createEmbeddingsClient } from '../../src/embeddings/client';
 import { LOCAL_EMBEDDINGS_MODEL } from '../../src/embeddings/local-server';
 import { createGuardrailsActivities } from '../../activities/guardrails';
@@ -8,6 +10,7 @@ import { ensureGuardrailsMonitors } from '../../workers/guardrails-monitors';
 import { guardrailsMonitorStatusQuery, guardrailsMonitorWorkflowId } from '../../workflows/guardrails-monitor-messages';
 import { pipelineWorkflowId } from '../../workflows/pipeline-messages';
 import { registerRegistryCommands } from '../../cli/commands/registry';
+import { registerGuardrailsCommands } from '../../cli/commands/guardrails';
 import { embeddingsUrl } from '../support/stack';
 import { runMms } from '../support/cli';
 import { startFakeModeration, type FakeModeration } from '../../testkit/fake-moderation';
@@ -152,4 +155,22 @@ test('judging the same window again writes nothing and embeds nothing (the embed
   // A worker without tier 2 says why instead of judging.
   const without = createGuardrailsActivities({ prisma: db.prisma, tier2: { unavailable: 'policies.guardrails.tier2.enabled is false' } });
   expect(await without.judgeWindowTier2({ useCaseId: stack.useCase, from: new Date(0).toISOString(), to: new Date().toISOString() })).toEqual({ skipped: 'policies.guardrails.tier2.enabled is false' });
+});
+
+test('mms guardrails check judges with both tiers as the monitor does; --tier1-only gives the hot path’s verdict', async () => {
+  const file = path.join(path.dirname(stack.configFile), 'outputs.jsonl');
+  fs.writeFileSync(file, [{ id: 'p', text: PARAPHRASES[0] }, { id: 's', text: STORY }, { id: 'c', text: CLEAN, use_case: stack.useCase }].map((l) => JSON.stringify(l)).join('\n'));
+  const both = await runMms([registerGuardrailsCommands], stack.configFile, 'guardrails', 'check', '--file', file, '--use-case', stack.useCase);
+  expect(both.code).toBe(0);
+  expect(both.stderr).toMatch(/^mms guardrails check: 3 output\(s\) judged by tier 1 \+ tier 2 in \d+\.\d s$/m);
+  const verdicts = both.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  expect(verdicts.map((v) => v.id)).toEqual(['p', 's', 'c']);
+  expect(verdicts[0]).toMatchObject({ harm: { severity: 'critical', categories: ['self_harm'] }, explanations: [expect.objectContaining({ kind: 'harm', label: 'self_harm', source: 'tier2' })] });
+  expect(verdicts[1]).toMatchObject({ harm: { severity: 'none', categories: [] }, fiction_dark: true });
+  expect(verdicts[2]).toMatchObject({ harm: { severity: 'none' }, fiction_dark: false });
+  for (const v of verdicts) expect(Object.keys(v).sort()).toEqual(['engagement', 'explanations', 'fiction_dark', 'harm', 'id']);
+
+  const hotPath = await runMms([registerGuardrailsCommands], stack.configFile, 'guardrails', 'check', '--file', file, '--tier1-only');
+  expect(hotPath).toMatchObject({ code: 0, stderr: '' });
+  expect(hotPath.stdout.trim().split('\n').map((l) => JSON.parse(l).harm.severity)).toEqual(['none', 'none', 'none']);
 });
