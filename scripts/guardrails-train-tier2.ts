@@ -37,7 +37,7 @@ import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { LOCAL_EMBEDDINGS_MODEL, startLocalEmbeddings } from '../src/embeddings/local-server';
 import { loadLabelledSet, type LabelledOutput } from '../src/guardrails/dataset';
 import { DEFAULT_CATEGORY_SEVERITY } from '../src/guardrails/types';
-import { quantiseForNeighbours, TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { quantiseForNeighbours, TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, trainNetwork, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
 import { classifyOutput, type GuardrailVerdict } from '../src/guardrails';
 import { combineVerdicts } from '../src/guardrails/combine';
 
@@ -80,6 +80,13 @@ const THRESHOLD_FLOOR = 0.5;
 const CRITICAL_CAPS = [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2];
 const CRITICAL_PRECISION_TARGET = 0.93;
 const DARK_FICTION_FP_MAX = 0.02;
+
+/**
+ * The shared network's shape and training (`trainNetwork`). Chosen on train by grouped cross-validation (session 11,
+ * 3,272 outputs): 128 hidden units, 30 epochs reached recall at precision 0.9 of 0.78 for self_harm (linear 0.29; 64 units 0.73),
+ * 0.67 harassment (0.54 gated), 0.77 illegal_instructions (0.35), 0.92 privacy (0.61), 0.93 medical_or_financial_harm (0.64).
+ */
+const NETWORK = { hidden: 128, epochs: 30, learningRate: 0.003, l2: 1e-3, seed: 11 };
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
 
@@ -203,7 +210,26 @@ async function main() {
       cv.gate = { support: harmful.filter(Boolean).length, precision: round(gateCv.precision), recall: round(gateCv.recall), threshold: gateCv.threshold };
       console.error(`gate (any harm)                  support ${harmful.filter(Boolean).length}  cv recall ${gateCv.recall.toFixed(3)} at precision ${gateCv.precision.toFixed(3)} (threshold ${gateCv.threshold.toFixed(2)})`);
     }
-    for (const head of TIER2_HEADS) {
+    // The network (session 11): one hidden layer shared by every category and "any harm", out of fold like the heads
+    // (one network per fold); a head takes its output where that reaches a higher cross-validated recall. `--no-network`
+    // trains the heads without it. Its inputs are the standardised embeddings at unit variance per dimension.
+    const useNetwork = !args.includes('--no-network');
+    const networkLabels = items.map((it, i) => [...TIER2_HEADS.map((h) => truth(it, h)), harmful[i]!]);
+    const networkInputs = vectors.map((v) => v[0]!.map((x) => x * Math.sqrt(v[0]!.length)));
+    const oofNetwork = items.map(() => [] as number[]);
+    if (useNetwork) {
+      const t1 = Date.now();
+      for (let f = 0; f < FOLDS; f++) {
+        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
+        const net = trainNetwork(idx.map((i) => networkInputs[i]!), idx.map((i) => networkLabels[i]!), { ...NETWORK, seed: NETWORK.seed + f });
+        items.forEach((_, i) => {
+          if (fold[i] === f) oofNetwork[i] = net.predict(networkInputs[i]!);
+        });
+      }
+      console.error(`network (${NETWORK.hidden} hidden units, ${NETWORK.epochs} epochs): ${FOLDS} folds in ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+    }
+    const networkHeads: Tier2Head[] = [];
+    for (const [k, head] of TIER2_HEADS.entries()) {
       const ys = items.map((it) => truth(it, head));
       // Out-of-fold probabilities of the whole output and pooled over its sentences, from the same fold models.
       const oofWhole = new Array<number>(items.length).fill(0);
@@ -234,8 +260,13 @@ async function main() {
       const gatedPicked = useGate ? thresholdAtPrecision(oofGated, ys) : whole;
       const ungated = headPools ? sentencesPicked : whole;
       const headGated = useGate && gatedPicked.precision >= PRECISION_TARGET && gatedPicked.recall > ungated.recall;
-      const oof = headGated ? oofGated : headPools ? oofPooled : oofWhole;
-      const picked = headGated ? gatedPicked : ungated;
+      const linear = headGated ? gatedPicked : ungated;
+      const oofNet = oofNetwork.map((p) => p[k] ?? 0);
+      const networkPicked = useNetwork ? thresholdAtPrecision(oofNet, ys) : linear;
+      const headNetwork = useNetwork && networkPicked.precision >= PRECISION_TARGET && networkPicked.recall > linear.recall;
+      if (headNetwork) networkHeads.push(head);
+      const oof = headNetwork ? oofNet : headGated ? oofGated : headPools ? oofPooled : oofWhole;
+      const picked = headNetwork ? networkPicked : linear;
       const full = items.map((it) => it.label.harm.categories.includes(head) && it.label.harm.severity === DEFAULT_CATEGORY_SEVERITY[head]);
       const strong = thresholdAtPrecision(oof, full, picked.threshold);
       const trainOn = items.map((_, i) => i).filter((i) => !headGated || harmful[i]);
@@ -245,9 +276,18 @@ async function main() {
       const passed = items.map((_, i) => i).filter((i) => ys[i] || tier1Passes[i]);
       const alone = thresholdAtPrecision(passed.map((i) => oof[i]!), passed.map((i) => ys[i]!), threshold, ALONE_PRECISION_TARGET);
       oofByHead[head] = oof;
-      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, aloneThreshold: alone.threshold, ...(headGated ? { gated: true as const } : headPools ? { pooling: 'sentences-max' as const } : {}) };
-      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools && !headGated, gated: headGated, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall), gatedRecall: useGate ? round(gatedPicked.recall) : undefined, gatedPrecision: useGate ? round(gatedPicked.precision) : undefined };
-      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headGated ? 'gated' : headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)}, gated ${gatedPicked.recall.toFixed(3)} at precision ${gatedPicked.precision.toFixed(3)})`);
+      heads[head] = { weights: model.weights.map((w) => Math.round(w * 1e5) / 1e5), bias: Math.round(model.bias * 1e5) / 1e5, threshold, strongThreshold: strong.threshold, aloneThreshold: alone.threshold, ...(headNetwork ? {} : headGated ? { gated: true as const } : headPools ? { pooling: 'sentences-max' as const } : {}) };
+      cv[head] = { support: ys.filter(Boolean).length, threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1), fullSeveritySupport: full.filter(Boolean).length, strongThreshold: strong.threshold, fullSeverityRecall: round(strong.recall), aloneThreshold: alone.threshold, alonePrecision: round(alone.precision), aloneRecall: round(alone.recall), pooled: headPools && !headGated, gated: headGated, wholeOutputRecall: round(whole.recall), pooledRecall: round(sentencesPicked.recall), gatedRecall: useGate ? round(gatedPicked.recall) : undefined, gatedPrecision: useGate ? round(gatedPicked.precision) : undefined, network: headNetwork, networkRecall: useNetwork ? round(networkPicked.recall) : undefined, networkPrecision: useNetwork ? round(networkPicked.precision) : undefined };
+      console.error(`${head.padEnd(32)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}; full severity (${full.filter(Boolean).length}) from ${strong.threshold.toFixed(2)}: cv recall ${strong.recall.toFixed(3)}; alone from ${alone.threshold.toFixed(2)}: cv precision ${alone.precision.toFixed(3)} recall ${alone.recall.toFixed(3)}; ${headNetwork ? 'network' : headGated ? 'gated' : headPools ? 'pools its sentences' : 'whole output'} (cv recall whole ${whole.recall.toFixed(3)}, pooled ${sentencesPicked.recall.toFixed(3)}, gated ${gatedPicked.recall.toFixed(3)} at precision ${gatedPicked.precision.toFixed(3)}, network ${networkPicked.recall.toFixed(3)} at precision ${networkPicked.precision.toFixed(3)})`);
+    }
+    // The network on every train output, for the heads that chose it; the standardisation folded into its first layer.
+    let network: Tier2Model['network'];
+    if (networkHeads.length > 0) {
+      const net = trainNetwork(networkInputs, networkLabels, NETWORK);
+      const dim = networkInputs[0]!.length;
+      const rows = Array.from({ length: NETWORK.hidden }, (_, u) => std.unstandardise({ weights: Array.from(net.w1.subarray(u * dim, (u + 1) * dim), (w) => w * Math.sqrt(dim)), bias: net.b1[u]! }));
+      network = { hidden: NETWORK.hidden, w1: Buffer.from(Float32Array.from(rows.flatMap((r) => r.weights)).buffer).toString('base64'), b1: rows.map((r) => Math.round(r.bias * 1e6) / 1e6) };
+      for (const head of networkHeads) heads[head] = { ...heads[head], network: roundModel(net.outputs[TIER2_HEADS.indexOf(head)]!) };
     }
     // Out of fold, an output's neighbours are the train outputs of the other folds (phrasings it was not written with).
     const whole = inputs.map((_, i) => rawFlat[inputs.slice(0, i).reduce((n, parts) => n + parts.length, 0)]!);
@@ -265,8 +305,9 @@ async function main() {
       heads,
       ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
       neighbours,
+      ...(network ? { network } : {}),
       ...(Object.values(heads).some((h) => h.gated) ? { gate: roundModel(std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), harmful, { l2: L2 }))) } : {}),
-      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target; gated heads: gate (any harm) × head trained on the harmful outputs only, chosen per head the same way', threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
+      training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target; gated heads: gate (any harm) × head trained on the harmful outputs only, chosen per head the same way; network heads: outputs of one hidden layer shared by every category and any harm, chosen per head the same way', network: networkHeads.length ? { ...NETWORK, heads: networkHeads } : undefined, threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
     };
     fs.writeFileSync(out, `${JSON.stringify(model)}\n`);
     console.error(`wrote ${path.relative(process.cwd(), out)}`);

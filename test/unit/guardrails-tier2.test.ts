@@ -4,7 +4,7 @@ import path from 'node:path';
 import { classifyTier1 } from '../../src/guardrails/tier1';
 import { combineVerdicts } from '../../src/guardrails/combine';
 import { createLlamaGuard, createOpenAIModeration, parseLlamaGuard, withoutStoryFindings } from '../../src/guardrails/model-guards';
-import { classifyTier2, criticalNeighbours, loadTier2Model, quantiseForNeighbours, TIER2_HEADS, tier2Context, tier2Contradicted, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, type Tier2Model } from '../../src/guardrails/tier2';
+import { classifyTier2, criticalNeighbours, loadTier2Model, quantiseForNeighbours, TIER2_HEADS, tier2Context, tier2Contradicted, tier2Dismissed, tier2Inputs, tier2MayRaiseCritical, trainLogistic, trainNetwork, type Tier2Model } from '../../src/guardrails/tier2';
 import { emptyVerdict, type GuardrailVerdict } from '../../src/guardrails/types';
 import { startFakeModeration } from '../../testkit/fake-moderation';
 import { startFakeProvider } from '../../testkit/fake-providers';
@@ -136,6 +136,45 @@ describe('tier 2 model', () => {
     expect(() => loadTier2Model(file)).toThrow(/heads\.illegal_instructions\.gated: expected true \(with a gate on the model\)/);
     fs.writeFileSync(file, JSON.stringify({ ...model, gate: { weights: [1], bias: 0 } }));
     expect(() => loadTier2Model(file)).toThrow(/gate\.weights: expected 2 finite numbers/);
+  });
+
+  test('a network head reads the shared hidden layer (ReLU) of the whole output; a bad network is an error naming the field', () => {
+    // Two hidden units: one reads the first dimension, one the second; illegal_instructions fires only when both are on (an AND, which no linear head over the hidden units of one dimension could be).
+    const w1 = Buffer.from(Float32Array.from([1, 0, 0, 1]).buffer).toString('base64');
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [0, 0], bias: -6, threshold: 0.5, ...(h === 'illegal_instructions' ? { network: { weights: [6, 6], bias: -9 } } : {}) }])) as Tier2Model['heads'];
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, network: { hidden: 2, w1, b1: [0, 0] }, training: {} };
+    expect(classifyTier2(model, [1, 1]).probabilities.illegal_instructions).toBeCloseTo(1 / (1 + Math.exp(-3)), 6);
+    expect(classifyTier2(model, [1, 1]).harm.categories).toEqual(['illegal_instructions']);
+    expect(classifyTier2(model, [1, 0]).harm.categories).toEqual([]);
+    // ReLU: a negative activation adds nothing (not a negative amount).
+    expect(classifyTier2(model, [-5, 1]).probabilities.illegal_instructions).toBeCloseTo(1 / (1 + Math.exp(3)), 6);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-network-'));
+    const file = path.join(dir, 'm.json');
+    fs.writeFileSync(file, JSON.stringify(model));
+    expect(loadTier2Model(file).network!.hidden).toBe(2);
+    fs.writeFileSync(file, JSON.stringify({ ...model, network: undefined }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.illegal_instructions\.network: the model has no network/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, network: { hidden: 2, w1: Buffer.from(Float32Array.from([1, 0, 0]).buffer).toString('base64'), b1: [0, 0] } }));
+    expect(() => loadTier2Model(file)).toThrow(/network\.w1: expected base64 of 2 × 2 float32/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, network: { hidden: 2, w1, b1: [0] } }));
+    expect(() => loadTier2Model(file)).toThrow(/network\.b1: expected 2 finite numbers/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, heads: { ...heads, illegal_instructions: { ...heads.illegal_instructions, network: { weights: [1], bias: 0 } } } }));
+    expect(() => loadTier2Model(file)).toThrow(/heads\.illegal_instructions\.network\.weights: expected 2 finite numbers/);
+  });
+
+  test('trainNetwork learns what a linear head cannot (XOR of two signs), the same way every time', () => {
+    // Deterministic points in the four quadrants; the label is "the signs differ".
+    const xs: number[][] = [];
+    for (let i = 0; i < 400; i++) xs.push([Math.sin(i * 12.9898) * 2, Math.cos(i * 78.233) * 2]);
+    const ys = xs.map(([a, b]) => [a! * b! < 0]);
+    const accuracy = (predict: (x: number[]) => boolean) => xs.filter((x, i) => predict(x) === ys[i]![0]).length / xs.length;
+    const network = trainNetwork(xs, ys, { hidden: 16, epochs: 60, learningRate: 0.01, l2: 0, seed: 3 });
+    expect(accuracy((x) => network.predict(x)[0]! >= 0.5)).toBeGreaterThan(0.95);
+    const linear = trainLogistic(xs, ys.map((y) => y[0]!));
+    expect(accuracy((x) => linear.weights[0]! * x[0]! + linear.weights[1]! * x[1]! + linear.bias >= 0)).toBeLessThan(0.7);
+    const again = trainNetwork(xs, ys, { hidden: 16, epochs: 60, learningRate: 0.01, l2: 0, seed: 3 });
+    expect(Array.from(again.w1)).toEqual(Array.from(network.w1));
+    expect(again.outputs).toEqual(network.outputs);
   });
 
   test('refusals and care tier 1 reads are not tier-2 harm (all categories for a refusal, self-harm for care)', () => {
