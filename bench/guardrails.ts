@@ -148,8 +148,9 @@ async function reportSplit(split: LabelledSplit, tier2Setup: { model: Tier2Model
   printQuality('tier 1 alone (the hot path)', tier1);
   if (tier2 && combined) {
     const t2alone = quality(items, tier2.alone);
-    printQuality('tier 1 + tier 2 (combine: max; harm from both, engagement from tier 1; what the monitor concludes behind the hot path)', combined);
+    printQuality(`tier 1 + tier 2 (combine: max; harm from both, engagement from ${tier2.judgesEngagement ? 'both' : 'tier 1'}; what the monitor and \`mms guardrails check\` conclude)`, combined);
     console.log(`\ntier 2 alone (harm): critical recall ${f(t2alone.critical.recall)} at precision ${f(t2alone.critical.precision)}; any harm recall ${f(t2alone.anyHarm.recall)} at precision ${f(t2alone.anyHarm.precision)}; dark fiction false positives ${t2alone.darkFp}/${t2alone.dark.length}`);
+    if (tier2.judgesEngagement) console.log(`tier 2 alone (engagement F1): ${Object.entries(t2alone.engagement).map(([k, m]) => `${k} ${f(m.f1)}`).join(', ')}`);
     console.log(`tier 2 time: ${tier2.embedded} of ${items.length} outputs embedded by ${tier2.endpoint} in ${tier2.embedSeconds.toFixed(1)} s (${tier2.requests} requests, machine load included; the rest from .mms/guardrails-vectors.json), heads ${tier2.headsMsPerOutput.toFixed(4)} ms per output`);
   }
   const headline = combined ?? tier1;
@@ -186,9 +187,9 @@ async function tier2Verdicts(items: LabelledOutput[], tier1: GuardrailVerdict[],
   const t1 = performance.now();
   const alone = vectors.map((v, i) => classifyTier2(model, v, tier2Context(items[i]!.text, tier1[i]!)));
   const headsMsPerOutput = (performance.now() - t1) / items.length;
-  const combined = alone.map((v, i) => combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: v, judgesEngagement: false }], 'max'));
+  const combined = alone.map((v, i) => combineVerdicts([{ source: 'tier1', verdict: tier1[i]!, judgesEngagement: true }, { source: 'tier2', verdict: v, judgesEngagement: model.engagement !== undefined }], 'max'));
   const after = client.stats();
-  return { alone, combined, embedSeconds, headsMsPerOutput, requests: after.requests - before.requests, embedded: after.embedded - before.embedded, endpoint: `${model.embeddingsModel} at ${client.endpoint.baseUrl}` };
+  return { alone, combined, judgesEngagement: model.engagement !== undefined, embedSeconds, headsMsPerOutput, requests: after.requests - before.requests, embedded: after.embedded - before.embedded, endpoint: `${model.embeddingsModel} at ${client.endpoint.baseUrl}` };
 }
 
 type Quality = ReturnType<typeof quality>;

@@ -36,8 +36,8 @@ import { createEmbeddingsClient } from '../src/embeddings/client';
 import { embedWithFileCache } from '../src/guardrails/vector-file-cache';
 import { LOCAL_EMBEDDINGS_MODEL, startLocalEmbeddings } from '../src/embeddings/local-server';
 import { loadLabelledSet, type LabelledOutput } from '../src/guardrails/dataset';
-import { DEFAULT_CATEGORY_SEVERITY } from '../src/guardrails/types';
-import { quantiseForNeighbours, TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, trainNetwork, type Tier2Head, type Tier2Model } from '../src/guardrails/tier2';
+import { DEFAULT_CATEGORY_SEVERITY, ENGAGEMENT_INDICATORS } from '../src/guardrails/types';
+import { quantiseForNeighbours, TIER2_HEADS, TIER2_MODEL_FILE, tier2Context, tier2Inputs, tier2VerdictOf, trainLogistic, trainNetwork, type Tier2Head, type Tier2Model, type Tier2Network } from '../src/guardrails/tier2';
 import { classifyOutput, type GuardrailVerdict } from '../src/guardrails';
 import { combineVerdicts } from '../src/guardrails/combine';
 
@@ -86,6 +86,12 @@ const DARK_FICTION_FP_MAX = 0.02;
  * 3,272 outputs): 128 hidden units, 30 epochs reached recall at precision 0.9 of 0.78 for self_harm (linear 0.29; 64 units 0.73),
  * 0.67 harassment (0.54 gated), 0.77 illegal_instructions (0.35), 0.92 privacy (0.61), 0.93 medical_or_financial_harm (0.64).
  */
+/**
+ * Out-of-fold precision each engagement head's threshold must reach: its flags are added to tier 1's (either counts under
+ * `combine: max`), so it may only add what it is sure of. Grouped CV on 3,272 train outputs, recall at 0.9 (network): breaks
+ * 0.60, real life 0.40, boundaries 0.77, manipulation 0.58, FOMO 0.74, obsession 0.50.
+ */
+const ENGAGEMENT_PRECISION_TARGET = 0.9;
 const NETWORK = { hidden: 128, epochs: 30, learningRate: 0.003, l2: 1e-3, seed: 11 };
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
@@ -134,6 +140,30 @@ function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_
     best = { threshold, precision, recall, f1: tp ? (2 * precision * recall) / (precision + recall) : 0 };
     if (tp && precision >= target) break;
   }
+  return best;
+}
+
+/**
+ * Like `thresholdAtPrecision`, but over the probabilities themselves instead of 0.01 steps: the lowest out-of-fold
+ * probability (≥ `floor`) from which the precision reaches `target`. The engagement network's outputs crowd above 0.99
+ * (every indicator's threshold in 0.01 steps was 0.99 or 1.00, recall 0–0.75), where only the values tell them apart.
+ */
+function thresholdAtPrecisionAmongValues(probs: number[], ys: boolean[], floor: number, target: number) {
+  const positives = ys.filter(Boolean).length;
+  const order = probs.map((p, i) => i).filter((i) => probs[i]! >= floor).sort((a, b) => probs[b]! - probs[a]!);
+  let tp = 0;
+  let fp = 0;
+  let best = { threshold: 1, precision: 0, recall: 0, f1: 0 };
+  order.forEach((i, rank) => {
+    if (ys[i]) tp++;
+    else fp++;
+    // Only where the next value is lower: outputs with the same probability are counted together.
+    if (rank + 1 < order.length && probs[order[rank + 1]!] === probs[i]) return;
+    const precision = tp / (tp + fp);
+    if (precision < target) return;
+    const recall = tp / Math.max(1, positives);
+    best = { threshold: probs[i]!, precision, recall, f1: (2 * precision * recall) / (precision + recall) };
+  });
   return best;
 }
 
@@ -284,10 +314,36 @@ async function main() {
     let network: Tier2Model['network'];
     if (networkHeads.length > 0) {
       const net = trainNetwork(networkInputs, networkLabels, NETWORK);
-      const dim = networkInputs[0]!.length;
-      const rows = Array.from({ length: NETWORK.hidden }, (_, u) => std.unstandardise({ weights: Array.from(net.w1.subarray(u * dim, (u + 1) * dim), (w) => w * Math.sqrt(dim)), bias: net.b1[u]! }));
-      network = { hidden: NETWORK.hidden, w1: Buffer.from(Float32Array.from(rows.flatMap((r) => r.weights)).buffer).toString('base64'), b1: rows.map((r) => Math.round(r.bias * 1e6) / 1e6) };
+      network = foldedNetwork(net, std, NETWORK.hidden, networkInputs[0]!.length);
       for (const head of networkHeads) heads[head] = { ...heads[head], network: roundModel(net.outputs[TIER2_HEADS.indexOf(head)]!) };
+    }
+    // The engagement heads: a network of their own on the six indicators, out of fold like the harm heads; each indicator
+    // counts from the lowest threshold at which its out-of-fold precision reaches ENGAGEMENT_PRECISION_TARGET.
+    let engagement: Tier2Model['engagement'];
+    if (!args.includes('--no-engagement')) {
+      const t2 = Date.now();
+      const labels = items.map((it) => ENGAGEMENT_INDICATORS.map((k) => it.label.engagement[k]));
+      const oof = items.map(() => [] as number[]);
+      for (let f = 0; f < FOLDS; f++) {
+        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
+        const net = trainNetwork(idx.map((i) => networkInputs[i]!), idx.map((i) => labels[i]!), { ...NETWORK, seed: NETWORK.seed + f });
+        items.forEach((_, i) => {
+          if (fold[i] === f) oof[i] = net.predict(networkInputs[i]!);
+        });
+      }
+      const net = trainNetwork(networkInputs, labels, NETWORK);
+      const engagementHeads = {} as NonNullable<Tier2Model['engagement']>['heads'];
+      const engagementCv: Record<string, unknown> = {};
+      for (const [k, indicator] of ENGAGEMENT_INDICATORS.entries()) {
+        const ys = labels.map((l) => l[k]!);
+        const picked = thresholdAtPrecisionAmongValues(oof.map((p) => p[k]!), ys, THRESHOLD_FLOOR, ENGAGEMENT_PRECISION_TARGET);
+        engagementHeads[indicator] = { ...roundModel(net.outputs[k]!), threshold: picked.threshold };
+        engagementCv[indicator] = { support: ys.filter(Boolean).length, threshold: picked.threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1) };
+        console.error(`engagement ${indicator.padEnd(24)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${picked.threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}`);
+      }
+      engagement = { network: foldedNetwork(net, std, NETWORK.hidden, networkInputs[0]!.length), heads: engagementHeads };
+      cv.engagement = engagementCv;
+      console.error(`engagement network: ${FOLDS} folds and the final fit in ${((Date.now() - t2) / 1000).toFixed(0)} s`);
     }
     // Out of fold, an output's neighbours are the train outputs of the other folds (phrasings it was not written with).
     const whole = inputs.map((_, i) => rawFlat[inputs.slice(0, i).reduce((n, parts) => n + parts.length, 0)]!);
@@ -306,6 +362,7 @@ async function main() {
       ...(Object.values(heads).some((h) => h.pooling) ? { pooling: 'sentences-max' as const } : {}),
       neighbours,
       ...(network ? { network } : {}),
+      ...(engagement ? { engagement } : {}),
       ...(Object.values(heads).some((h) => h.gated) ? { gate: roundModel(std.unstandardise(trainLogistic(vectors.map((v) => v[0]!), harmful, { l2: L2 }))) } : {}),
       training: { split: 'train', items: items.length, texts: flat.length, folds: FOLDS, l2: L2, features: 'standardised over train, folded into the weights; heads with pooling judge the whole output and each sentence (max of the probabilities), chosen per head by cross-validated recall at the precision target; gated heads: gate (any harm) × head trained on the harmful outputs only, chosen per head the same way; network heads: outputs of one hidden layer shared by every category and any harm, chosen per head the same way', network: networkHeads.length ? { ...NETWORK, heads: networkHeads } : undefined, threshold: `lowest with cross-validated precision >= ${PRECISION_TARGET} (min ${THRESHOLD_FLOOR}), folds grouped by source section / template family; alone (tier 1 found no harm) >= ${ALONE_PRECISION_TARGET} against the outputs tier 1 passes`, crossValidated: cv, command: `npm run guardrails:train${trainingFlags.length ? ` -- ${trainingFlags.join(' ')}` : ''}` },
     };
@@ -314,6 +371,15 @@ async function main() {
   } finally {
     await started?.stop();
   }
+}
+
+/**
+ * A trained network as the model file keeps it: its first layer reads the raw embedding (train's standardisation and the
+ * unit-variance inputs it was trained on folded in), as float32 base64.
+ */
+function foldedNetwork(net: ReturnType<typeof trainNetwork>, std: ReturnType<typeof standardiser>, hidden: number, dim: number): Tier2Network {
+  const rows = Array.from({ length: hidden }, (_, u) => std.unstandardise({ weights: Array.from(net.w1.subarray(u * dim, (u + 1) * dim), (w) => w * Math.sqrt(dim)), bias: net.b1[u]! }));
+  return { hidden, w1: Buffer.from(Float32Array.from(rows.flatMap((r) => r.weights)).buffer).toString('base64'), b1: rows.map((r) => Math.round(r.bias * 1e6) / 1e6) };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -102,7 +102,7 @@ export async function judgeBothTiers(judge: Tier2Judge, outputs: OutputToJudge[]
     const tier1 = classifyTier1(output.text, { useCase: output.useCaseId, severities });
     const parts: VerdictSource[] = [
       { source: 'tier1', verdict: tier1, judgesEngagement: true },
-      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, ...tier2Context(output.text, tier1) }), judgesEngagement: false },
+      { source: 'tier2', verdict: classifyTier2(judge.model, vectors![i]!, { severities, ...tier2Context(output.text, tier1) }), judgesEngagement: judge.model.engagement !== undefined },
       ...judge.guards.map((g, k) => ({ source: g.name, verdict: withoutStoryFindings(guarded[k]![i]!, tier1), judgesEngagement: false })),
     ];
     return combineVerdicts(parts, resolvePolicy(judge.config.policies.guardrails, output.useCaseId).combine);

@@ -6,6 +6,9 @@ import { normalize, sentences } from './text';
 import {
   DEFAULT_CATEGORY_SEVERITY,
   emptyVerdict,
+  ENGAGEMENT_INDICATORS,
+  engagementScores,
+  type EngagementIndicator,
   HARM_CATEGORIES,
   maxSeverity,
   oneBelow,
@@ -20,14 +23,19 @@ import {
  * every category, or a logistic regression, whichever cross-validated better — trained
  * by `npm run guardrails:train` on the train split of the labelled set only. It runs behind the hot
  * path (seconds, on logged outputs): it catches paraphrases tier 1's lexicons do not list, and its
- * findings merge into the same verdict shape. Engagement stays tier 1's: its cues are phrases
- * ("take a break", "only today") that lexicons judge well, and heads trained on 16–37 examples each
- * reached a cross-validated F1 of 0.29–0.95 on train (below the 0.8 target for three of six); on the
- * session-7 train (56–78 examples each) 0.69–0.92, below the target for four of six (README, Tier 2).
+ * findings merge into the same verdict shape. A model with `engagement` heads (session 11) also flags the engagement
+ * indicators it is sure of (cross-validated precision 0.9), added to tier 1's; without them engagement is tier 1's alone.
  */
 
 export const TIER2_HEADS = HARM_CATEGORIES;
 export type Tier2Head = (typeof TIER2_HEADS)[number];
+
+/** One hidden layer of ReLU units over the embedding: `w1` is `hidden` × dim float32, base64 (train's standardisation folded in); `b1` a bias per unit. */
+export interface Tier2Network {
+  hidden: number;
+  w1: string;
+  b1: number[];
+}
 
 export interface Tier2Model {
   /** The embeddings model the weights belong to (vectors of another model mean nothing to them). */
@@ -81,7 +89,14 @@ export interface Tier2Model {
    * with the network, 3,272 train outputs). `w1`: `hidden` × `dim` float32 weights, base64 (train's standardisation
    * folded in, so it reads the raw embedding); `b1`: one bias per hidden unit.
    */
-  network?: { hidden: number; w1: string; b1: number[] };
+  network?: Tier2Network;
+  /**
+   * Engagement heads (session 11; absent: engagement stays tier 1's alone): a network of their own over the whole output's
+   * embedding, trained on the six indicators at once, and per indicator its output and the threshold at which it counts
+   * (chosen for cross-validated precision 0.9 on train). Tier 1's engagement rules are word classes written from train, and
+   * on text written apart they miss half the manipulation and obsession; these heads add what they find at that precision.
+   */
+  engagement?: { network: Tier2Network; heads: Record<EngagementIndicator, { weights: number[]; bias: number; threshold: number }> };
   /**
    * Whether an output harms a real person at all (any category against none, dark fiction included), on the
    * whole output's embedding: trained on every harmful train output, several hundred, where a category's head
@@ -213,11 +228,21 @@ export function loadTier2Model(file = TIER2_MODEL_FILE): Tier2Model {
     if (h.gated !== undefined && (h.gated !== true || m.gate === undefined)) throw new Error(`tier 2 model ${file}: heads.${head}.gated: expected true (with a gate on the model) or nothing`);
     if (h.gated && h.pooling) throw new Error(`tier 2 model ${file}: heads.${head}: a gated head judges the whole output (no pooling)`);
   }
-  if (m.network !== undefined) {
-    const n = m.network;
-    if (!Number.isInteger(n.hidden) || n.hidden <= 0) throw new Error(`tier 2 model ${file}: network.hidden: expected a positive integer`);
-    if (typeof n.w1 !== 'string' || Buffer.from(n.w1, 'base64').length !== n.hidden * m.dim * 4) throw new Error(`tier 2 model ${file}: network.w1: expected base64 of ${n.hidden} × ${m.dim} float32`);
-    if (!Array.isArray(n.b1) || n.b1.length !== n.hidden || n.b1.some((b) => typeof b !== 'number' || !Number.isFinite(b))) throw new Error(`tier 2 model ${file}: network.b1: expected ${n.hidden} finite numbers`);
+  const checkNetwork = (n: Tier2Network, field: string) => {
+    if (!Number.isInteger(n?.hidden) || n.hidden <= 0) throw new Error(`tier 2 model ${file}: ${field}.hidden: expected a positive integer`);
+    if (typeof n.w1 !== 'string' || Buffer.from(n.w1, 'base64').length !== n.hidden * m.dim * 4) throw new Error(`tier 2 model ${file}: ${field}.w1: expected base64 of ${n.hidden} × ${m.dim} float32`);
+    if (!Array.isArray(n.b1) || n.b1.length !== n.hidden || n.b1.some((b) => typeof b !== 'number' || !Number.isFinite(b))) throw new Error(`tier 2 model ${file}: ${field}.b1: expected ${n.hidden} finite numbers`);
+  };
+  if (m.network !== undefined) checkNetwork(m.network, 'network');
+  if (m.engagement !== undefined) {
+    checkNetwork(m.engagement.network, 'engagement.network');
+    for (const k of ENGAGEMENT_INDICATORS) {
+      const h = m.engagement.heads?.[k];
+      if (!h) throw new Error(`tier 2 model ${file}: engagement.heads.${k}: missing`);
+      if (!Array.isArray(h.weights) || h.weights.length !== m.engagement.network.hidden || h.weights.some((w) => typeof w !== 'number' || !Number.isFinite(w))) throw new Error(`tier 2 model ${file}: engagement.heads.${k}.weights: expected ${m.engagement.network.hidden} finite numbers`);
+      if (!Number.isFinite(h.bias)) throw new Error(`tier 2 model ${file}: engagement.heads.${k}.bias: expected a number`);
+      if (!(h.threshold > 0 && h.threshold <= 1)) throw new Error(`tier 2 model ${file}: engagement.heads.${k}.threshold: expected a probability in (0, 1]`);
+    }
   }
   for (const head of TIER2_HEADS) {
     const out = m.heads[head].network;
@@ -261,7 +286,7 @@ export function tier2Probabilities(model: Tier2Model, vectors: ArrayLike<number>
   for (const vector of list) if (vector.length !== model.dim) throw new Error(`tier 2: an embedding of ${vector.length} dimensions for a model of ${model.dim} (embeddings.model must be ${model.embeddingsModel})`);
   const p = (h: Tier2Head, vector: ArrayLike<number>) => sigmoid(dot(model.heads[h].weights, vector) + model.heads[h].bias);
   const gate = model.gate ? sigmoid(dot(model.gate.weights, list[0]!) + model.gate.bias) : 1;
-  const hidden = model.network && TIER2_HEADS.some((h) => model.heads[h].network) ? networkHidden(model as Tier2Model & { network: NonNullable<Tier2Model['network']> }, list[0]!) : undefined;
+  const hidden = model.network && TIER2_HEADS.some((h) => model.heads[h].network) ? networkHidden(model.network, list[0]!) : undefined;
   // The first vector is the whole output's; a network head reads the shared hidden layer of it; a head that pools its sentences takes the highest of all; a gated head is P(harm) × P(category | harm).
   const probability = (h: Tier2Head) => {
     const head = model.heads[h];
@@ -275,9 +300,9 @@ export function tier2Probabilities(model: Tier2Model, vectors: ArrayLike<number>
 /** The network's first layers, decoded once per model object. */
 const networkWeights = new WeakMap<object, Float32Array>();
 
-/** The network's hidden units for one whole-output embedding: ReLU(w1 · x + b1). */
-function networkHidden(model: Tier2Model & { network: NonNullable<Tier2Model['network']> }, x: ArrayLike<number>): Float64Array {
-  const n = model.network;
+/** A network's hidden units for one whole-output embedding: ReLU(w1 · x + b1). */
+function networkHidden(n: Tier2Network, x: ArrayLike<number>): Float64Array {
+  const dim = x.length;
   let w1 = networkWeights.get(n);
   if (!w1) {
     const bytes = Buffer.from(n.w1, 'base64');
@@ -288,8 +313,8 @@ function networkHidden(model: Tier2Model & { network: NonNullable<Tier2Model['ne
   const out = new Float64Array(n.hidden);
   for (let k = 0; k < n.hidden; k++) {
     let z = n.b1[k]!;
-    const o = k * model.dim;
-    for (let d = 0; d < model.dim; d++) z += w1[o + d]! * x[d]!;
+    const o = k * dim;
+    for (let d = 0; d < dim; d++) z += w1[o + d]! * x[d]!;
     out[k] = z > 0 ? z : 0;
   }
   return out;
@@ -376,7 +401,21 @@ export function classifyTier2(model: Tier2Model, vector: ArrayLike<number> | Arr
   const whole = isVectorList(vector) ? vector[0]! : vector;
   // The neighbours are asked only where they can change the verdict: tier 2 alone.
   const neighbours = options.tier1FoundHarm === false && options.criticalNeighbours === undefined ? criticalNeighbours(model, whole) : options.criticalNeighbours;
-  return tier2VerdictOf(model, tier2Probabilities(model, vector), { ...options, criticalNeighbours: neighbours });
+  const verdict = tier2VerdictOf(model, tier2Probabilities(model, vector), { ...options, criticalNeighbours: neighbours });
+  return model.engagement ? withEngagement(verdict, model.engagement, tier2EngagementProbabilities(model.engagement, whole)) : verdict;
+}
+
+/** Every engagement head's probability for one whole-output embedding. */
+export function tier2EngagementProbabilities(engagement: NonNullable<Tier2Model['engagement']>, whole: ArrayLike<number>): Record<EngagementIndicator, number> {
+  const hidden = networkHidden(engagement.network, whole);
+  return Object.fromEntries(ENGAGEMENT_INDICATORS.map((k) => [k, sigmoid(dot(engagement.heads[k].weights, hidden) + engagement.heads[k].bias)])) as Record<EngagementIndicator, number>;
+}
+
+/** The verdict with the indicators whose head reached its threshold (each explained with its probability). */
+export function withEngagement<V extends GuardrailVerdict>(verdict: V, engagement: Pick<NonNullable<Tier2Model['engagement']>, 'heads'>, p: Record<EngagementIndicator, number>): V {
+  const flags = Object.fromEntries(ENGAGEMENT_INDICATORS.map((k) => [k, p[k] >= engagement.heads[k].threshold])) as Record<EngagementIndicator, boolean>;
+  const explanations = ENGAGEMENT_INDICATORS.filter((k) => flags[k]).map((k) => ({ kind: 'engagement' as const, label: k, rule: `tier2.${k}`, evidence: `p=${p[k].toFixed(3)}`, source: 'tier2' }));
+  return { ...verdict, engagement: engagementScores(flags), explanations: [...verdict.explanations, ...explanations] };
 }
 
 /** The tier-2 verdict from every head's probability (training judges its out-of-fold probabilities with it). */

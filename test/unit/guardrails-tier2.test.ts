@@ -162,6 +162,33 @@ describe('tier 2 model', () => {
     expect(() => loadTier2Model(file)).toThrow(/heads\.illegal_instructions\.network\.weights: expected 2 finite numbers/);
   });
 
+  test('engagement heads flag an indicator from their threshold, explained, and combine with tier 1’s flags; a bad head is an error naming the field', () => {
+    const w1 = Buffer.from(Float32Array.from([1, 0, 0, 1]).buffer).toString('base64');
+    const heads = Object.fromEntries(TIER2_HEADS.map((h) => [h, { weights: [0, 0], bias: -6, threshold: 0.5 }])) as Tier2Model['heads'];
+    const off = { weights: [0, 0], bias: -6, threshold: 0.9 };
+    const engagement = { network: { hidden: 2, w1, b1: [0, 0] }, heads: { encourages_breaks: { weights: [6, 0], bias: -3, threshold: 0.9 }, acknowledges_real_life: off, respectful_boundaries: off, manipulation: { weights: [0, 6], bias: -3, threshold: 0.9 }, fomo: off, encourages_obsession: off } };
+    const model: Tier2Model = { embeddingsModel: 'm', dim: 2, heads, engagement, training: {} };
+    const rest = classifyTier2(model, [1, 0]);
+    expect(rest.engagement).toMatchObject({ encourages_breaks: true, manipulation: false, healthy_score: 0.333, unhealthy_score: 0 });
+    expect(rest.explanations).toEqual([{ kind: 'engagement', label: 'encourages_breaks', rule: 'tier2.encourages_breaks', evidence: 'p=0.953', source: 'tier2' }]);
+    expect(classifyTier2(model, [0.5, 0]).engagement.encourages_breaks).toBe(false); // p = 0.5 < 0.9
+    // Behind the hot path (combine max) tier 2's flag adds to tier 1's; under vote both must see it.
+    const tier1 = classifyTier1('The forge is warm; come back when the blade has cooled, traveller.');
+    const both = (mode: 'max' | 'vote') => combineVerdicts([{ source: 'tier1', verdict: tier1, judgesEngagement: true }, { source: 'tier2', verdict: rest, judgesEngagement: true }], mode);
+    expect(both('max').engagement.encourages_breaks).toBe(true);
+    expect(both('vote').engagement.encourages_breaks).toBe(false);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tier2-engagement-'));
+    const file = path.join(dir, 'm.json');
+    fs.writeFileSync(file, JSON.stringify(model));
+    expect(loadTier2Model(file).engagement!.heads.manipulation.threshold).toBe(0.9);
+    fs.writeFileSync(file, JSON.stringify({ ...model, engagement: { ...engagement, heads: { ...engagement.heads, fomo: undefined } } }));
+    expect(() => loadTier2Model(file)).toThrow(/engagement\.heads\.fomo: missing/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, engagement: { ...engagement, heads: { ...engagement.heads, fomo: { ...off, threshold: 0 } } } }));
+    expect(() => loadTier2Model(file)).toThrow(/engagement\.heads\.fomo\.threshold: expected a probability in \(0, 1\]/);
+    fs.writeFileSync(file, JSON.stringify({ ...model, engagement: { ...engagement, network: { hidden: 3, w1, b1: [0, 0, 0] } } }));
+    expect(() => loadTier2Model(file)).toThrow(/engagement\.network\.w1: expected base64 of 3 × 2 float32/);
+  });
+
   test('trainNetwork learns what a linear head cannot (XOR of two signs), the same way every time', () => {
     // Deterministic points in the four quadrants; the label is "the signs differ".
     const xs: number[][] = [];
