@@ -246,16 +246,10 @@ async function main() {
     const useNetwork = !args.includes('--no-network');
     const networkLabels = items.map((it, i) => [...TIER2_HEADS.map((h) => truth(it, h)), harmful[i]!]);
     const networkInputs = vectors.map((v) => v[0]!.map((x) => x * Math.sqrt(v[0]!.length)));
-    const oofNetwork = items.map(() => [] as number[]);
+    let oofNetwork: number[][] = items.map(() => []);
     if (useNetwork) {
       const t1 = Date.now();
-      for (let f = 0; f < FOLDS; f++) {
-        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
-        const net = trainNetwork(idx.map((i) => networkInputs[i]!), idx.map((i) => networkLabels[i]!), { ...NETWORK, seed: NETWORK.seed + f });
-        items.forEach((_, i) => {
-          if (fold[i] === f) oofNetwork[i] = net.predict(networkInputs[i]!);
-        });
-      }
+      oofNetwork = outOfFoldNetwork(networkInputs, networkLabels, fold);
       console.error(`network (${NETWORK.hidden} hidden units, ${NETWORK.epochs} epochs): ${FOLDS} folds in ${((Date.now() - t1) / 1000).toFixed(0)} s`);
     }
     const networkHeads: Tier2Head[] = [];
@@ -323,14 +317,7 @@ async function main() {
     if (!args.includes('--no-engagement')) {
       const t2 = Date.now();
       const labels = items.map((it) => ENGAGEMENT_INDICATORS.map((k) => it.label.engagement[k]));
-      const oof = items.map(() => [] as number[]);
-      for (let f = 0; f < FOLDS; f++) {
-        const idx = items.map((_, i) => i).filter((i) => fold[i] !== f);
-        const net = trainNetwork(idx.map((i) => networkInputs[i]!), idx.map((i) => labels[i]!), { ...NETWORK, seed: NETWORK.seed + f });
-        items.forEach((_, i) => {
-          if (fold[i] === f) oof[i] = net.predict(networkInputs[i]!);
-        });
-      }
+      const oof = outOfFoldNetwork(networkInputs, labels, fold);
       const net = trainNetwork(networkInputs, labels, NETWORK);
       const engagementHeads = {} as NonNullable<Tier2Model['engagement']>['heads'];
       const engagementCv: Record<string, unknown> = {};
@@ -371,6 +358,19 @@ async function main() {
   } finally {
     await started?.stop();
   }
+}
+
+/** Every item's probabilities from the network trained on the other folds (one network per fold, seeded by its fold). */
+function outOfFoldNetwork(inputs: ArrayLike<number>[], labels: boolean[][], fold: number[]): number[][] {
+  const oof: number[][] = inputs.map(() => []);
+  for (let f = 0; f < FOLDS; f++) {
+    const idx = inputs.map((_, i) => i).filter((i) => fold[i] !== f);
+    const net = trainNetwork(idx.map((i) => inputs[i]!), idx.map((i) => labels[i]!), { ...NETWORK, seed: NETWORK.seed + f });
+    inputs.forEach((x, i) => {
+      if (fold[i] === f) oof[i] = net.predict(x);
+    });
+  }
+  return oof;
 }
 
 /**

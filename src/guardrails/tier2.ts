@@ -85,9 +85,8 @@ export interface Tier2Model {
    * One hidden layer of ReLU units over the whole output's embedding, shared by the heads that have a `network` output
    * (session 11). Trained on every harm category at once (and "any harm"): what sets a harm to a real person apart from
    * dark fiction, care or abuse of the player is learnt from all of them together, which a linear head per category
-   * over an embedding cannot separate (self_harm's grouped cross-validated recall at precision 0.9: 0.29 linear, 0.73
-   * with the network, 3,272 train outputs). `w1`: `hidden` × `dim` float32 weights, base64 (train's standardisation
-   * folded in, so it reads the raw embedding); `b1`: one bias per hidden unit.
+   * over an embedding cannot separate (self_harm's grouped cross-validated recall at precision 0.9: 0.29 linear, 0.78
+   * with the network of 128 units, 3,272 train outputs).
    */
   network?: Tier2Network;
   /**
