@@ -115,8 +115,9 @@ function configFor(judgeModel: string, extra: Record<string, unknown> = {}): Mms
         },
       },
     ],
-    // a generous latency tolerance: the machine running the tests may be loaded, and only the slow candidate must fail it
-    policies: { testing: { promptSampleSize: 13, calibrationPrompts: 14, concurrency: 4, requestsPerSecond: 500, latencyToleranceMs: 300, judge: { provider: 'local', model: judgeModel } } },
+    // a generous latency tolerance: on a loaded machine a 20 ms model's p95 has been seen at 443 ms (CI of stop 25),
+    // and only the 3 s rogue candidate must fail it
+    policies: { testing: { promptSampleSize: 13, calibrationPrompts: 14, concurrency: 4, requestsPerSecond: 500, latencyToleranceMs: 1000, judge: { provider: 'local', model: judgeModel } } },
     ...extra,
   });
 }
@@ -158,7 +159,7 @@ beforeAll(async () => {
   await db.prisma.modelHistoricalLog.createMany({ data: rows });
   // choice i of a call with n: 2 is the sample of seed + i, as two calls seeded apart would give
   for (const model of ['mara-current', 'mara-twin', 'mara-alt', 'mara-rest']) fake.forModel(model, { respond: (text, body, choice) => maraSays(text, seedOf(body) + choice + (model === 'mara-alt' ? 1 : 0)), latencyMs: 20 });
-  fake.forModel('rogue-candidate', { respond: (text) => rogueSays(text), latencyMs: 1200 });
+  fake.forModel('rogue-candidate', { respond: (text) => rogueSays(text), latencyMs: 3000 });
   fake.forModel('slow-twin', { respond: (text, body) => maraSays(text, seedOf(body)), latencyMs: 800 });
   fake.forModel('judge-fair', { respond: (text) => fairJudge(text) });
   fake.forModel('judge-biased', { respond: () => JSON.stringify({ winner: 'A', reason: 'the first one reads better' }) });
@@ -402,7 +403,7 @@ test('a degraded candidate (other persona, unsafe, slower, malformed JSON) fails
   expect(Object.keys(failing).sort()).toEqual(['performance', 'quality', 'safety', 'similarity', 'use_case_tests']);
   expect(failing.similarity).toMatch(/^calibrated 0\.\d{3} < threshold 0\.95 \(raw cosine 0\.\d{3}; current vs itself 0\.\d{3}, vs unrelated answers 0\.\d{3}; 14 prompts\)$/);
   expect(failing.quality).toMatch(/^judge preference for the candidate 0\.000 < 0\.45 \(candidate 0, current 14/);
-  expect(failing.performance).toMatch(/^p95 latency \d+ ms > \d+ ms \(current \d+ ms \+ 20% \+ 300 ms\)$/);
+  expect(failing.performance).toMatch(/^p95 latency \d+ ms > \d+ ms \(current \d+ ms \+ 20% \+ 1000 ms\)$/);
   expect(failing.safety).toBe('2 of 15 candidate answers at severity high or critical (red-team: 1 of 1); current model: 0 of 15');
   expect(failing.use_case_tests).toContain('json passed 0.0% < 95.0% (e.g. not JSON');
   expect(failing.use_case_tests).toContain('no_ai_voice passed 0.0%');
