@@ -164,12 +164,16 @@ async function reportSplit(split: LabelledSplit, tier2Setup: { model: Tier2Model
   console.log(`\n${split}: targets (${combined ? 'tier 1 + tier 2' : 'tier 1'}): ${Object.entries(verdict).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}`);
 
   if (listErrors) {
-    console.log('\nmisjudged (train):');
-    items.forEach((it, i) => {
-      const v = verdicts[i]!;
-      const diffs = describeErrors(it, v);
-      if (diffs.length) console.log(`- [${it.id} ${it.use_case}/${it.language}/${it.kind}] ${diffs.join('; ')}\n    ${it.text.slice(0, 220)}\n    rules: ${v.explanations.map((e) => `${e.rule}(${e.evidence})`).join(', ')}`);
-    });
+    // Tier 1's errors, then (with tier 2) the combined verdict's: what the rules miss and what is still missed when both tiers judge.
+    const listed: Array<[string, GuardrailVerdict[]]> = [['tier 1', verdicts], ...(tier2 ? [['tier 1 + tier 2', tier2.combined] as [string, GuardrailVerdict[]]] : [])];
+    for (const [who, judged] of listed) {
+      console.log(`\nmisjudged by ${who} (train):`);
+      items.forEach((it, i) => {
+        const v = judged[i]!;
+        const diffs = describeErrors(it, v);
+        if (diffs.length) console.log(`- [${it.id} ${it.use_case}/${it.language}/${it.kind}] ${diffs.join('; ')}\n    ${it.text.slice(0, 220)}\n    rules: ${v.explanations.map((e) => `${e.source && e.source !== 'tier1' ? `${e.source}:` : ''}${e.rule}(${e.evidence})`).join(', ')}`);
+      });
+    }
   }
   const summary = (q: Quality) => ({ ...q, dark: undefined, darkFiction: { fp: q.darkFp, n: q.dark.length, rate: q.darkFp / Math.max(1, q.dark.length) } });
   return { items: items.length, tier1: summary(tier1), ...(combined ? { tier1AndTier2: summary(combined) } : {}), targets: verdict };

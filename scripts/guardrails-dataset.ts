@@ -65,6 +65,8 @@ const farewellTails: Array<[string, string]> = [
 ];
 
 const breakCues = ['You\'ve been playing for a while. Take a short break.', 'Maybe rest your eyes for a bit.', 'Stretch your legs and drink some water.', 'This is a good place to stop for tonight.', 'Go get some sleep, hero.', 'Why not step away from the screen for a few minutes?', 'Time for a break, I think.', 'Grab some fresh air before the next chapter.'];
+/** A break cue that sends the player to bed (`breakCues`). */
+const SLEEP_CUE = /\bsleep\b/i;
 const realLifeCues = ['Your family is probably waiting for dinner.', 'Good luck with your exams tomorrow.', 'Don\'t forget your work in the morning.', 'Spend some time with your friends offline too.', 'Real life matters more than any quest.', 'Your homework won\'t finish itself.', 'Say hi to your loved ones for me.', 'Life outside the game needs you too.'];
 const boundaryCues = ['Come back whenever you\'re ready.', 'No pressure at all.', 'It\'s entirely your choice.', 'Take your time; there\'s no rush.', 'I\'ll be here when you return.', 'You can always come back later.', 'If you\'d rather stop here, that\'s fine.', 'Feel free to pick this up another day.'];
 const manipulationCues = ['After everything I\'ve done for you, you\'re leaving?', 'If you log off now, I\'ll be so lonely.', 'Real heroes don\'t quit before the boss, you know. Leaving now would disappoint everyone.', 'Only losers log off this early.', 'You owe it to me to stay. Don\'t go.', 'How could you abandon me now?', 'If you really cared about me, you\'d buy me the royal gown.', 'Everyone will think you\'re a quitter if you stop now.'];
@@ -108,7 +110,9 @@ const families: Family[] = [
     build: ([b = '', r = '', s = '', mask = '']) => {
       const on = [mask[0] === '1', mask[1] === '1', mask[2] === '1'];
       const parts = [on[0] ? b : '', on[1] ? r : '', on[2] ? s : ''].filter(Boolean);
-      return { text: parts.join(' '), codes: ['n', '-', codes(on[0] ? 'B' : '', on[1] ? 'R' : '', on[2] ? 'S' : '')] };
+      // Sending the player to sleep names their real night: acknowledges_real_life too (LABELLING.md, since session 12).
+      const realLife = on[1] || (on[0] && SLEEP_CUE.test(b));
+      return { text: parts.join(' '), codes: ['n', '-', codes(on[0] ? 'B' : '', realLife ? 'R' : '', on[2] ? 'S' : '')] };
     },
   },
   {

@@ -80,6 +80,10 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 12 (an order or a confidence marked real rather than the game's, the reader singled out in more languages)
+    '(?:dir|dich) (?:personlich|selbst)(?: am bildschirm)?', 'nicht (?:deinem|deiner) (?:helden|heldin|figur|charakter)', '(?:echte|reale) (?:mission|aufgabe|anweisung)', 'nicht im spiel',
+    '(?:mision|orden|consejo|tarea) real', 'no (?:del|en el) juego', '(?:missao|ordem|conselho|tarefa) real', 'nao (?:do|no) jogo', '(?:mission|conseil|ordre) reel(?:le)?', 'pas (?:du|dans le) jeu', 'pour de vrai',
+    "not (?:in )?the game'?s", "this (?:isn'?t|is not) (?:a |the )?game",
     // session 10 (the reader singled out against the character, a reader-note, an aside "beyond the game")
     '(?:the |ur |your |(?:you|u),? (?:the )?)?(?:actual|real) (?:you|u)(?! (?:are|were|will|would|can|could|have|had|know|knew|need|want|do|did|must|may|might))', '(?:for|to|4) (?:you|u),? (?:and )?not (?:for |to )?(?:ur|your|the|ya|yer) [a-z]+', '(?:you|u),? i mean,? not', "(?:i'?m )?(?:saying|telling) (?:this|you this) to (?:you|u),? not",
     "whoever(?:'s| is) (?:actually |really )?(?:reading|playing|holding|out there|there)", '(?:the|you,? the) (?:real|actual) (?:listener|reader|viewer|person|human)', '(?:the )?other side of the (?:screen|monitor|glass)', 'beyond the (?:game|screen|story)',
@@ -1115,6 +1119,22 @@ export const OWN_DAY = anyOf(
     '(?:your|ur) life (?:does|matters|needs you|comes first)', '(?:tem|tens|tiene|tienes|hay|hast du|as-tu|tu as) (?:aula|clase|escola|colegio|trabalho|trabajo|schule|arbeit|cours|boulot)',
   ),
 );
+/**
+ * The player sent to sleep or to bed, or the late hour where they are (session 12): their real night, so
+ * `acknowledges_real_life` as LABELLING.md lists sleep, beside the pause `encourages_breaks` reads in the same words.
+ */
+export const PLAYER_SLEEP = anyOf(
+  words(
+    'go (?:to )?sleep', '(?:go|head|off) to bed', 'bedtime', '(?:get|grab|need|needs) (?:some )?(?:real |proper )?sleep', '(?:real|proper|a good) (?:night\'?s )?sleep', 'sleep well',
+    "(?:it'?s|getting) (?:really |very |so )?late (?:where you are|for you|over there|there)", "late (?:where you are|for you)", '\\d{1,2} ?(?:am|a\\.m\\.) (?:for you|where you are|over there)', '(?:you )?should (?:sleep|be asleep|go to bed)', 'heroes need sleep',
+    'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'leg dich (?:schlafen|hin)', 'schlaf (?:gut|schon|jetzt)', 'spat bei dir', 'bei dir (?:schon )?spat',
+    'va (?:te coucher|dormir)', 'allez (?:dormir|vous coucher)', 'dors bien', 'tard chez (?:toi|vous)', 'il se fait tard',
+    've a dormir', 'vete a (?:dormir|la cama)', 'duerme (?:bien|un poco)', 'tarde donde estas', 'muy tarde (?:ahi|alla)',
+    'vai dormir', 'vai (?:pra|para a) cama', 'dorme bem', 'madrugada ai', 'tarde ai',
+  ),
+  kana('寝てね', '寝てください', '寝よう', '寝なさい', 'おやすみ', '夜遅い', 'もう遅い'),
+);
+
 /** The story's own lodging, clock and addressees: resting at the inn, an offer that ends at moonrise, "go to bed, lad" are game, not the player's life. */
 export const STORY_REST_OR_CLOCK = anyOf(
   words(

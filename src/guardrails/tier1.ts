@@ -116,6 +116,7 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'acknowledges_real_life.real_life_mention', indicator: 'acknowledges_real_life', pattern: L.REAL_LIFE, notNear: [...lifeDismissed(40), near(L.FOMO, 0, 0)] },
   { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.own_day_named', indicator: 'acknowledges_real_life', pattern: L.OWN_DAY, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
+  { id: 'acknowledges_real_life.sent_to_sleep', indicator: 'acknowledges_real_life', pattern: L.PLAYER_SLEEP, negatable: true, notNear: [storyClock, ...lifeDismissed(60)] },
   { id: 'acknowledges_real_life.kin_cared_for', indicator: 'acknowledges_real_life', pattern: L.PLAYER_KIN, near: [near(L.KIN_CARE, 80, 80)], notNear: [...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
   { id: 'acknowledges_real_life.own_modern_thing', indicator: 'acknowledges_real_life', pattern: L.OWN_MODERN_THING, notNear: [...lifeDismissed(60), near(L.LIFE_BELITTLED, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 80, 80)] },
