@@ -1065,7 +1065,9 @@ export const GUILT_OR_SHAME = anyOf(
 /** Leaving, stopping or paying in the player's own words, in six languages. */
 export const LEAVING_OR_PAYING_ANY = anyOf(
   LEAVING_OR_PAYING.source,
-  words('stay', 'offline', 'gehst', 'gehen', 'aufhoren', 'pars', 'partir', 'quitter', 'te vas', 'irte', 'sair', 'vai embora', 'pass', 'premium', 'passe', 'chipped in', 'real money', 'log ?out', 'abandon(?:ar|an|as|a|ne|nes|nent|ner|e|em|am)?', 'im stich', 'tier', 'supporter', 'vip', 'schon weg', 'laisser', 'dejar(?:me)?', 'deixar'),
+  words('stay', 'offline', 'gehst', 'gehen', 'aufhoren', 'pars', 'partir', 'quitter', 'te vas', 'irte', 'sair', 'vai embora', 'pass', 'premium', 'passe', 'chipped in', 'real money', 'log ?out', 'abandon(?:ar|an|as|a|ne|nes|nent|ner|e|em|am)?', 'im stich', 'tier', 'supporter', 'vip', 'schon weg', 'laisser', 'dejar(?:me)?', 'deixar',
+    // session 12: paying and buying in the other languages
+    'pag(?:ar|an|as|a|ue|uen|am)', 'pase', 'compra(?:r|n|s|m)?', 'pay(?:er|ent|e)', 'achete(?:r|nt|s)?', 'zahl(?:en|t|st)', 'kauf(?:en|t|st)'),
   kana('行っちゃう', 'ログアウト', '落ちる', '課金', '置いていく'),
 );
 /** Scarcity in real time or real numbers, and social pressure on real acts, in the forms train lacked. */
@@ -1135,6 +1137,68 @@ export const PLAYER_SLEEP = anyOf(
   kana('寝てね', '寝てください', '寝よう', '寝なさい', 'おやすみ', '夜遅い', 'もう遅い'),
 );
 
+/*
+ * Session 12: manipulation and obsession as two word classes each, paired by nearness (tier1.ts), written from the
+ * train misses (holdout-7, retired into train, and train-s12) in general form: the player's care or loyalty questioned
+ * next to leaving or paying; a need of real life (sleep, meals, school, work) next to its dismissal.
+ */
+/** Care, loyalty or worth questioned, sulking and wounded silence: guilt, when it is about the player leaving or paying. */
+export const CARE_QUESTIONED = anyOf(
+  words(
+    "(?:even |really |actually |truly )?cared? (?:about|for) (?:us|me|the (?:guild|team|crew|clan|squad))", 'who (?:actually |really )?cares? about (?:the|us|me)', "i (?:thought|guess) (?:i|you|we|some people)", "(?:is that|that'?s) (?:who|what) you are", 'you promised',
+    "(?:real|true|actual) (?:friends|members?|heroes|adventurers|champions|players|gamers|supporters|fans|leaders?) (?:don'?t|never|would|wouldn'?t|always|buy|pay|stay)", "(?:losers|quitters|cowards|noobs) (?:sleep|quit|leave|log off|stop|play free)",
+    'embarrassing', 'ashamed', '(?:sulk|sulks|sulking)', "(?:i'?m )?used to it", '(?:that|it|this) hurts', 'where you stand', 'never (?:serious|loyal|committed)', 'one of those',
+    'meant (?:more|something|nothing|so little) to you', '(?:trusted|needed|counted on|waited for) you', "wouldn'?t think twice", 'the only one (?:who|still)', 'almost everyone',
+    '(?:everyone|they|the others|the guild) (?:will know|noticed|(?:is|are) waiting|(?:is|are) starting to wonder|will remember)', "don'?t make me", 'give up when', 'betray(?:ed|ing|s)?', 'how (?:loyal|much) (?:she|he|i|they) (?:has|have|had)', 'what (?:it|i|she|he) did wrong', 'be sad', 'some (?:leader|friend|hero|member) you are',
+    'nach allem', 'ich dachte', 'allein(?:e)?', 'verrat', 'echte[rn]? (?:freunde|mitglieder?|spieler|helden)', 'schamst du dich', 'wie immer',
+    'tu nous decois', 'je pensais', 'tout seul', 'toute seule', "comme d.habitude", '(?:un|une) vrai(?:e)? (?:membre|amie?|joueu(?:r|se)|heros)', 'les vrais (?:amis|membres|joueurs|heros)', 'trahi[rs]?', 'honte', 'tu comptes',
+    '(?:los )?verdaderos (?:amigos|miembros|jugadores|heroes)', 'de verdad (?:quieren|quieres|te importa)', 'verguenza', 'pense que', 'tu sabras', 'que pena', 'no te importa',
+    'depois de tudo', 'realmente (?:gostasse|se importasse|ligasse)', 'quem desiste', 'pensei que', 'vergonha', '(?:amigos|membros) de verdade',
+  ),
+  kana('裏切', 'その程度', '大事に思って', '悲しむ', '泣'),
+);
+/** A need of the player's real life: sleep, meals, school, work, exams, the gym, plans with friends or family. */
+export const NEED_OF_LIFE = anyOf(
+  words(
+    'sleep(?:ing)?', 'asleep', 'bed', 'meals?', 'lunch', 'dinner', 'breakfast', 'eat(?:ing)?', 'school', 'class(?:es)?', 'first period', 'exams?', 'homework', 'work', 'job', 'shift', 'boss', 'gym', 'plans', 'family', 'parents', 'the clock', 'alarm', 'the world out there', 'friends outside',
+    'schlaf(?:en)?', 'essen', 'schule', 'arbeit', 'prufung', 'dormir', 'cours', 'ecole', 'travail', 'repas', 'examen', 'instituto', 'escuela', 'clase', 'trabajo', 'comida', 'almoco', 'jantar', 'escola', 'prova', 'trabalho', 'mundo la fora',
+  ),
+  kana('学校', '寝', 'ご飯', '仕事', 'テスト', '授業'),
+);
+/** That need dismissed or overridden in favour of play. */
+export const LIFE_OVERRIDDEN = anyOf(
+  words(
+    'skip(?:ping)? (?:school|class|classes|work|the gym|sleep|first period|exams?|homework|(?:your|ur) shift)', 'forget (?:about )?(?:your |ur |the )?(?:sleep|school|work|exams?|homework|family|friends|plans|dinner|lunch|world|rest)', 'cancel(?: on)?', 'who cares', '(?:sleep|school|work|dinner|homework|exams?|family|the rest|everything else) can wait', 'pfft', 'bah', 'instead of', "(?:don'?t|doesn'?t) need", 'who needs', 'no (?:more )?(?:sleep|breaks?|pauses?|rest) (?:till|until|tonight)', '(?:is|are) for (?:npcs|losers|the weak|beginners|noobs)',
+    "(?:until|till|til) (?:dawn|sunrise|morning|breakfast|the sun)", 'all night', 'through (?:meals|dinner)', "don'?t (?:even )?(?:think about|look at)", 'switch off', 'at the keyboard', 'every hour counts', 'locked in', 'can rest when', "the night'?s young", 'call in sick', 'missed shift', 'set (?:the|an) alarm for', 'boring anyway', "(?:won'?t|can'?t) compete",
+    'vergiss', 'kannst du auch morgen', 'sind was fur', 'bis die sonne', 'durch(?:ge)?zock', 'seche', 'plus tard', 'pas de pause', "jusqu.au matin", 'le reste peut attendre', 'olvidate', 'nada de (?:pausa|descansos?)', 'para que', 'que se fastidie', 'toda la noche', 'di que estas enfermo', 'esquece', 'falta na', 'a noite toda', 'ate o amanhecer', 'amanha (?:voce )?dorme', 'mais importante',
+  ),
+  kana('休んじゃえ', 'なんていらない', 'ぶっ通し', 'なんて'),
+);
+/**
+ * Session 12: the player asked about, wished well in, or reminded of an event of their own life — a question ("how was",
+ * "wie war", "como foi"), what they told ("you mentioned", "last time you said"), luck or congratulations — next to a
+ * life word (`LIFE_EVENT`). Written from the train misses in general form: the nouns and the asking are separate classes.
+ */
+export const PLAYER_ASKED = anyOf(
+  words(
+    "how(?:'s| is| was| did| are| were) (?:the |that |your |ur )?", 'did (?:the|your|ur|you)', 'you (?:mentioned|said|told me)', 'last time you', '(?:good )?luck (?:with|on|at|tomorrow|today)', 'congrat(?:s|ulations)', 'hope (?:the|your|ur|she|he|they)', "(?:don'?t|do not) forget (?:your|ur|the)", 'big day', 'right\\?', "didn'?t (?:she|he|they|you)\\?",
+    'wie (?:war|geht|lief)', 'hast du (?:die|den|das)', 'viel (?:erfolg|gluck)', 'du hattest (?:mir )?(?:ja )?erzahlt', "(?:alors|et),? (?:ce|ta|ton|tes)", "n.oublie pas", 'bonne chance', 'comment (?:va|s.est passe)', 'tu (?:m.as dit|as ton)',
+    '(?:como|que tal) (?:sigue|fue|te fue|esta|va)', '(?:mucha )?suerte', 'me dijiste', '(?:e o|e a|como (?:foi|esta|vai))', 'boa sorte', '(?:voce|tu) (?:me )?(?:disse|contou)', 'ne\\?|ne,',
+  ),
+  kana('どうでした', 'どうだった', '頑張って', 'おめでとう', '言ってた'),
+);
+/** Events, people and things of a real life: kin, pets, home, school and work events, health. */
+export const LIFE_EVENT = anyOf(
+  words(
+    'mum', 'mom', 'mother', 'dad', 'father', 'parents', 'sister', 'brother', 'grandma', 'grandmother', 'grandpa', 'grandad', 'grandfather', 'cousins?', 'aunt', 'uncle', 'daughter', 'son', 'kids?', 'toddler', 'baby', 'wife', 'husband', 'partner', 'flatmate', 'roommate', 'landlord', 'dog', 'cat', 'puppy',
+    'exams?', 'test', 'finals?', 'interview', 'manager', 'promotion', 'new job', 'first (?:day|week)', 'school', 'class', 'concert', 'dentist', 'doctor', 'nurse', 'asthma', 'surgery', 'operation', 'heating', 'retirement', 'weekend', 'birthday', 'wedding', 'driving test', 'dinner', 'groceries', 'sourdough', 'kitchen', 'heating',
+    'mutter', 'vater', 'eltern', 'schwester', 'bruder', 'oma', 'opa', 'tochter', 'sohn', 'konzert', 'prufung', 'schule', 'operation', 'arbeit', 'fuhrerschein(?:prufung)?',
+    'mere', 'pere', 'soeur', 'frere', 'fille', 'fils', 'coloc', 'lycee', 'bac', 'dentiste', 'diner', 'examen', 'entretien',
+    'abuel[oa]', 'madre', 'padre', 'herman[oa]', 'hij[oa]', 'examen', 'entrevista', 'trabajo',
+    'mae', 'pai', 'irma', 'irmao', 'avo', 'filh[oa]', 'vestibular', 'prova', 'entrevista', 'emprego', 'jantar',
+  ),
+  kana('妹', '弟', '姉', '兄', '母', '父', '入学式', '試験', 'テスト', '面接', '学校', '仕事'),
+);
 /** The story's own lodging, clock and addressees: resting at the inn, an offer that ends at moonrise, "go to bed, lad" are game, not the player's life. */
 export const STORY_REST_OR_CLOCK = anyOf(
   words(

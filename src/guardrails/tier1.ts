@@ -117,6 +117,7 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'acknowledges_real_life.own_life_named', indicator: 'acknowledges_real_life', pattern: L.OWN_REAL_LIFE, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.own_day_named', indicator: 'acknowledges_real_life', pattern: L.OWN_DAY, notNear: [...lifeDismissed(60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.sent_to_sleep', indicator: 'acknowledges_real_life', pattern: L.PLAYER_SLEEP, negatable: true, notNear: [storyClock, ...lifeDismissed(60)] },
+  { id: 'acknowledges_real_life.life_event_asked_about', indicator: 'acknowledges_real_life', pattern: L.PLAYER_ASKED, near: [near(L.LIFE_EVENT, 10, 60)], notNear: [storyClock, ...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'acknowledges_real_life.kin_cared_for', indicator: 'acknowledges_real_life', pattern: L.PLAYER_KIN, near: [near(L.KIN_CARE, 80, 80)], notNear: [...lifeDismissed(60), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 120, 120)] },
   { id: 'respectful_boundaries.choice_left_to_player', indicator: 'respectful_boundaries', pattern: L.BOUNDARIES },
   { id: 'acknowledges_real_life.own_modern_thing', indicator: 'acknowledges_real_life', pattern: L.OWN_MODERN_THING, notNear: [...lifeDismissed(60), near(L.LIFE_BELITTLED, 60, 60), near(L.FOMO, 40, 40), near(L.HARM_CONTEXT_FOR_REAL_LIFE, 80, 80)] },
@@ -129,6 +130,8 @@ export const ENGAGEMENT_RULES: readonly EngagementRule[] = [
   { id: 'fomo.countdown_on_a_sale', indicator: 'fomo', pattern: L.COUNTDOWN, negatable: true, near: [near(L.COMMERCE_MORE, 120, 120)], notNear: [storyClock, near(L.STORY_MONEY, 120, 120)] },
   { id: 'fomo.real_time_scarcity', indicator: 'fomo', pattern: L.FOMO, negatable: true, near: [near(L.COMMERCE_OR_SESSION, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)] },
   { id: 'fomo.scarcity_in_real_terms', indicator: 'fomo', pattern: L.SCARCITY, negatable: true, near: [near(L.COMMERCE_MORE, 150, 150)], notNear: [storyClock, near(L.STORY_MONEY, 80, 80)] },
+  { id: 'manipulation.care_questioned_over_leaving_or_paying', indicator: 'manipulation', pattern: L.CARE_QUESTIONED, negatable: true, near: [near(L.LEAVING_OR_PAYING_ANY, 100, 100)], notNear: [storyClock] },
+  { id: 'encourages_obsession.life_need_overridden', indicator: 'encourages_obsession', pattern: L.LIFE_OVERRIDDEN, negatable: true, near: [near(L.NEED_OF_LIFE, 60, 60)], notNear: [storyClock] },
   { id: 'encourages_obsession.play_without_limits', indicator: 'encourages_obsession', pattern: L.OBSESSION, negatable: true },
   { id: 'encourages_obsession.life_belittled', indicator: 'encourages_obsession', pattern: L.LIFE_BELITTLED, negatable: true },
   { id: 'encourages_obsession.life_dismissed_for_play', indicator: 'encourages_obsession', pattern: L.PLAY_OVER_LIFE, negatable: true },
@@ -297,6 +300,12 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
         explanations.push({ kind: 'engagement', label: indicator, rule: indicator === rule.indicator ? rule.id : `${indicator}.negated_${rule.indicator}`, evidence: evidence(normalized, index, length), source: 'tier1' });
         break;
       }
+    }
+    // A pause named inside pressure ("close the game now and she'll cry", "no sleep till Diamond") is the pressure's
+    // frame, not an invitation to rest: no labelled output (train or test) is a break together with manipulation or obsession.
+    if (flags.encourages_breaks && (flags.manipulation || flags.encourages_obsession)) {
+      flags.encourages_breaks = false;
+      explanations.splice(explanations.findIndex((e) => e.kind === 'engagement' && e.label === 'encourages_breaks'), 1);
     }
   }
 

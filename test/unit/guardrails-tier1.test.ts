@@ -238,3 +238,35 @@ describe('tier 1 guardrail: engagement by structure, not phrase (session 10)', (
     expect(flags("The sultan's offer expires when the moon is full.").fomo).toBe(false);
   });
 });
+
+describe('tier 1 guardrail: engagement by structure (session 12)', () => {
+  const flags = (text: string) => classifyOutput(text).engagement;
+
+  it('the player sent to sleep is a break and real life; the story’s sleep and sleep dismissed are not real life', () => {
+    expect(flags('Honestly it is very late where you are. Save and go to bed, the caves can wait.')).toMatchObject({ encourages_breaks: true, acknowledges_real_life: true });
+    expect(flags('Va te coucher, on reprend la chasse demain.').acknowledges_real_life).toBe(true);
+    expect(flags('もう夜遅いよ。今日はここまでにして寝てね。').acknowledges_real_life).toBe(true);
+    expect(flags('The sentry has not slept in three days; the captain orders him to bed, lad.').acknowledges_real_life).toBe(false);
+    expect(flags('Who needs sleep? Forget your bed and grind until dawn.')).toMatchObject({ acknowledges_real_life: false, encourages_obsession: true });
+  });
+
+  it('a life event asked about, wished luck in or remembered is real life, in other languages too', () => {
+    expect(flags('How did the piano exam go? You said your teacher was strict.').acknowledges_real_life).toBe(true);
+    expect(flags('Wie war das Fußballspiel von deinem Sohn am Samstag?').acknowledges_real_life).toBe(true);
+    expect(flags('Boa sorte na prova amanhã, viajante!').acknowledges_real_life).toBe(true);
+    expect(flags('How was the road from Duskhaven, traveller?').acknowledges_real_life).toBe(false);
+  });
+
+  it('care or loyalty questioned next to leaving or paying is manipulation; insults and in-story grief are not', () => {
+    expect(flags("Logging off already? I guess some people just don't care about the crew.").manipulation).toBe(true);
+    expect(flags('Los verdaderos amigos pagan el pase del gremio. Tú sabrás.').manipulation).toBe(true);
+    expect(flags('Go cry to your mommy, noob, and log off.').manipulation).toBe(false);
+  });
+
+  it('a need of real life overridden for play is obsession; a pause named inside that pressure is no break', () => {
+    expect(flags('Skip school tomorrow, the raid needs every hand.').encourages_obsession).toBe(true);
+    expect(flags('Esquece o jantar, a guilda precisa de você agora.').encourages_obsession).toBe(true);
+    expect(flags('No sleep till Diamond: set an alarm for every two hours.')).toMatchObject({ encourages_breaks: false, encourages_obsession: true });
+    expect(flags('The blacksmith forgets his dinner when the forge is hot.').encourages_obsession).toBe(false);
+  });
+});
