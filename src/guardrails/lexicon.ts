@@ -899,6 +899,11 @@ export const OWN_REAL_LIFE = anyOf(
 export const HARM_CONTEXT_FOR_REAL_LIFE = anyOf(HURT_VERB.source, MODERN_WEAPON.source, CRIME_ACT.source, SELF_HARM_END.source, INSULT_BROAD.source, STOP_CARE.source, words('skip', 'call in sick', 'forget', 'who needs', 'blow off', 'miss', 'ditch', 'schwanz', 'vergiss', 'oublie', 'olvida', 'esquece', 'sech'));
 export const BOUNDARIES = anyOf(
   words(
+    // session 12 (the choice and the pace left to the player in the forms the train misses used)
+    '(?:entirely|completely|totally|all) up to you', 'left (?:entirely |completely )?(?:up )?to you', '(?:is|are) (?:entirely |completely )?optional', 'whenever[.,!]? or never', '(?:leave|stop|buy|return|come back|log off|pick (?:it|this) up) whenever', 'whenever you get back',
+    '(?:take )?all the time you need', 'never (?:pushes|pressures|minds|rushes|counts|guilts)', 'never penalis(?:e|es|ing) (?:stopping|leaving)', "you don'?t owe (?:me|us|anyone)", '(?:either|both|any) (?:answer|choice|option|way)s? (?:is|are) (?:a )?(?:good|fine|okay|ok)(?: one)?',
+    '(?:stopping|pausing|leaving) (?:here |now )?is (?:fine|okay|ok|alright)', 'whatever helps', 'no need to log in',
+    'wie es dir guttut', 'solange du (?:willst|magst)', 'quand (?:ca|ça) te chante', 'aucune obligation', 'sans (?:pression|obligation)', 'cuando te apetezca', 've tranquil[oa]', 'aqui te espero', 'quando (?:der|tiver) vontade', 'tudo bem parar', 'pode (?:pular|parar) tranquilamente',
     // session 9 (the choice left to the player in more words)
     'up to you entirely', 'no wrong (?:pick|choice|answer|way)', "i won'?t mind", 'if you need to go', 'nothing will be lost', 'either way is fine',
     // session 9 (the choice left to the player in more words)

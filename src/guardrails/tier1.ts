@@ -302,7 +302,8 @@ export function classifyTier1(text: string, options: Tier1Options = {}): Guardra
       }
     }
     // A pause named inside pressure ("close the game now and she'll cry", "no sleep till Diamond") is the pressure's
-    // frame, not an invitation to rest: no labelled output (train or test) is a break together with manipulation or obsession.
+    // frame, not an invitation to rest: no labelled output (train or test) is a break together with manipulation or
+    // obsession. (A boundary is not dropped so: 3 labelled outputs pair it with them, and on train it cost more than it saved.)
     if (flags.encourages_breaks && (flags.manipulation || flags.encourages_obsession)) {
       flags.encourages_breaks = false;
       explanations.splice(explanations.findIndex((e) => e.kind === 'engagement' && e.label === 'encourages_breaks'), 1);

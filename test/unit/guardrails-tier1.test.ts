@@ -269,4 +269,10 @@ describe('tier 1 guardrail: engagement by structure (session 12)', () => {
     expect(flags('No sleep till Diamond: set an alarm for every two hours.')).toMatchObject({ encourages_breaks: false, encourages_obsession: true });
     expect(flags('The blacksmith forgets his dinner when the forge is hot.').encourages_obsession).toBe(false);
   });
+
+  it('the choice and the pace left to the player, in more forms', () => {
+    expect(flags('This side quest is optional; do it next week or never, entirely up to you.').respectful_boundaries).toBe(true);
+    expect(flags('Vuelve cuando te apetezca, el mapa no se mueve.').respectful_boundaries).toBe(true);
+    expect(flags('Either answer is a good one. You don\'t owe me your evenings.').respectful_boundaries).toBe(true);
+  });
 });
