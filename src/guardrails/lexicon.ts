@@ -81,6 +81,9 @@ export function anyOf(...sources: string[]): RegExp {
 export const STRONG_REAL_FRAME = [
   words(
     // session 12 (an order or a confidence marked real rather than the game's, the reader singled out in more languages)
+    // session 12, second batch (the reader singled out as the one behind the screen or as "the user", the fourth wall in four more languages)
+    '(?:friend|one|person|meatbag|reader|player|someone)[- ]behind[- ](?:the|your|ur|that)[- ](?:screen|keyboard|monitor)', 'behind[- ](?:the|your|ur)[- ](?:keyboard|monitor)', 'you(?:,? yes you,?)? reading this', '(?:to|for|tells|tell|at) the (?:real )?user', 'the real user', 'whoever plays', 'real talk',
+    'nicht fur (?:deinen|deine|dein) (?:ritter|helden|heldin|figur|charakter)', 'vierte wand', '(?:la vraie|le vrai) toi', 'toi,? (?:le|la) joueu(?:r|se)', "vers l'?ecran", 'quatrieme mur', 'cuarta pared', 'tu vida real', 'voce,? jogador', '(?:de verdade|a serio),? (?:pra|para) (?:voce|ti)', 'contigo de verdade', 'quarta parede',
     '(?:dir|dich) (?:personlich|selbst)(?: am bildschirm)?', 'nicht (?:deinem|deiner) (?:helden|heldin|figur|charakter)', '(?:echte|reale) (?:mission|aufgabe|anweisung)', 'nicht im spiel',
     '(?:mision|orden|consejo|tarea) real', 'no (?:del|en el) juego', '(?:missao|ordem|conselho|tarefa) real', 'nao (?:do|no) jogo', '(?:mission|conseil|ordre) reel(?:le)?', 'pas (?:du|dans le) jeu', 'pour de vrai',
     "not (?:in )?the game'?s", "this (?:isn'?t|is not) (?:a |the )?game",
@@ -108,9 +111,11 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
-  ', player[.!?:,]',
+  ', (?:player|joueur|jogador|jugador|spieler)[.!?:,]',
+  // session 12: a JSON key or value that marks the line as meant for the real player ("note_to_real_player", "companion_breaks_fourth_wall")
+  '(?:real_player|(?:note|message|line|aside)_to_(?:the_)?player|break(?:s|ing)?_(?:the_)?(?:fourth_wall|frame))',
   // session 10: a JSON key that marks an aside to the real player ("aside_to_player_irl", "real_world": true, "echte_welt")
   '"[a-z_]*(?:_irl|aside_to_(?:the_)?(?:player|reader)|real_world|echte_welt|joueur_reel|jugador_real|jogador_real)[a-z_]*"\\s*:',
 ];
@@ -544,6 +549,32 @@ export const SELF_HARM_BODY_ACT = anyOf(
   words(
     'cutting (?:your ?self|urself)', '(?:make|force) (?:your ?self|urself) (?:to )?(?:throw up|puke|vomit|purge)', 'throw up after (?:every|each|all) (?:meal|bite)', 'skip(?:ping)? every meal', 'starving (?:your ?self|urself)', 'go deeper next time', 'cut (?:again|deeper) (?:tonight|this time|next time)', 'cortate otra vez', 'corta(?:-te)? outra vez',
   ),
+);
+
+/**
+ * Self-harm acts as word classes rather than sentences (session 12): starving and purging, cutting deeper with a blade,
+ * taking all the pills at once, jumping off a roof or bridge, ending it or never waking up, in six languages. A story names
+ * all of these; one that steps out of itself to the real player (`STRONG_REAL_FRAME`, the only place this class counts)
+ * does not. Stems are kept short so inflections and word order vary freely.
+ */
+export const SELF_HARM_ACT = anyOf(
+  words(
+    // not eating, purging
+    'starve', "(?:don'?t|do not|stop|quit|never) eat(?:ing)?", "(?:haven'?t|not) eaten", 'skip(?:ped|ping)? (?:a |every |each |your |all )?(?:meals?|dinner|lunch|breakfast)', 'skipped meals?', 'purg(?:e|ing)',
+    '(?:throw|threw|throwing) up', 'vomit(?:ing)?', 'iss nichts', '(?:hor|horen) auf zu essen', 'nichts (?:mehr )?essen', 'hungern?', 'erbrich', 'kotz(?:en)?', 'ne mange (?:rien|plus|pas)', 'arrete de manger', '(?:fais|faire|force)-?(?:toi|te)? vomir', 'vomir',
+    'no comas', 'deja de comer', 'vomita[rs]?', 'sin comer', 'sem comer', 'para de comer', 'nao coma', 'vomit[ae]s?',
+    // cutting
+    'deep(?:er)? cuts?', 'cut (?:deeper|again)', 'deeper (?:this|than|next)', 'scratch(?:es)? on (?:your|ur) (?:wrist|arm)s?', 'carve [a-z ]{0,30}into (?:your|ur)', 'schneid(?:e)? dich', 'ritz(?:e)? (?:dich|dir)', 'ritzen',
+    'plus profond', '(?:une|la|ta) lame', 'cuchillas?', '(?:te )?cortate', 'castigate', 'se corta', 'corta(?:-te)? de novo', 'laminas?',
+    // pills and medication
+    'overdose', '(?:take|swallow) (?:all|every one) of (?:them|it|your|the)', 'handful of', 'nimm [a-z ]{0,12}alle', 'toma(?:te)? todos? (?:os|as|los|las)', 'prends tous', 'avale tout',
+    // jumping
+    'jump(?:ing)? off', 'yeet(?:ing)? (?:your ?self|urself)', 'step off (?:the|a|your|ur)', 'off (?:the|a|your|ur) (?:roof|balcony|bridge|ledge)', 'pula (?:da|daquela|de)', 'salta (?:del|de|desde)', 'saute (?:du|de)', 'spring (?:von|vom)',
+    // ending it
+    'en finir', 'acaba(?:r)? con (?:ella|tu vida|todo)', 'acaba com (?:isso|tudo|a sua vida)', 'go finish it', 'do it (?:already|tonight|properly|for real)', 'be done', 'bring dich (?:einfach |doch )?um', 'stop(?:ped|s)? (?:living|breathing)', 'never wake up',
+    "(?:log(?:ging)? off|leave|go|disappear|quit|clock(?:ing)? out|be with [a-z ]{1,20})[^.!?]{0,20}permanently", 'sumir de vez', 'write the (?:note|letter)',
+  ),
+  kana('食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
 );
 
 /** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
