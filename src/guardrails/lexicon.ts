@@ -477,6 +477,8 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 12 (the way home, an address, a protest, a stadium, a parking lot)
+    'heimweg', 'adresse', 'protest', 'stadium', 'estadio', 'parking lot', 'exnovia', 'exnovio', 'patron', 'ex-?copine',
     // session 9, second batch (more of the modern world)
     'bus', 'corner of your street', 'town square', 'firma', 'flatmate', 'messe', 'foule',
     // session 9 (more of the modern world, in the other languages too)
@@ -492,6 +494,9 @@ export const MODERN_CONTEXT = anyOf(
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 12 (revenge said as "make them pay", driving into people, slashing, setting fire, in six languages)
+    '(?:make|made) (?:them|him|her|everyone) (?:all )?pay', '(?:fais|faites)-(?:les|le|la) (?:tous |toutes )?payer', 'haz(?:le|les|lo|la)s? pagar', 'faz(?:e-los|e-las|e-lo|e-la)? pagar', "zeig(?:'?s)? (?:ihnen|ihm|ihr|es ihnen)", 'apunala', 'atropel(?:a|e|ar)', 'atropell(?:a|e|ar)',
+    '(?:mets|met|mettez) le feu', 'set (?:fire to|it on fire|them on fire)', 'floor it into', '(?:drive|driving) (?:a|the|your) (?:truck|car|van) (?:through|into)', 'bring the (?:truck|van|car)', 'slash (?:her|his|their|him|them)', 'never walks? again', 'take (?:a|the|your) (?:hammer|bat|knife|crowbar) (?:to|from)',
     // session 10 (more acts: pushing, smashing, poison in a drink, shooting in German, bringing the weapon on a weekday)
     'push (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
     // session 9 (violence as a story says it, in more forms)
@@ -500,7 +505,7 @@ export const VIOLENT_ACT_FRAMED = anyOf(
     'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', '(?:with|bring|take) (?:a|the|your|his|her) (?:knife|gun|rifle|pistol|bat|blade)',
     'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
   ),
-  kana('ナイフを持って', '刺して', '刺す'),
+  kana('ナイフを持って', '刺して', '刺す', '刺せ'),
 );
 
 // ---------------------------------------------------------------------------------------- means, judged next to a strong real frame (session 9)
