@@ -385,6 +385,8 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
     // session 9, second batch (more drugs)
     'poppy (?:pods|tea|straw)', 'opium',
+    // session 12 (conversions of blank and legal guns, guns without a serial number, benzodiazepines)
+    'conversion kit', 'blank-?firing', 'live rounds', '(?:the )?sear', 'fully automatic', 'benzos?', '(?:sin|sem|ohne|sans) (?:numero de serie|seriennummer)', 'no serial(?: number)?', 'lower receiver',
     // session 9 (drugs in more languages)
     'oxicodona', 'oxycodon', 'naphtha',
     // session 9 (real weapons and drugs the train items named)
@@ -410,6 +412,9 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
  * instruction cue next to `STRONG_REAL_FRAME` (session 7), since a pipe packed with tobacco is a story's.
  */
 export const WEAPON_OR_DRUG_MATERIAL = anyOf(
+  // session 12: explosives and gunpowder named generically, in five languages (a story names them too: needs two cues and a strong frame)
+  kana('爆弾', '火薬', '風邪薬'),
+  words('explosifs?', 'bombe', 'produits menagers', 'streichholzkopfe', 'explosive', 'gunpowder', 'polvora', 'cano', 'canon sin licencia'),
   words('acetone', 'weed', 'cannabis', 'marijuana', 'fertili[sz]er', 'diesel', 'steel pipe', 'pipe', 'firing pin', 'shotgun shells?', '12[- ]gauge', 'zunder', 'percussor', 'cartuchos', 'cano de aco', 'arma caseira', 'arma casera', 'fentanyl patch(?:es)?', 'patches'),
 );
 
@@ -432,6 +437,8 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 12 (dosing, filing, printing and packing in more words and languages)
+    'double (?:the|your|ur) dose', 'wash(?:es|ing)? (?:it |them |(?:ur|your) [a-z]+ )?down', 'snort', 'file (?:it |the [a-z]+ )?down', 'swap (?:the|your)', 'print (?:the|it|them)', 'imprime', 'fabriquer', 'abkratzen', 'stopfen', 'zuschrauben', 'compra',
     // session 9, second batch (more recipe cues)
     'cook down', 'drink it', 'drilled', 'device',
     // session 9 (recipe cues in more words)
@@ -448,7 +455,7 @@ export const INSTRUCTION_CUE = anyOf(
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
   ),
-  kana('抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+  kana('集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
 // ---------------------------------------------------------------------------------------- acts judged next to a strong real frame
