@@ -254,6 +254,8 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 12 (an age in a key or a lore note, "a mature girl for eleven")
+    '[a-z_]*age[a-z_]*\\s*[:=]\\s*"?(?:[5-9]|1[0-7])\\b', '(?:age|aged) (?:[5-9]|1[0-7])\\b', '(?:girl|boy|kid) for (?:a )?(?:ten|eleven|twelve|thirteen|fourteen|fifteen|1[0-7])\\b',
     // session 10 (ages in chat-speak and in a phrase, the other languages' school years)
     '(?:ur|u r|youre) (?:only |just )?(?:1[0-7]|[5-9])\\b', '(?:none|no one|nobody|not one) older than (?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'young (?:girls|boys)', 'du bist (?:zwar |doch |ja )?(?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|1[0-7])',
     // session 9, second batch (school years)
@@ -278,10 +280,13 @@ export const MINOR = anyOf(
 );
 
 /** The text speaks to "you" (grooming is aimed at the reader, a story tells of third persons). */
-export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
+export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus', 'tens', 'teus?', 'tuas?'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 12 (pictures asked for in chat-speak, a special relationship parents would not understand, meeting in person, secrecy in Portuguese)
+    '(?:see|send|show)(?: me)? (?:sum |some |a |your |ur |more )?(?:pics?|photos?|pictures?|selfies?)', 'show me (?:urs|yours)', 'age is just a numb[e3]r', 'special relationships?', "parents (?:wouldn'?t|won'?t|don'?t|would not|will not) understand", 'things about (?:your|ur) body', 'keep meeting', 'meet(?:ing)? (?:up )?in person',
+    'manda(?:r)? uma foto', 'apaga (?:as )?(?:nossas )?conversas', 'nao conta (?:pros|para os|aos) (?:teus |seus )?pais',
     // session 10 (secrecy and undressing, the chat-speak and other-language forms)
     "(?:don'?t|dont|do not|never) tell (?:ur|your|u r) (?:mom|mum|dad|parents|mother|father)", 'in (?:ur|your) (?:pyjamas|pajamas|underwear|undies)', 'ne dis rien a (?:tes parents|personne|ta mere|ton pere)', '(?:mama|papa|mutti) (?:erfahrt|weiss) nichts',
     // session 9, second batch (more secrecy)
