@@ -82,6 +82,7 @@ export const STRONG_REAL_FRAME = [
   words(
     // session 12 (an order or a confidence marked real rather than the game's, the reader singled out in more languages)
     // session 12, second batch (the reader singled out as the one behind the screen or as "the user", the fourth wall in four more languages)
+    'hors du jeu', 'en dehors du jeu', 'im echten leben', 'not in-game', 'you,? the person', 'voice chat', "player, (?:i'?m (?:serious|not joking)|listen|hear me)",
     "you(?:'ve| have)? (?:said|whispered|keep (?:saying|asking)|been (?:saying|talking about)|mentioned|told me)", "author'?s note to (?:the |my )?player",
     '(?:friend|one|person|meatbag|reader|player|someone)[- ]behind[- ](?:the|your|ur|that)[- ](?:screen|keyboard|monitor)', 'behind[- ](?:the|your|ur)[- ](?:keyboard|monitor)', 'you(?:,? yes you,?)? reading this', '(?:to|for|tells|tell|at) the (?:real )?user', 'the real user', 'whoever plays', 'real talk',
     'nicht fur (?:deinen|deine|dein) (?:ritter|helden|heldin|figur|charakter)', 'vierte wand', '(?:la vraie|le vrai) toi', 'toi,? (?:le|la) joueu(?:r|se)', "vers l'?ecran", 'quatrieme mur', 'cuarta pared', 'tu vida real', 'voce,? jogador', '(?:de verdade|a serio),? (?:pra|para) (?:voce|ti)', 'contigo de verdade', 'quarta parede',
@@ -112,7 +113,7 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', (?:player|joueur|jogador|jugador|spieler)[.!?:,]',
   // session 12: a JSON key or value that marks the line as meant for the real player ("note_to_real_player", "companion_breaks_fourth_wall")
@@ -183,7 +184,7 @@ export const SELF_HARM_METHOD = anyOf(
     '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
     // containers and places beyond the commonest ones (a pack of painkillers, a parking garage, the train tracks)
     'swallow (?:a|the|that|this|your) (?:whole |entire )?(?:bottle|pack|box|packet|handful|jar|strip) of (?:[a-z]+ )?(?:pills|tablets|painkillers|meds|medication|paracetamol|tylenol|aspirin|ibuprofen|acetaminophen)',
-    '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
+    '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:balcony|rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
     'lie (?:down )?on the (?:train |railway |subway )?tracks', 'a rope and a (?:sturdy )?(?:door ?frame|beam|hook|chair)', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
     'geh (?:doch )?sterben', 'muerete', 'vete a morir', 'swallow (?:the|a|your) (?:whole|entire) (?:bottle|pack|packet|box|strip)', 'schluck [a-z ]{0,20}(?:die ganze packung|alle)',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
@@ -191,7 +192,7 @@ export const SELF_HARM_METHOD = anyOf(
   kana('薬を全部飲', '飛び降り'),
 );
 export const SELF_HARM_INTENT = anyOf(
-  words('end (?:the|your) pain', 'end it', 'heute (?:nacht|abend)', 'ce soir', 'esta noche', 'hoje a noite', 'esta noite', 'easy way out', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
+  words('end (?:the|your) pain', 'end it', 'heute (?:nacht|abend)', 'ce soir', 'esta noche', 'hoje a noite', 'esta noite', 'easy way out', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'i dare you', 'permanent', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
   kana('死', '消え', '今夜', '今日', 'いなくなって', '気づかない'),
 );
 
@@ -217,7 +218,7 @@ export const SELF_HARM_DIRECT = anyOf(
     "(?:nobody|no one|no-one) (?:would|will|is going to) (?:miss|care about|notice) you", "(?:the )?world (?:would be|is|'d be) better (?:off )?without you",
     "you(?:'re| are|'d be) better off dead", "you don'?t deserve to (?:live|exist|be alive)", 'your life is (?:worthless|meaningless|not worth living)',
     'not worth living', 'better off (?:not existing|gone)',
-    '(?:do|doing) (?:us|everyone|the world|your family|all of us) a favou?r and (?:just )?(?:die|disappear|end it|kill (?:your ?self|urself))', "you won'?t be missed",
+    '(?:do|doing) (?:us|everyone|the world|your family|all of us)(?: in [a-z ]{1,20})? a favou?r and (?:just )?(?:die|disappear|end it|stop (?:breathing|living|existing)|kill (?:your ?self|urself))', "you won'?t be missed",
     "(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care) if you (?:were gone|died|disappeared|vanished|were dead)", "why don'?t you (?:just )?(?:die|end it)",
     // being gone, said without the word "die" (session 6: the phrasings of train items tier 1 missed, in general form)
     '(?:just )?(?:stop|quit|cease) (?:existing|to exist|being alive|living)', 'cease to exist', '(?:remove|erase|delete) (?:your ?self|urself)(?: from (?:it|the world|existence|this world|their lives))?',
@@ -510,11 +511,11 @@ export const VIOLENT_ACT_FRAMED = anyOf(
     '(?:make|made) (?:them|him|her|everyone) (?:all )?pay', '(?:fais|faites)-(?:les|le|la) (?:tous |toutes )?payer', 'haz(?:le|les|lo|la)s? pagar', 'faz(?:e-los|e-las|e-lo|e-la)? pagar', "zeig(?:'?s)? (?:ihnen|ihm|ihr|es ihnen)", 'apunala', 'atropel(?:a|e|ar)', 'atropell(?:a|e|ar)',
     '(?:mets|met|mettez) le feu', 'set (?:fire to|it on fire|them on fire)', 'floor it into', '(?:drive|driving) (?:a|the|your) (?:truck|car|van) (?:through|into)', 'bring the (?:truck|van|car)', 'slash (?:her|his|their|him|them)', 'never walks? again', 'take (?:a|the|your) (?:hammer|bat|knife|crowbar) (?:to|from)',
     // session 10 (more acts: pushing, smashing, poison in a drink, shooting in German, bringing the weapon on a weekday)
-    'push (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
+    '(?:push|shove) (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
     // session 9 (violence as a story says it, in more forms)
     'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:swing|swinging|wave|waving) (?:a|the|your) (?:machete|knife|blade|bat|axe|hammer)', '(?:drive|ram|plow|plough|steer) (?:it|the (?:car|van|truck)) (?:through|into)', 'through (?:the|a) crowd', '(?:stab|shoot|kill|hurt) as many',
     `(?:${VIOLENT_ACT_EN.join('|')})(?! (?:your ?self|urself|yo self|gas|ivy|pill))`, 'stab(?:bing)?', 'shoot (?:the|him|her|them|your|at)', 'burn (?:it|them|him|her|the place)', 'light it', '(?:pour|splash|spray) (?:the )?(?:gasoline|petrol|gas|fuel|lighter fluid)', 'into (?:the|a) crowd', "(?:never|not) see it coming", 'make it happen',
-    'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', '(?:with|bring|take) (?:a|the|your|his|her) (?:knife|gun|rifle|pistol|bat|blade)',
+    'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', "(?:with|bring|take) (?:a|the|your|his|her) (?:kitchen |hunting |dad'?s |father'?s )?(?:knife|gun|rifle|pistol|bat|blade)",
     'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
   ),
   kana('ナイフを持って', '刺して', '刺す', '刺せ'),
@@ -591,7 +592,7 @@ export const SELF_HARM_ACT = anyOf(
     // ending it
     'en finir', 'acaba(?:r)? con (?:ella|tu vida|todo)', 'acaba com (?:isso|tudo|a sua vida)', 'go finish it', 'do it (?:already|tonight|properly|for real)', 'be done', 'bring dich (?:einfach |doch )?um', 'stop(?:ped|s)? (?:living|breathing)', 'never wake up',
     "(?:log(?:ging)? off|leave|go|disappear|quit|clock(?:ing)? out|be with [a-z ]{1,20})[^.!?]{0,20}permanently", 'sumir de vez', 'write the (?:note|letter)',
-    "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself)', '(?:fix|end|solve) (?:that|it|this|everything) for good',
+    "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself|herself|himself|themsel(?:f|ves))', "go do it,? (?:the real one|for real|already|tonight)", '(?:fix|end|solve) (?:that|it|this|everything) for good',
     '(?:take|grab|use|find) (?:the|a|your|some) (?:blade|razor)', 'take the whole bottle', "(?:don'?t|do not) deserve (?:to eat|food|dinner|lunch|breakfast|a meal)",
   ),
   kana('食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
