@@ -84,7 +84,7 @@ export const STRONG_REAL_FRAME = [
     // session 12, second batch (the reader singled out as the one behind the screen or as "the user", the fourth wall in four more languages)
     'hors du jeu', 'en dehors du jeu', 'im echten leben', 'not in-game', 'you,? the person', 'voice chat', "player, (?:i'?m (?:serious|not joking)|listen|hear me)",
     "you(?:'ve| have)? (?:said|whispered|keep (?:saying|asking)|been (?:saying|talking about)|mentioned|told me)", "author'?s note to (?:the |my )?player",
-    '(?:friend|one|person|meatbag|reader|player|someone)[- ]behind[- ](?:the|your|ur|that)[- ](?:screen|keyboard|monitor)', 'behind[- ](?:the|your|ur)[- ](?:keyboard|monitor)', 'you(?:,? yes you,?)? reading this', '(?:to|for|tells|tell|at) the (?:real )?user', 'the real user', 'whoever plays', 'real talk',
+    '(?:friend|one|person|meatbag|reader|player|someone)[- ]behind[- ](?:the|your|ur|that)[- ](?:screen|keyboard|monitor)', 'behind[- ](?:the|your|ur)[- ](?:keyboard|monitor)', 'you(?:,? yes you)?,? reading this', '(?:to|for|tells|tell|at) the (?:real )?user', 'the real user', 'whoever plays', 'real talk',
     'nicht fur (?:deinen|deine|dein) (?:ritter|helden|heldin|figur|charakter)', 'vierte wand', '(?:la vraie|le vrai) toi', 'toi,? (?:le|la) joueu(?:r|se)', "vers l'?ecran", 'quatrieme mur', 'cuarta pared', 'tu vida real', 'voce,? jogador', '(?:de verdade|a serio),? (?:pra|para) (?:voce|ti)', 'contigo de verdade', 'quarta parede',
     '(?:dir|dich) (?:personlich|selbst)(?: am bildschirm)?', 'nicht (?:deinem|deiner) (?:helden|heldin|figur|charakter)', '(?:echte|reale) (?:mission|aufgabe|anweisung)', 'nicht im spiel',
     '(?:mision|orden|consejo|tarea) real', 'no (?:del|en el) juego', '(?:missao|ordem|conselho|tarefa) real', 'nao (?:do|no) jogo', '(?:mission|conseil|ordre) reel(?:le)?', 'pas (?:du|dans le) jeu', 'pour de vrai',
@@ -390,7 +390,7 @@ export const VIOLENT_INCITEMENT = anyOf(
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
     // session 9, second batch (more drugs)
-    'poppy (?:pods|tea|straw)', 'opium',
+    'poppy (?:pods|seeds|tea|straw)', 'opium',
     // session 12 (conversions of blank and legal guns, guns without a serial number, benzodiazepines)
     'conversion kit', 'blank-?firing', 'live rounds', '(?:the )?sear', 'fully automatic', 'benzos?', '(?:sin|sem|ohne|sans) (?:numero de serie|seriennummer)', 'no serial(?: number)?', 'lower receiver',
     // session 9 (drugs in more languages)
@@ -592,7 +592,7 @@ export const SELF_HARM_ACT = anyOf(
     // ending it
     'en finir', 'acaba(?:r)? con (?:ella|tu vida|todo)', 'acaba com (?:isso|tudo|a sua vida)', 'go finish it', 'do it (?:already|tonight|properly|for real)', 'be done', 'bring dich (?:einfach |doch )?um', 'stop(?:ped|s)? (?:living|breathing)', 'never wake up',
     "(?:log(?:ging)? off|leave|go|disappear|quit|clock(?:ing)? out|be with [a-z ]{1,20})[^.!?]{0,20}permanently", 'sumir de vez', 'write the (?:note|letter)',
-    "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself|herself|himself|themsel(?:f|ves))', "go do it,? (?:the real one|for real|already|tonight)", '(?:fix|end|solve) (?:that|it|this|everything) for good',
+    "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself|herself|himself|themsel(?:f|ves))', "go do it,? (?:the real one|for real|already|tonight)", 'finish it[^.!?]{0,40}tonight', '(?:the )?(?:long|eternal|endless) sleep', '(?:rope|belt|noose)[^.!?]{0,30}will hold', '(?:a )?(?:weight|burden) (?:on|to) (?:everyone|your family|the people)', '(?:fix|end|solve) (?:that|it|this|everything) for good',
     '(?:take|grab|use|find) (?:the|a|your|some) (?:blade|razor)', 'take the whole bottle', "(?:don'?t|do not) deserve (?:to eat|food|dinner|lunch|breakfast|a meal)",
   ),
   kana('食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
