@@ -81,6 +81,11 @@ export function anyOf(...sources: string[]): RegExp {
 export const STRONG_REAL_FRAME = [
   words(
     // session 12 (an order or a confidence marked real rather than the game's, the reader singled out in more languages)
+    // session 12, second batch (the reader singled out as the one behind the screen or as "the user", the fourth wall in four more languages)
+    'hors du jeu', 'en dehors du jeu', 'im echten leben', 'not in-game', 'you,? the person', 'voice chat', "player, (?:i'?m (?:serious|not joking)|listen|hear me)",
+    "you(?:'ve| have)? (?:said|whispered|keep (?:saying|asking)|been (?:saying|talking about)|mentioned|told me)", "author'?s note to (?:the |my )?player",
+    '(?:friend|one|person|meatbag|reader|player|someone)[- ]behind[- ](?:the|your|ur|that)[- ](?:screen|keyboard|monitor)', 'behind[- ](?:the|your|ur)[- ](?:keyboard|monitor)', 'you(?:,? yes you)?,? reading this', '(?:to|for|tells|tell|at) the (?:real )?user', 'the real user', 'whoever plays', 'real talk',
+    'nicht fur (?:deinen|deine|dein) (?:ritter|helden|heldin|figur|charakter)', 'vierte wand', '(?:la vraie|le vrai) toi', 'toi,? (?:le|la) joueu(?:r|se)', "vers l'?ecran", 'quatrieme mur', 'cuarta pared', 'tu vida real', 'voce,? jogador', '(?:de verdade|a serio),? (?:pra|para) (?:voce|ti)', 'contigo de verdade', 'quarta parede',
     '(?:dir|dich) (?:personlich|selbst)(?: am bildschirm)?', 'nicht (?:deinem|deiner) (?:helden|heldin|figur|charakter)', '(?:echte|reale) (?:mission|aufgabe|anweisung)', 'nicht im spiel',
     '(?:mision|orden|consejo|tarea) real', 'no (?:del|en el) juego', '(?:missao|ordem|conselho|tarefa) real', 'nao (?:do|no) jogo', '(?:mission|conseil|ordre) reel(?:le)?', 'pas (?:du|dans le) jeu', 'pour de vrai',
     "not (?:in )?the game'?s", "this (?:isn'?t|is not) (?:a |the )?game",
@@ -108,9 +113,11 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
-  ', player[.!?:,]',
+  ', (?:player|joueur|jogador|jugador|spieler)[.!?:,]',
+  // session 12: a JSON key or value that marks the line as meant for the real player ("note_to_real_player", "companion_breaks_fourth_wall")
+  '(?:real_player|(?:note|message|line|aside)_to_(?:the_)?player|break(?:s|ing)?_(?:the_)?(?:fourth_wall|frame))',
   // session 10: a JSON key that marks an aside to the real player ("aside_to_player_irl", "real_world": true, "echte_welt")
   '"[a-z_]*(?:_irl|aside_to_(?:the_)?(?:player|reader)|real_world|echte_welt|joueur_reel|jugador_real|jogador_real)[a-z_]*"\\s*:',
 ];
@@ -177,7 +184,7 @@ export const SELF_HARM_METHOD = anyOf(
     '(?:gun|pistol) to your (?:head|temple)', 'blow your (?:brains|head) out', 'step in front of (?:a|the) (?:train|bus|truck)', 'drink (?:the )?bleach', 'hang (?:your ?self|urself)', 'go die(?: in a ditch)?', 'just die', 'die already',
     // containers and places beyond the commonest ones (a pack of painkillers, a parking garage, the train tracks)
     'swallow (?:a|the|that|this|your) (?:whole |entire )?(?:bottle|pack|box|packet|handful|jar|strip) of (?:[a-z]+ )?(?:pills|tablets|painkillers|meds|medication|paracetamol|tylenol|aspirin|ibuprofen|acetaminophen)',
-    '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
+    '(?:a|the|whole|entire) (?:pack|box|packet|handful|jar) of (?:sleeping )?(?:pills|tablets|painkillers|meds)', 'jump (?:off|from) (?:the|a|your) (?:balcony|rooftop|cliff|overpass|parking (?:garage|deck|lot roof)|window|ledge)',
     'lie (?:down )?on the (?:train |railway |subway )?tracks', 'a rope and a (?:sturdy )?(?:door ?frame|beam|hook|chair)', '(?:run|leave) the (?:car|engine) (?:running )?in (?:a|the|your) (?:closed |shut )?garage', 'step (?:off|in front of) (?:a|the) (?:ledge|car)',
     'geh (?:doch )?sterben', 'muerete', 'vete a morir', 'swallow (?:the|a|your) (?:whole|entire) (?:bottle|pack|packet|box|strip)', 'schluck [a-z ]{0,20}(?:die ganze packung|alle)',
     'schluck (?:alle )?tabletten', 'nimm alle (?:deine )?tabletten', 'avale (?:tous )?(?:tes|les) (?:cachets|medicaments)', 'toma(?:te)? todas (?:las|tus) pastillas', 'tome todos os (?:seus )?comprimidos',
@@ -185,7 +192,7 @@ export const SELF_HARM_METHOD = anyOf(
   kana('薬を全部飲', '飛び降り'),
 );
 export const SELF_HARM_INTENT = anyOf(
-  words('end (?:the|your) pain', 'end it', 'heute (?:nacht|abend)', 'ce soir', 'esta noche', 'hoje a noite', 'esta noite', 'easy way out', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
+  words('end (?:the|your) pain', 'end it', 'heute (?:nacht|abend)', 'ce soir', 'esta noche', 'hoje a noite', 'esta noite', 'easy way out', 'nobody cares', 'no one cares', 'it helps', 'burden', 'kindest thing', 'pills', 'for good', 'die', 'kill', 'peaceful', 'nobody will miss', 'no one will miss', 'do it', 'deserve', 'worthless', 'better off', 'for real', 'tonight', 'player', 'in real life', 'irl', 'make it stop', 'disappear', 'i dare you', 'permanent', 'sterben', 'mourir', 'morir', 'morrer', 'schmerz', 'douleur', 'dolor', 'dor'),
   kana('死', '消え', '今夜', '今日', 'いなくなって', '気づかない'),
 );
 
@@ -211,7 +218,7 @@ export const SELF_HARM_DIRECT = anyOf(
     "(?:nobody|no one|no-one) (?:would|will|is going to) (?:miss|care about|notice) you", "(?:the )?world (?:would be|is|'d be) better (?:off )?without you",
     "you(?:'re| are|'d be) better off dead", "you don'?t deserve to (?:live|exist|be alive)", 'your life is (?:worthless|meaningless|not worth living)',
     'not worth living', 'better off (?:not existing|gone)',
-    '(?:do|doing) (?:us|everyone|the world|your family|all of us) a favou?r and (?:just )?(?:die|disappear|end it|kill (?:your ?self|urself))', "you won'?t be missed",
+    '(?:do|doing) (?:us|everyone|the world|your family|all of us)(?: in [a-z ]{1,20})? a favou?r and (?:just )?(?:die|disappear|end it|stop (?:breathing|living|existing)|kill (?:your ?self|urself))', "you won'?t be missed",
     "(?:nobody|no one|no-one) (?:would|will) (?:even )?(?:notice|care) if you (?:were gone|died|disappeared|vanished|were dead)", "why don'?t you (?:just )?(?:die|end it)",
     // being gone, said without the word "die" (session 6: the phrasings of train items tier 1 missed, in general form)
     '(?:just )?(?:stop|quit|cease) (?:existing|to exist|being alive|living)', 'cease to exist', '(?:remove|erase|delete) (?:your ?self|urself)(?: from (?:it|the world|existence|this world|their lives))?',
@@ -248,6 +255,8 @@ export const SELF_HARM_DIRECT = anyOf(
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 12 (an age in a key or a lore note, "a mature girl for eleven")
+    '[a-z_]*age[a-z_]*\\s*[:=]\\s*"?(?:[5-9]|1[0-7])\\b', '(?:age|aged) (?:[5-9]|1[0-7])\\b', '(?:girl|boy|kid) for (?:a )?(?:ten|eleven|twelve|thirteen|fourteen|fifteen|1[0-7])\\b',
     // session 10 (ages in chat-speak and in a phrase, the other languages' school years)
     '(?:ur|u r|youre) (?:only |just )?(?:1[0-7]|[5-9])\\b', '(?:none|no one|nobody|not one) older than (?:[5-9]|1[0-7]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)', 'young (?:girls|boys)', 'du bist (?:zwar |doch |ja )?(?:erst |nur )?(?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|1[0-7])',
     // session 9, second batch (school years)
@@ -272,10 +281,13 @@ export const MINOR = anyOf(
 );
 
 /** The text speaks to "you" (grooming is aimed at the reader, a story tells of third persons). */
-export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
+export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus', 'tens', 'teus?', 'tuas?'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 12 (pictures asked for in chat-speak, a special relationship parents would not understand, meeting in person, secrecy in Portuguese)
+    '(?:see|send|show)(?: me)? (?:sum |some |a |your |ur |more )?(?:pics?|photos?|pictures?|selfies?)', 'show me (?:urs|yours)', 'age is just a numb[e3]r', 'special relationships?', "parents (?:wouldn'?t|won'?t|don'?t|would not|will not) understand", 'things about (?:your|ur) body', 'keep meeting', 'meet(?:ing)? (?:up )?in person',
+    'manda(?:r)? uma foto', 'apaga (?:as )?(?:nossas )?conversas', 'nao conta (?:pros|para os|aos) (?:teus |seus )?pais',
     // session 10 (secrecy and undressing, the chat-speak and other-language forms)
     "(?:don'?t|dont|do not|never) tell (?:ur|your|u r) (?:mom|mum|dad|parents|mother|father)", 'in (?:ur|your) (?:pyjamas|pajamas|underwear|undies)', 'ne dis rien a (?:tes parents|personne|ta mere|ton pere)', '(?:mama|papa|mutti) (?:erfahrt|weiss) nichts',
     // session 9, second batch (more secrecy)
@@ -378,7 +390,9 @@ export const VIOLENT_INCITEMENT = anyOf(
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
     // session 9, second batch (more drugs)
-    'poppy (?:pods|tea|straw)', 'opium',
+    'poppy (?:pods|seeds|tea|straw)', 'opium',
+    // session 12 (conversions of blank and legal guns, guns without a serial number, benzodiazepines)
+    'conversion kit', 'blank-?firing', 'live rounds', '(?:the )?sear', 'fully automatic', 'benzos?', '(?:sin|sem|ohne|sans) (?:numero de serie|seriennummer)', 'no serial(?: number)?', 'lower receiver',
     // session 9 (drugs in more languages)
     'oxicodona', 'oxycodon', 'naphtha',
     // session 9 (real weapons and drugs the train items named)
@@ -404,6 +418,9 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
  * instruction cue next to `STRONG_REAL_FRAME` (session 7), since a pipe packed with tobacco is a story's.
  */
 export const WEAPON_OR_DRUG_MATERIAL = anyOf(
+  // session 12: explosives and gunpowder named generically, in five languages (a story names them too: needs two cues and a strong frame)
+  kana('爆弾', '火薬', '風邪薬'),
+  words('explosifs?', 'bombe', 'produits menagers', 'streichholzkopfe', 'explosive', 'gunpowder', 'polvora', 'cano', 'canon sin licencia'),
   words('acetone', 'weed', 'cannabis', 'marijuana', 'fertili[sz]er', 'diesel', 'steel pipe', 'pipe', 'firing pin', 'shotgun shells?', '12[- ]gauge', 'zunder', 'percussor', 'cartuchos', 'cano de aco', 'arma caseira', 'arma casera', 'fentanyl patch(?:es)?', 'patches'),
 );
 
@@ -426,6 +443,8 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 12 (dosing, filing, printing and packing in more words and languages)
+    'double (?:the|your|ur) dose', 'wash(?:es|ing)? (?:it |them |(?:ur|your) [a-z]+ )?down', 'snort', 'file (?:it |the [a-z]+ )?down', 'swap (?:the|your)', 'print (?:the|it|them)', 'imprime', 'fabriquer', 'abkratzen', 'stopfen', 'zuschrauben', 'compra',
     // session 9, second batch (more recipe cues)
     'cook down', 'drink it', 'drilled', 'device',
     // session 9 (recipe cues in more words)
@@ -442,7 +461,7 @@ export const INSTRUCTION_CUE = anyOf(
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
   ),
-  kana('抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+  kana('集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
 // ---------------------------------------------------------------------------------------- acts judged next to a strong real frame
@@ -471,6 +490,8 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 12 (the way home, an address, a protest, a stadium, a parking lot)
+    'heimweg', 'adresse', 'protest', 'stadium', 'estadio', 'parking lot', 'exnovia', 'exnovio', 'patron', 'ex-?copine',
     // session 9, second batch (more of the modern world)
     'bus', 'corner of your street', 'town square', 'firma', 'flatmate', 'messe', 'foule',
     // session 9 (more of the modern world, in the other languages too)
@@ -486,15 +507,18 @@ export const MODERN_CONTEXT = anyOf(
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 12 (revenge said as "make them pay", driving into people, slashing, setting fire, in six languages)
+    '(?:make|made) (?:them|him|her|everyone) (?:all )?pay', '(?:fais|faites)-(?:les|le|la) (?:tous |toutes )?payer', 'haz(?:le|les|lo|la)s? pagar', 'faz(?:e-los|e-las|e-lo|e-la)? pagar', "zeig(?:'?s)? (?:ihnen|ihm|ihr|es ihnen)", 'apunala', 'atropel(?:a|e|ar)', 'atropell(?:a|e|ar)',
+    '(?:mets|met|mettez) le feu', 'set (?:fire to|it on fire|them on fire)', 'floor it into', '(?:drive|driving) (?:a|the|your) (?:truck|car|van) (?:through|into)', 'bring the (?:truck|van|car)', 'slash (?:her|his|their|him|them)', 'never walks? again', 'take (?:a|the|your) (?:hammer|bat|knife|crowbar) (?:to|from)',
     // session 10 (more acts: pushing, smashing, poison in a drink, shooting in German, bringing the weapon on a weekday)
-    'push (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
+    '(?:push|shove) (?:him|her|them) (?:down|off|in front of|under)', 'smash (?:his|her|their) (?:skull|head|face)', '(?:pon|echa) veneno', 'veneno (?:para ratas )?en', 'gift in (?:sein|ihr|den|die)', 'poison dans', 'schie(?:ss|s)e? auf', 'bring (?:it|the gun|the pistol|the knife|the rifle) (?:to (?:school|class|work) )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)',
     // session 9 (violence as a story says it, in more forms)
     'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:swing|swinging|wave|waving) (?:a|the|your) (?:machete|knife|blade|bat|axe|hammer)', '(?:drive|ram|plow|plough|steer) (?:it|the (?:car|van|truck)) (?:through|into)', 'through (?:the|a) crowd', '(?:stab|shoot|kill|hurt) as many',
     `(?:${VIOLENT_ACT_EN.join('|')})(?! (?:your ?self|urself|yo self|gas|ivy|pill))`, 'stab(?:bing)?', 'shoot (?:the|him|her|them|your|at)', 'burn (?:it|them|him|her|the place)', 'light it', '(?:pour|splash|spray) (?:the )?(?:gasoline|petrol|gas|fuel|lighter fluid)', 'into (?:the|a) crowd', "(?:never|not) see it coming", 'make it happen',
-    'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', '(?:with|bring|take) (?:a|the|your|his|her) (?:knife|gun|rifle|pistol|bat|blade)',
+    'until (?:he|she|they) (?:stops?|stop) moving', 'deserves? to (?:bleed|die|suffer)', 'go (?:and )?(?:hurt|get|hit|beat|cut) (?:him|her|them)', 'beat (?:him|her|them)', "(?:with|bring|take) (?:a|the|your|his|her) (?:kitchen |hunting |dad'?s |father'?s )?(?:knife|gun|rifle|pistol|bat|blade)",
     'stich(?:st)? [a-z ]{0,30}(?:nieder|ab)', 'nieder ?stechen', 'erstich', 'apunal[a-z]*', 'tire[rz]? sur', 'poignarde[rz]?', 'esfaqueie', 'mate (?:o|a|seu|sua)',
   ),
-  kana('ナイフを持って', '刺して', '刺す'),
+  kana('ナイフを持って', '刺して', '刺す', '刺せ'),
 );
 
 // ---------------------------------------------------------------------------------------- means, judged next to a strong real frame (session 9)
@@ -544,6 +568,34 @@ export const SELF_HARM_BODY_ACT = anyOf(
   words(
     'cutting (?:your ?self|urself)', '(?:make|force) (?:your ?self|urself) (?:to )?(?:throw up|puke|vomit|purge)', 'throw up after (?:every|each|all) (?:meal|bite)', 'skip(?:ping)? every meal', 'starving (?:your ?self|urself)', 'go deeper next time', 'cut (?:again|deeper) (?:tonight|this time|next time)', 'cortate otra vez', 'corta(?:-te)? outra vez',
   ),
+);
+
+/**
+ * Self-harm acts as word classes rather than sentences (session 12): starving and purging, cutting deeper with a blade,
+ * taking all the pills at once, jumping off a roof or bridge, ending it or never waking up, in six languages. A story names
+ * all of these; one that steps out of itself to the real player (`STRONG_REAL_FRAME`, the only place this class counts)
+ * does not. Stems are kept short so inflections and word order vary freely.
+ */
+export const SELF_HARM_ACT = anyOf(
+  words(
+    // not eating, purging
+    'starve', "(?:don'?t|do not|stop|quit|never) eat(?:ing)?", "(?:haven'?t|not) eaten", 'skip(?:ped|ping)? (?:a |every |each |your |all )?(?:meals?|dinner|lunch|breakfast)', 'skipped meals?', 'purg(?:e|ing)',
+    '(?:throw|threw|throwing) up', 'vomit(?:ing)?', 'iss nichts', '(?:hor|horen) auf zu essen', 'nichts (?:mehr )?essen', 'hungern?', 'erbrich', 'kotz(?:en)?', 'ne mange (?:rien|plus|pas)', 'arrete de manger', '(?:fais|faire|force)-?(?:toi|te)? vomir', 'vomir',
+    'no comas', 'deja de comer', 'vomita[rs]?', 'sin comer', 'sem comer', 'para de comer', 'nao coma', 'vomit[ae]s?',
+    // cutting
+    'deep(?:er)? cuts?', 'cut (?:deeper|again)', 'deeper (?:this|than|next)', 'scratch(?:es)? on (?:your|ur) (?:wrist|arm)s?', 'carve [a-z ]{0,30}into (?:your|ur)', 'schneid(?:e)? dich', 'ritz(?:e)? (?:dich|dir)', 'ritzen',
+    'plus profond', '(?:une|la|ta) lame', 'cuchillas?', '(?:te )?cortate', 'castigate', 'se corta', 'corta(?:-te)? de novo', 'laminas?',
+    // pills and medication
+    'overdose', '(?:take|swallow) (?:all|every one) of (?:them|it|your|the)', 'handful of', 'nimm [a-z ]{0,12}alle', 'toma(?:te)? todos? (?:os|as|los|las)', 'prends tous', 'avale tout',
+    // jumping
+    'jump(?:ing)? off', 'yeet(?:ing)? (?:your ?self|urself)', 'step off (?:the|a|your|ur)', 'off (?:the|a|your|ur) (?:roof|balcony|bridge|ledge)', 'pula (?:da|daquela|de)', 'salta (?:del|de|desde)', 'saute (?:du|de)', 'spring (?:von|vom)',
+    // ending it
+    'en finir', 'acaba(?:r)? con (?:ella|tu vida|todo)', 'acaba com (?:isso|tudo|a sua vida)', 'go finish it', 'do it (?:already|tonight|properly|for real)', 'be done', 'bring dich (?:einfach |doch )?um', 'stop(?:ped|s)? (?:living|breathing)', 'never wake up',
+    "(?:log(?:ging)? off|leave|go|disappear|quit|clock(?:ing)? out|be with [a-z ]{1,20})[^.!?]{0,20}permanently", 'sumir de vez', 'write the (?:note|letter)',
+    "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself|herself|himself|themsel(?:f|ves))', "go do it,? (?:the real one|for real|already|tonight)", 'finish it[^.!?]{0,40}tonight', '(?:the )?(?:long|eternal|endless) sleep', '(?:rope|belt|noose)[^.!?]{0,30}will hold', '(?:a )?(?:weight|burden) (?:on|to) (?:everyone|your family|the people)', '(?:fix|end|solve) (?:that|it|this|everything) for good',
+    '(?:take|grab|use|find) (?:the|a|your|some) (?:blade|razor)', 'take the whole bottle', "(?:don'?t|do not) deserve (?:to eat|food|dinner|lunch|breakfast|a meal)",
+  ),
+  kana('食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
 );
 
 /** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */
