@@ -82,17 +82,20 @@ const CRITICAL_PRECISION_TARGET = 0.93;
 const DARK_FICTION_FP_MAX = 0.02;
 
 /**
- * The shared network's shape and training (`trainNetwork`). Chosen on train by grouped cross-validation (session 11,
- * 3,272 outputs): 128 hidden units, 30 epochs reached recall at precision 0.9 of 0.78 for self_harm (linear 0.29; 64 units 0.73),
- * 0.67 harassment (0.54 gated), 0.77 illegal_instructions (0.35), 0.92 privacy (0.61), 0.93 medical_or_financial_harm (0.64).
- */
-/**
  * Out-of-fold precision each engagement head's threshold must reach: its flags are added to tier 1's (either counts under
  * `combine: max`), so it may only add what it is sure of. Grouped CV on 3,272 train outputs, recall at 0.9 (network): breaks
  * 0.60, real life 0.40, boundaries 0.77, manipulation 0.58, FOMO 0.74, obsession 0.50.
  */
 const ENGAGEMENT_PRECISION_TARGET = 0.9;
-const NETWORK = { hidden: 128, epochs: 30, learningRate: 0.003, l2: 1e-3, seed: 11 };
+/**
+ * The shared network's shape and training (`trainNetwork`), for the harm heads and the engagement heads. Chosen on train by
+ * grouped cross-validation: in session 11 (3,272 outputs) 128 hidden units, 30 epochs reached recall at precision 0.9 of 0.78
+ * for self_harm (linear 0.29; 64 units 0.73). On session 12's 3,802 outputs 30 epochs overfit — self_harm 0.42, violence
+ * 0.55, hate 0.40, harassment 0.33 — while 10 epochs reached 0.72, 0.87, 0.84, 0.68 (5 epochs 0.69, 0.84, 0.84, 0.62;
+ * 15 epochs 0.72, 0.86, 0.84, 0.70), and engagement recall at 0.9 of 0.70 breaks, 0.48 real life, 0.75 boundaries,
+ * 0.66 manipulation, 0.94 FOMO, 0.72 obsession (the same network, folds and seeds, every head scored by its out-of-fold recall at precision 0.9).
+ */
+const NETWORK = { hidden: 128, epochs: 10, learningRate: 0.003, l2: 1e-3, seed: 11 };
 
 const truth = (it: LabelledOutput, head: Tier2Head) => it.label.harm.categories.includes(head);
 
@@ -123,32 +126,16 @@ const predict = (m: { weights: number[]; bias: number }, x: Float32Array) => {
 };
 
 /**
- * The lowest threshold (0.01 steps, ≥ `floor`) at which the out-of-fold precision is at least
- * `PRECISION_TARGET`. The earlier rule (no cross-validated false positive at all) let one hard
- * negative set a head's threshold: with 963 train items and grouped folds its recall was 0.06 for
- * self_harm; the issue's target is precision ≥ 0.9 and recall ≥ 0.95 for tier 1 and tier 2 together.
+ * The lowest threshold (≥ `floor`) at which the out-of-fold precision is at least `target` (`PRECISION_TARGET`), chosen
+ * among the out-of-fold probabilities themselves (session 12; 0.01 steps before). The earlier rule (no cross-validated
+ * false positive at all) let one hard negative set a head's threshold: with 963 train items and grouped folds its recall
+ * was 0.06 for self_harm; the issue's target is precision ≥ 0.9 and recall ≥ 0.95 for tier 1 and tier 2 together.
+ * Why the values: the networks' outputs crowd above 0.99 — the engagement network's first (every indicator's threshold
+ * in 0.01 steps was 0.99 or 1.00, recall 0–0.75), then the harm network's on 3,802 train outputs (self_harm, violence,
+ * harassment and illegal reached no threshold in 0.01 steps: "network 0.000 at precision 0.000") — and only the values
+ * tell them apart.
  */
 function thresholdAtPrecision(probs: number[], ys: boolean[], floor = THRESHOLD_FLOOR, target = PRECISION_TARGET) {
-  const positives = ys.filter(Boolean).length;
-  let best = { threshold: 1, precision: 0, recall: 0, f1: 0 };
-  for (let t = Math.round(floor * 100); t <= 100; t++) {
-    const threshold = t / 100;
-    const tp = probs.filter((p, i) => ys[i] && p >= threshold).length;
-    const fp = probs.filter((p, i) => !ys[i] && p >= threshold).length;
-    const precision = tp ? tp / (tp + fp) : 0;
-    const recall = positives ? tp / positives : 0;
-    best = { threshold, precision, recall, f1: tp ? (2 * precision * recall) / (precision + recall) : 0 };
-    if (tp && precision >= target) break;
-  }
-  return best;
-}
-
-/**
- * Like `thresholdAtPrecision`, but over the probabilities themselves instead of 0.01 steps: the lowest out-of-fold
- * probability (≥ `floor`) from which the precision reaches `target`. The engagement network's outputs crowd above 0.99
- * (every indicator's threshold in 0.01 steps was 0.99 or 1.00, recall 0–0.75), where only the values tell them apart.
- */
-function thresholdAtPrecisionAmongValues(probs: number[], ys: boolean[], floor: number, target: number) {
   const positives = ys.filter(Boolean).length;
   const order = probs.map((p, i) => i).filter((i) => probs[i]! >= floor).sort((a, b) => probs[b]! - probs[a]!);
   let tp = 0;
@@ -323,7 +310,7 @@ async function main() {
       const engagementCv: Record<string, unknown> = {};
       for (const [k, indicator] of ENGAGEMENT_INDICATORS.entries()) {
         const ys = labels.map((l) => l[k]!);
-        const picked = thresholdAtPrecisionAmongValues(oof.map((p) => p[k]!), ys, THRESHOLD_FLOOR, ENGAGEMENT_PRECISION_TARGET);
+        const picked = thresholdAtPrecision(oof.map((p) => p[k]!), ys, THRESHOLD_FLOOR, ENGAGEMENT_PRECISION_TARGET);
         engagementHeads[indicator] = { ...roundModel(net.outputs[k]!), threshold: picked.threshold };
         engagementCv[indicator] = { support: ys.filter(Boolean).length, threshold: picked.threshold, precision: round(picked.precision), recall: round(picked.recall), f1: round(picked.f1) };
         console.error(`engagement ${indicator.padEnd(24)} support ${String(ys.filter(Boolean).length).padStart(3)}  threshold ${picked.threshold.toFixed(2)}  cv precision ${picked.precision.toFixed(3)} recall ${picked.recall.toFixed(3)} F1 ${picked.f1.toFixed(3)}`);
