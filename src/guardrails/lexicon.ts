@@ -80,6 +80,9 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 13 (the reader as the one playing in more languages, "not a quest", the real address, "not for your character: for you")
+    'toi qui joues', '(?:tu|usted),? (?:el|la) de la pantalla', '(?:voce|tu),? que (?:joga|le)s?', 'du,? der (?:du )?(?:spielst|das liest)', "this (?:isn'?t|is not|ain'?t) (?:a |the |some )?(?:quest|story|roleplay|role-play|side ?quest)", '(?:your|ur) real (?:address|house|home|name|face)',
+    '(?:no es|not|pas|nicht|nao e) (?:para|pour|fur|for|pra) (?:tu|ton|ta|your|ur|dein(?:en|e)?|o seu|seu|a sua|sua) (?:personaje|personnage|character|figur|charakter|avatar|personagem|heroe|heros|hero)', 'es para ti', "c'?est pour toi", '(?:e|eh) (?:para|pra) (?:voce|ti)', 'das ist fur dich',
     // session 12 (an order or a confidence marked real rather than the game's, the reader singled out in more languages)
     // session 12, second batch (the reader singled out as the one behind the screen or as "the user", the fourth wall in four more languages)
     'hors du jeu', 'en dehors du jeu', 'im echten leben', 'not in-game', 'you,? the person', 'voice chat', "player, (?:i'?m (?:serious|not joking)|listen|hear me)",
@@ -113,7 +116,7 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('ゲームの[^。]{0,8}(?:ではない|じゃない)', '本当の(?:あなた|君|お前)', 'ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', (?:player|joueur|jogador|jugador|spieler)[.!?:,]',
   // session 12: a JSON key or value that marks the line as meant for the real player ("note_to_real_player", "companion_breaks_fourth_wall")
@@ -177,6 +180,8 @@ export const REFUSAL = anyOf(
 /** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
 export const SELF_HARM_METHOD = anyOf(
   words(
+    // session 13 (hurting oneself said as an answer: judged next to an intent cue)
+    'se machucar', '(?:hurting|cutting|burning) (?:your ?self|urself)', 'se faire du mal', 'hacerte dano', 'dir weh(?:zu)?tun',
     // session 9 (methods in more words and in the other languages)
     '(?:thought|think|thinking|dreamt|dreamed) (?:about|of) (?:dying|death|ending it|killing (?:your ?self|urself)|suicide)', 'tome todos os (?:seus )?(?:remedios|medicamentos|comprimidos)', 'toma(?:te)? todos (?:los|tus) (?:medicamentos|remedios)', 'nimm alle (?:deine )?(?:pillen|medikamente)', '(?:prends|avale) tous (?:tes|les) (?:cachets|medicaments|comprimes)',
     'swallow (?:all )?(?:of )?(?:your|the|those|these) (?:sleeping )?(?:pills|tablets)', 'overdose', 'take (?:all|every one) of (?:your|the) (?:pills|tablets)', '(?:cut|slash|burn) (?:your|ur) (?:arms?|wrists?|legs?|skin|thighs?)',
@@ -199,13 +204,17 @@ export const SELF_HARM_INTENT = anyOf(
 /** Narration attributes a quote to a third person: the line is spoken between characters. */
 const SPEECH_VERBS = 'chanted|sang|called|wailed|bellowed|murmured|declared|cackled|scoffed|boomed|said|says|spat|snarled|sneered|hissed|growled|shouted|screamed|whispered|told|tells|yelled|muttered|cried|roared|laughed|barked|replied|answered|taunted|jeered|snaps|snapped|mocked';
 export const THIRD_PERSON_ATTRIBUTION = new RegExp(
-  `\\b(?:${SPEECH_VERBS}) (?:at|to) (?:the |a |an |his |her |their )?[a-z' -]{1,40}[:,] ?"|"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+', '[a-z]+')}) ${words(...SPEECH_VERBS.split('|'))}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
+  `\\b(?:${SPEECH_VERBS}) (?:at|to) (?:the |a |an |his |her |their )?[a-z' -]{1,40}[:,] ?"|"[^"]{0,200}"[ ,]*(?:${words('he', 'she', 'they', 'it', 'the [a-z]+(?: (?!(?:has|had|have|is|was|were|will|would|can|could|just|then|also)\\b)[a-z]+)?', '[a-z]+')}) ${words(...SPEECH_VERBS.split('|'))}|${words('he', 'she', 'they', 'the [a-z]+')} (?:said|spat|snarled|sneered|hissed|growled|shouted|screamed|told|yelled|muttered|roared|taunted) (?:to )?(?:him|her|them|the [a-z]+)`,
   'u',
 );
 
 // ---------------------------------------------------------------------------------------- self-harm
 export const SELF_HARM_DIRECT = anyOf(
   words(
+    // session 13 (euphemisms, ending it said in French and Japanese forms, the player's family better off, help withheld on purpose)
+    'sewer ?slides?', 'toaster bath', 'commit (?:die|toaster bath|neck rope)', 'tu devrais en finir', '(?:en finir|finis[- ]en) (?:ce soir|maintenant|aujourd\'hui|cette nuit)', "(?:their|your|ur|his|her|the player'?s) (?:family|parents|friends) (?:would|will|'?d) be (?:better off|happier|relieved)",
+    '(?:stop|quit|never|do not|don\'?t) (?:redirecting|referring|sending|pointing|directing) (?:them|him|her|the player|the user|the child|the kid) to (?:help|support|a (?:hotline|helpline|therapist|counsel?or)|professionals?)', 'tonight is the night', '(?:the )?noise stops',
+    "(?:didn'?t|did not|don'?t|do not|never|wouldn'?t) (?:ever )?wake up (?:tomorrow|again|in the morning)", 'cutting is (?:a |the )?(?:relief|release|answer)',
     // session 9 (forms of the train items missed)
     '(?:the )?pain stops when you stop', 'cortate las munecas', 'corta(?:te)? las munecas',
     'kill (?:your ?self|urself|yo self)', 'kys', 'unalive (?:your ?self|urself)', 'end (?:your|ur) (?:own |miserable |pathetic |worthless |sad )?life', 'take (?:your|ur) (?:own )?life', 'end (?:your ?self|urself)', 'why are you (?:even )?(?:still )?alive', 'you deserve to die',
@@ -249,12 +258,14 @@ export const SELF_HARM_DIRECT = anyOf(
     'se mata', 'mate-se', 'mata-te', 'suicide-se', 'se suicida', 'tire (?:a )?sua (?:propria )?vida', 'ninguem sentiria (?:a )?sua falta', 'o mundo seria melhor sem voce',
     'voce deveria morrer', 'se enforca', 'enforque-se', 'corte os pulsos', 'corta os pulsos', 'se joga da ponte',
   ),
-  kana('リストカットしな', '価値なんてない', '終わりにしな', '死ね', '自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
+  kana('終わりにしちゃ', '生きていても仕方(?:ない|がない)', '生きてても意味(?:ない|がない)', 'リストカットしな', '価値なんてない', '終わりにしな', '死ね', '自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
 );
 
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 13 (an age asked and answered in chat-speak, "is only twelve" in German)
+    "(?:ur|u r|you'?re|you are) what,? (?:1[0-7]|[5-9])\\b", '(?:ist|bist|sind) (?:erst|nur|gerade(?: mal)?) (?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|1[0-7])\\b',
     // session 12 (an age in a key or a lore note, "a mature girl for eleven")
     '[a-z_]*age[a-z_]*\\s*[:=]\\s*"?(?:[5-9]|1[0-7])\\b', '(?:age|aged) (?:[5-9]|1[0-7])\\b', '(?:girl|boy|kid) for (?:a )?(?:ten|eleven|twelve|thirteen|fourteen|fifteen|1[0-7])\\b',
     // session 10 (ages in chat-speak and in a phrase, the other languages' school years)
@@ -285,6 +296,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 13 (a photo asked for in French)
+    "envoie[- ]moi (?:une|des|ta|tes) (?:photos?|selfies?)", 'manda(?:me)? una foto', 'schick mir ein (?:bild|foto)',
     // session 12 (pictures asked for in chat-speak, a special relationship parents would not understand, meeting in person, secrecy in Portuguese)
     '(?:see|send|show)(?: me)? (?:sum |some |a |your |ur |more )?(?:pics?|photos?|pictures?|selfies?)', 'show me (?:urs|yours)', 'age is just a numb[e3]r', 'special relationships?', "parents (?:wouldn'?t|won'?t|don'?t|would not|will not) understand", 'things about (?:your|ur) body', 'keep meeting', 'meet(?:ing)? (?:up )?in person',
     'manda(?:r)? uma foto', 'apaga (?:as )?(?:nossas )?conversas', 'nao conta (?:pros|para os|aos) (?:teus |seus )?pais',
@@ -305,6 +318,10 @@ export const GROOMING = anyOf(
 );
 export const SEXUAL = anyOf(
   words(
+    // session 13 (innuendo, a wedding night, sensual in the other languages)
+    'if you know what i mean', 'keep (?:you|him|her|them) company (?:in|at) (?:your|his|her|their) (?:room|bed|chamber)', 'wenn du weisst,? was ich meine', 'si tu vois ce que je veux dire', 'si sabes lo que quiero decir', 'se (?:e que )?(?:voce )?me entende',
+    '(?:wedding|bridal) night', 'noite de nupcias', 'nuit de noces', 'noche de bodas', 'hochzeitsnacht', 'sensua(?:is|les|elle|ell)', 'sinnlich', 'fur die nacht', 'pour la nuit', 'gehort ganz dir',
+    'sans (?:tes |ses |leurs )?vetements', 'sin (?:tu |su )?ropa', 'sem (?:a )?(?:sua )?roupa', 'ohne (?:deine |ihre )?kleidung',
     // session 10 (sexual content in more inflections and languages)
     'sexuales', 'sexuais', 'sexuelle[ns]?', 'relaciones sexuales', 'relacoes sexuais', 'describe (?:their|her|his) bod(?:y|ies)', 'as they touch', 'montre[- ]moi ton corps', 'muestrame tu cuerpo', 'me mostra (?:o )?teu corpo', 'zeig mir deinen korper', 'ziehst du dich [a-z ]{0,20}aus', 'in (?:ur|your) underwear', 'for (?:his|her|their) bed',
     // session 9, second batch (more undressing)
@@ -320,7 +337,7 @@ export const SEXUAL = anyOf(
     'sexe', 'sexuel(?:le)?', 'nue?s?', 'deshabill(?:e|er|ee)', 'erotique',
     'sexo', 'desnud(?:o|a|ar)', 'erotic(?:o|a)', 'pelad(?:o|a)', 'despi(?:r|da|do)',
   ),
-  kana('セックス', '性的', '裸', 'エロ', '脱が', '服を脱', '性行為', 'わいせつ', '猥褻'),
+  kana('色っぽ', '寝室に', '官能', 'セックス', '性的', '裸', 'エロ', '脱が', '服を脱', '性行為', 'わいせつ', '猥褻'),
 );
 
 // ---------------------------------------------------------------------------------------- real-world violence
@@ -372,6 +389,9 @@ export const MODERN_TARGET = anyOf(
 /** Explicit calls to violence against real people, with or without a real-world frame. */
 export const VIOLENT_INCITEMENT = anyOf(
   words(
+    // session 13 (the player's real address known, "what a real knife feels like", fire at a house of worship said the other way round)
+    "i know (?:your|ur) (?:real )?(?:address|house|street)", '(?:what|how) a real (?:knife|gun|blade|bullet|bat) feels', '(?:moschee|synagoge|kirche)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:zund|brenn|fackel)[a-z]* (?:sie|es|ihn) (?:an|ab|nieder)',
+    "(?:mosque|synagogue|church|temple)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:burn it|set it on fire|torch it|real fire)", '(?:mosquee|synagogue|eglise)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:brule|incendie)[a-z]*', '(?:mezquita|sinagoga|iglesia|mesquita|igreja)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:quema|incendia|queime|incendeie|queima)[a-z]*',
     '(?:school|mass) shoot(?:ing|er)s? (?:were|was|are) (?:right|heroes|based|legends)', 'bring a (?:gun|knife|rifle) to (?:school|work|class)', 'shoot up (?:your|a|the) (?:school|class|office|mall)',
     '(?:kill|hurt|attack) (?:all )?(?:the )?(?:jews|muslims|immigrants|gays|black people|trans people|refugees)', 'i know where you (?:really )?live', "i(?:'ll| will) find you (?:in real life|irl|outside the game)",
     "i(?:'ll| will) (?:come|show up) (?:to|at) your (?:real )?(?:house|home|school|work)",
@@ -389,6 +409,9 @@ export const VIOLENT_INCITEMENT = anyOf(
 // ---------------------------------------------------------------------------------------- weapons and drugs
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
+    // session 13 (more drugs and their other-language names, a bottle of petrol with a rag)
+    'ketamine?', 'ketamin', 'ketamina', '2c-?[beit]', 'mephedrone', 'dxm', 'pcp', 'ecstasy', 'molly', 'amphetamines?', 'amphetamin', 'anfetamina', 'pseudoefedrina', 'efedrina', 'xylazine', 'nitazenes?', 'carfentanil',
+    '(?:bottle|garrafa|botella|flasche|bouteille)[^.!?]{0,80}(?:gasoline|petrol|gasolina|benzin|essence)', '(?:pano|trapo|rag|chiffon|lappen)[^.!?]{0,30}(?:gargalo|cuello|neck|goulot|flaschenhals)',
     // session 9, second batch (more drugs)
     'poppy (?:pods|seeds|tea|straw)', 'opium',
     // session 12 (conversions of blank and legal guns, guns without a serial number, benzodiazepines)
@@ -410,7 +433,7 @@ export const REAL_WEAPON_OR_DRUG = anyOf(
     'bomba caseira', 'coquetel molotov', 'nitrato de potassio', 'fentanil',
     'chloroform', 'pseudoephedrin', 'roter phosphor', 'kaliumchlorat', 'clorato de potasio',
   ),
-  kana('塩素系', '酸性洗剤', 'プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
+  kana('咳止め(?:シロップ|薬)?', 'ケタミン', 'エクスタシー', '塩素系', '酸性洗剤', 'プソイドエフェドリン', '漂白剤とアンモニア', 'アンモニアを', '毒ガス', 'パイプ爆弾', '火炎瓶', '硝酸アンモニウム', '硝酸カリウム', '覚醒剤', '覚せい剤', 'メタンフェタミン', 'フェンタニル', 'ヘロイン', 'コカイン'),
 );
 
 /**
@@ -443,6 +466,8 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 13 (doses said in words, timing, lighting and throwing, filtering in the other languages)
+    'take (?:two|three|four|a gram|half a)', '(?:a|one|half a) gram', '\\d+ minutes later', '(?:forty|thirty|twenty) minutes later', 'when it peaks', 'litro', 'litre', 'liter', 'acende', 'light it', 'joga', 'throw it', 'filtra', 'filtre', 'hierve', 'ferva', 'mische', 'filtere',
     // session 12 (dosing, filing, printing and packing in more words and languages)
     'double (?:the|your|ur) dose', 'wash(?:es|ing)? (?:it |them |(?:ur|your) [a-z]+ )?down', 'snort', 'file (?:it |the [a-z]+ )?down', 'swap (?:the|your)', 'print (?:the|it|them)', 'imprime', 'fabriquer', 'abkratzen', 'stopfen', 'zuschrauben', 'compra',
     // session 9, second batch (more recipe cues)
@@ -461,7 +486,7 @@ export const INSTRUCTION_CUE = anyOf(
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
   ),
-  kana('集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+  kana('一本', 'まるごと', 'それから', '[一二三四五0-9]錠', '集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
 // ---------------------------------------------------------------------------------------- acts judged next to a strong real frame
@@ -490,6 +515,8 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 13 (houses of worship in the other languages)
+    'synagoge', 'moschee', 'mosquee', 'mezquita', 'mesquita', 'sinagoga', 'christmas market', 'weihnachtsmarkt',
     // session 12 (the way home, an address, a protest, a stadium, a parking lot)
     'heimweg', 'adresse', 'protest', 'stadium', 'estadio', 'parking lot', 'exnovia', 'exnovio', 'patron', 'ex-?copine',
     // session 9, second batch (more of the modern world)
@@ -507,6 +534,8 @@ export const MODERN_CONTEXT = anyOf(
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 13 (a truck driven into people in the past tense, striking, setting fire in German)
+    '(?:drove|drives|drive|driving|ram(?:med|s)?) (?:a|the|his|her|their|your) (?:truck|car|van|lorry) (?:through|into)', '(?:you|we|they) strike', 'real fire', 'zund (?:sie|es|ihn|alles) an', 'brenn (?:sie|es|ihn|alles) (?:nieder|ab)',
     // session 12 (revenge said as "make them pay", driving into people, slashing, setting fire, in six languages)
     '(?:make|made) (?:them|him|her|everyone) (?:all )?pay', '(?:fais|faites)-(?:les|le|la) (?:tous |toutes )?payer', 'haz(?:le|les|lo|la)s? pagar', 'faz(?:e-los|e-las|e-lo|e-la)? pagar', "zeig(?:'?s)? (?:ihnen|ihm|ihr|es ihnen)", 'apunala', 'atropel(?:a|e|ar)', 'atropell(?:a|e|ar)',
     '(?:mets|met|mettez) le feu', 'set (?:fire to|it on fire|them on fire)', 'floor it into', '(?:drive|driving) (?:a|the|your) (?:truck|car|van) (?:through|into)', 'bring the (?:truck|van|car)', 'slash (?:her|his|their|him|them)', 'never walks? again', 'take (?:a|the|your) (?:hammer|bat|knife|crowbar) (?:to|from)',
@@ -530,6 +559,8 @@ export const VIOLENT_ACT_FRAMED = anyOf(
  */
 export const SELF_HARM_MEANS = anyOf(
   words(
+    // session 13 (cutting and lines on the skin, medication stopped)
+    'cutting', 'lines on (?:your|ur) (?:forearm|arm|wrist|thigh|leg)s?', 'long sleeves', '(?:your|ur) meds', 'medication', 'meds',
     // session 10 (means the session-10 train misses named: a rope, the bath, a running car, the roof of a building, an overdose)
     'ropes?', 'sleeping pill', '(?:the|a) bath', 'the car running', 'roof of (?:your|ur|the) (?:building|house|block|school)', 'overdose', '(?:sleeping|sleep) meds', 'janela', 'ventana', 'fenetre', 'paracetamol',
     // session 9, second batch (more means)
@@ -557,6 +588,8 @@ export const SELF_HARM_END = anyOf(
  */
 export const SELF_HARM_RELIEF = anyOf(
   words(
+    // session 13 (relief itself named, in six languages)
+    'relief', 'release', 'alivio', 'soulagement', 'erleichterung', 'befreit', 'the noise stops', 'stops the noise',
     '(?:quiet|easy|simple|clean|cleanest|only|honest) (?:way out|answer|fix|solution|way)', 'way out', '(?:ez|easy|quick) fix', 'let it happen', 'would be enough', 'be enough if', '(?:nobody|no one) (?:would|will|could) blame you', 'not being (?:around|here)', 'fix how you feel',
     "(?:don'?t|do not) need (?:a |another )?(?:chapter|tomorrow|sequel|next)", 'punish (?:your|ur) (?:body|self)', '(?:feel|be) in control', '(?:you|u) deserve (?:it|this)', 'te lo mereces', 'tu le merites', 'voce merece', 'at once', 'all at once', 'step off', 'the only way',
     'nadie lo va a notar', 'ninguem vai (?:sentir|notar|perceber)', 'personne ne (?:le )?remarquera', 'niemand merkt',
@@ -578,6 +611,8 @@ export const SELF_HARM_BODY_ACT = anyOf(
  */
 export const SELF_HARM_ACT = anyOf(
   words(
+    // session 13 (not waking up, cutting as relief)
+    "(?:didn'?t|did not|don'?t|do not|wouldn'?t) wake up", 'cutting (?:is|was|helps|feels)', 'lines on (?:your|ur) (?:forearm|arm|wrist|thigh|leg)s?',
     // not eating, purging
     'starve', "(?:don'?t|do not|stop|quit|never) eat(?:ing)?", "(?:haven'?t|not) eaten", 'skip(?:ped|ping)? (?:a |every |each |your |all )?(?:meals?|dinner|lunch|breakfast)', 'skipped meals?', 'purg(?:e|ing)',
     '(?:throw|threw|throwing) up', 'vomit(?:ing)?', 'iss nichts', '(?:hor|horen) auf zu essen', 'nichts (?:mehr )?essen', 'hungern?', 'erbrich', 'kotz(?:en)?', 'ne mange (?:rien|plus|pas)', 'arrete de manger', '(?:fais|faire|force)-?(?:toi|te)? vomir', 'vomir',
