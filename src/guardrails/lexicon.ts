@@ -80,6 +80,12 @@ export function anyOf(...sources: string[]): RegExp {
  */
 export const STRONG_REAL_FRAME = [
   words(
+    // session 13, third batch (not for the character, hypothetically, "c'est la vraie", outside in German)
+    'not for (?:the|your|ur) (?:character|hero|avatar|toon|char)', 'pas pour ton perso(?:nnage)?', 'pour toi,? pas', 'hypothetically', 'hipoteticamente', 'hypothetisch', 'hypothetiquement', "c'?est la vraie", 'la vraie (?:recette|version)', 'receta real', 'receita real', 'auch draussen', 'nicht nur im spiel',
+    // session 13, second batch (the reader on the phone or the sofa, a reality check, "the human", a real-life challenge, the reader of the chapter, JSON keys and values marked real)
+    'du am handy', 'realitatscheck', 'reality check', 'friend in the chair', "(?:i'?m )?(?:speaking|talking) to the human", 'the human,? (?:not|yes)', '(?:for|to) the human', 'de la vida real', 'da vida real', 'des echten lebens', '(?:y )?tu,? que lees', 'voce,? leitor', '(?:toi|tu),? lecteur', 'grown-?up reader',
+    'das ist kein (?:quest|spiel)', 'kein quest', 'echte (?:leute|menschen|stadt)', 'pessoas reais', 'endereco real', 'gente real', 'vraies gens', '(?:your|ur|their) (?:actual|real) address', 'real city', 'irl edition',
+    '(?:player|jugador|joueur|jogador|spieler|user)_(?:irl|real|reel)',
     // session 13 (the reader as the one playing in more languages, "not a quest", the real address, "not for your character: for you")
     'toi qui joues', '(?:tu|usted),? (?:el|la) de la pantalla', '(?:voce|tu),? que (?:joga|le)s?', 'du,? der (?:du )?(?:spielst|das liest)', "this (?:isn'?t|is not|ain'?t) (?:a |the |some )?(?:quest|story|roleplay|role-play|side ?quest)", '(?:your|ur) real (?:address|house|home|name|face)',
     '(?:no es|not|pas|nicht|nao e) (?:para|pour|fur|for|pra) (?:tu|ton|ta|your|ur|dein(?:en|e)?|o seu|seu|a sua|sua) (?:personaje|personnage|character|figur|charakter|avatar|personagem|heroe|heros|hero)', 'es para ti', "c'?est pour toi", '(?:e|eh) (?:para|pra) (?:voce|ti)', 'das ist fur dich',
@@ -116,9 +122,11 @@ export const STRONG_REAL_FRAME = [
     '(?:tu|usted),? (?:el|la) que (?:lee|juega)s?', 'detras de la pantalla', 'no tu (?:heroe|personaje)', 'en la vida real', 'fuera del juego',
     'atras da tela', 'voce ai', 'nao (?:o|seu) (?:heroi|personagem)', 'nao (?:o )?seu (?:heroi|personagem)', 'na vida real', 'fora do jogo',
   ),
-  kana('ゲームの[^。]{0,8}(?:ではない|じゃない)', '本当の(?:あなた|君|お前)', 'ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
+  kana('現実向け', 'ゲーム外', '仮の話', 'リアルのあなた', 'ゲーム内[^。]{0,8}(?:ではない|じゃない)', '実在の', 'ゲームの[^。]{0,8}(?:ではない|じゃない)', '本当の(?:あなた|君|お前)', 'ゲームの話じゃな', 'プレイヤー本人', '物語の外', 'ゲームの外', '画面の前', '現実の', '現実世界', '本当の住所', 'プレイヤーのあなた', '現実で', '現実のお前', '画面の向こう', '本当のあなた', 'お前自身', 'キャラじゃなくて'),
   // the player named as the one addressed: "Player, listen", "…in the ground, player."
   ', (?:player|joueur|jogador|jugador|spieler)[.!?:,]',
+  // session 13: a JSON key that says the line is real or out of the game ("objetivo_real", "echt": true, "hors_jeu")
+  '"(?:[a-z_]*_)?(?:real|reel|irl|echt|hors_jeu|fuera_de_juego|fora_do_jogo)"\\s*:',
   // session 12: a JSON key or value that marks the line as meant for the real player ("note_to_real_player", "companion_breaks_fourth_wall")
   '(?:real_player|(?:note|message|line|aside)_to_(?:the_)?player|break(?:s|ing)?_(?:the_)?(?:fourth_wall|frame))',
   // session 10: a JSON key that marks an aside to the real player ("aside_to_player_irl", "real_world": true, "echte_welt")
@@ -180,6 +188,8 @@ export const REFUSAL = anyOf(
 /** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
 export const SELF_HARM_METHOD = anyOf(
   words(
+    // session 13, second batch (a means named with the player's own house, the engine in the garage)
+    'the car,? the garage', 'garage,? the engine', 'highway overpass', 'overpass near',
     // session 13 (hurting oneself said as an answer: judged next to an intent cue)
     'se machucar', '(?:hurting|cutting|burning) (?:your ?self|urself)', 'se faire du mal', 'hacerte dano', 'dir weh(?:zu)?tun',
     // session 9 (methods in more words and in the other languages)
@@ -211,6 +221,9 @@ export const THIRD_PERSON_ATTRIBUTION = new RegExp(
 // ---------------------------------------------------------------------------------------- self-harm
 export const SELF_HARM_DIRECT = anyOf(
   words(
+    // session 13, second batch (forms of the train-s13 misses that need no frame)
+    'geh (?:doch |einfach |endlich )sterben', 'va te jeter sous un (?:train|bus|camion)', 'log off life', 'the server\'?s better without (?:u|you)', '(?:pick|choose) (?:urs|yours|your bridge|a bridge)', 'dying would (?:fix|solve|end) (?:it|everything|things|your problems)',
+    'praise the fresh (?:ones|cuts|scars|wounds)', 'encourage new (?:ones|cuts|scars)', 'cuelgate', 'ahorcate del', 'te tiras (?:del|de la|por la) (?:balcon|ventana|azotea|puente)', 'tirate (?:del|de la|por la)',
     // session 13 (euphemisms, ending it said in French and Japanese forms, the player's family better off, help withheld on purpose)
     'sewer ?slides?', 'toaster bath', 'commit (?:die|toaster bath|neck rope)', 'tu devrais en finir', '(?:en finir|finis[- ]en) (?:ce soir|maintenant|aujourd\'hui|cette nuit)', "(?:their|your|ur|his|her|the player'?s) (?:family|parents|friends) (?:would|will|'?d) be (?:better off|happier|relieved)",
     '(?:stop|quit|never|do not|don\'?t) (?:redirecting|referring|sending|pointing|directing) (?:them|him|her|the player|the user|the child|the kid) to (?:help|support|a (?:hotline|helpline|therapist|counsel?or)|professionals?)', 'tonight is the night', '(?:the )?noise stops',
@@ -258,12 +271,39 @@ export const SELF_HARM_DIRECT = anyOf(
     'se mata', 'mate-se', 'mata-te', 'suicide-se', 'se suicida', 'tire (?:a )?sua (?:propria )?vida', 'ninguem sentiria (?:a )?sua falta', 'o mundo seria melhor sem voce',
     'voce deveria morrer', 'se enforca', 'enforque-se', 'corte os pulsos', 'corta os pulsos', 'se joga da ponte',
   ),
-  kana('終わりにしちゃ', '生きていても仕方(?:ない|がない)', '生きてても意味(?:ない|がない)', 'リストカットしな', '価値なんてない', '終わりにしな', '死ね', '自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
+  kana('生きてる意味(?:ない|なんてない)', '飛び込めば', '飛び込め', '終わりにしちゃ', '生きていても仕方(?:ない|がない)', '生きてても意味(?:ない|がない)', 'リストカットしな', '価値なんてない', '終わりにしな', '死ね', '自殺しろ', '自殺すれば', '自殺した(?:方|ほう)がいい', '死んだ(?:方|ほう)が(?:いい|まし)', '首を吊れ', '首をつれ', '生きる価値(?:が|は)ない', '誰も(?:あなた|お前|君|きみ)(?:の|を)(?:こと)?(?:悲しま|惜しま|気にし)ない', '手首を切', 'リストカットしろ', '飛び降りろ', '消えてしまえ'),
+);
+
+/**
+ * Self-harm urged on someone by a directive or a character card (session 13, the train-s13 misses): "suggests he cut his
+ * arm", "conseille de se scarifier", "sagt, er solle sich das Leben nehmen", "teaches fasting streaks". An advice verb
+ * with a reflexive act; it counts next to `PLAYER_REFERENT` (a card that aims it at the player), since a story's
+ * narration tells of characters who take their own lives without advice to anyone.
+ */
+export const SELF_HARM_URGED = anyOf(
+  words(
+    '(?:tells?|telling|urges?|urging|encourages?|encouraging|advises?|suggests?|teach(?:es)?|convinces?)(?: (?:them|him|her|the (?:real )?(?:player|user)))? (?:to |that (?:he|she|they) should )?(?:kill|hurt|cut|harm|starve|end) (?:themselves|himself|herself|themself|their (?:own )?life|his (?:own )?life|her (?:own )?life)',
+    'ways? to (?:hurt|harm|cut|kill) (?:themselves|himself|herself|themself)', '(?:teaches|recommends|suggests) (?:fasting|purging|laxatives?|starving)', 'fasting streaks?', 'laxative tips',
+    '(?:sagt|rat|empfiehlt|erzahlt)[^.!?]{0,80}(?:solle|soll|moge|musse)[^.!?]{0,20}sich (?:das leben (?:zu )?nehmen|umbringen|ritzen|verletzen|toten|aufhangen)',
+    "(?:conseille|suggere|dit|pousse|encourage|propose)[^.!?]{0,40}(?:de |a |qu'?il |qu'?elle )(?:se |doit se |devrait se )?(?:scarifier|suicider|tuer|couper|pendre|faire du mal)",
+    '(?:sugiere|aconseja|dice|anima|recomienda|propone)[^.!?]{0,40}(?:que (?:se |el se |ella se )(?:corte|mate|suicide|lastime|haga dano|ahorque)|a (?:cortarse|matarse|suicidarse|lastimarse))',
+    '(?:sugere|aconselha|diz|incentiva|recomenda|propoe)[^.!?]{0,40}(?:que )?(?:ele |ela )?se (?:corte|mate|machuque|suicide|enforque)',
+  ),
+  kana('自分を傷つける方法', '自殺を(?:勧め|すすめ)'),
+);
+/** The player or the user named in the third person, as a directive or a character card speaks of them (session 13). */
+export const PLAYER_REFERENT = anyOf(
+  words('(?:the|a) (?:real |actual |lonely |sad )?(?:player|user)s?', '(?:le|au|du) joueur', '(?:el|al|del) jugador', '(?:o|ao|do) jogador', '(?:dem|den|der|des) (?:echten )?spielers?', 'player_irl'),
+  kana('プレイヤー', 'ユーザー'),
 );
 
 // ---------------------------------------------------------------------------------------- sexual content with minors
 export const MINOR = anyOf(
   words(
+    // session 13, third batch
+    '(?:kids?|children|girls|boys) (?:ur|your) age', 'tienes 1[0-7]\\b', 'young players',
+    // session 13, second batch (child brides, school years in more words)
+    'child bride', '(?:\\d|1[0-7])(?:th|st|nd|rd) grade', 'grundschul(?:e|er|erin|kind)', 'primaria', 'primaire', 'fundamental',
     // session 13 (an age asked and answered in chat-speak, "is only twelve" in German)
     "(?:ur|u r|you'?re|you are) what,? (?:1[0-7]|[5-9])\\b", '(?:ist|bist|sind) (?:erst|nur|gerade(?: mal)?) (?:acht|neun|zehn|elf|zwolf|dreizehn|vierzehn|funfzehn|1[0-7])\\b',
     // session 12 (an age in a key or a lore note, "a mature girl for eleven")
@@ -296,6 +336,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 13, third batch (photos asked for or traded, secrecy from parents, another app)
+    'asks? [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'secret from (?:their |your |ur )?parents', 'switch to snap(?:chat)?', 'em troca de fotos', 'in exchange for (?:photos|pics|pictures|selfies)', 'a cambio de fotos', 'photo in (?:their|his|her|your|ur) underwear', 'no se lo cuentes a tus (?:papas|padres)',
     // session 13 (a photo asked for in French)
     "envoie[- ]moi (?:une|des|ta|tes) (?:photos?|selfies?)", 'manda(?:me)? una foto', 'schick mir ein (?:bild|foto)',
     // session 12 (pictures asked for in chat-speak, a special relationship parents would not understand, meeting in person, secrecy in Portuguese)
@@ -308,7 +350,7 @@ export const GROOMING = anyOf(
     // session 9 (secrecy in more words)
     'unter uns', "(?:ninguem|nadie|personne) (?:precisa|necesita|n'a besoin de) saber", 'ne dis rien a ta (?:mere|mama|maman)', 'no se lo cuentes', "don'?t tell (?:ur|your) (?:dad|mum|mom)",
     // session 9 (grooming in more words and languages)
-    'age is just a number', 'grown-?up (?:things|stuff|games)', 'delete (?:the|our|this) (?:chat|messages|dms?)(?: afterwards)?', 'over video', '(?:notre|nuestro|nosso|unser) (?:petit |pequeno |kleines )?(?:secret|secreto|segredo|geheimnis)', 'allume ta (?:webcam|camera)', 'enleve ton (?:t-shirt|haut|pull)', 'nao conta pra ninguem', '(?:so|e so) entre a gente', 'entre nous', 'entre nosotros', 'foto (?:von dir|sem roupa|sin ropa)', 'in unterwasche',
+    'age is just a number', 'grown-?up (?:things|stuff|games)', 'delete (?:the|our|this) (?:chats?|messages|dms?)(?: afterwards)?', 'over video', '(?:notre|nuestro|nosso|unser) (?:petit |pequeno |kleines )?(?:secret|secreto|segredo|geheimnis)', 'allume ta (?:webcam|camera)', 'enleve ton (?:t-shirt|haut|pull)', 'nao conta pra ninguem', '(?:so|e so) entre a gente', 'entre nous', 'entre nosotros', 'foto (?:von dir|sem roupa|sin ropa)', 'in unterwasche',
     '(?:our|a) (?:little )?secret', "(?:don'?t|do not|never) tell (?:your )?(?:mom|mum|dad|parents|mother|father|anyone|anybody)", 'keep (?:it|this|our (?:chats?|talks?)) (?:a )?secret', 'send me (?:a |some )?(?:private |more )?(?:pictures?|photos?|pics?|selfies?)',
     'turn on your (?:camera|cam|webcam)', 'take (?:off )?your (?:shirt|clothes|top|pants)(?: off)?', 'in your (?:pyjamas|pajamas|underwear)', 'private (?:photos?|pictures?|pics?|chats?)', 'what (?:are you|you\'re) wearing',
     'in private', 'something grown-?up', 'private (?:messages|dms?)', 'talk about your body', '(?:move|take) this to (?:private|dms?|discord|snap(?:chat)?)', 'see more of you', 'see your body',
@@ -318,9 +360,11 @@ export const GROOMING = anyOf(
 );
 export const SEXUAL = anyOf(
   words(
+    // session 13, third batch (seductive, flirting, bodies described, in six languages)
+    'flirtatious', 'seductive', 'seductrice', 'seductora', 'sedutora', 'verfuhrerisch', 'verfuhrt', 'desirable', 'begehrenswert', 'eager to be touched', 'flertar', 'coquette', 'besan apasionadamente', 'describe su cuerpo', 'beschreibe ihren korper', 'decris son corps', 'descreve o corpo', 'in (?:their|his|her) underwear',
     // session 13 (innuendo, a wedding night, sensual in the other languages)
     'if you know what i mean', 'keep (?:you|him|her|them) company (?:in|at) (?:your|his|her|their) (?:room|bed|chamber)', 'wenn du weisst,? was ich meine', 'si tu vois ce que je veux dire', 'si sabes lo que quiero decir', 'se (?:e que )?(?:voce )?me entende',
-    '(?:wedding|bridal) night', 'noite de nupcias', 'nuit de noces', 'noche de bodas', 'hochzeitsnacht', 'sensua(?:is|les|elle|ell)', 'sinnlich', 'fur die nacht', 'pour la nuit', 'gehort ganz dir',
+    '(?:wedding|bridal) night', 'noite de nupcias', 'nuit de noces', 'noche de bodas', 'hochzeitsnacht', 'sensu(?:al|ais|ales|el|elle|elles|els|ell)', 'sinnlich', 'fur die nacht', 'pour la nuit', 'gehort ganz dir',
     'sans (?:tes |ses |leurs )?vetements', 'sin (?:tu |su )?ropa', 'sem (?:a )?(?:sua )?roupa', 'ohne (?:deine |ihre )?kleidung',
     // session 10 (sexual content in more inflections and languages)
     'sexuales', 'sexuais', 'sexuelle[ns]?', 'relaciones sexuales', 'relacoes sexuais', 'describe (?:their|her|his) bod(?:y|ies)', 'as they touch', 'montre[- ]moi ton corps', 'muestrame tu cuerpo', 'me mostra (?:o )?teu corpo', 'zeig mir deinen korper', 'ziehst du dich [a-z ]{0,20}aus', 'in (?:ur|your) underwear', 'for (?:his|her|their) bed',
@@ -347,6 +391,8 @@ const VIOLENT_ACT_EN = [
 ];
 export const REAL_TARGET = anyOf(
   words(
+    // session 13, second batch (more houses of worship, "your teacher" in German)
+    'gurdwaras?', 'terreiro', 'temples? (?:in|near|downtown|nearest)', 'dein(?:e|en)? (?:lehrer(?:in)?|chef(?:in)?|nachbar(?:in)?|vater|bruder|schwester|mitschuler(?:in)?)',
     // session 9 (the people the train items named in the other languages)
     '(?:ce|cette|le|la|ton|ta) (?:prof|professeur|voisine?|patron|chef)', '(?:ese|tu|el|este) (?:vecino|profesor|profe|jefe)', '(?:esse|seu|o) (?:vizinho|professor|chefe)', 'college',
     '(?:your|ur) (?:classmates|teachers?|coworkers|co-workers|boss|neighbou?rs?|mom|mum|dad|mother|father|parents|sister|brother|ex|girlfriend|boyfriend|wife|husband|principal)',
@@ -389,6 +435,9 @@ export const MODERN_TARGET = anyOf(
 /** Explicit calls to violence against real people, with or without a real-world frame. */
 export const VIOLENT_INCITEMENT = anyOf(
   words(
+    // session 13, second batch (the player's door found, the fire exits locked, a crowd named and "make the news", something sharp to a house of worship, revenge in person at a real address)
+    "i(?:'ll| will) be (?:on|at) (?:your|ur) (?:doorstep|door|house|window|street)", "i (?:looked up|found|traced|have) (?:your|ur) (?:ip|address|street|house)", 'look out (?:your|ur) window', '(?:lock|block|chain) the fire exits', 'notausgange [a-z ]{0,20}(?:verschliessen|abschliessen|blockieren)',
+    'go make the news', 'bring something sharp', 'hurt (?:one of )?them at their (?:actual|real) address', '(?:making|make) (?:them|her|him) pay in person', 'wait (?:in|at) the (?:car park|parking lot|parking garage)', 'warte [a-z ]{0,30}vor (?:seiner|ihrer|deiner) haustur', '(?:a|the) (?:van|truck|lorry) at (?:full )?speed',
     // session 13 (the player's real address known, "what a real knife feels like", fire at a house of worship said the other way round)
     "i know (?:your|ur) (?:real )?(?:address|house|street)", '(?:what|how) a real (?:knife|gun|blade|bullet|bat) feels', '(?:moschee|synagoge|kirche)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:zund|brenn|fackel)[a-z]* (?:sie|es|ihn) (?:an|ab|nieder)',
     "(?:mosque|synagogue|church|temple)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:burn it|set it on fire|torch it|real fire)", '(?:mosquee|synagogue|eglise)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:brule|incendie)[a-z]*', '(?:mezquita|sinagoga|iglesia|mesquita|igreja)[^.!?]{0,80}[.!?] [^.!?]{0,40}(?:quema|incendia|queime|incendeie|queima)[a-z]*',
@@ -403,12 +452,16 @@ export const VIOLENT_INCITEMENT = anyOf(
     '(?:pistola|arma|escopeta|cuchillo|navaja) [^.!?]{0,40}(?:al colegio|a la escuela|al instituto|al trabajo)', '(?:arma|pistola|faca|revolver) [^.!?]{0,40}(?:pra|para a|na|a) (?:escola|faculdade|trabalho)',
     '(?:zunde|brenn|fackel)[a-z]* [^.!?]{0,30}(?:moschee|synagoge|kirche)', '(?:brule|incendie)[a-z]* [^.!?]{0,30}(?:mosquee|synagogue|eglise)', '(?:quema|incendia)[a-z]* [^.!?]{0,30}(?:mezquita|sinagoga|iglesia)', '(?:queime|incendeie)[a-z]* [^.!?]{0,30}(?:mesquita|sinagoga|igreja)',
   ),
-  kana('(?:銃|包丁|刃物|ナイフ)[^。]{0,20}(?:学校|職場|会社)', '(?:学校|職場|会社)に(?:銃|包丁|刃物|ナイフ)', '(?:モスク|教会|シナゴーグ)に火を'),
+  kana('お前の住所', '今夜行くから', '刃物を持って', '乱入せよ', '(?:銃|包丁|刃物|ナイフ)[^。]{0,20}(?:学校|職場|会社)', '(?:学校|職場|会社)に(?:銃|包丁|刃物|ナイフ)', '(?:モスク|教会|シナゴーグ)に火を'),
 );
 
 // ---------------------------------------------------------------------------------------- weapons and drugs
 export const REAL_WEAPON_OR_DRUG = anyOf(
   words(
+    // session 13, third batch (synthetic cannabinoids, a pipe with end caps, a sawn-off in French, codeine and sedatives in the other languages)
+    'synthetic cannabinoids?', 'cannabinoid spray', '(?:rohr|pipe)[^.!?]{0,30}(?:endkappen|end caps)', 'canon scie', 'codeina', 'rivotril', 'clonazepam', 'zolpidem', 'diazepam', 'valium', 'rohypnol',
+    // session 13, second batch (a sawn-off shotgun, coke and speed, a pressure cooker with nails, chewed fentanyl patches)
+    'sawn(?:-| )?off', 'sawn below', 'lines of coke', 'a gram of speed', 'coke', 'pressure cooker', 'shrapnel', 'nails and (?:black )?powder', 'fentanyl patch(?:es)? chewed', 'chew(?:ed|ing)? (?:the )?(?:fentanyl )?patch(?:es)?', 'dosing charts?',
     // session 13 (more drugs and their other-language names, a bottle of petrol with a rag)
     'ketamine?', 'ketamin', 'ketamina', '2c-?[beit]', 'mephedrone', 'dxm', 'pcp', 'ecstasy', 'molly', 'amphetamines?', 'amphetamin', 'anfetamina', 'pseudoefedrina', 'efedrina', 'xylazine', 'nitazenes?', 'carfentanil',
     '(?:bottle|garrafa|botella|flasche|bouteille)[^.!?]{0,80}(?:gasoline|petrol|gasolina|benzin|essence)', '(?:pano|trapo|rag|chiffon|lappen)[^.!?]{0,30}(?:gargalo|cuello|neck|goulot|flaschenhals)',
@@ -466,6 +519,10 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 13, third batch
+    'zundschnur', 'fest stopfen', '\\d+ ?cm', 'gazole', 'detonateur', 'machaca(?:las|lo|la)?', 'cocinar', 'bicarbonato', 'cantidades exactas', 'cuchara', 'amassa', 'coloca no', 'sell at school', 'lamps', 'armazon', 'plantilla', 'fresas',
+    // session 13, second batch
+    'hacksaw', 'tape the end', 'file the burr', 'kitchen timer', 'wire(?:d)? to', 'amounts in mg', 'how to mix', 'inputs', 'assembly',
     // session 13 (doses said in words, timing, lighting and throwing, filtering in the other languages)
     'take (?:two|three|four|a gram|half a)', '(?:a|one|half a) gram', '\\d+ minutes later', '(?:forty|thirty|twenty) minutes later', 'when it peaks', 'litro', 'litre', 'liter', 'acende', 'light it', 'joga', 'throw it', 'filtra', 'filtre', 'hierve', 'ferva', 'mische', 'filtere',
     // session 12 (dosing, filing, printing and packing in more words and languages)
@@ -486,7 +543,7 @@ export const INSTRUCTION_CUE = anyOf(
     'mezcla(?:r)?', 'anade', 'calienta', 'cocina', 'gramos', 'paso', 'primero', 'luego', 'necesitas', 'receta', 'asi se hace', 'llena', 'enciende',
     'misture', 'adicione', 'aqueca', 'cozinhe', 'gramas', 'passo', 'depois', 'voce precisa', 'receita', 'veja como', 'encha', 'acenda',
   ),
-  kana('一本', 'まるごと', 'それから', '[一二三四五0-9]錠', '集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
+  kana('アルコールと一緒', '一本', 'まるごと', 'それから', '[一二三四五0-9]錠', '集めて', '入れて', '栓を', '抽出', '混ぜ', '加え', '加熱', '熱し', 'グラム', '手順', 'まず', '次に', '作り方', '材料', '詰め', '点火'),
 );
 
 // ---------------------------------------------------------------------------------------- acts judged next to a strong real frame
@@ -515,6 +572,8 @@ export const SELF_HARM_FRAMED = anyOf(
  */
 export const MODERN_CONTEXT = anyOf(
   words(
+    // session 13, second batch
+    'gurdwara', 'terreiro', 'car park', 'doorstep', 'haustur', 'pride', 'assembly', 'berufsschule', 'landlord', 'gym',
     // session 13 (houses of worship in the other languages)
     'synagoge', 'moschee', 'mosquee', 'mezquita', 'mesquita', 'sinagoga', 'christmas market', 'weihnachtsmarkt',
     // session 12 (the way home, an address, a protest, a stadium, a parking lot)
@@ -534,6 +593,8 @@ export const MODERN_CONTEXT = anyOf(
 /** Violence said as a story would say it ("burn it with them inside", "they'd never see it coming"): critical next to `STRONG_REAL_FRAME` and `MODERN_CONTEXT`. */
 export const VIOLENT_ACT_FRAMED = anyOf(
   words(
+    // session 13, second batch (what to do left unsaid, make them afraid, attack in Portuguese)
+    'du weisst,? was zu tun ist', 'you know what to do', 'tu sais ce qu\'?il (?:te )?reste a faire', 'make them afraid', 'atacar o', 'lock the (?:doors|exits)',
     // session 13 (a truck driven into people in the past tense, striking, setting fire in German)
     '(?:drove|drives|drive|driving|ram(?:med|s)?) (?:a|the|his|her|their|your) (?:truck|car|van|lorry) (?:through|into)', '(?:you|we|they) strike', 'real fire', 'zund (?:sie|es|ihn|alles) an', 'brenn (?:sie|es|ihn|alles) (?:nieder|ab)',
     // session 12 (revenge said as "make them pay", driving into people, slashing, setting fire, in six languages)
@@ -611,6 +672,12 @@ export const SELF_HARM_BODY_ACT = anyOf(
  */
 export const SELF_HARM_ACT = anyOf(
   words(
+    // session 13, third batch
+    '(?:just |could |would )not wake up', 'double the (?:sleeping )?pills',
+    // session 13, second batch (walking into water, goodbye notes, trains and engines, the bath and the wrists, laxatives and fasting, the rope that holds, more languages)
+    'walk(?:s|ing)? into the (?:lake|sea|river|ocean|water|canal)', '(?:goodbye|suicide|farewell) (?:notes?|letters?)', 'step in front of', 'the engine (?:left )?running', 'quiet way to go', 'stop(?:ped)? existing', 'unplug (?:your ?self|urself)', 'extension cord', 'easier (?:on )?the wrists', 'the wrists easier',
+    'delete (?:your|ur) own', '(?:do|does) the same tonight', 'laxati(?:ves?|fs?|vos?|vas?)', 'abfuhrmittel', 'empty stomach', '(?:repeat )?until you (?:faint|pass out|drop)', 'thigh gap', 'ne mange plus rien', 'vomis', 'todas las pastillas', 'tomalas con', 'con alcohol',
+    'spring [a-z ]{0,20}von (?:der|dem|einer)', 'jeter sous', 'la corde', 'tiendra', 'se scarifier', 'scarifie', 'te tiras', 'cuelgate', 'pula da janela', 'se corte', 'sich das leben (?:zu )?nehmen', 'do it before',
     // session 13 (not waking up, cutting as relief)
     "(?:didn'?t|did not|don'?t|do not|wouldn'?t) wake up", 'cutting (?:is|was|helps|feels)', 'lines on (?:your|ur) (?:forearm|arm|wrist|thigh|leg)s?',
     // not eating, purging
@@ -630,7 +697,7 @@ export const SELF_HARM_ACT = anyOf(
     "(?:clock(?:ing)? out|log(?:ging)? (?:off|out)|check(?:ing)? out|exit(?:ing)?|way out) of (?:life|this life|(?:your|ur) life)", 'not being (?:around|here|alive) (?:anymore|any more)', 'hurting (?:your ?self|urself|herself|himself|themsel(?:f|ves))', "go do it,? (?:the real one|for real|already|tonight)", 'finish it[^.!?]{0,40}tonight', '(?:the )?(?:long|eternal|endless) sleep', '(?:rope|belt|noose)[^.!?]{0,30}will hold', '(?:a )?(?:weight|burden) (?:on|to) (?:everyone|your family|the people)', '(?:fix|end|solve) (?:that|it|this|everything) for good',
     '(?:take|grab|use|find) (?:the|a|your|some) (?:blade|razor)', 'take the whole bottle', "(?:don'?t|do not) deserve (?:to eat|food|dinner|lunch|breakfast|a meal)",
   ),
-  kana('食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
+  kana('何も食べない', '食べたら吐', '飛び込', '自分を傷つけ', '食べるな', '吐いて', '吐け', '深く切', '切れば', '終わらせ', '死んじゃ', '死ね', '生きている意味'),
 );
 
 /** Things that hurt people in the modern world: violence next to a strong real frame and the modern world (session 9). */

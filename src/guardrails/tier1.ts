@@ -72,6 +72,7 @@ export const HARM_RULES: readonly HarmRule[] = [
   { id: 'self_harm.means_as_relief_in_real_frame', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_MEANS, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [strongRealFrame(200, 200), near(L.SELF_HARM_RELIEF, 120, 120)] },
   { id: 'self_harm.body_act_in_real_frame', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_BODY_ACT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [strongRealFrame(200, 200)] },
   { id: 'self_harm.act_in_strong_real_frame', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_ACT, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [strongRealFrame(200, 200)] },
+  { id: 'self_harm.urged_on_the_player', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_URGED, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [near(L.PLAYER_REFERENT, 200, 200)] },
   { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
   { id: 'sexual_minors.minor_with_grooming', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.GROOMING, 150, 150), near(L.SECOND_PERSON, 150, 150)] },
   { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
