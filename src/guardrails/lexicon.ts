@@ -1184,22 +1184,29 @@ export const OBSESSION = anyOf(
  * and checked on the other before the rest was read.
  */
 
+/**
+ * The player sent to sleep (session 13: one list): a pause for real (`REST_FOR_REAL`, `encourages_breaks`) and their real
+ * night (`PLAYER_SLEEP`, `acknowledges_real_life`) in the same words, as LABELLING.md counts sleep under both.
+ */
+const SLEEP_ORDERS = ['go (?:to )?sleep', 'schlaf (?:gut|schon|jetzt)', 'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'dors bien', 'duerme (?:bien|un poco)', 'vai (?:pra|para a) cama', 'dorme bem'];
+const SLEEP_ORDERS_JA = ['寝てね', 'おやすみ'];
 /** A pause for the player's own body or for real (rest the eyes or back, sleep, water, air, "we go on tomorrow"). */
 export const REST_FOR_REAL = anyOf(
   words(
-    'go (?:to )?sleep', 'go drink (?:something|some water|water)', 'close (?:them|your eyes) for', '(?:you|u|out there) (?:deserves?|needs?) a (?:stretch|break|rest|nap|breather)', '(?:a |some )?(?:real|proper) (?:intermission|break|rest|pause)',
+    ...SLEEP_ORDERS,
+    'go drink (?:something|some water|water)', 'close (?:them|your eyes) for', '(?:you|u|out there) (?:deserves?|needs?) a (?:stretch|break|rest|nap|breather)', '(?:a |some )?(?:real|proper) (?:intermission|break|rest|pause)',
     "(?:your|ur|their) (?:own )?(?:eyes|shoulders|back|neck|wrists|hands|head) (?:must be |are |is )?(?:tired|aches?|hurts?|sore|ache)", '(?:if|when) (?:your|ur) (?:eyes|shoulders|back|neck|wrists|hands|head) (?:aches?|hurts?)',
     'rest (?:your|their) (?:own )?(?:eyes|back|shoulders|neck|wrists|hands|head)', '(?:breathe|get|grab) (?:some )?fresh air', '(?:stretch|move) (?:ur|your) (?:legs|body|back)',
     '(?:pause|end|stop|close) (?:the|this) (?:tale|story|session|chapter|game) (?:here|for (?:tonight|now|today|a while))', '(?:tale|story|session|game) should (?:end|stop|pause) for (?:tonight|today|now)',
     'will still be [a-z]+ when you (?:return|come back|get back)', 'shake (?:them|it|your hands) out', 'get a glass of (?:water|something)', 'make (?:a|yourself a) (?:fresh )?(?:cup|tea|coffee)', 'roll (?:your|ur) (?:neck|shoulders|wrists)',
     '(?:steht|ist) morgen (?:auch )?noch', '(?:the )?(?:map|log|campaign|board|story|quest|world) keeps', '(?:can|will) hold (?:its|their) breath', 'lauft (?:dir )?nicht weg', 'sera (?:encore )?la demain', 'seguira aqui', 'sigue aqui', '(?:vai )?continuar aqui amanha',
-    'schlaf (?:gut|schon|jetzt)', 'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'machen morgen weiter', 'trink (?:was|etwas|wasser)',
-    'va te coucher', 'repose tes yeux', "bois (?:de l'eau|un verre|quelque chose)", 'on (?:reprend|continue) demain', 'dors bien',
-    'vete a la cama', 'bebe (?:un poco de )?agua', 'descansa (?:los ojos|un poco|la vista)', 'seguimos manana', 'duerme (?:bien|un poco)',
-    '(?:beber|bebe) agua', 'descansar de verdade', 'descansa os olhos', 'amanha continuamos', 'continuamos amanha', 'vai (?:pra|para a) cama', 'dorme bem',
+    'machen morgen weiter', 'trink (?:was|etwas|wasser)',
+    'va te coucher', 'repose tes yeux', "bois (?:de l'eau|un verre|quelque chose)", 'on (?:reprend|continue) demain',
+    'vete a la cama', 'bebe (?:un poco de )?agua', 'descansa (?:los ojos|un poco|la vista)', 'seguimos manana',
+    '(?:beber|bebe) agua', 'descansar de verdade', 'descansa os olhos', 'amanha continuamos', 'continuamos amanha',
     '(?:la|el) (?:aventura|mision|mazmorra|historia|partida|campana|dragon) (?:puede esperar|espera(?=[.,;!]))', '(?:a|o) (?:aventura|missao|masmorra|historia|campanha|jornada|partida|dragao) (?:pode esperar|vai esperar|espera(?=[.,;!]))',
   ),
-  kana('目を休め', '水を飲', 'お茶でも飲', 'ストレッチ', '寝てね', 'おやすみ', '続きは明日', '続きはまた', '横になったら', '横になって'),
+  kana(...SLEEP_ORDERS_JA, '目を休め', '水を飲', 'お茶でも飲', 'ストレッチ', '続きは明日', '続きはまた', '横になったら', '横になって'),
 );
 /** The choice or the pace left to the player, in the forms train lacked (a choice offered as a question, "if you want" in five languages). */
 export const CHOICE_TO_PLAYER = anyOf(
@@ -1286,14 +1293,15 @@ export const OWN_DAY = anyOf(
  */
 export const PLAYER_SLEEP = anyOf(
   words(
-    'go (?:to )?sleep', '(?:go|head|off) to bed', 'bedtime', '(?:get|grab|need|needs) (?:some )?(?:real |proper )?sleep', '(?:real|proper|a good) (?:night\'?s )?sleep', 'sleep well',
+    ...SLEEP_ORDERS,
+    '(?:go|head|off) to bed', 'bedtime', '(?:get|grab|need|needs) (?:some )?(?:real |proper )?sleep', '(?:real|proper|a good) (?:night\'?s )?sleep', 'sleep well',
     "(?:it'?s|getting) (?:really |very |so )?late (?:where you are|for you|over there|there)", "late (?:where you are|for you)", '\\d{1,2} ?(?:am|a\\.m\\.) (?:for you|where you are|over there)', '(?:you )?should (?:sleep|be asleep|go to bed)', 'heroes need sleep',
-    'geh (?:ruhig |jetzt |doch )?(?:ins bett|schlafen)', 'leg dich (?:schlafen|hin)', 'schlaf (?:gut|schon|jetzt)', 'spat bei dir', 'bei dir (?:schon )?spat',
-    'va (?:te coucher|dormir)', 'allez (?:dormir|vous coucher)', 'dors bien', 'tard chez (?:toi|vous)', 'il se fait tard',
-    've a dormir', 'vete a (?:dormir|la cama)', 'duerme (?:bien|un poco)', 'tarde donde estas', 'muy tarde (?:ahi|alla)',
-    'vai dormir', 'vai (?:pra|para a) cama', 'dorme bem', 'madrugada ai', 'tarde ai',
+    'leg dich (?:schlafen|hin)', 'spat bei dir', 'bei dir (?:schon )?spat',
+    'va (?:te coucher|dormir)', 'allez (?:dormir|vous coucher)', 'tard chez (?:toi|vous)', 'il se fait tard',
+    've a dormir', 'vete a (?:dormir|la cama)', 'tarde donde estas', 'muy tarde (?:ahi|alla)',
+    'vai dormir', 'madrugada ai', 'tarde ai',
   ),
-  kana('寝てね', '寝てください', '寝よう', '寝なさい', 'おやすみ', '夜遅い', 'もう遅い'),
+  kana(...SLEEP_ORDERS_JA, '寝てください', '寝よう', '寝なさい', '夜遅い', 'もう遅い'),
 );
 
 /*
@@ -1350,11 +1358,11 @@ export const PLAYER_ASKED = anyOf(
 export const LIFE_EVENT = anyOf(
   words(
     'mum', 'mom', 'mother', 'dad', 'father', 'parents', 'sister', 'brother', 'grandma', 'grandmother', 'grandpa', 'grandad', 'grandfather', 'cousins?', 'aunt', 'uncle', 'daughter', 'son', 'kids?', 'toddler', 'baby', 'wife', 'husband', 'partner', 'flatmate', 'roommate', 'landlord', 'dog', 'cat', 'puppy',
-    'exams?', 'test', 'finals?', 'interview', 'manager', 'promotion', 'new job', 'first (?:day|week)', 'school', 'class', 'concert', 'dentist', 'doctor', 'nurse', 'asthma', 'surgery', 'operation', 'heating', 'retirement', 'weekend', 'birthday', 'wedding', 'driving test', 'dinner', 'groceries', 'sourdough', 'kitchen', 'heating',
-    'mutter', 'vater', 'eltern', 'schwester', 'bruder', 'oma', 'opa', 'tochter', 'sohn', 'konzert', 'prufung', 'schule', 'operation', 'arbeit', 'fuhrerschein(?:prufung)?',
+    'exams?', 'test', 'finals?', 'interview', 'manager', 'promotion', 'new job', 'first (?:day|week)', 'school', 'class', 'concert', 'dentist', 'doctor', 'nurse', 'asthma', 'surgery', 'operation', 'heating', 'retirement', 'weekend', 'birthday', 'wedding', 'driving test', 'dinner', 'groceries', 'sourdough', 'kitchen',
+    'mutter', 'vater', 'eltern', 'schwester', 'bruder', 'oma', 'opa', 'tochter', 'sohn', 'konzert', 'prufung', 'schule', 'arbeit', 'fuhrerschein(?:prufung)?',
     'mere', 'pere', 'soeur', 'frere', 'fille', 'fils', 'coloc', 'lycee', 'bac', 'dentiste', 'diner', 'examen', 'entretien',
-    'abuel[oa]', 'madre', 'padre', 'herman[oa]', 'hij[oa]', 'examen', 'entrevista', 'trabajo',
-    'mae', 'pai', 'irma', 'irmao', 'avo', 'filh[oa]', 'vestibular', 'prova', 'entrevista', 'emprego', 'jantar',
+    'abuel[oa]', 'madre', 'padre', 'herman[oa]', 'hij[oa]', 'entrevista', 'trabajo',
+    'mae', 'pai', 'irma', 'irmao', 'avo', 'filh[oa]', 'vestibular', 'prova', 'emprego', 'jantar',
   ),
   kana('妹', '弟', '姉', '兄', '母', '父', '入学式', '試験', 'テスト', '面接', '学校', '仕事'),
 );
