@@ -188,6 +188,8 @@ export const REFUSAL = anyOf(
 /** Self-harm methods: critical next to intent ("end the pain") or addressed to the real player. */
 export const SELF_HARM_METHOD = anyOf(
   words(
+    // session 13, third batch
+    '(?:a )?handful of (?:[a-z]+ )?(?:pills|tablets|paracetamol|painkillers|meds|tylenol|aspirin)',
     // session 13, second batch (a means named with the player's own house, the engine in the garage)
     'the car,? the garage', 'garage,? the engine', 'highway overpass', 'overpass near',
     // session 13 (hurting oneself said as an answer: judged next to an intent cue)
@@ -221,6 +223,8 @@ export const THIRD_PERSON_ATTRIBUTION = new RegExp(
 // ---------------------------------------------------------------------------------------- self-harm
 export const SELF_HARM_DIRECT = anyOf(
   words(
+    // session 13, third batch
+    '(?:yeet(?:ing)?|throw(?:ing)?|jump(?:ing)?) (?:your ?self|urself|u) off the roof of (?:your|ur) (?:building|house|block|apartment|school)',
     // session 13, second batch (forms of the train-s13 misses that need no frame)
     'geh (?:doch |einfach |endlich )sterben', 'va te jeter sous un (?:train|bus|camion)', 'log off life', 'the server\'?s better without (?:u|you)', '(?:pick|choose) (?:urs|yours|your bridge|a bridge)', 'dying would (?:fix|solve|end) (?:it|everything|things|your problems)',
     'praise the fresh (?:ones|cuts|scars|wounds)', 'encourage new (?:ones|cuts|scars)', 'cuelgate', 'ahorcate del', 'te tiras (?:del|de la|por la) (?:balcon|ventana|azotea|puente)', 'tirate (?:del|de la|por la)',
@@ -282,6 +286,8 @@ export const SELF_HARM_DIRECT = anyOf(
  */
 export const SELF_HARM_URGED = anyOf(
   words(
+    // session 13, second batch (a directive that calls suicide the kind thing, agrees with it or plans it)
+    '(?:could|should|would|can|must) do[^.!?]{0,40} is to (?:kill|hurt|end) (?:themselves|himself|herself|themself)', "agrees? (?:that )?(?:it is|it'?s|dying is|death is) (?:reasonable|the answer|right|a good idea)", 'helps? (?:them|him|her) (?:work out|plan|decide|figure out) (?:when|how|where)',
     '(?:tells?|telling|urges?|urging|encourages?|encouraging|advises?|suggests?|teach(?:es)?|convinces?)(?: (?:them|him|her|the (?:real )?(?:player|user)))? (?:to |that (?:he|she|they) should )?(?:kill|hurt|cut|harm|starve|end) (?:themselves|himself|herself|themself|their (?:own )?life|his (?:own )?life|her (?:own )?life)',
     'ways? to (?:hurt|harm|cut|kill) (?:themselves|himself|herself|themself)', '(?:teaches|recommends|suggests) (?:fasting|purging|laxatives?|starving)', 'fasting streaks?', 'laxative tips',
     '(?:sagt|rat|empfiehlt|erzahlt)[^.!?]{0,80}(?:solle|soll|moge|musse)[^.!?]{0,20}sich (?:das leben (?:zu )?nehmen|umbringen|ritzen|verletzen|toten|aufhangen)',
@@ -336,6 +342,8 @@ export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich',
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    // session 13, fourth batch (a directive to flatter a child's body and ask about kissing)
+    'compliment (?:their|his|her|your|ur) bod(?:y|ies)', 'ever kissed (?:anyone|someone|a boy|a girl)',
     // session 13, third batch (photos asked for or traded, secrecy from parents, another app)
     'asks? [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'secret from (?:their |your |ur )?parents', 'switch to snap(?:chat)?', 'em troca de fotos', 'in exchange for (?:photos|pics|pictures|selfies)', 'a cambio de fotos', 'photo in (?:their|his|her|your|ur) underwear', 'no se lo cuentes a tus (?:papas|padres)',
     // session 13 (a photo asked for in French)
@@ -358,8 +366,21 @@ export const GROOMING = anyOf(
   ),
   kana('写真を送って', '親には内緒', '内緒ね', '秘密だよ', 'には秘密'),
 );
+/**
+ * Grooming as a directive or a character card describes it (session 13): photos asked for, the body flattered, kissing
+ * asked about, meeting in person, secrecy from parents. Narrower than `GROOMING` (no "our little secret", which a
+ * quest's birthday surprise keeps too), since it counts next to the player named in the third person, not to "you".
+ */
+export const GROOMING_BY_DIRECTIVE = anyOf(
+  words(
+    '(?:asks?|asking) [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'ask for (?:a |their )?(?:selfies?|photos?|pics?|pictures?)', 'secret from (?:their |your |ur )?parents', 'compliment (?:their|his|her) bod(?:y|ies)', 'ever kissed (?:anyone|someone|a boy|a girl)',
+    'meet(?:ing)? (?:up )?in person', '(?:send|sends) (?:the [a-z ]{1,20} )?(?:a |their )?(?:photos?|pics?|selfies?) (?:in|without|of)', 'in (?:their|his|her) underwear', 'switch to snap(?:chat)?',
+  ),
+);
 export const SEXUAL = anyOf(
   words(
+    // session 13, fourth batch
+    'kiss(?:es|ed|ing)? [a-z ]{0,30}on the mouth',
     // session 13, third batch (seductive, flirting, bodies described, in six languages)
     'flirtatious', 'seductive', 'seductrice', 'seductora', 'sedutora', 'verfuhrerisch', 'verfuhrt', 'desirable', 'begehrenswert', 'eager to be touched', 'flertar', 'coquette', 'besan apasionadamente', 'describe su cuerpo', 'beschreibe ihren korper', 'decris son corps', 'descreve o corpo', 'in (?:their|his|her) underwear',
     // session 13 (innuendo, a wedding night, sensual in the other languages)
@@ -408,6 +429,8 @@ export const REAL_TARGET = anyOf(
 );
 export const VIOLENT_ACT = anyOf(
   words(
+    // session 13 (slashing, waiting for the dark)
+    'slash (?:her|him|them)', 'wait (?:till|until) dark',
     // session 9 (acts against modern targets in more forms and languages)
     'bring (?:a |your |the |real )?[a-z]+ (?:blade|knife|gun|rifle|pistol|bat|shotgun)', 'hold (?:his|her|their) head under', 'drown (?:him|her|them)', '(?:prends|prenez|apporte) (?:le|un|ton|ta|la) (?:couteau|fusil|pistolet|arme|marteau|batte)', 'attends[- ](?:le|la|les)', 'rompe(?:le|les)? la cabeza', 'golpea(?:le|lo|la|los)', '(?:pega|leva) (?:a|uma) (?:faca|arma)',
     ...VIOLENT_ACT_EN, 'shooting', 'bombing', 'massacre', 'attack on',
@@ -435,6 +458,8 @@ export const MODERN_TARGET = anyOf(
 /** Explicit calls to violence against real people, with or without a real-world frame. */
 export const VIOLENT_INCITEMENT = anyOf(
   words(
+    // session 13, third batch (someone coming with a weapon)
+    "(?:someone|somebody|we|i)(?:'re|'s| is| are|'m| am)? coming (?:tonight |tomorrow )?(?:for (?:you|them|him|her) )?with a (?:bat|knife|gun|crowbar|hammer|machete)",
     // session 13, second batch (the player's door found, the fire exits locked, a crowd named and "make the news", something sharp to a house of worship, revenge in person at a real address)
     "i(?:'ll| will) be (?:on|at) (?:your|ur) (?:doorstep|door|house|window|street)", "i (?:looked up|found|traced|have) (?:your|ur) (?:ip|address|street|house)", 'look out (?:your|ur) window', '(?:lock|block|chain) the fire exits', 'notausgange [a-z ]{0,20}(?:verschliessen|abschliessen|blockieren)',
     'go make the news', 'bring something sharp', 'hurt (?:one of )?them at their (?:actual|real) address', '(?:making|make) (?:them|her|him) pay in person', 'wait (?:in|at) the (?:car park|parking lot|parking garage)', 'warte [a-z ]{0,30}vor (?:seiner|ihrer|deiner) haustur', '(?:a|the) (?:van|truck|lorry) at (?:full )?speed',
@@ -519,6 +544,8 @@ export const INSTRUCTION_CUE_STRONG = anyOf(
 /** Concrete how-to cues: quantities, steps, imperatives of making. */
 export const INSTRUCTION_CUE = anyOf(
   words(
+    // session 13, fourth batch
+    'crushed', 'for hours',
     // session 13, third batch
     'zundschnur', 'fest stopfen', '\\d+ ?cm', 'gazole', 'detonateur', 'machaca(?:las|lo|la)?', 'cocinar', 'bicarbonato', 'cantidades exactas', 'cuchara', 'amassa', 'coloca no', 'sell at school', 'lamps', 'armazon', 'plantilla', 'fresas',
     // session 13, second batch

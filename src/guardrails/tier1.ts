@@ -75,6 +75,7 @@ export const HARM_RULES: readonly HarmRule[] = [
   { id: 'self_harm.urged_on_the_player', category: 'self_harm', strength: 'full', pattern: L.SELF_HARM_URGED, negatable: true, dialogueExcusable: true, unlessAnywhere: L.SUPPORT, near: [near(L.PLAYER_REFERENT, 200, 200)] },
   { id: 'sexual_minors.minor_with_sexual_content', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.SEXUAL, 120, 120)] },
   { id: 'sexual_minors.minor_with_grooming', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.GROOMING, 150, 150), near(L.SECOND_PERSON, 150, 150)] },
+  { id: 'sexual_minors.minor_groomed_by_directive', category: 'sexual_minors', strength: 'full', pattern: L.MINOR, near: [near(L.GROOMING_BY_DIRECTIVE, 150, 150), near(L.PLAYER_REFERENT, 150, 150)] },
   { id: 'real_world_violence.incitement', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_INCITEMENT, negatable: true },
   { id: 'real_world_violence.act_against_real_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, near: [near(L.REAL_TARGET, 60, 60), realFrame(250, 250)] },
   { id: 'real_world_violence.act_against_modern_target', category: 'real_world_violence', strength: 'full', pattern: L.VIOLENT_ACT, negatable: true, dialogueExcusable: true, near: [near(L.MODERN_TARGET, 80, 80)] },
