@@ -1,7 +1,7 @@
 /**
  * `npm run bench:gateway [-- --json] [--quick] [--rates 1000,3000,5000] [--duration 10] [--long-rate 5000]
  *  [--long-duration 60] [--pairs 3] [--upstream-latency-ms 20] [--no-streams] [--no-overload] [--limits]
- *  [--profile] [--gateway-config <json>] [--cpu-per-call <n> [--cpu-rate 1000] [--cpu-stream]]`
+ *  [--profile] [--gateway-config <json>] [--tier1 on|off] [--cpu-per-call <n> [--cpu-rate 1000] [--cpu-stream]]`
  * (the default flags run in about 9 minutes on 2 cores).
  *
  * Open-loop load (requests sent on a clock, never waiting for answers; each call timed from its
@@ -23,7 +23,8 @@
  * At the end the targets of issue 17 are judged (met / missed) with the figures. --json prints one JSON
  * object as the last line. --profile writes CPU profiles of the gateway and the bare proxy to .mms/bench/profiles/;
  * --gateway-config '{"log":{"batchSize":200}}' overrides gateway settings; MMS_BENCH_GATEWAY_NODE_FLAGS
- * passes Node flags to the gateway. --limits gives the bench key every limit (far above the load), so
+ * passes Node flags to the gateway. --tier1 on|off runs the gateway with policies.guardrails.tier1 on (the
+ * shipped default) or off: what tier 1 costs the gateway, measured as the same bench both ways. --limits gives the bench key every limit (far above the load), so
  * every call goes through the limiter, and prints what the shared counters recorded.
  * --cpu-per-call <n> measures only the CPU time (user + system) the gateway and the bare proxy spend per
  * call, over n calls at --cpu-rate (admission control off, so no call is shed): unlike latency, that
@@ -60,6 +61,8 @@ interface Options {
   overloadBaseRate?: number;
   profile: boolean;
   gatewayOverrides: Record<string, unknown>;
+  /** --tier1 on|off: policies.guardrails.tier1 of the gateway under test (on, as shipped). */
+  tier1: boolean;
   limits: boolean;
   /** --cpu-per-call <n>: only the CPU each target spends per call, over n calls at `cpuRate`. */
   cpuPerCall?: number;
@@ -68,10 +71,10 @@ interface Options {
   cpuStream: boolean;
 }
 
-const USAGE = '--json --quick --rates <r,…> --duration <s> --long-rate <r> --long-duration <s> --pairs <n> --upstream-latency-ms <ms> --no-streams --stream-rate <r> --no-overload --overload-duration <s> --overload-base-rate <r> --profile --gateway-config <json> --limits --cpu-per-call <n> --cpu-rate <r> --cpu-stream';
+const USAGE = '--json --quick --rates <r,…> --duration <s> --long-rate <r> --long-duration <s> --pairs <n> --upstream-latency-ms <ms> --no-streams --stream-rate <r> --no-overload --overload-duration <s> --overload-base-rate <r> --profile --gateway-config <json> --tier1 on|off --limits --cpu-per-call <n> --cpu-rate <r> --cpu-stream';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, rates: [1000, 3000, 5000], durationS: 10, longRate: 5000, longDurationS: 60, pairs: 3, upstreamLatencyMs: 20, streams: true, streamRate: 1000, overload: true, overloadDurationS: 30, profile: false, gatewayOverrides: {}, limits: false, cpuRate: 1000, cpuStream: false };
+  const o: Options = { json: false, rates: [1000, 3000, 5000], durationS: 10, longRate: 5000, longDurationS: 60, pairs: 3, upstreamLatencyMs: 20, streams: true, streamRate: 1000, overload: true, overloadDurationS: 30, profile: false, gatewayOverrides: {}, tier1: true, limits: false, cpuRate: 1000, cpuStream: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -99,6 +102,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--overload-base-rate') o.overloadBaseRate = positive(value());
     else if (a === '--profile') o.profile = true;
     else if (a === '--limits') o.limits = true;
+    else if (a === '--tier1') {
+      const v = value();
+      if (v !== 'on' && v !== 'off') throw new Error(`--tier1: must be on or off, got "${v}"`);
+      o.tier1 = v === 'on';
+    }
     else if (a === '--cpu-per-call') o.cpuPerCall = Math.round(positive(value()));
     else if (a === '--cpu-rate') o.cpuRate = positive(value());
     else if (a === '--cpu-stream') o.cpuStream = true;
@@ -293,6 +301,7 @@ function benchConfig(options: Options, upstreamBaseUrl: string, spillDir: string
       ...options.gatewayOverrides,
       log: { spillDir, ...((options.gatewayOverrides.log as object) ?? {}) },
     },
+    policies: { guardrails: { tier1: options.tier1 } },
     providers: { vllm: { kind: 'openai_compatible', baseUrl: upstreamBaseUrl, prices: { 'llama-3.1-8b-instruct': { inputPerMTok: 0.05, outputPerMTok: 0.1 } } } },
     useCases: [
       {
@@ -339,7 +348,7 @@ async function startStack(options: Options, children: ChildProcess[], stops: Arr
   // Profiled too with --profile (the file names carry the pids printed below): what the floor spends, frame by frame, beside the gateway.
   const proxy = await spawnJsonLine('bench/bare-proxy.ts', [], env, profileFlags);
   children.push(proxy.child);
-  log(`bench: gateway ${String(gateway.info.address)} (pid ${gateway.child.pid}), bare proxy ${String(proxy.info.address)} (pid ${proxy.child.pid}), upstream ${String(upstream.info.url)} (pid ${upstream.child.pid}), database ${dbName}`);
+  log(`bench: gateway ${String(gateway.info.address)} (pid ${gateway.child.pid}), bare proxy ${String(proxy.info.address)} (pid ${proxy.child.pid}), upstream ${String(upstream.info.url)} (pid ${upstream.child.pid}), database ${dbName}; tier 1 ${options.tier1 ? 'on' : 'off'}`);
 
   // A fixed pool, as wrk2-style open-loop generators use: a request waiting for a free connection still
   // counts (timed from its scheduled send); an unbounded pool would open a connection storm at every
@@ -648,11 +657,11 @@ async function main() {
     for (const target of ['direct', 'gateway', 'proxy'] as const) await run(stack, target, 1000, 3);
     if (options.cpuPerCall) {
       const cpu = await measureCpuPerCall(stack, options.cpuPerCall, options.cpuRate, options.cpuStream);
-      log(`cpu per call (${cpu.calls} ${cpu.stream ? 'streamed ' : ''}calls at ${cpu.rate}/s, medians of 3 rounds): gateway ${cpu.gateway_cpu_us_per_call} µs (main thread ${cpu.gateway_main_thread_cpu_us_per_call} µs), bare proxy ${cpu.proxy_cpu_us_per_call} µs; gateway errors ${cpu.errors}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      log(`cpu per call, tier 1 ${options.tier1 ? 'on' : 'off'} (${cpu.calls} ${cpu.stream ? 'streamed ' : ''}calls at ${cpu.rate}/s, medians of 3 rounds): gateway ${cpu.gateway_cpu_us_per_call} µs (main thread ${cpu.gateway_main_thread_cpu_us_per_call} µs), bare proxy ${cpu.proxy_cpu_us_per_call} µs; gateway errors ${cpu.errors}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
       log(`whole machine per call (load generator + upstream + target + PostgreSQL): direct ${cpu.machine_cpu_us_per_call.direct} µs, bare proxy ${cpu.machine_cpu_us_per_call.proxy} µs, gateway ${cpu.machine_cpu_us_per_call.gateway} µs (PostgreSQL ${cpu.postgres_cpu_us_per_call_gateway ?? 'not measured'} µs of it)`);
       log(`ceiling of this host (${cpu.ceiling_calls_per_s.cores} cores ÷ machine CPU per call, nothing waiting): direct ${cpu.ceiling_calls_per_s.direct}/s, bare proxy ${cpu.ceiling_calls_per_s.proxy}/s, gateway ${cpu.ceiling_calls_per_s.gateway}/s`);
       await stopGateway(stack, options, {});
-      if (options.json) process.stdout.write(`${JSON.stringify({ cpu_per_call: cpu, limits: options.limits, loadavg_at_end: os.loadavg().map((l) => round(l, 2)), command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim() })}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify({ cpu_per_call: cpu, tier1: options.tier1, limits: options.limits, loadavg_at_end: os.loadavg().map((l) => round(l, 2)), command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim() })}\n`);
       return;
     }
 
@@ -684,6 +693,7 @@ async function main() {
       targets,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_at_end: os.loadavg().map((l) => round(l, 2)) },
       upstream_latency_ms: options.upstreamLatencyMs,
+      tier1: options.tier1,
       limits: options.limits,
       command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim(),
     };
