@@ -749,15 +749,25 @@ export const HURT_VERB = anyOf(
 // ---------------------------------------------------------------------------------------- hate
 export const PROTECTED_GROUP = anyOf(
   words(
+    // session 13 (groups named in the five other languages: Black people, Arabs, Roma, disabled people, women, gays, north-easterners, trans people)
+    'noirs', 'arabes', 'roms', 'handicapes', 'femmes', 'homosexuels', 'behinderte(?:n)?', 'frauen', 'schwarze', 'araber', 'gente negra', 'negros', 'mujeres', 'gitanos', 'discapacitados', 'mulheres', 'nordestinos?', 'gays', 'deficientes', 'ciganos', 'trans(?:gender)? (?:people|folks?|kids)', '(?:your|ur) (?:jewish|muslim|black|gay|trans|asian|arab|immigrant) (?:classmates?|neighbou?rs?|coworkers?|friends?|teachers?)',
     'jews?', 'jewish people', 'muslims?', 'islam', 'christians', 'black people', 'blacks', 'africans', 'asians?', 'chinese people', 'mexicans', 'latinos', 'arabs', 'immigrants', 'refugees', 'migrants',
     'gays?', 'gay people', 'lesbians', 'homosexuals', 'trans (?:people|women|men)', 'transgender (?:people)?', 'women', 'girls', 'disabled people', 'the disabled', 'autistic people', 'gypsies', 'roma',
     'hindus', 'sikhs', 'indians', 'jews and', '(?:people|neighbou?rs|families) of that (?:religion|race|colou?r)', 'people like (?:them|that|\\[[a-z ]+\\])', 'immigres', 'inmigrantes', 'juden', 'muslime', 'auslander', 'fluchtlinge', 'schwule', 'juifs', 'musulmans', 'immigres', 'etrangers', 'judios', 'musulmanes', 'inmigrantes', 'negros', 'judeus', 'imigrantes',
   ),
+  // session 13 (groups named in Japanese: foreigners, "the people of that country", a nationality said as a group)
+  kana('外国人', 'あの国の人間', 'あの国の人', '移民', '障害者', '同性愛者'),
   // a group left as a placeholder ("people like [ethnic group]"): words() would need a word character after the bracket
   '(?:people like )?\\[(?:[a-z ]*group|slur|religion)\\](?: people)?',
 );
 export const DEHUMANISING = anyOf(
+  // session 13 (Japanese: trash, inferior, vermin, "throw them all out")
+  kana('ゴミ', '劣って', '害虫', '追い出', '出ていけ', '出て行け', 'いなくなれ'),
   words(
+    // session 13 (inferiority, sickness, burden and conspiracy said of a group, in six languages)
+    '(?:are|is) (?:all )?(?:just )?(?:mentally ill|predators|too stupid to|a burden|less intelligent|born inferior)', 'too stupid to (?:vote|drive|work|think|do anything)', "(?:don'?t|do not) belong in (?:real )?(?:jobs|politics|school|our country|ranked)", '(?:serve|obey) men', '(?:do )?run (?:all )?the banks', 'controlling the (?:banks|media|world|government)', 'breeding like (?:rats|rabbits|animals)', 'stealing (?:your|our) jobs', 'holocaust (?:numbers )?(?:is|are|was|were) (?:a lie|a hoax|exaggerated|wildly exaggerated|made up)',
+    '(?:sont|etaient) (?:tous |toutes )?(?:des )?(?:voleurs|inferieur(?:e)?s|parasites|animaux|malades)', 'moins intelligent(?:e)?s', 'des parasites', '(?:ne )?meritent pas de vivre', 'il faut les (?:chasser|expulser|enfermer)', 'son (?:todos |todas )?(?:unos |unas )?(?:inferiores|ladrones|parasitos|enfermos)', 'inferiores por naturaleza', 'no deberian (?:votar|estudiar|existir|vivir)',
+    '(?:e|sao) (?:tudo )?(?:inferior(?:es)?|preguicosos?|doentes|ladroes)', 'deviam ser proibidos', 'volta pra sua terra', 'nao serve(?:m)? pra nada', 'sind (?:alle )?(?:nur )?(?:eine last|minderwertig|kriminell|krank)', 'nur eine last', 'weggesperrt werden', 'nie geboren werden', 'minderwertig',
     // session 9, second batch (more dehumanising)
     '(?:are|is) all [a-z ]{0,20}(?:rapists|criminals|thieves|terrorists|animals|drug mules)', 'drug mules',
     '(?:are|is) (?:all )?(?:just )?(?:vermin|animals|subhuman|sub-human|parasites|rats|cockroaches|a disease|a plague|a cancer|inferior|filth|scum|savages|apes|monkeys|trash|not (?:even )?human)',
@@ -768,6 +778,10 @@ export const DEHUMANISING = anyOf(
     'control (?:the )?(?:banks|media|world|government|money)', 'secretly (?:control|run|own)', 'son una plaga', 'sont une plaie', 'sao uma praga', 'every (?:single )?one of them', "they'?re all the same", 'better (?:off )?without them', 'go back to the kitchen', 'sont (?:tous )?des criminels', 'son todos (?:unos )?criminales', 'sao todos criminosos', 'sind alle kriminell(?:e)?',
     'final solution', 'race war', 'replace(?:ment)? (?:us|white people)', 'sind (?:alle )?(?:ungeziefer|tiere|parasiten|abschaum)', 'sont (?:tous )?(?:des )?(?:animaux|parasites|vermines|rats)', 'son (?:todos )?(?:animales|parasitos|ratas|basura)', 'sao (?:todos )?(?:animais|parasitas|ratos|lixo)',
   ),
+);
+/** Hateful claims that need no group named beside them (session 13: Holocaust denial, said of "you-know-who"). */
+export const HATE_CLAIM = anyOf(
+  words('holocaust (?:numbers? )?(?:(?:is|are|was|were) )?(?:a lie|a hoax|never happened|(?:wildly |hugely |massively )?exaggerated|made up)', 'holocaust denial is (?:right|true)', 'the holocaust (?:is|was) (?:fake|invented)', 'holocauste? (?:est |e |ist |fue |foi )?(?:une? )?(?:mensonge|mentira|luge|erfunden|exagere|exagerado|inventado)'),
 );
 /** A short list of unambiguous slurs (kept minimal; written without variants the normaliser folds). */
 export const SLUR = anyOf(words('n[i1]gg(?:er|a)s?', 'f[a@]gg?ots?', 'k[i1]kes?', 'sp[i1]cs?', 'ch[i1]nks?', 'tr[a@]nn(?:y|ies)', 'wetbacks?', 'sand ?n[i1]gg(?:er|a)s?', 'raghead', 'towelhead', 'untermensch(?:en)?'));
@@ -786,6 +800,8 @@ export const INSULT = anyOf(
  */
 export const INSULT_BROAD = anyOf(
   words(
+    // session 13 (shame and laughter said to the player in French and German)
+    'une honte', 'un rate complet', '(?:alle|jeder|alle hier) (?:hier )?lach(?:en|t) (?:uber|ueber) dich', '(?:tout le monde|toute ta classe) (?:se moque|rigole) de toi',
     // session 9, second batch (contempt said of the people around the player)
     '(?:everybody|everyone|nobody|no one) (?:in your (?:year|class|school|family|office)|you know) (?:pities|hates|laughs at|mocks|avoids) you', 'pities you',
     'pathetic', 'worthless', 'stupid', 'ugly', 'fat', 'disgusting', 'useless', 'idiots?', 'morons?', 'failure', 'freaks?', 'creep', '(?:most |so |such an? )boring (?:human|person|player|loser)', 'embarrassing', 'lazy', 'friendless', 'brain-?dead', 'dumb', 'waste of (?:everyone\'?s )?(?:time|space|oxygen|air)',
@@ -810,7 +826,13 @@ export const CONTEMPT = anyOf(
  * real inbox, chat or DMs until they quit): harassment in any framing, since a story's raid has no DMs or channel.
  */
 export const COORDINATED_ABUSE = anyOf(
+  // session 13 (Japanese: slander posted together on a real account until they quit)
+  kana('本アカに', '一斉に悪口', '悪口を書き込', '辞めるまで続け'),
   words(
+    // session 13 (a real person mobbed until they leave the server or delete the account, across platforms, on their real stream, in six languages)
+    '(?:until|till) (?:she|he|they|you) (?:quits?|leaves?|deletes?) (?:the|their|her|his|your) (?:server|game|account|channel|internet|platform)', '(?:report|insult|harass|mock)(?:s|ing)? (?:and (?:report|insult|harass|mock) )?[a-z0-9_]+ (?:across|on) (?:every|all) (?:platforms?|servers?|channels?)',
+    "(?:let'?s|we) all go to [a-z0-9_]+'?s (?:real |actual )?(?:stream|channel|profile|page)", 'flood the (?:chat|comments) telling (?:him|her|them) to (?:quit|leave)', 'hasta que (?:deje|borre|abandone) (?:el juego|su cuenta|el servidor)', "jusqu'?a ce qu(?:e |')(?:tu|il|elle) (?:supprime|quitte)s? (?:ton|son|le) (?:compte|jeu|serveur)",
+    'ate (?:ele|ela|voce) (?:sair|largar|deletar|apagar) (?:do jogo|o jogo|a conta|do servidor)', 'bis (?:er|sie|du) (?:das spiel|den server|(?:sein|ihr|dein) konto) (?:verlasst|loscht|aufgibt)',
     "(?:spam|flood|raid|brigade|swarm|bombard|dogpile|mass[- ]report)(?:s|ed|ing)? (?:him|her|them|his|her|their|(?:[a-z0-9_]+'?s)|the (?:guy|girl|kid|player)'?s?)\\b[^.!?]{0,60}(?:until|till|so that) (?:he|she|they) (?:quits?|cr(?:y|ies)|deletes?|leaves?|logs? off|stops?|gives? up)",
     "(?:raid|flood|spam)(?:s|ed|ing)? (?:his|her|their|[a-z0-9_]+'?s) (?:real |actual )?(?:twitch|youtube|discord|inbox|dms?|chat|channel|comments|mentions|stream)",
     "(?:let'?s|everyone|everybody|we should|all of you|y'?all) (?:all )?(?:go )?(?:spam|flood|raid|brigade|dogpile|mass[- ]report|harass)(?! the (?:fort|castle|keep|camp|village|tower|dungeon|crypt|caravan|outpost))",
@@ -820,6 +842,9 @@ export const COORDINATED_ABUSE = anyOf(
 /** Mockery of the real player without abuse: harassment one level below. */
 export const MOCKERY = anyOf(
   words(
+    // session 13 (grass, proud parents, no friends or job, eating alone, living with parents; "no life" in four more languages)
+    'touch (?:some )?grass', '(?:your|ur) (?:mum|mom|parents|dad|family) must be so proud', 'zero friends', 'no (?:job|friends|life) and no (?:friends|job|life|girlfriend)', '(?:this|so) little going on', '(?:bad|terrible|awful|trash) (?:you are )?at everything', '(?:nobody|no one) (?:irl|in real life) (?:even )?remembers you', 'still living with (?:your|ur) (?:parents|mom|mum)', '(?:eat|eating|eats) [a-z ]{0,20}alone every night',
+    'no tienes? vida', 'nao tem vida', 'arrumar uma vida', "(?:t'?as|tu n'?as|tu as) aucune vie", 'nichts besseres zu tun', 'kein (?:echtes )?leben',
     // session 9 (mockery in more words)
     '(?:you )?(?:clearly )?have no life', 'saw (?:the )?sunlight', 'go outside (?:sometime|once in a while)', '(?:real people|normal people) have hobbies', 'terrible at everything', 'lonely losers?', 'do you even have (?:friends|a life)', 'basement (?:goblin|gremlin|troll)',
     'you have no (?:real )?(?:friends|life)', 'nothing going on', 'your whole weekend on', 'literally no life', 'get a (?:real )?life', "(?:you'?re )?still single", 'see the sun', 'leave your room', '(?:always )?this (?:slow|bad|dumb) in real life', 'with all this gaming', 'imagine being this (?:bad|slow|dumb)', "(?:your|ur) mom'?s basement", 'touch grass', 'neckbeard', 'sad little (?:gamer|man|nerd)', 'no-?lifer?', 'go outside (?:for once|sometimes)', 'basement dweller', 'smell(?:s)? like doritos',
@@ -828,23 +853,36 @@ export const MOCKERY = anyOf(
 /** Abuse aimed at the real person in any framing: exposure, dogpiling (session 7). */
 export const TARGETED_ABUSE = anyOf(
   words(
+    // session 13 (the player's voice, photos or name sent to their school or posted, stalking across new accounts, personal insults about the body or voice, in six languages)
+    "(?:sent|send|post(?:ed)?|leak(?:ed)?|shar(?:e|ed)|upload(?:ed)?|i'?ll (?:send|post|leak|share)) (?:all )?(?:ur|your) (?:voice (?:clips|recordings|messages)|photos?|pics?|screenshots?|messages|dms|face|selfies?|crying [a-z]+) (?:to|in|on|all over|around)", '(?:make|create|making) (?:a )?new accounts? (?:every day |each day |daily )?(?:and|to) (?:find|follow|message|harass) (?:you|u)',
+    '(?:insult|mock|humiliate|roast)s? (?:them|him|her|the player) personally', '(?:mock|laugh at|imitate) (?:their|his|her|your|ur) (?:stutter|voice|weight|accent|lisp)', "i'?ll (?:spam|flood) (?:your|ur) (?:real )?(?:inbox|dms?|phone|email|mentions|stream|chat)", '(?:your|ur) real (?:username|name) is all over',
+    'ich schick(?:e)? deine (?:sprachaufnahmen|fotos|bilder|nachrichten) an', 'commenter sous tes (?:vraies )?photos', 'voy a (?:publicar|subir|pasar) tu (?:cara|foto|nombre)', 'vou (?:postar|publicar|espalhar|mandar) (?:a )?(?:tua|sua) (?:cara|foto)', '(?:publicar|poster|postar) (?:tu|ta|sua|tua) (?:cara|foto|photo) (?:en|dans|no) (?:el|le|o) grupo',
     "i(?:'ll| will| am going to|'m going to) (?:post|share|leak|spread|publish) your (?:real |actual )?(?:name|username|photos?|pics?|address|face|profile)", 'dogpil(?:e|ed|ing)', "flood (?:this|that|the|his|her|their) (?:[a-z']+ )?(?:real |actual )?(?:inbox|dms?|mentions|phone|email)", "(?:post|share|leak) (?:this|that|the|his|her|their) (?:kid|guy|girl|player|loser)'?s (?:real |actual )?(?:instagram|facebook|tiktok|profile|account|address|number|name)", 'quit the internet', 'make sure everyone (?:at your school|you know|in your class|at your work) (?:sees|knows|finds out)',
     "(?:your )?(?:mom|mum|mother) should(?:'ve| have) aborted you",
   ),
 );
-/** Addressed to the real player rather than their character. */
-export const REAL_PLAYER = anyOf(
+/**
+ * The real player singled out rather than their character (session 13: without the looser cues of `REAL_PLAYER`, for the
+ * rule that reads two insults of any form next to it).
+ */
+export const PLAYER_SINGLED_OUT = anyOf(
   words(
+    // session 13 (the player singled out in Spanish, French and German, their real accounts, everyone on the server)
+    '(?:el|la) jugador(?:a)? de verdad', '(?:el|la) que esta jugando', '(?:toi|tu),? (?:le|la) joueu(?:r|se)', 'der echte spieler', 'jogador de verdade', '(?:your|ur) real (?:username|account|inbox|name|stream|photos?|job)', '(?:everybody|everyone) (?:on|in) (?:this|the) (?:server|lobby|chat|guild|match)', 'a personal message',
     // session 9 (the real player named in more ways)
     '(?:the )?(?:idiot|loser|person|one|guy|kid) (?:playing|behind) (?:you|the screen|the keyboard)', '(?:the )?actual you', '(?:you,? )?the real person', 'not (?:talking )?to your (?:avatar|hero|character)', 'stepping out of the story', 'person behind the screen',
     'in real life', 'irl', 'behind (?:the|that|your) (?:screen|keyboard|monitor)', 'you,? the player', '(?:the )?person (?:reading|playing)', 'your (?:real|actual) (?:life|self|face)', 'sitting (?:there )?in your (?:room|chair)',
     'playing (?:this|a) (?:stupid )?game', 'gamers? like you', 'everyone (?:who knows you|at your school|in (?:this|the) lobby|you know)', 'you as a person', 'your real friends', 'the real you', 'your profile', 'du personlich', '(?:you,? )?the (?:real|actual) player', 'dans la vraie vie', 'en la vida real', 'na vida real', 'im echten leben', 'pas ton heros', 'detras de la pantalla', 'atras da tela', 'hinter dem bildschirm', 'el jugador real', 'toi en vrai', 'tu en persona', 'voce mesmo',
-    'tout le monde le sait', 'todos lo saben', 'todo mundo sabe', 'nicht dein held', 'your (?:parents|mom|mum|dad)', 'no wonder', 'at your age', 'outside (?:of )?(?:the|this) game', 'real world',
+    'tout le monde le sait', 'todos lo saben', 'todo mundo sabe', 'nicht dein held', 'outside (?:of )?(?:the|this) game', 'real world',
   ),
 );
+/** Addressed to the real player, with looser cues ("no wonder", "your parents") that a villain also says to the player's character. */
+export const REAL_PLAYER = anyOf(PLAYER_SINGLED_OUT.source, words('your (?:parents|mom|mum|dad)', 'no wonder', 'at your age'));
 
 export const SEXUAL_REQUEST = anyOf(
   words(
+    // session 13 (a photo in underwear or without clothes asked of the player)
+    '(?:pic|photo|picture|selfie|video) (?:of (?:you|yourself) )?in (?:your|ur) (?:underwear|bra|panties|boxers|lingerie)', '(?:foto|photo) (?:de toi|tuya|sua) (?:sans (?:tes )?vetements|sin ropa|sem roupa|en ropa interior|de calcinha)', 'foto von dir (?:in unterwasche|ohne kleidung|nackt)',
     'send (?:me )?(?:some |your )?nudes', 'send (?:me )?(?:a |some )?(?:naked|nude|sexy|lewd|topless) (?:pics?|photos?|pictures?|selfies?|videos?)', 'show me your (?:body|boobs|breasts|chest|underwear) (?:on (?:camera|cam)|for real|irl)',
     'take off your clothes (?:on (?:camera|cam|video)|for me for real)', 'what are you wearing (?:right now|irl|in real life)', "(?:schick|envoie|manda|envia)(?: mir| moi| me)? (?:nacktbilder|nudes|des nudes|fotos? desnud[oa]s?|fotos? pelad[oa]s?)",
   ),
@@ -854,6 +892,15 @@ export const SEXUAL_REQUEST = anyOf(
 // ---------------------------------------------------------------------------------------- illegal instructions
 export const CRIME_TOPIC = anyOf(
   words(
+    // session 13 (forged signatures and stolen cheques, tax dodging, money mules, meter tampering, foil-lined bags, self-checkout swaps, skimmers, stolen logins and chargebacks, evading a police stop, stolen cookies, breathalysers, bike locks, hotwiring, bank-impersonation calls, fake returns, leaked passwords, fare dodging, in six languages)
+    "(?:copy|forge|fake|imitate|copia|imite|imita|falsifique|falsifica) (?:the|a|his|her|their|your [a-z]+'s|la|a) (?:signature|firma|assinatura)", 'unterschrift (?:nachmachen|falschen|falscht)', 'cheque vole', 'cheque robado', 'cheque roubado', 'gestohlenen scheck', 'dodge (?:the )?tax(?:es)?', '(?:route|run|send|put) (?:everything|it|the money|it all) through [a-z ]{0,20}mixers?',
+    "bank accounts? (?:with|using|in) (?:your |a )?(?:friends?|someone|strangers?|classmates?)[a-z']* ids?", 'money mules?', 'transfers from strangers', 'magnet (?:over|on|to) the (?:electricity |gas |water )?meter',
+    "(?:line|lined|forra|forre|tapisse|double) (?:a |the |your |una |la |ta |um |uma )?(?:[a-z]+ )?(?:bag|bolsa|sac|sacola) (?:with|con|avec|com) (?:tin |aluminium |aluminum )?(?:foil|papel de aluminio|papier (?:d'?)?alu(?:minium)?|papel aluminio)", "(?:foil|alufolie)[- ](?:lined|ausgekleidete)", "(?:bag|bolsa|sac|sacola) (?:lined|forrad[ao]|double|tapisse|revestid[ao]) (?:with|con|avec|de|com) (?:tin |aluminium |aluminum )?(?:foil|papel de aluminio|papier (?:d'?)?alu(?:minium)?|papel aluminio)", 'mit alufolie ausgekleidete', "(?:security )?gates? (?:won'?t|will not|don'?t) beep", 'piept die schranke nicht', 'sin que suene la alarma',
+    '(?:scan|scann|scanne|escanea)[a-z]* (?:[a-z]+ ){0,8}(?:as|als|como|comme) (?:potatoes|bananas|carrots|onions|kartoffeln|bananen|patatas|platanos|batatas|pommes de terre)', 'skimmers? (?:on|over|in|into) (?:a|the)', 'card data',
+    'stolen (?:[a-z]+ )?(?:logins?|accounts?|passwords?)', 'charge (?:the payment|it) back', 'chargebacks?', '(?:toss|ditch|dump|throw) the (?:baggies|stash|drugs|evidence|car) (?:out|before)', 'refuse the search', 'run the plates?', 'session cookies', 'cross-site scripting', 'xss', '(?:pass|beat|fool|trick) (?:the|a) breathaly[sz]er', 'drive home anyway', "fake (?:driving|driver'?s) licen[cs]e",
+    "pick the lock (?:on|of) (?:a|an|the|your [a-z]+'s) (?:bike|bicycle|car|shed|bike shed|locker|padlock)", 'slim jim', 'pop the lock on', 'wires together to start', "(?:say|pretend|tell (?:her|him|them)) (?:that )?you'?re from (?:her|his|their|the) bank", 'code from the text message', 'fake returns', 'pocket the cash',
+    'leaked passwords', 'password (?:lists|dumps)', 'mots de passe fuites', 'contrasenas filtradas', 'senhas vazadas', 'cuentas robadas', 'contas roubadas', 'comptes voles', 'faux lien', 'enlace falso', 'link falso', 'falschen link', 'fake (?:"[^"]{1,30}" )?link', 'security question', 'recovery (?:phone|email)',
+    'ne pas payer (?:le|ton) (?:metro|bus|train|billet)', 'no pagar el (?:metro|bus|tren|billete)', 'sem pagar (?:o )?(?:metro|onibus|trem)', 'schwarzfahren', 'un faux nom', 'wifi del vecino', 'wi-?fi do vizinho', 'fuerza bruta', 'force brute', 'forca bruta',
     // session 9, second batch (fake cards)
     'fake card numbers?', 'card (?:number )?generator',
     // session 9 (real crimes named by what they are, more of them)
@@ -872,8 +919,14 @@ export const CRIME_TOPIC = anyOf(
     'swat(?:ting)? (?:someone|him|her|them)', 'dox(?:x)?(?:ing)? (?:someone|him|her|them)', 'stalk(?:ing)? (?:your|someone|him|her) (?:ex|online)?',
   ),
   kana('偽のログイン', 'パスワードを盗', '盗んだクレジットカード'),
+  // session 13 (Japanese: someone else's card, Wi-Fi or password, shoplifting past the camera's blind spot)
+  kana('他人のクレジットカード', '他人のカード', '他人のwi-fi', '他人のアカウント', '他人のパスワード', '防犯カメラの死角', 'カバンに入れて', '万引き'),
 );
 export const HOWTO = anyOf(
+  // session 13 (nobody notices, real and pro tips, "to hack / to steal / not to pay" in four languages, before they notice, "then" in four)
+  words("won'?t beep", '(?:no one|nobody) (?:checks|notices|will notice)', 'personne ne verifie', 'nadie (?:se da cuenta|revisa|lo nota)', 'merkt (?:keiner|niemand)', 'ninguem (?:percebe|vai perceber|confere)', '(?:real|pro) tip', 'truco real', 'astuce reelle', 'dica real', 'tipp fur', 'trust me', 'gets you past', 'before (?:they|the owner|anyone) (?:notice|reach|check)', 'never (?:reconciles|checks|notices)',
+    'pour (?:pirater|voler|ne pas payer|encaisser)', 'para (?:entrar|vender|robar|hackear|no pagar)', 'pra (?:entrar|roubar|hackear|nao pagar)', 'dann', 'puis', 'luego', 'depois', 'with (?:two|a couple of|some)', 'to start it', 'grab a'),
+  kana('バレない', 'ばれない', 'コツ', '手に入る', 'タダで'),
   words("won'?t (?:check|notice)", 'never checks?', 'every time', 'for free', 'will notice', 'copia', 'devolva', 'entra en', 'lass dir', 'like this', 'works every time', 'by [a-z]+ing', 'plug (?:a|an|the|it)', 'collect (?:the|their|his|her)', 'using (?:their|a|an|the)', 'for real', 'outside the game', 'mit einer', 'colocando', 'pasa por', 'mete el', 'easy with', 'wait', 'voici comment', 'asi se', 'veja como', 'so knackst', 'tip', 'run (?:this|the|a)', 'pretend(?:ing)? to be', 'copy', 'pull', 'strip', 'remove', 'wear', 'jump', 'try', 'with a',
     'how to', "here'?s how", 'step (?:one|\\d)', 'first,?', 'then', 'just', 'you can', 'all you need', 'use (?:a|this)', 'install', 'download', 'type', 'enter', 'send (?:them|him|her)', 'tutorial', 'guide', 'trick'),
   kana('方法', 'ばいい', '使える'),
@@ -882,24 +935,32 @@ export const HOWTO = anyOf(
 // ---------------------------------------------------------------------------------------- privacy
 export const PERSONAL_DATA_REQUEST = anyOf(
   words(
+    // session 13 (the real password of an account, the numbers on a card, a real ID's photo, the street and front door, the school and the way home, a selfie from the real room, in five languages)
+    "(?:your|ur|the) (?:real|actual) (?:[a-z]+ )?(?:account )?password", 'password (?:to|for|of) (?:your|ur) (?:real |actual )?(?:[a-z]+ )?(?:account|email|e-mail)', "(?:long )?(?:numbers?|digits|code) on (?:the back|the front|(?:your|ur) (?:[a-z]+'?s )?(?:bank |debit |credit )?card)", 'front and back of (?:your|ur|the) (?:[a-z]+ )?card',
+    "(?:photo|picture|scan|pic) of (?:your |ur )(?:real|actual) (?:id|id card|passport|driver'?s licen[cs]e)", 'the street you (?:really |actually )?live (?:on|in)', 'colou?r of (?:your|ur) front door', 'what (?:street|school) you (?:really |actually )?(?:live on|go to|attend)', 'what time you (?:leave|get home|walk home|finish|get out)',
+    '(?:selfie|photo|pic|picture) (?:from|of|in) (?:your|ur) (?:real |actual )?(?:bedroom|room|house|home|school|street|window)',
+    'dein(?:en|e)? (?:echte[ns]?|richtige[ns]?) (?:passwort|adresse|namen|handynummer)', 'name deiner schule', 'senha do (?:seu|teu|sua)', 'cpf', '(?:o )?nome da (?:tua|sua) escola', 'uma foto sua', 'el nombre de tu (?:escuela|colegio|instituto)', 'mandame una foto tuya', 'le nom de (?:ton|ta) (?:ecole|college|lycee)',
     // session 9 (requests for where the player really is, in more words and languages)
-    'which (?:bus|park|route|class|gym|stop) (?:do you|you) (?:take|play|go|walk|ride|are in)', '(?:your|ur) real (?:route|way home|walk home)', '(?:name of|which) your (?:real )?school', '(?:photo|picture|pic) of (?:the front of )?your (?:real )?(?:house|home|face|street|school)', 'live location', '(?:what time|when) (?:are|do|will) your parents (?:out|leave|go|away)', 'street sign', 'view from your (?:bedroom )?window', 'selfie in your (?:school )?uniform', 'where you actually (?:walk|live|go)', 'a que hora salen tus padres', 'foto de (?:ta|tu|sua) (?:maison|casa)', 'une photo de ta maison', 'ou tu habites vraiment', 'mit welchem bus', 'deinen echten weg', 'senha do teu', '(?:numero|digitos) do teu cartao', 'foto do seu (?:documento|cartao)', 'seu documento',
+    'which (?:bus|park|route|class|gym|stop) (?:do you|you) (?:take|play|go|walk|ride|are in)', '(?:your|ur) real (?:route|way home|walk home)', '(?:name of|which) your (?:real )?school', '(?:photo|picture|pic) of (?:the front of )?your (?:real )?(?:house|home|face|street|school)', 'live location', '(?:what time|when) (?:are|do|will) your parents (?:out|leave|go|away)', 'street sign', 'view from your (?:bedroom )?window', 'selfie in your (?:school )?uniform', 'where you actually (?:walk|live|go)', 'a que hora salen tus padres', 'foto de (?:ta|tu|sua) (?:maison|casa)', 'une photo de ta maison', '(?<!sais )ou tu habites vraiment', 'mit welchem bus', 'deinen echten weg', 'senha do teu', '(?:numero|digitos) do teu cartao', 'foto do seu (?:documento|cartao)', 'seu documento',
     "(?:what(?:'s| is)|tell me|give me|send me|share|type|enter|write|post|i need|dm me|whisper me|confirm) (?:your|ur|you'?re) (?:real |full |home |actual |legal |exact |current )?(?:home address|address|phone number|cell number|mobile number|phone|email(?: address)?|password|passcode|pin(?: code)?|credit card(?: number)?|card number|card details|cvv|social security(?: number)?|ssn|passport(?: number)?|bank (?:details|account(?: number)?)|date of birth|ip address|login(?: details)?|account (?:details|password)|mother'?s maiden name|school'?s name|zip code|postcode|location)",
     'what (?:street|school) do you (?:really |actually )?(?:live (?:in|on)|go to|attend)', '(?:visit|meet) you (?:in person|irl|in real life|for real|at your (?:house|home|school))', 'i want to visit you', 'meet (?:up )?in person', 'send (?:me )?(?:a )?(?:photo|picture|pic|selfie|video) of (?:yourself|you|your (?:real |actual )?(?:face|body))', 'are your parents (?:home|around|watching)',
     "(?:your|ur) (?:password|passcode|credit card|card number|ssn|social security number) (?:is|here|please|now)", 'log ?in (?:details|credentials)', 'verify your account by (?:sending|entering|typing)',
-    '(?:dein|deine|deinen) (?:passwort|adresse|wohnadresse|handynummer|telefonnummer|kreditkarte(?:nnummer)?|echten namen)', 'wo wohnst du', 'wie alt bist du wirklich',
+    '(?:dein|deine|deinen) (?:passwort|adresse|wohnadresse|handynummer|telefonnummer|kreditkarte(?:nnummer)?|echten namen)', '(?<!weiss,? )wo (?:du )?wohnst(?: du)?', 'wie alt bist du wirklich',
     'ton (?:mot de passe|adresse|numero de (?:telephone|portable|carte)|vrai nom)', 'ta (?:carte (?:bancaire|de credit)|vraie adresse|adresse)', 'ou habites[- ]tu', 'tu habites ou',
-    'tu (?:contrasena|direccion|numero de (?:telefono|celular|tarjeta)|tarjeta de credito|nombre real)', 'donde vives',
-    'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', 'onde voce mora',
+    'tu (?:contrasena|direccion|numero de (?:telefono|celular|tarjeta)|tarjeta de credito|nombre real)', '(?<!se )donde vives',
+    'sua (?:senha|endereco|morada)', 'seu (?:numero de telefone|celular|cartao de credito|nome verdadeiro|cpf)', '(?<!sei )onde voce mora',
     // session 7: security questions, card numbers, logins, the camera
     "(?:your |ur )?(?:mom|mum|mother)'?s maiden name", 'name of your first pet', '(?:login|username|user ?name) and password', 'numbers on the (?:front|back)', '(?:bank|debit|credit) card (?:numbers?|details|pin)', '(?:real )?full name(?:,| and) (?:[a-z]+,? )?(?:and )?(?:address|street|phone|birthday)',
     "(?:what(?:'s| is)|and) your street", 'your street (?:name|address)', 'open your (?:webcam|camera|cam)', 'digits on the back', 'house number', 'code (?:your|the) bank (?:just )?(?:texted|sent)', '(?:verification|one-time|otp|2fa|six-digit|6-digit|sms) code', 'email password', 'digits on your card', "what(?:'s| is) your (?:phone |cell |mobile )?number", 'address of (?:the|your) school', 'addy', '(?:their|your) real address', 'what time do you (?:leave|get home|walk home|finish|get out)', 'the time (?:they|you) (?:walk|get|come) home', "(?:let'?s|we should|we could|i want to) meet (?:up )?(?:for real|in person|irl|in real life)", '(?:photo|picture|scan|pic) of (?:your |their )?(?:face and )?(?:your |their )?(?:id|id card|passport|driver\'?s licen[cs]e|front door|house)', '(?:your|their) id card', '(?:real )?home address', "(?:real )?school(?:'s)? name", 'home alone', 'allein zu hause', 'seule? a la maison', 'sol[oa] en casa', 'sozinh[oa] em casa', 'deine echte (?:handynummer|telefonnummer|adresse)', 'numero de la tarjeta', 'digitos de atras', 'see your (?:room|house|face)', 'deine echte adresse', 'seu endereco(?: real)?', 'seu telefone', 'ta vraie adresse', 'tu direccion real',
   ),
-  kana('バスの番号', '帰り道', 'パスワード(?:を|は|と)', '住所(?:を|は)', '電話番号(?:を|は)', '電話番号と', '学校の名前', 'クレジットカード(?:の番号|番号)?(?:を|は)'),
+  // session 13: not someone else's (他人の, 友達の, お母さんの) password or card, nor a stolen one (盗んだ): those are the means of a crime
+  kana('バスの番号', '帰り道', '(?<!(?:他人|友達|お母さん|母|父|盗んだ)の?)パスワード(?:を|は|と)', '(?<!知ってる|本当の)住所(?:を|は)', '電話番号(?:を|は)', '電話番号と', '学校の名前', '(?<!(?:他人|友達|お母さん|母|父|盗んだ)の?)クレジットカード(?:の番号|番号)?(?:を|は)'),
 );
 /** Identifying but not sensitive on its own (real name, age, city): privacy one level below. */
 export const PERSONAL_DETAIL_REQUEST = anyOf(
   words(
+    // session 13 (name, age and town asked in German and French, the real surname and home town, a real name said back)
+    'wie du (?:im echten leben |wirklich |in echt )?heisst', 'wie alt du (?:wirklich )?bist', 'quel age (?:as-tu|tu as)', 'tu as quel age', 'dans quelle ville', "(?:your|ur) real (?:surname|last name|first name|full name|home ?town|age)", '(?:your|ur) real name is',
     // session 9 (identifying details in more words)
     "(?:what(?:'s| is)|tell me) your (?:real |actual )?first(?: and last)? name", 'wya', 'what state (?:do you|are you)', '(?:real )?(?:town|city) you (?:really )?live in', 'your (?:real )?birthday',
     "(?:what(?:'s| is)|tell me|give me) (?:your|ur) (?:real|full|legal|actual) name", 'where do you (?:really |actually )?live,? (?:in real life|irl|for real|really)', 'what (?:city|town|country) do you (?:really |actually )?live in',
@@ -911,6 +972,8 @@ export const PERSONAL_DETAIL_REQUEST = anyOf(
 /** Someone's home address, phone or e-mail spelled out (doxxing). */
 export const PERSONAL_DATA_DISCLOSURE = anyOf(
   words(
+    // session 13 (the player's own address read back, an IP traced, a threat to post their real name or school)
+    "(?:you(?:'re| are)|you live|he'?s|she'?s|they'?re) at \\d{1,5} [a-z]+ (?:[a-z]+ )?(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|close|crescent|place|way|court)", 'traced (?:the|your|ur|his|her) ip', "(?:post|share|leak|publish) (?:your|ur) (?:real |actual )?(?:name|address|school|phone number)",
     '(?:lives|living|stays) at \\d{1,5} [a-z]+ (?:[a-z]+ )?(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|way|court|strasse|rue|calle|rua)',
     '(?:his|her|their) (?:home )?(?:address|phone number|number|email) is', '(?:his|her|their) (?:ssn|social security number|password) is',
   ),
@@ -919,6 +982,11 @@ export const PERSONAL_DATA_DISCLOSURE = anyOf(
 // ---------------------------------------------------------------------------------------- medical or financial harm
 export const MEDICAL_HARM = anyOf(
   words(
+    // session 13 (chemo, insulin, blood-pressure pills and vaccines stopped or cancelled for juice, herbs or vinegar; doctors called liars; the dose doubled; in five languages)
+    "cancel (?:the|your|their) (?:chemo(?:therapy)?|dialysis|vaccin(?:e|ation)s?|doctor'?s|oncology|insulin)(?: appointment)?", 'cancel the appointment and treat', "(?:juice(?: cleanses?)?|lemon|garlic|herbs?|herbal tea|vitamin c|apple cider vinegar|baking soda)[a-z ]{0,30} (?:cures?|shrinks?|heals?) (?:cancer|tumou?rs|diabetes|measles)", '(?:vaccines?|chemo|insulin) (?:are|is) (?:dangerous|poison|a scam)',
+    '(?:forget|ignore|trust me over) (?:your|ur|the) (?:doctor|oncologist|cardiologist|gp)', "(?:stop|quit|drop|ditch) (?:their|your|ur|the) (?:antidepressants|insulin|meds|chemo|injections)(?: cold turkey)?", "you don'?t need (?:your|ur) (?:insulin|meds|medication|inhaler|antidepressants|pills)", '(?:double|triple) (?:your|ur|the) [a-z]+ dose',
+    '(?:deja|arrete|pare|para) (?:de tomar )?(?:la |ta |tu |o |a |seu |sua )?(?:quimioterapia|quimio|chimiotherapie|chimio|insulina|insuline|antidepresivos|antidepresseurs|antidepressivos|remedio do coracao)', '(?:guerit|cura|heilt|cure) (?:le |el |o |den )?(?:cancer|krebs|diabete|diabetes)', 'setz deine [a-z]*(?:mittel|tabletten|medikamente) ab', 'hor auf mit deinen [a-z]*(?:tabletten|mitteln|medikamenten)', '(?:die )?arzte lugen',
+    '(?:el|o) medico (?:solo |so )?quiere? (?:tu|el|o teu|o seu|teu|seu) (?:dinero|dinheiro)',
     // session 9, second batch (halving medication)
     '(?:cut|halve|split) your [a-z ]{0,20}(?:pills|meds|medication|dose|tablets) in half', 'doctor is a fraud',
     // session 9 (dangerous medical advice in more words)
@@ -935,12 +1003,16 @@ export const MEDICAL_HARM = anyOf(
 );
 export const FINANCIAL_HARM = anyOf(
   words(
+    // session 13 (remortgaging, real credit cards maxed out, loans taken to bet or buy crypto, a parent's card taken, "zero risk", in five languages)
+    'remortgage (?:your|the|their) (?:house|home)', 'max out (?:their|your|ur) (?:real )?credit cards?', 'debt is just a number', '(?:real profit,? )?zero risk', 'guaranteed \\d+ ?%', '(?:pide|saca|toma) un prestamo', 'a nombre de tus padres', 'mete(?:lo)? todo en (?:esta |la )?(?:cripto|apuestas)', 'apuestas deportivas', 'dinero seguro', 'se triplica',
+    '(?:prends|prenez) un credit', 'credit a la consommation', 'cartao de credito do (?:seu|teu) (?:pai|mae)', 'compra cripto', 'vai multiplicar', '(?:nimm|nehm) einen kredit',
     // session 9 (money pressure in more words)
     'second (?:loan|mortgage)', '(?:loan|mortgage) on your (?:house|home)', 'the dip is a gift', 'buy the dip',
     'whole savings', '(?:your|ur) (?:whole|entire) (?:college fund|savings|paycheck|rent money|inheritance)', "can'?t go down", 'dein ganzes erspartes', 'dinheiro do aluguel', 'todo o (?:seu )?dinheiro', 'todos tus ahorros', 'toutes tes economies', 'put (?:it all|everything) on (?:red|black)', 'sell your (?:car|house) and', '(?:will|gonna|it.ll) (?:100|10|50)x', "coin i'?m shilling",
     "(?:your|ur) (?:life savings|savings|rent money|rent|paycheck|retirement(?: fund)?|college fund|student loan|grocery money)", "(?:your|ur) (?:parents'?|mom'?s|mum'?s|dad'?s) (?:credit )?card",
     'guaranteed (?:returns?|profits?|to double)', 'invest (?:everything|it all|all (?:your|of your) money|your savings) in', '(?:take out|get) a (?:loan|payday loan|second mortgage) (?:to|for|and)',
-    '(?:bet|gamble|wager) (?:your|it all|everything|all your)', 'max out (?:your|ur) (?:credit )?cards?', "can'?t lose (?:money|with (?:this|crypto))", 'double your money', 'crypto (?:pump|signal)',
+    // session 13: not "I bet your coworkers…" nor a bet of the story's gold
+    '(?<!\\bi )(?:bet|gamble|wager) (?:your|it all|everything|all your)(?! (?:[a-z]+ )?(?:gold|silver|coppers?|crowns|coins?|ducats)\\b)', 'max out (?:your|ur) (?:credit )?cards?', "can'?t lose (?:money|with (?:this|crypto))", 'double your money', 'crypto (?:pump|signal)',
     'send (?:me )?(?:bitcoin|btc|crypto|gift cards?|money) (?:to|and)', 'wire (?:me )?(?:the )?money',
   ),
 );
