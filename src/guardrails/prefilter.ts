@@ -22,6 +22,11 @@ import { RegExpParser, type AST } from '@eslint-community/regexpp';
  * (session 8, the train split).
  */
 const PREFIX_CHARS = 6;
+/**
+ * V8 compiles a regex of a longer source without its optimisations (`kRegExpTooLargeToOptimize`, 20 KB): past it,
+ * the trie's regex is cut into several by first character (session 13: the word-start trie reached 20.5 KB).
+ */
+const REGEX_SOURCE_LIMIT = 16 * 1024;
 /** A larger set of prefixes for one alternative is cut to the prefixes it had so far (still sound). */
 const MAX_PREFIXES = 256;
 /** A character class is enumerated up to this many characters (`[5-9]`, `[i1]`); a wider one ends the prefix. */
@@ -153,7 +158,8 @@ class PrefixSearch {
   private readonly root = newNode();
   /** Every prefix → the bit mask of the lexicons of it and of its own prefixes. */
   readonly bits = new Map<string, Uint32Array>();
-  regex?: RegExp;
+  /** The trie's regex, cut into several by first character when one would pass `REGEX_SOURCE_LIMIT`. */
+  regexes: RegExp[] = [];
 
   constructor(private readonly words: number) {}
 
@@ -170,11 +176,26 @@ class PrefixSearch {
 
   compile(atWordStart: boolean): void {
     if (!this.root.next.size) return;
-    const source = this.source(this.root, '', new Uint32Array(this.words));
-    this.regex = new RegExp(`${atWordStart ? '\\b' : ''}(?=(${source}))`, 'g');
+    const groups: string[][] = [[]];
+    let length = 0;
+    for (const branch of this.branches(this.root, '', new Uint32Array(this.words))) {
+      if (length + branch.length + 1 > REGEX_SOURCE_LIMIT && groups.at(-1)!.length > 0) {
+        groups.push([]);
+        length = 0;
+      }
+      groups.at(-1)!.push(branch);
+      length += branch.length + 1;
+    }
+    this.regexes = groups.map((g) => new RegExp(`${atWordStart ? '\\b' : ''}(?=((?:${g.join('|')})))`, 'g'));
   }
 
   private source(node: TrieNode, prefix: string, above: Uint32Array): string {
+    const branches = this.branches(node, prefix, above);
+    return branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+  }
+
+  /** One alternative per child of `node`: the child's character and its subtree (filling `bits` on the way). */
+  private branches(node: TrieNode, prefix: string, above: Uint32Array): string[] {
     const branches: string[] = [];
     for (const [c, child] of node.next) {
       const bits = above.slice();
@@ -183,21 +204,29 @@ class PrefixSearch {
       const rest = child.next.size ? this.source(child, prefix + c, bits) : '';
       branches.push(escape(c) + (rest && child.end ? `(?:${rest})?` : rest));
     }
-    return branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    return branches;
   }
 
-  /** Every position of `text` where a prefix starts, with the lexicons of that prefix and of its own prefixes. */
-  search(text: string, scan: PrefilterScan): void {
-    const regex = this.regex;
-    if (!regex) return;
-    regex.lastIndex = 0;
-    for (let m = regex.exec(text); m; m = regex.exec(text)) {
-      const bits = this.bits.get(m[1]!)!;
-      for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
-      scan.positions.push(m.index);
-      scan.positionBits.push(bits);
-      regex.lastIndex = m.index + 1; // the next prefix may start inside this one
+  /**
+   * Every position of `text` where a prefix starts, with the lexicons of that prefix and of its own prefixes;
+   * returns how many of the regexes found one (each one's positions ascend; a position has one first character,
+   * so no two regexes report the same one).
+   */
+  search(text: string, scan: PrefilterScan): number {
+    let found = 0;
+    for (const regex of this.regexes) {
+      const before = scan.positions.length;
+      regex.lastIndex = 0;
+      for (let m = regex.exec(text); m; m = regex.exec(text)) {
+        const bits = this.bits.get(m[1]!)!;
+        for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
+        scan.positions.push(m.index);
+        scan.positionBits.push(bits);
+        regex.lastIndex = m.index + 1; // the next prefix may start inside this one
+      }
+      if (scan.positions.length > before) found++;
     }
+    return found;
   }
 }
 
@@ -247,12 +276,12 @@ export class LexiconPrefilter {
   /** The prefilter pass over `text`. */
   scan(text: string): PrefilterScan {
     const scan: PrefilterScan = { text, bits: this.always.slice(), positions: [], positionBits: [] };
-    this.atWordStart.search(text, scan);
-    const before = scan.positions.length;
-    this.anywhereAscii.search(text, scan);
+    let sources = this.atWordStart.search(text, scan);
+    sources += this.anywhereAscii.search(text, scan);
     // A prefix with a non-ASCII character occurs only in a text that has one.
-    if (NON_ASCII.test(text)) this.anywhereNonAscii.search(text, scan);
-    if (scan.positions.length > before && before > 0) {
+    if (NON_ASCII.test(text)) sources += this.anywhereNonAscii.search(text, scan);
+    // Each regex's positions ascend; merged from several, they are sorted once.
+    if (sources > 1) {
       const order = scan.positions.map((_, i) => i).sort((a, b) => scan.positions[a]! - scan.positions[b]!);
       scan.positions = order.map((i) => scan.positions[i]!);
       scan.positionBits = order.map((i) => scan.positionBits[i]!);
