@@ -148,7 +148,7 @@ interface TrieNode {
 
 const newNode = (): TrieNode => ({ lexicons: new Set(), end: false, next: new Map() });
 const escape = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-const escapeInClass = (c: string) => c.replace(/[\\\]\[^-]/g, '\\$&');
+const escapeInClass = (c: string) => c.replace(/[\\\][^-]/g, '\\$&');
 
 /**
  * A prefix trie as a regex that matches the longest prefix at a position: the prefixes that end on the
