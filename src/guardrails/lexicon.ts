@@ -339,17 +339,20 @@ export const MINOR = anyOf(
 
 /** The text speaks to "you" (grooming is aimed at the reader, a story tells of third persons). */
 export const SECOND_PERSON = anyOf(words('you', 'your', 'u', 'ur', 'du', 'dich', 'dir', 'deine[nm]?', 'tu', 'toi', 'te', 'ti', 'tes', 'tus', 'tuyas?', 'tienes', 'voce', 'seus', 'tens', 'teus?', 'tuas?'), kana('あなた', 'きみ', '君', 'お前', '送って', '内緒ね'));
+/** Grooming forms both `GROOMING` (next to "you") and `GROOMING_BY_DIRECTIVE` (next to the player in the third person) read (session 13). */
+const GROOMING_BOTH = ['secret from (?:their |your |ur )?parents', 'ever kissed (?:anyone|someone|a boy|a girl)', 'meet(?:ing)? (?:up )?in person', 'switch to snap(?:chat)?'];
 /** Grooming: secrecy from parents, private photos, the camera — sexual_minors next to a minor. */
 export const GROOMING = anyOf(
   words(
+    ...GROOMING_BOTH,
     // session 13, fourth batch (a directive to flatter a child's body and ask about kissing)
-    'compliment (?:their|his|her|your|ur) bod(?:y|ies)', 'ever kissed (?:anyone|someone|a boy|a girl)',
+    'compliment (?:their|his|her|your|ur) bod(?:y|ies)',
     // session 13, third batch (photos asked for or traded, secrecy from parents, another app)
-    'asks? [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'secret from (?:their |your |ur )?parents', 'switch to snap(?:chat)?', 'em troca de fotos', 'in exchange for (?:photos|pics|pictures|selfies)', 'a cambio de fotos', 'photo in (?:their|his|her|your|ur) underwear', 'no se lo cuentes a tus (?:papas|padres)',
+    'asks? [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'em troca de fotos', 'in exchange for (?:photos|pics|pictures|selfies)', 'a cambio de fotos', 'photo in (?:their|his|her|your|ur) underwear', 'no se lo cuentes a tus (?:papas|padres)',
     // session 13 (a photo asked for in French)
     "envoie[- ]moi (?:une|des|ta|tes) (?:photos?|selfies?)", 'manda(?:me)? una foto', 'schick mir ein (?:bild|foto)',
     // session 12 (pictures asked for in chat-speak, a special relationship parents would not understand, meeting in person, secrecy in Portuguese)
-    '(?:see|send|show)(?: me)? (?:sum |some |a |your |ur |more )?(?:pics?|photos?|pictures?|selfies?)', 'show me (?:urs|yours)', 'age is just a numb[e3]r', 'special relationships?', "parents (?:wouldn'?t|won'?t|don'?t|would not|will not) understand", 'things about (?:your|ur) body', 'keep meeting', 'meet(?:ing)? (?:up )?in person',
+    '(?:see|send|show)(?: me)? (?:sum |some |a |your |ur |more )?(?:pics?|photos?|pictures?|selfies?)', 'show me (?:urs|yours)', 'age is just a numb[e3]r', 'special relationships?', "parents (?:wouldn'?t|won'?t|don'?t|would not|will not) understand", 'things about (?:your|ur) body', 'keep meeting',
     'manda(?:r)? uma foto', 'apaga (?:as )?(?:nossas )?conversas', 'nao conta (?:pros|para os|aos) (?:teus |seus )?pais',
     // session 10 (secrecy and undressing, the chat-speak and other-language forms)
     "(?:don'?t|dont|do not|never) tell (?:ur|your|u r) (?:mom|mum|dad|parents|mother|father)", 'in (?:ur|your) (?:pyjamas|pajamas|underwear|undies)', 'ne dis rien a (?:tes parents|personne|ta mere|ton pere)', '(?:mama|papa|mutti) (?:erfahrt|weiss) nichts',
@@ -373,8 +376,9 @@ export const GROOMING = anyOf(
  */
 export const GROOMING_BY_DIRECTIVE = anyOf(
   words(
-    '(?:asks?|asking) [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'ask for (?:a |their )?(?:selfies?|photos?|pics?|pictures?)', 'secret from (?:their |your |ur )?parents', 'compliment (?:their|his|her) bod(?:y|ies)', 'ever kissed (?:anyone|someone|a boy|a girl)',
-    'meet(?:ing)? (?:up )?in person', '(?:send|sends) (?:the [a-z ]{1,20} )?(?:a |their )?(?:photos?|pics?|selfies?) (?:in|without|of)', 'in (?:their|his|her) underwear', 'switch to snap(?:chat)?',
+    ...GROOMING_BOTH,
+    '(?:asks?|asking) [a-z0-9 ]{0,40}for (?:selfies|photos|pics|pictures)', 'ask for (?:a |their )?(?:selfies?|photos?|pics?|pictures?)', 'compliment (?:their|his|her) bod(?:y|ies)',
+    '(?:send|sends) (?:the [a-z ]{1,20} )?(?:a |their )?(?:photos?|pics?|selfies?) (?:in|without|of)', 'in (?:their|his|her) underwear',
   ),
 );
 export const SEXUAL = anyOf(

@@ -228,15 +228,20 @@ class PrefixSearch {
       const before = scan.positions.length;
       regex.lastIndex = 0;
       for (let m = regex.exec(text); m; m = regex.exec(text)) {
-        const bits = this.bits.get(m[1]!)!;
-        for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
-        scan.positions.push(m.index);
-        scan.positionBits.push(bits);
+        this.record(scan, m.index, m[1]!);
         regex.lastIndex = m.index + 1; // the next prefix may start inside this one
       }
       if (scan.positions.length > before) found++;
     }
     return found;
+  }
+
+  /** One prefix found at `at`: its lexicons become candidates there. */
+  private record(scan: PrefilterScan, at: number, prefix: string): void {
+    const bits = this.bits.get(prefix)!;
+    for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
+    scan.positions.push(at);
+    scan.positionBits.push(bits);
   }
 
   /** `search` for a trie tried anywhere: its sticky regexes at each position of a first character, in ascending order. */
@@ -248,10 +253,7 @@ class PrefixSearch {
         regex.lastIndex = c.index;
         const m = regex.exec(text);
         if (!m) continue;
-        const bits = this.bits.get(m[1]!)!;
-        for (let w = 0; w < bits.length; w++) scan.bits[w]! |= bits[w]!;
-        scan.positions.push(m.index);
-        scan.positionBits.push(bits);
+        this.record(scan, m.index, m[1]!);
         break; // a position has one first character, so one regex at most
       }
     }
